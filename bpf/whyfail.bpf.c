@@ -1,0 +1,459 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * whyfail's tracepoint capture: failing system calls of the traced tasks, with their arguments,
+ * the user memory they point at, and the kernel evidence (capability denials, signals) gathered
+ * while the call ran.
+ *
+ * Only tracepoints (tp_btf, iter) are used: they work on kernels locked down in confidentiality
+ * mode, where kprobes, fentry/fexit and bpf_probe_read_kernel are refused.
+ */
+#include "vmlinux_min.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "whyfail.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile struct wf_config cfg = {};
+
+/* Per-task state: the traced flag and evidence gathered during the current syscall. */
+struct task_state {
+	u32 flags;
+	u32 n_ev;
+	struct wf_evidence ev[WF_MAX_EVIDENCE];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, 1 /* BPF_F_NO_PREALLOC */);
+	__type(key, int);
+	__type(value, struct task_state);
+} tasks SEC(".maps");
+
+/* Thread groups to adopt (-p, launched command): consulted by the task iterator and on fork. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, u32);
+	__type(value, u32); /* flags to give */
+} seeds SEC(".maps");
+
+/* What to copy from user memory, per syscall number. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, WF_MAX_SYSCALLS);
+	__type(key, u32);
+	__type(value, struct wf_capture_spec);
+} capture SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20); /* resized by user space before load */
+} events SEC(".maps");
+
+#define STAT_LOST_EVENTS   0
+#define STAT_LOST_EVIDENCE 1
+#define STAT_REPORTED      2
+#define STAT_MAX           4
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, STAT_MAX);
+	__type(key, u32);
+	__type(value, u64);
+} stats SEC(".maps");
+
+#define SCRATCH_VALUE (WF_SCRATCH + WF_MAX_BLOB + 64)
+struct scratch_buf {
+	u8 data[SCRATCH_VALUE];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct scratch_buf);
+} scratch SEC(".maps");
+
+static __always_inline void stat_inc(u32 idx)
+{
+	u64 *v = bpf_map_lookup_elem(&stats, &idx);
+	if (v)
+		(*v)++;
+}
+
+static __always_inline struct task_state *state_of(struct task_struct *t, bool create)
+{
+	return bpf_task_storage_get(&tasks, t, 0, create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
+
+static __always_inline bool is_self(struct task_struct *t)
+{
+	return cfg.self_tgid && (u32)t->tgid == cfg.self_tgid;
+}
+
+/* Evidence is kept only for tasks we report on. */
+static __always_inline struct task_state *evidence_target(struct task_struct *t)
+{
+	if (cfg.trace_all) {
+		if (is_self(t))
+			return 0;
+		return state_of(t, true);
+	}
+	struct task_state *st = state_of(t, false);
+	if (!st || !(st->flags & WF_TRACED))
+		return 0;
+	return st;
+}
+
+static __always_inline void add_evidence(struct task_state *st, struct wf_evidence *e)
+{
+	u32 n = st->n_ev;
+	if (n >= WF_MAX_EVIDENCE) {
+		stat_inc(STAT_LOST_EVIDENCE);
+		return;
+	}
+	st->ev[n & (WF_MAX_EVIDENCE - 1)] = *e;
+	st->n_ev = n + 1;
+}
+
+/* ---- task bookkeeping ------------------------------------------------------------------ */
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	u32 give = 0;
+	struct task_state *pst = state_of(parent, false);
+	if (pst && (pst->flags & WF_FOLLOW))
+		give = pst->flags;
+	if (!give) {
+		u32 tgid = parent->tgid;
+		u32 *seed = bpf_map_lookup_elem(&seeds, &tgid);
+		if (!seed)
+			return 0;
+		give = *seed;
+	}
+	struct task_state *cst = state_of(child, true);
+	if (cst)
+		cst->flags = give;
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct task_state *st = state_of(p, false);
+	if (st && (st->flags & WF_ARMED_ON_EXEC)) {
+		st->flags = (st->flags & ~WF_ARMED_ON_EXEC) | WF_TRACED;
+		st->n_ev = 0;
+	}
+	return 0;
+}
+
+/* Marks every existing task whose thread group is in `seeds` (run once by user space). */
+SEC("iter/task")
+int adopt_tasks(struct bpf_iter__task *ctx)
+{
+	struct task_struct *t = ctx->task;
+	if (!t)
+		return 0;
+	u32 tgid = t->tgid;
+	u32 *give = bpf_map_lookup_elem(&seeds, &tgid);
+	if (!give)
+		return 0;
+	struct task_state *st = state_of(t, true);
+	if (st)
+		st->flags = *give;
+	return 0;
+}
+
+/* ---- evidence ---------------------------------------------------------------------------- */
+
+SEC("tp_btf/cap_capable")
+int BPF_PROG(on_cap_capable, const struct cred *cred, struct user_namespace *target_ns,
+	     const struct user_namespace *capable_ns, int cap, int ret)
+{
+	if (ret == 0)
+		return 0;
+	struct task_state *st = evidence_target(bpf_get_current_task_btf());
+	if (!st)
+		return 0;
+	struct wf_evidence e = {};
+	e.kind = WF_EV_CAPABILITY;
+	e.a = cap;
+	e.b = ret;
+	if (target_ns) {
+		e.c = target_ns->level;
+		e.d = target_ns->owner.val;
+	}
+	if (cred)
+		e.e = cred->euid.val;
+	add_evidence(st, &e);
+	return 0;
+}
+
+SEC("tp_btf/signal_generate")
+int BPF_PROG(on_signal_generate, int sig, struct kernel_siginfo *info, struct task_struct *task,
+	     int group, int result)
+{
+	if (!task)
+		return 0;
+	struct task_state *st = evidence_target(task);
+	if (!st)
+		return 0;
+	struct wf_evidence e = {};
+	e.kind = WF_EV_SIGNAL;
+	e.a = sig;
+	e.b = bpf_get_current_pid_tgid() >> 32;
+	e.c = result;
+	add_evidence(st, &e);
+	return 0;
+}
+
+/* sa_flags of the current task's handler for sig (constant indices keep CO-RE and the verifier happy). */
+#define SA_CASE(n) case n: return sh->action[n - 1].sa.sa_flags;
+static __noinline u64 sa_flags_of(struct sighand_struct *sh, int sig)
+{
+	if (!sh)
+		return 0;
+	switch (sig) {
+	SA_CASE(1) SA_CASE(2) SA_CASE(3) SA_CASE(4) SA_CASE(5) SA_CASE(6) SA_CASE(7) SA_CASE(8)
+	SA_CASE(9) SA_CASE(10) SA_CASE(11) SA_CASE(12) SA_CASE(13) SA_CASE(14) SA_CASE(15) SA_CASE(16)
+	SA_CASE(17) SA_CASE(18) SA_CASE(19) SA_CASE(20) SA_CASE(21) SA_CASE(22) SA_CASE(23) SA_CASE(24)
+	SA_CASE(25) SA_CASE(26) SA_CASE(27) SA_CASE(28) SA_CASE(29) SA_CASE(30) SA_CASE(31) SA_CASE(32)
+	SA_CASE(33) SA_CASE(34) SA_CASE(35) SA_CASE(36) SA_CASE(37) SA_CASE(38) SA_CASE(39) SA_CASE(40)
+	SA_CASE(41) SA_CASE(42) SA_CASE(43) SA_CASE(44) SA_CASE(45) SA_CASE(46) SA_CASE(47) SA_CASE(48)
+	SA_CASE(49) SA_CASE(50) SA_CASE(51) SA_CASE(52) SA_CASE(53) SA_CASE(54) SA_CASE(55) SA_CASE(56)
+	SA_CASE(57) SA_CASE(58) SA_CASE(59) SA_CASE(60) SA_CASE(61) SA_CASE(62) SA_CASE(63) SA_CASE(64)
+	}
+	return 0;
+}
+
+/* ---- the failing call ---------------------------------------------------------------------- */
+
+/* Masks in a way the compiler cannot drop, so the verifier sees the bound. */
+#define VERIFIER_MASK(v, m) asm volatile("%[x] &= " #m : [x] "+r"(v))
+
+static __always_inline bool blob_room(u32 off)
+{
+	return off <= WF_SCRATCH - WF_MAX_BLOB - 16;
+}
+
+/*
+ * The two capture functions are global (not static) on purpose: the verifier checks a global
+ * function once, on its own, instead of once per call site and per offset, which keeps the
+ * sys_exit program far below the verifier's complexity limit.
+ */
+
+/* Copies one argument's user memory into the scratch buffer at off; returns the new offset. */
+/* what = argument index | WF_CAP_* kind << 8 | size cap << 16 (BPF functions take at most 5 args) */
+__noinline int capture_one(struct scratch_buf *sb, u32 off, u32 what, u64 val, u64 lenval)
+{
+	u32 i = what & 0xff, kind = (what >> 8) & 0xff, size = what >> 16;
+	if (!sb)
+		return off;
+	struct wf_event *h = (struct wf_event *)sb->data;
+	if (!blob_room(off)) {
+		h->flags |= WF_EVF_BLOB_TRUNCATED;
+		return off;
+	}
+	u64 o = off;
+	VERIFIER_MASK(o, 0x3fff); /* WF_SCRATCH - 1 */
+	struct wf_blob *b = (struct wf_blob *)(sb->data + o);
+	u8 *dst = sb->data + o + sizeof(*b);
+	long n = -1;
+	u32 want = size;
+	if (size > WF_MAX_BLOB)
+		size = WF_MAX_BLOB;
+	if (kind == WF_CAP_STR) {
+		u64 sz = size;
+		VERIFIER_MASK(sz, 0x1fff);
+		if (sz > WF_MAX_BLOB)
+			sz = WF_MAX_BLOB;
+		n = bpf_probe_read_user_str(dst, sz, (void *)val);
+		if (n > 0)
+			n--; /* drop the NUL */
+		if (n >= (long)size - 1)
+			h->flags |= WF_EVF_BLOB_TRUNCATED;
+	} else {
+		if (kind == WF_CAP_SIZED || kind == WF_CAP_SIZED_PTR) {
+			want = (u32)lenval;
+			if (lenval < size)
+				size = (u32)lenval;
+			else if (lenval > size)
+				h->flags |= WF_EVF_BLOB_TRUNCATED;
+		}
+		u64 sz = size;
+		VERIFIER_MASK(sz, 0x1fff);
+		if (sz > WF_MAX_BLOB)
+			sz = WF_MAX_BLOB;
+		if (sz == 0)
+			n = 0;
+		else if (bpf_probe_read_user(dst, sz, (void *)val) == 0)
+			n = sz;
+	}
+	b->arg = i;
+	b->kind = kind;
+	b->index = 0;
+	b->full_len = want > 0xffff ? 0xffff : want;
+	if (n < 0) {
+		b->len = 0xffff;
+		n = 0;
+	} else {
+		b->len = n;
+	}
+	h->n_blobs++;
+	return o + ((sizeof(*b) + (u32)n + 7) & ~7u);
+}
+
+#define STRV_MAX 8
+#define STRV_EACH 256
+
+/* Copies up to STRV_MAX strings of a NULL-terminated pointer array (argv). */
+__noinline int capture_strv(struct scratch_buf *sb, u32 off, u32 i, u64 val)
+{
+	if (!sb)
+		return off;
+	struct wf_event *h = (struct wf_event *)sb->data;
+	for (int k = 0; k < STRV_MAX; k++) {
+		u64 p = 0;
+		if (bpf_probe_read_user(&p, sizeof(p), (void *)(val + k * 8)) || !p)
+			return off;
+		if (!blob_room(off)) {
+			h->flags |= WF_EVF_BLOB_TRUNCATED;
+			return off;
+		}
+		u64 o = off;
+		VERIFIER_MASK(o, 0x3fff);
+		struct wf_blob *b = (struct wf_blob *)(sb->data + o);
+		long n = bpf_probe_read_user_str(sb->data + o + sizeof(*b), STRV_EACH, (void *)p);
+		if (n > 0)
+			n--;
+		b->arg = i;
+		b->kind = WF_CAP_STRV;
+		b->index = k;
+		b->full_len = 0;
+		if (n < 0) {
+			b->len = 0xffff;
+			n = 0;
+		} else {
+			b->len = n;
+		}
+		h->n_blobs++;
+		off = o + ((sizeof(*b) + (u32)n + 7) & ~7u);
+	}
+	/* more elements than we copy: say so */
+	u64 p = 0;
+	if (!bpf_probe_read_user(&p, sizeof(p), (void *)(val + STRV_MAX * 8)) && p)
+		h->flags |= WF_EVF_BLOB_TRUNCATED;
+	return off;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_state *st = state_of(task, false);
+
+	if (cfg.trace_all) {
+		if (is_self(task))
+			return 0;
+	} else if (!st || !(st->flags & WF_TRACED)) {
+		return 0;
+	}
+	if (ret >= 0 && !cfg.report_success) {
+		if (st && st->n_ev)
+			st->n_ev = 0;
+		return 0;
+	}
+
+	u32 zero = 0;
+	struct scratch_buf *sb = bpf_map_lookup_elem(&scratch, &zero);
+	if (!sb)
+		return 0;
+	u8 *buf = sb->data;
+	struct wf_event *h = (struct wf_event *)buf;
+
+	u32 nr = (u32)regs->orig_ax;
+	h->type = WF_REC_SYSCALL;
+	h->n_blobs = 0;
+	h->n_evidence = 0;
+	h->flags = 0;
+	h->nr = nr;
+	h->ts_ns = bpf_ktime_get_ns();
+	h->enter_ns = 0;
+	h->ret = ret;
+	h->args[0] = regs->di;
+	h->args[1] = regs->si;
+	h->args[2] = regs->dx;
+	h->args[3] = regs->r10;
+	h->args[4] = regs->r8;
+	h->args[5] = regs->r9;
+	u64 pt = bpf_get_current_pid_tgid();
+	h->tgid = pt >> 32;
+	h->tid = (u32)pt;
+	const struct cred *cred = task->cred;
+	h->uid = cred->uid.val;
+	h->euid = cred->euid.val;
+	h->gid = cred->gid.val;
+	h->egid = cred->egid.val;
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+
+	u32 off = sizeof(struct wf_event);
+	if (st) {
+		u32 n = st->n_ev;
+		if (n > WF_MAX_EVIDENCE) {
+			n = WF_MAX_EVIDENCE;
+			h->flags |= WF_EVF_EVIDENCE_LOST;
+		}
+		for (u32 k = 0; k < WF_MAX_EVIDENCE; k++) {
+			if (k >= n)
+				break;
+			struct wf_evidence *e = (struct wf_evidence *)(buf + off);
+			*e = st->ev[k];
+			if (e->kind == WF_EV_SIGNAL)
+				e->d = sa_flags_of(task->sighand, e->a);
+			off += sizeof(*e);
+			h->n_evidence++;
+		}
+		st->n_ev = 0;
+	}
+
+	struct wf_capture_spec *spec = bpf_map_lookup_elem(&capture, &nr);
+	if (spec) {
+		for (u32 i = 0; i < 6; i++) {
+			u32 kind = spec->kind[i];
+			if (kind == WF_CAP_NONE)
+				continue;
+			u64 val = h->args[i];
+			if (!val)
+				continue;
+			if (kind == WF_CAP_STRV) {
+				off = capture_strv(sb, off, i, val);
+				continue;
+			}
+			u64 lenval = 0;
+			u32 la = spec->len_arg[i];
+			if (kind == WF_CAP_SIZED && la < 6)
+				lenval = h->args[la];
+			else if (kind == WF_CAP_SIZED_PTR && la < 6) {
+				u32 l32 = 0;
+				if (h->args[la])
+					bpf_probe_read_user(&l32, sizeof(l32), (void *)h->args[la]);
+				lenval = l32;
+			}
+			off = capture_one(sb, off, i | kind << 8 | (u32)spec->size[i] << 16, val, lenval);
+		}
+	}
+
+	/* Blobs end before WF_SCRATCH (see blob_room); the mask proves it to the verifier. */
+	u64 len = off;
+	VERIFIER_MASK(len, 0x3fff);
+	h->size = len;
+	if (bpf_ringbuf_output(&events, buf, len, 0))
+		stat_inc(STAT_LOST_EVENTS);
+	else
+		stat_inc(STAT_REPORTED);
+	return 0;
+}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * The contract between whyfail's BPF programs and user space.
+ *
+ * Everything here is mirrored by src/Whyfail/Capture/RawEvent.cs; change both together.
+ * All multi-byte fields are little endian (x86_64), all records 8-byte aligned.
+ */
+#ifndef WHYFAIL_H
+#define WHYFAIL_H
+
+#define WF_MAX_SYSCALLS   512   /* x86_64 numbers are < 512 (x32 variants are not traced) */
+#define WF_MAX_EVIDENCE   4     /* evidence items kept per in-flight syscall */
+#define WF_MAX_BLOB       4096  /* one captured user buffer / string (PATH_MAX) */
+#define WF_SCRATCH        16384 /* per-CPU event assembly buffer */
+
+/* task_state.flags */
+#define WF_TRACED         1u    /* report this task's failing syscalls */
+#define WF_ARMED_ON_EXEC  2u    /* becomes TRACED at its next successful execve */
+#define WF_FOLLOW         4u    /* children inherit the flags */
+
+/* capture kinds, one per argument (capture_spec.kind[i]) */
+#define WF_CAP_NONE       0
+#define WF_CAP_STR        1     /* NUL-terminated string, up to size[i] bytes */
+#define WF_CAP_FIXED      2     /* size[i] bytes */
+#define WF_CAP_SIZED      3     /* arg[len_arg[i]] bytes, capped at size[i] */
+#define WF_CAP_STRV       4     /* NULL-terminated array of strings (argv): up to 8 strings */
+#define WF_CAP_SIZED_PTR  5     /* *(u32 *)arg[len_arg[i]] bytes (socklen_t *), capped at size[i] */
+
+/* record types */
+#define WF_REC_SYSCALL    1
+
+/* evidence kinds */
+#define WF_EV_CAPABILITY  1     /* a = cap, b = ret, c = userns level, d = userns owner uid, e = euid */
+#define WF_EV_SIGNAL      2     /* a = sig, b = sender tgid, c = result, d = sa_flags (at exit), e = code */
+
+struct wf_capture_spec {
+	unsigned char  kind[6];
+	unsigned char  len_arg[6];
+	unsigned short size[6];
+};
+
+struct wf_evidence {
+	unsigned short kind;
+	unsigned short pad;
+	int            a;
+	int            b;
+	int            c;
+	unsigned long long d;
+	unsigned long long e;
+};                                      /* 32 bytes */
+
+/* Fixed header of every syscall record; followed by n_evidence wf_evidence, then n_blobs blobs. */
+struct wf_event {
+	unsigned short type;            /* WF_REC_SYSCALL */
+	unsigned short n_blobs;
+	unsigned short n_evidence;
+	unsigned short flags;           /* WF_EVF_* */
+	unsigned int   size;            /* total record size in bytes */
+	unsigned int   nr;              /* syscall number */
+	unsigned long long ts_ns;       /* bpf_ktime_get_ns() at exit */
+	unsigned long long enter_ns;    /* 0 unless --all timing is on */
+	long long      ret;
+	unsigned long long args[6];
+	unsigned int   tgid;
+	unsigned int   tid;
+	unsigned int   uid;
+	unsigned int   euid;
+	unsigned int   gid;
+	unsigned int   egid;
+	char           comm[16];
+};                                      /* 128 bytes */
+
+#define WF_EVF_BLOB_TRUNCATED 1         /* some blob was cut at its cap */
+#define WF_EVF_EVIDENCE_LOST  2         /* more evidence than WF_MAX_EVIDENCE */
+
+/* A captured argument: header then len bytes, padded to 8. len == 0xffff: unreadable. */
+struct wf_blob {
+	unsigned char  arg;             /* argument index 0..5 */
+	unsigned char  kind;            /* WF_CAP_* */
+	unsigned short len;
+	unsigned short full_len;        /* what was asked for (before the cap), for SIZED */
+	unsigned short index;           /* for STRV: element index */
+};
+
+/* Read-only configuration, set by user space before load. */
+struct wf_config {
+	unsigned int trace_all;         /* --system */
+	unsigned int report_success;    /* --all */
+	unsigned int self_tgid;         /* never trace whyfail itself */
+	unsigned int pad;
+};
+
+#endif

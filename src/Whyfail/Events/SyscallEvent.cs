@@ -1,0 +1,61 @@
+namespace Whyfail.Events;
+
+/// <summary>How a piece of user memory was copied by the capture stage (mirrors WF_CAP_* in bpf/whyfail.h).</summary>
+public enum CaptureKind : byte
+{
+    None = 0,
+    String = 1,      // NUL-terminated string, capped
+    Fixed = 2,       // a fixed number of bytes (a struct)
+    Sized = 3,       // length taken from another argument
+    StringVector = 4,// NULL-terminated array of strings (argv/envp)
+    SizedByPointer = 5, // length read through a pointer argument (socklen_t *)
+}
+
+/// <summary>User memory an argument pointed at, copied in the kernel at syscall exit.</summary>
+/// <param name="Arg">Argument index, 0..5.</param>
+/// <param name="Index">Element index for <see cref="CaptureKind.StringVector"/>, else 0.</param>
+/// <param name="Data">The bytes, or null when the memory could not be read (bad address).</param>
+/// <param name="FullLength">For sized captures: the length the program asked for, before the cap.</param>
+public sealed record CapturedArg(int Arg, CaptureKind Kind, int Index, byte[]? Data, int FullLength);
+
+/// <summary>One system call as the kernel saw it at exit, plus everything analysis adds to it.</summary>
+public sealed class SyscallEvent
+{
+    public ulong TimestampNs { get; init; }
+    public int Pid { get; init; }
+    public int Tid { get; init; }
+    public string Comm { get; init; } = "";
+    public uint Uid { get; init; }
+    public uint Euid { get; init; }
+    public uint Gid { get; init; }
+    public uint Egid { get; init; }
+    public int Nr { get; init; }
+    public long Ret { get; init; }
+    public ulong[] Args { get; init; } = new ulong[6];
+    public IReadOnlyList<CapturedArg> Captured { get; init; } = [];
+    /// <summary>A string or buffer was longer than what the capture keeps.</summary>
+    public bool CaptureTruncated { get; init; }
+    /// <summary>More evidence happened during the call than the kernel side keeps.</summary>
+    public bool EvidenceLost { get; init; }
+
+    // Filled by decoding and analysis.
+    public string Syscall { get; set; } = "";
+    public IReadOnlyList<string> DecodedArgs { get; set; } = [];
+    public List<Evidence> Evidence { get; } = [];
+    public List<Explanation> Explanation { get; } = [];
+    public Origin? Origin { get; set; }
+
+    public bool Failed => Ret < 0;
+    public int Errno => Ret < 0 && Ret >= -4095 ? (int)-Ret : 0;
+
+    /// <summary>The first capture of argument <paramref name="arg"/>, or null when none was taken.</summary>
+    public CapturedArg? Capture(int arg)
+    {
+        foreach (var c in Captured)
+            if (c.Arg == arg) return c;
+        return null;
+    }
+
+    /// <summary>The strings captured for a string-vector argument (argv), in order.</summary>
+    public IEnumerable<CapturedArg> Vector(int arg) => Captured.Where(c => c.Arg == arg && c.Kind == CaptureKind.StringVector).OrderBy(c => c.Index);
+}

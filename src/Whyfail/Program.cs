@@ -1,0 +1,6 @@
+namespace Whyfail;
+
+public static class Program
+{
+    public static int Main(string[] args) => Cli.WhyfailCli.Run(args);
+}
