@@ -17,11 +17,18 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile struct wf_config cfg = {};
 
+/* Masks in a way the compiler cannot drop, so the verifier sees the bound. */
+#define VERIFIER_MASK(v, m) asm volatile("%[x] &= " #m : [x] "+r"(v))
+
+
 /* Per-task state: the traced flag and evidence gathered during the current syscall. */
 struct task_state {
 	u32 flags;
 	u32 n_ev;
 	struct wf_evidence ev[WF_MAX_EVIDENCE];
+	u32 n_orig;            /* error returns recorded during the current syscall (may exceed the ring) */
+	u32 pad;
+	struct wf_origin_rec orig[WF_MAX_ORIGIN]; /* ring: record k lives at k % WF_MAX_ORIGIN */
 };
 
 struct {
@@ -118,6 +125,16 @@ static __always_inline void add_evidence(struct task_state *st, struct wf_eviden
 	st->n_ev = n + 1;
 }
 
+static __always_inline void reset_call_state(struct task_state *st)
+{
+	if (st) {
+		if (st->n_ev)
+			st->n_ev = 0;
+		if (st->n_orig)
+			st->n_orig = 0;
+	}
+}
+
 /* ---- task bookkeeping ------------------------------------------------------------------ */
 
 SEC("tp_btf/sched_process_fork")
@@ -147,6 +164,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	if (st && (st->flags & WF_ARMED_ON_EXEC)) {
 		st->flags = (st->flags & ~WF_ARMED_ON_EXEC) | WF_TRACED;
 		st->n_ev = 0;
+		st->n_orig = 0;
 	}
 	return 0;
 }
@@ -230,10 +248,70 @@ static __noinline u64 sa_flags_of(struct sighand_struct *sh, int sig)
 	return 0;
 }
 
+/* ---- origin: kernel functions returning errors during a traced syscall ------------------------ */
+
+static __always_inline bool is_error_value(u64 v)
+{
+	/* 64-bit returns (long, pointers: ERR_PTR) and zero-extended 32-bit int returns */
+	return ((s64)v < 0 && (s64)v >= -4095) || (v >> 32 == 0 && (s32)v < 0 && (s32)v >= -4095);
+}
+
+static __always_inline void origin_record(void *ctx, u64 fn, u64 ret, u64 sp)
+{
+	struct task_state *st = state_of(bpf_get_current_task_btf(), false);
+	if (!st || !(st->flags & WF_TRACED))
+		return;
+	u32 n = st->n_orig;
+	struct wf_origin_rec *r = &st->orig[n & (WF_MAX_ORIGIN - 1)];
+	r->fn = fn;
+	r->ret = (s64)ret >= -4095 && (s64)ret < 0 ? (s64)ret : (s64)(s32)ret;
+	r->sp = sp;
+	long got = bpf_get_stack(ctx, r->stack, sizeof(r->stack), 0);
+	if (got < (long)sizeof(r->stack)) {
+		u32 from = got > 0 ? (u32)got / 8 : 0;
+		for (u32 k = 0; k < WF_ORIGIN_STACK; k++)
+			if (k >= from)
+				r->stack[k] = 0;
+	}
+	st->n_orig = n + 1;
+}
+
+/* fentry/fexit backend: a template loaded once, then cloned for every function (user space). */
+SEC("fexit/do_sys_openat2")
+int origin_fexit(u64 *ctx)
+{
+	u64 ret = 0;
+	bpf_get_func_ret(ctx, &ret);
+	if (!is_error_value(ret))
+		return 0;
+	u64 here = 0;
+	origin_record(ctx, bpf_get_func_ip(ctx), ret, (u64)&here);
+	return 0;
+}
+
+/* kretprobe backends (kprobe.multi and one-per-function): the cookie is the function's index. */
+SEC("kretprobe.multi/do_sys_openat2")
+int origin_kretprobe_multi(struct pt_regs *ctx)
+{
+	u64 ret = ctx->ax;
+	if (!is_error_value(ret))
+		return 0;
+	origin_record(ctx, bpf_get_attach_cookie(ctx) | WF_ORIGIN_FN_INDEX, ret, ctx->sp);
+	return 0;
+}
+
+SEC("kretprobe/do_sys_openat2")
+int origin_kretprobe(struct pt_regs *ctx)
+{
+	u64 ret = ctx->ax;
+	if (!is_error_value(ret))
+		return 0;
+	origin_record(ctx, bpf_get_attach_cookie(ctx) | WF_ORIGIN_FN_INDEX, ret, ctx->sp);
+	return 0;
+}
+
 /* ---- the failing call ---------------------------------------------------------------------- */
 
-/* Masks in a way the compiler cannot drop, so the verifier sees the bound. */
-#define VERIFIER_MASK(v, m) asm volatile("%[x] &= " #m : [x] "+r"(v))
 
 static __always_inline bool blob_room(u32 off)
 {
@@ -362,9 +440,17 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	} else if (!st || !(st->flags & WF_TRACED)) {
 		return 0;
 	}
+	/*
+	 * orig_ax is -1 at the exit of rt_sigreturn (it restores the interrupted call's registers,
+	 * so "ret" is that call's user-visible result, already reported at its own exit) and of
+	 * calls skipped by seccomp or ptrace. Not a syscall failure of its own.
+	 */
+	if ((u64)regs->orig_ax >= WF_MAX_SYSCALLS) {
+		reset_call_state(st);
+		return 0;
+	}
 	if (ret >= 0 && !cfg.report_success) {
-		if (st && st->n_ev)
-			st->n_ev = 0;
+		reset_call_state(st);
 		return 0;
 	}
 
@@ -382,7 +468,9 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	h->flags = 0;
 	h->nr = nr;
 	h->ts_ns = bpf_ktime_get_ns();
-	h->enter_ns = 0;
+	h->n_origin = 0;
+	h->origin_dropped = 0;
+	h->pad = 0;
 	h->ret = ret;
 	h->args[0] = regs->di;
 	h->args[1] = regs->si;
@@ -418,6 +506,26 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 			h->n_evidence++;
 		}
 		st->n_ev = 0;
+
+		u32 no = st->n_orig;
+		if (no) {
+			u32 first = 0, keep = no;
+			if (no > WF_MAX_ORIGIN) {
+				first = no - WF_MAX_ORIGIN;
+				keep = WF_MAX_ORIGIN;
+				h->origin_dropped = no - WF_MAX_ORIGIN > 0xffff ? 0xffff : no - WF_MAX_ORIGIN;
+			}
+			for (u32 k = 0; k < WF_MAX_ORIGIN; k++) {
+				if (k >= keep)
+					break;
+				u64 o = off;
+				VERIFIER_MASK(o, 0x7ff); /* evidence + origin end well below 2 KiB */
+				*(struct wf_origin_rec *)(buf + o) = st->orig[(first + k) & (WF_MAX_ORIGIN - 1)];
+				off = o + sizeof(struct wf_origin_rec);
+				h->n_origin++;
+			}
+			st->n_orig = 0;
+		}
 	}
 
 	struct wf_capture_spec *spec = bpf_map_lookup_elem(&capture, &nr);

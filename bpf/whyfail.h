@@ -12,6 +12,8 @@
 #define WF_MAX_EVIDENCE   4     /* evidence items kept per in-flight syscall */
 #define WF_MAX_BLOB       4096  /* one captured user buffer / string (PATH_MAX) */
 #define WF_SCRATCH        16384 /* per-CPU event assembly buffer */
+#define WF_MAX_ORIGIN     16    /* error returns kept per in-flight syscall (the latest ones) */
+#define WF_ORIGIN_STACK   8     /* kernel stack frames kept per error return */
 
 /* task_state.flags */
 #define WF_TRACED         1u    /* report this task's failing syscalls */
@@ -25,6 +27,8 @@
 #define WF_CAP_SIZED      3     /* arg[len_arg[i]] bytes, capped at size[i] */
 #define WF_CAP_STRV       4     /* NULL-terminated array of strings (argv): up to 8 strings */
 #define WF_CAP_SIZED_PTR  5     /* *(u32 *)arg[len_arg[i]] bytes (socklen_t *), capped at size[i] */
+
+/* record order after the header: evidence, origin records, blobs */
 
 /* record types */
 #define WF_REC_SYSCALL    1
@@ -58,7 +62,9 @@ struct wf_event {
 	unsigned int   size;            /* total record size in bytes */
 	unsigned int   nr;              /* syscall number */
 	unsigned long long ts_ns;       /* bpf_ktime_get_ns() at exit */
-	unsigned long long enter_ns;    /* 0 unless --all timing is on */
+	unsigned short n_origin;        /* wf_origin_rec records after the evidence */
+	unsigned short origin_dropped;  /* error returns not kept (more than WF_MAX_ORIGIN) */
+	unsigned int   pad;
 	long long      ret;
 	unsigned long long args[6];
 	unsigned int   tgid;
@@ -72,6 +78,19 @@ struct wf_event {
 
 #define WF_EVF_BLOB_TRUNCATED 1         /* some blob was cut at its cap */
 #define WF_EVF_EVIDENCE_LOST  2         /* more evidence than WF_MAX_EVIDENCE */
+
+/*
+ * A kernel function that returned an error value while the traced syscall ran (origin backends:
+ * fexit, kretprobe). In return order: innermost functions first.
+ */
+struct wf_origin_rec {
+	unsigned long long fn;          /* function address, or index | WF_ORIGIN_FN_INDEX (kprobe cookie) */
+	long long      ret;             /* the value returned */
+	unsigned long long sp;          /* a stack address at return: lower = deeper */
+	unsigned long long stack[WF_ORIGIN_STACK]; /* return addresses, innermost first (0 = none) */
+};                                      /* 88 bytes */
+
+#define WF_ORIGIN_FN_INDEX (1ull << 63)
 
 /* A captured argument: header then len bytes, padded to 8. len == 0xffff: unreadable. */
 struct wf_blob {

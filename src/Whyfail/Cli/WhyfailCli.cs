@@ -1,6 +1,215 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using Whyfail.Decoding;
+using Whyfail.Tracing;
+
 namespace Whyfail.Cli;
 
+/// <summary>The command line: `whyfail [options] -- CMD`, `-p PID`, `--system`, and the subcommands.</summary>
 public static class WhyfailCli
 {
-    public static int Run(string[] args) => 0;
+    private const string About = """
+        whyfail traces the failing system calls of a command, running processes or the whole
+        system, prints each one decoded (as strace does), and says why it failed: what the kernel
+        did during the call (denied capabilities, signals) and what in the live system state
+        caused it, with a suggested fix.
+
+        Examples:
+          whyfail -- cat /etc/shadow-missing       run a command and explain its failures
+          whyfail -u nobody -- ls /root            run it as another user
+          whyfail -p 1234                          attach to a running process (and its children)
+          whyfail --system --errno EACCES,EPERM    every process on the machine, two errnos only
+          whyfail --json -o trace.jsonl -- make    JSON Lines for tools (schema: docs/json.md)
+          whyfail errno 512                        what an errno number or name means
+          whyfail doctor                           what this kernel lets whyfail see
+
+        Exit status: the command's own (128+N if killed by signal N; 127 if not found); whyfail's
+        own errors: 2 usage, 3 missing privilege, 4 kernel lacks a feature, 5 no such process,
+        6 cannot write output, 70 internal error.
+        """;
+
+    public static int Run(string[] args)
+    {
+        if (args.Length > 0 && args[0] == Launcher.Verb)
+            return Launcher.RunLauncher(args);
+        var root = Build();
+        return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    }
+
+    internal static RootCommand Build()
+    {
+        var follow = new Option<bool>("--follow", "-f") { Description = "Follow children, threads and exec'd programs (the default; accepted for strace habit)" };
+        var noFollow = new Option<bool>("--no-follow") { Description = "Trace only the processes named, not their children" };
+        var pids = new Option<string[]>("--pid", "-p") { Description = "Attach to running processes: PID[,PID...] (repeatable)", HelpName = "PID", AllowMultipleArgumentsPerToken = false };
+        var system = new Option<bool>("--system") { Description = "Trace every process on the machine" };
+        var comm = new Option<string[]>("--comm") { Description = "Only processes with this name (as in /proc/PID/comm; repeatable)", HelpName = "NAME" };
+        var user = new Option<string?>("--user", "-u") { Description = "Run the command as USER (name or uid): its groups, gid, then uid are set before exec", HelpName = "USER" };
+        var output = new Option<string?>("--output", "-o") { Description = "Write the trace to FILE instead of standard error (never follows a symlink)", HelpName = "FILE" };
+        var json = new Option<bool>("--json") { Description = "JSON Lines output (one object per event, then a summary; see docs/json.md)" };
+        var all = new Option<bool>("--all") { Description = "Show successful calls too, not only failures" };
+        var showInternal = new Option<bool>("--show-internal") { Description = "Show kernel-internal return codes (ERESTARTSYS …) that user space never sees" };
+        var syscalls = new Option<string[]>("--syscall", "-e") { Description = "Only these syscalls: names and classes (%file %net %process %signal %ipc %memory %desc %creds), comma separated", HelpName = "LIST" };
+        var errnos = new Option<string[]>("--errno") { Description = "Only these errors: names or numbers, comma separated (e.g. ENOENT,EACCES,13)", HelpName = "LIST" };
+        var strLimit = new Option<int>("--string-limit", "-s") { Description = "Maximum string length shown", DefaultValueFactory = _ => 64, HelpName = "N" };
+        var summary = new Option<bool>("--summary", "-c") { Description = "Print counts (syscall × errno × process name) at exit" };
+        var color = new Option<ColorMode>("--color") { Description = "Colour the text output", DefaultValueFactory = _ => ColorMode.Auto };
+        var noExplain = new Option<bool>("--no-explain") { Description = "Do not look at live system state to explain failures" };
+        var bufferSize = new Option<string>("--buffer-size") { Description = "Kernel ring buffer size (e.g. 16M, 256M); larger loses fewer events in floods", DefaultValueFactory = _ => "16M", HelpName = "SIZE" };
+        var command = new Argument<string[]>("command") { Description = "The command to run and trace, after --", Arity = ArgumentArity.ZeroOrMore };
+
+        var root = new RootCommand(About);
+        foreach (Option o in new Option[] { follow, noFollow, pids, system, comm, user, output, json, all, showInternal, syscalls, errnos, strLimit, summary, color, noExplain, bufferSize })
+            root.Options.Add(o);
+        root.Arguments.Add(command);
+
+        root.Validators.Add(r =>
+        {
+            int modes = (r.GetValue(command) is { Length: > 0 } ? 1 : 0) + (r.GetValue(pids) is { Length: > 0 } ? 1 : 0) + (r.GetValue(system) ? 1 : 0);
+            if (modes == 0)
+                r.AddError("nothing to trace: give a command after --, -p PID, or --system (see --help)");
+            else if (modes > 1)
+                r.AddError("choose one of: a command, -p PID, --system");
+            if (r.GetValue(user) != null && r.GetValue(command) is not { Length: > 0 })
+                r.AddError("-u USER applies to a command started by whyfail");
+            if (r.GetValue(strLimit) < 0)
+                r.AddError("--string-limit must be 0 or more");
+        });
+
+        root.SetAction(pr => Guard(() =>
+        {
+            var settings = new TraceSettings
+            {
+                Command = pr.GetValue(command) ?? [],
+                Pids = ParsePids(pr.GetValue(pids)),
+                System = pr.GetValue(system),
+                Follow = !pr.GetValue(noFollow),
+                User = pr.GetValue(user),
+                OutputFile = pr.GetValue(output),
+                Json = pr.GetValue(json),
+                All = pr.GetValue(all),
+                ShowInternal = pr.GetValue(showInternal),
+                Summary = pr.GetValue(summary),
+                Explain = !pr.GetValue(noExplain),
+                Syscalls = ParseSyscalls(pr.GetValue(syscalls)),
+                Errnos = ParseErrnos(pr.GetValue(errnos)),
+                Comms = pr.GetValue(comm) is { Length: > 0 } c ? c.SelectMany(Split).ToHashSet() : null,
+                StringLimit = pr.GetValue(strLimit),
+                Color = pr.GetValue(color),
+                BufferBytes = ParseSize(pr.GetValue(bufferSize)!),
+            };
+            return new TraceSession(settings, Console.Error).Run();
+        }));
+
+        root.Subcommands.Add(ErrnoCommand());
+        root.Subcommands.Add(DoctorCommand.Build());
+        return root;
+    }
+
+    /// <summary>Runs an action, turning whyfail's own errors into one clear message and an exit code.</summary>
+    internal static int Guard(Func<int> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (WhyfailException e)
+        {
+            Console.Error.WriteLine($"whyfail: {e.Message}");
+            if (!string.IsNullOrWhiteSpace(e.Detail))
+                foreach (var line in e.Detail.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+                    Console.Error.WriteLine($"  | {line}");
+            return e.ExitCode;
+        }
+    }
+
+    private static IEnumerable<string> Split(string s) => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    private static IReadOnlyList<int> ParsePids(string[]? values)
+    {
+        var list = new List<int>();
+        foreach (var p in (values ?? []).SelectMany(Split))
+        {
+            if (!int.TryParse(p, out int pid) || pid <= 0)
+                throw new WhyfailException($"-p: '{p}' is not a process id", ExitCodes.Usage);
+            list.Add(pid);
+        }
+        return list;
+    }
+
+    internal static ISet<int>? ParseSyscalls(string[]? values)
+    {
+        if (values is not { Length: > 0 }) return null;
+        var set = new HashSet<int>();
+        foreach (var name in values.SelectMany(Split))
+        {
+            if (name.StartsWith('%'))
+            {
+                if (!SyscallTable.TryExpandClass(name, out var nrs))
+                    throw new WhyfailException($"unknown syscall class '{name}': known classes are %file %net %process %signal %ipc %memory %desc %creds", ExitCodes.Usage);
+                set.UnionWith(nrs);
+            }
+            else if (SyscallTable.TryGetNumber(name, out int nr))
+                set.Add(nr);
+            else
+            {
+                var close = SyscallTable.Suggest(name);
+                throw new WhyfailException($"unknown syscall '{name}'" + (close.Count > 0 ? $"; did you mean {string.Join(", ", close)}?" : ""), ExitCodes.Usage);
+            }
+        }
+        return set;
+    }
+
+    internal static ISet<int>? ParseErrnos(string[]? values)
+    {
+        if (values is not { Length: > 0 }) return null;
+        var set = new HashSet<int>();
+        foreach (var name in values.SelectMany(Split))
+        {
+            if (!Errno.TryParse(name, out int e))
+            {
+                var close = Errno.Suggest(name);
+                throw new WhyfailException($"unknown errno '{name}'" + (close.Count > 0 ? $"; did you mean {string.Join(", ", close)}?" : ""), ExitCodes.Usage);
+            }
+            set.Add(e);
+        }
+        return set;
+    }
+
+    internal static int ParseSize(string s)
+    {
+        s = s.Trim();
+        long mult = 1;
+        if (s.Length > 0 && char.ToUpperInvariant(s[^1]) is 'K' or 'M' or 'G')
+        {
+            mult = char.ToUpperInvariant(s[^1]) switch { 'K' => 1L << 10, 'M' => 1L << 20, _ => 1L << 30 };
+            s = s[..^1];
+        }
+        if (!long.TryParse(s, out long n) || n <= 0 || n * mult > (1L << 30))
+            throw new WhyfailException($"--buffer-size: '{s}' is not a size between 4K and 1G", ExitCodes.Usage);
+        return (int)Math.Max(4096, n * mult);
+    }
+
+    private static Command ErrnoCommand()
+    {
+        var value = new Argument<string[]>("errno") { Description = "Names or numbers (ENOENT, 2, 512, ERESTARTSYS)", Arity = ArgumentArity.OneOrMore };
+        var cmd = new Command("errno", "Show an errno's name, number and message, including kernel-internal codes (512–531)");
+        cmd.Arguments.Add(value);
+        cmd.SetAction(pr => Guard(() =>
+        {
+            int rc = 0;
+            foreach (var v in pr.GetValue(value)!)
+            {
+                if (Errno.TryParse(v, out int e))
+                    Console.WriteLine($"{Errno.Name(e) ?? "?"} {e} {Errno.Message(e)}{(Errno.IsInternal(e) ? " (kernel-internal: never returned to user space)" : "")}");
+                else
+                {
+                    var close = Errno.Suggest(v);
+                    Console.Error.WriteLine($"whyfail: unknown errno '{v}'" + (close.Count > 0 ? $"; did you mean {string.Join(", ", close)}?" : ""));
+                    rc = ExitCodes.Usage;
+                }
+            }
+            return rc;
+        }));
+        return cmd;
+    }
 }

@@ -31,4 +31,8 @@ public sealed class Origin
     public IReadOnlyList<string> ErrnoChanges { get; init; } = [];
     public string Backend { get; init; } = "";
     public string Confidence { get; init; } = "";
+    /// <summary>The origin's callers from its kernel stack ("vfs_write+0x2a1"), traced or not, innermost first.</summary>
+    public IReadOnlyList<string> Stack { get; init; } = [];
+    /// <summary>Deeper functions that returned a different error first, which the chain then changed (innermost first).</summary>
+    public IReadOnlyList<string> Inner { get; init; } = [];
 }

@@ -18,6 +18,15 @@ public enum CaptureKind : byte
 /// <param name="FullLength">For sized captures: the length the program asked for, before the cap.</param>
 public sealed record CapturedArg(int Arg, CaptureKind Kind, int Index, byte[]? Data, int FullLength);
 
+/// <summary>
+/// A kernel function that returned an error value while the call ran (origin backends), in return
+/// order. <paramref name="Function"/> is an address (fexit) or, with <paramref name="IsIndex"/>, the
+/// index of the function in the attach list (kretprobe cookie).
+/// </summary>
+/// <param name="StackPointer">A stack address at return: lower means deeper in the call chain.</param>
+/// <param name="Stack">Return addresses of its callers, innermost first.</param>
+public sealed record OriginRecord(ulong Function, bool IsIndex, long Ret, ulong StackPointer, IReadOnlyList<ulong> Stack);
+
 /// <summary>One system call as the kernel saw it at exit, plus everything analysis adds to it.</summary>
 public sealed class SyscallEvent
 {
@@ -30,11 +39,19 @@ public sealed class SyscallEvent
     public uint Gid { get; init; }
     public uint Egid { get; init; }
     public int Nr { get; init; }
-    public long Ret { get; init; }
+    /// <summary>The return value user space sees (negative errno on failure).</summary>
+    public long Ret { get; set; }
+    /// <summary>The value the kernel returned at syscall exit; differs from <see cref="Ret"/> when signal
+    /// delivery turned a kernel-internal ERESTART* code into EINTR.</summary>
+    public long KernelRet { get; init; }
     public ulong[] Args { get; init; } = new ulong[6];
     public IReadOnlyList<CapturedArg> Captured { get; init; } = [];
     /// <summary>A string or buffer was longer than what the capture keeps.</summary>
     public bool CaptureTruncated { get; init; }
+    /// <summary>Error returns of traced kernel functions during the call (empty without an origin backend).</summary>
+    public IReadOnlyList<OriginRecord> OriginRecords { get; init; } = [];
+    /// <summary>Error returns that happened but were not kept (only the latest 16 are).</summary>
+    public int OriginDropped { get; init; }
     /// <summary>More evidence happened during the call than the kernel side keeps.</summary>
     public bool EvidenceLost { get; init; }
 
@@ -47,6 +64,7 @@ public sealed class SyscallEvent
 
     public bool Failed => Ret < 0;
     public int Errno => Ret < 0 && Ret >= -4095 ? (int)-Ret : 0;
+    public int KernelErrno => KernelRet < 0 && KernelRet >= -4095 ? (int)-KernelRet : 0;
 
     /// <summary>The first capture of argument <paramref name="arg"/>, or null when none was taken.</summary>
     public CapturedArg? Capture(int arg)

@@ -1,0 +1,40 @@
+using Whyfail.Analysis.Explain;
+using Whyfail.Decoding;
+using Whyfail.Events;
+using Whyfail.Tracing;
+
+namespace Whyfail.Analysis;
+
+/// <summary>
+/// What happens to an event between capture and rendering: decoding of its arguments, then the
+/// explanation rules (which read live state, so they run as soon as the event arrives).
+/// Kernel evidence is already attached by the capture stage.
+/// </summary>
+public sealed class AnalysisPipeline(TraceSettings settings)
+{
+    private readonly ExplainEngine? _explain = settings.Explain ? new ExplainEngine() : null;
+
+    /// <summary>
+    /// Runs the pipeline once on a synthetic failure, before the traced command starts: the first
+    /// real event is then analysed at once, while the process that failed is still alive.
+    /// </summary>
+    public void WarmUp()
+    {
+        var path = System.Text.Encoding.UTF8.GetBytes("/nonexistent-whyfail-warm-up/x");
+        var ev = new SyscallEvent
+        {
+            Nr = 257, Ret = -2, KernelRet = -2, Pid = Environment.ProcessId, Tid = Environment.ProcessId, Comm = "whyfail",
+            Args = [unchecked((ulong)-100), 1, 0x80000, 0, 0, 0],
+            Captured = [new CapturedArg(1, CaptureKind.String, 0, path, path.Length)],
+        };
+        Process(ev);
+    }
+
+    public void Process(SyscallEvent ev)
+    {
+        ev.Syscall = SyscallTable.Name(ev.Nr) ?? $"syscall_{ev.Nr}";
+        ev.DecodedArgs = Decoder.Decode(ev, settings.StringLimit);
+        if (ev.Failed && !Errno.IsInternal(ev.Errno))
+            _explain?.Explain(ev);
+    }
+}

@@ -1,0 +1,30 @@
+using System.Text.Json;
+using Whyfail.Decoding;
+
+namespace Whyfail.Analysis.Evidence;
+
+/// <summary>A capability check that said no during the call (capability:cap_capable with ret != 0).</summary>
+public sealed class CapabilityEvidence(int cap, int ret, int userNsLevel, uint userNsOwner, uint euid) : Events.Evidence
+{
+    public int Cap { get; } = cap;
+    public int Ret { get; } = ret;
+    public int UserNsLevel { get; } = userNsLevel;
+    public uint UserNsOwner { get; } = userNsOwner;
+    public uint Euid { get; } = euid;
+    public string CapabilityName => Capabilities.Name(Cap) ?? $"capability {Cap}";
+
+    public override string Kind => "capability";
+
+    public override string Text =>
+        $"capability {CapabilityName} denied (euid {Euid}, checked in {(UserNsLevel == 0 ? "the initial user namespace" : $"a user namespace at level {UserNsLevel} owned by uid {UserNsOwner}")})";
+
+    public override void WriteJsonFields(Utf8JsonWriter w)
+    {
+        w.WriteString("capability", CapabilityName);
+        w.WriteNumber("cap", Cap);
+        w.WriteNumber("ret", Ret);
+        w.WriteNumber("euid", Euid);
+        w.WriteNumber("userns_level", UserNsLevel);
+        w.WriteNumber("userns_owner", UserNsOwner);
+    }
+}

@@ -1,0 +1,42 @@
+namespace Whyfail.Analysis.Explain;
+
+/// <summary>The errno values the explanation rules care about (x86_64 Linux), with their names.</summary>
+internal static class Errnos
+{
+    public const int EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, ENXIO = 6, E2BIG = 7, ENOEXEC = 8,
+        EBADF = 9, ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13, EFAULT = 14, ENOTBLK = 15, EBUSY = 16,
+        EEXIST = 17, EXDEV = 18, ENODEV = 19, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENFILE = 23, EMFILE = 24,
+        ENOTTY = 25, ETXTBSY = 26, EFBIG = 27, ENOSPC = 28, ESPIPE = 29, EROFS = 30, EMLINK = 31, EPIPE = 32,
+        EDOM = 33, ERANGE = 34, EDEADLK = 35, ENAMETOOLONG = 36, ENOLCK = 37, ENOSYS = 38, ENOTEMPTY = 39,
+        ELOOP = 40, ENOTSOCK = 88, EDESTADDRREQ = 89, EMSGSIZE = 90, EPROTOTYPE = 91, ENOPROTOOPT = 92,
+        EPROTONOSUPPORT = 93, EOPNOTSUPP = 95, EAFNOSUPPORT = 97, EADDRINUSE = 98, EADDRNOTAVAIL = 99,
+        ENETDOWN = 100, ENETUNREACH = 101, ECONNABORTED = 103, ECONNRESET = 104, ENOBUFS = 105, EISCONN = 106,
+        ENOTCONN = 107, ETIMEDOUT = 110, ECONNREFUSED = 111, EHOSTDOWN = 112, EHOSTUNREACH = 113, EALREADY = 114,
+        EINPROGRESS = 115, EDQUOT = 122;
+
+    private static readonly string[] Low =
+    [
+        "", "EPERM", "ENOENT", "ESRCH", "EINTR", "EIO", "ENXIO", "E2BIG", "ENOEXEC", "EBADF", "ECHILD", "EAGAIN",
+        "ENOMEM", "EACCES", "EFAULT", "ENOTBLK", "EBUSY", "EEXIST", "EXDEV", "ENODEV", "ENOTDIR", "EISDIR",
+        "EINVAL", "ENFILE", "EMFILE", "ENOTTY", "ETXTBSY", "EFBIG", "ENOSPC", "ESPIPE", "EROFS", "EMLINK", "EPIPE",
+        "EDOM", "ERANGE", "EDEADLK", "ENAMETOOLONG", "ENOLCK", "ENOSYS", "ENOTEMPTY", "ELOOP",
+    ];
+
+    public static string Name(int errno)
+    {
+        if (errno > 0 && errno < Low.Length) return Low[errno];
+        return errno switch
+        {
+            61 => "ENODATA", 62 => "ETIME", 71 => "EPROTO", 75 => "EOVERFLOW", 84 => "EILSEQ",
+            ENOTSOCK => "ENOTSOCK", EDESTADDRREQ => "EDESTADDRREQ", EMSGSIZE => "EMSGSIZE", EPROTOTYPE => "EPROTOTYPE",
+            ENOPROTOOPT => "ENOPROTOOPT", EPROTONOSUPPORT => "EPROTONOSUPPORT", EOPNOTSUPP => "EOPNOTSUPP",
+            EAFNOSUPPORT => "EAFNOSUPPORT", EADDRINUSE => "EADDRINUSE", EADDRNOTAVAIL => "EADDRNOTAVAIL",
+            ENETDOWN => "ENETDOWN", ENETUNREACH => "ENETUNREACH", ECONNABORTED => "ECONNABORTED",
+            ECONNRESET => "ECONNRESET", ENOBUFS => "ENOBUFS", EISCONN => "EISCONN", ENOTCONN => "ENOTCONN",
+            ETIMEDOUT => "ETIMEDOUT", ECONNREFUSED => "ECONNREFUSED", EHOSTDOWN => "EHOSTDOWN",
+            EHOSTUNREACH => "EHOSTUNREACH", EALREADY => "EALREADY", EINPROGRESS => "EINPROGRESS", EDQUOT => "EDQUOT",
+            125 => "ECANCELED", 512 => "ERESTARTSYS", 524 => "ENOTSUPP",
+            _ => $"errno {errno}",
+        };
+    }
+}

@@ -1,0 +1,129 @@
+using Whyfail.Analysis.Explain.Rules;
+using Whyfail.Events;
+
+namespace Whyfail.Analysis.Explain;
+
+/// <summary>
+/// Runs the explanation rules on a failed call against the live state of the process that made it, and appends
+/// what they find to <see cref="SyscallEvent.Explanation"/>. When no rule finds a cause it says so, with what was
+/// checked (rule "unknown"); when the process is gone it says the state could not be checked live.
+/// </summary>
+public sealed class ExplainEngine
+{
+    /// <summary>Every rule, in the order they run. A new rule is one file under Rules/ and one line here.</summary>
+    static readonly IExplainRule[] Rules =
+    [
+        new PathMissingComponent(),
+        new ExecInterpreterMissing(),
+        new ExecFormat(),
+        new PathNotDirectory(),
+        new PathPermissionDenied(),
+        new ExecNoexecMount(),
+        new PathProtectedInSticky(),
+        new PathSymlinkLoop(),
+        new PathNameTooLong(),
+        new ReadOnlyMount(),
+        new StickyDirectory(),
+        new ImmutableFile(),
+        new NotOwner(),
+        new CrossDevice(),
+        new TooManyOpenFiles(),
+        new SystemFileTable(),
+        new PathExists(),
+        new IsDirectory(),
+        new DirectoryNotEmpty(),
+        new BadDescriptor(),
+        new ConnectionRefused(),
+        new AddressInUse(),
+        new PrivilegedPort(),
+        new AddressNotAvailable(),
+        new LockConflict(),
+        new TextBusy(),
+        new MountBusy(),
+        new KillPermission(),
+        new PtracePermission(),
+        new ProcessLimit(),
+        new NoSpace(),
+        new InotifyLimit(),
+    ];
+
+    private readonly IExplainRule[] rules;
+
+    public ExplainEngine() : this(Rules) { }
+
+    /// <summary>An engine with another rule list (for tests of a single rule).</summary>
+    public ExplainEngine(IExplainRule[] rules) => this.rules = rules;
+
+    /// <summary>The built-in rules.</summary>
+    public static IReadOnlyList<IExplainRule> AllRules => Rules;
+
+    public void Explain(SyscallEvent ev)
+    {
+        if (!ev.Failed) return;
+        var proc = new ProcessView(ev);
+        var found = new List<Explanation>();
+        var ran = new List<string>();
+        foreach (var rule in rules)
+        {
+            bool applies;
+            try { applies = rule.AppliesTo(ev); }
+            catch (Exception) { applies = false; }
+            if (!applies) continue;
+            ran.Add(rule.Id);
+            try
+            {
+                foreach (var e in rule.Explain(ev, proc)) found.Add(e);
+            }
+            catch (Exception ex)
+            {
+                proc.Checked.Add($"rule {rule.Id} could not finish ({ex.GetType().Name}: {ex.Message})");
+            }
+        }
+
+        if (found.Count == 0) found.Add(Unknown(ev, proc, ran));
+        if (!proc.Alive)
+        {
+            for (int i = 0; i < found.Count; i++) found[i] = found[i] with { Certain = false };
+            found.Add(new Explanation("process.gone",
+                $"pid {ev.Pid} has exited{(proc.PidReused ? " (the pid now belongs to a newer process)" : "")}, so this could not be checked against its live state (cwd, root, credentials, " +
+                "descriptors, mounts); absolute paths were checked against this machine's root and the event's ids",
+                null, false));
+        }
+        ev.Explanation.AddRange(found);
+    }
+
+    private static Explanation Unknown(SyscallEvent ev, ProcessView proc, List<string> ran)
+    {
+        var err = Errnos.Name(ev.Errno);
+        var sc = ev.Syscall.Length > 0 ? ev.Syscall : $"syscall {ev.Nr}";
+        var items = new List<string>(proc.Checked);
+        if (ran.Count == 0) items.Add($"the rule list (no rule covers {err} from {sc})");
+        else if (proc.Checked.Count == 0) items.Add($"rules {string.Join(", ", ran)} (none found a cause)");
+        foreach (var f in Facts(ev, proc)) items.Add(f);
+        if (ev.Errno is Errnos.EACCES or Errnos.EPERM)
+            items.Add("not visible from /proc: security modules (SELinux, AppArmor, Landlock) and seccomp filters, which can also refuse with this error");
+        return new Explanation("unknown", $"no rule matched {err} from {sc}; checked: {string.Join("; ", items)}", null, false);
+    }
+
+    // Plain facts about the call's descriptors and paths, so "unknown" still says what the call was working on.
+    private static IEnumerable<string> Facts(SyscallEvent ev, ProcessView proc)
+    {
+        if (!proc.Alive) yield break;
+        foreach (var i in SyscallArgs.FdArgs(ev))
+        {
+            int fd = SyscallArgs.Int(ev, i);
+            var info = proc.Fd(fd);
+            if (info is null) { yield return $"descriptor {fd} is not open now"; continue; }
+            var kind = proc.StatFd(fd, out var st) ? Words.Kind(st.Kind) : "unknown type";
+            yield return $"descriptor {fd} is open now on {Words.Q(proc.FdTarget(info))} ({kind}, {info.AccessWords})";
+        }
+        foreach (var pa in SyscallArgs.Paths(ev))
+        {
+            var w = proc.PathWalk(pa.Path, pa.Dirfd, pa.FollowFinal);
+            if (w.Ok && w.Target is { } t)
+                yield return $"{Words.Q(pa.Path)} resolves to {Words.Q(t.Path)} ({Words.Kind(t.Kind)}, {Words.Owner(proc, t)})";
+            else if (w.Outcome == WalkOutcome.Missing && w.FailedAt is { } m)
+                yield return $"{Words.Q(m.Path)} does not exist now";
+        }
+    }
+}

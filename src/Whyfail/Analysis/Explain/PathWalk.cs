@@ -1,0 +1,321 @@
+using System.Text;
+
+namespace Whyfail.Analysis.Explain;
+
+/// <summary>How a path walk ended.</summary>
+public enum WalkOutcome
+{
+    /// <summary>Every component resolved.</summary>
+    Ok,
+    /// <summary>The path is the empty string.</summary>
+    Empty,
+    /// <summary><see cref="PathWalkResult.FailedAt"/> does not exist.</summary>
+    Missing,
+    /// <summary><see cref="PathWalkResult.FailedAt"/> is not a directory but the path continues after it (or ends in '/').</summary>
+    NotDirectory,
+    /// <summary>The credentials may not search (x) the directory <see cref="PathWalkResult.FailedAt"/>.</summary>
+    SearchDenied,
+    /// <summary>More than 40 symbolic links were followed (ELOOP).</summary>
+    Loop,
+    /// <summary>A component is longer than NAME_MAX (255 bytes) or the whole path reaches PATH_MAX (4096).</summary>
+    NameTooLong,
+    /// <summary>The directory descriptor the path is relative to is not open.</summary>
+    BadDirfd,
+    /// <summary>The start could not be determined (relative path of a process that is gone).</summary>
+    Unresolvable,
+    /// <summary>Looking a component up failed with another errno (see <see cref="PathComponent.Errno"/>).</summary>
+    Error,
+}
+
+/// <summary>One step of a path walk: a component as the process sees it.</summary>
+public sealed class PathComponent
+{
+    /// <summary>The name as written in the path (or in a symlink target); for the start, the start directory.</summary>
+    public required string Name { get; init; }
+    /// <summary>The path in the process's view (resolved prefix + name).</summary>
+    public required string Path { get; init; }
+    /// <summary>Where this machine (the analyser) reaches it: /proc/PID/root/…, /proc/PID/cwd/…, /proc/PID/fd/N/….</summary>
+    public required string HostPath { get; init; }
+    public bool Exists => Errno == 0;
+    /// <summary>0, or the errno lstat gave (ENOENT for a missing component).</summary>
+    public int Errno { get; init; }
+    public FileStat Stat { get; init; }
+    public FileKind Kind => Exists ? Stat.Kind : FileKind.Unknown;
+    public uint Mode => Stat.Mode;
+    public uint Uid => Stat.Uid;
+    public uint Gid => Stat.Gid;
+    /// <summary>The POSIX access ACL (system.posix_acl_access), when the file has one.</summary>
+    public IReadOnlyList<AclEntry>? Acl { get; init; }
+    public bool HasAcl => Acl != null;
+    /// <summary>The mount it is on (by statx mount id), when known.</summary>
+    public MountEntry? Mount { get; init; }
+    /// <summary>For a symbolic link: its target text.</summary>
+    public string? LinkTarget { get; init; }
+    /// <summary>When this component came from following a symbolic link: that link's path.</summary>
+    public string? FromLink { get; init; }
+    /// <summary>True for the directory the walk starts in (the root, the cwd or the dirfd).</summary>
+    public bool IsStart { get; init; }
+    /// <summary>The directory this component was looked up in (null for a start).</summary>
+    public PathComponent? Dir { get; internal set; }
+    /// <summary>The search (x) check made on this directory before looking up the next component.</summary>
+    public PermCheck? Search { get; internal set; }
+}
+
+/// <summary>The result of <see cref="ProcessView.PathWalk"/>.</summary>
+public sealed class PathWalkResult
+{
+    public required string Input { get; init; }
+    public WalkOutcome Outcome { get; internal set; }
+    public List<PathComponent> Components { get; } = [];
+    /// <summary>The component where the walk stopped (missing, not a directory, not searchable, the link that looped).</summary>
+    public PathComponent? FailedAt { get; internal set; }
+    /// <summary>The final component (existing or missing) when the walk got as far as the last name, else null.</summary>
+    public PathComponent? Target { get; internal set; }
+    /// <summary>The directory the last lookup happened in (the parent of <see cref="Target"/>, or of <see cref="FailedAt"/>).</summary>
+    public PathComponent? TargetDir { get; internal set; }
+    /// <summary>Every symbolic link followed, in order: (link path, target text).</summary>
+    public List<(string Link, string Target)> Links { get; } = [];
+    /// <summary>Extra words for Outcome Error/Unresolvable/BadDirfd/NameTooLong.</summary>
+    public string? Detail { get; internal set; }
+    /// <summary>The path ended in '/' (or "/.") so the final component must be a directory.</summary>
+    public bool MustBeDirectory { get; internal set; }
+    public bool Ok => Outcome == WalkOutcome.Ok;
+    public bool TargetMissing => Target is { Exists: false };
+}
+
+public sealed partial class ProcessView
+{
+    public const int AT_FDCWD = -100, MAXSYMLINKS = 40, NAME_MAX = 255, PATH_MAX = 4096;
+
+    /// <summary>
+    /// Resolves <paramref name="path"/> the way the kernel would for this process, component by component:
+    /// relative to its cwd (or to <paramref name="dirfd"/>), absolute paths inside its root, symbolic links
+    /// followed with their absolute targets inside its root, and each directory checked for search permission
+    /// with <paramref name="creds"/> (default: the process's credentials). Stops at the first failure.
+    /// </summary>
+    /// <param name="followFinal">Follow a symbolic link in the last component (false for lstat, unlink, O_NOFOLLOW, …).</param>
+    public PathWalkResult PathWalk(string path, int? dirfd = null, bool followFinal = true, Credentials? creds = null)
+    {
+        creds ??= Creds;
+        var key = (path, dirfd, followFinal, creds);
+        if (walks.TryGetValue(key, out var cached)) return cached;
+        var result = Walk(path, dirfd, followFinal, creds);
+        walks[key] = result;
+        return result;
+    }
+
+    private readonly Dictionary<(string, int?, bool, Credentials), PathWalkResult> walks = [];
+
+    private PathWalkResult Walk(string path, int? dirfd, bool followFinal, Credentials creds)
+    {
+        var r = new PathWalkResult { Input = path };
+        if (path.Length == 0) { r.Outcome = WalkOutcome.Empty; return r; }
+        if (Encoding.UTF8.GetByteCount(path) >= PATH_MAX)
+        {
+            r.Outcome = WalkOutcome.NameTooLong;
+            r.Detail = $"the path is {Encoding.UTF8.GetByteCount(path)} bytes long; PATH_MAX is {PATH_MAX} including the terminating NUL";
+            return r;
+        }
+
+        var w = new WalkPos(this);
+        if (path[0] == '/') w.SetRoot();
+        else if (dirfd is null or AT_FDCWD)
+        {
+            if (!Alive || Cwd is null)
+            {
+                r.Outcome = WalkOutcome.Unresolvable;
+                r.Detail = $"\"{path}\" is relative and the working directory of pid {Pid} is unknown (the process is gone)";
+                return r;
+            }
+            w.SetBase($"{TaskDir}/cwd", Cwd);
+        }
+        else
+        {
+            var fd = Fd(dirfd.Value);
+            if (fd is null)
+            {
+                r.Outcome = WalkOutcome.BadDirfd;
+                r.Detail = $"\"{path}\" is relative to descriptor {dirfd}, which is not open in pid {Pid} now";
+                return r;
+            }
+            w.SetBase($"{TaskDir}/fd/{dirfd}", InOwnRoot(fd.Target));
+        }
+
+        var cur = w.MakeStart(null);
+        r.Components.Add(cur);
+        if (!cur.Exists)
+        {
+            r.Outcome = cur.Errno == Errnos.ENOTDIR ? WalkOutcome.NotDirectory : WalkOutcome.Error;
+            r.FailedAt = cur;
+            r.Detail = cur.Errno == Errnos.ENOTDIR ? $"the start \"{cur.Path}\" is not a directory" : $"the start \"{cur.Path}\" could not be examined ({Errnos.Name(cur.Errno)})";
+            return r;
+        }
+
+        var queue = new LinkedList<(string Name, string? From)>();
+        foreach (var p in Split(path)) queue.AddLast((p, null));
+        r.MustBeDirectory = EndsAsDirectory(path);
+        if (queue.Count == 0) { r.Target = cur; r.Outcome = WalkOutcome.Ok; return r; }
+
+        int hops = 0;
+        while (queue.Count > 0)
+        {
+            var (name, from) = queue.First!.Value;
+            queue.RemoveFirst();
+            bool last = queue.Count == 0;
+            r.TargetDir = cur;
+            if (cur.Kind != FileKind.Directory)
+            {
+                r.Outcome = WalkOutcome.NotDirectory;
+                r.FailedAt = cur;
+                return r;
+            }
+            cur.Search = Permissions.Check(creds, cur.Stat, Access.Exec, cur.Acl);
+            if (!cur.Search.Allowed)
+            {
+                r.Outcome = WalkOutcome.SearchDenied;
+                r.FailedAt = cur;
+                return r;
+            }
+            if (name == "..")
+            {
+                w.Up();
+                cur = w.MakeStart(from, "..");
+                r.Components.Add(cur);
+                if (last) r.Target = cur;
+                continue;
+            }
+            if (Encoding.UTF8.GetByteCount(name) > NAME_MAX)
+            {
+                var tooLong = new PathComponent { Name = name, Path = w.Child(name), HostPath = w.HostChild(name), Errno = Errnos.ENAMETOOLONG, FromLink = from, Dir = cur };
+                r.Components.Add(tooLong);
+                r.Outcome = WalkOutcome.NameTooLong;
+                r.FailedAt = tooLong;
+                r.Detail = $"a component is {Encoding.UTF8.GetByteCount(name)} bytes long; NAME_MAX is {NAME_MAX}";
+                return r;
+            }
+
+            var child = MakeComponent(name, w.Child(name), w.HostChild(name), from);
+            child.Dir = cur;
+            r.Components.Add(child);
+            if (!child.Exists)
+            {
+                if (last) r.Target = child;
+                r.Outcome = child.Errno == Errnos.ENOENT ? WalkOutcome.Missing : WalkOutcome.Error;
+                r.FailedAt = child;
+                if (r.Outcome == WalkOutcome.Error) r.Detail = $"\"{child.Path}\" could not be examined ({Errnos.Name(child.Errno)})";
+                return r;
+            }
+            if (child.Kind == FileKind.Symlink && (!last || followFinal || r.MustBeDirectory))
+            {
+                hops++;
+                var target = child.LinkTarget ?? "";
+                r.Links.Add((child.Path, target));
+                if (hops > MAXSYMLINKS)
+                {
+                    r.Outcome = WalkOutcome.Loop;
+                    r.FailedAt = child;
+                    return r;
+                }
+                if (target.Length == 0)
+                {
+                    r.Outcome = WalkOutcome.Missing;
+                    r.FailedAt = child;
+                    r.Detail = $"\"{child.Path}\" is a symbolic link with an empty target";
+                    return r;
+                }
+                var parts = Split(target);
+                for (int i = parts.Count - 1; i >= 0; i--) queue.AddFirst((parts[i], child.Path));
+                if (last && EndsAsDirectory(target)) r.MustBeDirectory = true;
+                if (target[0] == '/')
+                {
+                    w.SetRoot();
+                    cur = w.MakeStart(child.Path, "/");
+                    r.Components.Add(cur);
+                }
+                if (queue.Count == 0) r.Target = cur; // the link pointed at "/" or "."
+                continue;
+            }
+            w.Push(name);
+            cur = child;
+            if (last) r.Target = child;
+        }
+
+        if (r.MustBeDirectory && cur.Kind != FileKind.Directory)
+        {
+            r.Outcome = WalkOutcome.NotDirectory;
+            r.FailedAt = cur;
+            return r;
+        }
+        r.Outcome = WalkOutcome.Ok;
+        return r;
+    }
+
+    internal PathComponent MakeComponent(string name, string display, string host, string? from, bool isStart = false, bool follow = false)
+    {
+        int err = Native.Stat(host, out var st, follow);
+        if (err != 0) return new PathComponent { Name = name, Path = display, HostPath = host, Errno = err, FromLink = from, IsStart = isStart };
+        IReadOnlyList<AclEntry>? acl = null;
+        if (st.Kind is FileKind.Regular or FileKind.Directory)
+            acl = Permissions.ParseAcl(Native.GetXattr(host, "system.posix_acl_access"));
+        return new PathComponent
+        {
+            Name = name, Path = display, HostPath = host, Stat = st, Acl = acl, FromLink = from, IsStart = isStart,
+            Mount = MountById(st.MountId) ?? MountFor(display),
+            LinkTarget = st.Kind == FileKind.Symlink ? Native.ReadLink(host) : null,
+        };
+    }
+
+    private static List<string> Split(string path)
+    {
+        var r = new List<string>();
+        foreach (var p in path.Split('/'))
+            if (p.Length > 0 && p != ".") r.Add(p);
+        return r;
+    }
+
+    private static bool EndsAsDirectory(string path)
+    {
+        var t = path.TrimEnd('/');
+        return (path.EndsWith('/') && t.Length > 0) || t.EndsWith("/.", StringComparison.Ordinal) || t == "." || t.EndsWith("/..", StringComparison.Ordinal) || t == "..";
+    }
+
+    /// <summary>The current position of a walk: a base directory (root, cwd or dirfd) plus resolved names under it.</summary>
+    private sealed class WalkPos(ProcessView pv)
+    {
+        private string baseHost = "", baseDisplay = "/";
+        private bool rootBase = true;
+        private readonly List<string> comps = [];
+
+        public void SetRoot() { baseHost = pv.RootPrefix; baseDisplay = "/"; rootBase = true; comps.Clear(); }
+        public void SetBase(string host, string display) { baseHost = host; baseDisplay = display; rootBase = false; comps.Clear(); }
+        public void Push(string name) => comps.Add(name);
+
+        public string Host => comps.Count == 0 ? baseHost + "/." : baseHost + "/" + string.Join('/', comps);
+        public string HostChild(string name) => comps.Count == 0 ? baseHost + "/" + name : Host + "/" + name;
+        public string Display => comps.Count == 0 ? baseDisplay : Join(baseDisplay, string.Join('/', comps));
+        public string Child(string name) => Join(Display, name);
+
+        private static string Join(string a, string b) => a.EndsWith('/') ? a + b : a + "/" + b;
+
+        public PathComponent MakeStart(string? from, string? name = null) =>
+            pv.MakeComponent(name ?? Display, Display, Host, from, isStart: name is null, follow: true);
+
+        public void Up()
+        {
+            if (comps.Count > 0) { comps.RemoveAt(comps.Count - 1); return; }
+            if (rootBase) return; // ".." at the root stays at the root
+            // Leave the cwd/dirfd base: when its path names the same directory inside the root, continue from there.
+            if (baseDisplay.StartsWith('/') && Native.Stat(pv.RootPrefix + baseDisplay + "/.", out var a, true) == 0 &&
+                Native.Stat(baseHost + "/.", out var b, true) == 0 && a.SameFile(b))
+            {
+                var parts = Split(baseDisplay);
+                SetRoot();
+                comps.AddRange(parts);
+                if (comps.Count > 0) comps.RemoveAt(comps.Count - 1);
+                return;
+            }
+            baseHost += "/..";
+            baseDisplay = baseDisplay.TrimEnd('/') is var t && t.LastIndexOf('/') is var i and > 0 ? t[..i] : "/";
+        }
+    }
+}

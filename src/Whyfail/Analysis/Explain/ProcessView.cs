@@ -1,0 +1,214 @@
+using System.Globalization;
+using Whyfail.Events;
+
+namespace Whyfail.Analysis.Explain;
+
+/// <summary>
+/// The traced process's view of the world, read through /proc/PID while it keeps running (nothing is stopped or
+/// traced): its credentials, cwd and root, limits, open descriptors and mounts, plus a path walker that resolves
+/// paths inside its root and checks permissions with its credentials. Everything is read lazily and at most once.
+/// When the process is gone, <see cref="Alive"/> is false: credentials come from the event, absolute paths are
+/// resolved against this machine's root and relative ones cannot be resolved.
+/// </summary>
+public sealed partial class ProcessView
+{
+    public int Pid { get; }
+    public int Tid { get; }
+    /// <summary>/proc/PID existed when the view was made (and is the process of the event).</summary>
+    public bool Alive { get; }
+    /// <summary>/proc/PID exists but belongs to a process started after the event: the pid was reused.</summary>
+    public bool PidReused { get; }
+    /// <summary>/proc/PID.</summary>
+    public string ProcDir { get; }
+    /// <summary>/proc/PID/task/TID (the thread that failed) when it exists, else /proc/PID.</summary>
+    public string TaskDir { get; }
+    /// <summary>The prefix that reaches the process's root from here: /proc/PID/root, or "" when it is gone.</summary>
+    public string RootPrefix { get; }
+    public Credentials Creds { get; }
+    /// <summary>The working directory in the process's own view (inside its root), or null.</summary>
+    public string? Cwd { get; }
+    /// <summary>The working directory has been removed (it has no name any more; the path is its old one).</summary>
+    public bool CwdDeleted { get; }
+    /// <summary>The process's root as this machine sees it ("/" unless chrooted), or null.</summary>
+    public string? RootLink { get; }
+    public string? Comm { get; }
+
+    /// <summary>What the rules looked at, for the "unknown" explanation when none of them found a cause.</summary>
+    public List<string> Checked { get; } = [];
+
+    public ProcessView(SyscallEvent ev) : this(ev.Pid, ev.Tid, ev) { }
+
+    public ProcessView(int pid, int tid = 0) : this(pid, tid, null) { }
+
+    private ProcessView(int pid, int tid, SyscallEvent? ev)
+    {
+        Pid = pid;
+        Tid = tid > 0 ? tid : pid;
+        ProcDir = $"/proc/{pid}";
+        Alive = pid > 0 && Directory.Exists(ProcDir);
+        if (Alive && ev is { TimestampNs: > 0 } && StartedAfter(pid, ev.TimestampNs))
+        {
+            Alive = false;
+            PidReused = true;
+        }
+        TaskDir = Alive && Tid != pid && Directory.Exists($"{ProcDir}/task/{Tid}") ? $"{ProcDir}/task/{Tid}" : ProcDir;
+        RootPrefix = Alive ? $"{ProcDir}/root" : "";
+        Comm = Alive ? ProcFs.Comm(pid) : ev?.Comm;
+
+        var live = Alive ? Credentials.FromStatus(ProcFs.Read($"{TaskDir}/status") ?? "") : null;
+        Creds = MergeCredentials(live, ev);
+        if (Alive)
+        {
+            RootLink = Native.ReadLink($"{TaskDir}/root");
+            var cwd = Native.ReadLink($"{TaskDir}/cwd");
+            if (cwd != null && cwd.EndsWith(" (deleted)", StringComparison.Ordinal))
+            {
+                CwdDeleted = true;
+                cwd = cwd[..^10];
+            }
+            Cwd = cwd is null ? null : InOwnRoot(cwd);
+        }
+    }
+
+    // /proc/PID/stat field 22 is the start time in clock ticks (USER_HZ = 100) of CLOCK_BOOTTIME; the event's
+    // timestamp is CLOCK_MONOTONIC (bpf_ktime_get_ns), which lags CLOCK_BOOTTIME by the time spent suspended.
+    private static bool StartedAfter(int pid, ulong eventMonotonicNs)
+    {
+        var stat = ProcFs.Read($"/proc/{pid}/stat");
+        if (stat is null) return false;
+        var f = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        if (f.Length < 20 || !long.TryParse(f[19], out var ticks)) return false;
+        long startNs = ticks * 10_000_000;
+        long eventBootNs = (long)eventMonotonicNs + Native.SuspendedNs();
+        return startNs > eventBootNs + 20_000_000;
+    }
+
+    // The event's ids are what the call ran with; the live status adds fs ids, groups and capabilities.
+    private static Credentials MergeCredentials(Credentials? live, SyscallEvent? ev)
+    {
+        if (live is null)
+        {
+            uint uid = ev?.Uid ?? 0, euid = ev?.Euid ?? 0, gid = ev?.Gid ?? 0, egid = ev?.Egid ?? 0;
+            ulong caps = euid == 0 ? 0x1FF_FFFF_FFFFUL : 0;
+            return new Credentials(uid, euid, euid, euid, gid, egid, egid, egid, [], caps, caps, caps, false, 0, false);
+        }
+        if (ev is null) return live;
+        var c = live;
+        if (ev.Euid != live.Euid) c = c with { Uid = ev.Uid, Euid = ev.Euid, Fsuid = ev.Euid };
+        if (ev.Egid != live.Egid) c = c with { Gid = ev.Gid, Egid = ev.Egid, Fsgid = ev.Egid };
+        return c;
+    }
+
+    /// <summary>Turns a path as this machine sees it (a /proc link target) into the process's own view.</summary>
+    public string InOwnRoot(string path)
+    {
+        if (RootLink is null or "/" || !path.StartsWith('/')) return path;
+        if (path == RootLink) return "/";
+        return path.StartsWith(RootLink + "/", StringComparison.Ordinal) ? path[RootLink.Length..] : path;
+    }
+
+    /// <summary>Where this machine reaches an absolute path of the process's view.</summary>
+    public string HostPath(string processPath) => RootPrefix + (processPath.StartsWith('/') ? processPath : "/" + processPath);
+
+    // ---- mounts ----
+
+    private List<MountEntry>? mounts;
+
+    /// <summary>The process's mount table (/proc/PID/mountinfo; mount points relative to its root).</summary>
+    public IReadOnlyList<MountEntry> Mounts => mounts ??= MountEntry.ParseAll(ProcFs.Read($"{(Alive ? ProcDir : "/proc/self")}/mountinfo") ?? "");
+
+    public MountEntry? MountById(ulong id)
+    {
+        if (id == 0) return null;
+        foreach (var m in Mounts) if ((ulong)m.Id == id) return m;
+        return null;
+    }
+
+    /// <summary>The mount an absolute path (process view) is on, by the longest mount-point prefix (last mounted wins).</summary>
+    public MountEntry? MountFor(string path)
+    {
+        if (!path.StartsWith('/')) return null;
+        MountEntry? best = null;
+        foreach (var m in Mounts)
+        {
+            var mp = m.MountPoint;
+            bool under = mp == "/" || path == mp || path.StartsWith(mp + "/", StringComparison.Ordinal);
+            if (under && (best is null || mp.Length >= best.MountPoint.Length)) best = m;
+        }
+        return best;
+    }
+
+    /// <summary>The mount a descriptor's file is on (fdinfo mnt_id).</summary>
+    public MountEntry? MountOf(FdInfo fd) => MountById((ulong)fd.MountId);
+
+    // ---- descriptors ----
+
+    /// <summary>Descriptor <paramref name="fd"/> of the process now, or null when it is not open (or the process is gone).</summary>
+    public FdInfo? Fd(int fd)
+    {
+        if (!Alive || fd < 0) return null;
+        var target = Native.ReadLink($"{TaskDir}/fd/{fd}");
+        if (target is null) return null;
+        return FdInfo.Parse(fd, target, ProcFs.Read($"{TaskDir}/fdinfo/{fd}"));
+    }
+
+    /// <summary>The numbers of all open descriptors (empty when gone).</summary>
+    public IReadOnlyList<int> FdNumbers()
+    {
+        if (!Alive) return [];
+        try
+        {
+            return Directory.EnumerateFileSystemEntries($"{TaskDir}/fd")
+                .Select(e => int.TryParse(Path.GetFileName(e), out var n) ? n : -1).Where(n => n >= 0).Order().ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return []; }
+    }
+
+    /// <summary>stat of the file behind a descriptor (follows the /proc magic link).</summary>
+    public bool StatFd(int fd, out FileStat st) => Native.Stat($"{TaskDir}/fd/{fd}", out st, follow: true) == 0;
+
+    /// <summary>A descriptor's target in the process's view ("/srv/x", "socket:[123]", "pipe:[9]", "anon_inode:…").</summary>
+    public string FdTarget(FdInfo fd) => InOwnRoot(fd.Target);
+
+    // ---- limits ----
+
+    private Dictionary<string, ResourceLimit>? limits;
+
+    /// <summary>A limit of /proc/PID/limits by its name there ("Max open files", "Max processes", …), or null.</summary>
+    public ResourceLimit? Limit(string name)
+    {
+        limits ??= Alive ? ResourceLimit.ParseAll(ProcFs.Read($"{ProcDir}/limits") ?? "") : [];
+        return limits.TryGetValue(name, out var l) ? l : null;
+    }
+
+    // ---- users and groups (names as the process's /etc sees them) ----
+
+    private Dictionary<uint, string>? users, groups;
+
+    public string UserName(uint uid) => Names(ref users, "/etc/passwd").TryGetValue(uid, out var n) ? n : "";
+    public string GroupName(uint gid) => Names(ref groups, "/etc/group").TryGetValue(gid, out var n) ? n : "";
+
+    /// <summary>"root (uid 0)" or "uid 1234".</summary>
+    public string DescribeUser(uint uid) => UserName(uid) is { Length: > 0 } n ? $"{n} (uid {uid})" : $"uid {uid}";
+    public string DescribeGroup(uint gid) => GroupName(gid) is { Length: > 0 } n ? $"{n} (gid {gid})" : $"gid {gid}";
+
+    private Dictionary<uint, string> Names(ref Dictionary<uint, string>? cache, string file)
+    {
+        if (cache != null) return cache;
+        cache = [];
+        var text = ProcFs.Read(HostPath(file));
+        if (text == null) return cache;
+        foreach (var line in text.Split('\n'))
+        {
+            var f = line.Split(':');
+            if (f.Length >= 3 && uint.TryParse(f[2], CultureInfo.InvariantCulture, out var id)) cache.TryAdd(id, f[0]);
+        }
+        return cache;
+    }
+
+    /// <summary>The sysctl or /proc file of the process's namespaces where that is per-process, else the global one.</summary>
+    public string NetDir => Alive ? $"{ProcDir}/net" : "/proc/net";
+
+    /// <summary>True when the process is in another network namespace than this analyser.</summary>
+    public bool OtherNetNamespace => Alive && Native.ReadLink($"{ProcDir}/ns/net") is { } a && Native.ReadLink("/proc/self/ns/net") is { } b && a != b;
+}

@@ -1,0 +1,57 @@
+using Whyfail.Events;
+using static Whyfail.Analysis.Explain.Words;
+
+namespace Whyfail.Analysis.Explain.Rules;
+
+/// <summary>ETXTBSY: executing a file some process has open for writing, or writing a file being executed or used as swap.</summary>
+public sealed class TextBusy : IExplainRule
+{
+    public string Id => "file.text_busy";
+
+    public bool AppliesTo(SyscallEvent ev) => ev.Errno == Errnos.ETXTBSY;
+
+    public IEnumerable<Explanation> Explain(SyscallEvent ev, ProcessView proc)
+    {
+        foreach (var pa in SyscallArgs.Paths(ev))
+        {
+            var w = PathRules.Walk(ev, proc, pa);
+            if (PathRules.NoteUnwalkable(proc, w) || !w.Ok || w.Target is not { Exists: true } t) continue;
+            if (pa.Op == PathOp.Exec)
+            {
+                var writers = ProcScan.OpenersOf(t.Stat).Where(u => u.Info is { CanWrite: true }).ToList();
+                proc.Checked.Add($"processes with {Q(t.Path)} open for writing");
+                if (writers.Count == 0)
+                {
+                    yield return new Explanation(Id, $"nothing has {Q(t.Path)} open for writing now; it was probably still being written (copied, compiled) at the time of the call", null, false);
+                    continue;
+                }
+                yield return new Explanation(Id,
+                    $"{Q(t.Path)} is open for writing by {string.Join("; ", writers.Take(3).Select(u => $"{ProcFs.Who(u.Pid)} as descriptor {u.Fd} ({u.Info!.AccessWords})"))}, and a file cannot be executed while it is open for writing",
+                    "wait until the writer has finished and closed it (a copy or build still running?)");
+            }
+            else
+            {
+                var running = ProcScan.Executing(t.Stat);
+                proc.Checked.Add($"processes executing {Q(t.Path)} and active swap files");
+                if (running.Count > 0)
+                    yield return new Explanation(Id,
+                        $"{Q(t.Path)} is the program of running {string.Join(", ", running.Take(3).Select(ProcFs.Who))}, so it cannot be opened for writing",
+                        "write a new file and rename it over the old one (install/cp --remove-destination do that)");
+                else if (Swapping(t))
+                    yield return new Explanation(Id, $"{Q(t.Path)} is an active swap file", $"swapoff {Sh(t.Path)} first");
+            }
+        }
+    }
+
+    private static bool Swapping(PathComponent t)
+    {
+        var swaps = ProcFs.Read("/proc/swaps");
+        if (swaps is null) return false;
+        foreach (var line in swaps.Split('\n').Skip(1))
+        {
+            var name = line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
+            if (name != null && Native.Stat(MountEntry.Unescape(name), out var st, true) == 0 && st.SameFile(t.Stat)) return true;
+        }
+        return false;
+    }
+}

@@ -1,0 +1,179 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using Whyfail.Capture.Native;
+
+namespace Whyfail.Capture;
+
+/// <summary>
+/// An opened (and later loaded) libbpf object with the links attached from it. Disposing detaches
+/// every link and closes the object, so no kernel object outlives whyfail.
+/// </summary>
+internal sealed unsafe class BpfObject : IDisposable
+{
+    private nint _obj;
+    private readonly List<(string Name, nint Link)> _links = [];
+
+    private BpfObject(nint obj) => _obj = obj;
+
+    public nint Handle => _obj != 0 ? _obj : throw new ObjectDisposedException(nameof(BpfObject));
+
+    /// <summary>Opens an embedded object file (not yet loaded into the kernel).</summary>
+    public static BpfObject Open(byte[] image)
+    {
+        LibbpfLog.Install();
+        fixed (byte* p = image)
+        {
+            nint obj = Libbpf.ObjectOpenMem(p, (nuint)image.Length, 0);
+            if (obj == 0)
+                throw new WhyfailException($"libbpf could not open whyfail's BPF object: {Libc.ErrorText(Marshal.GetLastPInvokeError())}",
+                    ExitCodes.Internal, LibbpfLog.Take());
+            return new BpfObject(obj);
+        }
+    }
+
+    public static byte[] EmbeddedImage(string name)
+    {
+        using var s = typeof(BpfObject).Assembly.GetManifestResourceStream(name)
+            ?? throw new WhyfailException($"embedded BPF object '{name}' is missing: the build did not run clang", ExitCodes.Internal);
+        var buf = new byte[s.Length];
+        s.ReadExactly(buf);
+        return buf;
+    }
+
+    public nint Program(string name) => Libbpf.FindProgram(Handle, name) is var p and not 0
+        ? p : throw new WhyfailException($"BPF program '{name}' not found in the object", ExitCodes.Internal);
+
+    public nint Map(string name) => Libbpf.FindMap(Handle, name) is var m and not 0
+        ? m : throw new WhyfailException($"BPF map '{name}' not found in the object", ExitCodes.Internal);
+
+    public int MapFd(string name) => Libbpf.MapFd(Map(name));
+
+    public void SetAutoload(string program, bool on) => Libbpf.ProgramSetAutoload(Program(program), on);
+
+    /// <summary>Writes the read-only configuration (a single struct at the start of .rodata) before load.</summary>
+    public void SetRodata<T>(T value) where T : unmanaged
+    {
+        void* p = Libbpf.MapInitialValue(Map(".rodata"), out nuint size);
+        if (p == null || size < (nuint)sizeof(T))
+            throw new WhyfailException("BPF object has no .rodata of the expected size", ExitCodes.Internal);
+        *(T*)p = value;
+    }
+
+    public void Load()
+    {
+        if (Libbpf.ObjectLoad(Handle) < 0)
+        {
+            int err = Marshal.GetLastPInvokeError();
+            string log = LibbpfLog.Take();
+            string hint = err == 1 /* EPERM */
+                ? "the kernel refused to load BPF programs (EPERM): run whyfail as root, or give it CAP_BPF and CAP_PERFMON"
+                : $"the kernel refused whyfail's BPF programs: {Libc.ErrorText(err)}";
+            throw new WhyfailException(hint, err == 1 ? ExitCodes.NoPermission : ExitCodes.KernelUnsupported, VerifierSummary(log));
+        }
+        LibbpfLog.Take();
+    }
+
+    /// <summary>Attaches a program by its section (tp_btf/...); returns false with the reason when the kernel says no.</summary>
+    public void Attach(string program)
+    {
+        nint link = Libbpf.ProgramAttach(Program(program));
+        if (link == 0)
+        {
+            int err = Marshal.GetLastPInvokeError();
+            throw new WhyfailException($"could not attach BPF program {program}: {Libc.ErrorText(err)}", ExitCodes.KernelUnsupported, LibbpfLog.Take());
+        }
+        _links.Add((program, link));
+    }
+
+    /// <summary>Runs a task iterator program once, to completion.</summary>
+    public void RunIterator(string program)
+    {
+        nint link = Libbpf.ProgramAttachIter(Program(program), 0);
+        if (link == 0)
+            throw new WhyfailException($"could not create BPF iterator {program}: {Libc.ErrorText(Marshal.GetLastPInvokeError())}", ExitCodes.KernelUnsupported, LibbpfLog.Take());
+        try
+        {
+            int fd = Libbpf.IterCreate(Libbpf.LinkFd(link));
+            if (fd < 0)
+                throw new WhyfailException($"could not run BPF iterator {program}: {Libc.ErrorText(Marshal.GetLastPInvokeError())}", ExitCodes.KernelUnsupported);
+            var buf = stackalloc byte[4096];
+            while (Libc.Read(fd, buf, 4096) > 0) { }
+            Libc.Close(fd);
+        }
+        finally
+        {
+            Libbpf.LinkDestroy(link);
+        }
+    }
+
+    public void DetachAll()
+    {
+        foreach (var (_, link) in _links)
+            Libbpf.LinkDestroy(link);
+        _links.Clear();
+    }
+
+    public void Dispose()
+    {
+        DetachAll();
+        if (_obj != 0)
+        {
+            Libbpf.ObjectClose(_obj);
+            _obj = 0;
+        }
+    }
+
+    /// <summary>The verifier's verdict is at the end of a (very long) log: keep the program name and the last lines.</summary>
+    private static string VerifierSummary(string log)
+    {
+        var lines = log.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var keep = lines.Where(l => l.Contains("failed") || l.Contains("Error") || l.Contains("error")).TakeLast(4)
+            .Concat(lines.Where(l => !l.StartsWith(';') && !l.StartsWith("mark_precise")).TakeLast(8));
+        return string.Join('\n', keep.Distinct());
+    }
+}
+
+/// <summary>Collects libbpf's messages instead of letting them reach the terminal; shown when something fails.</summary>
+internal static unsafe class LibbpfLog
+{
+    private static readonly StringBuilder Buffer = new();
+    private static bool _installed;
+    private const int MaxChars = 256 * 1024;
+    private const nuint NativeSize = 4 << 20;
+    private static byte* _native;
+
+    public static void Install()
+    {
+        if (_installed) return;
+        _installed = true;
+        Libbpf.SetPrint(&Print);
+    }
+
+    public static string Take()
+    {
+        lock (Buffer)
+        {
+            var s = Buffer.ToString();
+            Buffer.Clear();
+            return s;
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static int Print(int level, nint fmt, nint args)
+    {
+        if (level > 1) return 0; // DEBUG
+        lock (Buffer)
+        {
+            // Verifier logs arrive as one message that can be large; their end is what matters,
+            // so format into a generous buffer allocated on first use.
+            if (_native == null) _native = (byte*)NativeMemory.Alloc(NativeSize);
+            int n = Libc.Vsnprintf(_native, NativeSize, fmt, args);
+            if (n <= 0) return 0;
+            var s = Encoding.UTF8.GetString(_native, (int)Math.Min((nuint)n, NativeSize - 1));
+            if (Buffer.Length > MaxChars) Buffer.Remove(0, Buffer.Length / 2);
+            Buffer.Append(s);
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,99 @@
+using Whyfail.Capture.Native;
+
+namespace Whyfail.Capture;
+
+/// <summary>Preconditions for BPF tracing, each failing with one sentence that says what to do.</summary>
+public static class KernelChecks
+{
+    public const string BtfPath = "/sys/kernel/btf/vmlinux";
+    private static nint _btf;
+    private static readonly Lock BtfLock = new();
+
+    /// <summary>Capability bits from /proc/self/status CapEff.</summary>
+    public static ulong EffectiveCapabilities()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith("CapEff:"))
+                return Convert.ToUInt64(line[7..].Trim(), 16);
+        return 0;
+    }
+
+    public const int CAP_SYS_ADMIN = 21, CAP_PERFMON = 38, CAP_BPF = 39;
+
+    public static bool HasCap(ulong caps, int cap) => (caps & (1UL << cap)) != 0;
+
+    /// <summary>Throws unless this process may load tracing BPF programs and the kernel has BTF.</summary>
+    public static void RequireBpf()
+    {
+        ulong caps = EffectiveCapabilities();
+        bool ok = HasCap(caps, CAP_SYS_ADMIN) || (HasCap(caps, CAP_BPF) && HasCap(caps, CAP_PERFMON));
+        if (!ok)
+            throw new WhyfailException(
+                "whyfail needs to load BPF tracing programs, which requires root (or CAP_BPF and CAP_PERFMON): run it with sudo",
+                ExitCodes.NoPermission);
+        if (!File.Exists(BtfPath))
+            throw new WhyfailException(
+                $"this kernel has no BTF type information ({BtfPath} is missing): whyfail needs a kernel built with CONFIG_DEBUG_INFO_BTF=y (the default on current Debian, Ubuntu, Fedora and RHEL kernels)",
+                ExitCodes.KernelUnsupported);
+    }
+
+    /// <summary>The running kernel's BTF (libbpf handle, loaded once), or 0.</summary>
+    internal static nint VmlinuxBtf() => Btf();
+
+    private static nint Btf()
+    {
+        lock (BtfLock)
+        {
+            if (_btf == 0)
+                _btf = Libbpf.BtfLoadVmlinux();
+            return _btf;
+        }
+    }
+
+    /// <summary>Whether the running kernel has a BTF-enabled tracepoint of this name (tp_btf can attach to it).</summary>
+    public static bool HasTracepoint(string name)
+    {
+        nint btf = Btf();
+        return btf != 0 && Libbpf.BtfFindByNameKind(btf, "btf_trace_" + name, Libbpf.BTF_KIND_TYPEDEF) > 0;
+    }
+
+    /// <summary>Whether the running kernel's BTF knows a function of this name.</summary>
+    public static bool HasFunction(string name)
+    {
+        nint btf = Btf();
+        return btf != 0 && Libbpf.BtfFindByNameKind(btf, name, Libbpf.BTF_KIND_FUNC) > 0;
+    }
+
+    /// <summary>Number of possible CPUs (per-CPU map values have one slot each).</summary>
+    public static int PossibleCpus()
+    {
+        try
+        {
+            // e.g. "0-1" or "0-3,5"
+            int max = -1;
+            foreach (var part in File.ReadAllText("/sys/devices/system/cpu/possible").Trim().Split(','))
+            {
+                var r = part.Split('-');
+                max = Math.Max(max, int.Parse(r[^1]));
+            }
+            return max + 1;
+        }
+        catch (IOException)
+        {
+            return Environment.ProcessorCount;
+        }
+    }
+
+    /// <summary>/sys/kernel/security/lockdown's selected mode ("none", "integrity", "confidentiality"), or null.</summary>
+    public static string? LockdownMode()
+    {
+        try
+        {
+            var s = File.ReadAllText("/sys/kernel/security/lockdown");
+            int a = s.IndexOf('['), b = s.IndexOf(']');
+            return a >= 0 && b > a ? s[(a + 1)..b] : null;
+        }
+        catch (IOException) { return null; }
+        catch (UnauthorizedAccessException) { return null; }
+    }
+}

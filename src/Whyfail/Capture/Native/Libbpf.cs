@@ -1,0 +1,154 @@
+using System.Runtime.InteropServices;
+
+namespace Whyfail.Capture.Native;
+
+/// <summary>
+/// P/Invoke surface of libbpf (Debian: libbpf1). Only what whyfail uses. libbpf 1.x returns NULL
+/// (pointers) or a negative error (ints) and sets errno; SetLastError captures it.
+/// </summary>
+internal static unsafe partial class Libbpf
+{
+    private const string Lib = "libbpf.so.1";
+
+    [LibraryImport(Lib, EntryPoint = "bpf_object__open_mem", SetLastError = true)]
+    internal static partial nint ObjectOpenMem(void* buf, nuint size, nint opts);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_object__load", SetLastError = true)]
+    internal static partial int ObjectLoad(nint obj);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_object__close")]
+    internal static partial void ObjectClose(nint obj);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_object__find_program_by_name", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial nint FindProgram(nint obj, string name);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_object__find_map_by_name", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial nint FindMap(nint obj, string name);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_program__set_autoload")]
+    internal static partial int ProgramSetAutoload(nint prog, [MarshalAs(UnmanagedType.U1)] bool autoload);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_program__attach", SetLastError = true)]
+    internal static partial nint ProgramAttach(nint prog);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_program__attach_iter", SetLastError = true)]
+    internal static partial nint ProgramAttachIter(nint prog, nint opts);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_program__name")]
+    internal static partial nint ProgramName(nint prog);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_link__destroy")]
+    internal static partial int LinkDestroy(nint link);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_link__fd")]
+    internal static partial int LinkFd(nint link);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_map__fd")]
+    internal static partial int MapFd(nint map);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_map__set_max_entries")]
+    internal static partial int MapSetMaxEntries(nint map, uint maxEntries);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_map__initial_value")]
+    internal static partial void* MapInitialValue(nint map, out nuint size);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_map_update_elem", SetLastError = true)]
+    internal static partial int MapUpdateElem(int fd, void* key, void* value, ulong flags);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_map_lookup_elem", SetLastError = true)]
+    internal static partial int MapLookupElem(int fd, void* key, void* value);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_iter_create", SetLastError = true)]
+    internal static partial int IterCreate(int linkFd);
+
+    [LibraryImport(Lib, EntryPoint = "ring_buffer__new", SetLastError = true)]
+    internal static partial nint RingBufferNew(int mapFd, delegate* unmanaged<nint, void*, nuint, int> callback, nint ctx, nint opts);
+
+    [LibraryImport(Lib, EntryPoint = "ring_buffer__poll", SetLastError = true)]
+    internal static partial int RingBufferPoll(nint rb, int timeoutMs);
+
+    [LibraryImport(Lib, EntryPoint = "ring_buffer__consume", SetLastError = true)]
+    internal static partial int RingBufferConsume(nint rb);
+
+    [LibraryImport(Lib, EntryPoint = "ring_buffer__free")]
+    internal static partial void RingBufferFree(nint rb);
+
+    [LibraryImport(Lib, EntryPoint = "libbpf_set_print")]
+    internal static partial nint SetPrint(delegate* unmanaged<int, nint, nint, int> fn);
+
+    [LibraryImport(Lib, EntryPoint = "btf__load_vmlinux_btf", SetLastError = true)]
+    internal static partial nint BtfLoadVmlinux();
+
+    [LibraryImport(Lib, EntryPoint = "btf__find_by_name_kind", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int BtfFindByNameKind(nint btf, string name, uint kind);
+
+    [LibraryImport(Lib, EntryPoint = "btf__free")]
+    internal static partial void BtfFree(nint btf);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_program__insns")]
+    internal static partial nint ProgramInsns(nint prog);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_program__insn_cnt")]
+    internal static partial nuint ProgramInsnCount(nint prog);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_program__fd")]
+    internal static partial int ProgramFd(nint prog);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_prog_load", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int ProgLoad(int progType, string name, string license, nint insns, nuint insnCount, ProgLoadOpts* opts);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_link_create", SetLastError = true)]
+    internal static partial int LinkCreate(int progFd, int targetFd, int attachType, nint opts);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_program__attach_kprobe_multi_opts", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial nint ProgramAttachKprobeMulti(nint prog, string? pattern, KprobeMultiOpts* opts);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_program__attach_kprobe_opts", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial nint ProgramAttachKprobe(nint prog, string function, KprobeOpts* opts);
+
+    /// <summary>struct bpf_prog_load_opts (libbpf 1.1).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct ProgLoadOpts
+    {
+        public nuint Sz;
+        public int Attempts;
+        public int ExpectedAttachType;
+        public uint ProgBtfFd, ProgFlags, ProgIfindex, KernVersion, AttachBtfId, AttachProgFd, AttachBtfObjFd;
+        public nint FdArray;
+        public nint FuncInfo;
+        public uint FuncInfoCnt, FuncInfoRecSize;
+        public nint LineInfo;
+        public uint LineInfoCnt, LineInfoRecSize;
+        public uint LogLevel, LogSize;
+        public nint LogBuf;
+    }
+
+    /// <summary>struct bpf_kprobe_multi_opts (libbpf 1.1).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct KprobeMultiOpts
+    {
+        public nuint Sz;
+        public nint Syms;
+        public nint Addrs;
+        public nint Cookies;
+        public nuint Cnt;
+        public byte Retprobe;
+    }
+
+    /// <summary>struct bpf_kprobe_opts (libbpf 1.1).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct KprobeOpts
+    {
+        public nuint Sz;
+        public ulong BpfCookie;
+        public nuint Offset;
+        public byte Retprobe;
+    }
+
+    internal const int BPF_PROG_TYPE_TRACING = 26;
+    internal const int BPF_TRACE_FEXIT = 25;
+
+    internal const uint BTF_KIND_TYPEDEF = 8;
+    internal const uint BTF_KIND_FUNC = 12;
+    internal const uint BTF_KIND_STRUCT = 4;
+}

@@ -1,0 +1,219 @@
+using System.Runtime.InteropServices;
+using Whyfail.Capture.Native;
+using Whyfail.Events;
+
+namespace Whyfail.Capture;
+
+/// <summary>
+/// The tracepoint backend: failing syscalls from tp_btf/sys_exit, processes followed through
+/// sched_process_fork/exec, evidence from capability and signal tracepoints. Works on kernels
+/// locked down in confidentiality mode. Events are delivered to <see cref="OnEvent"/> from
+/// <see cref="Poll"/>.
+/// </summary>
+public sealed unsafe class TracepointCapture : IDisposable
+{
+    // Mirrors of bpf/whyfail.h
+    [StructLayout(LayoutKind.Sequential)]
+    private struct WfConfig { public uint TraceAll, ReportSuccess, SelfTgid, Pad; }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct WfCaptureSpec { public fixed byte Kind[6]; public fixed byte LenArg[6]; public fixed ushort Size[6]; }
+
+    internal const uint FlagTraced = 1, FlagArmedOnExec = 2, FlagFollow = 4;
+
+    private readonly BpfObject _bpf;
+    private readonly CaptureOptions _options;
+    private nint _ring;
+    private GCHandle _self;
+    private readonly int _statsFd, _seedsFd;
+    private Exception? _callbackError;
+
+    /// <summary>Receives each event, on the thread that calls <see cref="Poll"/>.</summary>
+    public Action<SyscallEvent>? OnEvent { get; set; }
+
+    /// <summary>Kernel features this capture could not use (e.g. no cap_capable tracepoint), in plain words.</summary>
+    public IReadOnlyList<string> Limitations { get; }
+
+    public TracepointCapture(CaptureOptions options)
+    {
+        _options = options;
+        KernelChecks.RequireBpf();
+        var limitations = new List<string>();
+        _bpf = BpfObject.Open(BpfObject.EmbeddedImage("whyfail.bpf.o"));
+        try
+        {
+            _bpf.SetRodata(new WfConfig
+            {
+                TraceAll = options.TraceAll ? 1u : 0,
+                ReportSuccess = options.ReportSuccess ? 1u : 0,
+                SelfTgid = (uint)Environment.ProcessId,
+            });
+            Libbpf.MapSetMaxEntries(_bpf.Map("events"), (uint)RingSize(options.RingBufferBytes));
+
+            // Origin programs are loaded only by an origin backend that the kernel allows.
+            foreach (var prog in OriginPrograms)
+                _bpf.SetAutoload(prog, false);
+
+            // Optional evidence sources: older kernels lack some tracepoints.
+            foreach (var (prog, tp, what) in OptionalTracepoints)
+            {
+                if (!KernelChecks.HasTracepoint(tp))
+                {
+                    _bpf.SetAutoload(prog, false);
+                    limitations.Add($"no {tp} tracepoint in this kernel: {what} are not shown as evidence");
+                }
+            }
+            _bpf.Load();
+
+            _statsFd = _bpf.MapFd("stats");
+            _seedsFd = _bpf.MapFd("seeds");
+            FillCaptureSpecs(_bpf.MapFd("capture"), options.Captures);
+
+            foreach (var prog in RequiredPrograms)
+                _bpf.Attach(prog);
+            foreach (var (prog, tp, _) in OptionalTracepoints)
+                if (KernelChecks.HasTracepoint(tp))
+                    _bpf.Attach(prog);
+
+            _self = GCHandle.Alloc(this);
+            _ring = Libbpf.RingBufferNew(_bpf.MapFd("events"), &OnSample, GCHandle.ToIntPtr(_self), 0);
+            if (_ring == 0)
+                throw new WhyfailException($"could not open the BPF ring buffer: {Libc.ErrorText(Marshal.GetLastPInvokeError())}", ExitCodes.KernelUnsupported);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+        Limitations = limitations;
+    }
+
+    private static readonly string[] RequiredPrograms = ["on_fork", "on_exec", "on_sys_exit"];
+    internal static readonly string[] OriginPrograms = ["origin_fexit", "origin_kretprobe_multi", "origin_kretprobe"];
+
+    private static readonly (string Program, string Tracepoint, string What)[] OptionalTracepoints =
+    [
+        ("on_cap_capable", "cap_capable", "denied capability checks"),
+        ("on_signal_generate", "signal_generate", "signals that interrupted a call"),
+    ];
+
+    private static int RingSize(int bytes)
+    {
+        int size = 4096;
+        while (size < bytes && size < (1 << 30)) size <<= 1;
+        return size;
+    }
+
+    private static void FillCaptureSpecs(int fd, IEnumerable<(int Nr, Decoding.CaptureSpec Spec)> specs)
+    {
+        foreach (var (nr, spec) in specs)
+        {
+            if (nr < 0 || nr >= 512) continue;
+            var v = new WfCaptureSpec();
+            for (int i = 0; i < 6; i++)
+            {
+                v.Kind[i] = (byte)spec.Kind[i];
+                v.LenArg[i] = spec.LenArg[i];
+                v.Size[i] = spec.Size[i];
+            }
+            uint key = (uint)nr;
+            if (Libbpf.MapUpdateElem(fd, &key, &v, 0) < 0)
+                throw new WhyfailException($"could not configure argument capture for syscall {nr}: {Libc.ErrorText(Marshal.GetLastPInvokeError())}", ExitCodes.Internal);
+        }
+    }
+
+    /// <summary>
+    /// Starts tracing existing thread groups: every thread of each, and (with follow) every child
+    /// they create from now on. With <paramref name="armOnExec"/> reporting starts at their next execve.
+    /// </summary>
+    public void Adopt(IEnumerable<int> tgids, bool armOnExec)
+    {
+        uint flags = (armOnExec ? FlagArmedOnExec : FlagTraced) | (_options.Follow ? FlagFollow : 0);
+        var keys = tgids.ToList();
+        foreach (var tgid in keys)
+        {
+            uint k = (uint)tgid;
+            if (Libbpf.MapUpdateElem(_seedsFd, &k, &flags, 0) < 0)
+                throw new WhyfailException($"could not register pid {tgid}: {Libc.ErrorText(Marshal.GetLastPInvokeError())}", ExitCodes.Internal);
+        }
+        // The fork hook consults the seeds too, so children forked while the iterator runs are not missed.
+        _bpf.RunIterator("adopt_tasks");
+    }
+
+    /// <summary>Waits up to timeoutMs for events and delivers them. Returns the number delivered.</summary>
+    public int Poll(int timeoutMs)
+    {
+        int n = Libbpf.RingBufferPoll(_ring, timeoutMs);
+        RethrowCallbackError();
+        if (n < 0 && -n != 4 /* EINTR */)
+            throw new WhyfailException($"reading the BPF ring buffer failed: {Libc.ErrorText(-n)}", ExitCodes.Internal);
+        return Math.Max(n, 0);
+    }
+
+    /// <summary>Delivers everything already in the ring buffer without waiting.</summary>
+    public int Drain()
+    {
+        int n = Libbpf.RingBufferConsume(_ring);
+        RethrowCallbackError();
+        return Math.Max(n, 0);
+    }
+
+    private void RethrowCallbackError()
+    {
+        if (_callbackError is { } e)
+        {
+            _callbackError = null;
+            throw new WhyfailException($"processing an event failed: {e.Message}", ExitCodes.Internal, e.ToString());
+        }
+    }
+
+    public CaptureStats Stats
+    {
+        get
+        {
+            ulong Sum(uint idx)
+            {
+                int ncpu = Environment.ProcessorCount;
+                int possible = KernelChecks.PossibleCpus();
+                var vals = new ulong[Math.Max(ncpu, possible)];
+                fixed (ulong* p = vals)
+                    if (Libbpf.MapLookupElem(_statsFd, &idx, p) < 0) return 0;
+                ulong s = 0;
+                foreach (var v in vals) s += v;
+                return s;
+            }
+            return new CaptureStats(Sum(2), Sum(0), Sum(1));
+        }
+    }
+
+    /// <summary>Detaches every program (no new events), keeping the ring buffer readable for a final drain.</summary>
+    public void Detach() => _bpf.DetachAll();
+
+    public void Dispose()
+    {
+        if (_ring != 0)
+        {
+            Libbpf.RingBufferFree(_ring);
+            _ring = 0;
+        }
+        _bpf.Dispose();
+        if (_self.IsAllocated) _self.Free();
+    }
+
+    [UnmanagedCallersOnly]
+    private static int OnSample(nint ctx, void* data, nuint size)
+    {
+        var self = (TracepointCapture)GCHandle.FromIntPtr(ctx).Target!;
+        try
+        {
+            var ev = EventParser.Parse(new ReadOnlySpan<byte>(data, (int)size));
+            if (ev != null) self.OnEvent?.Invoke(ev);
+            return 0;
+        }
+        catch (Exception e)
+        {
+            self._callbackError = e;
+            return -1; // stops this poll; the error is rethrown on the polling thread
+        }
+    }
+}

@@ -1,0 +1,106 @@
+using System.CommandLine;
+using Whyfail.Capture;
+
+namespace Whyfail.Cli;
+
+/// <summary>`whyfail doctor`: what this kernel and machine let whyfail see, and what each missing piece costs.</summary>
+public static class DoctorCommand
+{
+    public sealed record Check(string Name, bool? Ok, string Detail, string? Unlocks = null);
+
+    public static Command Build()
+    {
+        var json = new Option<bool>("--json") { Description = "One JSON object instead of a table" };
+        var cmd = new Command("doctor", "Report what this kernel allows (BTF, tracepoints, fexit, kprobes, function_graph, lockdown …) and how to get what is missing");
+        cmd.Options.Add(json);
+        cmd.SetAction(pr => WhyfailCli.Guard(() =>
+        {
+            var checks = Run();
+            if (pr.GetValue(json))
+            {
+                using var w = new System.Text.Json.Utf8JsonWriter(Console.OpenStandardOutput());
+                w.WriteStartObject();
+                foreach (var c in checks)
+                {
+                    w.WriteStartObject(c.Name);
+                    if (c.Ok is bool b) w.WriteBoolean("ok", b); else w.WriteNull("ok");
+                    w.WriteString("detail", c.Detail);
+                    if (c.Unlocks != null) w.WriteString("unlocks", c.Unlocks);
+                    w.WriteEndObject();
+                }
+                w.WriteEndObject();
+                w.Flush();
+                Console.WriteLine();
+            }
+            else
+            {
+                Console.WriteLine($"kernel {Environment.OSVersion.Version} ({File.ReadAllText("/proc/sys/kernel/osrelease").Trim()})");
+                foreach (var c in checks)
+                {
+                    string mark = c.Ok switch { true => "yes", false => "no ", null => " ? " };
+                    Console.WriteLine($"  {mark}  {c.Name,-18} {c.Detail}");
+                    if (c.Ok != true && c.Unlocks != null)
+                        Console.WriteLine($"       {"",-18} → {c.Unlocks}");
+                }
+            }
+            return 0;
+        }));
+        return cmd;
+    }
+
+    public static List<Check> Run()
+    {
+        var list = new List<Check>();
+        ulong caps = KernelChecks.EffectiveCapabilities();
+        bool priv = KernelChecks.HasCap(caps, KernelChecks.CAP_SYS_ADMIN) || (KernelChecks.HasCap(caps, KernelChecks.CAP_BPF) && KernelChecks.HasCap(caps, KernelChecks.CAP_PERFMON));
+        list.Add(new("privileges", priv, priv ? "CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN) present" : "missing CAP_BPF/CAP_PERFMON", "run as root (sudo whyfail …)"));
+        bool btf = File.Exists(KernelChecks.BtfPath);
+        list.Add(new("btf", btf, btf ? KernelChecks.BtfPath : "no kernel BTF", "a kernel with CONFIG_DEBUG_INFO_BTF=y: tracing needs it"));
+        if (btf && priv)
+        {
+            bool tp = KernelChecks.HasTracepoint("sys_exit");
+            list.Add(new("tp_btf", tp, tp ? "sys_exit tracepoint (failing calls, arguments)" : "no BTF sys_exit tracepoint"));
+            bool cap = KernelChecks.HasTracepoint("cap_capable");
+            list.Add(new("cap_capable", cap, cap ? "capability denials as evidence" : "no capability:cap_capable tracepoint (added in Linux 6.14)",
+                "a newer kernel, or kprobes on the capable helpers (origin backends)"));
+        }
+        string? lockdown = KernelChecks.LockdownMode();
+        list.Add(new("lockdown", lockdown is null or "none", lockdown ?? "not reported (no securityfs lockdown file)",
+            "boot without lockdown=confidentiality (or with lockdown=integrity at most): confidentiality mode forbids kprobes, fentry/fexit and kernel memory reads, which kernel origins need"));
+        const string tracing = "/sys/kernel/tracing";
+        bool tracefs = File.Exists(Path.Combine(tracing, "available_events")) || Directory.Exists(Path.Combine(tracing, "events"));
+        list.Add(new("tracefs", tracefs, tracefs ? $"mounted at {tracing}" : "not mounted", $"mount -t tracefs nodev {tracing}"));
+        if (tracefs)
+        {
+            var tracers = TryRead(Path.Combine(tracing, "available_tracers")) ?? "";
+            bool fg = tracers.Split(' ', StringSplitOptions.TrimEntries).Contains("function_graph");
+            list.Add(new("function_graph", fg, fg ? "available" : "not in available_tracers", "a kernel with CONFIG_FUNCTION_GRAPH_TRACER (failure call graphs)"));
+            bool retval = (TryRead(Path.Combine(tracing, "trace_options")) ?? "").Contains("funcgraph-retval");
+            list.Add(new("funcgraph-retval", retval, retval ? "return values in function_graph" : "not available", "CONFIG_FUNCTION_GRAPH_RETVAL=y (Linux 6.5+)"));
+            bool kprobes = File.Exists(Path.Combine(tracing, "kprobe_events"));
+            list.Add(new("kprobes", kprobes, kprobes ? "kprobe_events present" : "no kprobe_events (CONFIG_KPROBES off or hidden)", "a kernel with CONFIG_KPROBES: kretprobe origin backend"));
+            var funcs = TryRead(Path.Combine(tracing, "available_filter_functions"));
+            list.Add(new("traceable functions", funcs != null, funcs != null ? $"{funcs.Count(c => c == '\n')} functions" : "available_filter_functions unreadable", "needed to choose which kernel functions to attach for origins"));
+        }
+        bool kallsyms = KallsymsVisible();
+        list.Add(new("kallsyms", kallsyms, kallsyms ? "addresses visible" : "addresses hidden (zeros)", "run as root with kernel.kptr_restrict ≤ 1"));
+        return list;
+    }
+
+    private static string? TryRead(string path)
+    {
+        try { return File.ReadAllText(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+    }
+
+    private static bool KallsymsVisible()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/kallsyms").Take(64))
+                if (!line.StartsWith("0000000000000000")) return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        return false;
+    }
+}

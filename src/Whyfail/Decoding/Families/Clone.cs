@@ -1,0 +1,64 @@
+namespace Whyfail.Decoding;
+
+/// <summary>clone (flags with the exit signal in the low byte), clone3 (struct clone_args), fork, vfork, unshare, setns.</summary>
+internal static class CloneFamily
+{
+    private static readonly XlatTable Flags = Xlat.Table("clone_flags");
+    private static readonly ulong CSignal = Xlat.Table("clone_masks")["CSIGNAL"];
+    private static readonly StructLayout Args = Xlat.Struct("clone_args");
+    private static readonly int ArgsVer0 = (int)Xlat.Table("clone_args_sizes")["CLONE_ARGS_SIZE_VER0"];
+
+    public static void Register(Registry r)
+    {
+        r.Add("clone", Clone);
+        // struct clone_args is extensible: copy what the caller says it passed, up to our layout.
+        r.Add("clone3", c => [CloneArgs(c, 0), c.UDec(1)], s => s.Sized(0, 1, Args.Size));
+        r.Add("unshare", c => [c.Flags(0, "unshare_flags")]);
+        r.Add("setns", c => [c.Fd(0), c.Flags(1, "namespace_flags")]);
+    }
+
+    private static bool Has(ulong flags, string name) => (flags & Flags.ValueOr(name, 0)) != 0;
+
+    /// <summary>CLONE_VM|CLONE_FS|SIGCHLD: the flags, then the exit signal kept in the low byte.</summary>
+    internal static string FlagsWithSignal(ulong flags)
+    {
+        ulong sig = flags & CSignal, rest = flags & ~CSignal;
+        if (sig == 0) return Flags.Flags(rest);
+        var s = Signals.Format((long)sig);
+        return rest == 0 ? s : Flags.Flags(rest) + "|" + s;
+    }
+
+    private static string[] Clone(Call c)
+    {
+        ulong flags = c[0];
+        var a = new List<string> { "child_stack=" + c.Ptr(1), "flags=" + FlagsWithSignal(flags) };
+        if (Has(flags, "CLONE_PARENT_SETTID") || Has(flags, "CLONE_PIDFD")) a.Add("parent_tid=" + c.Ptr(2));
+        if (Has(flags, "CLONE_CHILD_SETTID") || Has(flags, "CLONE_CHILD_CLEARTID")) a.Add("child_tidptr=" + c.Ptr(3));
+        if (Has(flags, "CLONE_SETTLS")) a.Add("tls=" + c.Ptr(4));
+        return [.. a];
+    }
+
+    private static string CloneArgs(Call c, int i)
+    {
+        if (!c.TryData(i, ArgsVer0, out var d)) return c.Ptr(i);
+        var m = new Mem(d);
+        ulong U(string f) => m.U64(Args.Off(f));
+        bool Present(string f) => m.Has(Args.Off(f), Args.SizeOf(f));
+        ulong flags = U("flags");
+        var f = new List<string> { "flags=" + Flags.Flags(flags) };
+        if (Has(flags, "CLONE_PIDFD")) f.Add("pidfd=" + Fmt.Ptr(U("pidfd")));
+        if (Has(flags, "CLONE_CHILD_SETTID") || Has(flags, "CLONE_CHILD_CLEARTID")) f.Add("child_tid=" + Fmt.Ptr(U("child_tid")));
+        if (Has(flags, "CLONE_PARENT_SETTID")) f.Add("parent_tid=" + Fmt.Ptr(U("parent_tid")));
+        f.Add("exit_signal=" + Signals.Format((long)U("exit_signal")));
+        f.Add("stack=" + Fmt.Ptr(U("stack")));
+        f.Add("stack_size=" + Fmt.Hex(U("stack_size")));
+        if (Has(flags, "CLONE_SETTLS")) f.Add("tls=" + Fmt.Ptr(U("tls")));
+        if (Present("set_tid_size") && U("set_tid_size") != 0)
+        {
+            f.Add("set_tid=" + Fmt.Ptr(U("set_tid")));
+            f.Add("set_tid_size=" + Fmt.UDec(U("set_tid_size")));
+        }
+        if (Present("cgroup") && Has(flags, "CLONE_INTO_CGROUP")) f.Add("cgroup=" + Fmt.Int(U("cgroup")));
+        return Fmt.Struct(f);
+    }
+}

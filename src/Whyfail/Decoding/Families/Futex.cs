@@ -1,0 +1,49 @@
+namespace Whyfail.Decoding;
+
+/// <summary>futex: the operation (FUTEX_WAIT_PRIVATE, ...), and the arguments that operation uses.</summary>
+internal static class FutexFamily
+{
+    private static readonly XlatTable Ops = Xlat.Table("futex_ops");
+    private static readonly XlatTable OpFlags = Xlat.Table("futex_op_flags");
+
+    public static void Register(Registry r)
+    {
+        // The fourth argument is a timeout pointer for the waiting operations, a count for the others.
+        r.Add("futex", Decode, s => s.Fixed(3, TimeFamily.TimespecSize));
+    }
+
+    /// <summary>FUTEX_WAIT_PRIVATE, FUTEX_WAIT_BITSET_PRIVATE|FUTEX_CLOCK_REALTIME.</summary>
+    public static string Op(uint op, out string? cmd)
+    {
+        uint priv = (uint)OpFlags["FUTEX_PRIVATE_FLAG"], rt = (uint)OpFlags["FUTEX_CLOCK_REALTIME"];
+        uint baseOp = op & ~(priv | rt);
+        cmd = Ops.Lookup(baseOp);
+        var s = cmd is null ? Fmt.Hex(baseOp) : cmd + ((op & priv) != 0 ? "_PRIVATE" : "");
+        if (cmd is null && (op & priv) != 0) s += "|FUTEX_PRIVATE_FLAG";
+        if ((op & rt) != 0) s += "|FUTEX_CLOCK_REALTIME";
+        return s;
+    }
+
+    private static string[] Decode(Call c)
+    {
+        var op = Op(c.UInt(1), out var cmd);
+        string uaddr = c.Ptr(0), val = Fmt.UInt(c[2]), val2 = Fmt.UInt(c[3]), uaddr2 = c.Ptr(4);
+        string val3 = Xlat.Table("futex_bitset").Lookup(c.UInt(5)) ?? c.Hex32(5);
+        string timeout = TimeFamily.Timespec(c, 3);
+        return cmd switch
+        {
+            "FUTEX_WAIT" => [uaddr, op, val, timeout],
+            "FUTEX_WAKE" => [uaddr, op, val],
+            "FUTEX_FD" => [uaddr, op, Signals.Format(c.Int(2))],
+            "FUTEX_REQUEUE" => [uaddr, op, val, val2, uaddr2],
+            "FUTEX_CMP_REQUEUE" or "FUTEX_CMP_REQUEUE_PI" => [uaddr, op, val, val2, uaddr2, Fmt.UInt(c[5])],
+            "FUTEX_WAKE_OP" => [uaddr, op, val, val2, uaddr2, c.Hex32(5)],
+            "FUTEX_LOCK_PI" or "FUTEX_LOCK_PI2" => [uaddr, op, timeout],
+            "FUTEX_UNLOCK_PI" or "FUTEX_TRYLOCK_PI" => [uaddr, op],
+            "FUTEX_WAIT_BITSET" => [uaddr, op, val, timeout, uaddr2, val3],
+            "FUTEX_WAKE_BITSET" => [uaddr, op, val, c.Ptr(3), uaddr2, val3],
+            "FUTEX_WAIT_REQUEUE_PI" => [uaddr, op, val, timeout, uaddr2],
+            _ => [uaddr, op, c.Hex(2), c.Hex(3), uaddr2, c.Hex(5)],
+        };
+    }
+}

@@ -1,0 +1,51 @@
+namespace Whyfail.Decoding;
+
+/// <summary>mmap, mprotect, munmap, brk, madvise, mlock*, munlock*, mremap, msync, mincore, pkey_mprotect, mseal.</summary>
+internal static class MemoryFamily
+{
+    private static readonly XlatTable Masks = Xlat.Table("mmap_masks");
+    private static readonly XlatTable Types = Xlat.Table("mmap_type");
+    private static readonly XlatTable MapFlags = Xlat.Table("mmap_flags");
+    private static readonly XlatTable Huge = Xlat.Table("mmap_huge");
+
+    public static void Register(Registry r)
+    {
+        r.Add("mmap", c => [c.Ptr(0), c.UDec(1), Prot(c[2]), Flags(c[3]), c.Fd(4), c.Hex(5)]);
+        r.Add("mprotect", c => [c.Ptr(0), c.UDec(1), Prot(c[2])]);
+        r.Add("pkey_mprotect", c => [c.Ptr(0), c.UDec(1), Prot(c[2]), c.Dec(3)]);
+        r.Add("munmap mlock munlock", c => [c.Ptr(0), c.UDec(1)]);
+        r.Add("brk", c => [c.Ptr(0)]);
+        r.Add("madvise", c => [c.Ptr(0), c.UDec(1), c.Enum(2, "madvise_advice", "MADV_???")]);
+        r.Add("mlock2", c => [c.Ptr(0), c.UDec(1), c.Flags(2, "mlock2_flags")]);
+        r.Add("mlockall", c => [c.Flags(0, "mlockall_flags")]);
+        r.Add("mremap", Mremap);
+        r.Add("msync", c => [c.Ptr(0), c.UDec(1), c.Flags(2, "msync_flags")]);
+        r.Add("mincore", c => [c.Ptr(0), c.UDec(1), c.Ptr(2)]);
+        r.Add("mseal", c => [c.Ptr(0), c.UDec(1), c.Hex(2)]);
+    }
+
+    /// <summary>PROT_READ|PROT_WRITE, or PROT_NONE.</summary>
+    public static string Prot(ulong prot) => Xlat.Table("mmap_prot").Flags((uint)prot, "PROT_NONE");
+
+    /// <summary>MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB|MAP_HUGE_2MB: the sharing type first, the huge page size encoded above MAP_HUGE_SHIFT.</summary>
+    public static string Flags(ulong flags)
+    {
+        uint f = (uint)flags;
+        uint typeMask = (uint)Masks["MAP_TYPE"];
+        int hugeShift = (int)Masks["MAP_HUGE_SHIFT"];
+        uint hugeMask = (uint)Masks["MAP_HUGE_MASK"] << hugeShift;
+        var parts = new List<string> { Types.Value(f & typeMask, "MAP_???") };
+        uint rest = f & ~typeMask & ~hugeMask;
+        if (rest != 0) parts.Add(MapFlags.Flags(rest));
+        uint huge = f & hugeMask;
+        if (huge != 0) parts.Add(Huge.Lookup(huge) ?? $"{huge >> hugeShift}<<MAP_HUGE_SHIFT");
+        return string.Join('|', parts);
+    }
+
+    private static string[] Mremap(Call c)
+    {
+        var flags = Xlat.Table("mremap_flags");
+        string[] head = [c.Ptr(0), c.UDec(1), c.UDec(2), flags.Flags(c[3])];
+        return (c[3] & flags["MREMAP_FIXED"]) != 0 ? [.. head, c.Ptr(4)] : head;
+    }
+}

@@ -1,0 +1,137 @@
+using System.Numerics;
+
+namespace Whyfail.Decoding;
+
+/// <summary>perf_event_open: struct perf_event_attr field by field, then pid, cpu, group_fd and flags.</summary>
+internal static class PerfFamily
+{
+    private static readonly StructLayout Attr = Xlat.Struct("perf_event_attr");
+    private static readonly XlatTable Bits = Xlat.Table("perf_attr_bits");
+    private static readonly XlatTable Types = Xlat.Table("perf_types");
+    private static readonly XlatTable Sizes = Xlat.Table("perf_attr_sizes");
+    private static readonly XlatTable SampleType = Xlat.Table("perf_sample_type");
+
+    /// <summary>
+    /// PERF_ATTR_SIZE_VER8 (adds config3 at offset 128), the size of the struct in current kernels; the
+    /// installed headers may predate it, so the capture size and config3 come from the kernel's
+    /// include/uapi/linux/perf_event.h rather than the generated layout.
+    /// </summary>
+    internal const int AttrSizeVer8 = 136;
+    private const int Config3Offset = 128;
+
+    public static void Register(Registry r)
+    {
+        r.Add("perf_event_open", c => [AttrArg(c, 0), c.Dec(1), c.Dec(2), c.Dec(3), c.Flags(4, "perf_open_flags")],
+              s => s.Fixed(0, Math.Max(AttrSizeVer8, Attr.Size)));
+    }
+
+    private static string AttrArg(Call c, int i)
+    {
+        if (c[i] == 0) return "NULL";
+        var d = c.Data(i);
+        int ver0 = (int)Sizes["PERF_ATTR_SIZE_VER0"];
+        if (d is null || d.Length < ver0) return c.Ptr(i);
+        var m = new Mem(d);
+        uint type = m.U32(Attr.Off("type"));
+        uint size = m.U32(Attr.Off("size"));
+        // The kernel reads attr->size bytes (0 means the first version); only fields inside both that and
+        // what was copied are shown.
+        int avail = Math.Min(size == 0 ? ver0 : (int)Math.Min(size, int.MaxValue), d.Length);
+        bool Has(string f) => Attr.End(f) <= avail;
+        ulong U64(string f) => m.U64(Attr.Off(f));
+        ulong Field(string f) => m.Field(Attr.Off(f), Attr.SizeOf(f));
+
+        var f = new List<string>();
+        var typeName = Types.Lookup(type);
+        f.Add("type=" + (typeName ?? Fmt.UDec(type)));
+        var sizeName = Sizes.Lookup(size);
+        f.Add("size=" + Fmt.UDec(size) + (sizeName is null ? "" : $" /* {sizeName} */"));
+        f.Add("config=" + Config(typeName, U64("config")));
+
+        ulong bits = m.U64(Attr.Off("read_format") + 8);
+        bool freq = (bits & Bits["freq"]) != 0;
+        f.Add((freq ? "sample_freq=" : "sample_period=") + Fmt.UDec(U64("sample_period")));
+        ulong sampleType = U64("sample_type");
+        f.Add("sample_type=" + SampleType.Flags(sampleType));
+        f.Add("read_format=" + Xlat.Table("perf_read_format").Flags(U64("read_format")));
+        f.AddRange(Bitfield(bits));
+
+        bool watermark = (bits & Bits["watermark"]) != 0;
+        f.Add((watermark ? "wakeup_watermark=" : "wakeup_events=") + Fmt.UDec(Field("wakeup_events")));
+        if (typeName == "PERF_TYPE_BREAKPOINT")
+        {
+            f.Add("bp_type=" + Xlat.Table("hw_breakpoint_types").Flags(Field("bp_type"), "HW_BREAKPOINT_EMPTY"));
+            if (Has("config1")) f.Add("bp_addr=" + Fmt.Ptr(U64("config1")));
+            if (Has("config2")) f.Add("bp_len=" + Fmt.UDec(U64("config2")));
+        }
+        else
+        {
+            if (Has("config1") && U64("config1") != 0) f.Add("config1=" + Fmt.Hex(U64("config1")));
+            if (Has("config2") && U64("config2") != 0) f.Add("config2=" + Fmt.Hex(U64("config2")));
+        }
+        if (Has("branch_sample_type") && (U64("branch_sample_type") != 0 || (sampleType & SampleType["PERF_SAMPLE_BRANCH_STACK"]) != 0))
+            f.Add("branch_sample_type=" + Xlat.Table("perf_branch_sample_type").Flags(U64("branch_sample_type")));
+        void NonZero(string name, Func<ulong, string> fmt)
+        {
+            if (Has(name) && Field(name) != 0) f.Add(name + "=" + fmt(Field(name)));
+        }
+        NonZero("sample_regs_user", Fmt.Hex);
+        NonZero("sample_stack_user", Fmt.UDec);
+        if (Has("clockid") && (bits & Bits["use_clockid"]) != 0)
+            f.Add("clockid=" + Xlat.Table("clock_ids").Value32((uint)Field("clockid"), "CLOCK_???", hex: false));
+        NonZero("sample_regs_intr", Fmt.Hex);
+        NonZero("aux_watermark", Fmt.UDec);
+        NonZero("sample_max_stack", Fmt.UDec);
+        NonZero("aux_sample_size", Fmt.UDec);
+        NonZero("sig_data", Fmt.Hex);
+        if (Config3Offset + 8 <= avail && m.U64(Config3Offset) != 0) f.Add("config3=" + Fmt.Hex(m.U64(Config3Offset)));
+        return Fmt.Struct(f);
+    }
+
+    /// <summary>The event within its type: PERF_COUNT_HW_CPU_CYCLES, or the cache triple.</summary>
+    private static string Config(string? type, ulong config)
+    {
+        switch (type)
+        {
+            case "PERF_TYPE_HARDWARE":
+            case "PERF_TYPE_SOFTWARE":
+            {
+                var table = Xlat.Table(type == "PERF_TYPE_HARDWARE" ? "perf_hw_ids" : "perf_sw_ids");
+                // The high half may select a PMU (PERF_PMU_TYPE_SHIFT) on hybrid systems.
+                var id = table.Value(config & 0xffffffff, type == "PERF_TYPE_HARDWARE" ? "PERF_COUNT_HW_???" : "PERF_COUNT_SW_???");
+                ulong high = config & ~0xffffffffUL;
+                return high == 0 ? id : id + "|" + Fmt.Hex(high);
+            }
+            case "PERF_TYPE_HW_CACHE":
+            {
+                // perf_event.h: config = id | (op << 8) | (result << 16)
+                var id = Xlat.Table("perf_hw_cache_ids").Value(config & 0xff, "PERF_COUNT_HW_CACHE_???");
+                var op = Xlat.Table("perf_hw_cache_ops").Value((config >> 8) & 0xff, "PERF_COUNT_HW_CACHE_OP_???");
+                var res = Xlat.Table("perf_hw_cache_results").Value((config >> 16) & 0xff, "PERF_COUNT_HW_CACHE_RESULT_???");
+                ulong rest = config & ~0xffffffUL;
+                var s = $"{id}|{op}<<8|{res}<<16";
+                return rest == 0 ? s : s + "|" + Fmt.Hex(rest);
+            }
+            default:
+                return Fmt.Hex(config);
+        }
+    }
+
+    /// <summary>The one-bit flags that are set (disabled=1, exclude_kernel=1), precise_ip's value, and any
+    /// bits the headers do not name as __reserved_1 (shifted down past the known ones).</summary>
+    private static IEnumerable<string> Bitfield(ulong word)
+    {
+        ulong known = 0;
+        foreach (var (name, mask) in Bits.Entries)
+        {
+            known |= mask;
+            ulong v = (word & mask) >> BitOperations.TrailingZeroCount(mask);
+            if (v != 0) yield return name + "=" + Fmt.UDec(v);
+        }
+        ulong rest = word & ~known;
+        if (rest == 0) yield break;
+        int knownBits = 64 - BitOperations.LeadingZeroCount(known);
+        bool above = knownBits < 64 && (rest & ((1UL << knownBits) - 1)) == 0;
+        yield return "__reserved_1=" + Fmt.Hex(above ? rest >> knownBits : rest);
+    }
+}

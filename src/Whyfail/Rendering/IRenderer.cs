@@ -1,0 +1,30 @@
+using Whyfail.Events;
+
+namespace Whyfail.Rendering;
+
+/// <summary>An output format. One file per format; the trace session only talks to this interface.</summary>
+public interface IRenderer : IDisposable
+{
+    /// <summary>A note about the session (a missing kernel feature, the command's exit), shown once.</summary>
+    void Notice(string text);
+    void Event(SyscallEvent ev);
+    void Summary(TraceSummary summary);
+}
+
+/// <summary>Counts at the end of a session (syscall × errno × comm) and what could not be reported.</summary>
+public sealed class TraceSummary
+{
+    public Dictionary<(string Syscall, string Errno, string Comm), long> Counts { get; } = [];
+    public ulong Reported { get; set; }
+    public ulong Lost { get; set; }
+    public ulong LostEvidence { get; set; }
+    public long HiddenInternal { get; set; }
+    public long Filtered { get; set; }
+    public bool Print { get; set; }
+
+    public void Count(string syscall, string errno, string comm)
+    {
+        var key = (syscall, errno, comm);
+        Counts[key] = Counts.GetValueOrDefault(key) + 1;
+    }
+}

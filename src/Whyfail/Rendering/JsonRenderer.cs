@@ -1,0 +1,152 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Whyfail.Decoding;
+using Whyfail.Events;
+
+namespace Whyfail.Rendering;
+
+/// <summary>JSON Lines, one object per event, schema in docs/json.md (a contract: extend, never rename).</summary>
+public sealed class JsonRenderer : IRenderer
+{
+    private readonly Stream _out;
+    private readonly Utf8JsonWriter _w;
+
+    // Escape everything that is not plain ASCII printable: output may end up in terminals and logs.
+    private static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.Default, Indented = false, SkipValidation = false };
+
+    public JsonRenderer(Stream output)
+    {
+        _out = output;
+        _w = new Utf8JsonWriter(_out, Options);
+    }
+
+    private void EndLine()
+    {
+        _w.Flush();
+        _out.WriteByte((byte)'\n');
+        _out.Flush();
+        _w.Reset();
+    }
+
+    public void Notice(string text)
+    {
+        _w.WriteStartObject();
+        _w.WriteString("type", "notice");
+        _w.WriteString("text", text);
+        _w.WriteEndObject();
+        EndLine();
+    }
+
+    public void Event(SyscallEvent ev)
+    {
+        var w = _w;
+        w.WriteStartObject();
+        w.WriteString("type", "syscall");
+        w.WriteNumber("ts_ns", ev.TimestampNs);
+        w.WriteNumber("pid", ev.Pid);
+        w.WriteNumber("tid", ev.Tid);
+        w.WriteString("comm", ev.Comm);
+        w.WriteNumber("uid", ev.Uid);
+        w.WriteNumber("euid", ev.Euid);
+        w.WriteString("syscall", ev.Syscall);
+        w.WriteNumber("nr", ev.Nr);
+        w.WriteStartArray("args");
+        foreach (var a in ev.DecodedArgs) w.WriteStringValue(a);
+        w.WriteEndArray();
+        w.WriteStartArray("raw_args");
+        foreach (var a in ev.Args) w.WriteNumberValue(a);
+        w.WriteEndArray();
+        w.WriteNumber("ret", ev.Ret);
+        if (ev.Failed)
+        {
+            int e = ev.Errno;
+            w.WriteString("errno", Errno.Name(e) ?? e.ToString());
+            w.WriteNumber("errno_nr", e);
+            w.WriteString("errno_text", Errno.Message(e));
+            w.WriteBoolean("internal", Errno.IsInternal(e));
+            if (ev.KernelRet != ev.Ret)
+            {
+                w.WriteNumber("kernel_ret", ev.KernelRet);
+                w.WriteString("kernel_errno", Errno.Name(ev.KernelErrno) ?? ev.KernelErrno.ToString());
+            }
+        }
+        else
+        {
+            w.WriteNull("errno");
+            w.WriteNull("errno_text");
+            w.WriteBoolean("internal", false);
+        }
+        w.WriteBoolean("capture_truncated", ev.CaptureTruncated);
+        w.WriteBoolean("evidence_lost", ev.EvidenceLost);
+        w.WriteStartArray("evidence");
+        foreach (var e in ev.Evidence)
+        {
+            w.WriteStartObject();
+            w.WriteString("kind", e.Kind);
+            e.WriteJsonFields(w);
+            w.WriteString("text", e.Text);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteStartArray("explanation");
+        foreach (var x in ev.Explanation)
+        {
+            w.WriteStartObject();
+            w.WriteString("rule", x.Rule);
+            w.WriteString("text", x.Text);
+            if (x.Fix is null) w.WriteNull("fix"); else w.WriteString("fix", x.Fix);
+            w.WriteBoolean("certain", x.Certain);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        if (ev.Origin is { } o)
+        {
+            w.WriteStartObject("origin");
+            w.WriteString("function", o.Function);
+            w.WriteNumber("offset", o.Offset);
+            w.WriteStartArray("chain");
+            foreach (var f in o.Chain) w.WriteStringValue(f);
+            w.WriteEndArray();
+            w.WriteStartArray("errno_changes");
+            foreach (var f in o.ErrnoChanges) w.WriteStringValue(f);
+            w.WriteEndArray();
+            w.WriteString("backend", o.Backend);
+            w.WriteString("confidence", o.Confidence);
+            w.WriteEndObject();
+        }
+        else
+            w.WriteNull("origin");
+        w.WriteEndObject();
+        EndLine();
+    }
+
+    public void Summary(TraceSummary s)
+    {
+        var w = _w;
+        w.WriteStartObject();
+        w.WriteString("type", "summary");
+        w.WriteNumber("reported", s.Reported);
+        w.WriteNumber("lost", s.Lost);
+        w.WriteNumber("lost_evidence", s.LostEvidence);
+        w.WriteNumber("hidden_internal", s.HiddenInternal);
+        w.WriteStartArray("counts");
+        foreach (var ((sys, err, comm), n) in s.Counts.OrderByDescending(kv => kv.Value))
+        {
+            w.WriteStartObject();
+            w.WriteString("syscall", sys);
+            w.WriteString("errno", err);
+            w.WriteString("comm", comm);
+            w.WriteNumber("count", n);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+        EndLine();
+    }
+
+    public void Dispose()
+    {
+        _w.Dispose();
+        _out.Flush();
+    }
+}

@@ -1,0 +1,77 @@
+using System.Text;
+using Whyfail.Decoding;
+using Whyfail.Events;
+
+namespace Whyfail.Rendering;
+
+/// <summary>strace-style lines for people, with indented evidence / origin / explanation lines below.</summary>
+public sealed class TextRenderer(TextWriter output, bool color, bool showComm) : IRenderer
+{
+    private const string Red = "\e[31m", Yellow = "\e[33m", Dim = "\e[2m", Cyan = "\e[36m", Reset = "\e[0m";
+    private readonly StringBuilder _sb = new();
+
+    private string Paint(string s, string code) => color ? code + s + Reset : s;
+
+    public void Notice(string text)
+    {
+        output.WriteLine(Paint("whyfail: " + TextSafety.Sanitize(text), Dim));
+        output.Flush();
+    }
+
+    public void Event(SyscallEvent ev)
+    {
+        var sb = _sb.Clear();
+        sb.Append("[pid ").Append(ev.Tid);
+        if (showComm) sb.Append(' ').Append(StringEscaper.Quote(Encoding.UTF8.GetBytes(ev.Comm), 64, false));
+        sb.Append("] ").Append(ev.Syscall).Append('(').AppendJoin(", ", ev.DecodedArgs).Append(") = ");
+        if (!ev.Failed)
+            sb.Append(ev.Ret);
+        else
+        {
+            int e = ev.Errno;
+            string name = Errno.Name(e) ?? $"errno {e}";
+            string result = Errno.IsInternal(e) ? $"? {name}" : $"-1 {name}";
+            sb.Append(Paint(result, Red)).Append(" (").Append(Errno.Message(e)).Append(')');
+        }
+        sb.Append('\n');
+        foreach (var evd in ev.Evidence)
+            sb.Append("    ").Append(Paint("evidence:", Cyan)).Append(' ').Append(TextSafety.Sanitize(evd.Text)).Append('\n');
+        if (ev.EvidenceLost)
+            sb.Append("    ").Append(Paint("evidence:", Cyan)).Append(" (more evidence happened during this call than whyfail keeps)\n");
+        if (ev.Origin is { } o)
+        {
+            sb.Append("    ").Append(Paint("origin:", Cyan)).Append(' ').Append(o.Function);
+            if (o.Offset != 0) sb.Append("+0x").Append(o.Offset.ToString("x"));
+            foreach (var f in o.Chain.Skip(1)) sb.Append(" ← ").Append(f);
+            sb.Append('\n');
+        }
+        foreach (var x in ev.Explanation)
+        {
+            sb.Append("    ").Append(Paint("why:", Yellow)).Append(' ').Append(TextSafety.Sanitize(x.Text)).Append('\n');
+            if (x.Fix is { } fix)
+                sb.Append("    ").Append(Paint("fix:", Yellow)).Append(' ').Append(TextSafety.Sanitize(fix)).Append('\n');
+        }
+        output.Write(sb);
+        output.Flush();
+    }
+
+    public void Summary(TraceSummary s)
+    {
+        if (s.Print && s.Counts.Count > 0)
+        {
+            output.WriteLine();
+            output.WriteLine($"{"count",8}  {"syscall",-20} {"errno",-16} comm");
+            foreach (var ((sys, err, comm), n) in s.Counts.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key.Syscall))
+                output.WriteLine($"{n,8}  {sys,-20} {err,-16} {StringEscaper.Quote(Encoding.UTF8.GetBytes(comm), 64, false)}");
+        }
+        if (s.Lost > 0 || s.LostEvidence > 0)
+            Notice($"{s.Lost} event(s) lost (ring buffer full), {s.LostEvidence} evidence item(s) lost; use a larger --buffer-size or a narrower --syscall filter");
+        else if (s.Print)
+            Notice($"{s.Reported} event(s) captured, none lost");
+        if (s.HiddenInternal > 0 && s.Print)
+            Notice($"{s.HiddenInternal} kernel-internal return code(s) hidden (ERESTARTSYS …); --show-internal shows them");
+        output.Flush();
+    }
+
+    public void Dispose() => output.Flush();
+}

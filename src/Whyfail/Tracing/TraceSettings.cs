@@ -1,0 +1,25 @@
+namespace Whyfail.Tracing;
+
+public enum ColorMode { Auto, Always, Never }
+
+/// <summary>Everything the command line says about one tracing session.</summary>
+public sealed class TraceSettings
+{
+    public IReadOnlyList<string> Command { get; init; } = [];
+    public IReadOnlyList<int> Pids { get; init; } = [];
+    public bool System { get; init; }
+    public bool Follow { get; init; } = true;
+    public string? User { get; init; }
+    public string? OutputFile { get; init; }
+    public bool Json { get; init; }
+    public bool All { get; init; }
+    public bool ShowInternal { get; init; }
+    public bool Summary { get; init; }
+    public bool Explain { get; init; } = true;
+    public ISet<int>? Syscalls { get; init; }
+    public ISet<int>? Errnos { get; init; }
+    public ISet<string>? Comms { get; init; }
+    public int StringLimit { get; init; } = 64;
+    public ColorMode Color { get; init; }
+    public int BufferBytes { get; init; } = 16 << 20;
+}

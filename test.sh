@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs every test: unit and integration tests on this kernel, then the integration tests inside
+# the lab kernels (Debian 6.1 and 6.12 under QEMU) unless WHYFAIL_SKIP_LAB=1.
+# Needs root (whyfail loads BPF programs). Ends with one line: "tests: N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")"
+export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
+
+config=${CONFIGURATION:-Release}
+passed=0 failed=0 skipped=0 status=0
+
+# tracefs: whyfail itself only needs BTF tracepoints, but doctor and the lab read it.
+mountpoint -q /sys/kernel/tracing 2>/dev/null || mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true
+
+count() { # adds the counts of a "dotnet test" log to the totals
+  local line
+  line=$(grep -E '^(Passed|Failed)!' "$1" | tail -n 1)
+  [[ -n "$line" ]] || return 0
+  passed=$((passed + $(sed -E 's/.*Passed: *([0-9]+).*/\1/' <<<"$line")))
+  failed=$((failed + $(sed -E 's/.*Failed: *([0-9]+).*/\1/' <<<"$line")))
+  skipped=$((skipped + $(sed -E 's/.*Skipped: *([0-9]+).*/\1/' <<<"$line")))
+}
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+./build.sh >/dev/null || { echo "build failed"; ./build.sh; exit 1; }
+
+echo "== host ($(uname -r))"
+dotnet test tests/Whyfail.Tests/Whyfail.Tests.csproj -c "$config" --no-build --logger "console;verbosity=normal" 2>&1 | tee "$log" | grep -E '^\s+(Failed|Passed|Skipped) |^(Passed|Failed)!|error' || true
+grep -qE '^Passed!' "$log" || status=1
+count "$log"
+
+if [[ "${WHYFAIL_SKIP_LAB:-0}" != 1 && -x tests/vm/run-tests ]]; then
+  for k in 6.1 6.12; do
+    echo "== lab kernel $k"
+    tests/vm/run-tests --kernel "$k" -c "$config" 2>&1 | tee "$log" | grep -E '^\s+(Failed|Passed|Skipped) |^(Passed|Failed)!|^lab:|error' || true
+    grep -qE '^Passed!' "$log" || status=1
+    count "$log"
+  done
+fi
+
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+[[ $failed -eq 0 ]] || status=1
+exit $status

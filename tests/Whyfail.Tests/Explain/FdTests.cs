@@ -1,0 +1,120 @@
+#pragma warning disable CA1416 // Linux only
+using Xunit;
+using static Whyfail.Tests.Explain.Ev;
+
+namespace Whyfail.Tests.Explain;
+
+[Collection("Explain")]
+public sealed class FdTests
+{
+    const int NR_READ = 0, NR_WRITE = 1, NR_OPENAT = 257, NR_IOCTL = 16;
+
+    [Fact]
+    public void Emfile_compares_open_descriptors_with_the_soft_limit()
+    {
+        using var p = Actor.Python("""
+resource.setrlimit(resource.RLIMIT_NOFILE, (32, 4096))
+fds = []
+while True:
+    try:
+        fds.append(os.open('/dev/null', os.O_RDONLY))
+    except OSError as e:
+        print(e.errno, flush=True)
+        break
+""");
+        Assert.Equal(24, p.Errno());
+
+        var e = One(Run(p.Event("openat", NR_OPENAT, 24, [AT_FDCWD, 0, 0, 0], (1, "/dev/null"))), "fd.limit");
+        Assert.Matches(@"has 3\d descriptors open and its RLIMIT_NOFILE soft limit is 32 \(hard limit 4096\), so no descriptor number below 32 is free", e.Text);
+        Assert.Contains("\"/dev/null\" (", e.Text); // the most common target
+        Assert.StartsWith("raise the soft limit (ulimit -n 4096", e.Fix);
+        Assert.True(e.Certain);
+    }
+
+    [Fact]
+    public void Ebadf_for_a_descriptor_that_is_not_open()
+    {
+        using var p = Actor.Python("t(os.read, 57, 10)");
+        Assert.Equal(9, p.Errno());
+
+        var e = One(Run(p.Event("read", NR_READ, 9, [57, 0, 10])), "fd.bad");
+        Assert.Contains($"descriptor 57 (argument 0) is not open in pid {p.Pid} (open now: 0-2", e.Text);
+    }
+
+    [Fact]
+    public void Ebadf_for_a_write_on_a_read_only_descriptor()
+    {
+        using var d = new TempDir();
+        var f = d.File_("data.bin", "abc", 0x1B6);
+        using var p = Actor.Python($"fd = os.open('{f}', os.O_RDONLY)\nsay(fd)\nt(os.write, fd, b'x')");
+        Assert.Equal(9, p.Errno());
+        int fd = int.Parse(p.Said[0]);
+
+        var e = One(Run(p.Event("write", NR_WRITE, 9, [(ulong)fd, 0, 1])), "fd.bad");
+        Assert.Contains($"descriptor {fd} refers to \"{f}\", and it was opened read-only (O_RDONLY), so it cannot be written", e.Text);
+    }
+
+    [Fact]
+    public void Ebadf_for_minus_one()
+    {
+        using var p = Actor.Python("t(os.read, -1, 10)");
+        Assert.Equal(9, p.Errno());
+        var e = One(Run(p.Event("read", NR_READ, 9, [unchecked((ulong)-1L), 0, 10])), "fd.bad");
+        Assert.Contains("argument 0 is -1, which is never a valid descriptor", e.Text);
+    }
+
+    [Fact]
+    public void Unknown_cause_says_what_was_checked()
+    {
+        using var d = new TempDir();
+        var f = d.File_("plain.txt");
+        using var p = Actor.Python($"fd = os.open('{f}', os.O_RDONLY)\nsay(fd)\nt(fcntl.ioctl, fd, termios.TCGETS, bytes(64))");
+        Assert.Equal(25, p.Errno());
+        int fd = int.Parse(p.Said[0]);
+
+        var ex = Run(p.Event("ioctl", NR_IOCTL, 25, [(ulong)fd, 0x5401, 0]));
+        var e = Assert.Single(ex);
+        Assert.Equal("unknown", e.Rule);
+        Assert.False(e.Certain);
+        Assert.StartsWith("no rule matched ENOTTY from ioctl; checked: the rule list (no rule covers ENOTTY from ioctl)", e.Text);
+        Assert.Contains($"descriptor {fd} is open now on \"{f}\" (regular file, read-only (O_RDONLY))", e.Text);
+    }
+
+    [Fact]
+    public void A_reused_pid_is_not_taken_for_the_process_of_the_event()
+    {
+        using var d = new TempDir();
+        using var p = Actor.Python("pass");
+        var ev = new Whyfail.Events.SyscallEvent
+        {
+            Pid = p.Pid, Tid = p.Pid, Uid = Actor.Nobody, Euid = Actor.Nobody, Syscall = "openat", Nr = NR_OPENAT, Ret = -2,
+            TimestampNs = 1_000, // long before this process started
+            Args = [AT_FDCWD, 0, 0, 0, 0, 0],
+            Captured = [new(1, Whyfail.Events.CaptureKind.String, 0, System.Text.Encoding.UTF8.GetBytes($"{d.Path}/nothing"), 0)],
+        };
+        var ex = Run(ev);
+        Assert.Contains("(the pid now belongs to a newer process)", One(ex, "process.gone").Text);
+        Assert.All(ex, e => Assert.False(e.Certain));
+    }
+
+    [Fact]
+    public void A_gone_process_is_reported_as_not_checked_live()
+    {
+        using var d = new TempDir();
+        d.Dir("etc");
+        int pid;
+        using (var p = Actor.Python($"t(os.open, '{d.Path}/etc/missing.conf', os.O_RDONLY)"))
+        {
+            Assert.Equal(2, p.Errno());
+            pid = p.Pid;
+        }
+        var ev = Make(pid, Actor.Nobody, Actor.Nobody, "openat", NR_OPENAT, 2, [AT_FDCWD, 0, 0, 0],
+            [new(1, Whyfail.Events.CaptureKind.String, 0, System.Text.Encoding.UTF8.GetBytes($"{d.Path}/etc/missing.conf"), 0)]);
+        var ex = Run(ev);
+        var m = One(ex, "path.missing_component");
+        Assert.False(m.Certain);
+        Assert.Contains($"\"{d.Path}/etc/missing.conf\" does not exist", m.Text);
+        var g = One(ex, "process.gone");
+        Assert.Contains($"pid {pid} has exited, so this could not be checked against its live state", g.Text);
+    }
+}

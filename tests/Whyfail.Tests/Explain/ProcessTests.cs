@@ -1,0 +1,208 @@
+#pragma warning disable CA1416 // Linux only
+using Whyfail.Events;
+using Xunit;
+using static Whyfail.Tests.Explain.Ev;
+
+namespace Whyfail.Tests.Explain;
+
+[Collection("Explain")]
+public sealed class ProcessTests
+{
+    const int NR_WRITE = 1, NR_CLONE = 56, NR_EXECVE = 59, NR_KILL = 62, NR_FCNTL = 72, NR_FLOCK = 73, NR_PTRACE = 101,
+        NR_UMOUNT2 = 166, NR_OPENAT = 257;
+    const int F_SETLK = 6;
+
+    static byte[] Flock(short type, short whence = 0, long start = 0, long len = 0)
+    {
+        var b = new byte[32];
+        BitConverter.GetBytes(type).CopyTo(b, 0);
+        BitConverter.GetBytes(whence).CopyTo(b, 2);
+        BitConverter.GetBytes(start).CopyTo(b, 8);
+        BitConverter.GetBytes(len).CopyTo(b, 16);
+        return b;
+    }
+
+    [Fact]
+    public void Fcntl_lock_conflict_names_the_holder()
+    {
+        using var d = new TempDir();
+        var f = d.File_("db.lock", "", 0x1B6);
+        using var holder = Actor.Python($"fd = os.open('{f}', os.O_RDWR)\nfcntl.lockf(fd, fcntl.LOCK_EX)\nsay(fd)", uid: null);
+        using var p = Actor.Python($"fd = os.open('{f}', os.O_RDWR)\nsay(fd)\nt(fcntl.lockf, fd, fcntl.LOCK_EX | fcntl.LOCK_NB)");
+        int err = p.Errno();
+        Assert.True(err is 11 or 13, $"errno {err}");
+        int fd = int.Parse(p.Said[0]);
+
+        var e = One(Run(p.Event("fcntl", NR_FCNTL, err, [(ulong)fd, F_SETLK, 0], [Bytes(2, Flock(1))])), "lock.conflict");
+        Assert.Contains($"\"{f}\" is locked: a write (exclusive) POSIX (fcntl) lock on the whole file is held by pid {holder.Pid} (python3) through descriptor {holder.Said[0]}", e.Text);
+        Assert.Contains("conflicts with a write POSIX lock on the whole file", e.Text);
+    }
+
+    [Fact]
+    public void Flock_conflict_names_the_holder()
+    {
+        using var d = new TempDir();
+        var f = d.File_("job.lock", "", 0x1B6);
+        using var holder = Actor.Python($"fd = os.open('{f}', os.O_RDONLY)\nfcntl.flock(fd, fcntl.LOCK_SH)\nsay(fd)", uid: null);
+        using var p = Actor.Python($"fd = os.open('{f}', os.O_RDONLY)\nsay(fd)\nt(fcntl.flock, fd, fcntl.LOCK_EX | fcntl.LOCK_NB)");
+        Assert.Equal(11, p.Errno());
+        int fd = int.Parse(p.Said[0]);
+
+        var e = One(Run(p.Event("flock", NR_FLOCK, 11, [(ulong)fd, 6])), "lock.conflict");
+        Assert.Contains($"a read (shared) flock() lock on the whole file is held by pid {holder.Pid} (python3) through descriptor {holder.Said[0]}, which conflicts with an exclusive flock() lock", e.Text);
+    }
+
+    [Fact]
+    public void Etxtbsy_names_the_writer()
+    {
+        using var d = new TempDir();
+        var prog = d.File_("tool", "#!/bin/sh\necho hi\n", 0x1ED);
+        using var writer = Actor.Python($"fd = os.open('{prog}', os.O_WRONLY)\nsay(fd)", uid: null);
+        using var p = Actor.Python($"t(os.execv, '{prog}', ['tool'])");
+        Assert.Equal(26, p.Errno());
+
+        var e = One(Run(p.Event("execve", NR_EXECVE, 26, [0, 0, 0], (0, prog))), "file.text_busy");
+        Assert.Contains($"\"{prog}\" is open for writing by pid {writer.Pid} (python3) as descriptor {writer.Said[0]} (write-only (O_WRONLY))", e.Text);
+    }
+
+    [Fact]
+    public void Ebusy_umount_names_the_process_inside()
+    {
+        using var d = new TempDir();
+        var mnt = d.Tmpfs("busy", "mode=755");
+        using var inside = Actor.Python("pass", cwd: mnt);
+        using var p = Actor.Python($"t(c, 'umount2', b'{mnt}', 0)", uid: null);
+        Assert.Equal(16, p.Errno());
+
+        var e = One(Run(p.Event("umount2", NR_UMOUNT2, 16, [0, 0], (0, mnt))), "mount.busy");
+        Assert.Contains($"\"{mnt}\" (tmpfs from wf-explain) is busy: pid {inside.Pid} (python3) has its working directory there (\"{mnt}\")", e.Text);
+        Assert.Contains($"fuser -vm {mnt}", e.Fix);
+    }
+
+    [Fact]
+    public void Kill_eperm_for_another_users_process()
+    {
+        using var target = Actor.Python("pass", uid: null);
+        using var p = Actor.Python($"t(os.kill, {target.Pid}, 15)");
+        Assert.Equal(1, p.Errno());
+
+        var e = One(Run(p.Event("kill", NR_KILL, 1, [(ulong)target.Pid, 15])), "signal.permission");
+        Assert.Contains($"pid {target.Pid} (python3) runs as real uid 0, saved uid 0 (root) and pid {p.Pid} as real uid 65534, effective uid 65534 (nobody) without CAP_KILL", e.Text);
+    }
+
+    [Fact]
+    public void Ptrace_eperm_for_another_users_process()
+    {
+        using var target = Actor.Python("pass", uid: null);
+        using var p = Actor.Python($"t(c, 'ptrace', ctypes.c_long(16), ctypes.c_long({target.Pid}), None, None)");
+        Assert.Equal(1, p.Errno());
+
+        var e = One(Run(p.Event("ptrace", NR_PTRACE, 1, [16, (ulong)target.Pid, 0, 0])), "ptrace.permission");
+        Assert.Contains($"pid {target.Pid} (python3) runs with uids 0/0/0", e.Text);
+        Assert.Contains("lacks CAP_SYS_PTRACE", e.Text);
+    }
+
+    [Fact]
+    public void Ptrace_eperm_when_already_traced()
+    {
+        using var target = Actor.Python("pass");
+        using var tracer = Actor.Python($"t(c, 'ptrace', ctypes.c_long(0x4206), ctypes.c_long({target.Pid}), None, None)");
+        if (tracer.Errno() != 0) return; // a security module forbids attaching here at all
+        using var p = Actor.Python($"t(c, 'ptrace', ctypes.c_long(16), ctypes.c_long({target.Pid}), None, None)");
+        Assert.Equal(1, p.Errno());
+
+        var e = One(Run(p.Event("ptrace", NR_PTRACE, 1, [16, (ulong)target.Pid, 0, 0])), "ptrace.permission");
+        Assert.Contains($"is already being traced by pid {tracer.Pid} (python3)", e.Text);
+    }
+
+    [Fact]
+    public void Fork_eagain_from_rlimit_nproc()
+    {
+        using var p = Actor.Python("resource.setrlimit(resource.RLIMIT_NPROC, (1, 1))\nt(os.fork)");
+        Assert.Equal(11, p.Errno());
+
+        var e = One(Run(p.Event("clone", NR_CLONE, 11, [0x1200011, 0, 0, 0, 0])), "proc.limit");
+        Assert.Matches(@"nobody \(uid 65534\) runs \d+ tasks? \(processes and threads, counted by real uid\) and pid \d+'s RLIMIT_NPROC soft limit is 1 \(hard 1\)", e.Text);
+    }
+
+    [Fact]
+    public void Fork_eagain_from_the_pids_cgroup()
+    {
+        string? cg = null;
+        if (Directory.Exists("/sys/fs/cgroup/pids") && File.Exists("/sys/fs/cgroup/pids/cgroup.procs"))
+            cg = $"/sys/fs/cgroup/pids/wf-explain-{Environment.ProcessId}";
+        if (cg is null) return; // no cgroup v1 pids hierarchy to play with
+        Directory.CreateDirectory(cg);
+        try
+        {
+            File.WriteAllText($"{cg}/pids.max", "1");
+            using (var p = Actor.Python($"open('{cg}/cgroup.procs', 'w').write(str(os.getpid()))\nt(os.fork)", uid: null))
+            {
+                Assert.Equal(11, p.Errno());
+                var e = One(Run(p.Event("clone", NR_CLONE, 11, [0x1200011, 0, 0, 0, 0])), "proc.limit");
+                Assert.Contains($"pid {p.Pid}'s pids cgroup \"{cg}\" allows at most 1 task (pids.max) and has 1 (pids.current); 1 fork has been refused there", e.Text);
+            }
+        }
+        finally { Sh.Run("rmdir", cg); }
+    }
+
+    [Fact]
+    public void Enospc_on_a_full_tmpfs()
+    {
+        using var d = new TempDir();
+        var mnt = d.Tmpfs("small", "size=64k,mode=777");
+        using var p = Actor.Python($"""
+fd = os.open('{mnt}/big', os.O_WRONLY | os.O_CREAT, 0o644)
+say(fd)
+while True:
+    try:
+        os.write(fd, b'x' * 65536)
+    except OSError as e:
+        print(e.errno, flush=True)
+        break
+""");
+        Assert.Equal(28, p.Errno());
+        int fd = int.Parse(p.Said[0]);
+
+        var e = One(Run(p.Event("write", NR_WRITE, 28, [(ulong)fd, 0, 65536])), "fs.no_space");
+        Assert.Contains($"descriptor {fd} (\"{mnt}/big\") is on the file system mounted at \"{mnt}\" (tmpfs from wf-explain), which is full: 0 bytes available of 64 KiB (100% used), and the call wrote 65,536 bytes", e.Text);
+        Assert.Contains("remount with a larger size", e.Fix);
+    }
+
+    [Fact]
+    public void Enospc_when_inodes_run_out()
+    {
+        using var d = new TempDir();
+        var mnt = d.Tmpfs("few", "nr_inodes=4,mode=777");
+        using var p = Actor.Python($"""
+i = 0
+while True:
+    try:
+        os.close(os.open('{mnt}/f%d' % i, os.O_WRONLY | os.O_CREAT, 0o644))
+        i += 1
+    except OSError as e:
+        print(e.errno, flush=True)
+        say(i)
+        break
+""");
+        Assert.Equal(28, p.Errno());
+        var name = $"{mnt}/f{p.Said[0]}";
+
+        var e = One(Run(p.Event("openat", NR_OPENAT, 28, [AT_FDCWD, 0, 0x41, 0x1A4], (1, name))), "fs.no_space");
+        Assert.Contains("which has no free inodes: all 4 are in use", e.Text);
+    }
+
+    [Fact]
+    public void Erofs_inside_a_private_mount_namespace()
+    {
+        // The read-only mount exists only in the process's own mount namespace: this machine sees a plain directory.
+        using var d = new TempDir();
+        var dir = d.Dir("nsonly");
+        using var p = Actor.Python($"os.system('mount -t tmpfs -o ro wf-ns {dir}')\nt(os.open, '{dir}/x', os.O_WRONLY | os.O_CREAT, 0o644)",
+            uid: null, prefix: ["unshare", "-m", "--propagation", "private"]);
+        Assert.Equal(30, p.Errno());
+
+        var e = One(Run(p.Event("openat", NR_OPENAT, 30, [AT_FDCWD, 0, 0x41, 0x1A4], (1, $"{dir}/x"))), "mount.read_only");
+        Assert.Contains($"is on the mount \"{dir}\" (tmpfs from wf-ns), which is mounted read-only", e.Text);
+    }
+}
