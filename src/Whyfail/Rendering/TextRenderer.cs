@@ -9,6 +9,7 @@ public sealed class TextRenderer(TextWriter output, bool color, bool showComm) :
 {
     private const string Red = "\e[31m", Yellow = "\e[33m", Dim = "\e[2m", Cyan = "\e[36m", Reset = "\e[0m";
     private readonly StringBuilder _sb = new();
+    private readonly HashSet<int> _goneShown = [];
 
     private string Paint(string s, string code) => color ? code + s + Reset : s;
 
@@ -47,6 +48,8 @@ public sealed class TextRenderer(TextWriter output, bool color, bool showComm) :
         }
         foreach (var x in ev.Explanation)
         {
+            // Said once per process: every later event of an exited process has the same caveat.
+            if (x.Rule == "process.gone" && !_goneShown.Add(ev.Pid)) continue;
             sb.Append("    ").Append(Paint("why:", Yellow)).Append(' ').Append(TextSafety.Sanitize(x.Text)).Append('\n');
             if (x.Fix is { } fix)
                 sb.Append("    ").Append(Paint("fix:", Yellow)).Append(' ').Append(TextSafety.Sanitize(fix)).Append('\n');

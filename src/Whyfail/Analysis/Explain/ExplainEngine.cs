@@ -80,7 +80,8 @@ public sealed class ExplainEngine
             }
         }
 
-        if (found.Count == 0) found.Add(Unknown(ev, proc, ran));
+        // Earlier analysis (e.g. signal restart resolution) may already have named the cause.
+        if (found.Count == 0 && ev.Explanation.Count == 0) found.Add(Unknown(ev, proc, ran));
         if (!proc.Alive)
         {
             for (int i = 0; i < found.Count; i++) found[i] = found[i] with { Certain = false };

@@ -94,8 +94,10 @@ public sealed class PathMissingComponent : IExplainRule
             text += $"; did you mean {Q(nearPath)}?";
             fix = $"use {Sh(nearPath)}";
         }
-        else if (!final)
+        else if (!final && PathRules.Creates(ev, pa))
         {
+            // Only when the call meant to create something there; a lookup that probes for an
+            // optional file (locales, configuration search paths) needs no directory made.
             var dirs = rest.Length > 1 ? miss.Path + "/" + string.Join('/', rest[..^1]) : miss.Path;
             fix = $"mkdir -p {Sh(dirs)}";
         }
