@@ -14,6 +14,9 @@ public sealed class AnalysisPipeline(TraceSettings settings)
 {
     private readonly ExplainEngine? _explain = settings.Explain ? new ExplainEngine() : null;
 
+    /// <summary>Set when an origin backend is attached.</summary>
+    public Origin.Resolve.OriginResolver? Origins { get; set; }
+
     /// <summary>
     /// Runs the pipeline once on a synthetic failure, before the traced command starts: the first
     /// real event is then analysed at once, while the process that failed is still alive.
@@ -34,6 +37,8 @@ public sealed class AnalysisPipeline(TraceSettings settings)
     {
         ev.Syscall = SyscallTable.Name(ev.Nr) ?? $"syscall_{ev.Nr}";
         ev.DecodedArgs = Decoder.Decode(ev, settings.StringLimit);
+        if (ev.Failed && Origins != null)
+            ev.Origin = Origins.Resolve(ev);
         if (ev.Failed && !Errno.IsInternal(ev.Errno))
             _explain?.Explain(ev);
     }

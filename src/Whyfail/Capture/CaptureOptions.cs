@@ -13,6 +13,12 @@ public sealed class CaptureOptions
     public bool Follow { get; init; } = true;
     /// <summary>Ring buffer size in bytes (power of two, at least a page).</summary>
     public int RingBufferBytes { get; init; } = 16 << 20;
+    /// <summary>Kernel functions to watch for error returns (origin); empty: no origin backend.</summary>
+    public IReadOnlyList<string> OriginFunctions { get; init; } = [];
+    /// <summary>A backend forced by --backend; null chooses the best the kernel allows.</summary>
+    public Capture.Origin.OriginBackend? OriginBackend { get; init; }
+    /// <summary>Progress while attaching origin probes: (done, total).</summary>
+    public Action<int, int>? OriginProgress { get; init; }
     /// <summary>What to copy from user memory per syscall number.</summary>
     public IEnumerable<(int Nr, CaptureSpec Spec)> Captures { get; init; } = [];
 }

@@ -57,6 +57,13 @@ public static class KernelChecks
         return btf != 0 && Libbpf.BtfFindByNameKind(btf, "btf_trace_" + name, Libbpf.BTF_KIND_TYPEDEF) > 0;
     }
 
+    /// <summary>Whether the running kernel's BTF has a struct of this name (a feature marker, e.g. bpf_kprobe_multi_link).</summary>
+    public static bool HasStruct(string name)
+    {
+        nint btf = Btf();
+        return btf != 0 && Libbpf.BtfFindByNameKind(btf, name, Libbpf.BTF_KIND_STRUCT) > 0;
+    }
+
     /// <summary>Whether the running kernel's BTF knows a function of this name.</summary>
     public static bool HasFunction(string name)
     {
@@ -84,7 +91,10 @@ public static class KernelChecks
         }
     }
 
-    /// <summary>/sys/kernel/security/lockdown's selected mode ("none", "integrity", "confidentiality"), or null.</summary>
+    /// <summary>
+    /// /sys/kernel/security/lockdown's selected mode ("none", "integrity", "confidentiality"), or
+    /// null when securityfs is not mounted or the kernel has no lockdown LSM.
+    /// </summary>
     public static string? LockdownMode()
     {
         try

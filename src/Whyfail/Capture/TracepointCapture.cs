@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Whyfail.Capture.Native;
+using Whyfail.Capture.Origin;
 using Whyfail.Events;
 
 namespace Whyfail.Capture;
@@ -21,7 +22,7 @@ public sealed unsafe class TracepointCapture : IDisposable
 
     internal const uint FlagTraced = 1, FlagArmedOnExec = 2, FlagFollow = 4;
 
-    private readonly BpfObject _bpf;
+    private readonly BpfObject _bpf = null!;
     private readonly CaptureOptions _options;
     private nint _ring;
     private GCHandle _self;
@@ -34,58 +35,113 @@ public sealed unsafe class TracepointCapture : IDisposable
     /// <summary>Kernel features this capture could not use (e.g. no cap_capable tracepoint), in plain words.</summary>
     public IReadOnlyList<string> Limitations { get; }
 
+    /// <summary>The origin probes, when a backend could attach some; null otherwise.</summary>
+    public OriginAttacher? OriginProbes { get; private set; }
+
     public TracepointCapture(CaptureOptions options)
     {
         _options = options;
         KernelChecks.RequireBpf();
         var limitations = new List<string>();
-        _bpf = BpfObject.Open(BpfObject.EmbeddedImage("whyfail.bpf.o"));
+
+        // Try the origin backends the kernel may allow, best first; without one, tracepoints alone.
+        var candidates = new List<OriginBackend>();
+        if (options.OriginFunctions.Count > 0)
+        {
+            if (options.OriginBackend is { } forced)
+                candidates.Add(forced);
+            else
+            {
+                candidates.AddRange(OriginBackends.Candidates(out var whyNone));
+                if (whyNone != null) limitations.Add($"no kernel origins: {whyNone}; failures, evidence and explanations come from tracepoints");
+            }
+        }
+        candidates.Remove(OriginBackend.None);
+        candidates.Add(OriginBackend.None);
+        foreach (var backend in candidates)
+        {
+            try
+            {
+                _bpf = LoadObject(options, backend, limitations);
+            }
+            catch (WhyfailException e) when (backend != OriginBackend.None)
+            {
+                limitations.Add($"origin backend {OriginBackends.Describe(backend)} refused by this kernel ({e.Message})");
+                continue;
+            }
+            try
+            {
+                _statsFd = _bpf.MapFd("stats");
+                _seedsFd = _bpf.MapFd("seeds");
+                FillCaptureSpecs(_bpf.MapFd("capture"), options.Captures);
+                foreach (var prog in RequiredPrograms)
+                    _bpf.Attach(prog);
+                foreach (var (prog, tp, _) in OptionalTracepoints)
+                    if (KernelChecks.HasTracepoint(tp))
+                        _bpf.Attach(prog);
+                if (backend != OriginBackend.None)
+                {
+                    var origin = new OriginAttacher(backend, _bpf.Program(OriginAttacher.ProgramFor(backend)), options.OriginFunctions, options.OriginProgress);
+                    if (origin.Functions.Count == 0)
+                    {
+                        limitations.Add($"origin backend {OriginBackends.Describe(backend)}: the kernel refused every function ({origin.Refused.FirstOrDefault().Reason})");
+                        origin.Dispose();
+                    }
+                    else
+                        OriginProbes = origin;
+                }
+
+                _self = GCHandle.Alloc(this);
+                _ring = Libbpf.RingBufferNew(_bpf.MapFd("events"), &OnSample, GCHandle.ToIntPtr(_self), 0);
+                if (_ring == 0)
+                    throw new WhyfailException($"could not open the BPF ring buffer: {Libc.ErrorText(Marshal.GetLastPInvokeError())}", ExitCodes.KernelUnsupported);
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
+            break;
+        }
+        Limitations = limitations;
+    }
+
+    private static BpfObject LoadObject(CaptureOptions options, OriginBackend backend, List<string> limitations)
+    {
+        var bpf = BpfObject.Open(BpfObject.EmbeddedImage("whyfail.bpf.o"));
         try
         {
-            _bpf.SetRodata(new WfConfig
+            bpf.SetRodata(new WfConfig
             {
                 TraceAll = options.TraceAll ? 1u : 0,
                 ReportSuccess = options.ReportSuccess ? 1u : 0,
                 SelfTgid = (uint)Environment.ProcessId,
             });
-            Libbpf.MapSetMaxEntries(_bpf.Map("events"), (uint)RingSize(options.RingBufferBytes));
+            Libbpf.MapSetMaxEntries(bpf.Map("events"), (uint)RingSize(options.RingBufferBytes));
 
-            // Origin programs are loaded only by an origin backend that the kernel allows.
+            // Origin programs are loaded only for the backend being tried.
             foreach (var prog in OriginPrograms)
-                _bpf.SetAutoload(prog, false);
+                bpf.SetAutoload(prog, backend != OriginBackend.None && prog == OriginAttacher.ProgramFor(backend));
 
             // Optional evidence sources: older kernels lack some tracepoints.
             foreach (var (prog, tp, what) in OptionalTracepoints)
             {
                 if (!KernelChecks.HasTracepoint(tp))
                 {
-                    _bpf.SetAutoload(prog, false);
-                    limitations.Add($"no {tp} tracepoint in this kernel: {what} are not shown as evidence");
+                    bpf.SetAutoload(prog, false);
+                    if (backend == OriginBackend.None || !limitations.Any(l => l.Contains(tp)))
+                        if (!limitations.Any(l => l.Contains($"no {tp} tracepoint")))
+                            limitations.Add($"no {tp} tracepoint in this kernel: {what} are not shown as evidence");
                 }
             }
-            _bpf.Load();
-
-            _statsFd = _bpf.MapFd("stats");
-            _seedsFd = _bpf.MapFd("seeds");
-            FillCaptureSpecs(_bpf.MapFd("capture"), options.Captures);
-
-            foreach (var prog in RequiredPrograms)
-                _bpf.Attach(prog);
-            foreach (var (prog, tp, _) in OptionalTracepoints)
-                if (KernelChecks.HasTracepoint(tp))
-                    _bpf.Attach(prog);
-
-            _self = GCHandle.Alloc(this);
-            _ring = Libbpf.RingBufferNew(_bpf.MapFd("events"), &OnSample, GCHandle.ToIntPtr(_self), 0);
-            if (_ring == 0)
-                throw new WhyfailException($"could not open the BPF ring buffer: {Libc.ErrorText(Marshal.GetLastPInvokeError())}", ExitCodes.KernelUnsupported);
+            bpf.Load();
+            return bpf;
         }
         catch
         {
-            Dispose();
+            bpf.Dispose();
             throw;
         }
-        Limitations = limitations;
     }
 
     private static readonly string[] RequiredPrograms = ["on_fork", "on_exec", "on_sys_exit"];
@@ -187,16 +243,23 @@ public sealed unsafe class TracepointCapture : IDisposable
     }
 
     /// <summary>Detaches every program (no new events), keeping the ring buffer readable for a final drain.</summary>
-    public void Detach() => _bpf.DetachAll();
+    public void Detach()
+    {
+        OriginProbes?.Dispose();
+        OriginProbes = null;
+        _bpf?.DetachAll();
+    }
 
     public void Dispose()
     {
+        OriginProbes?.Dispose();
+        OriginProbes = null;
         if (_ring != 0)
         {
             Libbpf.RingBufferFree(_ring);
             _ring = 0;
         }
-        _bpf.Dispose();
+        _bpf?.Dispose();
         if (_self.IsAllocated) _self.Free();
     }
 

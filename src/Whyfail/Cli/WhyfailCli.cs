@@ -55,10 +55,14 @@ public static class WhyfailCli
         var color = new Option<ColorMode>("--color") { Description = "Colour the text output", DefaultValueFactory = _ => ColorMode.Auto };
         var noExplain = new Option<bool>("--no-explain") { Description = "Do not look at live system state to explain failures" };
         var bufferSize = new Option<string>("--buffer-size") { Description = "Kernel ring buffer size (e.g. 16M, 256M); larger loses fewer events in floods", DefaultValueFactory = _ => "16M", HelpName = "SIZE" };
+        var deep = new Option<string>("--deep") { Description = "Syscalls whose kernel origin is traced: auto (a default set of often-failing calls), none, or a comma-separated list", DefaultValueFactory = _ => "auto", HelpName = "auto|none|LIST" };
+        var backend = new Option<string>("--backend") { Description = "Origin backend: auto, kretprobe.multi, fexit, kretprobe, none", DefaultValueFactory = _ => "auto", HelpName = "NAME" };
+        var deepBudget = new Option<int>("--deep-budget") { Description = "At most this many kernel functions are watched for origins", DefaultValueFactory = _ => 600, HelpName = "N" };
+        var vmlinux = new Option<string?>("--vmlinux") { Description = "A vmlinux with symbols (e.g. from linux-image-*-dbg) for the kernel call graph and source lines", HelpName = "PATH" };
         var command = new Argument<string[]>("command") { Description = "The command to run and trace, after --", Arity = ArgumentArity.ZeroOrMore };
 
         var root = new RootCommand(About);
-        foreach (Option o in new Option[] { follow, noFollow, pids, system, comm, user, output, json, all, showInternal, syscalls, errnos, strLimit, summary, color, noExplain, bufferSize })
+        foreach (Option o in new Option[] { follow, noFollow, pids, system, comm, user, output, json, all, showInternal, syscalls, errnos, strLimit, summary, color, noExplain, bufferSize, deep, backend, deepBudget, vmlinux })
             root.Options.Add(o);
         root.Arguments.Add(command);
 
@@ -96,6 +100,10 @@ public static class WhyfailCli
                 StringLimit = pr.GetValue(strLimit),
                 Color = pr.GetValue(color),
                 BufferBytes = ParseSize(pr.GetValue(bufferSize)!),
+                DeepSyscalls = ParseDeep(pr.GetValue(deep)!),
+                Backend = ParseBackend(pr.GetValue(backend)!),
+                DeepBudget = pr.GetValue(deepBudget),
+                Vmlinux = pr.GetValue(vmlinux),
             };
             return new TraceSession(settings, Console.Error).Run();
         }));
@@ -173,6 +181,30 @@ public static class WhyfailCli
             set.Add(e);
         }
         return set;
+    }
+
+    internal static IReadOnlyList<string>? ParseDeep(string value)
+    {
+        if (value == "auto") return null;
+        if (value == "none") return [];
+        var list = new List<string>();
+        foreach (var name in Split(value))
+        {
+            if (!SyscallTable.TryGetNumber(name, out _))
+            {
+                var close = SyscallTable.Suggest(name);
+                throw new WhyfailException($"--deep: unknown syscall '{name}'" + (close.Count > 0 ? $"; did you mean {string.Join(", ", close)}?" : ""), ExitCodes.Usage);
+            }
+            list.Add(name);
+        }
+        return list;
+    }
+
+    internal static Capture.Origin.OriginBackend? ParseBackend(string value)
+    {
+        if (value == "auto") return null;
+        if (Capture.Origin.OriginBackends.TryParse(value, out var b)) return b;
+        throw new WhyfailException($"--backend: unknown backend '{value}': choose auto, kretprobe.multi, fexit, kretprobe or none", ExitCodes.Usage);
     }
 
     internal static int ParseSize(string s)

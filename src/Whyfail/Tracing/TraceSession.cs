@@ -1,7 +1,11 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Whyfail.Analysis;
+using Whyfail.Analysis.Origin;
+using Whyfail.Analysis.Origin.Kernel;
+using Whyfail.Analysis.Origin.Resolve;
 using Whyfail.Capture;
+using Whyfail.Capture.Origin;
 using Whyfail.Capture.Native;
 using Whyfail.Decoding;
 using Whyfail.Events;
@@ -38,6 +42,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         var filter = new EventFilter(settings);
         var summary = new TraceSummary { Print = settings.Summary };
 
+        var originFunctions = PlanOrigins(renderer);
         using var capture = new TracepointCapture(new CaptureOptions
         {
             TraceAll = settings.System,
@@ -45,8 +50,17 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             Follow = settings.Follow,
             RingBufferBytes = settings.BufferBytes,
             Captures = Decoder.CaptureSpecs(),
+            OriginFunctions = originFunctions,
+            OriginBackend = settings.Backend,
+            OriginProgress = Progress("attaching origin probes"),
         });
         foreach (var l in capture.Limitations) renderer.Notice(l);
+        if (capture.OriginProbes is { } probes)
+        {
+            pipeline.Origins = new OriginResolver(new KallsymsSymbols(Kallsyms.Load()), probes.Functions, OriginBackends.Describe(probes.Backend));
+            renderer.Notice($"kernel origins: {probes.Functions.Count} functions watched with {OriginBackends.Describe(probes.Backend)} " +
+                $"(attached in {probes.AttachTime.TotalMilliseconds:0} ms{(probes.Refused.Count > 0 ? $"; {probes.Refused.Count} refused by the kernel, e.g. {probes.Refused[0].Function}: {probes.Refused[0].Reason}" : "")})");
+        }
 
         capture.OnEvent = ev =>
         {
@@ -105,6 +119,38 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             renderer.Summary(summary);
         }
         return exitCode;
+    }
+
+    /// <summary>The kernel functions to watch for origins, or none (with a notice saying why).</summary>
+    private IReadOnlyList<string> PlanOrigins(IRenderer renderer)
+    {
+        var deep = settings.DeepSyscalls ?? OriginPlanner.DefaultSyscalls;
+        if (deep.Count == 0 || settings.Backend == OriginBackend.None) return [];
+        if (settings.Backend == null && OriginBackends.Candidates(out var whyNone).Count == 0)
+        {
+            renderer.Notice($"no kernel origins: {whyNone}. Failures, evidence and explanations still come from tracepoints; " +
+                "on a kernel that allows kprobes or fexit (as Debian, Ubuntu, Fedora and RHEL kernels do unless locked down) whyfail also shows where in the kernel each error is born (see whyfail doctor).");
+            return [];
+        }
+        var plan = OriginPlanner.Make(deep, settings.DeepBudget, renderer.Notice, settings.Vmlinux);
+        if (plan.Functions.Count > 0)
+            renderer.Notice($"kernel call graph of {plan.Syscalls.Count} syscall(s) from {plan.TextSource}: {plan.Functions.Count} functions " +
+                $"({plan.Elapsed.TotalMilliseconds:0} ms{(plan.Truncated ? $", cut at --deep-budget {settings.DeepBudget}" : "")})");
+        return plan.Functions;
+    }
+
+    /// <summary>A progress line on the terminal for slow steps (only when standard error is a terminal).</summary>
+    private Action<int, int>? Progress(string what)
+    {
+        if (Console.IsErrorRedirected) return null;
+        var sw = Stopwatch.StartNew();
+        long last = 0;
+        return (done, total) =>
+        {
+            if (done != total && sw.ElapsedMilliseconds - last < 200) return;
+            last = sw.ElapsedMilliseconds;
+            stderr.Write($"\rwhyfail: {what}: {done}/{total}{(done == total ? "\n" : "")}");
+        };
     }
 
     private static void CountIn(TraceSummary summary, SyscallEvent ev) =>

@@ -22,4 +22,12 @@ public sealed class TraceSettings
     public int StringLimit { get; init; } = 64;
     public ColorMode Color { get; init; }
     public int BufferBytes { get; init; } = 16 << 20;
+    /// <summary>Syscalls whose kernel origin is traced (--deep); null = the default set, empty = none.</summary>
+    public IReadOnlyList<string>? DeepSyscalls { get; init; }
+    /// <summary>--backend; null = the best the kernel allows.</summary>
+    public Capture.Origin.OriginBackend? Backend { get; init; }
+    /// <summary>Most kernel functions watched for origins (--deep-budget).</summary>
+    public int DeepBudget { get; init; } = 600;
+    /// <summary>A vmlinux with symbols and text (--vmlinux), else /proc/kcore or the distribution's debug file.</summary>
+    public string? Vmlinux { get; init; }
 }

@@ -22,7 +22,7 @@ public enum OriginBackend
 /// parallel at the end (fexit links cost ~150 ms each to close, dominated by RCU grace periods that
 /// concurrent closes share).
 /// </summary>
-internal sealed unsafe class OriginAttacher : IDisposable
+public sealed unsafe class OriginAttacher : IDisposable
 {
     private readonly List<int> _fds = [];          // fexit: program and link fds
     private readonly List<nint> _links = [];       // libbpf links (kprobe backends)
@@ -45,7 +45,7 @@ internal sealed unsafe class OriginAttacher : IDisposable
 
     /// <param name="program">The loaded origin program (libbpf handle) for <paramref name="backend"/>.</param>
     /// <param name="progress">Called with (done, total) while attaching.</param>
-    public OriginAttacher(OriginBackend backend, nint program, IReadOnlyList<string> functions, Action<int, int>? progress = null)
+    internal OriginAttacher(OriginBackend backend, nint program, IReadOnlyList<string> functions, Action<int, int>? progress = null)
     {
         Backend = backend;
         var sw = Stopwatch.StartNew();

@@ -1,0 +1,97 @@
+#pragma warning disable CA1416 // Linux only
+using System.Runtime.InteropServices;
+
+namespace Whyfail.Analysis.Origin.Kernel;
+
+/// <summary>
+/// Checks on paths used for root-written caches, with lstat semantics (statx AT_SYMLINK_NOFOLLOW):
+/// no symlinks, the expected owner, no group/other write access (a root-owned sticky directory such
+/// as /tmp is accepted as an ancestor).
+/// </summary>
+internal static partial class SafeDirectory
+{
+    private const int AtFdCwd = -100, AtSymlinkNoFollow = 0x100;
+    private const uint StatxType = 1, StatxMode = 2, StatxUid = 8;
+    private const int SIfMt = 0xF000, SIfDir = 0x4000, SIfReg = 0x8000, SIfLnk = 0xA000;
+
+    [StructLayout(LayoutKind.Explicit, Size = 256)]
+    private struct StatxBuffer
+    {
+        [FieldOffset(0)] public uint Mask;
+        [FieldOffset(20)] public uint Uid;
+        [FieldOffset(28)] public ushort Mode;
+    }
+
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Statx(int dirfd, string path, int flags, uint mask, out StatxBuffer buffer);
+
+    /// <summary>lstat: (mode, uid), or null when the path does not exist.</summary>
+    public static (int Mode, uint Uid)? LStat(string path)
+    {
+        if (Statx(AtFdCwd, path, AtSymlinkNoFollow, StatxType | StatxMode | StatxUid, out var b) != 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == 2 /* ENOENT */) return null;
+            throw new IOException($"cannot stat {path}: errno {errno}");
+        }
+        return (b.Mode, b.Uid);
+    }
+
+    public static bool IsSymlink(int mode) => (mode & SIfMt) == SIfLnk;
+    public static bool IsDirectory(int mode) => (mode & SIfMt) == SIfDir;
+    public static bool IsRegular(int mode) => (mode & SIfMt) == SIfReg;
+
+    /// <summary>
+    /// Creates <paramref name="directory"/> (mode 0700) and any missing parents, then checks every
+    /// component from / down: none is a symlink, each is owned by <paramref name="owner"/>, the last is
+    /// not writable by group or others, and an ancestor writable by others is root-owned and sticky.
+    /// Returns null when safe, else why not.
+    /// </summary>
+    public static string? EnsurePrivate(string directory, uint owner) => Check(directory, owner, create: true);
+
+    /// <summary>The same checks without creating anything: a missing directory is "unsafe" too.</summary>
+    public static string? EnsurePrivateNoCreate(string directory, uint owner) => Check(directory, owner, create: false);
+
+    private static string? Check(string directory, uint owner, bool create)
+    {
+        string full = Path.GetFullPath(directory);
+        var parts = full.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        string path = "";
+        for (int i = 0; i < parts.Length; i++)
+        {
+            path += "/" + parts[i];
+            bool last = i == parts.Length - 1;
+            var st = LStat(path);
+            if (st == null)
+            {
+                if (!create) return $"{path} does not exist";
+                try
+                {
+                    Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    return $"cannot create {path}: {e.Message}";
+                }
+                st = LStat(path);
+                if (st == null) return $"{path} vanished after creating it";
+            }
+            var (mode, uid) = st.Value;
+            if (IsSymlink(mode)) return $"{path} is a symbolic link";
+            if (!IsDirectory(mode)) return $"{path} is not a directory";
+            bool otherWritable = (mode & 0x12) != 0; // S_IWGRP | S_IWOTH
+            bool sticky = (mode & 0x200) != 0;
+            if (last)
+            {
+                if (uid != owner) return $"{path} is owned by uid {uid}, not {owner}";
+                if (otherWritable) return $"{path} is writable by group or others (mode {Convert.ToString(mode & 0xfff, 8)})";
+            }
+            else
+            {
+                if (uid != 0 && uid != owner) return $"{path} is owned by uid {uid}";
+                if (otherWritable && !(sticky && uid == 0)) return $"{path} is writable by group or others and not a root-owned sticky directory";
+            }
+        }
+        return null;
+    }
+}
