@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Builds whyfail. With --deps, first installs what the build and the tests need (Debian 12, as root).
+# Builds whyfail: out/whyfail (NativeAOT, self-contained) plus the test assemblies.
+# With --deps, first installs what the build and the tests need (Debian 12, as root).
+# INSTALL=1 ./build.sh also copies the binary to /usr/local/bin.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -15,4 +17,13 @@ if [[ "${1:-}" == "--deps" ]]; then
   fi
 fi
 
-dotnet build whyfail.slnx -c "${CONFIGURATION:-Release}" -nologo -v q "$@"
+config=${CONFIGURATION:-Release}
+dotnet build whyfail.slnx -c "$config" -nologo -v q "$@"
+# The product: one self-contained native binary (NativeAOT, BPF object embedded) at out/whyfail.
+dotnet publish src/Whyfail/Whyfail.csproj -c "$config" -r linux-x64 -p:PublishAot=true -nologo -v q -o out >/dev/null
+echo "build: out/whyfail ($(du -h out/whyfail | cut -f1))" >&2
+
+if [[ "${INSTALL:-0}" == 1 ]]; then
+  install -m 0755 out/whyfail /usr/local/bin/whyfail
+  echo "build: installed /usr/local/bin/whyfail" >&2
+fi

@@ -27,6 +27,9 @@ trap 'rm -f "$log"' EXIT
 
 ./build.sh >/dev/null || { echo "build failed"; ./build.sh; exit 1; }
 
+# Integration tests run the product itself, the native binary.
+export WHYFAIL_BIN=$PWD/out/whyfail
+
 echo "== host ($(uname -r))"
 dotnet test tests/Whyfail.Tests/Whyfail.Tests.csproj -c "$config" --no-build --filter "kernel!=lab" --logger "console;verbosity=normal" >"$log" 2>&1
 grep -E -A4 "$show" "$log" | grep -vE '^\s+Passed [A-Z]' || true

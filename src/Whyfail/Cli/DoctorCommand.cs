@@ -34,7 +34,7 @@ public static class DoctorCommand
             }
             else
             {
-                Console.WriteLine($"kernel {Environment.OSVersion.Version} ({File.ReadAllText("/proc/sys/kernel/osrelease").Trim()})");
+                Console.WriteLine($"kernel {File.ReadAllText("/proc/sys/kernel/osrelease").Trim()}");
                 foreach (var c in checks)
                 {
                     string mark = c.Ok switch { true => "yes", false => "no ", null => " ? " };
@@ -65,7 +65,7 @@ public static class DoctorCommand
                 "a newer kernel, or kprobes on the capable helpers (origin backends)"));
         }
         string? lockdown = KernelChecks.LockdownMode();
-        list.Add(new("lockdown", lockdown is null or "none", lockdown ?? "not reported (no securityfs lockdown file)",
+        list.Add(new("lockdown", lockdown is null ? null : lockdown == "none", lockdown ?? "unknown (securityfs not mounted: mount -t securityfs securityfs /sys/kernel/security)",
             "boot without lockdown=confidentiality (or with lockdown=integrity at most): confidentiality mode forbids kprobes, fentry/fexit and kernel memory reads, which kernel origins need"));
         const string tracing = "/sys/kernel/tracing";
         bool tracefs = File.Exists(Path.Combine(tracing, "available_events")) || Directory.Exists(Path.Combine(tracing, "events"));
@@ -77,14 +77,41 @@ public static class DoctorCommand
             list.Add(new("function_graph", fg, fg ? "available" : "not in available_tracers", "a kernel with CONFIG_FUNCTION_GRAPH_TRACER (failure call graphs)"));
             bool retval = (TryRead(Path.Combine(tracing, "trace_options")) ?? "").Contains("funcgraph-retval");
             list.Add(new("funcgraph-retval", retval, retval ? "return values in function_graph" : "not available", "CONFIG_FUNCTION_GRAPH_RETVAL=y (Linux 6.5+)"));
-            bool kprobes = File.Exists(Path.Combine(tracing, "kprobe_events"));
-            list.Add(new("kprobes", kprobes, kprobes ? "kprobe_events present" : "no kprobe_events (CONFIG_KPROBES off or hidden)", "a kernel with CONFIG_KPROBES: kretprobe origin backend"));
             var funcs = TryRead(Path.Combine(tracing, "available_filter_functions"));
             list.Add(new("traceable functions", funcs != null, funcs != null ? $"{funcs.Count(c => c == '\n')} functions" : "available_filter_functions unreadable", "needed to choose which kernel functions to attach for origins"));
         }
+        // Origin backends (where in the kernel an error is born).
+        bool kprobePmu = File.Exists(Capture.Origin.OriginBackends.KprobePmu);
+        list.Add(new("kprobes", kprobePmu, kprobePmu ? "perf kprobe PMU present (kretprobe origin backend)" : "no kprobe PMU (CONFIG_KPROBES off, or hidden)",
+            "a kernel with CONFIG_KPROBES=y (standard on Debian, Ubuntu, Fedora, RHEL)"));
+        if (priv && btf)
+        {
+            bool multi = kprobePmu && KernelChecks.HasStruct("bpf_kprobe_multi_link");
+            list.Add(new("kprobe.multi", multi, multi ? "many return probes in one link: fastest origin backend" : "not available (needs CONFIG_FPROBE, Linux 5.18+)",
+                "Linux 5.18+ with CONFIG_FPROBE: attaching and detaching hundreds of probes takes milliseconds instead of seconds"));
+            string? fexit = Capture.Origin.OriginBackends.ProbeFexit();
+            list.Add(new("fexit", fexit == null, fexit == null ? "BPF trampolines allowed" : $"refused: {fexit}",
+                "a kernel without lockdown=confidentiality (fexit/fentry trampolines)"));
+            var candidates = Capture.Origin.OriginBackends.Candidates(out var whyNone);
+            list.Add(new("origin backend", candidates.Count > 0, candidates.Count > 0 ? Capture.Origin.OriginBackends.Describe(candidates[0]) : $"none: {whyNone}",
+                "any of kprobe.multi, fexit, kprobes"));
+        }
+        bool kcore = File.Exists("/proc/kcore") && CanOpen("/proc/kcore");
+        string release = File.ReadAllText("/proc/sys/kernel/osrelease").Trim();
+        var vmlinux = new[] { $"/usr/lib/debug/boot/vmlinux-{release}", $"/usr/lib/debug/lib/modules/{release}/vmlinux", $"/boot/vmlinux-{release}" }.FirstOrDefault(File.Exists);
+        list.Add(new("kernel text", kcore || vmlinux != null, vmlinux != null ? $"vmlinux {vmlinux}" : kcore ? "/proc/kcore" : "neither /proc/kcore nor a vmlinux is readable",
+            "the static call graph that chooses which functions to watch needs the kernel's machine code"));
+        list.Add(new("debug info", vmlinux != null, vmlinux ?? "no vmlinux with DWARF found",
+            $"apt-get install linux-image-{release}-dbg (Debian; Ubuntu: linux-image-{release}-dbgsym; Fedora/RHEL: kernel-debuginfo): source file:line of the error site"));
         bool kallsyms = KallsymsVisible();
         list.Add(new("kallsyms", kallsyms, kallsyms ? "addresses visible" : "addresses hidden (zeros)", "run as root with kernel.kptr_restrict ≤ 1"));
         return list;
+    }
+
+    private static bool CanOpen(string path)
+    {
+        try { using var f = File.OpenRead(path); return true; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
     }
 
     private static string? TryRead(string path)

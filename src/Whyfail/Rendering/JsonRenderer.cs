@@ -14,6 +14,11 @@ public sealed class JsonRenderer : IRenderer
     // Escape everything that is not plain ASCII printable: output may end up in terminals and logs.
     private static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.Default, Indented = false, SkipValidation = false };
 
+    /// <summary>Names origin records (set when an origin backend is attached).</summary>
+    public Func<OriginRecord, string>? OriginNames { get; set; }
+    /// <summary>Names kernel addresses ("vfs_write+0x2a1"), when kallsyms is readable.</summary>
+    public Func<ulong, string>? StackNames { get; set; }
+
     public JsonRenderer(Stream output)
     {
         _out = output;
@@ -110,12 +115,35 @@ public sealed class JsonRenderer : IRenderer
             w.WriteStartArray("errno_changes");
             foreach (var f in o.ErrnoChanges) w.WriteStringValue(f);
             w.WriteEndArray();
+            w.WriteStartArray("stack");
+            foreach (var f in o.Stack) w.WriteStringValue(f);
+            w.WriteEndArray();
+            w.WriteStartArray("inner");
+            foreach (var f in o.Inner) w.WriteStringValue(f);
+            w.WriteEndArray();
             w.WriteString("backend", o.Backend);
             w.WriteString("confidence", o.Confidence);
             w.WriteEndObject();
         }
         else
             w.WriteNull("origin");
+        if (ev.OriginRecords.Count > 0)
+        {
+            // The raw error returns behind the origin (addresses or attach indexes), for tools and for checking whyfail.
+            w.WriteStartArray("origin_records");
+            foreach (var r in ev.OriginRecords)
+            {
+                w.WriteStartObject();
+                w.WriteString("function", OriginNames?.Invoke(r) ?? $"0x{r.Function:x}");
+                w.WriteNumber("ret", r.Ret);
+                w.WriteNumber("sp", r.StackPointer);
+                w.WriteStartArray("stack");
+                foreach (var a in r.Stack) w.WriteStringValue(StackNames?.Invoke(a) ?? $"0x{a:x}");
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
         w.WriteEndObject();
         EndLine();
     }

@@ -44,7 +44,9 @@ public sealed class TextRenderer(TextWriter output, bool color, bool showComm) :
             sb.Append("    ").Append(Paint("origin:", Cyan)).Append(' ').Append(o.Function);
             if (o.Offset != 0) sb.Append("+0x").Append(o.Offset.ToString("x"));
             foreach (var f in o.Chain.Skip(1)) sb.Append(" ← ").Append(f);
-            sb.Append('\n');
+            sb.Append(Paint($"  [{o.Backend}, {o.Confidence} confidence]", Dim)).Append('\n');
+            foreach (var c in o.ErrnoChanges)
+                sb.Append("    ").Append(Paint("errno changed:", Cyan)).Append(' ').Append(c).Append('\n');
         }
         foreach (var x in ev.Explanation)
         {

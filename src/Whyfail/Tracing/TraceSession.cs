@@ -57,7 +57,13 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         foreach (var l in capture.Limitations) renderer.Notice(l);
         if (capture.OriginProbes is { } probes)
         {
-            pipeline.Origins = new OriginResolver(new KallsymsSymbols(Kallsyms.Load()), probes.Functions, OriginBackends.Describe(probes.Backend));
+            var symbols = new KallsymsSymbols(Kallsyms.Load());
+            pipeline.Origins = new OriginResolver(symbols, probes.Functions, OriginBackends.Describe(probes.Backend));
+            if (renderer is JsonRenderer jr)
+            {
+                jr.OriginNames = pipeline.Origins.Name;
+                jr.StackNames = a => symbols.Lookup(a, out ulong off) is { } n ? $"{n}+0x{off:x}" : $"0x{a:x}";
+            }
             renderer.Notice($"kernel origins: {probes.Functions.Count} functions watched with {OriginBackends.Describe(probes.Backend)} " +
                 $"(attached in {probes.AttachTime.TotalMilliseconds:0} ms{(probes.Refused.Count > 0 ? $"; {probes.Refused.Count} refused by the kernel, e.g. {probes.Refused[0].Function}: {probes.Refused[0].Reason}" : "")})");
         }
@@ -93,7 +99,12 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
                 Launcher.Release(_child);
             }
             else if (settings.Pids.Count > 0)
+            {
                 capture.Adopt(settings.Pids, armOnExec: false);
+                renderer.Notice($"tracing pid {string.Join(", ", settings.Pids)}{(settings.Follow ? " and the children they create from now on" : "")}");
+            }
+            else
+                renderer.Notice("tracing every process on this machine");
 
             while (!_stop)
             {

@@ -9,6 +9,7 @@ namespace Whyfail.Tests.Integration;
 /// checked field by field. These need root and BPF (tp_btf); they run on the host and in the lab.
 /// </summary>
 [Collection("tracing")] // one whyfail at a time: --system tests would see the others
+[Trait("suite", "integration")]
 public class TraceTests
 {
     private static string P(string name) => WhyfailRunner.Program(name);
@@ -72,10 +73,10 @@ public class TraceTests
         int pid = int.Parse(target.StandardOutput.ReadLine()!.Split(' ')[1]);
         try
         {
-            var run = WhyfailRunner.Run(["-p", pid.ToString()], TimeSpan.FromMinutes(2), whyfail =>
+            var run = WhyfailRunner.Run(["-p", pid.ToString()], TimeSpan.FromMinutes(5), (whyfail, output) =>
             {
-                // Trigger the failure once whyfail is attached (it says nothing until then, so wait a moment).
-                WaitForAttach(whyfail);
+                // Trigger the failure once whyfail says it is tracing.
+                WaitForAttach(whyfail, output);
                 File.WriteAllText(trigger, "");
             });
             Assert.True(run.ExitCode == 0, run.ToString());
@@ -89,25 +90,23 @@ public class TraceTests
         }
     }
 
-    /// <summary>whyfail prints nothing when attached; its BPF links show up in /proc/PID/fdinfo. Wait for them.</summary>
-    internal static void WaitForAttach(Process whyfail)
+    /// <summary>Waits for whyfail's "tracing …" notice (written once every probe is attached and the processes adopted).</summary>
+    internal static void WaitForAttach(Process whyfail, string output)
     {
         var sw = Stopwatch.StartNew();
-        while (sw.Elapsed < TimeSpan.FromSeconds(60))
+        while (sw.Elapsed < TimeSpan.FromMinutes(3))
         {
+            if (whyfail.HasExited)
+                throw new InvalidOperationException($"whyfail exited early with status {whyfail.ExitCode}");
             try
             {
-                foreach (var fd in Directory.EnumerateFiles($"/proc/{whyfail.Id}/fdinfo"))
-                    if (File.ReadAllText(fd).Contains("link_type:\ttracing") || File.ReadAllText(fd).Contains("link_type:\traw_tracepoint"))
-                    {
-                        Thread.Sleep(200); // the remaining links and the adoption iterator
-                        return;
-                    }
+                if (File.Exists(output) && File.ReadAllText(output).Contains("\"text\":\"tracing "))
+                    return;
             }
             catch (IOException) { }
             Thread.Sleep(50);
         }
-        throw new TimeoutException("whyfail did not attach within 60 s");
+        throw new TimeoutException("whyfail did not start tracing within 3 minutes");
     }
 
     [Fact]
@@ -227,9 +226,9 @@ public class TraceTests
         File.Copy(P("open_missing"), copy);
         try
         {
-            var run = WhyfailRunner.Run(["--system", "--comm", name], TimeSpan.FromMinutes(2), whyfail =>
+            var run = WhyfailRunner.Run(["--system", "--comm", name], TimeSpan.FromMinutes(5), (whyfail, output) =>
             {
-                WaitForAttach(whyfail);
+                WaitForAttach(whyfail, output);
                 using (var p = Process.Start(new ProcessStartInfo(copy) { ArgumentList = { path }, RedirectStandardOutput = true })!)
                     p.WaitForExit();
                 Thread.Sleep(300);
@@ -246,6 +245,7 @@ public class TraceTests
     }
 
     [Fact]
+    [Trait("lab", "skip")] // a million events under QEMU's software CPU takes too long; the host runs it
     public void FloodOfAMillionFailuresIsReportedOrCountedAsLost()
     {
         const int n = 1_000_000;

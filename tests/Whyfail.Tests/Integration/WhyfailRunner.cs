@@ -26,11 +26,26 @@ public static class WhyfailRunner
     public static string WhyfailDll => Path.Combine(BaseDir, "whyfail.dll");
     public static string Program(string name) => Path.Combine(BaseDir, "programs", name);
 
+    /// <summary>
+    /// Tests that are not about kernel origins turn them off (--deep none): computing the kernel call
+    /// graph under the lab's emulated CPU takes tens of seconds per run.
+    /// </summary>
     public static ProcessStartInfo StartInfo(IEnumerable<string> args)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
-        psi.ArgumentList.Add("exec");
-        psi.ArgumentList.Add(WhyfailDll);
+        var list = args.ToList();
+        int dashdash = list.IndexOf("--");
+        if (!list.Contains("--deep") && list.Count > 0 && list[0] is not ("errno" or "doctor"))
+            list.Insert(dashdash >= 0 ? dashdash : list.Count, "--deep=none");
+        args = list;
+        // The native binary (WHYFAIL_BIN, set by test.sh to out/whyfail) when built, else the assembly.
+        var bin = Environment.GetEnvironmentVariable("WHYFAIL_BIN");
+        var psi = new ProcessStartInfo(bin is { Length: > 0 } && File.Exists(bin) ? bin : "dotnet")
+            { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        if (psi.FileName == "dotnet")
+        {
+            psi.ArgumentList.Add("exec");
+            psi.ArgumentList.Add(WhyfailDll);
+        }
         foreach (var a in args) psi.ArgumentList.Add(a);
         return psi;
     }
@@ -38,7 +53,7 @@ public static class WhyfailRunner
     /// <summary>Runs whyfail with --json -o FILE plus the given arguments and parses the JSON lines.</summary>
     public static WhyfailRun Run(params string[] args) => Run(args, TimeSpan.FromMinutes(3));
 
-    public static WhyfailRun Run(IEnumerable<string> args, TimeSpan timeout, Action<Process>? whileRunning = null)
+    public static WhyfailRun Run(IEnumerable<string> args, TimeSpan timeout, Action<Process, string>? whileRunning = null)
     {
         var outFile = Path.Combine(Path.GetTempPath(), $"whyfail-test-{Guid.NewGuid():N}.jsonl");
         try
@@ -47,7 +62,7 @@ public static class WhyfailRunner
             using var p = Process.Start(psi)!;
             var stdout = p.StandardOutput.ReadToEndAsync();
             var stderr = p.StandardError.ReadToEndAsync();
-            whileRunning?.Invoke(p);
+            whileRunning?.Invoke(p, outFile);
             if (!p.WaitForExit(timeout))
             {
                 p.Kill(entireProcessTree: true);

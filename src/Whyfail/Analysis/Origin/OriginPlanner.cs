@@ -24,9 +24,9 @@ public static class OriginPlanner
     public static Plan Make(IReadOnlyList<string> syscalls, int budget, Action<string> notice, string? vmlinux = null)
     {
         var sw = Stopwatch.StartNew();
+        CallGraph? graph = null; // built only on a cache miss: loading it costs seconds on slow machines
         try
         {
-            using var graph = CallGraph.ForRunningKernel(vmlinux);
             var cache = new CallGraphCache();
             string build = KernelBuildId.Current();
             var opts = new CallGraphOptions();
@@ -34,7 +34,7 @@ public static class OriginPlanner
             var seen = new HashSet<string>();
             var perSyscall = new List<IReadOnlyList<string>>();
             foreach (var sc in syscalls)
-                perSyscall.Add(cache.GetOrCompute(build, sc, opts, () => graph.FunctionsFor(sc, opts), w => notice(w)));
+                perSyscall.Add(cache.GetOrCompute(build, sc, opts, () => (graph ??= CallGraph.ForRunningKernel(vmlinux)).FunctionsFor(sc, opts), w => notice(w)));
             // Round-robin by depth order so every syscall keeps its shallow (most useful) functions within the budget.
             bool truncated = false;
             for (int i = 0; ; i++)
@@ -49,12 +49,16 @@ public static class OriginPlanner
                 }
                 if (!any || truncated) break;
             }
-            return new Plan(all, syscalls, graph.TextSource, sw.Elapsed, truncated);
+            return new Plan(all, syscalls, graph?.TextSource ?? "the call graph cache", sw.Elapsed, truncated);
         }
         catch (KernelAnalysisException e)
         {
             notice($"no kernel origins: the functions to watch could not be chosen: {e.Message}");
             return new Plan([], syscalls, "", sw.Elapsed, false);
+        }
+        finally
+        {
+            graph?.Dispose();
         }
     }
 }

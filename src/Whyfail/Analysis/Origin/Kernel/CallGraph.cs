@@ -203,10 +203,10 @@ public sealed class CallGraph : IDisposable
         public void Add(KernelSymbol symbol, int depth, string? caller, CallGraphEdge via)
         {
             if (depth > opts.MaxDepth) return;
-            if (Full) { Truncated = true; return; }
             if (via != CallGraphEdge.Entry && _deny.IsDenied(symbol.Name)) return;
-            if (!_seen.Add(symbol.Address)) return;
-            if (Reached >= opts.MaxVisited) { Truncated = true; return; }
+            if (_seen.Contains(symbol.Address)) return;
+            if (Full || Reached >= opts.MaxVisited) { Truncated = true; return; }
+            _seen.Add(symbol.Address);
             Reached++;
             if (graph.Keep(symbol.Name, opts) && _keptNames.Add(symbol.Name))
                 Kept.Add(new CallGraphNode(symbol.Name, symbol.Address, depth, caller, via, graph._symbols.CountNamed(symbol.Name) > 1));

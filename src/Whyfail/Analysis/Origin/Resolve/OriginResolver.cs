@@ -33,7 +33,8 @@ public sealed class OriginResolver(IKernelSymbols symbols, IReadOnlyList<string>
         {
             int cur = chain[^1];
             if (recs[i].StackPointer >= recs[cur].StackPointer) continue;
-            if (IsCalledFrom(recs[i], names[cur]) || (recs[i].Stack.Count >= maxStackFrames && recs[i].Ret == recs[cur].Ret))
+            if (IsCalledFrom(recs[i], names[cur]) || ExtendsStack(recs[i].Stack, recs[cur].Stack)
+                || (recs[i].Stack.Count >= maxStackFrames && recs[i].Ret == recs[cur].Ret))
                 chain.Add(i);
         }
         chain.Reverse(); // innermost first
@@ -79,11 +80,32 @@ public sealed class OriginResolver(IKernelSymbols symbols, IReadOnlyList<string>
         };
     }
 
-    private string Name(OriginRecord r)
+    public string Name(OriginRecord r)
     {
         if (r.IsIndex)
             return r.Function < (ulong)attachedFunctions.Count ? attachedFunctions[(int)r.Function] : $"function#{r.Function}";
         return symbols.Lookup(r.Function, out _) ?? $"0x{r.Function:x}";
+    }
+
+    /// <summary>
+    /// Whether a call with stack <paramref name="inner"/> ran below a function whose callers were
+    /// <paramref name="outer"/>: the outer function's return address (exact, so another call site of
+    /// the same parent does not match) appears deeper in the inner stack, followed by the same frames.
+    /// This also covers outer functions that tail-called (jumped) into their callee and so never
+    /// appear in its stack themselves.
+    /// </summary>
+    internal static bool ExtendsStack(IReadOnlyList<ulong> inner, IReadOnlyList<ulong> outer)
+    {
+        if (outer.Count == 0) return inner.Count > 0;
+        for (int j = 1; j < inner.Count; j++)
+        {
+            if (inner[j] != outer[0]) continue;
+            int n = Math.Min(inner.Count - j, outer.Count);
+            bool same = true;
+            for (int k = 1; k < n && same; k++) same = inner[j + k] == outer[k];
+            if (same) return true;
+        }
+        return false;
     }
 
     private bool IsCalledFrom(OriginRecord r, string caller)
