@@ -296,7 +296,7 @@ int origin_kretprobe_multi(struct pt_regs *ctx)
 	u64 ret = ctx->ax;
 	if (!is_error_value(ret))
 		return 0;
-	origin_record(ctx, bpf_get_attach_cookie(ctx) | WF_ORIGIN_FN_INDEX, ret, ctx->sp);
+	origin_record(ctx, bpf_get_attach_cookie(ctx), ret, ctx->sp);
 	return 0;
 }
 
@@ -306,7 +306,7 @@ int origin_kretprobe(struct pt_regs *ctx)
 	u64 ret = ctx->ax;
 	if (!is_error_value(ret))
 		return 0;
-	origin_record(ctx, bpf_get_attach_cookie(ctx) | WF_ORIGIN_FN_INDEX, ret, ctx->sp);
+	origin_record(ctx, bpf_get_attach_cookie(ctx), ret, ctx->sp);
 	return 0;
 }
 

@@ -84,13 +84,13 @@ struct wf_event {
  * fexit, kretprobe). In return order: innermost functions first.
  */
 struct wf_origin_rec {
-	unsigned long long fn;          /* function address, or index | WF_ORIGIN_FN_INDEX (kprobe cookie) */
+	unsigned long long fn;          /* function address (fexit: a kernel address, top bit set), or the
+	                                 * function's index in the attach list (kprobes: the cookie, small) */
 	long long      ret;             /* the value returned */
 	unsigned long long sp;          /* a stack address at return: lower = deeper */
 	unsigned long long stack[WF_ORIGIN_STACK]; /* return addresses, innermost first (0 = none) */
 };                                      /* 88 bytes */
 
-#define WF_ORIGIN_FN_INDEX (1ull << 63)
 
 /* A captured argument: header then len bytes, padded to 8. len == 0xffff: unreadable. */
 struct wf_blob {

@@ -9,7 +9,8 @@ namespace Whyfail.Capture;
 public static class EventParser
 {
     public const int HeaderSize = 128, EvidenceSize = 32, OriginSize = 88, OriginStack = 8, BlobHeaderSize = 8;
-    private const ulong OriginFnIndex = 1UL << 63;
+    /// <summary>Kernel text addresses have the top bit set; attach-list indexes (kprobe cookies) are small.</summary>
+    private const ulong KernelHalf = 1UL << 63;
     private const ushort RecSyscall = 1;
     private const ushort EvfBlobTruncated = 1, EvfEvidenceLost = 2;
     private const ushort EvCapability = 1, EvSignal = 2;
@@ -51,7 +52,7 @@ public static class EventParser
                 if (a == 0) break;
                 stack.Add(a);
             }
-            origin.Add(new OriginRecord(fn & ~OriginFnIndex, (fn & OriginFnIndex) != 0,
+            origin.Add(new OriginRecord(fn, fn < KernelHalf,
                 BinaryPrimitives.ReadInt64LittleEndian(o[8..]), BinaryPrimitives.ReadUInt64LittleEndian(o[16..]), stack));
         }
         var blobs = new List<CapturedArg>(nBlobs);
