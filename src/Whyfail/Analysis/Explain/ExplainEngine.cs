@@ -13,6 +13,7 @@ public sealed class ExplainEngine
     /// <summary>Every rule, in the order they run. A new rule is one file under Rules/ and one line here.</summary>
     static readonly IExplainRule[] Rules =
     [
+        new SeccompBlocked(),
         new PathMissingComponent(),
         new ExecInterpreterMissing(),
         new ExecFormat(),

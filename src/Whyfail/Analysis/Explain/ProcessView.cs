@@ -45,7 +45,9 @@ public sealed partial class ProcessView
         Pid = pid;
         Tid = tid > 0 ? tid : pid;
         ProcDir = $"/proc/{pid}";
-        Alive = pid > 0 && Directory.Exists(ProcDir);
+        // A process that has exited but is not reaped yet (a zombie, or one tearing down) still has
+        // /proc/PID, but no root, cwd, descriptors or mounts: for explanations it is gone.
+        Alive = pid > 0 && Directory.Exists(ProcDir) && !Exiting(ProcDir);
         if (Alive && ev is { TimestampNs: > 0 } && StartedAfter(pid, ev.TimestampNs))
         {
             Alive = false;
@@ -72,6 +74,19 @@ public sealed partial class ProcessView
 
     // /proc/PID/stat field 22 is the start time in clock ticks (USER_HZ = 100) of CLOCK_BOOTTIME; the event's
     // timestamp is CLOCK_MONOTONIC (bpf_ktime_get_ns), which lags CLOCK_BOOTTIME by the time spent suspended.
+    private static bool Exiting(string procDir)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"{procDir}/stat");
+            int close = stat.LastIndexOf(')');
+            if (close > 0 && close + 2 < stat.Length && stat[close + 2] is 'Z' or 'X') return true;
+            return !Directory.Exists($"{procDir}/root/");
+        }
+        catch (IOException) { return true; }
+        catch (UnauthorizedAccessException) { return false; }
+    }
+
     private static bool StartedAfter(int pid, ulong eventMonotonicNs)
     {
         var stat = ProcFs.Read($"/proc/{pid}/stat");

@@ -1,0 +1,156 @@
+using System.Globalization;
+using Whyfail.Analysis.Seccomp;
+using Whyfail.Events;
+
+namespace Whyfail.Analysis.Explain.Rules;
+
+/// <summary>
+/// Any error from a thread under seccomp filters (Seccomp: 2): reads the thread's filter programs (briefly stopping it
+/// with ptrace, once per thread; see <see cref="SeccompFilters"/>), runs them on the call's struct seccomp_data (nr,
+/// AUDIT_ARCH_X86_64, instruction pointer taken as 0, the raw arguments) and combines them as the kernel does. When
+/// the result is SECCOMP_RET_ERRNO with the errno the call got, the filter refused the call before it ran. TRACE and
+/// USER_NOTIF hand the call to a tracer or supervisor (ENOSYS when there is none); ALLOW, LOG, TRAP and KILL verdicts
+/// rule the filter out and are only noted as checked.
+/// </summary>
+public sealed class SeccompBlocked : IExplainRule
+{
+    public string Id => "seccomp.blocked";
+
+    private const int ENOSYS = 38;
+
+    // Besides the errno, a look at the thread's status line: without filters the rule is not about this call at
+    // all (and does not count as a rule that ran in the "unknown" explanation).
+    public bool AppliesTo(SyscallEvent ev) => ev.Errno is > 0 and <= SeccompRet.MaxErrno && ev.Pid > 0 &&
+        (SeccompStatus.Read(ev.Pid, ev.Tid > 0 ? ev.Tid : ev.Pid) ?? SeccompStatus.Read(ev.Pid, ev.Pid))?.Mode == 2;
+
+    public IEnumerable<Explanation> Explain(SyscallEvent ev, ProcessView proc)
+    {
+        if (!proc.Alive) yield break;
+        int pid = proc.Pid, tid = proc.Tid;
+        var st = SeccompStatus.Read(pid, tid);
+        bool viaLeader = false;
+        if (st is null && tid != pid)
+        {
+            // The failing thread is gone; the main thread's filters are usually the same ones (inherited or synced).
+            st = SeccompStatus.Read(pid, pid);
+            tid = pid;
+            viaLeader = true;
+        }
+        if (st is not { Mode: 2 }) yield break;
+
+        var sc = ev.Syscall.Length > 0 ? ev.Syscall : $"syscall {ev.Nr}";
+        var whose = tid == pid ? $"{ProcFs.Who(pid)}'s" : $"thread {tid} of {ProcFs.Who(pid)}'s";
+        var count = st.FilterCount is { } c ? Words.Plural(c, "seccomp filter", "seccomp filters") : "seccomp filters";
+        var fetch = SeccompFilters.Get(pid, tid);
+        if (fetch.Filters is not { } filters)
+        {
+            proc.Checked.Add($"{whose} {count}, which could have refused the call but could not be read: {fetch.Error}");
+            yield break;
+        }
+
+        var data = new SeccompData(ev.Nr, SeccompData.AuditArchX86_64, 0, ev.Args);
+        var v = SeccompVerdict.Evaluate(filters, data);
+        string Which(SeccompVerdict x) => $"filter {x.DecidingFilter + 1} of {x.FilterCount} returns {x.Describe()} for {sc}";
+        var subject = tid == pid ? "the process's seccomp filter" : $"thread {tid}'s seccomp filter";
+        var notes = Notes(v, ev, viaLeader, pid, tid);
+        var fix = Fix(pid, sc);
+        int errno = ev.Errno;
+
+        switch (v.Action)
+        {
+            case SeccompAction.Errno when v.Errno == errno:
+                yield return new Explanation(Id,
+                    $"blocked by {subject} ({Which(v)}): the kernel ran the filters before the call and failed it with {Errnos.Name(errno)} without running it{notes}",
+                    fix, !viaLeader);
+                yield break;
+
+            case SeccompAction.Errno:
+                // The filters as they are now give another errno. Filters are only ever added (newest last), so the
+                // call may have met an older prefix of them: find the one that gives the errno seen.
+                for (int m = filters.Count - 1; m >= 1; m--)
+                {
+                    var older = SeccompVerdict.Evaluate(filters.Take(m).ToList(), data);
+                    if (older.Errno == errno)
+                    {
+                        yield return new Explanation(Id,
+                            $"probably blocked by {subject}: with the first {m} of its {filters.Count} filters, {Which(older)} ({Errnos.Name(errno)}, the error the call got); " +
+                            $"with all {filters.Count} the call now gets {v.Describe()} from filter {v.DecidingFilter + 1}, so the newer ones were probably installed after the call{notes}",
+                            fix, false);
+                        yield break;
+                    }
+                }
+                proc.Checked.Add($"{whose} {count}: {Which(v)} with these arguments, which is not the {Errnos.Name(errno)} the call got{notes}");
+                yield break;
+
+            case SeccompAction.Trace:
+                if (st.TracerPid == 0 && errno == ENOSYS)
+                    yield return new Explanation(Id,
+                        $"blocked by {subject} ({Which(v)}): the filter hands the call to a ptrace tracer, and with no tracer watching for seccomp events the kernel fails it with ENOSYS{notes}",
+                        fix, !viaLeader);
+                else
+                    yield return new Explanation(Id,
+                        $"probably failed by a ptrace tracer: {subject} ({Which(v)}) hands the call to the tracer, which can fail it with any error" +
+                        (st.TracerPid != 0 ? $"; the tracer is {ProcFs.Who(st.TracerPid)}" : "; none is attached now") + notes,
+                        st.TracerPid != 0 ? $"see why the tracer ({ProcFs.Who(st.TracerPid)}) refuses {sc}, or change the filter" : fix, false);
+                yield break;
+
+            case SeccompAction.UserNotif:
+                yield return new Explanation(Id, errno == ENOSYS
+                    ? $"probably blocked by {subject} ({Which(v)}): the call is handed to a supervisor listening on the filter's notification descriptor, and fails with ENOSYS when none listens (or the supervisor answered ENOSYS){notes}"
+                    : $"probably refused by a seccomp supervisor: {subject} ({Which(v)}) hands the call to the process listening on the filter's notification descriptor (usually a container runtime or sandbox manager), which answered {Errnos.Name(errno)}{notes}",
+                    errno == ENOSYS ? fix : "the supervisor that installed the filter (the container runtime or sandbox) decides this call; see its configuration or logs", false);
+                yield break;
+
+            case SeccompAction.Allow:
+                proc.Checked.Add($"{whose} {count} (they allow {sc} with these arguments{notes})");
+                yield break;
+
+            default:
+                // LOG allows the call; KILL and TRAP would not have let it return this error.
+                proc.Checked.Add($"{whose} {count}: {Which(v)}, which {(v.Action == SeccompAction.Log ? "allows it (after logging)" : "does not make a call fail with an error")}{notes}");
+                yield break;
+        }
+    }
+
+    // What the deciding filter looked at, and what whyfail had to assume.
+    private static string Notes(SeccompVerdict v, SyscallEvent ev, bool viaLeader, int pid, int tid)
+    {
+        var parts = new List<string>();
+        if (v.DecidingFilter >= 0)
+        {
+            var fields = v.DecidingFields.Select(f => f.StartsWith("args[", StringComparison.Ordinal)
+                ? $"{f} = 0x{Arg(ev, f[5] - '0').ToString("x", CultureInfo.InvariantCulture)}" : f).ToList();
+            if (fields.Count > 0) parts.Add($"that filter looks at {Join(fields)}");
+        }
+        if (v.ReadInstructionPointer)
+            parts.Add("a filter reads the call's instruction pointer, which whyfail does not know; it ran them with 0");
+        if (viaLeader)
+            parts.Add($"the failing thread has exited, so these are the main thread's filters (pid {pid}), which it usually shares");
+        return parts.Count == 0 ? "" : "; " + string.Join("; ", parts);
+    }
+
+    private static ulong Arg(SyscallEvent ev, int i) => i < ev.Args.Length ? ev.Args[i] : 0;
+
+    private static string Join(List<string> items) =>
+        items.Count <= 1 ? string.Concat(items) : string.Join(", ", items.Take(items.Count - 1)) + " and " + items[^1];
+
+    private static string Fix(int pid, string sc)
+    {
+        var unit = SystemdUnit(pid);
+        return $"the filter installed by the program (or by its container runtime's seccomp profile, or systemd's SystemCallFilter={(unit != null ? $" of {unit}" : "")}) forbids {sc}; allow it there";
+    }
+
+    // The systemd service the process runs in, from its cgroup path ("0::/system.slice/nginx.service").
+    private static string? SystemdUnit(int pid)
+    {
+        var text = ProcFs.Read($"/proc/{pid}/cgroup");
+        if (text is null) return null;
+        foreach (var line in text.Split('\n'))
+        {
+            var path = line.Split(':', 3) is { Length: 3 } f ? f[2] : "";
+            foreach (var seg in path.Split('/').Reverse())
+                if (seg.EndsWith(".service", StringComparison.Ordinal)) return seg;
+        }
+        return null;
+    }
+}
