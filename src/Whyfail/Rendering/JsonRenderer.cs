@@ -55,9 +55,7 @@ public sealed class JsonRenderer : IRenderer
         w.WriteNumber("euid", ev.Euid);
         w.WriteString("syscall", ev.Syscall);
         w.WriteNumber("nr", ev.Nr);
-        w.WriteStartArray("args");
-        foreach (var a in ev.DecodedArgs) w.WriteStringValue(a);
-        w.WriteEndArray();
+        WriteStrings(w, "args", ev.DecodedArgs);
         w.WriteStartArray("raw_args");
         foreach (var a in ev.Args) w.WriteNumberValue(a);
         w.WriteEndArray();
@@ -109,18 +107,10 @@ public sealed class JsonRenderer : IRenderer
             w.WriteStartObject("origin");
             w.WriteString("function", o.Function);
             w.WriteNumber("offset", o.Offset);
-            w.WriteStartArray("chain");
-            foreach (var f in o.Chain) w.WriteStringValue(f);
-            w.WriteEndArray();
-            w.WriteStartArray("errno_changes");
-            foreach (var f in o.ErrnoChanges) w.WriteStringValue(f);
-            w.WriteEndArray();
-            w.WriteStartArray("stack");
-            foreach (var f in o.Stack) w.WriteStringValue(f);
-            w.WriteEndArray();
-            w.WriteStartArray("inner");
-            foreach (var f in o.Inner) w.WriteStringValue(f);
-            w.WriteEndArray();
+            WriteStrings(w, "chain", o.Chain);
+            WriteStrings(w, "errno_changes", o.ErrnoChanges);
+            WriteStrings(w, "stack", o.Stack);
+            WriteStrings(w, "inner", o.Inner);
             w.WriteString("backend", o.Backend);
             w.WriteString("confidence", o.Confidence);
             w.WriteEndObject();
@@ -146,6 +136,13 @@ public sealed class JsonRenderer : IRenderer
         }
         w.WriteEndObject();
         EndLine();
+    }
+
+    private static void WriteStrings(Utf8JsonWriter w, string name, IEnumerable<string> values)
+    {
+        w.WriteStartArray(name);
+        foreach (var v in values) w.WriteStringValue(v);
+        w.WriteEndArray();
     }
 
     public void Summary(TraceSummary s)
