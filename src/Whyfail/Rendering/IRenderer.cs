@@ -9,6 +9,8 @@ public interface IRenderer : IDisposable
     void Notice(string text);
     void Event(SyscallEvent ev);
     void Summary(TraceSummary summary);
+    /// <summary>Writes out what is buffered; called after each batch of events and before waiting.</summary>
+    void Flush() { }
 }
 
 /// <summary>Counts at the end of a session (syscall × errno × comm) and what could not be reported.</summary>

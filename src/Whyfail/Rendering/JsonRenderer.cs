@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Whyfail.Decoding;
@@ -21,16 +22,34 @@ public sealed class JsonRenderer : IRenderer
 
     public JsonRenderer(Stream output)
     {
+        // Lines collect in memory and reach the stream in large writes from Flush (the session calls
+        // it after each batch of events) or when 32 KiB are pending: one write(2) per event was most
+        // of the cost at a flood of failures. (Utf8JsonWriter.Flush on a Stream flushes the stream
+        // too, hence the buffer writer.)
         _out = output;
-        _w = new Utf8JsonWriter(_out, Options);
+        _w = new Utf8JsonWriter(_pending, Options);
     }
+
+    private readonly ArrayBufferWriter<byte> _pending = new(1 << 16);
 
     private void EndLine()
     {
         _w.Flush();
-        _out.WriteByte((byte)'\n');
-        _out.Flush();
+        _pending.Write("\n"u8);
         _w.Reset();
+        if (_pending.WrittenCount >= 1 << 15) WritePending();
+    }
+
+    private void WritePending()
+    {
+        _out.Write(_pending.WrittenSpan);
+        _pending.ResetWrittenCount();
+    }
+
+    public void Flush()
+    {
+        WritePending();
+        _out.Flush();
     }
 
     public void Notice(string text)
@@ -172,6 +191,6 @@ public sealed class JsonRenderer : IRenderer
     public void Dispose()
     {
         _w.Dispose();
-        _out.Flush();
+        Flush();
     }
 }

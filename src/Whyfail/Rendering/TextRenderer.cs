@@ -56,9 +56,10 @@ public sealed class TextRenderer(TextWriter output, bool color, bool showComm) :
             if (x.Fix is { } fix)
                 sb.Append("    ").Append(Paint("fix:", Yellow)).Append(' ').Append(TextSafety.Sanitize(fix)).Append('\n');
         }
-        output.Write(sb);
-        output.Flush();
+        output.Write(sb); // written out by Flush, after each batch of events
     }
+
+    public void Flush() => output.Flush();
 
     public void Summary(TraceSummary s)
     {

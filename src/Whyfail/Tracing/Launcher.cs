@@ -66,7 +66,10 @@ public static unsafe class Launcher
         }
     }
 
-    /// <summary>Starts the launcher, stopped before exec. The caller adopts it, then calls <see cref="Release"/>.</summary>
+    /// <summary>
+    /// Starts the launcher, which stops itself before exec. The caller adopts it (at once or later:
+    /// its start-up can overlap loading the BPF programs), then calls <see cref="Release"/>.
+    /// </summary>
     public static Process Start(string executable, IReadOnlyList<string> argv, Credentials? creds)
     {
         var psi = new ProcessStartInfo { UseShellExecute = false };
@@ -88,9 +91,8 @@ public static unsafe class Launcher
             psi.ArgumentList.Add("-");
         psi.ArgumentList.Add(executable);
         foreach (var a in argv) psi.ArgumentList.Add(a);
-        var p = Process.Start(psi) ?? throw new WhyfailException($"could not start {executable}", ExitCodes.Internal);
-        WaitStopped(p);
-        return p;
+        // Process.Start returns once the launcher is executing; it stops itself soon after.
+        return Process.Start(psi) ?? throw new WhyfailException($"could not start {executable}", ExitCodes.Internal);
     }
 
     /// <summary>Waits until the launcher has stopped itself (state T in /proc/PID/stat).</summary>
@@ -115,7 +117,25 @@ public static unsafe class Launcher
         throw new WhyfailException("the launcher did not get ready within 30 s", ExitCodes.Internal);
     }
 
-    public static void Release(Process p) => Libc.Kill(p.Id, Libc.SIGCONT);
+    /// <summary>Lets the adopted launcher go on to exec the command, once it has stopped itself.</summary>
+    public static void Release(Process p)
+    {
+        WaitStopped(p);
+        Libc.Kill(p.Id, Libc.SIGCONT);
+    }
+
+    /// <summary>Kills a launcher the session never released (it failed first): the command never ran.</summary>
+    public sealed class KillUnlessReleased(Process? p) : IDisposable
+    {
+        public bool Released { get; set; }
+
+        public void Dispose()
+        {
+            if (Released || p == null || p.HasExited) return;
+            p.Kill();
+            p.WaitForExit();
+        }
+    }
 
     /// <summary>The launcher side (runs in the child): stop, drop privileges, exec. Never returns on success.</summary>
     public static int RunLauncher(string[] args)

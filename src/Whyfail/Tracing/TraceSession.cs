@@ -43,6 +43,10 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         var summary = new TraceSummary { Print = settings.Summary };
 
         var originFunctions = PlanOrigins(renderer);
+        // The launcher (whyfail itself, stopped before exec) starts now so that its start-up overlaps
+        // loading the BPF programs; killed if the session fails before releasing it.
+        if (executable != null) _child = Launcher.Start(executable, settings.Command, creds);
+        using var unreleased = new Launcher.KillUnlessReleased(_child);
         using var capture = new TracepointCapture(new CaptureOptions
         {
             TraceAll = settings.System,
@@ -94,9 +98,9 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             pipeline.WarmUp();
             if (executable != null)
             {
-                _child = Launcher.Start(executable, settings.Command, creds);
-                capture.Adopt([_child.Id], armOnExec: true);
+                capture.Adopt([_child!.Id], armOnExec: true);
                 Launcher.Release(_child);
+                unreleased.Released = true;
             }
             else if (settings.Pids.Count > 0)
             {
@@ -109,6 +113,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             while (!_stop)
             {
                 capture.Poll(100);
+                renderer.Flush();
                 if (_child != null && _child.HasExited) break;
                 if (settings.Pids.Count > 0 && settings.Pids.All(p => !Directory.Exists($"/proc/{p}"))) break;
             }
