@@ -17,6 +17,9 @@ public sealed class AnalysisPipeline(TraceSettings settings)
     /// <summary>Set when an origin backend is attached.</summary>
     public Origin.Resolve.OriginResolver? Origins { get; set; }
 
+    /// <summary>Set when a debug vmlinux of the running kernel was found: origins get source lines.</summary>
+    public Origin.Source.SourceLines? SourceLines { get; set; }
+
     /// <summary>
     /// Runs the pipeline once on a synthetic failure, before the traced command starts: the first
     /// real event is then analysed at once, while the process that failed is still alive.
@@ -39,6 +42,8 @@ public sealed class AnalysisPipeline(TraceSettings settings)
         ev.DecodedArgs = Decoder.Decode(ev, settings.StringLimit);
         if (ev.Failed && Origins != null)
             ev.Origin = Origins.Resolve(ev);
+        if (ev.Origin != null)
+            SourceLines?.Annotate(ev.Origin, ev.KernelErrno != 0 ? ev.KernelErrno : ev.Errno);
         if (ev.Failed && !Errno.IsInternal(ev.Errno))
             _explain?.Explain(ev);
     }

@@ -62,7 +62,8 @@ public static class WhyfailCli
         var command = new Argument<string[]>("command") { Description = "The command to run and trace, after --", Arity = ArgumentArity.ZeroOrMore };
 
         var root = new RootCommand(About);
-        foreach (Option o in new Option[] { follow, noFollow, pids, system, comm, user, output, json, all, showInternal, syscalls, errnos, strLimit, summary, color, noExplain, bufferSize, deep, backend, deepBudget, vmlinux })
+        var kernelSrc = new Option<string?>("--kernel-src") { Description = "The running kernel's source tree (e.g. unpacked linux-source): shows the lines around each error site", HelpName = "DIR" };
+        foreach (Option o in new Option[] { follow, noFollow, pids, system, comm, user, output, json, all, showInternal, syscalls, errnos, strLimit, summary, color, noExplain, bufferSize, deep, backend, deepBudget, vmlinux, kernelSrc })
             root.Options.Add(o);
         root.Arguments.Add(command);
 
@@ -104,6 +105,7 @@ public static class WhyfailCli
                 Backend = ParseBackend(pr.GetValue(backend)!),
                 DeepBudget = pr.GetValue(deepBudget),
                 Vmlinux = pr.GetValue(vmlinux),
+                KernelSrc = pr.GetValue(kernelSrc),
             };
             return new TraceSession(settings, Console.Error).Run();
         }));

@@ -35,4 +35,29 @@ public sealed class Origin
     public IReadOnlyList<string> Stack { get; init; } = [];
     /// <summary>Deeper functions that returned a different error first, which the chain then changed (innermost first).</summary>
     public IReadOnlyList<string> Inner { get; init; } = [];
+
+    // Source lines (set when a debug vmlinux is found; see Analysis/Origin/Source).
+    /// <summary>Where the origin is in the source: the exact error site, else the function; innermost inlined frame first.</summary>
+    public IReadOnlyList<SourceFrame> Frames { get; set; } = [];
+    /// <summary>Per chain link, where it called the next inner link (from the kernel stack); empty lists where unknown.</summary>
+    public IReadOnlyList<IReadOnlyList<SourceFrame>> ChainFrames { get; set; } = [];
+    /// <summary>"exact" (one site produces the errno), "candidates" (several), "none" (no constant found), or null (not looked for).</summary>
+    public string? SiteKind { get; set; }
+    /// <summary>The instructions in the origin function (and what is inlined into it) that produce the errno.</summary>
+    public IReadOnlyList<ErrorSite> Sites { get; set; } = [];
+    /// <summary>Source lines around the exact site, when the kernel source is available.</summary>
+    public SourceSnippet? Snippet { get; set; }
 }
+
+/// <summary>A place in the kernel source; <paramref name="Inlined"/> when the function was inlined into the next outer frame.</summary>
+public sealed record SourceFrame(string Function, string File, int Line, bool Inlined);
+
+/// <summary>
+/// One place that produces the errno constant: its offset in the function that holds it (the outermost of
+/// its frames: the origin function, or one of its callees when the origin has none itself) and its
+/// source frames (innermost first); <paramref name="Text"/> is the source line when the source is there.
+/// </summary>
+public sealed record ErrorSite(long Offset, IReadOnlyList<SourceFrame> Frames, string? Text);
+
+/// <summary>Lines <paramref name="FirstLine"/>… of <paramref name="File"/>, with <paramref name="Line"/> the error line.</summary>
+public sealed record SourceSnippet(string File, int FirstLine, int Line, IReadOnlyList<string> Lines);

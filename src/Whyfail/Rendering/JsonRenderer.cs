@@ -132,6 +132,7 @@ public sealed class JsonRenderer : IRenderer
             WriteStrings(w, "inner", o.Inner);
             w.WriteString("backend", o.Backend);
             w.WriteString("confidence", o.Confidence);
+            SourceJson.Write(w, o);
             w.WriteEndObject();
         }
         else

@@ -43,8 +43,10 @@ public sealed class TextRenderer(TextWriter output, bool color, bool showComm) :
         {
             sb.Append("    ").Append(Paint("origin:", Cyan)).Append(' ').Append(o.Function);
             if (o.Offset != 0) sb.Append("+0x").Append(o.Offset.ToString("x"));
-            foreach (var f in o.Chain.Skip(1)) sb.Append(" ← ").Append(f);
+            sb.Append(SourceText.Location(o.Frames));
+            for (int i = 1; i < o.Chain.Count; i++) sb.Append(" ← ").Append(o.Chain[i]).Append(SourceText.ChainLocation(o, i));
             sb.Append(Paint($"  [{o.Backend}, {o.Confidence} confidence]", Dim)).Append('\n');
+            SourceText.AppendSites(sb, o, s => Paint(s, Cyan), s => Paint(s, Red));
             foreach (var c in o.ErrnoChanges)
                 sb.Append("    ").Append(Paint("errno changed:", Cyan)).Append(' ').Append(c).Append('\n');
         }

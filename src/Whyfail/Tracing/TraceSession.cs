@@ -4,6 +4,7 @@ using Whyfail.Analysis;
 using Whyfail.Analysis.Origin;
 using Whyfail.Analysis.Origin.Kernel;
 using Whyfail.Analysis.Origin.Resolve;
+using Whyfail.Analysis.Origin.Source;
 using Whyfail.Capture;
 using Whyfail.Capture.Origin;
 using Whyfail.Capture.Native;
@@ -33,6 +34,8 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
                 ?? throw new WhyfailException($"command not found: {settings.Command[0]}", ExitCodes.CommandNotFound);
             if (settings.User != null) creds = Launcher.LookupUser(settings.User);
         }
+        if (settings.KernelSrc != null && !Directory.Exists(settings.KernelSrc))
+            throw new WhyfailException($"--kernel-src {settings.KernelSrc}: no such directory", ExitCodes.Usage);
         foreach (var pid in settings.Pids)
             if (!Directory.Exists($"/proc/{pid}"))
                 throw new WhyfailException($"no process with pid {pid}", ExitCodes.NoSuchProcess);
@@ -47,6 +50,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         // loading the BPF programs; killed if the session fails before releasing it.
         if (executable != null) _child = Launcher.Start(executable, settings.Command, creds);
         using var unreleased = new Launcher.KillUnlessReleased(_child);
+        SourceLines? sourceLines = null;
         using var capture = new TracepointCapture(new CaptureOptions
         {
             TraceAll = settings.System,
@@ -61,7 +65,8 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         foreach (var l in capture.Limitations) renderer.Notice(l);
         if (capture.OriginProbes is { } probes)
         {
-            var symbols = new KallsymsSymbols(Kallsyms.Load());
+            var kallsyms = Kallsyms.Load();
+            var symbols = new KallsymsSymbols(kallsyms);
             pipeline.Origins = new OriginResolver(symbols, probes.Functions, OriginBackends.Describe(probes.Backend));
             if (renderer is JsonRenderer jr)
             {
@@ -70,6 +75,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             }
             renderer.Notice($"kernel origins: {probes.Functions.Count} functions watched with {OriginBackends.Describe(probes.Backend)} " +
                 $"(attached in {probes.AttachTime.TotalMilliseconds:0} ms{(probes.Refused.Count > 0 ? $"; {probes.Refused.Count} refused by the kernel, e.g. {probes.Refused[0].Function}: {probes.Refused[0].Reason}" : "")})");
+            sourceLines = pipeline.SourceLines = SourceLines.ForSession(settings.Vmlinux, settings.KernelSrc, kallsyms, renderer.Notice);
         }
 
         capture.OnEvent = ev =>
@@ -133,6 +139,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             summary.Lost = stats.LostEvents;
             summary.LostEvidence = stats.LostEvidence;
             renderer.Summary(summary);
+            sourceLines?.Dispose();
         }
         return exitCode;
     }

@@ -30,4 +30,7 @@ public sealed class TraceSettings
     public int DeepBudget { get; init; } = 600;
     /// <summary>A vmlinux with symbols and text (--vmlinux), else /proc/kcore or the distribution's debug file.</summary>
     public string? Vmlinux { get; init; }
+
+    /// <summary>A kernel source tree for snippets of the error site (--kernel-src).</summary>
+    public string? KernelSrc { get; init; }
 }

@@ -171,9 +171,41 @@ public sealed class ElfImage : IDisposable
     }
 
     /// <summary>The value of the first symbol called <paramref name="name"/> in .symtab (null when absent or stripped).</summary>
-    public ulong? FindSymbol(string name)
+    public ulong? FindSymbol(string name) => FindSymbol(name, out _);
+
+    /// <summary>Every function symbol (STT_FUNC) of .symtab with its value and size, in table order.</summary>
+    public List<(string Name, ulong Value, ulong Size)> FunctionSymbols()
+    {
+        var list = new List<(string, ulong, ulong)>();
+        VisitSymbols((name, sym) =>
+        {
+            if ((sym[4] & 0xf) == 2) list.Add((Encoding.UTF8.GetString(name), U64(sym, 8), U64(sym, 16))); // STT_FUNC
+            return true;
+        });
+        return list;
+    }
+
+    /// <summary>Like <see cref="FindSymbol(string)"/>, also giving the symbol's st_size.</summary>
+    public ulong? FindSymbol(string name, out ulong size)
     {
         byte[] wanted = Encoding.UTF8.GetBytes(name);
+        ulong? value = null;
+        ulong found = 0;
+        VisitSymbols((n, sym) =>
+        {
+            if (!n.SequenceEqual(wanted)) return true;
+            (value, found) = (U64(sym, 8), U64(sym, 16));
+            return false;
+        });
+        size = found;
+        return value;
+    }
+
+    private delegate bool SymbolVisitor(ReadOnlySpan<byte> name, ReadOnlySpan<byte> entry);
+
+    /// <summary>Calls <paramref name="visit"/> with each .symtab entry (Elf64_Sym) and its name, until it returns false.</summary>
+    private void VisitSymbols(SymbolVisitor visit)
+    {
         for (int i = 0; i < _shnum; i++)
         {
             var sh = ReadSectionHeader(i);
@@ -196,19 +228,38 @@ public sealed class ElfImage : IDisposable
                     if (nameOff >= strtab.Length) continue;
                     var str = strtab.AsSpan((int)nameOff);
                     int end = str.IndexOf((byte)0);
-                    if (end < 0) end = str.Length;
-                    if (str[..end].SequenceEqual(wanted)) return U64(sym, 8);
+                    if (!visit(end < 0 ? str : str[..end], sym)) return;
                 }
             }
         }
-        return null;
     }
 
-    private (uint Type, ulong Offset, ulong Size, uint Link, ulong EntSize) ReadSectionHeader(int index)
+    private (uint Type, ulong Offset, ulong Size, uint Link, ulong EntSize, uint Name) ReadSectionHeader(int index)
     {
         Span<byte> sh = stackalloc byte[64];
         ReadExactly(_file, sh, (long)(_shoff + (ulong)(index * _shentsize)), Path);
-        return (U32(sh, 4), U64(sh, 24), U64(sh, 32), U32(sh, 40), U64(sh, 56));
+        return (U32(sh, 4), U64(sh, 24), U64(sh, 32), U32(sh, 40), U64(sh, 56), U32(sh, 0));
+    }
+
+    /// <summary>Whether a section called <paramref name="name"/> exists (e.g. ".debug_info": the file carries DWARF).</summary>
+    public bool HasSection(string name)
+    {
+        if (_shnum == 0) return false;
+        Span<byte> eh = stackalloc byte[64];
+        ReadExactly(_file, eh, 0, Path);
+        int shstrndx = U16(eh, 62);
+        if (shstrndx >= _shnum) return false;
+        var strSh = ReadSectionHeader(shstrndx);
+        if (strSh.Size > 1 << 20) return false;
+        var names = new byte[strSh.Size];
+        ReadExactly(_file, names, (long)strSh.Offset, Path);
+        byte[] wanted = Encoding.UTF8.GetBytes(name + "\0");
+        for (int i = 0; i < _shnum; i++)
+        {
+            uint at = ReadSectionHeader(i).Name;
+            if (at < names.Length && names.AsSpan((int)at).StartsWith(wanted)) return true;
+        }
+        return false;
     }
 
     public void Dispose() => _file.Dispose();
