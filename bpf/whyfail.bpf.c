@@ -519,7 +519,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 				if (k >= keep)
 					break;
 				u64 o = off;
-				VERIFIER_MASK(o, 0x7ff); /* evidence + origin end well below 2 KiB */
+				VERIFIER_MASK(o, 0xfff); /* evidence + origin end below 3 KiB */
 				*(struct wf_origin_rec *)(buf + o) = st->orig[(first + k) & (WF_MAX_ORIGIN - 1)];
 				off = o + sizeof(struct wf_origin_rec);
 				h->n_origin++;

@@ -13,7 +13,7 @@
 #define WF_MAX_BLOB       4096  /* one captured user buffer / string (PATH_MAX) */
 #define WF_SCRATCH        16384 /* per-CPU event assembly buffer */
 #define WF_MAX_ORIGIN     16    /* error returns kept per in-flight syscall (the latest ones) */
-#define WF_ORIGIN_STACK   8     /* kernel stack frames kept per error return */
+#define WF_ORIGIN_STACK   16    /* kernel stack frames kept per error return (fexit: BPF frames included) */
 
 /* task_state.flags */
 #define WF_TRACED         1u    /* report this task's failing syscalls */
@@ -89,7 +89,7 @@ struct wf_origin_rec {
 	long long      ret;             /* the value returned */
 	unsigned long long sp;          /* a stack address at return: lower = deeper */
 	unsigned long long stack[WF_ORIGIN_STACK]; /* return addresses, innermost first (0 = none) */
-};                                      /* 88 bytes */
+};                                      /* 152 bytes */
 
 
 /* A captured argument: header then len bytes, padded to 8. len == 0xffff: unreadable. */

@@ -8,7 +8,7 @@ namespace Whyfail.Capture;
 /// <summary>Turns one ring buffer record (struct wf_event and what follows it) into a <see cref="SyscallEvent"/>.</summary>
 public static class EventParser
 {
-    public const int HeaderSize = 128, EvidenceSize = 32, OriginSize = 88, OriginStack = 8, BlobHeaderSize = 8;
+    public const int HeaderSize = 128, EvidenceSize = 32, OriginSize = 152, OriginStack = 16, BlobHeaderSize = 8;
     /// <summary>Kernel text addresses have the top bit set; attach-list indexes (kprobe cookies) are small.</summary>
     private const ulong KernelHalf = 1UL << 63;
     private const ushort RecSyscall = 1;

@@ -35,6 +35,10 @@ public sealed class Origin
     public IReadOnlyList<string> Stack { get; init; } = [];
     /// <summary>Deeper functions that returned a different error first, which the chain then changed (innermost first).</summary>
     public IReadOnlyList<string> Inner { get; init; } = [];
+    /// <summary>Parallel to <see cref="Chain"/>: false for functions seen only on the kernel stack (not watched).</summary>
+    public IReadOnlyList<bool> ChainWatched { get; init; } = [];
+    /// <summary>The origin function was not watched: it was placed from the kernel stack (a later occurrence may confirm it).</summary>
+    public bool Inferred { get; init; }
 
     // Source lines (set when a debug vmlinux is found; see Analysis/Origin/Source).
     /// <summary>Where the origin is in the source: the exact error site, else the function; innermost inlined frame first.</summary>

@@ -41,11 +41,15 @@ public sealed class TextRenderer(TextWriter output, bool color, bool showComm) :
             sb.Append("    ").Append(Paint("evidence:", Cyan)).Append(" (more evidence happened during this call than whyfail keeps)\n");
         if (ev.Origin is { } o)
         {
+            // '*': seen on the kernel stack only, not watched.
+            bool Unwatched(int i) => i < o.ChainWatched.Count && !o.ChainWatched[i];
             sb.Append("    ").Append(Paint("origin:", Cyan)).Append(' ').Append(o.Function);
             if (o.Offset != 0) sb.Append("+0x").Append(o.Offset.ToString("x"));
             sb.Append(SourceText.Location(o.Frames));
-            for (int i = 1; i < o.Chain.Count; i++) sb.Append(" ← ").Append(o.Chain[i]).Append(SourceText.ChainLocation(o, i));
-            sb.Append(Paint($"  [{o.Backend}, {o.Confidence} confidence]", Dim)).Append('\n');
+            if (Unwatched(0)) sb.Append('*');
+            for (int i = 1; i < o.Chain.Count; i++) sb.Append(" ← ").Append(o.Chain[i]).Append(Unwatched(i) ? "*" : "").Append(SourceText.ChainLocation(o, i));
+            bool anyUnwatched = Enumerable.Range(0, o.Chain.Count).Any(Unwatched);
+            sb.Append(Paint($"  [{o.Backend}, {o.Confidence} confidence{(anyUnwatched ? "; * not watched, from the kernel stack" : "")}]", Dim)).Append('\n');
             SourceText.AppendSites(sb, o, s => Paint(s, Cyan), s => Paint(s, Red));
             foreach (var c in o.ErrnoChanges)
                 sb.Append("    ").Append(Paint("errno changed:", Cyan)).Append(' ').Append(c).Append('\n');

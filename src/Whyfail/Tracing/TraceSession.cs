@@ -63,11 +63,13 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             OriginProgress = Progress("attaching origin probes"),
         });
         foreach (var l in capture.Limitations) renderer.Notice(l);
+        OriginGrowth? growth = null;
         if (capture.OriginProbes is { } probes)
         {
             var kallsyms = Kallsyms.Load();
             var symbols = new KallsymsSymbols(kallsyms);
-            pipeline.Origins = new OriginResolver(symbols, probes.Functions, OriginBackends.Describe(probes.Backend));
+            pipeline.Origins = new OriginResolver(symbols, probes.Functions, OriginBackends.Describe(probes.Backend), returnKinds: BtfReturnKinds.ForRunningKernel());
+            growth = new OriginGrowth(probes, pipeline.Origins, renderer, settings, settings.DeepSyscalls ?? OriginPlanner.DefaultSyscalls);
             if (renderer is JsonRenderer jr)
             {
                 jr.OriginNames = pipeline.Origins.Name;
@@ -93,6 +95,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
                     return;
             }
             pipeline.Process(ev);
+            growth?.Saw(ev);
             CountIn(summary, ev);
             renderer.Event(ev);
         };
@@ -120,6 +123,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             {
                 capture.Poll(100);
                 renderer.Flush();
+                growth?.Step();
                 if (_child != null && _child.HasExited) break;
                 if (settings.Pids.Count > 0 && settings.Pids.All(p => !Directory.Exists($"/proc/{p}"))) break;
             }
@@ -132,6 +136,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         finally
         {
             // Events already in the ring buffer are reported, then every program is detached.
+            growth?.Finish();
             capture.Detach();
             capture.Drain();
             var stats = capture.Stats;

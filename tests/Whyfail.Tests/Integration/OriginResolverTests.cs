@@ -1,5 +1,6 @@
 using Whyfail.Analysis.Origin.Resolve;
 using Whyfail.Events;
+using Whyfail.Tests.Origin;
 using Xunit;
 
 namespace Whyfail.Tests.Integration;
@@ -7,18 +8,8 @@ namespace Whyfail.Tests.Integration;
 /// <summary>The chain logic of origin resolution, on records shaped like the ones real kernels produced in the lab.</summary>
 public class OriginResolverTests
 {
-    private sealed class Symbols(Dictionary<ulong, string> starts) : IKernelSymbols
-    {
-        public string? Lookup(ulong address, out ulong offset)
-        {
-            var best = starts.Keys.Where(a => a <= address).DefaultIfEmpty(0UL).Max();
-            offset = address - best;
-            return best == 0 ? null : starts[best];
-        }
-    }
-
     // Functions at 0x1000 steps; return addresses are inside their callers.
-    private static readonly Symbols Syms = new(new()
+    private static readonly TableSymbols Syms = new(new()
     {
         [0x1000] = "entry_SYSCALL_64", [0x2000] = "do_syscall_64", [0x3000] = "__x64_sys_perf_event_open",
         [0x4000] = "__do_sys_perf_event_open", [0x5000] = "perf_copy_attr", [0x6000] = "perf_sibling",
@@ -44,7 +35,9 @@ public class OriginResolverTests
         };
         var o = new OriginResolver(Syms, Attached, "test").Resolve(ev)!;
         Assert.Equal("perf_copy_attr", o.Function);
-        Assert.Equal(["perf_copy_attr", "__x64_sys_perf_event_open"], o.Chain);
+        // __do_sys_perf_event_open is not watched: it comes from perf_copy_attr's stack.
+        Assert.Equal(["perf_copy_attr", "__do_sys_perf_event_open", "__x64_sys_perf_event_open"], o.Chain);
+        Assert.Equal([true, false, true], o.ChainWatched);
         Assert.Equal("high", o.Confidence);
     }
 

@@ -71,6 +71,70 @@ public class OriginTests
         var o = Origin(ev);
         Assert.Equal("perf_copy_attr", o.GetProperty("function").GetString());
     }
+
+    /// <summary>
+    /// The headline case: nobody writes /proc/sys/kernel/ns_last_pid. The open succeeds (mode 0666,
+    /// "permissions are checked in the handler"); the write goes vfs_write → f_op->write_iter (proc_sys_write)
+    /// → proc_sys_call_handler → table->proc_handler = pid_ns_ctl_handler, whose
+    /// checkpoint_restore_ns_capable() (ns_capable, bool) says no: it returns -EPERM itself
+    /// (kernel/pid_namespace.c, 6.1 and 6.12). Both handlers are reached through function pointers, so
+    /// the first failure places them from the kernel stack; whyfail then watches them and the second
+    /// failure confirms the origin by its return value.
+    /// </summary>
+    [Fact]
+    public void EpermOfNsLastPidComesFromThePidNamespaceSysctlHandler()
+    {
+        var run = WhyfailRunner.Run(["--deep", "write", "-u", "nobody", "--", P("write_file"), "/proc/sys/kernel/ns_last_pid", "5", "2"],
+            TimeSpan.FromMinutes(10), (p, outFile) =>
+            {
+                // The second write waits for a line on its standard input: send it once whyfail watches the handlers.
+                var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(8);
+                while (DateTime.UtcNow < deadline && !p.HasExited)
+                {
+                    try
+                    {
+                        if (File.Exists(outFile) && File.ReadAllText(outFile).Contains("now also watching")) break;
+                    }
+                    catch (IOException)
+                    {
+                    }
+                    Thread.Sleep(200);
+                }
+                if (!p.HasExited)
+                {
+                    p.StandardInput.WriteLine();
+                    p.StandardInput.Flush();
+                }
+            });
+        Assert.True(run.ExitCode == 2, run.ToString());
+        var notice = Assert.Single(run.Lines, l => l.GetProperty("type").GetString() == "notice" && l.GetProperty("text").GetString()!.Contains("now also watching"));
+        Assert.Contains("pid_ns_ctl_handler", notice.GetProperty("text").GetString());
+        var failures = run.Failures("write", "EPERM").ToList();
+        Assert.Equal(2, failures.Count);
+
+        // First occurrence: placed from the stack, above the bool-returning capability check.
+        var first = Origin(failures[0]);
+        Assert.Equal("pid_ns_ctl_handler", first.GetProperty("function").GetString());
+        Assert.True(first.GetProperty("inferred").GetBoolean());
+        Assert.NotEqual(0, first.GetProperty("offset").GetInt64());
+        Assert.Equal("medium", first.GetProperty("confidence").GetString());
+        var chain = Chain(first);
+        Assert.Equal(["pid_ns_ctl_handler", "proc_sys_call_handler"], chain.Take(2));
+        Assert.Contains("vfs_write", chain);
+        var watched = first.GetProperty("chain_watched").EnumerateArray().Select(e => e.GetBoolean()).ToList();
+        Assert.False(watched[0]);
+        Assert.True(watched[chain.IndexOf("vfs_write")]);
+        Assert.Contains(first.GetProperty("inner").EnumerateArray(), e => e.GetString() == "ns_capable (returns bool)");
+        Assert.Contains(first.GetProperty("errno_changes").EnumerateArray(), e => e.GetString()!.Contains("made -EPERM anew"));
+
+        // Second occurrence: both handlers watched, the origin confirmed by their return values.
+        var second = Origin(failures[1]);
+        Assert.Equal("pid_ns_ctl_handler", second.GetProperty("function").GetString());
+        Assert.False(second.GetProperty("inferred").GetBoolean());
+        Assert.Equal("high", second.GetProperty("confidence").GetString());
+        Assert.Equal(["pid_ns_ctl_handler", "proc_sys_call_handler"], Chain(second).Take(2));
+        Assert.Contains(failures[1].GetProperty("origin_records").EnumerateArray(), r => r.GetProperty("function").GetString() == "pid_ns_ctl_handler" && r.GetProperty("ret").GetInt64() == -1);
+    }
 }
 
 /// <summary>On a kernel that forbids return probes (this project's locked-down host), whyfail says so once and goes on.</summary>

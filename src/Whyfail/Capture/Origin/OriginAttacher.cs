@@ -27,11 +27,15 @@ public sealed unsafe class OriginAttacher : IDisposable
     private readonly List<int> _fds = [];          // fexit: program and link fds
     private readonly List<nint> _links = [];       // libbpf links (kprobe backends)
 
+    private readonly nint _program;
+    private readonly List<string> _functions = [];
+    private readonly List<(string Function, string Reason)> _refused = [];
+
     public OriginBackend Backend { get; }
-    /// <summary>Functions attached, in the order of their index (kretprobe cookie).</summary>
-    public IReadOnlyList<string> Functions { get; }
+    /// <summary>Functions attached, in the order of their index (kretprobe cookie). Only grows (<see cref="Add"/>).</summary>
+    public IReadOnlyList<string> Functions => _functions;
     /// <summary>Functions the kernel refused, with the reason.</summary>
-    public IReadOnlyList<(string Function, string Reason)> Refused { get; }
+    public IReadOnlyList<(string Function, string Reason)> Refused => _refused;
     public TimeSpan AttachTime { get; }
 
     /// <summary>Name of the program in whyfail.bpf.c that a backend uses.</summary>
@@ -48,24 +52,39 @@ public sealed unsafe class OriginAttacher : IDisposable
     internal OriginAttacher(OriginBackend backend, nint program, IReadOnlyList<string> functions, Action<int, int>? progress = null)
     {
         Backend = backend;
+        _program = program;
         var sw = Stopwatch.StartNew();
-        var attached = new List<string>();
-        var refused = new List<(string, string)>();
-        switch (backend)
+        Attach(functions, progress);
+        AttachTime = sw.Elapsed;
+    }
+
+    /// <summary>
+    /// Watches more functions while tracing (ones seen on the stack of a failure, or the call graph of a
+    /// syscall seen failing); those already watched are skipped. Returns the ones the kernel accepted.
+    /// </summary>
+    public IReadOnlyList<string> Add(IEnumerable<string> functions)
+    {
+        var known = new HashSet<string>(_functions, StringComparer.Ordinal);
+        known.UnionWith(_refused.Select(r => r.Function));
+        int before = _functions.Count;
+        Attach(functions.Where(known.Add).ToList(), null);
+        return _functions.Skip(before).ToList();
+    }
+
+    private void Attach(IReadOnlyList<string> functions, Action<int, int>? progress)
+    {
+        switch (Backend)
         {
             case OriginBackend.KretprobeMulti:
-                AttachMulti(program, functions, attached, refused);
+                AttachMulti(_program, functions, _functions, _refused);
                 break;
             case OriginBackend.Fexit:
-                AttachFexit(program, functions, attached, refused, progress);
+                AttachFexit(_program, functions, _functions, _refused, progress);
                 break;
             case OriginBackend.Kretprobe:
-                AttachKretprobes(program, functions, attached, refused, progress);
+                AttachKretprobes(_program, functions, _functions, _refused, progress);
                 break;
         }
-        Functions = attached;
-        Refused = refused;
-        AttachTime = sw.Elapsed;
     }
 
     private void AttachMulti(nint program, IReadOnlyList<string> functions, List<string> attached, List<(string, string)> refused)

@@ -19,8 +19,17 @@ public interface IKernelSymbols
 /// (lower stack address) and whose kernel stack contains the current chain link as a caller, which
 /// excludes failures in sibling calls that were handled.
 /// </summary>
-public sealed class OriginResolver(IKernelSymbols symbols, IReadOnlyList<string> attachedFunctions, string backend, int maxStackFrames = 8)
+public sealed class OriginResolver(IKernelSymbols symbols, IReadOnlyList<string> attachedFunctions, string backend, int maxStackFrames = Capture.EventParser.OriginStack, IReturnKinds? returnKinds = null)
 {
+    private readonly HashSet<string> _attached = new(StringComparer.Ordinal);
+    private int _attachedSeen;
+
+    /// <summary>
+    /// Functions seen on the stack of a failure between watched ones, whose return type can carry an
+    /// errno and which are not watched yet: watching them confirms later occurrences. The caller takes them.
+    /// </summary>
+    public HashSet<string> Unwatched { get; } = new(StringComparer.Ordinal);
+
     public Events.Origin? Resolve(SyscallEvent ev)
     {
         var recs = ev.OriginRecords;
@@ -39,46 +48,74 @@ public sealed class OriginResolver(IKernelSymbols symbols, IReadOnlyList<string>
         }
         chain.Reverse(); // innermost first
 
-        // The origin: the innermost link that returned the syscall's own error value.
-        int originAt = chain.FindIndex(i => recs[i].Ret == want);
-        bool exact = originAt >= 0;
-        if (!exact) originAt = 0;
-        var originRec = recs[chain[originAt]];
+        // The functions between watched ones, from the stacks (indirect calls, unwatched functions).
+        var links = StackChain.Expand(recs, chain, names, symbols, AttachedSet());
+        // The innermost watched link that returned the syscall's own error value...
+        int first = links.FindIndex(l => l.Traced && recs[l.Record].Ret == want);
+        bool exact = first >= 0;
+        if (!exact) first = 0;
+        // ...unless the value cannot have climbed from there (a bool or void function in between).
+        var (originAt, barrier) = exact ? StackChain.BornAt(links, first, recs, want, returnKinds) : (first, -1);
+        var origin = links[originAt];
+        // The record whose stack the origin's callers are read from.
+        int originRec = origin.Traced ? origin.Record : links.Take(originAt).Last(l => l.Traced).Record;
 
         var changes = new List<string>();
-        for (int k = 1; k < chain.Count; k++)
+        var traced = links.Where(l => l.Traced).ToList();
+        for (int k = 1; k < traced.Count; k++)
         {
-            var (inner, outer) = (recs[chain[k - 1]], recs[chain[k]]);
-            if (inner.Ret != outer.Ret)
-                changes.Add($"{names[chain[k - 1]]} returned {ErrName(inner.Ret)}, {names[chain[k]]} returned {ErrName(outer.Ret)}");
+            var (inner, outer) = (traced[k - 1], traced[k]);
+            if (recs[inner.Record].Ret != recs[outer.Record].Ret)
+                changes.Add($"{inner.Name} returned {ErrName(recs[inner.Record].Ret)}, {outer.Name} returned {ErrName(recs[outer.Record].Ret)}");
+        }
+        if (barrier >= 0)
+        {
+            var below = links.Take(barrier).Last(l => l.Traced);
+            changes.Add($"{below.Name} returned {ErrName(recs[below.Record].Ret)} to {links[barrier].Name}, which returns {ReturnWord(links[barrier].Name)}: " +
+                $"{origin.Name}{(origin.Traced ? "" : " (not watched)")} made {ErrName(want)} anew");
         }
         if (recs[chain[^1]].Ret != want)
             changes.Add($"{names[chain[^1]]} returned {ErrName(recs[chain[^1]].Ret)}, the syscall returned {ErrName(want)}");
 
         // Callers at the origin, from its kernel stack (traced or not).
         var stack = new List<string>();
-        foreach (var a in originRec.Stack)
-        {
-            var s = symbols.Lookup(a, out ulong off);
-            if (s == null || s.StartsWith("bpf_trampoline") || s.StartsWith("bpf_prog_") || s == "__bpf_prog_exit") continue;
-            stack.Add(off != 0 ? $"{s}+0x{off:x}" : s);
-        }
+        var callers = StackChain.Callers(recs[originRec], names[originRec], symbols);
+        if (!origin.Traced) callers = callers.SkipWhile(f => f.Name != origin.Name).Skip(1).ToList();
+        foreach (var f in callers)
+            stack.Add(f.Offset != 0 ? $"{f.Name}+0x{f.Offset:x}" : f.Name);
+
+        foreach (var l in links)
+            if (!l.Traced && !l.Attached && returnKinds != null && returnKinds.CanCarryErrno(l.Name))
+                Unwatched.Add(l.Name);
 
         string confidence = !exact ? "low"
+            : !origin.Traced ? "medium"
             : ev.OriginDropped > 0 ? "medium"
             : recs[chain[^1]].Ret == want ? "high" : "medium";
         return new Events.Origin
         {
-            Function = names[chain[originAt]],
-            Offset = 0,
-            Chain = chain.Skip(originAt).Select(i => names[i]).ToList(),
+            Function = origin.Name,
+            // Placed from the stack or above a bool check: where it called the check that said no.
+            Offset = origin.Traced && barrier < 0 ? 0 : (long)origin.CallOffset,
+            Chain = links.Skip(originAt).Select(l => l.Name).ToList(),
+            ChainWatched = links.Skip(originAt).Select(l => l.Traced || l.Attached).ToList(),
+            Inferred = !origin.Traced,
             ErrnoChanges = changes,
             Backend = backend,
             Confidence = confidence,
             Stack = stack,
-            Inner = chain.Take(originAt).Select(i => $"{names[i]} ({ErrName(recs[i].Ret)})").ToList(),
+            Inner = links.Take(originAt).Select(l => l.Traced ? $"{l.Name} ({ErrName(recs[l.Record].Ret)})" : $"{l.Name} ({(returnKinds?.CannotCarryErrno(l.Name) == true ? "returns " + ReturnWord(l.Name) : "not watched")})").ToList(),
         };
     }
+
+    private HashSet<string> AttachedSet()
+    {
+        // The attach list only grows (functions watched later are appended).
+        for (; _attachedSeen < attachedFunctions.Count; _attachedSeen++) _attached.Add(attachedFunctions[_attachedSeen]);
+        return _attached;
+    }
+
+    private string ReturnWord(string function) => returnKinds?.ReturnType(function) ?? "no errno";
 
     public string Name(OriginRecord r)
     {

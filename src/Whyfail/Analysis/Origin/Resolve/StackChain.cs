@@ -1,0 +1,120 @@
+using Whyfail.Events;
+
+namespace Whyfail.Analysis.Origin.Resolve;
+
+/// <summary>What the resolver needs to know about a kernel function's return type.</summary>
+public interface IReturnKinds
+{
+    /// <summary>True when the function's return type cannot hold a -errno (bool, void, char/u8/u16): an error cannot climb through it.</summary>
+    bool CannotCarryErrno(string function);
+
+    /// <summary>True when the function's return type can hold a -errno (int/long-sized integers, pointers).</summary>
+    bool CanCarryErrno(string function);
+
+    /// <summary>The return type as C spells it ("bool"), or null when unknown.</summary>
+    string? ReturnType(string function);
+}
+
+/// <summary>One function on the way from the origin to the syscall entry.</summary>
+/// <param name="Name">The function.</param>
+/// <param name="Record">Index of its error-return record, or -1 when it was seen only on a kernel stack.</param>
+/// <param name="CallOffset">Offset in <paramref name="Name"/> of the return address of its call into the link below (0: unknown).</param>
+/// <param name="Attached">Whether its returns were being watched.</param>
+public readonly record struct ChainLink(string Name, int Record, ulong CallOffset, bool Attached)
+{
+    public bool Traced => Record >= 0;
+}
+
+/// <summary>
+/// Fills the gaps between watched functions with the functions the kernel stack shows between them:
+/// the ones reached through function pointers (file operations, sysctl handlers, LSM hooks) that no
+/// static call graph sees, and the ones not watched for other reasons.
+/// </summary>
+public static class StackChain
+{
+    /// <summary>Names bpf_get_stack reports for the BPF machinery itself (fexit trampolines, programs).</summary>
+    public static bool IsBpfFrame(string name) =>
+        name.StartsWith("bpf_trampoline", StringComparison.Ordinal) || name.StartsWith("bpf_prog_", StringComparison.Ordinal)
+        || name == "__bpf_prog_exit" || name.StartsWith("__bpf_prog_exit", StringComparison.Ordinal);
+
+    /// <summary>
+    /// The chain of <paramref name="chain"/> (record indexes, innermost first) with the unwatched
+    /// functions between each record and the next one inserted from the inner record's stack.
+    /// </summary>
+    public static List<ChainLink> Expand(IReadOnlyList<OriginRecord> recs, IReadOnlyList<int> chain, IReadOnlyList<string> names,
+        IKernelSymbols symbols, ISet<string> attached)
+    {
+        var links = new List<ChainLink>();
+        ulong offsetInNext = 0;
+        for (int k = 0; k < chain.Count; k++)
+        {
+            int r = chain[k];
+            links.Add(new ChainLink(names[r], r, offsetInNext, true));
+            offsetInNext = 0;
+            if (k + 1 == chain.Count) break;
+            var frames = Callers(recs[r], names[r], symbols);
+            string outer = names[chain[k + 1]];
+            var outerStack = recs[chain[k + 1]].Stack;
+            // Up to the outer function's own frame; or, when it tail-called (jumped) and so has no frame,
+            // up to the caller frame it shares with the inner record. Unknown when neither is found.
+            int end = frames.FindIndex(f => f.Name == outer);
+            if (end >= 0)
+                offsetInNext = frames[end].Offset;
+            else if (outerStack.Count > 0)
+                end = frames.FindIndex(f => f.Address == outerStack[0]);
+            if (end < 0) continue;
+            for (int j = 0; j < end; j++)
+            {
+                var f = frames[j];
+                links.Add(new ChainLink(f.Name, -1, f.Offset, attached.Contains(f.Name)));
+            }
+        }
+        return links;
+    }
+
+    /// <summary>
+    /// Where the error the syscall returned was made, given the innermost watched link that returned it
+    /// (<paramref name="from"/>): when a function above it returns bool or void, the value could not climb
+    /// through, so the function above that function made the errno anew (pid_ns_ctl_handler turning
+    /// ns_capable's false into -EPERM). Returns the link index and the barrier crossed (or -1).
+    /// </summary>
+    public static (int Origin, int Barrier) BornAt(List<ChainLink> links, int from, IReadOnlyList<OriginRecord> recs, long want, IReturnKinds? kinds)
+    {
+        if (kinds == null) return (from, -1);
+        int origin = from, barrier = -1;
+        for (int i = from + 1; i < links.Count - 1; i++)
+        {
+            if (links[i].Traced || !kinds.CannotCarryErrno(links[i].Name)) continue;
+            barrier = i;
+            // The innermost link above the barrier that made (or may have made) the syscall's value.
+            int j = i + 1;
+            while (j < links.Count && links[j].Traced && recs[links[j].Record].Ret != want) j++;
+            origin = j < links.Count ? j : from;
+        }
+        return (origin, barrier);
+    }
+
+    public readonly record struct Frame(string Name, ulong Offset, ulong Address);
+
+    /// <summary>
+    /// The callers on a record's stack, symbolized, without the BPF machinery: under fexit every watched
+    /// function on the stack shows twice, at its real call site and at its entry ("fn+0x5", the call into
+    /// its trampoline, right above the trampoline's frame); the entry frames and the function itself go.
+    /// </summary>
+    public static List<Frame> Callers(OriginRecord rec, string self, IKernelSymbols symbols)
+    {
+        var frames = new List<Frame>();
+        bool afterTrampoline = false;
+        foreach (var a in rec.Stack)
+        {
+            var s = symbols.Lookup(a, out ulong off);
+            bool entry = afterTrampoline;
+            // Trampolines made after kallsyms was read (functions watched later) have no name yet.
+            afterTrampoline = s == null || s.StartsWith("bpf_trampoline", StringComparison.Ordinal);
+            if (s == null || IsBpfFrame(s) || entry) continue;
+            if (frames.Count == 0 && s == self) continue;
+            frames.Add(new Frame(s, off, a));
+        }
+        return frames;
+    }
+}
