@@ -68,6 +68,11 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
                 $"(attached in {probes.AttachTime.TotalMilliseconds:0} ms{(probes.Refused.Count > 0 ? $"; {probes.Refused.Count} refused by the kernel, e.g. {probes.Refused[0].Function}: {probes.Refused[0].Reason}" : "")})");
         }
 
+        string? noAudit = null;
+        using var audit = settings.Explain ? Analysis.Evidence.AuditListener.Start(out noAudit) : null;
+        if (noAudit is not null) renderer.Notice($"no LSM denial evidence: {noAudit}");
+        pipeline.Audit = audit;
+
         capture.OnEvent = ev =>
         {
             SignalRestart.Apply(ev);
