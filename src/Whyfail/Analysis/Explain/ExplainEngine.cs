@@ -47,6 +47,7 @@ public sealed class ExplainEngine
         new ProcessLimit(),
         new NoSpace(),
         new InotifyLimit(),
+        new NamespaceLimit(),
     ];
 
     private readonly IExplainRule[] rules;
