@@ -14,6 +14,9 @@ public sealed class AnalysisPipeline(TraceSettings settings)
 {
     private readonly ExplainEngine? _explain = settings.Explain ? new ExplainEngine() : null;
 
+    /// <summary>Set when the kernel's audit log is read for LSM denials.</summary>
+    public Evidence.AuditListener? Audit { get; set; }
+
     /// <summary>Set when an origin backend is attached.</summary>
     public Origin.Resolve.OriginResolver? Origins { get; set; }
 
@@ -40,6 +43,7 @@ public sealed class AnalysisPipeline(TraceSettings settings)
     {
         ev.Syscall = SyscallTable.Name(ev.Nr) ?? $"syscall_{ev.Nr}";
         ev.DecodedArgs = Decoder.Decode(ev, settings.StringLimit);
+        if (ev.Failed) Audit?.Attach(ev);
         if (ev.Failed && Origins != null)
             ev.Origin = Origins.Resolve(ev);
         if (ev.Origin != null)

@@ -64,6 +64,11 @@ public static class DoctorCommand
             list.Add(new("cap_capable", cap, cap ? "capability denials as evidence" : "no capability:cap_capable tracepoint (added in Linux 6.14)",
                 "a newer kernel, or kprobes on the capable helpers (origin backends)"));
         }
+        using (var audit = Analysis.Evidence.AuditListener.Start(out var noAudit))
+            list.Add(new("lsm_audit", audit is not null, audit is not null
+                    ? $"LSM denials from the audit log ({(audit.ActiveLsms.Count > 0 ? string.Join(",", audit.ActiveLsms) : "modules unknown")}; Landlock only when audit is enabled)"
+                    : noAudit!,
+                "CAP_AUDIT_READ and a kernel with CONFIG_AUDIT: AppArmor, SELinux and Landlock denials as evidence"));
         string? lockdown = KernelChecks.LockdownMode();
         list.Add(new("lockdown", lockdown is null ? null : lockdown == "none", lockdown ?? "unknown (securityfs not mounted: mount -t securityfs securityfs /sys/kernel/security)",
             "boot without lockdown=confidentiality (or with lockdown=integrity at most): confidentiality mode forbids kprobes, fentry/fexit and kernel memory reads, which kernel origins need"));

@@ -80,6 +80,11 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             sourceLines = pipeline.SourceLines = SourceLines.ForSession(settings.Vmlinux, settings.KernelSrc, kallsyms, renderer.Notice);
         }
 
+        string? noAudit = null;
+        using var audit = settings.Explain ? Analysis.Evidence.AuditListener.Start(out noAudit) : null;
+        if (noAudit is not null) renderer.Notice($"no LSM denial evidence: {noAudit}");
+        pipeline.Audit = audit;
+
         capture.OnEvent = ev =>
         {
             SignalRestart.Apply(ev);

@@ -14,6 +14,7 @@ public sealed class ExplainEngine
     static readonly IExplainRule[] Rules =
     [
         new SeccompBlocked(),
+        new LsmDenied(),
         new PathMissingComponent(),
         new ExecInterpreterMissing(),
         new ExecFormat(),
@@ -46,6 +47,7 @@ public sealed class ExplainEngine
         new ProcessLimit(),
         new NoSpace(),
         new InotifyLimit(),
+        new NamespaceLimit(),
     ];
 
     private readonly IExplainRule[] rules;
@@ -64,6 +66,7 @@ public sealed class ExplainEngine
         var proc = new ProcessView(ev);
         var found = new List<Explanation>();
         var ran = new List<string>();
+        var evidenceBased = new HashSet<string>();
         foreach (var rule in rules)
         {
             bool applies;
@@ -74,6 +77,7 @@ public sealed class ExplainEngine
             try
             {
                 foreach (var e in rule.Explain(ev, proc)) found.Add(e);
+                if (rule.FromEvidence) evidenceBased.Add(rule.Id);
             }
             catch (Exception ex)
             {
@@ -85,7 +89,8 @@ public sealed class ExplainEngine
         if (found.Count == 0 && ev.Explanation.Count == 0) found.Add(Unknown(ev, proc, ran));
         if (!proc.Alive)
         {
-            for (int i = 0; i < found.Count; i++) found[i] = found[i] with { Certain = false };
+            for (int i = 0; i < found.Count; i++)
+                if (!evidenceBased.Contains(found[i].Rule)) found[i] = found[i] with { Certain = false };
             found.Add(new Explanation("process.gone",
                 $"pid {ev.Pid} has exited{(proc.PidReused ? " (the pid now belongs to a newer process)" : "")}, so this could not be checked against its live state (cwd, root, credentials, " +
                 "descriptors, mounts); absolute paths were checked against this machine's root and the event's ids",

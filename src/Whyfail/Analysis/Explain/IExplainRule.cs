@@ -17,4 +17,7 @@ public interface IExplainRule
     bool AppliesTo(SyscallEvent ev);
 
     IEnumerable<Explanation> Explain(SyscallEvent ev, ProcessView proc);
+
+    /// <summary>True when the rule rests only on kernel evidence of the call, so it stays certain after the process is gone.</summary>
+    bool FromEvidence => false;
 }
