@@ -37,6 +37,8 @@ grep -q 'Test Run Successful' "$log" || status=1
 count "$log"
 
 if [[ "${WHYFAIL_SKIP_LAB:-0}" != 1 && -x tests/vm/run-tests ]]; then
+  # The source-line tests read the lab kernels' -dbg vmlinux and source files: fetched once into the lab cache.
+  tests/vm/fetch-debuginfo 6.1 6.12 || echo "lab: fetch-debuginfo failed: the source-line tests will fail"
   for k in 6.1 6.12; do
     echo "== lab kernel $k"
     tests/vm/run-tests --kernel "$k" -c "$config" >"$log" 2>&1

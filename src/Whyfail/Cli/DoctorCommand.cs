@@ -106,8 +106,8 @@ public static class DoctorCommand
         var vmlinux = new[] { $"/usr/lib/debug/boot/vmlinux-{release}", $"/usr/lib/debug/lib/modules/{release}/vmlinux", $"/boot/vmlinux-{release}" }.FirstOrDefault(File.Exists);
         list.Add(new("kernel text", kcore || vmlinux != null, vmlinux != null ? $"vmlinux {vmlinux}" : kcore ? "/proc/kcore" : "neither /proc/kcore nor a vmlinux is readable",
             "the static call graph that chooses which functions to watch needs the kernel's machine code"));
-        list.Add(new("debug info", vmlinux != null, vmlinux ?? "no vmlinux with DWARF found",
-            $"apt-get install linux-image-{release}-dbg (Debian; Ubuntu: linux-image-{release}-dbgsym; Fedora/RHEL: kernel-debuginfo): source file:line of the error site"));
+        var (debugOk, debugDetail, debugUnlocks) = Analysis.Origin.Source.SourceDoctor.DebugInfo(release);
+        list.Add(new("debug info", debugOk, debugDetail, debugUnlocks));
         bool kallsyms = KallsymsVisible();
         list.Add(new("kallsyms", kallsyms, kallsyms ? "addresses visible" : "addresses hidden (zeros)", "run as root with kernel.kptr_restrict ≤ 1"));
         return list;

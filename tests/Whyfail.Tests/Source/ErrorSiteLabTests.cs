@@ -64,6 +64,17 @@ public sealed class ErrorSiteLabTests(LabSourceLines fixture) : IClassFixture<La
     }
 
     [Fact]
+    public void GenericPermissionsEaccesSitesAreItsEaccesReturns()
+    {
+        var r = _lines.Sites.Find("generic_permission", 13);
+        Assert.NotNull(r);
+        Assert.True(r.Sites.Count > 0, Describe(r));
+        var namei = File.ReadAllLines(Path.Combine(LabDebugInfo.SourceDir, "fs/namei.c"));
+        Assert.All(r.Sites, s => Assert.Contains("-EACCES", namei[s.Frames[0].Line - 1]));
+        Assert.Equal(r.Sites.Count == 1 ? "exact" : "candidates", r.Kind);
+    }
+
+    [Fact]
     public void AFunctionThatIsNotInTheVmlinuxHasNoSites() =>
         Assert.Null(_lines.Sites.Find("no_such_function_whyfail", 1));
 

@@ -40,7 +40,7 @@ public static class DebugInfoLocator
     /// which package provides it. <paramref name="explicitPath"/> (--vmlinux) must exist, carry DWARF and match.
     /// </summary>
     public static DebugInfo? Find(string? explicitPath, Kallsyms? kallsyms, out string? missing,
-        string? release = null, string? runningBuildId = null, Action<string>? progress = null)
+        string? release = null, string? runningBuildId = null, Action<string>? progress = null, bool useDebuginfod = true)
     {
         release ??= KernelBuildId.Release();
         runningBuildId ??= KernelBuildId.FromNotes();
@@ -59,7 +59,7 @@ public static class DebugInfoLocator
                 return found;
             }
         }
-        if (explicitPath == null && runningBuildId != null && Debuginfod(runningBuildId, progress, refused) is { } fetched
+        if (explicitPath == null && useDebuginfod && runningBuildId != null && Debuginfod(runningBuildId, progress, refused) is { } fetched
             && TryOpen(fetched, kallsyms, runningBuildId, "debuginfod", refused) is { } viaDebuginfod)
         {
             missing = null;

@@ -1,0 +1,102 @@
+using System.Text.Json;
+using Whyfail.Tests.Integration;
+using Xunit;
+
+namespace Whyfail.Tests.Source;
+
+/// <summary>
+/// Source lines end to end in the lab kernels: real programs fail under whyfail with the Debian -dbg
+/// vmlinux of the running kernel (--vmlinux) and its source files (--kernel-src); file and line are
+/// checked against the source of that exact kernel version.
+/// </summary>
+[Collection("tracing")]
+[Trait("kernel", "lab")]
+public class SourceLineTests
+{
+    private static string P(string name) => WhyfailRunner.Program(name);
+    private static readonly TimeSpan Long = TimeSpan.FromMinutes(10);
+
+    private static string[] WithDebugInfo(params string[] args) =>
+        ["--vmlinux", Path.Combine(LabDebugInfo.Dir, "vmlinux"), "--kernel-src", LabDebugInfo.SourceDir, .. args];
+
+    private static JsonElement Origin(JsonElement ev)
+    {
+        var o = ev.GetProperty("origin");
+        Assert.True(o.ValueKind == JsonValueKind.Object, $"no origin in {ev}");
+        return o;
+    }
+
+    private static List<(string File, int Line)> Sites(JsonElement o) =>
+        o.GetProperty("sites").EnumerateArray().Select(s => (s.GetProperty("file").GetString()!, s.GetProperty("line").GetInt32())).ToList();
+
+    [Fact]
+    public void PerfCopyAttrsEinvalForUndefinedBranchBitsIsAmongItsSites()
+    {
+        var run = WhyfailRunner.Run(WithDebugInfo("--deep", "perf_event_open", "--", P("perf_bad_branch")), Long);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Single(run.Lines, l => l.GetProperty("type").GetString() == "notice" && l.GetProperty("text").GetString()!.StartsWith("source lines: "));
+        var o = Origin(Assert.Single(run.Failures("perf_event_open", "EINVAL")));
+        Assert.Equal("perf_copy_attr", o.GetProperty("function").GetString());
+        Assert.Equal("kernel/events/core.c", o.GetProperty("file").GetString());
+        int want = LabDebugInfo.LineAfter("kernel/events/core.c", "if (mask & ~(PERF_SAMPLE_BRANCH_MAX-1))", "return -EINVAL;");
+        var sites = Sites(o);
+        Assert.Contains(("kernel/events/core.c", want), sites);
+        Assert.Equal(sites.Count == 1 ? "exact" : "candidates", o.GetProperty("site").GetString());
+        // The chain's frames run parallel to the chain.
+        Assert.Equal(o.GetProperty("chain").GetArrayLength(), o.GetProperty("chain_frames").GetArrayLength());
+    }
+
+    [Fact]
+    public void EnoentOfAPathWalkPointsIntoFsNamei()
+    {
+        string path = $"/nonexistent-whyfail-{Guid.NewGuid():N}/x";
+        var run = WhyfailRunner.Run(WithDebugInfo("--deep", "openat", "--", P("open_missing"), path), Long);
+        Assert.True(run.ExitCode == 1, run.ToString());
+        var ev = Assert.Single(run.Failures("openat", "ENOENT"), e => e.GetProperty("args")[1].GetString() == $"\"{path}\"");
+        var o = Origin(ev);
+        Assert.Equal("fs/namei.c", o.GetProperty("file").GetString());
+        var sites = Sites(o);
+        Assert.NotEmpty(sites);
+        var namei = File.ReadAllLines(Path.Combine(LabDebugInfo.SourceDir, "fs/namei.c"));
+        Assert.All(sites, s =>
+        {
+            Assert.Equal("fs/namei.c", s.File);
+            Assert.Contains("-ENOENT", namei[s.Line - 1]);
+        });
+        // path_openat called inward from fs/namei.c too (the call line, with inlined frames when there are some).
+        var chain = o.GetProperty("chain").EnumerateArray().Select(e => e.GetString()).ToList();
+        int at = chain.IndexOf("path_openat");
+        Assert.True(at > 0, string.Join(" ", chain));
+        var frames = o.GetProperty("chain_frames")[at];
+        Assert.True(frames.GetArrayLength() > 0, o.ToString());
+        Assert.Equal("path_openat", frames[frames.GetArrayLength() - 1].GetProperty("function").GetString());
+        Assert.All(frames.EnumerateArray(), f => Assert.Equal("fs/namei.c", f.GetProperty("file").GetString()));
+    }
+
+    [Fact]
+    public void TextShowsTheOriginsFileAndLineAndItsSites()
+    {
+        var (code, text, stderr) = WhyfailRunner.RunText(Long, WithDebugInfo("--deep", "perf_event_open", "--", P("perf_bad_branch")));
+        Assert.True(code == 0, stderr);
+        Assert.Matches(@"origin: perf_copy_attr \(kernel/events/core\.c:\d+\)", text);
+        int want = LabDebugInfo.LineAfter("kernel/events/core.c", "if (mask & ~(PERF_SAMPLE_BRANCH_MAX-1))", "return -EINVAL;");
+        Assert.Matches($@"error sites? .*kernel/events/core\.c:{want}\b", text.Replace("… ", ""));
+    }
+
+    [Fact]
+    public void WithoutDebugInfoOneNoticeSaysWhatIsMissingAndTheFunctionStays()
+    {
+        // The lab machine has no /usr/lib/debug/boot/vmlinux-RELEASE: the degraded path.
+        string release = LabDebugInfo.Release;
+        Assert.False(File.Exists($"/usr/lib/debug/boot/vmlinux-{release}"), "this test needs a machine without the debug vmlinux");
+        string path = $"/nonexistent-whyfail-{Guid.NewGuid():N}/x";
+        var run = WhyfailRunner.Run(["--deep", "openat", "--", P("open_missing"), path], Long);
+        Assert.True(run.ExitCode == 1, run.ToString());
+        var notice = Assert.Single(run.Lines, l => l.GetProperty("type").GetString() == "notice" && l.GetProperty("text").GetString()!.Contains("source lines"));
+        Assert.Contains($"linux-image-{release}-dbg", notice.GetProperty("text").GetString());
+        var o = Origin(Assert.Single(run.Failures("openat", "ENOENT"), e => e.GetProperty("args")[1].GetString() == $"\"{path}\""));
+        Assert.NotEqual("", o.GetProperty("function").GetString());
+        Assert.Equal(JsonValueKind.Null, o.GetProperty("file").ValueKind);
+        Assert.Equal(JsonValueKind.Null, o.GetProperty("site").ValueKind);
+    }
+}
