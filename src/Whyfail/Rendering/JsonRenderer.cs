@@ -1,4 +1,3 @@
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using Whyfail.Decoding;
 using Whyfail.Events;
@@ -9,10 +8,8 @@ namespace Whyfail.Rendering;
 public sealed class JsonRenderer : IRenderer
 {
     private readonly Stream _out;
+    private readonly JsonLines _lines;
     private readonly Utf8JsonWriter _w;
-
-    // Escape everything that is not plain ASCII printable: output may end up in terminals and logs.
-    private static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.Default, Indented = false, SkipValidation = false };
 
     /// <summary>Names origin records (set when an origin backend is attached).</summary>
     public Func<OriginRecord, string>? OriginNames { get; set; }
@@ -22,25 +19,13 @@ public sealed class JsonRenderer : IRenderer
     public JsonRenderer(Stream output)
     {
         _out = output;
-        _w = new Utf8JsonWriter(_out, Options);
+        _lines = new JsonLines(output);
+        _w = _lines.Writer;
     }
 
-    private void EndLine()
-    {
-        _w.Flush();
-        _out.WriteByte((byte)'\n');
-        _out.Flush();
-        _w.Reset();
-    }
+    private void EndLine() => _lines.EndLine();
 
-    public void Notice(string text)
-    {
-        _w.WriteStartObject();
-        _w.WriteString("type", "notice");
-        _w.WriteString("text", text);
-        _w.WriteEndObject();
-        EndLine();
-    }
+    public void Notice(string text) => _lines.Notice(text);
 
     public void Event(SyscallEvent ev)
     {
@@ -138,12 +123,7 @@ public sealed class JsonRenderer : IRenderer
         EndLine();
     }
 
-    private static void WriteStrings(Utf8JsonWriter w, string name, IEnumerable<string> values)
-    {
-        w.WriteStartArray(name);
-        foreach (var v in values) w.WriteStringValue(v);
-        w.WriteEndArray();
-    }
+    private static void WriteStrings(Utf8JsonWriter w, string name, IEnumerable<string> values) => JsonLines.WriteStrings(w, name, values);
 
     public void Summary(TraceSummary s)
     {
