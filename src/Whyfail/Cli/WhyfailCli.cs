@@ -22,6 +22,7 @@ public static class WhyfailCli
           whyfail --json -o trace.jsonl -- make    JSON Lines for tools (schema: docs/json.md)
           whyfail errno 512                        what an errno number or name means
           whyfail doctor                           what this kernel lets whyfail see
+          whyfail graph --syscall X --diff -- CMD  kernel call trees of the failing calls (see graph --help)
 
         Exit status: the command's own (128+N if killed by signal N; 127 if not found); whyfail's
         own errors: 2 usage, 3 missing privilege, 4 kernel lacks a feature, 5 no such process,
@@ -112,6 +113,7 @@ public static class WhyfailCli
 
         root.Subcommands.Add(ErrnoCommand());
         root.Subcommands.Add(DoctorCommand.Build());
+        root.Subcommands.Add(Graph.GraphCommand.Build());
         return root;
     }
 
@@ -134,7 +136,7 @@ public static class WhyfailCli
 
     private static IEnumerable<string> Split(string s) => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-    private static IReadOnlyList<int> ParsePids(string[]? values)
+    internal static IReadOnlyList<int> ParsePids(string[]? values)
     {
         var list = new List<int>();
         foreach (var p in (values ?? []).SelectMany(Split))

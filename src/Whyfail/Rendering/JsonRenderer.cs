@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using Whyfail.Decoding;
 using Whyfail.Events;
@@ -10,10 +8,8 @@ namespace Whyfail.Rendering;
 public sealed class JsonRenderer : IRenderer
 {
     private readonly Stream _out;
+    private readonly JsonLines _lines;
     private readonly Utf8JsonWriter _w;
-
-    // Escape everything that is not plain ASCII printable: output may end up in terminals and logs.
-    private static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.Default, Indented = false, SkipValidation = false };
 
     /// <summary>Names origin records (set when an origin backend is attached).</summary>
     public Func<OriginRecord, string>? OriginNames { get; set; }
@@ -22,44 +18,16 @@ public sealed class JsonRenderer : IRenderer
 
     public JsonRenderer(Stream output)
     {
-        // Lines collect in memory and reach the stream in large writes from Flush (the session calls
-        // it after each batch of events) or when 32 KiB are pending: one write(2) per event was most
-        // of the cost at a flood of failures. (Utf8JsonWriter.Flush on a Stream flushes the stream
-        // too, hence the buffer writer.)
         _out = output;
-        _w = new Utf8JsonWriter(_pending, Options);
+        _lines = new JsonLines(output, buffered: true);
+        _w = _lines.Writer;
     }
 
-    private readonly ArrayBufferWriter<byte> _pending = new(1 << 16);
+    private void EndLine() => _lines.EndLine();
 
-    private void EndLine()
-    {
-        _w.Flush();
-        _pending.Write("\n"u8);
-        _w.Reset();
-        if (_pending.WrittenCount >= 1 << 15) WritePending();
-    }
+    public void Flush() => _lines.Flush();
 
-    private void WritePending()
-    {
-        _out.Write(_pending.WrittenSpan);
-        _pending.ResetWrittenCount();
-    }
-
-    public void Flush()
-    {
-        WritePending();
-        _out.Flush();
-    }
-
-    public void Notice(string text)
-    {
-        _w.WriteStartObject();
-        _w.WriteString("type", "notice");
-        _w.WriteString("text", text);
-        _w.WriteEndObject();
-        EndLine();
-    }
+    public void Notice(string text) => _lines.Notice(text);
 
     public void Event(SyscallEvent ev)
     {
@@ -130,13 +98,8 @@ public sealed class JsonRenderer : IRenderer
             WriteStrings(w, "errno_changes", o.ErrnoChanges);
             WriteStrings(w, "stack", o.Stack);
             WriteStrings(w, "inner", o.Inner);
-            w.WriteStartArray("chain_watched");
-            foreach (var t in o.ChainWatched) w.WriteBooleanValue(t);
-            w.WriteEndArray();
-            w.WriteBoolean("inferred", o.Inferred);
             w.WriteString("backend", o.Backend);
             w.WriteString("confidence", o.Confidence);
-            SourceJson.Write(w, o);
             w.WriteEndObject();
         }
         else
@@ -162,12 +125,7 @@ public sealed class JsonRenderer : IRenderer
         EndLine();
     }
 
-    private static void WriteStrings(Utf8JsonWriter w, string name, IEnumerable<string> values)
-    {
-        w.WriteStartArray(name);
-        foreach (var v in values) w.WriteStringValue(v);
-        w.WriteEndArray();
-    }
+    private static void WriteStrings(Utf8JsonWriter w, string name, IEnumerable<string> values) => JsonLines.WriteStrings(w, name, values);
 
     public void Summary(TraceSummary s)
     {

@@ -124,19 +124,11 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             else
                 renderer.Notice("tracing every process on this machine");
 
-            while (!_stop)
+            exitCode = TraceLoop.Run(capture, _child, settings.Pids, () => _stop, () =>
             {
-                capture.Poll(100);
                 renderer.Flush();
                 growth?.Step();
-                if (_child != null && _child.HasExited) break;
-                if (settings.Pids.Count > 0 && settings.Pids.All(p => !Directory.Exists($"/proc/{p}"))) break;
-            }
-            if (_child != null)
-            {
-                _child.WaitForExit();
-                exitCode = _child.ExitCode;
-            }
+            });
         }
         finally
         {

@@ -1,0 +1,320 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Whyfail.Analysis;
+using Whyfail.Analysis.Origin;
+using Whyfail.Analysis.Origin.Kernel;
+using Whyfail.Analysis.Origin.Resolve;
+using Whyfail.Capture;
+using Whyfail.Capture.Native;
+using Whyfail.Capture.Origin;
+using Whyfail.Decoding;
+using Whyfail.Events;
+using Whyfail.Tracing;
+
+namespace Whyfail.Graph;
+
+/// <summary>
+/// One `whyfail graph` run: function_graph records the kernel call tree of every invocation of the
+/// chosen syscalls by the traced processes; whyfail's own sys_exit events (same clock) say which of
+/// them failed; only those are kept (speculative tracing), with the error path from the origin
+/// backend when there is one, and (--diff) compared with a successful invocation from the same process.
+/// </summary>
+public sealed class GraphSession(GraphSettings settings, TextWriter stderr)
+{
+    private volatile bool _stop;
+    private Process? _child;
+    private readonly List<Invocation> _recorded = [];
+    private readonly Dictionary<int, List<SyscallEvent>> _exits = [];
+
+    public int Run()
+    {
+        if (settings.Input != null)
+        {
+            if (!File.Exists(settings.Input))
+                throw new WhyfailException($"--input: no such file: {settings.Input}", ExitCodes.Usage);
+            var graphs = GraphJsonWriter.Read(settings.Input);
+            using var view = new GraphOutput(settings, stderr);
+            foreach (var g in graphs) view.Invocation(g);
+            view.Finish(new GraphSummary { Recorded = graphs.Count, Failing = graphs.Count(g => g.Failed), Shown = graphs.Count });
+            return 0;
+        }
+
+        string? executable = null;
+        if (settings.Command.Count > 0)
+            executable = Launcher.Resolve(settings.Command[0])
+                ?? throw new WhyfailException($"command not found: {settings.Command[0]}", ExitCodes.CommandNotFound);
+        foreach (var pid in settings.Pids)
+            if (!Directory.Exists($"/proc/{pid}"))
+                throw new WhyfailException($"no process with pid {pid}", ExitCodes.NoSuchProcess);
+        if (FunctionGraphRecorder.Unavailable() is { } why)
+            throw new WhyfailException($"cannot record call graphs: {why}. " +
+                "Failing calls themselves can still be traced and explained here with `whyfail -- CMD`.", ExitCodes.KernelUnsupported);
+
+        var nrs = new HashSet<int>();
+        var entries = new Dictionary<string, (string, int)>();
+        var traceable = TraceableNames();
+        foreach (var sc in settings.Syscalls)
+        {
+            SyscallTable.TryGetNumber(sc, out int nr);
+            string entry = "__x64_sys_" + sc;
+            if (traceable != null && !traceable.Contains(entry))
+                throw new WhyfailException($"--syscall {sc}: its entry function {entry} cannot be traced on this kernel (not in available_filter_functions)", ExitCodes.KernelUnsupported);
+            entries[entry] = (sc, nr);
+            nrs.Add(nr);
+        }
+
+        using var output = new GraphOutput(settings, stderr);
+        var pipeline = new AnalysisPipeline(new TraceSettings { Explain = false });
+        var originFunctions = PlanOrigins(output);
+        using var capture = new TracepointCapture(new CaptureOptions
+        {
+            ReportSuccess = true,
+            Follow = true,
+            Captures = Decoder.CaptureSpecs(),
+            OriginFunctions = originFunctions,
+            OriginBackend = settings.Backend,
+        });
+        foreach (var l in capture.Limitations) output.Notice(l);
+        OriginResolver? resolver = null;
+        if (capture.OriginProbes is { } probes)
+        {
+            resolver = new OriginResolver(new KallsymsSymbols(Kallsyms.Load()), probes.Functions, OriginBackends.Describe(probes.Backend));
+            pipeline.Origins = resolver;
+            output.Notice($"return values and error paths from {OriginBackends.Describe(probes.Backend)} on {probes.Functions.Count} kernel functions " +
+                $"(attached in {probes.AttachTime.TotalMilliseconds:0} ms)");
+        }
+        capture.OnEvent = ev =>
+        {
+            if (!nrs.Contains(ev.Nr)) return;
+            pipeline.Process(ev);
+            if (!_exits.TryGetValue(ev.Tid, out var list)) _exits[ev.Tid] = list = [];
+            list.Add(ev);
+        };
+
+        int exitCode = 0;
+        var summary = new GraphSummary();
+        using (var recorder = new FunctionGraphRecorder(entries, inv => { lock (_recorded) _recorded.Add(inv); }, settings.BufferKbPerCpu))
+        using (new StopSignals(this))
+        {
+            if (recorder.RemovedStale.Count > 0)
+                output.Notice($"removed tracefs instances left by whyfail processes that no longer run: {string.Join(", ", recorder.RemovedStale)}");
+            output.Notice($"recording with {recorder.Description}");
+            try
+            {
+                if (executable != null)
+                {
+                    _child = Launcher.Start(executable, settings.Command, null);
+                    capture.Adopt([_child.Id], armOnExec: true);
+                    recorder.Start([_child.Id]);
+                    Launcher.Release(_child);
+                }
+                else
+                {
+                    capture.Adopt(settings.Pids, armOnExec: false);
+                    recorder.Start(settings.Pids);
+                    output.Notice($"recording pid {string.Join(", ", settings.Pids)} and the children they create from now on; Ctrl-C to stop");
+                }
+                exitCode = TraceLoop.Run(capture, _child, settings.Pids, () => _stop);
+            }
+            finally
+            {
+                recorder.Stop();
+                capture.Detach();
+                capture.Drain();
+                summary.LostEvents = recorder.LostEvents;
+                if (recorder.Unparsed > 0)
+                    output.Notice($"{recorder.Unparsed} line(s) of the function_graph trace had an unknown shape and were skipped");
+            }
+        }
+
+        var shown = Correlate(summary, resolver);
+        if (summary.LostEvents > 0)
+            output.Notice($"the trace buffer overflowed: {summary.LostEvents} function_graph events were lost, so some trees may be incomplete");
+        if (summary.ProbeCallsRemoved > 0)
+            output.Notice($"{summary.ProbeCallsRemoved} calls made by whyfail's own BPF programs inside the traced calls are left out of the trees");
+        if (summary.Unmatched > 0)
+            output.Notice($"{summary.Unmatched} recorded invocation(s) had no matching syscall exit event and were left out");
+        if (shown.Count == 0)
+            output.Notice($"no failing {string.Join("/", settings.Syscalls)} call{(settings.Errnos != null ? " with the errno asked for" : "")} was recorded " +
+                $"({summary.Recorded} invocation(s) recorded, all successful or filtered)");
+        foreach (var inv in shown) output.Invocation(inv);
+        output.Finish(summary);
+        return exitCode;
+    }
+
+    /// <summary>Pairs each recorded tree with whyfail's sys_exit event of the same thread and keeps the failing ones.</summary>
+    private List<Invocation> Correlate(GraphSummary summary, OriginResolver? resolver)
+    {
+        var shown = new List<Invocation>();
+        var successes = new Dictionary<(int Pid, int Nr), Invocation>();
+        var failing = new List<Invocation>();
+        foreach (var byTid in _recorded.GroupBy(i => i.Tid))
+        {
+            var events = _exits.TryGetValue(byTid.Key, out var l) ? l.OrderBy(e => e.TimestampNs).ToList() : [];
+            var invs = byTid.OrderBy(i => i.Root.StartUs).ToList();
+            int e = 0;
+            for (int k = 0; k < invs.Count; k++)
+            {
+                var inv = invs[k];
+                summary.Recorded++;
+                double after = (inv.EndUs ?? inv.Root.StartUs) - 1;   // abstime is printed to the µs
+                double before = k + 1 < invs.Count ? invs[k + 1].Root.StartUs : double.MaxValue;
+                while (e < events.Count && (events[e].Nr != inv.Nr || events[e].TimestampNs / 1000.0 < after)) e++;
+                if (e >= events.Count || events[e].TimestampNs / 1000.0 > before + 1)
+                {
+                    summary.Unmatched++;
+                    continue;
+                }
+                var ev = events[e++];
+                inv.Pid = ev.Pid;
+                inv.Comm = ev.Comm;
+                inv.Ret = ev.Ret;
+                inv.ExitTimestampNs = ev.TimestampNs;
+                inv.Args = ev.DecodedArgs;
+                if (!inv.Failed)
+                {
+                    if (settings.Diff) summary.ProbeCallsRemoved += ProbeNoise.Strip(inv.Root);
+                    summary.SuccessfulDiscarded++;
+                    if (settings.Diff) successes.TryAdd((inv.Pid, inv.Nr), inv);
+                    continue;
+                }
+                summary.Failing++;
+                summary.ProbeCallsRemoved += ProbeNoise.Strip(inv.Root);
+                inv.Origin = ev.Origin;
+                var records = resolver == null ? [] : ev.OriginRecords.Select(r => (resolver.Name(r), r.Ret)).ToList();
+                ErrorPath.Mark(inv, records);
+                if (settings.Errnos == null || settings.Errnos.Contains(ev.Errno))
+                    failing.Add(inv);
+            }
+        }
+        foreach (var inv in failing.OrderBy(i => i.ExitTimestampNs))
+        {
+            if (settings.Diff && successes.TryGetValue((inv.Pid, inv.Nr), out var ok))
+                inv.Diff = TreeDiff.Compare(inv, ok);
+            shown.Add(inv);
+        }
+        if (settings.Diff)
+            foreach (var inv in shown.Where(i => i.Diff == null))
+                stderr.WriteLine($"whyfail: no successful {inv.Syscall} of {TextSafetyName(inv)} was recorded to compare with");
+        summary.Shown = shown.Count;
+        return shown;
+    }
+
+    private static string TextSafetyName(Invocation inv) => Rendering.TextSafety.Sanitize($"{inv.Comm}[{inv.Pid}]");
+
+    private IReadOnlyList<string> PlanOrigins(GraphOutput output)
+    {
+        if (settings.Backend == OriginBackend.None) return [];
+        if (settings.Backend == null && OriginBackends.Candidates(out var whyNone).Count == 0)
+        {
+            output.Notice($"no return values: {whyNone}; the error path is then the last calls before the return");
+            return [];
+        }
+        var plan = OriginPlanner.Make(settings.Syscalls, settings.DeepBudget, output.Notice);
+        return plan.Functions;
+    }
+
+    private static HashSet<string>? TraceableNames()
+    {
+        try
+        {
+            var set = new HashSet<string>();
+            foreach (var line in File.ReadLines(Path.Combine(FunctionGraphRecorder.Tracing, "available_filter_functions")))
+            {
+                int sp = line.IndexOf(' ');
+                set.Add(sp < 0 ? line : line[..sp]);
+            }
+            return set;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>SIGINT/SIGTERM/SIGHUP end the recording cleanly (the tracefs instance is removed on the way out).</summary>
+    private sealed class StopSignals : IDisposable
+    {
+        private readonly List<PosixSignalRegistration> _regs = [];
+
+        public StopSignals(GraphSession s)
+        {
+            foreach (var sig in new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP })
+                _regs.Add(PosixSignalRegistration.Create(sig, ctx =>
+                {
+                    ctx.Cancel = true;
+                    s._stop = true;
+                    if (s._child is { HasExited: false } child && !(ctx.Signal == PosixSignal.SIGINT && !Console.IsInputRedirected))
+                        Libc.Kill(child.Id, Libc.SIGTERM);
+                }));
+        }
+
+        public void Dispose()
+        {
+            foreach (var r in _regs) r.Dispose();
+        }
+    }
+}
+
+/// <summary>The chosen output (text, JSON Lines or HTML) to standard error or -o FILE.</summary>
+internal sealed class GraphOutput : IDisposable
+{
+    private readonly Stream? _file;
+    private readonly GraphTextRenderer? _text;
+    private readonly GraphJsonWriter? _json;
+    private readonly GraphHtmlRenderer? _html;
+    private readonly TextWriter _writer;
+    private readonly TextWriter _stderr;
+
+    public GraphOutput(GraphSettings s, TextWriter stderr)
+    {
+        _stderr = stderr;
+        _file = s.OutputFile != null ? OutputFile.Open(s.OutputFile) : null;
+        _writer = _file != null ? new StreamWriter(_file) : stderr;
+        if (s.Json) _json = new GraphJsonWriter(_file ?? Console.OpenStandardError());
+        else if (s.Html) _html = new GraphHtmlRenderer(_writer);
+        else
+        {
+            bool color = s.Color switch
+            {
+                ColorMode.Always => true,
+                ColorMode.Never => false,
+                _ => _file == null && !Console.IsErrorRedirected && Environment.GetEnvironmentVariable("NO_COLOR") == null,
+            };
+            _text = new GraphTextRenderer(_writer, color, s.FoldAbove);
+        }
+    }
+
+    public void Notice(string text)
+    {
+        _json?.Notice(text);
+        _text?.Notice(text);
+        if (_html != null)
+        {
+            _html.Notice(text);
+            if (_file != null) _stderr.WriteLine($"whyfail: {Rendering.TextSafety.Sanitize(text)}");
+        }
+    }
+
+    public void Invocation(Invocation inv)
+    {
+        _json?.Invocation(inv, "function_graph");
+        _text?.Invocation(inv);
+        _html?.Invocation(inv);
+    }
+
+    public void Finish(GraphSummary s)
+    {
+        _json?.Summary(s);
+        _html?.Finish(s);
+        _text?.Notice($"{s.Shown} failing call tree(s) shown; {s.Recorded} invocation(s) recorded, {s.SuccessfulDiscarded} successful discarded" +
+            (s.Unmatched > 0 ? $", {s.Unmatched} without a matching exit" : "") + (s.LostEvents > 0 ? $", {s.LostEvents} trace events lost" : ""));
+        _writer.Flush();
+    }
+
+    public void Dispose()
+    {
+        _writer.Flush();
+        if (_file != null) _writer.Dispose();
+    }
+}

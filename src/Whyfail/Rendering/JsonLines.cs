@@ -1,0 +1,74 @@
+using System.Buffers;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace Whyfail.Rendering;
+
+/// <summary>
+/// JSON Lines on a stream: one object per line, every non-ASCII and control character escaped
+/// (output may end up in terminals and logs). Shared by the trace and graph writers.
+/// </summary>
+public sealed class JsonLines
+{
+    private static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.Default, Indented = false, SkipValidation = false };
+    private readonly Stream _out;
+    private readonly ArrayBufferWriter<byte> _pending = new(1 << 16);
+
+    public Utf8JsonWriter Writer { get; }
+
+    private readonly bool _buffered;
+
+    /// <summary>
+    /// <paramref name="buffered"/>: lines collect in memory and reach the stream in large writes from
+    /// <see cref="Flush"/> (the trace session calls it after each batch of events) or when 32 KiB are
+    /// pending — one write(2) per event was most of the cost at a flood of failures. Otherwise each
+    /// line is written and flushed at once. (Utf8JsonWriter.Flush on a Stream flushes the stream too,
+    /// hence the buffer writer.)
+    /// </summary>
+    public JsonLines(Stream output, bool buffered = false)
+    {
+        _buffered = buffered;
+        _out = output;
+        Writer = new Utf8JsonWriter(_pending, Options);
+    }
+
+    /// <summary>Ends the object just written: a newline; written out when enough is pending or at <see cref="Flush"/>.</summary>
+    public void EndLine()
+    {
+        Writer.Flush();
+        _pending.Write("\n"u8);
+        Writer.Reset();
+        if (!_buffered) Flush();
+        else if (_pending.WrittenCount >= 1 << 15) WritePending();
+    }
+
+    private void WritePending()
+    {
+        _out.Write(_pending.WrittenSpan);
+        _pending.ResetWrittenCount();
+    }
+
+    /// <summary>Writes out what is pending and flushes the stream.</summary>
+    public void Flush()
+    {
+        WritePending();
+        _out.Flush();
+    }
+
+    /// <summary>A <c>{"type": "notice", "text": …}</c> line.</summary>
+    public void Notice(string text)
+    {
+        Writer.WriteStartObject();
+        Writer.WriteString("type", "notice");
+        Writer.WriteString("text", text);
+        Writer.WriteEndObject();
+        EndLine();
+    }
+
+    public static void WriteStrings(Utf8JsonWriter w, string name, IEnumerable<string> values)
+    {
+        w.WriteStartArray(name);
+        foreach (var v in values) w.WriteStringValue(v);
+        w.WriteEndArray();
+    }
+}
