@@ -142,7 +142,8 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
 	u32 give = 0;
 	struct task_state *pst = state_of(parent, false);
-	if (pst && (pst->flags & WF_FOLLOW))
+	/* Children of an armed launcher are armed too, also without --follow: the launcher forks the command. */
+	if (pst && (pst->flags & (WF_FOLLOW | WF_ARMED_ON_EXEC)))
 		give = pst->flags;
 	if (!give) {
 		u32 tgid = parent->tgid;

@@ -8,8 +8,9 @@ namespace Whyfail.Tracing;
 /// <summary>
 /// Starts the traced command so that its very first syscall is seen: whyfail re-executes itself as
 /// a small launcher (<c>whyfail __launch …</c>) that stops itself with SIGSTOP; the tracer adopts it
-/// (armed to start reporting at execve), sends SIGCONT, and the launcher drops privileges and execs
-/// the command. Nothing the launcher itself does is reported.
+/// (armed to start reporting at execve; its children inherit that), sends SIGCONT, and the launcher drops
+/// privileges, forks and the child execs the command, while the launcher waits for it and passes on its exit
+/// status. Nothing the launcher itself does is reported.
 /// </summary>
 public static unsafe class Launcher
 {
@@ -137,7 +138,14 @@ public static unsafe class Launcher
         }
     }
 
-    /// <summary>The launcher side (runs in the child): stop, drop privileges, exec. Never returns on success.</summary>
+    /// <summary>
+    /// The launcher side (runs in whyfail's child): stop, drop privileges, then fork the command and wait for it. The
+    /// command runs as whyfail's grandchild, so that the .NET runtime of whyfail, which reaps its own children on
+    /// SIGCHLD, never consumes a ptrace stop of the command (the seccomp filters of the command are read through a
+    /// brief ptrace stop). The launcher forwards SIGINT (unless it came from the terminal, which sends it to the whole
+    /// process group), SIGTERM, SIGHUP and SIGQUIT to the command, and ends as the command ended: same exit status, or
+    /// killed by the same signal.
+    /// </summary>
     public static int RunLauncher(string[] args)
     {
         // args: __launch CREDS EXECUTABLE ARGV0 ARGV...
@@ -164,35 +172,113 @@ public static unsafe class Launcher
         var argv = args.Skip(3).ToArray();
         var env = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
             .Select(e => $"{e.Key}={e.Value}").ToArray();
-        int err = Exec(exe, argv, env);
-        Console.Error.WriteLine($"whyfail: cannot execute {exe}: {Libc.ErrorText(err)}");
-        return err == 2 ? ExitCodes.CommandNotFound : ExitCodes.CommandNotExecutable;
+        using var exec = new PreparedExec(exe, argv, env);
+        int pid = exec.Spawn(out int err);
+        if (pid < 0 || err != 0)
+        {
+            Console.Error.WriteLine($"whyfail: cannot execute {exe}: {Libc.ErrorText(pid < 0 ? Marshal.GetLastPInvokeError() : err)}");
+            return err == 2 ? ExitCodes.CommandNotFound : ExitCodes.CommandNotExecutable;
+        }
+
+        bool terminalInterrupt = !Console.IsInputRedirected;
+        var regs = new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP, PosixSignal.SIGQUIT }.Select(sig =>
+            PosixSignalRegistration.Create(sig, ctx =>
+            {
+                ctx.Cancel = true;
+                if (ctx.Signal == PosixSignal.SIGINT && terminalInterrupt) return;
+                Libc.Kill(pid, ctx.Signal switch { PosixSignal.SIGINT => Libc.SIGINT, PosixSignal.SIGHUP => 1, PosixSignal.SIGQUIT => 3, _ => Libc.SIGTERM });
+            })).ToList();
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0 && Marshal.GetLastPInvokeError() == 4 /* EINTR */) { }
+        foreach (var r in regs) r.Dispose();
+
+        if ((status & 0x7f) == 0) return (status >> 8) & 0xff;
+        int termsig = status & 0x7f;
+        // Die of the same signal (without a core dump of the launcher), so that whyfail reports 128+N as for the command.
+        Libc.Prctl(4 /* PR_SET_DUMPABLE */, 0, 0, 0, 0);
+        signal(termsig, 0 /* SIG_DFL */);
+        Libc.Kill(Libc.GetPid(), termsig);
+        return 128 + termsig;
     }
 
-    private static int Exec(string exe, string[] argv, string[] env)
+    /// <summary>
+    /// Everything the forked child needs, prepared before fork (arguments pinned, the libc entry points called once),
+    /// so that between fork and execve the child only calls execve and write: nothing that allocates or needs the
+    /// runtime, whose other threads do not exist in the child.
+    /// </summary>
+    private sealed class PreparedExec : IDisposable
     {
-        static nint[] Pin(string[] strings, List<GCHandle> handles)
+        private readonly List<GCHandle> handles = [];
+        private readonly byte[] path;
+        private readonly nint[] argv, envp;
+        private readonly int[] errPipe = new int[2];
+
+        public PreparedExec(string exe, string[] args, string[] env)
+        {
+            path = Encoding.UTF8.GetBytes(exe + "\0");
+            argv = Pin(args);
+            envp = Pin(env);
+        }
+
+        private nint[] Pin(string[] strings)
         {
             var ptrs = new nint[strings.Length + 1];
             for (int i = 0; i < strings.Length; i++)
             {
-                var bytes = Encoding.UTF8.GetBytes(strings[i] + "\0");
-                var h = GCHandle.Alloc(bytes, GCHandleType.Pinned);
+                var h = GCHandle.Alloc(Encoding.UTF8.GetBytes(strings[i] + "\0"), GCHandleType.Pinned);
                 handles.Add(h);
                 ptrs[i] = h.AddrOfPinnedObject();
             }
             return ptrs;
         }
-        var handles = new List<GCHandle>();
-        var a = Pin(argv, handles);
-        var e = Pin(env, handles);
-        var path = Encoding.UTF8.GetBytes(exe + "\0");
-        fixed (byte* p = path)
-        fixed (nint* ap = a)
-        fixed (nint* ep = e)
+
+        /// <summary>Forks and execs; returns the child's pid and, when execve failed, its errno in <paramref name="err"/>.</summary>
+        public int Spawn(out int err)
         {
-            Libc.Execve(p, (byte**)ap, (byte**)ep);
+            err = 0;
+            fixed (int* fds = errPipe)
+                if (pipe2(fds, 0x80000 /* O_CLOEXEC */) != 0) return -1;
+            int e = 0;
+            // Warm up the entry points the child uses (resolved and, under a JIT, compiled now, not in the child).
+            write(errPipe[1], &e, 0);
+            Libc.Execve(null, null, null);
+            int pid;
+            fixed (byte* p = path)
+            fixed (nint* ap = argv)
+            fixed (nint* ep = envp)
+            {
+                pid = fork();
+                if (pid == 0)
+                {
+                    Libc.Execve(p, (byte**)ap, (byte**)ep);
+                    e = Marshal.GetLastPInvokeError();
+                    write(errPipe[1], &e, 4);
+                    Libc.Kill(Libc.GetPid(), Libc.SIGKILL); // (no _exit: its entry point could not be warmed up)
+                }
+            }
+            if (pid < 0) return -1;
+            Libc.Close(errPipe[1]);
+            errPipe[1] = -1;
+            int got = 0, n;
+            while ((n = (int)Libc.Read(errPipe[0], (byte*)&got, 4)) < 0 && Marshal.GetLastPInvokeError() == 4) { }
+            if (n == 4)
+            {
+                err = got;
+                waitpid(pid, &n, 0);
+            }
+            return pid;
         }
-        return Marshal.GetLastPInvokeError();
+
+        public void Dispose()
+        {
+            foreach (var h in handles) h.Free();
+            foreach (var fd in errPipe) if (fd > 0) Libc.Close(fd);
+        }
     }
+
+    [DllImport("libc", SetLastError = true)] private static extern int fork();
+    [DllImport("libc", SetLastError = true)] private static extern int waitpid(int pid, int* status, int options);
+    [DllImport("libc", SetLastError = true)] private static extern int pipe2(int* fds, int flags);
+    [DllImport("libc", SetLastError = true)] private static extern nint write(int fd, void* buf, nint count);
+    [DllImport("libc")] private static extern nint signal(int sig, nint handler);
 }

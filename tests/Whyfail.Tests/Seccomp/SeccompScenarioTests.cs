@@ -222,7 +222,7 @@ public sealed class SeccompScenarioTests(ITestOutputHelper output)
         var unknown = One(ev.Explanation, "unknown");
         output.WriteLine(unknown.Text);
         Assert.Contains("2 seccomp filters, which could have refused the call but could not be read", unknown.Text);
-        Assert.Contains("is whyfail's own child (the command it started)", unknown.Text);
+        Assert.Contains("is whyfail's own child, and stopping that one", unknown.Text);
         AssertRunningAndDetached(p, 1);
     }
 

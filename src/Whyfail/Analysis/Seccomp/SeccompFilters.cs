@@ -127,7 +127,8 @@ public static partial class SeccompFilters
         if (tid == pid && st.PPid == self)
             // .NET reaps its child processes with waitpid(pid, WNOHANG) on every SIGCHLD; for a child that this process
             // also traces that call reports the ptrace stop, and .NET would take it for the child's exit.
-            return (Fail(pid, tid, $"pid {pid} is whyfail's own child (the command it started), and stopping that one with ptrace would confuse the .NET runtime's tracking of its child processes; to have it checked, start it through a shell (whyfail -- sh -c 'COMMAND; exit $?')"), true);
+            // (The command of `whyfail -- CMD` is not such a child: the launcher forks it, see Launcher.RunLauncher.)
+            return (Fail(pid, tid, $"pid {pid} is whyfail's own child, and stopping that one with ptrace would confuse the .NET runtime's tracking of its child processes"), true);
 
         var result = new Attach();
         var worker = new Thread(() => result = AttachAndRead(tid), 256 * 1024) { IsBackground = true, Name = "whyfail seccomp read" };
