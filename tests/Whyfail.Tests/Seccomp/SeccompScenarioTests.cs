@@ -260,6 +260,10 @@ public sealed class SeccompScenarioTests(ITestOutputHelper output)
         var f = SeccompFilters.Get(p.Pid, p.Tid);
         Assert.True(f.Ok, f.Error);
         Assert.Equal(2, f.Filters!.Count);
+        // PTRACE_DETACH wakes a group-stopped thread so that it re-enters the group stop by itself
+        // (kernel/ptrace.c, __ptrace_unlink): it may show "R" for a moment, but must be back in "T".
+        sw.Restart();
+        while (!p.Status("State").StartsWith('T') && sw.ElapsedMilliseconds < 5000) Thread.Sleep(5);
         Assert.StartsWith("T (stopped)", p.Status("State"));
         Assert.Equal("0", p.Status("TracerPid"));
 
