@@ -143,6 +143,13 @@ public sealed partial class ProcessView
 
         var cur = w.MakeStart(null);
         r.Components.Add(cur);
+        if (!cur.Exists && Alive && !Directory.Exists(TaskDir))
+        {
+            // It was alive when the event arrived and exited since: its root and cwd are gone with it.
+            r.Outcome = WalkOutcome.Unresolvable;
+            r.Detail = $"pid {Pid} exited before \"{path}\" could be checked from its root and working directory";
+            return r;
+        }
         if (!cur.Exists)
         {
             r.Outcome = cur.Errno == Errnos.ENOTDIR ? WalkOutcome.NotDirectory : WalkOutcome.Error;
