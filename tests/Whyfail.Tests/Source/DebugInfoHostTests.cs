@@ -60,6 +60,6 @@ public class DebugInfoHostTests
     {
         var (code, _, stderr) = WhyfailRunner.RunText("--kernel-src", "/nonexistent-whyfail-src", "--", "true");
         Assert.Equal(2, code);
-        Assert.Contains("--kernel-src /nonexistent-whyfail-src: no such directory", stderr);
+        Assert.Contains("--kernel-src /nonexistent-whyfail-src: no such directory or tarball", stderr);
     }
 }
