@@ -52,7 +52,7 @@ public class DebugInfoHostTests
         p.WaitForExit();
         var row = JsonDocument.Parse(json).RootElement.GetProperty("debug info");
         Assert.False(row.GetProperty("ok").GetBoolean());
-        Assert.Contains($"linux-image-{Release}-dbg", row.ToString());
+        Assert.Contains($"linux-image-{Release}-dbg", row.GetProperty("detail").GetString());
     }
 
     [Fact]
