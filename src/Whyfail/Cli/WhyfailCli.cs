@@ -63,7 +63,7 @@ public static class WhyfailCli
         var command = new Argument<string[]>("command") { Description = "The command to run and trace, after --", Arity = ArgumentArity.ZeroOrMore };
 
         var root = new RootCommand(About);
-        var kernelSrc = new Option<string?>("--kernel-src") { Description = "The running kernel's source tree (e.g. unpacked linux-source): shows the lines around each error site", HelpName = "DIR" };
+        var kernelSrc = new Option<string?>("--kernel-src") { Description = "The running kernel's source: a tree, or a tarball such as /usr/src/linux-source-6.1.tar.xz (found by itself when the installed linux-source matches the running kernel); shows the lines around each error site", HelpName = "DIR|TARBALL" };
         foreach (Option o in new Option[] { follow, noFollow, pids, system, comm, user, output, json, all, showInternal, syscalls, errnos, strLimit, summary, color, noExplain, bufferSize, deep, backend, deepBudget, vmlinux, kernelSrc })
             root.Options.Add(o);
         root.Arguments.Add(command);

@@ -34,8 +34,8 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
                 ?? throw new WhyfailException($"command not found: {settings.Command[0]}", ExitCodes.CommandNotFound);
             if (settings.User != null) creds = Launcher.LookupUser(settings.User);
         }
-        if (settings.KernelSrc != null && !Directory.Exists(settings.KernelSrc))
-            throw new WhyfailException($"--kernel-src {settings.KernelSrc}: no such directory", ExitCodes.Usage);
+        if (settings.KernelSrc != null && !Directory.Exists(settings.KernelSrc) && !File.Exists(settings.KernelSrc))
+            throw new WhyfailException($"--kernel-src {settings.KernelSrc}: no such directory or tarball", ExitCodes.Usage);
         foreach (var pid in settings.Pids)
             if (!Directory.Exists($"/proc/{pid}"))
                 throw new WhyfailException($"no process with pid {pid}", ExitCodes.NoSuchProcess);

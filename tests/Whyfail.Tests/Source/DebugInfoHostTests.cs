@@ -52,7 +52,7 @@ public class DebugInfoHostTests
         p.WaitForExit();
         var row = JsonDocument.Parse(json).RootElement.GetProperty("debug info");
         Assert.False(row.GetProperty("ok").GetBoolean());
-        Assert.Contains($"linux-image-{Release}-dbg", row.ToString());
+        Assert.Contains($"linux-image-{Release}-dbg", row.GetProperty("detail").GetString());
     }
 
     [Fact]
@@ -60,6 +60,6 @@ public class DebugInfoHostTests
     {
         var (code, _, stderr) = WhyfailRunner.RunText("--kernel-src", "/nonexistent-whyfail-src", "--", "true");
         Assert.Equal(2, code);
-        Assert.Contains("--kernel-src /nonexistent-whyfail-src: no such directory", stderr);
+        Assert.Contains("--kernel-src /nonexistent-whyfail-src: no such directory or tarball", stderr);
     }
 }

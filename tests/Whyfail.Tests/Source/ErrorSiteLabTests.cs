@@ -38,15 +38,7 @@ public sealed class ErrorSiteLabTests(LabSourceLines fixture) : IClassFixture<La
     [Fact]
     public void StepIntoProducesEnoentInTheInlinedPathWalk()
     {
-        var r = _lines.Sites.Find("step_into", 2);
-        Assert.NotNull(r);
-        Assert.NotEmpty(r.Sites);
-        var lines = File.ReadAllLines(Path.Combine(LabDebugInfo.SourceDir, "fs/namei.c"));
-        Assert.All(r.Sites, s =>
-        {
-            Assert.Equal("fs/namei.c", s.Frames[0].File);
-            Assert.Contains("-ENOENT", lines[s.Frames[0].Line - 1]);
-        });
+        var r = SitesOnLinesNaming("step_into", 2, "fs/namei.c", "-ENOENT");
         // The constant is in a function inlined into step_into (handle_mounts and friends): the frames say so.
         Assert.True(r.Sites.Any(s => s.Frames.Count > 1 && s.Frames[0].Inlined && s.Frames[^1].Function == "step_into"), Describe(r));
     }
@@ -55,28 +47,35 @@ public sealed class ErrorSiteLabTests(LabSourceLines fixture) : IClassFixture<La
     public void WalkComponentHasNoEnoentOfItsOwnSoItsCalleesAreTheCandidates()
     {
         // walk_component returns what step_into (a separate function on these kernels) produced.
-        var r = _lines.Sites.Find("walk_component", 2);
-        Assert.NotNull(r);
-        Assert.True(r.Sites.Count > 0, Describe(r));
-        var lines = File.ReadAllLines(Path.Combine(LabDebugInfo.SourceDir, "fs/namei.c"));
-        Assert.All(r.Sites, s => Assert.Contains("-ENOENT", lines[s.Frames[0].Line - 1]));
+        var r = SitesOnLinesNaming("walk_component", 2, "fs/namei.c", "-ENOENT");
         Assert.Contains(r.Sites, s => s.Frames[^1].Function == "step_into");
     }
 
     [Fact]
     public void GenericPermissionsEaccesSitesAreItsEaccesReturns()
     {
-        var r = _lines.Sites.Find("generic_permission", 13);
-        Assert.NotNull(r);
-        Assert.True(r.Sites.Count > 0, Describe(r));
-        var namei = File.ReadAllLines(Path.Combine(LabDebugInfo.SourceDir, "fs/namei.c"));
-        Assert.All(r.Sites, s => Assert.Contains("-EACCES", namei[s.Frames[0].Line - 1]));
+        var r = SitesOnLinesNaming("generic_permission", 13, "fs/namei.c", "-EACCES");
         Assert.Equal(r.Sites.Count == 1 ? "exact" : "candidates", r.Kind);
     }
 
     [Fact]
     public void AFunctionThatIsNotInTheVmlinuxHasNoSites() =>
         Assert.Null(_lines.Sites.Find("no_such_function_whyfail", 1));
+
+    /// <summary>The sites of (function, errno): at least one, each in <paramref name="file"/> on a real line containing <paramref name="text"/>.</summary>
+    private ErrorSiteResult SitesOnLinesNaming(string function, int errno, string file, string text)
+    {
+        var r = _lines.Sites.Find(function, errno);
+        Assert.NotNull(r);
+        Assert.True(r.Sites.Count > 0, Describe(r));
+        var lines = File.ReadAllLines(Path.Combine(LabDebugInfo.SourceDir, file));
+        Assert.All(r.Sites, s =>
+        {
+            Assert.Equal(file, s.Frames[0].File);
+            Assert.Contains(text, lines[s.Frames[0].Line - 1]);
+        });
+        return r;
+    }
 
     private static string Describe(ErrorSiteResult r) =>
         $"{r.Kind}: " + string.Join("; ", r.Sites.Select(s => $"+0x{s.Offset:x} {string.Join(" < ", s.Frames.Select(f => $"{f.Function} {f.File}:{f.Line}"))} [{s.Text}]"));

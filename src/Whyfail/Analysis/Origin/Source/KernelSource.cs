@@ -1,18 +1,102 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Whyfail.Analysis.Origin.Kernel;
+
 namespace Whyfail.Analysis.Origin.Source;
 
 /// <summary>
-/// A kernel source tree (--kernel-src DIR, or the files of the distribution's linux-source package
-/// that were extracted for this kernel): lines of files by their tree path ("fs/namei.c").
+/// A kernel source tree: a directory (--kernel-src DIR), or a source tarball (--kernel-src FILE, or the
+/// distribution's linux-source package of the running kernel's exact version) from which only the
+/// files that are needed are extracted, once, into a private cache under /var/cache/whyfail/src.
 /// Paths come from DWARF; only relative paths without ".." are opened, under the root.
 /// </summary>
-public sealed class KernelSource(string root)
+public sealed partial class KernelSource
 {
-    private readonly Dictionary<string, string[]?> _files = new(StringComparer.Ordinal);
+    public const string CacheRoot = "/var/cache/whyfail/src";
 
-    public string Root { get; } = Path.GetFullPath(root);
+    private readonly Dictionary<string, string[]?> _files = new(StringComparer.Ordinal);
+    private readonly string? _tarball, _prefix;
+    private readonly Action<string>? _progress;
+
+    public KernelSource(string root) => Root = Path.GetFullPath(root);
+
+    private KernelSource(string tarball, string prefix, string cache, Action<string>? progress)
+    {
+        (_tarball, _prefix, _progress, Root) = (tarball, prefix, progress, cache);
+    }
+
+    /// <summary>The tree's directory (for a tarball: the cache its files are extracted into).</summary>
+    public string Root { get; }
+
+    /// <summary>What it is, for messages.</summary>
+    public string Description => _tarball != null ? $"{_tarball} (files extracted on demand into {Root})" : Root;
 
     /// <summary>Lines above and below the error line in a snippet.</summary>
     public const int Context = 3;
+
+    /// <summary>A directory or a tarball (.tar, .tar.xz, .tar.gz, .tar.bz2); null with why when neither works.</summary>
+    public static KernelSource? Open(string path, Action<string>? progress, out string? why)
+    {
+        why = null;
+        if (Directory.Exists(path)) return new KernelSource(path);
+        var m = TarballName().Match(Path.GetFileName(path));
+        if (!File.Exists(path) || !m.Success)
+        {
+            why = $"{path} is neither a directory nor a .tar(.xz|.gz|.bz2) file";
+            return null;
+        }
+        var info = new FileInfo(path);
+        string cache = Path.Combine(CacheRoot, $"{m.Groups[1].Value}-{info.Length}-{info.LastWriteTimeUtc.Ticks}");
+        if (SafeDirectory.EnsurePrivate(cache, 0) is { } unsafeWhy)
+        {
+            why = $"cannot use the source cache: {unsafeWhy}";
+            return null;
+        }
+        return new KernelSource(Path.GetFullPath(path), m.Groups[1].Value, cache, progress);
+    }
+
+    /// <summary>
+    /// The Debian linux-source tarball of the running kernel (/usr/src/linux-source-X.Y.tar.xz), when the
+    /// installed package has exactly the version of the running kernel (/proc/version); else null with why.
+    /// </summary>
+    public static string? DistributionTarball(string release, out string why, string procVersion = "/proc/version")
+    {
+        string series = string.Join('.', release.Split('.').Take(2));
+        string tarball = $"/usr/src/linux-source-{series}.tar.xz";
+        string? running = null;
+        try
+        {
+            running = DebianVersion().Match(File.ReadAllText(procVersion)) is { Success: true } v ? v.Groups[1].Value : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+        why = $"no kernel source: --kernel-src DIR, or apt-get install linux-source-{series}{(running != null ? $"={running}" : "")}, shows the code around each error site";
+        if (running == null || !File.Exists(tarball)) return null;
+        string? installed = PackageVersion($"linux-source-{series}");
+        if (installed != running)
+        {
+            why = $"no kernel source: linux-source-{series} is {installed ?? "not installed"} but the running kernel is {running}";
+            return null;
+        }
+        return tarball;
+    }
+
+    private static string? PackageVersion(string package)
+    {
+        try
+        {
+            var psi = new ProcessStartInfo("dpkg-query") { ArgumentList = { "-W", "-f=${Version}", package }, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            using var p = Process.Start(psi)!;
+            string v = p.StandardOutput.ReadToEnd().Trim();
+            p.WaitForExit();
+            return p.ExitCode == 0 && v.Length > 0 ? v : null;
+        }
+        catch (Exception e) when (e is IOException or System.ComponentModel.Win32Exception)
+        {
+            return null;
+        }
+    }
 
     /// <summary>Line <paramref name="line"/> (1-based) of <paramref name="file"/>, or null.</summary>
     public string? Line(string file, int line) =>
@@ -32,9 +116,11 @@ public sealed class KernelSource(string root)
         string[]? lines = null;
         if (!Path.IsPathRooted(file) && !file.Split('/').Contains(".."))
         {
+            string path = Path.Combine(Root, file);
+            if (_tarball != null && !File.Exists(path)) Extract(file);
             try
             {
-                lines = File.ReadAllLines(Path.Combine(Root, file));
+                lines = File.ReadAllLines(path);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -43,4 +129,30 @@ public sealed class KernelSource(string root)
         _files[file] = lines;
         return lines;
     }
+
+    /// <summary>tar extracts one member (decompressing the whole archive: seconds) into the private cache.</summary>
+    private void Extract(string file)
+    {
+        _progress?.Invoke($"extracting {file} from {_tarball}");
+        try
+        {
+            var psi = new ProcessStartInfo("tar")
+            {
+                ArgumentList = { "-x", "-f", _tarball!, "-C", Root, "--strip-components=1", "--no-same-owner", "--no-same-permissions", $"{_prefix}/{file}" },
+                RedirectStandardError = true, UseShellExecute = false,
+            };
+            using var p = Process.Start(psi)!;
+            p.StandardError.ReadToEnd();
+            p.WaitForExit();
+        }
+        catch (Exception e) when (e is IOException or System.ComponentModel.Win32Exception)
+        {
+        }
+    }
+
+    [GeneratedRegex(@"^(.+)\.tar(\.xz|\.gz|\.bz2)?$")]
+    private static partial Regex TarballName();
+
+    [GeneratedRegex(@"Debian (\S+)")]
+    private static partial Regex DebianVersion();
 }

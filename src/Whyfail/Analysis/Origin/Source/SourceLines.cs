@@ -36,7 +36,7 @@ public sealed class SourceLines : IDisposable
     public static SourceLines? Open(string? vmlinux, string? kernelSrc, Kallsyms? kallsyms, out string? missing, Action<string>? progress = null)
     {
         var debug = DebugInfoLocator.Find(vmlinux, kallsyms, out missing, progress: progress);
-        return debug == null ? null : Open(debug, kernelSrc, kallsyms, out missing);
+        return debug == null ? null : Open(debug, kernelSrc, kallsyms, out missing, progress);
     }
 
     /// <summary>
@@ -45,6 +45,8 @@ public sealed class SourceLines : IDisposable
     /// </summary>
     public static SourceLines? ForSession(string? vmlinux, string? kernelSrc, Kallsyms kallsyms, Action<string> notice)
     {
+        string srcWhy = "";
+        kernelSrc ??= KernelSource.DistributionTarball(KernelBuildId.Release(), out srcWhy);
         var lines = Open(vmlinux, kernelSrc, kallsyms, out var missing, notice);
         if (lines == null)
         {
@@ -53,13 +55,13 @@ public sealed class SourceLines : IDisposable
         }
         var d = lines.DebugInfo;
         string slide = d.Slide == 0 ? "no KASLR offset" : $"KASLR offset {(d.Slide < 0 ? "-" : "+")}0x{Math.Abs(d.Slide):x}";
-        string src = lines.Source != null ? $"kernel source {lines.Source.Root}" : "no kernel source (--kernel-src DIR shows the lines)";
+        string src = lines.Source != null ? $"kernel source {lines.Source.Description}" : missing ?? srcWhy;
         notice($"source lines: {d.Path} ({(d.BuildId != null ? "build id matches, " : "")}{slide}) with {lines.Tool}; {src}");
         return lines;
     }
 
     /// <summary>Source lines from a known vmlinux (no check against the running kernel: for tests and offline use).</summary>
-    public static SourceLines? Open(DebugInfo debug, string? kernelSrc, Kallsyms? kallsyms, out string? missing)
+    public static SourceLines? Open(DebugInfo debug, string? kernelSrc, Kallsyms? kallsyms, out string? missing, Action<string>? progress = null)
     {
         var symbolizer = Symbolizer.Start(debug.Path, out missing);
         if (symbolizer == null) return null;
@@ -74,7 +76,9 @@ public sealed class SourceLines : IDisposable
             missing = e.Message;
             return null;
         }
-        var source = kernelSrc != null ? new KernelSource(kernelSrc) : null;
+        KernelSource? source = null;
+        if (kernelSrc != null && (source = KernelSource.Open(kernelSrc, progress, out var why)) == null)
+            missing = why;
         return new SourceLines(debug, image, symbolizer, source, kallsyms);
     }
 
