@@ -89,12 +89,13 @@ public sealed class FunctionGraphRecorder : IDisposable
                 Write(Path.Combine(_instance, "tracing_on"), "0");
                 _dir = Tracing;
                 Private = false;
-                Save("tracing_on", "current_tracer", "set_graph_function", "set_ftrace_pid", "trace_clock",
+                Save("tracing_on", "current_tracer", "buffer_size_kb", "set_graph_function", "set_ftrace_pid", "trace_clock",
                     "options/funcgraph-abstime", "options/funcgraph-proc", "options/funcgraph-tail", "options/funcgraph-irqs",
                     "options/funcgraph-duration", "options/function-fork");
                 Write(Path.Combine(_dir, "tracing_on"), "0");
                 Write(Path.Combine(_dir, "current_tracer"), "function_graph");
                 Write(Path.Combine(_dir, "set_graph_function"), string.Join(' ', entries.Keys));
+                TryWrite(Path.Combine(_dir, "buffer_size_kb"), bufferKbPerCpu.ToString());
                 Description = "function_graph on the top-level tracer (this kernel's instances cannot run it), limited to the syscall entries and the traced processes; restored at exit";
             }
             foreach (var (opt, v) in new[] { ("funcgraph-abstime", "1"), ("funcgraph-proc", "1"), ("funcgraph-tail", "1"), ("funcgraph-irqs", "0"), ("funcgraph-duration", "1"), ("function-fork", "1") })

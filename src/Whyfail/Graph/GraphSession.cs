@@ -25,6 +25,7 @@ public sealed class GraphSession(GraphSettings settings, TextWriter stderr)
     private Process? _child;
     private readonly List<Invocation> _recorded = [];
     private readonly Dictionary<int, List<SyscallEvent>> _exits = [];
+    private bool _trampolines;
 
     public int Run()
     {
@@ -80,6 +81,7 @@ public sealed class GraphSession(GraphSettings settings, TextWriter stderr)
         {
             resolver = new OriginResolver(new KallsymsSymbols(Kallsyms.Load()), probes.Functions, OriginBackends.Describe(probes.Backend));
             pipeline.Origins = resolver;
+            _trampolines = probes.Backend == OriginBackend.Fexit;
             output.Notice($"return values and error paths from {OriginBackends.Describe(probes.Backend)} on {probes.Functions.Count} kernel functions " +
                 $"(attached in {probes.AttachTime.TotalMilliseconds:0} ms)");
         }
@@ -131,7 +133,7 @@ public sealed class GraphSession(GraphSettings settings, TextWriter stderr)
         if (summary.LostEvents > 0)
             output.Notice($"the trace buffer overflowed: {summary.LostEvents} function_graph events were lost, so some trees may be incomplete");
         if (summary.ProbeCallsRemoved > 0)
-            output.Notice($"{summary.ProbeCallsRemoved} calls made by whyfail's own BPF programs inside the traced calls are left out of the trees");
+            output.Notice($"{summary.ProbeCallsRemoved} calls made by whyfail's own BPF programs or by interrupts during the traced calls are left out of the trees");
         if (summary.Unmatched > 0)
             output.Notice($"{summary.Unmatched} recorded invocation(s) had no matching syscall exit event and were left out");
         if (shown.Count == 0)
@@ -173,13 +175,13 @@ public sealed class GraphSession(GraphSettings settings, TextWriter stderr)
                 inv.Args = ev.DecodedArgs;
                 if (!inv.Failed)
                 {
-                    if (settings.Diff) summary.ProbeCallsRemoved += ProbeNoise.Strip(inv.Root);
+                    if (settings.Diff) summary.ProbeCallsRemoved += ProbeNoise.Strip(inv.Root, _trampolines);
                     summary.SuccessfulDiscarded++;
                     if (settings.Diff) successes.TryAdd((inv.Pid, inv.Nr), inv);
                     continue;
                 }
                 summary.Failing++;
-                summary.ProbeCallsRemoved += ProbeNoise.Strip(inv.Root);
+                summary.ProbeCallsRemoved += ProbeNoise.Strip(inv.Root, _trampolines);
                 inv.Origin = ev.Origin;
                 var records = resolver == null ? [] : ev.OriginRecords.Select(r => (resolver.Name(r), r.Ret)).ToList();
                 ErrorPath.Mark(inv, records);

@@ -1,40 +1,61 @@
 namespace Whyfail.Graph;
 
 /// <summary>
-/// Removes from a recorded tree the calls made by whyfail's own BPF programs (the origin probes and
-/// the sys_exit tracepoint run inside the traced call, and function_graph records their helpers):
-/// runs of sibling calls made only of BPF runtime functions (bpf_*, __bpf_*) and the RCU and
-/// migration brackets around them.
+/// Removes from a recorded tree what is not the syscall's own work: calls made by whyfail's own BPF
+/// programs (the origin probes and the sys_exit tracepoint run inside the traced call, and
+/// function_graph records their helpers: runs of bpf_*/__bpf_* calls with the RCU and migration
+/// brackets around them; with fexit, the trampolines' bare rcu_read_lock/unlock pairs), and
+/// interrupts that happened to arrive during the call (irq entry/exit, softirq processing).
 /// </summary>
 public static class ProbeNoise
 {
     private static readonly HashSet<string> Brackets = ["__rcu_read_lock", "__rcu_read_unlock", "migrate_disable", "migrate_enable", "rcu_read_lock_held", "rcu_read_lock_trace_held"];
 
+    /// <summary>Interrupt work run on the task's stack: an irq_enter… starts it, these follow it.</summary>
+    private static readonly HashSet<string> Interrupt =
+        ["irq_enter_rcu", "irq_enter", "irq_exit_rcu", "irq_exit", "__irq_exit_rcu", "idle_cpu", "handle_softirqs", "__do_softirq", "do_softirq", "tick_nohz_irq_exit", "irq_work_run", "__sysvec_apic_timer_interrupt"];
+
     private static bool IsBpf(string name) => name.StartsWith("bpf_", StringComparison.Ordinal) || name.StartsWith("__bpf_", StringComparison.Ordinal);
 
-    /// <summary>Strips probe calls everywhere below <paramref name="node"/>; returns how many calls were removed.</summary>
-    public static int Strip(CallNode node)
+    private static bool StartsInterrupt(string name) =>
+        name is "irq_enter_rcu" or "irq_enter" or "handle_softirqs" or "__do_softirq" || name.StartsWith("__sysvec_", StringComparison.Ordinal) || name.StartsWith("sysvec_", StringComparison.Ordinal);
+
+    /// <summary>Strips probe and interrupt calls everywhere below <paramref name="node"/>; returns how many calls were removed.</summary>
+    /// <param name="trampolines">An fexit backend is attached: its trampolines leave rcu_read_lock/unlock pairs.</param>
+    public static int Strip(CallNode node, bool trampolines)
     {
         int removed = 0;
         var kids = node.Children;
         for (int i = 0; i < kids.Count;)
         {
             int j = i;
-            bool any = false;
-            while (j < kids.Count && (IsBpf(kids[j].Name) || Brackets.Contains(kids[j].Name)))
+            if (StartsInterrupt(kids[i].Name))
             {
-                any |= IsBpf(kids[j].Name);
-                j++;
+                j = i + 1;
+                while (j < kids.Count && (Interrupt.Contains(kids[j].Name) || StartsInterrupt(kids[j].Name))) j++;
             }
-            if (any)
+            else if (trampolines && i + 1 < kids.Count && kids[i].Name == "__rcu_read_lock" && kids[i + 1].Name == "__rcu_read_unlock"
+                     && kids[i].Children.Count == 0 && kids[i + 1].Children.Count == 0)
+                j = i + 2;
+            else
+            {
+                bool any = false;
+                while (j < kids.Count && (IsBpf(kids[j].Name) || Brackets.Contains(kids[j].Name)))
+                {
+                    any |= IsBpf(kids[j].Name);
+                    j++;
+                }
+                if (!any) j = i;
+            }
+            if (j > i)
             {
                 for (int k = i; k < j; k++) removed += 1 + kids[k].Descendants();
                 kids.RemoveRange(i, j - i);
             }
             else
-                i = Math.Max(j, i + 1);
+                i++;
         }
-        foreach (var c in kids) removed += Strip(c);
+        foreach (var c in kids) removed += Strip(c, trampolines);
         return removed;
     }
 }
