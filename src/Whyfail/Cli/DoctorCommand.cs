@@ -70,8 +70,16 @@ public static class DoctorCommand
                     : noAudit!,
                 "CAP_AUDIT_READ and a kernel with CONFIG_AUDIT: AppArmor, SELinux and Landlock denials as evidence"));
         string? lockdown = KernelChecks.LockdownMode();
-        list.Add(new("lockdown", lockdown is null ? null : lockdown == "none", lockdown ?? "unknown (securityfs not mounted: mount -t securityfs securityfs /sys/kernel/security)",
-            "boot without lockdown=confidentiality (or with lockdown=integrity at most): confidentiality mode forbids kprobes, fentry/fexit and kernel memory reads, which kernel origins need"));
+        // Only confidentiality mode forbids what whyfail uses (kprobes, /proc/kcore, bpf_probe_read_kernel,
+        // tracefs); integrity mode forbids writing user or kernel memory, which whyfail never does.
+        list.Add(new("lockdown", lockdown is null ? null : lockdown != "confidentiality",
+            lockdown switch
+            {
+                null => "unknown (securityfs not mounted: mount -t securityfs securityfs /sys/kernel/security)",
+                "integrity" => "integrity (forbids nothing whyfail uses; confidentiality would forbid kprobes and kernel reads)",
+                _ => lockdown,
+            },
+            "boot without lockdown=confidentiality (lockdown=integrity at most): confidentiality mode forbids kprobes, fentry/fexit and kernel memory reads, which kernel origins need"));
         const string tracing = "/sys/kernel/tracing";
         bool tracefs = File.Exists(Path.Combine(tracing, "available_events")) || Directory.Exists(Path.Combine(tracing, "events"));
         list.Add(new("tracefs", tracefs, tracefs ? $"mounted at {tracing}" : "not mounted", $"mount -t tracefs nodev {tracing}"));
@@ -96,7 +104,8 @@ public static class DoctorCommand
                 "Linux 5.18+ with CONFIG_FPROBE: attaching and detaching hundreds of probes takes milliseconds instead of seconds"));
             string? fexit = Capture.Origin.OriginBackends.ProbeFexit();
             list.Add(new("fexit", fexit == null, fexit == null ? "BPF trampolines allowed" : $"refused: {fexit}",
-                "a kernel without lockdown=confidentiality (fexit/fentry trampolines)"));
+                lockdown == "confidentiality" ? "a kernel without lockdown=confidentiality (fexit/fentry trampolines)"
+                    : "this kernel refuses BPF trampolines for a reason other than lockdown (built without them, or a security module says no); the kprobe backends do the same job"));
             var candidates = Capture.Origin.OriginBackends.Candidates(out var whyNone);
             list.Add(new("origin backend", candidates.Count > 0, candidates.Count > 0 ? Capture.Origin.OriginBackends.Describe(candidates[0]) : $"none: {whyNone}",
                 "any of kprobe.multi, fexit, kprobes"));

@@ -21,6 +21,23 @@ public class OriginTests
         return o;
     }
 
+    /// <summary>Waits (up to 8 minutes: the lab's emulated CPU is slow) until whyfail's output holds <paramref name="text"/>.</summary>
+    private static void WaitForOutput(System.Diagnostics.Process whyfail, string outFile, string text)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(8);
+        while (DateTime.UtcNow < deadline && !whyfail.HasExited)
+        {
+            try
+            {
+                if (File.Exists(outFile) && File.ReadAllText(outFile).Contains(text)) return;
+            }
+            catch (IOException)
+            {
+            }
+            Thread.Sleep(200);
+        }
+    }
+
     private static List<string> Chain(JsonElement origin) => origin.GetProperty("chain").EnumerateArray().Select(e => e.GetString()!).ToList();
 
     [Fact]
@@ -88,18 +105,7 @@ public class OriginTests
             TimeSpan.FromMinutes(10), (p, outFile) =>
             {
                 // The second write waits for a line on its standard input: send it once whyfail watches the handlers.
-                var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(8);
-                while (DateTime.UtcNow < deadline && !p.HasExited)
-                {
-                    try
-                    {
-                        if (File.Exists(outFile) && File.ReadAllText(outFile).Contains("now also watching")) break;
-                    }
-                    catch (IOException)
-                    {
-                    }
-                    Thread.Sleep(200);
-                }
+                WaitForOutput(p, outFile, "now also watching");
                 if (!p.HasExited)
                 {
                     p.StandardInput.WriteLine();
@@ -134,6 +140,136 @@ public class OriginTests
         Assert.Equal("high", second.GetProperty("confidence").GetString());
         Assert.Equal(["pid_ns_ctl_handler", "proc_sys_call_handler"], Chain(second).Take(2));
         Assert.Contains(failures[1].GetProperty("origin_records").EnumerateArray(), r => r.GetProperty("function").GetString() == "pid_ns_ctl_handler" && r.GetProperty("ret").GetInt64() == -1);
+    }
+
+    /// <summary>
+    /// bind to port 80 as nobody: __inet_bind (net/ipv4/af_inet.c, 6.1 and 6.12) sets err = -EACCES when
+    /// ns_capable(CAP_NET_BIND_SERVICE) — bool — says no. It is reached through sock->ops->bind: watched
+    /// from the start as one of the socket families' proto_ops.
+    /// </summary>
+    [Fact]
+    public void EaccesOfAPrivilegedPortComesFromInetBind()
+    {
+        var run = WhyfailRunner.Run(["--deep", "bind", "-u", "nobody", "--", P("bind_port"), "80"], TimeSpan.FromMinutes(10));
+        Assert.True(run.ExitCode == 1, run.ToString());
+        var o = Origin(Assert.Single(run.Failures("bind", "EACCES")));
+        Assert.Equal("__inet_bind", o.GetProperty("function").GetString());
+        Assert.False(o.GetProperty("inferred").GetBoolean());
+        Assert.Contains("__sys_bind", Chain(o));
+        Assert.Contains(o.GetProperty("errno_changes").EnumerateArray(), e => e.GetString()!.Contains("ns_capable, which returns bool: __inet_bind made -EACCES anew"));
+        Assert.Equal("high", o.GetProperty("confidence").GetString());
+    }
+
+    /// <summary>
+    /// connect to a closed port on 127.0.0.1: the RST sets sk->sk_err = ECONNREFUSED (tcp_reset), and
+    /// __inet_stream_connect returns it (sock_error(sk), net/ipv4/af_inet.c) under inet_stream_connect,
+    /// reached through sock->ops->connect.
+    /// </summary>
+    [Fact]
+    public void EconnrefusedComesFromTheInetStreamConnect()
+    {
+        var run = WhyfailRunner.Run(["--deep", "connect", "--", P("connect_port"), "1"], TimeSpan.FromMinutes(10));
+        Assert.True(run.ExitCode == 1, run.ToString());
+        var o = Origin(Assert.Single(run.Failures("connect", "ECONNREFUSED")));
+        Assert.Equal("__inet_stream_connect", o.GetProperty("function").GetString());
+        var chain = Chain(o);
+        Assert.Equal("inet_stream_connect", chain[1]);
+        Assert.Contains("__sys_connect_file", chain);
+    }
+
+    /// <summary>
+    /// kill(1, 0) as nobody: check_kill_permission (kernel/signal.c) returns -EPERM when kill_ok_by_cred
+    /// (bool; ns_capable(CAP_KILL) inside) says no. It is in kill's static call graph, so it is watched
+    /// from the start.
+    /// </summary>
+    [Fact]
+    public void EpermOfKillingAnotherUsersProcessComesFromCheckKillPermission()
+    {
+        var run = WhyfailRunner.Run(["--deep", "kill", "-u", "nobody", "--", P("kill_pid"), "1", "0"], TimeSpan.FromMinutes(10));
+        Assert.True(run.ExitCode == 1, run.ToString());
+        var o = Origin(Assert.Single(run.Failures("kill", "EPERM")));
+        Assert.Equal("check_kill_permission", o.GetProperty("function").GetString());
+        Assert.False(o.GetProperty("inferred").GetBoolean());
+        Assert.Contains("kill_something_info", Chain(o));
+        Assert.Contains(o.GetProperty("inner").EnumerateArray(), e => e.GetString() == "ns_capable (returns bool)");
+        Assert.Equal("high", o.GetProperty("confidence").GetString());
+    }
+
+    /// <summary>
+    /// mkdir on a read-only bind mount: the mount's write access is refused with -EROFS by
+    /// __mnt_want_write (fs/namespace.c, 6.1) — renamed mnt_get_write_access in 6.12 — under
+    /// mnt_want_write ← filename_create.
+    /// </summary>
+    [Fact]
+    public void ErofsOfAReadOnlyBindMountComesFromTheMountWriteCheck()
+    {
+        var dir = Directory.CreateTempSubdirectory("whyfail-ro-");
+        bool mounted = false;
+        try
+        {
+            Assert.Equal(0, Sh($"mount --bind '{dir.FullName}' '{dir.FullName}' && mount -o remount,bind,ro '{dir.FullName}'"));
+            mounted = true;
+            string target = Path.Combine(dir.FullName, "d");
+            var run = WhyfailRunner.Run(["--deep", "mkdir", "--", "/bin/mkdir", target], TimeSpan.FromMinutes(10));
+            Assert.True(run.ExitCode == 1, run.ToString());
+            var o = Origin(Assert.Single(run.Failures("mkdir", "EROFS")));
+            Assert.Contains(o.GetProperty("function").GetString(), new[] { "__mnt_want_write", "mnt_get_write_access" });
+            var chain = Chain(o);
+            Assert.Equal(["mnt_want_write", "filename_create"], chain.Skip(1).Take(2));
+            Assert.Equal("high", o.GetProperty("confidence").GetString());
+        }
+        finally
+        {
+            if (mounted) Sh($"umount '{dir.FullName}'");
+            dir.Delete(true);
+        }
+    }
+
+    private static int Sh(string script)
+    {
+        using var p = System.Diagnostics.Process.Start("/bin/sh", ["-c", script])!;
+        p.WaitForExit();
+        return p.ExitCode;
+    }
+
+    /// <summary>
+    /// -p: mkdir (the syscall, not mkdirat) is not among the syscalls planned at start (--deep write);
+    /// its first failure makes whyfail watch its call graph, so the second failure has an origin in the
+    /// path walk of fs/namei.c (the parent directory does not exist).
+    /// </summary>
+    [Fact]
+    public void WithPidASyscallFirstSeenFailingIsWatchedFromThenOn()
+    {
+        string path = $"/nonexistent-whyfail-{Guid.NewGuid():N}/d";
+        var psi = new System.Diagnostics.ProcessStartInfo(P("mkdir_path")) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
+        psi.ArgumentList.Add(path);
+        psi.ArgumentList.Add("2");
+        using var target = System.Diagnostics.Process.Start(psi)!;
+        try
+        {
+            target.StandardOutput.ReadLine(); // "pid N": it now waits for a line before each mkdir
+            var run = WhyfailRunner.Run(["--deep", "write", "-p", target.Id.ToString()], TimeSpan.FromMinutes(10), (p, outFile) =>
+            {
+                WaitForOutput(p, outFile, "tracing pid");
+                target.StandardInput.WriteLine();
+                target.StandardInput.Flush();
+                WaitForOutput(p, outFile, "mkdir failed for the first time");
+                target.StandardInput.WriteLine();
+                target.StandardInput.Close();
+            });
+            Assert.True(target.WaitForExit(TimeSpan.FromMinutes(1)));
+            Assert.Equal(2, target.ExitCode);
+            Assert.Single(run.Lines, l => l.GetProperty("type").GetString() == "notice" && l.GetProperty("text").GetString()!.Contains("mkdir failed for the first time"));
+            var failures = run.Failures("mkdir", "ENOENT").ToList();
+            Assert.True(failures.Count == 2, run.ToString());
+            var o = Origin(failures[1]);
+            Assert.Contains("do_mkdirat", Chain(o));
+            Assert.Contains(o.GetProperty("function").GetString(), new[] { "walk_component", "step_into", "lookup_slow", "__lookup_slow", "lookup_fast", "link_path_walk", "path_parentat", "filename_parentat" });
+        }
+        finally
+        {
+            if (!target.HasExited) target.Kill();
+        }
     }
 }
 
@@ -182,5 +318,17 @@ public class DoctorTests
         // fexit: the doctor loads a program; check its answer against bpftool's view of the kernel when available
         // is not possible without another loader, so check consistency: an origin backend exists iff kprobes or fexit do.
         Assert.Equal(Ok("kprobes") == true || Ok("fexit") == true, Ok("origin backend"));
+        // Lockdown: only confidentiality mode forbids what origins need (kprobes, kernel reads).
+        const string lockdownPath = "/sys/kernel/security/lockdown";
+        if (File.Exists(lockdownPath))
+        {
+            var text = File.ReadAllText(lockdownPath);
+            int a = text.IndexOf('['), b = text.IndexOf(']');
+            string mode = text[(a + 1)..b];
+            Assert.Equal(mode != "confidentiality", Ok("lockdown"));
+            Assert.StartsWith(mode, d.GetProperty("lockdown").GetProperty("detail").GetString());
+        }
+        // kernel text: /proc/kcore readable, or a vmlinux.
+        if (File.Exists("/proc/kcore")) Assert.True(Ok("kernel text"));
     }
 }

@@ -27,7 +27,7 @@ public static class OriginBackends
         {
             string? lockdown = KernelChecks.LockdownMode();
             whyNone = $"this kernel has no kprobes ({KprobePmu} is missing) and refuses fexit programs ({fexitRefused})" +
-                (lockdown is { } l && l != "none" ? $"; it runs with lockdown={l}" : "");
+                (lockdown == "confidentiality" ? "; it runs with lockdown=confidentiality, which forbids both" : "");
         }
         return list;
     }

@@ -38,7 +38,7 @@ public sealed record CallGraphOptions
         var sb = new StringBuilder();
         sb.Append("d").Append(MaxDepth).Append("-n").Append(MaxFunctions).Append("-v").Append(MaxVisited)
           .Append("-b").Append(MaxFunctionBytes)
-          .Append(FollowTailCalls ? "-tail" : "").Append(AddIndirectFamilies ? "-fam" : "")
+          .Append(FollowTailCalls ? "-tail" : "").Append(AddIndirectFamilies ? "-fam" + IndirectCallFamilies.Revision : "")
           .Append(RequireTraceable ? "-tr" : "").Append(RequireErrnoReturn ? "-errno" : "");
         if (ExtraDeny.Count > 0) sb.Append("-deny:").AppendJoin(',', ExtraDeny.Order(StringComparer.Ordinal));
         return sb.ToString();

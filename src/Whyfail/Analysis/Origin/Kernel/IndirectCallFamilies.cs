@@ -24,6 +24,27 @@ public sealed class IndirectCallFamilies
     public static readonly IReadOnlyList<string> PermissionChecks =
         ["inode_permission", "generic_permission", "security_inode_permission"];
 
+    /// <summary>Changes whenever these tables change, so that cached call graphs are recomputed.</summary>
+    public const int Revision = 2;
+
+    /// <summary>
+    /// The protocol implementations behind struct proto_ops of the common families (inet, inet6, unix), per
+    /// socket syscall: reached through sock->ops, so the static graph stops at __sys_connect_file and the
+    /// like. Names a kernel lacks are dropped with the untraceable ones (6.1 has inet_bind, 6.12 also
+    /// inet_bind_sk).
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string[]> SocketOps = new Dictionary<string, string[]>(StringComparer.Ordinal)
+    {
+        ["connect"] = ["inet_stream_connect", "__inet_stream_connect", "inet_dgram_connect", "unix_stream_connect", "unix_dgram_connect"],
+        ["bind"] = ["inet_bind", "inet_bind_sk", "__inet_bind", "inet6_bind", "__inet6_bind", "unix_bind"],
+        ["listen"] = ["inet_listen", "__inet_listen_sk", "unix_listen"],
+        ["accept"] = ["inet_accept", "unix_accept"],
+        ["accept4"] = ["inet_accept", "unix_accept"],
+        ["socket"] = ["inet_create", "inet6_create", "unix_create"],
+        ["sendto"] = ["inet_sendmsg", "inet6_sendmsg", "tcp_sendmsg", "udp_sendmsg", "unix_stream_sendmsg", "unix_dgram_sendmsg"],
+        ["sendmsg"] = ["inet_sendmsg", "inet6_sendmsg", "tcp_sendmsg", "udp_sendmsg", "unix_stream_sendmsg", "unix_dgram_sendmsg"],
+    };
+
     /// <summary>Checks of the open path (may_open is static but kept: its name is unique).</summary>
     public static readonly IReadOnlyList<string> OpenChecks = ["may_open", "security_file_open"];
 
@@ -88,6 +109,8 @@ public sealed class IndirectCallFamilies
             foreach (var f in PermissionChecks) yield return f;
         if (OpenSyscalls.Contains(syscall))
             foreach (var f in OpenChecks) yield return f;
+        if (SocketOps.TryGetValue(syscall, out var ops))
+            foreach (var f in ops) yield return f;
     }
 
     /// <summary>The callees added under <paramref name="function"/>: LSM implementations of a security_* hook.</summary>

@@ -65,7 +65,8 @@ public sealed class OriginResolver(IKernelSymbols symbols, IReadOnlyList<string>
         for (int k = 1; k < traced.Count; k++)
         {
             var (inner, outer) = (traced[k - 1], traced[k]);
-            if (recs[inner.Record].Ret != recs[outer.Record].Ret)
+            bool straddles = barrier >= 0 && links.IndexOf(inner) < barrier && links.IndexOf(outer) > barrier;
+            if (recs[inner.Record].Ret != recs[outer.Record].Ret && !straddles)
                 changes.Add($"{inner.Name} returned {ErrName(recs[inner.Record].Ret)}, {outer.Name} returned {ErrName(recs[outer.Record].Ret)}");
         }
         if (barrier >= 0)
@@ -89,7 +90,7 @@ public sealed class OriginResolver(IKernelSymbols symbols, IReadOnlyList<string>
                 Unwatched.Add(l.Name);
 
         string confidence = !exact ? "low"
-            : !origin.Traced ? "medium"
+            : !origin.Traced || (barrier < 0 && StackChain.UnwatchedBelow(links, originAt)) ? "medium"
             : ev.OriginDropped > 0 ? "medium"
             : recs[chain[^1]].Ret == want ? "high" : "medium";
         return new Events.Origin

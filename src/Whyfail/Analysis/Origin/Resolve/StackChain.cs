@@ -74,15 +74,19 @@ public static class StackChain
 
     /// <summary>
     /// Where the error the syscall returned was made, given the innermost watched link that returned it
-    /// (<paramref name="from"/>): when a function above it returns bool or void, the value could not climb
-    /// through, so the function above that function made the errno anew (pid_ns_ctl_handler turning
-    /// ns_capable's false into -EPERM). Returns the link index and the barrier crossed (or -1).
+    /// (<paramref name="from"/>). When a function on the way up to it returns bool or void, no errno can
+    /// have climbed through it, so the function above it made the errno anew: pid_ns_ctl_handler turning
+    /// ns_capable's false into -EPERM (the barrier lies above the watched origin), __inet_bind turning it
+    /// into -EACCES, unwatched, below the first watched function that returned -EACCES. Returns the link
+    /// index and the barrier crossed (or -1).
     /// </summary>
     public static (int Origin, int Barrier) BornAt(List<ChainLink> links, int from, IReadOnlyList<OriginRecord> recs, long want, IReturnKinds? kinds)
     {
         if (kinds == null) return (from, -1);
+        // Start above the last watched link below `from`: it returned another value, so the change happened above it.
+        int start = from > 0 ? links.FindLastIndex(from - 1, l => l.Traced) + 1 : from + 1;
         int origin = from, barrier = -1;
-        for (int i = from + 1; i < links.Count - 1; i++)
+        for (int i = start; i < links.Count - 1; i++)
         {
             if (links[i].Traced || !kinds.CannotCarryErrno(links[i].Name)) continue;
             barrier = i;
@@ -93,6 +97,10 @@ public static class StackChain
         }
         return (origin, barrier);
     }
+
+    /// <summary>True when links the stack shows but nobody watched lie between <paramref name="origin"/> and the watched link below it: the value may have changed in one of them.</summary>
+    public static bool UnwatchedBelow(List<ChainLink> links, int origin) =>
+        origin > 0 && links[origin].Traced && !links[origin - 1].Traced;
 
     public readonly record struct Frame(string Name, ulong Offset, ulong Address);
 
