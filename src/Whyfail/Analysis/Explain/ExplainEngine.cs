@@ -48,6 +48,7 @@ public sealed class ExplainEngine
         new NoSpace(),
         new InotifyLimit(),
         new NamespaceLimit(),
+        new PerfAttrInvalid(),
     ];
 
     private readonly IExplainRule[] rules;
