@@ -49,6 +49,8 @@ public sealed class ExplainEngine
         new InotifyLimit(),
         new NamespaceLimit(),
         new PerfAttrInvalid(),
+        new PipeNoReader(),
+        new FileSizeLimit(),
     ];
 
     private readonly IExplainRule[] rules;
