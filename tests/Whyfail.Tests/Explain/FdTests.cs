@@ -118,3 +118,45 @@ while True:
         Assert.Contains($"pid {pid} has exited, so this could not be checked against its live state", g.Text);
     }
 }
+
+/// <summary>Writes that fail because of the other end or a limit: EPIPE without a reader, EFBIG past RLIMIT_FSIZE.</summary>
+[Collection("Explain")]
+public sealed class WriteLimitTests
+{
+    const int NR_WRITE = 1;
+
+    [Fact]
+    public void Epipe_names_the_pipe_without_reader_and_the_ignored_sigpipe()
+    {
+        // python3 ignores SIGPIPE itself
+        using var p = Actor.Python("r, w = os.pipe()\nos.close(r)\nsay(w)\nt(os.write, w, b'x')");
+        Assert.Equal(32, p.Errno());
+        int fd = int.Parse(p.Said[0]);
+
+        var e = One(Run(p.Event("write", NR_WRITE, 32, [(ulong)fd, 0, 1])), "pipe.no_reader");
+        Assert.Matches($@"^descriptor {fd} is the write end of the pipe pipe:\[\d+\], and no process has its read end open any more \(the reader closed it or exited\); pid {p.Pid} ignores SIGPIPE, so it got EPIPE instead of being killed$", e.Text);
+        Assert.True(e.Certain);
+    }
+
+    [Fact]
+    public void Efbig_names_rlimit_fsize_and_the_offset()
+    {
+        using var d = new TempDir();
+        var f = d["big.bin"];
+        using var p = Actor.Python($"""
+signal = __import__('signal')
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))
+fd = os.open('{f}', os.O_WRONLY | os.O_CREAT, 0o644)
+os.write(fd, b'x' * 1024)
+say(fd)
+t(os.write, fd, b'y')
+""", uid: null);
+        Assert.Equal(27, p.Errno());
+        int fd = int.Parse(p.Said[0]);
+
+        var e = One(Run(p.Event("write", NR_WRITE, 27, [(ulong)fd, 0, 1])), "file.size_limit");
+        Assert.Equal($"pid {p.Pid}'s RLIMIT_FSIZE soft limit is 1024 bytes (hard limit 1024), and write would make the file larger for \"{f}\" (descriptor {fd}, at offset 1024); pid {p.Pid} ignores SIGXFSZ, so it got EFBIG instead of being killed", e.Text);
+        Assert.StartsWith("raise it (ulimit -f unlimited", e.Fix);
+    }
+}

@@ -132,4 +132,18 @@ t(s3.bind, '{path}')
         var e = One(Run(p.Event("connect", NR_CONNECT, 2, [3, 0, 0], [Bytes(1, Sun(path), CaptureKind.Sized)])), "path.missing_component");
         Assert.Contains($"\"{path}\" does not exist", e.Text);
     }
+
+    [Fact]
+    public void Eaddrnotavail_on_bind_to_an_address_this_machine_does_not_have()
+    {
+        // 198.51.100.77 is in TEST-NET-2 (RFC 5737), reserved for documentation: not an address of this machine
+        var addr = IPAddress.Parse("198.51.100.77");
+        using var p = Actor.Python("s = socket.socket(socket.AF_INET)\nt(s.bind, ('198.51.100.77', 8080))");
+        Assert.Equal(99, p.Errno());
+
+        var e = One(Run(p.Event("bind", NR_BIND, 99, [3, 0, 16], [Bytes(1, Sin(addr, 8080), CaptureKind.Sized)])), "net.address_not_available");
+        Assert.StartsWith("198.51.100.77 is not an address of this machine in pid ", e.Text);
+        Assert.Contains("127.0.0.1", e.Text);
+        Assert.True(e.Certain);
+    }
 }

@@ -48,6 +48,9 @@ public sealed class ExplainEngine
         new NoSpace(),
         new InotifyLimit(),
         new NamespaceLimit(),
+        new PerfAttrInvalid(),
+        new PipeNoReader(),
+        new FileSizeLimit(),
     ];
 
     private readonly IExplainRule[] rules;
