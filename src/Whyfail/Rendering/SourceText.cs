@@ -14,7 +14,8 @@ public static class SourceText
     {
         if (frames.Count == 0) return "";
         var sb = new StringBuilder(" (").Append(frames[0].File).Append(':').Append(frames[0].Line);
-        var inlined = frames.Where(f => f.Inlined).Select(f => f.Function).ToList();
+        // DWARF may show a function inlined into an out-of-line copy of itself: not worth a mention.
+        var inlined = frames.Where(f => f.Inlined && f.Function != frames[^1].Function).Select(f => f.Function).ToList();
         if (inlined.Count > 0) sb.Append(", inlined ").AppendJoin(" ← ", inlined);
         return TextSafety.Sanitize(sb.Append(')').ToString());
     }

@@ -29,6 +29,16 @@ public class SourceLineTests
     private static List<(string File, int Line)> Sites(JsonElement o) =>
         o.GetProperty("sites").EnumerateArray().Select(s => (s.GetProperty("file").GetString()!, s.GetProperty("line").GetInt32())).ToList();
 
+    /// <summary>A file in a new directory that only root may search (mode 0700).</summary>
+    private static (DirectoryInfo Dir, string File) PrivateFile()
+    {
+        var dir = Directory.CreateTempSubdirectory("whyfail-src-");
+        dir.UnixFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+        string file = Path.Combine(dir.FullName, "f");
+        File.WriteAllText(file, "x");
+        return (dir, file);
+    }
+
     [Fact]
     public void PerfCopyAttrsEinvalForUndefinedBranchBitsIsAmongItsSites()
     {
@@ -81,6 +91,38 @@ public class SourceLineTests
         Assert.Matches(@"origin: perf_copy_attr \(kernel/events/core\.c:\d+\)", text);
         int want = LabDebugInfo.LineAfter("kernel/events/core.c", "if (mask & ~(PERF_SAMPLE_BRANCH_MAX-1))", "return -EINVAL;");
         Assert.Matches($@"error sites? .*kernel/events/core\.c:{want}\b", text.Replace("… ", ""));
+    }
+
+    [Fact]
+    public void EaccesAsNobodyShowsTheSiteInTheRealSource()
+    {
+        var (dir, file) = PrivateFile();
+        try
+        {
+            var run = WhyfailRunner.Run(WithDebugInfo("--deep", "openat", "-u", "nobody", "--", P("open_missing"), file), Long);
+            Assert.True(run.ExitCode == 1, run.ToString());
+            var o = Origin(Assert.Single(run.Failures("openat", "EACCES")));
+            Assert.Equal("fs/namei.c", o.GetProperty("file").GetString());
+            var namei = File.ReadAllLines(Path.Combine(LabDebugInfo.SourceDir, "fs/namei.c"));
+            var sites = Sites(o);
+            Assert.NotEmpty(sites);
+            Assert.All(sites, s => Assert.Contains("-EACCES", namei[s.Line - 1]));
+            var snippet = o.GetProperty("snippet");
+            if (o.GetProperty("site").GetString() != "exact")
+            {
+                Assert.Equal(JsonValueKind.Null, snippet.ValueKind);
+                return;
+            }
+            // The snippet is the real source around the one site, the site's line marked.
+            int line = snippet.GetProperty("line").GetInt32(), first = snippet.GetProperty("first_line").GetInt32();
+            Assert.Equal(sites[0].Line, line);
+            Assert.Equal(line - 3, first);
+            Assert.Equal(namei[(first - 1)..(first + 6)], snippet.GetProperty("lines").EnumerateArray().Select(l => l.GetString()!).ToArray());
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
     }
 
     [Fact]
