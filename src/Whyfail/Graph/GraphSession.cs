@@ -65,6 +65,8 @@ public sealed class GraphSession(GraphSettings settings, TextWriter stderr)
         }
 
         using var output = new GraphOutput(settings, stderr);
+        // Ctrl-C / SIGTERM from here on end the session through the normal path (tracefs cleaned up).
+        using var signals = new StopSignals(this);
         var pipeline = new AnalysisPipeline(new TraceSettings { Explain = false });
         var originFunctions = PlanOrigins(output);
         using var capture = new TracepointCapture(new CaptureOptions
@@ -96,7 +98,6 @@ public sealed class GraphSession(GraphSettings settings, TextWriter stderr)
         int exitCode = 0;
         var summary = new GraphSummary();
         using (var recorder = new FunctionGraphRecorder(entries, inv => { lock (_recorded) _recorded.Add(inv); }, settings.BufferKbPerCpu))
-        using (new StopSignals(this))
         {
             if (recorder.RemovedStale.Count > 0)
                 output.Notice($"removed tracefs instances left by whyfail processes that no longer run: {string.Join(", ", recorder.RemovedStale)}");

@@ -4,7 +4,7 @@ namespace Whyfail.Graph;
 /// Removes from a recorded tree what is not the syscall's own work: calls made by whyfail's own BPF
 /// programs (the origin probes and the sys_exit tracepoint run inside the traced call, and
 /// function_graph records their helpers: runs of bpf_*/__bpf_* calls with the RCU and migration
-/// brackets around them; with fexit, the trampolines' bare rcu_read_lock/unlock pairs), and
+/// brackets around them; with fexit, the trampolines' bare runs of RCU and migration brackets), and
 /// interrupts that happened to arrive during the call (irq entry/exit, softirq processing).
 /// </summary>
 public static class ProbeNoise
@@ -20,6 +20,14 @@ public static class ProbeNoise
     private static bool StartsInterrupt(string name) =>
         name is "irq_enter_rcu" or "irq_enter" or "handle_softirqs" or "__do_softirq" || name.StartsWith("__sysvec_", StringComparison.Ordinal) || name.StartsWith("sysvec_", StringComparison.Ordinal);
 
+    /// <summary>How many leaf calls from <paramref name="i"/> on are RCU/migration brackets (a trampoline's enter or exit).</summary>
+    private static int BracketRun(List<CallNode> kids, int i)
+    {
+        int n = 0;
+        while (i + n < kids.Count && kids[i + n].Children.Count == 0 && Brackets.Contains(kids[i + n].Name)) n++;
+        return n;
+    }
+
     /// <summary>Strips probe and interrupt calls everywhere below <paramref name="node"/>; returns how many calls were removed.</summary>
     /// <param name="trampolines">An fexit backend is attached: its trampolines leave rcu_read_lock/unlock pairs.</param>
     public static int Strip(CallNode node, bool trampolines)
@@ -34,9 +42,8 @@ public static class ProbeNoise
                 j = i + 1;
                 while (j < kids.Count && (Interrupt.Contains(kids[j].Name) || StartsInterrupt(kids[j].Name))) j++;
             }
-            else if (trampolines && i + 1 < kids.Count && kids[i].Name == "__rcu_read_lock" && kids[i + 1].Name == "__rcu_read_unlock"
-                     && kids[i].Children.Count == 0 && kids[i + 1].Children.Count == 0)
-                j = i + 2;
+            else if (trampolines && BracketRun(kids, i) is var run && run >= 2)
+                j = i + run;
             else
             {
                 bool any = false;

@@ -38,7 +38,7 @@ public static class TreeDiff
     [
         "__cond_resched", "_cond_resched", "schedule", "preempt_schedule", "preempt_schedule_common", "preempt_schedule_irq",
         "__might_resched", "__might_sleep", "__might_fault", "irq_enter_rcu", "irq_exit_rcu", "irq_enter", "irq_exit",
-        "handle_softirqs", "__do_softirq", "do_softirq", "rcu_note_context_switch", "__schedule",
+        "handle_softirqs", "__do_softirq", "do_softirq", "rcu_note_context_switch", "__schedule", "__rcu_read_lock", "__rcu_read_unlock",
     ];
 
     public static bool IsNoise(string name) => Noise.Contains(name) || name.StartsWith("sysvec_") || name.StartsWith("__sysvec_") || name.StartsWith("asm_");

@@ -97,7 +97,7 @@ public class GraphLabTests
                 var sw = Stopwatch.StartNew();
                 while (!File.Exists(Path.Combine(Tracing, "instances", $"whyfail-{whyfail.Id}", "trace")) && sw.Elapsed < TimeSpan.FromMinutes(4))
                     Thread.Sleep(200);
-                Thread.Sleep(500);
+                Thread.Sleep(2000);
                 Process.Start("kill", ["-TERM", whyfail.Id.ToString()])!.WaitForExit();
             });
             Assert.True(run.ExitCode == 0, run.ToString());
