@@ -21,6 +21,7 @@ public sealed class AuditListener : IDisposable
     /// <summary>Records older than this (relative to the newest failure) are dropped unclaimed.</summary>
     private const long KeepMs = 5000;
     public const int WaitMs = 50;
+    private const int MaxPending = 4096;
 
     private readonly int fd;
     private readonly Thread thread;
@@ -86,7 +87,14 @@ public sealed class AuditListener : IDisposable
                 if (len < 16 || off + len > n) break;
                 var body = Encoding.UTF8.GetString(buf, off + 16, len - 16).TrimEnd('\0', '\n');
                 if (AuditRecord.Parse(type, body) is { Lsm: not null } rec)
-                    lock (pending) { pending.Add(rec); Monitor.PulseAll(pending); }
+                    lock (pending)
+                    {
+                        // Unclaimed records (denials in calls that were not traced or did not fail) age out.
+                        if (pending.Count >= MaxPending) pending.RemoveAll(r => r.TimeMs < rec.TimeMs - KeepMs);
+                        if (pending.Count >= MaxPending) pending.RemoveRange(0, pending.Count / 2);
+                        pending.Add(rec);
+                        Monitor.PulseAll(pending);
+                    }
                 off += (len + 3) & ~3;
             }
         }

@@ -15,6 +15,7 @@ public sealed class ExplainEngine
     [
         new SeccompBlocked(),
         new LsmDenied(),
+        new CapabilityDenied(),
         new PathMissingComponent(),
         new ExecInterpreterMissing(),
         new ExecFormat(),
