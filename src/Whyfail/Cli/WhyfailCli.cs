@@ -34,7 +34,34 @@ public static class WhyfailCli
         if (args.Length > 0 && args[0] == Launcher.Verb)
             return Launcher.RunLauncher(args);
         var root = Build();
-        return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        var parsed = root.Parse(args);
+        if (UsageErrors(parsed, args) is { Count: > 0 } errors)
+        {
+            foreach (var e in errors) Console.Error.WriteLine($"whyfail: {e}");
+            Console.Error.WriteLine($"Try 'whyfail {(parsed.CommandResult.Command is RootCommand ? "" : parsed.CommandResult.Command.Name + " ")}--help'.");
+            return ExitCodes.Usage;
+        }
+        return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    }
+
+    /// <summary>
+    /// The parser's errors, plus options it did not know that ended up as the traced command
+    /// (`whyfail --bogus -- ls` would otherwise try to run "--bogus"): exit status 2, not a help page.
+    /// </summary>
+    internal static List<string> UsageErrors(ParseResult parsed, string[] args)
+    {
+        var errors = parsed.Errors.Select(e => e.Message).ToList();
+        int dashdash = Array.IndexOf(args, "--");
+        var beforeCommand = dashdash < 0 ? args : args[..dashdash];
+        var commandTokens = parsed.CommandResult.Children.OfType<ArgumentResult>()
+            .Where(a => a.Argument.Name == "command").SelectMany(a => a.Tokens).Select(t => t.Value);
+        foreach (var t in commandTokens)
+        {
+            if (!t.StartsWith('-') || t == "-" || !beforeCommand.Contains(t)) continue;
+            errors.Add($"unknown option '{t}' (a command's own options go after --: whyfail [options] -- CMD ARGS)");
+            break;
+        }
+        return errors;
     }
 
     internal static RootCommand Build()

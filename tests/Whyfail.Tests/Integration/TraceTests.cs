@@ -217,6 +217,25 @@ public class TraceTests
     }
 
     [Fact]
+    public void UnknownOptionsAreUsageErrorsNotCommands()
+    {
+        var bogus = WhyfailRunner.Run("--bogus", "--", "/bin/true");
+        Assert.Equal(2, bogus.ExitCode);
+        Assert.Contains("unknown option '--bogus'", bogus.Stderr);
+        Assert.DoesNotContain("command not found", bogus.Stderr);
+
+        // A command's own option before -- is named with the way to pass it.
+        var noDashDash = WhyfailRunner.Run("ls", "-l", "/");
+        Assert.Equal(2, noDashDash.ExitCode);
+        Assert.Contains("unknown option '-l'", noDashDash.Stderr);
+        Assert.Contains("after --", noDashDash.Stderr);
+
+        var missingValue = WhyfailRunner.Run("--syscall");
+        Assert.Equal(2, missingValue.ExitCode);
+        Assert.Contains("whyfail: ", missingValue.Stderr);
+    }
+
+    [Fact]
     public void SystemModeSeesAnUnrelatedProcess()
     {
         string path = Uniq("system");
