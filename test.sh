@@ -39,12 +39,19 @@ count "$log"
 if [[ "${WHYFAIL_SKIP_LAB:-0}" != 1 && -x tests/vm/run-tests ]]; then
   # The source-line tests read the lab kernels' -dbg vmlinux and source files: fetched once into the lab cache.
   tests/vm/fetch-debuginfo 6.1 6.12 || echo "lab: fetch-debuginfo failed: the source-line tests will fail"
+  # Both lab kernels at once: each guest is one emulated CPU thread (TCG), so two use both cores.
+  declare -A labs
+  for k in 6.1 6.12; do
+    labs[$k]=$(mktemp)
+    tests/vm/run-tests --kernel "$k" -c "$config" >"${labs[$k]}" 2>&1 &
+  done
+  wait
   for k in 6.1 6.12; do
     echo "== lab kernel $k"
-    tests/vm/run-tests --kernel "$k" -c "$config" >"$log" 2>&1
-    grep -E -A4 "$show" "$log" | grep -vE '^\s+Passed [A-Z]' || true
-    grep -q 'Test Run Successful' "$log" || status=1
-    count "$log"
+    grep -E -A4 "$show" "${labs[$k]}" | grep -vE '^\s+Passed [A-Z]' || true
+    grep -q 'Test Run Successful' "${labs[$k]}" || status=1
+    count "${labs[$k]}"
+    rm -f "${labs[$k]}"
   done
 fi
 
