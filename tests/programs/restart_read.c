@@ -25,7 +25,22 @@ int main(int argc, char **argv)
 	pid_t parent = getpid();
 	pid_t c = fork();
 	if (c == 0) {
-		usleep(300000);
+		/* Signal only once the parent is blocked in read(2) (/proc/PID/syscall starts with its
+		 * number, 0): a fixed delay raced with a slow machine (an emulated lab kernel). */
+		char path[64], buf[128];
+		snprintf(path, sizeof(path), "/proc/%d/syscall", (int)parent);
+		for (int i = 0; i < 2000; i++) {
+			FILE *f = fopen(path, "r");
+			int blocked = 0;
+			if (f) {
+				blocked = fgets(buf, sizeof(buf), f) && strncmp(buf, "0 ", 2) == 0;
+				fclose(f);
+			}
+			if (blocked)
+				break;
+			usleep(5000);
+		}
+		usleep(50000);
 		kill(parent, SIGUSR1);
 		usleep(300000);
 		write(p[1], "x", 1);

@@ -98,8 +98,13 @@ public sealed class JsonRenderer : IRenderer
             WriteStrings(w, "errno_changes", o.ErrnoChanges);
             WriteStrings(w, "stack", o.Stack);
             WriteStrings(w, "inner", o.Inner);
+            w.WriteStartArray("chain_watched");
+            foreach (var t in o.ChainWatched) w.WriteBooleanValue(t);
+            w.WriteEndArray();
+            w.WriteBoolean("inferred", o.Inferred);
             w.WriteString("backend", o.Backend);
             w.WriteString("confidence", o.Confidence);
+            SourceJson.Write(w, o);
             w.WriteEndObject();
         }
         else
