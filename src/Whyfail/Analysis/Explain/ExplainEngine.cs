@@ -68,6 +68,32 @@ public sealed class ExplainEngine
     {
         if (!ev.Failed) return;
         var proc = new ProcessView(ev);
+        var (found, evidenceBased, ran) = RunRules(ev, proc);
+        // The process exited while the rules looked at it (a short-lived command): its root, cwd and
+        // descriptors vanished half-way. Look again as for a process that is gone (this machine's root
+        // and the event's ids) rather than report the vanished state as unknown.
+        if (proc.Alive && found.Count == 0 && !new ProcessView(ev.Pid, ev.Tid).Alive)
+        {
+            proc = new ProcessView(ev);
+            (found, evidenceBased, ran) = RunRules(ev, proc);
+        }
+
+        // Earlier analysis (e.g. signal restart resolution) may already have named the cause.
+        if (found.Count == 0 && ev.Explanation.Count == 0) found.Add(Unknown(ev, proc, ran));
+        if (!proc.Alive)
+        {
+            for (int i = 0; i < found.Count; i++)
+                if (!evidenceBased.Contains(found[i].Rule)) found[i] = found[i] with { Certain = false };
+            found.Add(new Explanation("process.gone",
+                $"pid {ev.Pid} has exited{(proc.PidReused ? " (the pid now belongs to a newer process)" : "")}, so this could not be checked against its live state (cwd, root, credentials, " +
+                "descriptors, mounts); absolute paths were checked against this machine's root and the event's ids",
+                null, false));
+        }
+        ev.Explanation.AddRange(found);
+    }
+
+    private (List<Explanation> Found, HashSet<string> EvidenceBased, List<string> Ran) RunRules(SyscallEvent ev, ProcessView proc)
+    {
         var found = new List<Explanation>();
         var ran = new List<string>();
         var evidenceBased = new HashSet<string>();
@@ -88,19 +114,7 @@ public sealed class ExplainEngine
                 proc.Checked.Add($"rule {rule.Id} could not finish ({ex.GetType().Name}: {ex.Message})");
             }
         }
-
-        // Earlier analysis (e.g. signal restart resolution) may already have named the cause.
-        if (found.Count == 0 && ev.Explanation.Count == 0) found.Add(Unknown(ev, proc, ran));
-        if (!proc.Alive)
-        {
-            for (int i = 0; i < found.Count; i++)
-                if (!evidenceBased.Contains(found[i].Rule)) found[i] = found[i] with { Certain = false };
-            found.Add(new Explanation("process.gone",
-                $"pid {ev.Pid} has exited{(proc.PidReused ? " (the pid now belongs to a newer process)" : "")}, so this could not be checked against its live state (cwd, root, credentials, " +
-                "descriptors, mounts); absolute paths were checked against this machine's root and the event's ids",
-                null, false));
-        }
-        ev.Explanation.AddRange(found);
+        return (found, evidenceBased, ran);
     }
 
     private static Explanation Unknown(SyscallEvent ev, ProcessView proc, List<string> ran)
