@@ -14,6 +14,8 @@ public static class WhyfailCli
         did during the call (denied capabilities, signals) and what in the live system state
         caused it, with a suggested fix.
 
+        Usage: whyfail [options] -- COMMAND [ARG...]   (or -p PID, or --system)
+
         Examples:
           whyfail -- cat /etc/shadow-missing       run a command and explain its failures
           whyfail -u nobody -- ls /root            run it as another user
@@ -87,7 +89,10 @@ public static class WhyfailCli
         var backend = new Option<string>("--backend") { Description = "Origin backend: auto, kretprobe.multi, fexit, kretprobe, none", DefaultValueFactory = _ => "auto", HelpName = "NAME" };
         var deepBudget = new Option<int>("--deep-budget") { Description = "At most this many kernel functions are watched for origins", DefaultValueFactory = _ => 600, HelpName = "N" };
         var vmlinux = new Option<string?>("--vmlinux") { Description = "A vmlinux with symbols (e.g. from linux-image-*-dbg) for the kernel call graph and source lines", HelpName = "PATH" };
-        var command = new Argument<string[]>("command") { Description = "The command to run and trace, after --", Arity = ArgumentArity.ZeroOrMore };
+        var command = new Argument<string[]>("command") { Description = "The command to run and trace, after --", Arity = ArgumentArity.ZeroOrMore,
+            // Hidden from the generated usage: subcommands' help pages would otherwise show it as theirs
+            // ("whyfail [<command>...] graph ..."); the About text gives the usage instead.
+            Hidden = true };
 
         var root = new RootCommand(About);
         var kernelSrc = new Option<string?>("--kernel-src") { Description = "The running kernel's source: a tree, or a tarball such as /usr/src/linux-source-6.1.tar.xz (found by itself when the installed linux-source matches the running kernel); shows the lines around each error site", HelpName = "DIR|TARBALL" };

@@ -235,6 +235,22 @@ public class TraceTests
         Assert.Contains("whyfail: ", missingValue.Stderr);
     }
 
+    [Theory]
+    [InlineData("graph", "whyfail graph [<command>...] [options]", "The command to run and record")]
+    [InlineData("doctor", "whyfail doctor [options]", null)]
+    [InlineData("errno", "whyfail errno <errno>... [options]", "Names or numbers")]
+    public void SubcommandHelpShowsOnlyItsOwnUsageAndArguments(string sub, string usage, string? argument)
+    {
+        using var p = Process.Start(WhyfailRunner.StartInfo([sub, "--help"]))!;
+        string help = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        Assert.Equal(0, p.ExitCode);
+        Assert.Contains($"Usage:\n  {usage}\n", help);
+        // The root's own "-- COMMAND" argument is not the subcommand's.
+        Assert.DoesNotContain("The command to run and trace", help);
+        if (argument != null) Assert.Contains(argument, help);
+    }
+
     [Fact]
     public void SystemModeSeesAnUnrelatedProcess()
     {
