@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 if [[ "${1:-}" == "--deps" ]]; then
   shift
   # llvm: clang's tools and llvm-symbolizer (source lines); binutils: addr2line, the fallback.
-  pkgs=(clang llvm binutils libbpf-dev libbpf1 bpftool gcc libc6-dev strace busybox-static qemu-system-x86 kmod xz-utils zstd cpio apparmor chromium)
+  pkgs=(clang llvm binutils libbpf-dev libbpf1 bpftool gcc libc6-dev strace busybox-static qemu-system-x86 kmod xz-utils zstd cpio apparmor chromium debuginfod python3)
   missing=()
   for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
   if ((${#missing[@]})); then

@@ -53,12 +53,15 @@ public static class WhyfailRunner
     /// <summary>Runs whyfail with --json -o FILE plus the given arguments and parses the JSON lines.</summary>
     public static WhyfailRun Run(params string[] args) => Run(args, TimeSpan.FromMinutes(3));
 
-    public static WhyfailRun Run(IEnumerable<string> args, TimeSpan timeout, Action<Process, string>? whileRunning = null)
+    /// <param name="environment">Variables set for this whyfail only (never the test process's own: tests run in parallel).</param>
+    public static WhyfailRun Run(IEnumerable<string> args, TimeSpan timeout, Action<Process, string>? whileRunning = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var outFile = Path.Combine(Path.GetTempPath(), $"whyfail-test-{Guid.NewGuid():N}.jsonl");
         try
         {
             var psi = StartInfo(new[] { "--json", "-o", outFile }.Concat(args));
+            foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
             using var p = Process.Start(psi)!;
             var stdout = p.StandardOutput.ReadToEndAsync();
             var stderr = p.StandardError.ReadToEndAsync();

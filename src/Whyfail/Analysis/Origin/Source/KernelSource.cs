@@ -7,7 +7,8 @@ namespace Whyfail.Analysis.Origin.Source;
 /// <summary>
 /// A kernel source tree: a directory (--kernel-src DIR), or a source tarball (--kernel-src FILE, or the
 /// distribution's linux-source package of the running kernel's exact version) from which only the
-/// files that are needed are extracted, once, into a private cache under /var/cache/whyfail/src.
+/// files that are needed are extracted, once, into a private cache under /var/cache/whyfail/src, or
+/// debuginfod's source lookup (by build id and the path the DWARF recorded; DEBUGINFOD_URLS).
 /// Paths come from DWARF; only relative paths without ".." are opened, under the root.
 /// </summary>
 public sealed partial class KernelSource
@@ -17,8 +18,32 @@ public sealed partial class KernelSource
     private readonly Dictionary<string, string[]?> _files = new(StringComparer.Ordinal);
     private readonly string? _tarball, _prefix;
     private readonly Action<string>? _progress;
+    private readonly (string BuildId, string Tool, Func<string, string?> DwarfPath)? _debuginfod;
 
     public KernelSource(string root) => Root = Path.GetFullPath(root);
+
+    private KernelSource(string buildId, string tool, Func<string, string?> dwarfPath, Action<string>? progress)
+    {
+        (_debuginfod, _progress, Root) = ((buildId, tool, dwarfPath), progress, "");
+    }
+
+    /// <summary>
+    /// Sources from debuginfod (elfutils' debuginfod-find, which caches what it fetches), when DEBUGINFOD_URLS
+    /// is set; else null with why. <paramref name="dwarfPath"/> gives the path the DWARF recorded for a file.
+    /// </summary>
+    public static KernelSource? Debuginfod(string? buildId, Func<string, string?> dwarfPath, Action<string>? progress, out string? why)
+    {
+        why = null;
+        if (string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("DEBUGINFOD_URLS"))) return null;
+        var tool = Symbolizer.FindOnPath("debuginfod-find");
+        if (tool == null || buildId == null)
+        {
+            why = tool == null ? "DEBUGINFOD_URLS is set but debuginfod-find is not installed (Debian: apt-get install debuginfod)"
+                : "the debug vmlinux has no build id to ask debuginfod for its sources";
+            return null;
+        }
+        return new KernelSource(buildId, tool, dwarfPath, progress);
+    }
 
     private KernelSource(string tarball, string prefix, string cache, Action<string>? progress)
     {
@@ -29,7 +54,8 @@ public sealed partial class KernelSource
     public string Root { get; }
 
     /// <summary>What it is, for messages.</summary>
-    public string Description => _tarball != null ? $"{_tarball} (files extracted on demand into {Root})" : Root;
+    public string Description => _debuginfod is { } d ? $"from debuginfod (build id {d.BuildId}, files fetched on demand)"
+        : _tarball != null ? $"{_tarball} (files extracted on demand into {Root})" : Root;
 
     /// <summary>Lines above and below the error line in a snippet.</summary>
     public const int Context = 3;
@@ -116,11 +142,11 @@ public sealed partial class KernelSource
         string[]? lines = null;
         if (!Path.IsPathRooted(file) && !file.Split('/').Contains(".."))
         {
-            string path = Path.Combine(Root, file);
+            string? path = _debuginfod != null ? Fetch(file) : Path.Combine(Root, file);
             if (_tarball != null && !File.Exists(path)) Extract(file);
             try
             {
-                lines = File.ReadAllLines(path);
+                if (path != null) lines = File.ReadAllLines(path);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -147,6 +173,34 @@ public sealed partial class KernelSource
         }
         catch (Exception e) when (e is IOException or System.ComponentModel.Win32Exception)
         {
+        }
+    }
+
+    /// <summary>
+    /// debuginfod-find source BUILDID /PATH: the path as the DWARF recorded it (the client wants it absolute;
+    /// a relative compilation directory, as in Debian's reproducible builds, is asked for under "/").
+    /// Returns the file in debuginfod's cache, or null.
+    /// </summary>
+    private string? Fetch(string file)
+    {
+        var (buildId, tool, dwarfPath) = _debuginfod!.Value;
+        string? recorded = dwarfPath(file);
+        if (recorded == null) return null;
+        string query = recorded.StartsWith('/') ? recorded : "/" + (recorded.StartsWith("./", StringComparison.Ordinal) ? recorded[2..] : recorded);
+        _progress?.Invoke($"asking debuginfod for {file}");
+        try
+        {
+            var psi = new ProcessStartInfo(tool) { ArgumentList = { "source", buildId, query }, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            using var p = Process.Start(psi)!;
+            var err = p.StandardError.ReadToEndAsync();
+            string output = p.StandardOutput.ReadToEnd().Trim();
+            p.WaitForExit();
+            _ = err.Result;
+            return p.ExitCode == 0 && output.StartsWith('/') && File.Exists(output) ? output : null;
+        }
+        catch (Exception e) when (e is IOException or System.ComponentModel.Win32Exception)
+        {
+            return null;
         }
     }
 

@@ -31,7 +31,8 @@ public sealed class SourceLines : IDisposable
 
     /// <summary>
     /// Source lines for the running kernel, or null with <paramref name="missing"/> saying what is missing
-    /// and how to get it. <paramref name="kernelSrc"/> (--kernel-src) is optional.
+    /// and how to get it. <paramref name="kernelSrc"/> (--kernel-src) is optional; without it, sources come from
+    /// debuginfod when DEBUGINFOD_URLS is set.
     /// </summary>
     public static SourceLines? Open(string? vmlinux, string? kernelSrc, Kallsyms? kallsyms, out string? missing, Action<string>? progress = null)
     {
@@ -77,7 +78,11 @@ public sealed class SourceLines : IDisposable
             return null;
         }
         KernelSource? source = null;
-        if (kernelSrc != null && (source = KernelSource.Open(kernelSrc, progress, out var why)) == null)
+        if (kernelSrc != null)
+        {
+            if ((source = KernelSource.Open(kernelSrc, progress, out var why)) == null) missing = why;
+        }
+        else if ((source = KernelSource.Debuginfod(debug.BuildId, symbolizer.DwarfPath, progress, out var why)) == null && why != null)
             missing = why;
         return new SourceLines(debug, image, symbolizer, source, kallsyms);
     }

@@ -13,6 +13,12 @@ public interface ISymbolizer : IDisposable
 
     /// <summary>The frames at <paramref name="linkAddress"/> (an address of the vmlinux, not a live one); empty when unknown.</summary>
     IReadOnlyList<SourceFrame> Symbolize(ulong linkAddress);
+
+    /// <summary>
+    /// The path the DWARF recorded for a file named as the kernel tree names it ("fs/namei.c" →
+    /// "debian/build/build_amd64_none_amd64/fs/namei.c"), once a symbolized frame was in that file; else null.
+    /// </summary>
+    string? DwarfPath(string kernelPath);
 }
 
 /// <summary>
@@ -30,6 +36,7 @@ public abstract class Symbolizer : ISymbolizer
 
     private readonly Process _process;
     private readonly Dictionary<ulong, IReadOnlyList<SourceFrame>> _cache = new();
+    private readonly Dictionary<string, string> _dwarfPaths = new(StringComparer.Ordinal);
     private bool _broken;
 
     protected Symbolizer(string tool, ProcessStartInfo psi)
@@ -88,14 +95,20 @@ public abstract class Symbolizer : ISymbolizer
 
     protected abstract IReadOnlyList<SourceFrame> Query(ulong address, StreamWriter input, StreamReader output);
 
+    public string? DwarfPath(string kernelPath) => _dwarfPaths.GetValueOrDefault(kernelPath);
+
     /// <summary>Frames from innermost to outermost: every frame but the last was inlined into the next.</summary>
-    protected static IReadOnlyList<SourceFrame> Frames(List<(string Function, string File, int Line)> raw)
+    protected IReadOnlyList<SourceFrame> Frames(List<(string Function, string File, int Line)> raw)
     {
         var list = new List<SourceFrame>(raw.Count);
         for (int i = 0; i < raw.Count; i++)
         {
             if (raw[i].Line <= 0 || raw[i].File is "" or "??") continue;
-            list.Add(new SourceFrame(raw[i].Function, KernelPaths.Relative(raw[i].File), raw[i].Line, i < raw.Count - 1));
+            string file = KernelPaths.Relative(raw[i].File);
+            // The same file may be named with or without its compilation directory (DWARF 5 line tables name
+            // the primary file both ways): keep the fullest name, the one a debuginfod server indexed.
+            if (!_dwarfPaths.TryGetValue(file, out var seen) || seen.Length < raw[i].File.Length) _dwarfPaths[file] = raw[i].File;
+            list.Add(new SourceFrame(raw[i].Function, file, raw[i].Line, i < raw.Count - 1));
         }
         return list;
     }
@@ -117,7 +130,9 @@ public abstract class Symbolizer : ISymbolizer
 /// <summary>llvm-symbolizer --output-style=JSON: one JSON object per query line.</summary>
 internal sealed class LlvmSymbolizer(string path, string vmlinux) : Symbolizer(Path.GetFileName(path), new ProcessStartInfo(path)
 {
-    ArgumentList = { "--obj=" + vmlinux, "--inlining", "--relativenames", "--output-style=JSON" },
+    // Full names (compilation directory included): KernelPaths.Relative names files as the tree does, and
+    // debuginfod wants the names the DWARF recorded.
+    ArgumentList = { "--obj=" + vmlinux, "--inlining", "--output-style=JSON" },
 })
 {
     protected override IReadOnlyList<SourceFrame> Query(ulong address, StreamWriter input, StreamReader output)
