@@ -8,11 +8,14 @@
  *       allows them beneath ALLOWED_DIR only, restricts itself (PR_SET_NO_NEW_PRIVS, then landlock_restrict_self),
  *       opens ALLOWED_DIR itself (allowed), then opens FILE for reading, writing or both (default r): EACCES when
  *       FILE is outside ALLOWED_DIR.
+ *   landlock_deny fs-child ALLOWED_DIR FILE [r|w|rw]
+ *       The same, but after restricting itself it forks and the child (which inherits the domain) does the opens;
+ *       the parent prints "creator PID", waits and exits with the child's status.
  *   landlock_deny net PORT
  *       (ABI 4 and later) Handles net.bind_tcp with no rule allowing it, restricts itself and binds a TCP socket to
  *       127.0.0.1:PORT: EACCES.
  *
- * Prints "abi N pid PID", then one line "CALL ERRNO" per attempt (0 when it succeeded). Exits 1 when the final
+ * Prints "abi N pid PID" (the process doing the calls), then one line "CALL ERRNO" per attempt (0 when it succeeded). Exits 1 when the final
  * attempt failed with EACCES, 0 when it succeeded, 2 on a setup error (message on stderr), 3 when the kernel has no
  * Landlock or an ABI too old for the mode (message on stderr).
  * Landlock logs a denial to the audit log (Linux 6.15+, ABI 7+) only when audit is enabled and, by default, only in
@@ -31,6 +34,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Newer than the installed uapi header may be (Debian 12's describes Linux 6.1). */
@@ -59,7 +63,7 @@ static int restrict_self(int ruleset)
     return 0;
 }
 
-static int fs_mode(int abi, const char *allowed, const char *file, const char *how)
+static int fs_mode(int abi, const char *allowed, const char *file, const char *how, int in_child)
 {
     uint64_t rights = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_DIR
         | LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_REMOVE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG
@@ -78,6 +82,19 @@ static int fs_mode(int abi, const char *allowed, const char *file, const char *h
     }
     close(dir);
     if (restrict_self(ruleset) != 0) return 2;
+    if (in_child)
+    {
+        printf("creator %d\n", getpid());
+        pid_t child = fork();
+        if (child < 0) { perror("fork"); return 2; }
+        if (child > 0)
+        {
+            int status;
+            while (waitpid(child, &status, 0) < 0)
+                if (errno != EINTR) return 2;
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 2;
+        }
+    }
     printf("abi %d pid %d\n", abi, getpid());
 
     int fd = open(allowed, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -118,8 +135,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "no Landlock on this kernel (landlock_create_ruleset: %s)\n", strerror(errno));
         return 3;
     }
-    if (argc >= 4 && strcmp(argv[1], "fs") == 0) return fs_mode(abi, argv[2], argv[3], argc >= 5 ? argv[4] : "r");
+    if (argc >= 4 && (strcmp(argv[1], "fs") == 0 || strcmp(argv[1], "fs-child") == 0))
+        return fs_mode(abi, argv[2], argv[3], argc >= 5 ? argv[4] : "r", strcmp(argv[1], "fs-child") == 0);
     if (argc == 3 && strcmp(argv[1], "net") == 0) return net_mode(abi, atoi(argv[2]));
-    fprintf(stderr, "usage: landlock_deny fs ALLOWED_DIR FILE [r|w|rw] | landlock_deny net PORT\n");
+    fprintf(stderr, "usage: landlock_deny fs|fs-child ALLOWED_DIR FILE [r|w|rw] | landlock_deny net PORT\n");
     return 2;
 }

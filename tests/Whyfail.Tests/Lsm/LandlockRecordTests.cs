@@ -114,6 +114,25 @@ public class LandlockRecordTests
     }
 
     [Fact]
+    public void Attribution_by_pid_when_known_else_by_the_file_named_once_the_event_is_complete()
+    {
+        var links = new LandlockLinks();
+        var pending = Stream(links, (1423, Access), (1424, Domain));
+        var r = pending[0];
+        HashSet<string> secret = ["secret.txt"], other = ["other.txt"];
+        Assert.False(AuditListener.Mine(r, 25601, secret, final: false)); // waits for the rest of the event
+        Assert.True(AuditListener.Mine(r, 25601, secret, final: true));   // no pid: the file decides
+        Assert.True(AuditListener.Mine(r, 4242, secret, final: true));
+        Assert.False(AuditListener.Mine(r, 25601, other, final: true));
+        Assert.False(AuditListener.Mine(r, 25601, [], final: true));       // no path in the call, no pid: not attributable
+        links.Saw(R(1300, Syscall), pending);
+        links.Saw(R(1320, Eoe), pending);
+        Assert.True(AuditListener.Mine(r, 25601, secret, final: false));
+        Assert.False(AuditListener.Mine(r, 4242, secret, final: false));  // another process's call on the same file
+        Assert.True(AuditListener.Mine(r, 25601, [], final: false));
+    }
+
+    [Fact]
     public void Network_denial_names_address_and_port()
     {
         var links = new LandlockLinks();

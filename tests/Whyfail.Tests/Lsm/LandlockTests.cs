@@ -72,17 +72,29 @@ public class LandlockTests
         return ulong.Parse(o.Trim());
     }
 
-    [Fact]
-    public void A_file_outside_the_sandbox_names_the_domain_its_creator_the_right_and_the_path()
+    /// <summary>An allowed directory and a file outside it, in a fresh temporary directory.</summary>
+    private static void WithSecret(Action<string, string> body)
     {
-        RequireLandlockAudit();
         var dir = Directory.CreateTempSubdirectory("wf-landlock-");
         try
         {
             var allowed = Directory.CreateDirectory(Path.Combine(dir.FullName, "allowed")).FullName;
             var secret = Path.Combine(dir.FullName, "secret.txt");
             File.WriteAllText(secret, "secret\n");
+            body(allowed, secret);
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
+    }
 
+    [Fact]
+    public void A_file_outside_the_sandbox_names_the_domain_its_creator_the_right_and_the_path()
+    {
+        RequireLandlockAudit();
+        WithSecret((allowed, secret) =>
+        {
             // With audit off (this host's normal state) Landlock logs nothing, and whyfail says why it has no evidence.
             if (AuditStatus.Query(out _) is { Enabled: 0 })
             {
@@ -119,11 +131,26 @@ public class LandlockTests
                 // The sandbox is real: the allowed directory opened.
                 Assert.Contains("open-allowed 0\n", run.Stdout);
             });
-        }
-        finally
+        });
+    }
+
+    [Fact]
+    public void A_child_that_inherited_the_domain_is_told_who_created_it()
+    {
+        RequireLandlockAudit();
+        WithSecret((allowed, secret) => WithAudit(() =>
         {
-            dir.Delete(true);
-        }
+            var run = WhyfailRunner.Run("--", Program, "fs-child", allowed, secret);
+            var (ev, lsm, why) = Denial(run, "openat");
+            int pid = ev.GetProperty("pid").GetInt32();
+            int creator = int.Parse(run.Stdout.Split('\n').Single(l => l.StartsWith("creator ")).Split(' ')[1]);
+            Assert.NotEqual(creator, pid);
+            Assert.Equal(pid, lsm.GetProperty("pid").GetInt32());
+            Assert.Equal(creator, lsm.GetProperty("domain_pid").GetInt32());
+            var domain = lsm.GetProperty("domain").GetString();
+            Assert.Equal($"pid {pid} runs in the Landlock domain {domain}, created by pid {creator} (\"{Program}\") and inherited from it, and its rules do not allow fs.read_file on \"{secret}\"",
+                why.GetProperty("text").GetString());
+        }));
     }
 
     [Fact]

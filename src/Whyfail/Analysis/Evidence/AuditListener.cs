@@ -147,7 +147,7 @@ public sealed class AuditListener : IDisposable
         }
     }
 
-    private static bool Mine(AuditRecord r, int pid, HashSet<string> names, bool final)
+    internal static bool Mine(AuditRecord r, int pid, HashSet<string> names, bool final)
     {
         if (r.Lsm != "landlock") return r.Pid == pid && SameObject(r, names);
         // A Landlock denial waits (within the deadline) for the rest of its event: the pid, the domain's creator.
