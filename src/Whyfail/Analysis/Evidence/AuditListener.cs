@@ -12,7 +12,9 @@ namespace Whyfail.Analysis.Evidence;
 /// file, and which has not claimed the record already. The kernel sends the record from its kauditd thread, so a
 /// failure may be analysed briefly before its record arrives: when a logging LSM is active, EACCES/EPERM wait up to
 /// <see cref="WaitMs"/> for it.
-/// AppArmor and SELinux log their denials whether or not audit is enabled; Landlock (kernel 6.15+) only when it is.
+/// AppArmor and SELinux log their denials whether or not audit is enabled; Landlock (kernel 6.15+) only when it is,
+/// and its records carry no pid of their own: <see cref="LandlockLinks"/> joins them to the SYSCALL record of the same
+/// event (the pid) and to the domain's creator; a Landlock denial without a pid is matched by the file it names.
 /// </summary>
 public sealed class AuditListener : IDisposable
 {
@@ -26,18 +28,27 @@ public sealed class AuditListener : IDisposable
     private readonly int fd;
     private readonly Thread thread;
     private readonly List<AuditRecord> pending = [];
+    private readonly LandlockLinks? landlock;
     private volatile bool stop;
 
     /// <summary>The security modules active on this kernel (from /sys/kernel/security/lsm), empty when unknown.</summary>
     public IReadOnlyList<string> ActiveLsms { get; }
-    /// <summary>True when a module that logs denials without audit being enabled (AppArmor, SELinux) is active.</summary>
+    /// <summary>
+    /// True when a module that logs denials is active and can log them now: AppArmor and SELinux always, Landlock
+    /// when audit is enabled.
+    /// </summary>
     public bool WaitForRecords { get; }
+    /// <summary>The audit subsystem's state when the listener started; null when it could not be read.</summary>
+    public AuditStatus? Status { get; }
 
-    private AuditListener(int fd, IReadOnlyList<string> lsms)
+    private AuditListener(int fd, IReadOnlyList<string> lsms, AuditStatus? status)
     {
         this.fd = fd;
         ActiveLsms = lsms;
-        WaitForRecords = lsms.Contains("apparmor") || lsms.Contains("selinux") || lsms.Count == 0;
+        Status = status;
+        bool landlockLogs = lsms.Contains("landlock") && status is not { Enabled: 0 };
+        if (landlockLogs) landlock = new LandlockLinks();
+        WaitForRecords = lsms.Contains("apparmor") || lsms.Contains("selinux") || lsms.Count == 0 || landlockLogs;
         thread = new Thread(Receive) { IsBackground = true, Name = "whyfail audit" };
         thread.Start();
     }
@@ -50,6 +61,13 @@ public sealed class AuditListener : IDisposable
         if (lsms.Length > 0 && !lsms.Any(l => l is "apparmor" or "selinux" or "landlock" or "smack" or "tomoyo"))
         {
             whyNot = $"no security module that logs denials is active ({string.Join(",", lsms)})";
+            return null;
+        }
+        var status = AuditStatus.Query(out _);
+        if (status is { Enabled: 0 } && lsms.Contains("landlock") && !lsms.Any(l => l is "apparmor" or "selinux" or "smack" or "tomoyo"))
+        {
+            whyNot = $"audit is disabled, and Landlock, the only active security module that logs denials ({string.Join(",", lsms)}), " +
+                "logs them only when it is enabled (auditctl -e 1, or audit=1 on the kernel command line)";
             return null;
         }
         int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
@@ -68,7 +86,7 @@ public sealed class AuditListener : IDisposable
         }
         setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, tv, 16);
         whyNot = null;
-        return new AuditListener(s, lsms);
+        return new AuditListener(s, lsms, status);
     }
 
     private unsafe void Receive()
@@ -86,13 +104,17 @@ public sealed class AuditListener : IDisposable
                 int type = BitConverter.ToUInt16(buf, off + 4);
                 if (len < 16 || off + len > n) break;
                 var body = Encoding.UTF8.GetString(buf, off + 16, len - 16).TrimEnd('\0', '\n');
-                if (AuditRecord.Parse(type, body) is { Lsm: not null } rec)
+                if (AuditRecord.Parse(type, body) is { } rec && (rec.Lsm is not null || landlock is not null))
                     lock (pending)
                     {
-                        // Unclaimed records (denials in calls that were not traced or did not fail) age out.
-                        if (pending.Count >= MaxPending) pending.RemoveAll(r => r.TimeMs < rec.TimeMs - KeepMs);
-                        if (pending.Count >= MaxPending) pending.RemoveRange(0, pending.Count / 2);
-                        pending.Add(rec);
+                        landlock?.Saw(rec, pending);
+                        if (rec.Lsm is not null)
+                        {
+                            // Unclaimed records (denials in calls that were not traced or did not fail) age out.
+                            if (pending.Count >= MaxPending) pending.RemoveAll(r => r.TimeMs < rec.TimeMs - KeepMs);
+                            if (pending.Count >= MaxPending) pending.RemoveRange(0, pending.Count / 2);
+                            pending.Add(rec);
+                        }
                         Monitor.PulseAll(pending);
                     }
                 off += (len + 3) & ~3;
@@ -112,17 +134,27 @@ public sealed class AuditListener : IDisposable
             while (true)
             {
                 pending.RemoveAll(r => r.TimeMs < exitMs - KeepMs);
-                var mine = pending.Where(r => r.Pid == ev.Pid && r.TimeMs <= exitMs + 1 && SameObject(r, names)).ToList();
+                long left = deadline - Environment.TickCount64;
+                var mine = pending.Where(r => r.TimeMs <= exitMs + 1 && Mine(r, ev.Pid, names, final: left <= 0)).ToList();
                 if (mine.Count > 0)
                 {
                     foreach (var r in mine) { pending.Remove(r); ev.Evidence.Add(new LsmEvidence(r)); }
                     return;
                 }
-                long left = deadline - Environment.TickCount64;
                 if (left <= 0) return;
                 Monitor.Wait(pending, (int)left);
             }
         }
+    }
+
+    internal static bool Mine(AuditRecord r, int pid, HashSet<string> names, bool final)
+    {
+        if (r.Lsm != "landlock") return r.Pid == pid && SameObject(r, names);
+        // A Landlock denial waits (within the deadline) for the rest of its event: the pid, the domain's creator.
+        if (!r.Complete && !final) return false;
+        if (r.Pid != 0) return r.Pid == pid && SameObject(r, names);
+        // No pid (the task has no audit context): only a denial naming the file the call names.
+        return names.Count > 0 && r.Field("path") is { } path && names.Contains(LastComponent(path));
     }
 
     // A file denial names the file; when the call has paths, one of them must end in the same name.

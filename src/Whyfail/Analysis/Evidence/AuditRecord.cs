@@ -10,7 +10,8 @@ namespace Whyfail.Analysis.Evidence;
 /// </summary>
 public sealed class AuditRecord
 {
-    public const int AUDIT_AVC = 1400, AUDIT_LANDLOCK_ACCESS = 1423, AUDIT_APPARMOR_FIRST = 1500, AUDIT_APPARMOR_LAST = 1599;
+    public const int AUDIT_SYSCALL = 1300, AUDIT_EOE = 1320, AUDIT_AVC = 1400, AUDIT_LANDLOCK_ACCESS = 1423, AUDIT_LANDLOCK_DOMAIN = 1424,
+        AUDIT_APPARMOR_FIRST = 1500, AUDIT_APPARMOR_LAST = 1599;
 
     // Fields the kernel logs as untrusted strings: quoted when plain, hex when not.
     private static readonly HashSet<string> Untrusted = ["name", "comm", "path", "profile", "target", "peer", "exe", "cwd", "peer_profile", "namespace"];
@@ -31,7 +32,21 @@ public sealed class AuditRecord
 
     public string? Field(string key) => Fields.TryGetValue(key, out var v) ? v : null;
 
-    public int Pid => int.TryParse(Field("pid"), NumberStyles.None, CultureInfo.InvariantCulture, out var p) ? p : 0;
+    /// <summary>
+    /// The process the record is about; 0 when unknown. Landlock's access records carry no pid: theirs comes from
+    /// the SYSCALL record of the same event (<see cref="Syscall"/>), which exists only when the task has an audit
+    /// context.
+    /// </summary>
+    public int Pid => int.TryParse(Field("pid"), NumberStyles.None, CultureInfo.InvariantCulture, out var p) ? p : Syscall?.Pid ?? 0;
+
+    /// <summary>The SYSCALL record of the same event (same serial), when the listener has seen it.</summary>
+    public AuditRecord? Syscall { get; internal set; }
+
+    /// <summary>Landlock: the LANDLOCK_DOMAIN record that described this record's domain when it was first logged.</summary>
+    public AuditRecord? Domain { get; internal set; }
+
+    /// <summary>True once no more records of the same event can arrive (its end, or a later event, was seen).</summary>
+    internal bool Complete { get; set; }
     public string? Comm => Field("comm");
 
     /// <summary>Which security module wrote it, when it is a denial ("apparmor", "selinux", "landlock"); else null.</summary>
