@@ -81,6 +81,19 @@ public class PinpointLabTests
         Assert.Matches($@"\n      > {ExecFlagsLine} \|\s+return -EINVAL;\n", text);
     }
 
+    [Fact]
+    public void WithoutDebugInfoPinpointSaysOnceThatItNeedsItAndTheRunGoesOn()
+    {
+        Assert.False(File.Exists($"/usr/lib/debug/boot/vmlinux-{LabDebugInfo.Release}"), "this test needs a machine without the debug vmlinux");
+        var run = WhyfailRunner.Run(["--pinpoint", "--deep", "perf_event_open", "--", WhyfailRunner.Program("perf_exec_flags"), "0"], Long);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var notices = run.Lines.Where(l => l.GetProperty("type").GetString() == "notice").Select(l => l.GetProperty("text").GetString()!).ToList();
+        Assert.Single(notices, n => n.StartsWith("--pinpoint needs debug info"));
+        var o = Assert.Single(run.Failures("perf_event_open", "EINVAL")).GetProperty("origin");
+        Assert.Equal("perf_copy_attr", o.GetProperty("function").GetString());
+        Assert.False(o.GetProperty("pinpointed").GetBoolean());
+    }
+
     private static List<(string File, int Line)> Sites(JsonElement o) =>
         o.GetProperty("sites").EnumerateArray().Select(s => (s.GetProperty("file").GetString()!, s.GetProperty("line").GetInt32())).ToList();
 }
