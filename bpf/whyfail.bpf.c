@@ -29,6 +29,9 @@ struct task_state {
 	u32 n_orig;            /* error returns recorded during the current syscall (may exceed the ring) */
 	u32 pad;
 	struct wf_origin_rec orig[WF_MAX_ORIGIN]; /* ring: record k lives at k % WF_MAX_ORIGIN */
+	u32 n_pin;             /* error-site kprobe hits during the current syscall (may exceed the ring) */
+	u32 pad2;
+	struct wf_pin_rec pin[WF_MAX_PIN]; /* ring: hit k lives at k % WF_MAX_PIN */
 };
 
 struct {
@@ -132,6 +135,8 @@ static __always_inline void reset_call_state(struct task_state *st)
 			st->n_ev = 0;
 		if (st->n_orig)
 			st->n_orig = 0;
+		if (st->n_pin)
+			st->n_pin = 0;
 	}
 }
 
@@ -166,6 +171,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		st->flags = (st->flags & ~WF_ARMED_ON_EXEC) | WF_TRACED;
 		st->n_ev = 0;
 		st->n_orig = 0;
+		st->n_pin = 0;
 	}
 	return 0;
 }
@@ -311,6 +317,25 @@ int origin_kretprobe(struct pt_regs *ctx)
 	return 0;
 }
 
+/*
+ * --pinpoint: one kprobe per instruction that stands for an error site (attached by address by user
+ * space); the cookie is the probe's index. Records the hit in firing order, with the flags that
+ * decide a conditional branch.
+ */
+SEC("kprobe/do_sys_openat2")
+int pinpoint_site(struct pt_regs *ctx)
+{
+	struct task_state *st = state_of(bpf_get_current_task_btf(), false);
+	if (!st || !(st->flags & WF_TRACED))
+		return 0;
+	u32 n = st->n_pin;
+	struct wf_pin_rec *r = &st->pin[n & (WF_MAX_PIN - 1)];
+	r->probe = bpf_get_attach_cookie(ctx);
+	r->flags = ctx->flags;
+	st->n_pin = n + 1;
+	return 0;
+}
+
 /* ---- the failing call ---------------------------------------------------------------------- */
 
 
@@ -429,6 +454,26 @@ __noinline int capture_strv(struct scratch_buf *sb, u32 off, u32 i, u64 val)
 	return off;
 }
 
+/*
+ * Appends the latest records of a per-task ring (n recorded, record k at k % max) to buf at off, in
+ * recording order, counting them in count and the ones no longer kept in dropped (sys_exit's locals
+ * buf and off; the mask bounds off for the verifier: everything before the blobs ends below 4 KiB).
+ */
+#define COPY_LATEST(ring, n, max, type, count, dropped) do {				\
+	u32 first_ = (n) > (max) ? (n) - (max) : 0;					\
+	u32 keep_ = (n) - first_;							\
+	dropped = first_ > 0xffff ? 0xffff : first_;					\
+	for (u32 k_ = 0; k_ < (max); k_++) {						\
+		if (k_ >= keep_)							\
+			break;								\
+		u64 o_ = off;								\
+		VERIFIER_MASK(o_, 0xfff);						\
+		*(type *)(buf + o_) = (ring)[(first_ + k_) & ((max) - 1)];		\
+		off = o_ + sizeof(type);						\
+		count++;								\
+	}										\
+} while (0)
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
@@ -471,7 +516,8 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	h->ts_ns = bpf_ktime_get_ns();
 	h->n_origin = 0;
 	h->origin_dropped = 0;
-	h->pad = 0;
+	h->n_pin = 0;
+	h->pin_dropped = 0;
 	h->ret = ret;
 	h->args[0] = regs->di;
 	h->args[1] = regs->si;
@@ -508,24 +554,14 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		}
 		st->n_ev = 0;
 
-		u32 no = st->n_orig;
-		if (no) {
-			u32 first = 0, keep = no;
-			if (no > WF_MAX_ORIGIN) {
-				first = no - WF_MAX_ORIGIN;
-				keep = WF_MAX_ORIGIN;
-				h->origin_dropped = no - WF_MAX_ORIGIN > 0xffff ? 0xffff : no - WF_MAX_ORIGIN;
-			}
-			for (u32 k = 0; k < WF_MAX_ORIGIN; k++) {
-				if (k >= keep)
-					break;
-				u64 o = off;
-				VERIFIER_MASK(o, 0xfff); /* evidence + origin end below 3 KiB */
-				*(struct wf_origin_rec *)(buf + o) = st->orig[(first + k) & (WF_MAX_ORIGIN - 1)];
-				off = o + sizeof(struct wf_origin_rec);
-				h->n_origin++;
-			}
+		/* evidence + origin records + site hits end below 3 KiB */
+		if (st->n_orig) {
+			COPY_LATEST(st->orig, st->n_orig, WF_MAX_ORIGIN, struct wf_origin_rec, h->n_origin, h->origin_dropped);
 			st->n_orig = 0;
+		}
+		if (st->n_pin) {
+			COPY_LATEST(st->pin, st->n_pin, WF_MAX_PIN, struct wf_pin_rec, h->n_pin, h->pin_dropped);
+			st->n_pin = 0;
 		}
 	}
 

@@ -14,6 +14,7 @@
 #define WF_SCRATCH        16384 /* per-CPU event assembly buffer */
 #define WF_MAX_ORIGIN     16    /* error returns kept per in-flight syscall (the latest ones) */
 #define WF_ORIGIN_STACK   16    /* kernel stack frames kept per error return (fexit: BPF frames included) */
+#define WF_MAX_PIN        8     /* error-site kprobe hits kept per in-flight syscall (the latest ones) */
 
 /* task_state.flags */
 #define WF_TRACED         1u    /* report this task's failing syscalls */
@@ -28,7 +29,7 @@
 #define WF_CAP_STRV       4     /* NULL-terminated array of strings (argv): up to 8 strings */
 #define WF_CAP_SIZED_PTR  5     /* *(u32 *)arg[len_arg[i]] bytes (socklen_t *), capped at size[i] */
 
-/* record order after the header: evidence, origin records, blobs */
+/* record order after the header: evidence, origin records, site hits, blobs */
 
 /* record types */
 #define WF_REC_SYSCALL    1
@@ -64,7 +65,8 @@ struct wf_event {
 	unsigned long long ts_ns;       /* bpf_ktime_get_ns() at exit */
 	unsigned short n_origin;        /* wf_origin_rec records after the evidence */
 	unsigned short origin_dropped;  /* error returns not kept (more than WF_MAX_ORIGIN) */
-	unsigned int   pad;
+	unsigned short n_pin;           /* wf_pin_rec records after the origin records */
+	unsigned short pin_dropped;     /* site hits not kept (more than WF_MAX_PIN) */
 	long long      ret;
 	unsigned long long args[6];
 	unsigned int   tgid;
@@ -91,6 +93,16 @@ struct wf_origin_rec {
 	unsigned long long stack[WF_ORIGIN_STACK]; /* return addresses, innermost first (0 = none) */
 };                                      /* 152 bytes */
 
+/*
+ * --pinpoint: a kprobe on an instruction that stands for one error site (the errno constant, or a
+ * branch into a shared "return -E..." block) fired while the traced syscall ran. In firing order,
+ * the latest WF_MAX_PIN kept. The kprobe fires before its instruction runs, so for a conditional
+ * branch user space decides from flags whether the branch went to the error.
+ */
+struct wf_pin_rec {
+	unsigned long long probe;       /* the kprobe's bpf cookie: its index in user space's probe list */
+	unsigned long long flags;       /* RFLAGS when it fired */
+};                                      /* 16 bytes */
 
 /* A captured argument: header then len bytes, padded to 8. len == 0xffff: unreadable. */
 struct wf_blob {

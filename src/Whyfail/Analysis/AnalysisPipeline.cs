@@ -23,6 +23,9 @@ public sealed class AnalysisPipeline(TraceSettings settings)
     /// <summary>Set when a debug vmlinux of the running kernel was found: origins get source lines.</summary>
     public Origin.Source.SourceLines? SourceLines { get; set; }
 
+    /// <summary>Set with --pinpoint where kprobes and debug info are there: error sites decided by kprobes.</summary>
+    public Origin.Source.Pinpointer? Pinpoint { get; set; }
+
     /// <summary>
     /// Runs the pipeline once on a synthetic failure, before the traced command starts: the first
     /// real event is then analysed at once, while the process that failed is still alive.
@@ -47,7 +50,10 @@ public sealed class AnalysisPipeline(TraceSettings settings)
         if (ev.Failed && Origins != null)
             ev.Origin = Origins.Resolve(ev);
         if (ev.Origin != null)
+        {
             SourceLines?.Annotate(ev.Origin, ev.KernelErrno != 0 ? ev.KernelErrno : ev.Errno);
+            Pinpoint?.Apply(ev);
+        }
         if (ev.Failed && !Errno.IsInternal(ev.Errno))
             _explain?.Explain(ev);
     }

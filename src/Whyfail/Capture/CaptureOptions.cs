@@ -19,6 +19,8 @@ public sealed class CaptureOptions
     public Capture.Origin.OriginBackend? OriginBackend { get; init; }
     /// <summary>Progress while attaching origin probes: (done, total).</summary>
     public Action<int, int>? OriginProgress { get; init; }
+    /// <summary>Load the error-site kprobe program (--pinpoint; only where the kernel has kprobes).</summary>
+    public bool Pinpoint { get; init; }
     /// <summary>What to copy from user memory per syscall number.</summary>
     public IEnumerable<(int Nr, CaptureSpec Spec)> Captures { get; init; } = [];
 }

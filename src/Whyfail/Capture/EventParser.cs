@@ -8,7 +8,7 @@ namespace Whyfail.Capture;
 /// <summary>Turns one ring buffer record (struct wf_event and what follows it) into a <see cref="SyscallEvent"/>.</summary>
 public static class EventParser
 {
-    public const int HeaderSize = 128, EvidenceSize = 32, OriginSize = 152, OriginStack = 16, BlobHeaderSize = 8;
+    public const int HeaderSize = 128, EvidenceSize = 32, OriginSize = 152, PinSize = 16, OriginStack = 16, BlobHeaderSize = 8;
     /// <summary>Kernel text addresses have the top bit set; attach-list indexes (kprobe cookies) are small.</summary>
     private const ulong KernelHalf = 1UL << 63;
     private const ushort RecSyscall = 1;
@@ -55,6 +55,10 @@ public static class EventParser
             origin.Add(new OriginRecord(fn, fn < KernelHalf,
                 BinaryPrimitives.ReadInt64LittleEndian(o[8..]), BinaryPrimitives.ReadUInt64LittleEndian(o[16..]), stack));
         }
+        int nPin = U16(r, 28);
+        var hits = new List<SiteHit>(nPin);
+        for (int k = 0; k < nPin && off + PinSize <= r.Length; k++, off += PinSize)
+            hits.Add(new SiteHit((int)BinaryPrimitives.ReadUInt64LittleEndian(r[off..]), BinaryPrimitives.ReadUInt64LittleEndian(r[(off + 8)..])));
         var blobs = new List<CapturedArg>(nBlobs);
         for (int k = 0; k < nBlobs && off + BlobHeaderSize <= r.Length; k++)
         {
@@ -86,6 +90,7 @@ public static class EventParser
             Captured = blobs,
             OriginRecords = origin,
             OriginDropped = originDropped,
+            SiteHits = hits,
             CaptureTruncated = (flags & EvfBlobTruncated) != 0,
             EvidenceLost = (flags & EvfEvidenceLost) != 0,
         };

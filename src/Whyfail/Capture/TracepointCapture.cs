@@ -38,6 +38,9 @@ public sealed unsafe class TracepointCapture : IDisposable
     /// <summary>The origin probes, when a backend could attach some; null otherwise.</summary>
     public OriginAttacher? OriginProbes { get; private set; }
 
+    /// <summary>The error-site kprobes (--pinpoint), when the kernel has kprobes; null otherwise.</summary>
+    public SiteKprobes? SiteProbes { get; private set; }
+
     public TracepointCapture(CaptureOptions options)
     {
         _options = options;
@@ -90,6 +93,8 @@ public sealed unsafe class TracepointCapture : IDisposable
                     else
                         OriginProbes = origin;
                 }
+                if (PinpointLoads(options))
+                    SiteProbes = new SiteKprobes(_bpf.Program(SiteKprobes.ProgramName));
 
                 _self = GCHandle.Alloc(this);
                 _ring = Libbpf.RingBufferNew(_bpf.MapFd("events"), &OnSample, GCHandle.ToIntPtr(_self), 0);
@@ -122,6 +127,7 @@ public sealed unsafe class TracepointCapture : IDisposable
             // Origin programs are loaded only for the backend being tried.
             foreach (var prog in OriginPrograms)
                 bpf.SetAutoload(prog, backend != OriginBackend.None && prog == OriginAttacher.ProgramFor(backend));
+            bpf.SetAutoload(SiteKprobes.ProgramName, PinpointLoads(options));
 
             // Optional evidence sources: older kernels lack some tracepoints.
             foreach (var (prog, tp, what) in OptionalTracepoints)
@@ -143,6 +149,8 @@ public sealed unsafe class TracepointCapture : IDisposable
             throw;
         }
     }
+
+    private static bool PinpointLoads(CaptureOptions options) => options.Pinpoint && File.Exists(OriginBackends.KprobePmu);
 
     private static readonly string[] RequiredPrograms = ["on_fork", "on_exec", "on_sys_exit"];
     internal static readonly string[] OriginPrograms = ["origin_fexit", "origin_kretprobe_multi", "origin_kretprobe"];
@@ -245,6 +253,8 @@ public sealed unsafe class TracepointCapture : IDisposable
     /// <summary>Detaches every program (no new events), keeping the ring buffer readable for a final drain.</summary>
     public void Detach()
     {
+        SiteProbes?.Dispose();
+        SiteProbes = null;
         OriginProbes?.Dispose();
         OriginProbes = null;
         _bpf?.DetachAll();
@@ -252,6 +262,8 @@ public sealed unsafe class TracepointCapture : IDisposable
 
     public void Dispose()
     {
+        SiteProbes?.Dispose();
+        SiteProbes = null;
         OriginProbes?.Dispose();
         OriginProbes = null;
         if (_ring != 0)

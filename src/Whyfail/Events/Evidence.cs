@@ -51,6 +51,8 @@ public sealed class Origin
     public IReadOnlyList<ErrorSite> Sites { get; set; } = [];
     /// <summary>Source lines around the exact site, when the kernel source is available.</summary>
     public SourceSnippet? Snippet { get; set; }
+    /// <summary>--pinpoint: a kprobe on the error sites fired during this call and chose <see cref="Sites"/>.</summary>
+    public bool Pinpointed { get; set; }
 }
 
 /// <summary>A place in the kernel source; <paramref name="Inlined"/> when the function was inlined into the next outer frame.</summary>

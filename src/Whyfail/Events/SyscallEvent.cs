@@ -27,6 +27,9 @@ public sealed record CapturedArg(int Arg, CaptureKind Kind, int Index, byte[]? D
 /// <param name="Stack">Return addresses of its callers, innermost first.</param>
 public sealed record OriginRecord(ulong Function, bool IsIndex, long Ret, ulong StackPointer, IReadOnlyList<ulong> Stack);
 
+/// <summary>An error-site kprobe (--pinpoint) that fired during the call: its index (cookie) and RFLAGS at that moment.</summary>
+public readonly record struct SiteHit(int Probe, ulong Flags);
+
 /// <summary>One system call as the kernel saw it at exit, plus everything analysis adds to it.</summary>
 public sealed class SyscallEvent
 {
@@ -52,6 +55,8 @@ public sealed class SyscallEvent
     public IReadOnlyList<OriginRecord> OriginRecords { get; init; } = [];
     /// <summary>Error returns that happened but were not kept (only the latest 16 are).</summary>
     public int OriginDropped { get; init; }
+    /// <summary>Error-site kprobes that fired during the call (--pinpoint), in firing order; only the latest 8 are kept.</summary>
+    public IReadOnlyList<SiteHit> SiteHits { get; init; } = [];
     /// <summary>More evidence happened during the call than the kernel side keeps.</summary>
     public bool EvidenceLost { get; init; }
 

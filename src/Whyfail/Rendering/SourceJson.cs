@@ -41,6 +41,7 @@ public static class SourceJson
             w.WriteEndObject();
         }
         w.WriteEndArray();
+        w.WriteBoolean("pinpointed", o.Pinpointed);
         if (o.Snippet is { } snip)
         {
             w.WriteStartObject("snippet");

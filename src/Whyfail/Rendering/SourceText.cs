@@ -31,13 +31,13 @@ public static class SourceText
         if (o.SiteKind == "exact")
         {
             var f = o.Sites[0].Frames[0];
-            sb.Append("    ").Append(label("error site:")).Append(' ').Append(TextSafety.Sanitize($"{f.File}:{f.Line}"));
+            sb.Append("    ").Append(label(o.Pinpointed ? "error site (pinpointed by kprobe):" : "error site:")).Append(' ').Append(TextSafety.Sanitize($"{f.File}:{f.Line}"));
             if (o.Sites[0].Text is { } t) sb.Append("  ").Append(TextSafety.Sanitize(t));
-            sb.Append("  (exact)\n");
+            sb.Append(o.Pinpointed ? "\n" : "  (exact)\n");
         }
         else
         {
-            sb.Append("    ").Append(label($"error sites ({o.Sites.Count} candidates):")).Append(' ')
+            sb.Append("    ").Append(label($"error sites ({o.Sites.Count} candidates{(o.Pinpointed ? ", narrowed by kprobe" : "")}):")).Append(' ')
               .AppendJoin(", ", o.Sites.Take(MaxCandidates).Select(s => TextSafety.Sanitize($"{s.Frames[0].File}:{s.Frames[0].Line}")));
             if (o.Sites.Count > MaxCandidates) sb.Append($", … {o.Sites.Count - MaxCandidates} more");
             sb.Append('\n');

@@ -61,6 +61,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             OriginFunctions = originFunctions,
             OriginBackend = settings.Backend,
             OriginProgress = Progress("attaching origin probes"),
+            Pinpoint = settings.Pinpoint,
         });
         foreach (var l in capture.Limitations) renderer.Notice(l);
         OriginGrowth? growth = null;
@@ -79,6 +80,8 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
                 $"(attached in {probes.AttachTime.TotalMilliseconds:0} ms{(probes.Refused.Count > 0 ? $"; {probes.Refused.Count} refused by the kernel, e.g. {probes.Refused[0].Function}: {probes.Refused[0].Reason}" : "")})");
             sourceLines = pipeline.SourceLines = SourceLines.ForSession(settings.Vmlinux, settings.KernelSrc, kallsyms, renderer.Notice);
         }
+        if (settings.Pinpoint)
+            pipeline.Pinpoint = PinpointSetup.Make(capture, sourceLines, renderer.Notice);
 
         string? noAudit = null;
         using var audit = settings.Explain ? Analysis.Evidence.AuditListener.Start(out noAudit) : null;
@@ -128,6 +131,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             {
                 renderer.Flush();
                 growth?.Step();
+                pipeline.Pinpoint?.Step();
             });
         }
         finally

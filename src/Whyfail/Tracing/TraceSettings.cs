@@ -33,4 +33,7 @@ public sealed class TraceSettings
 
     /// <summary>A kernel source tree for snippets of the error site (--kernel-src).</summary>
     public string? KernelSrc { get; init; }
+
+    /// <summary>--pinpoint: kprobes on candidate error sites decide which one a later failure took.</summary>
+    public bool Pinpoint { get; init; }
 }

@@ -86,7 +86,9 @@ public static class WhyfailRunner
     /// <summary>Runs whyfail without --json, returning its text output (written with -o).</summary>
     public static (int ExitCode, string Text, string Stderr) RunText(params string[] args) => RunText(TimeSpan.FromMinutes(3), args);
 
-    public static (int ExitCode, string Text, string Stderr) RunText(TimeSpan timeout, params string[] args)
+    public static (int ExitCode, string Text, string Stderr) RunText(TimeSpan timeout, params string[] args) => RunText(timeout, null, args);
+
+    public static (int ExitCode, string Text, string Stderr) RunText(TimeSpan timeout, Action<Process, string>? whileRunning, params string[] args)
     {
         var outFile = Path.Combine(Path.GetTempPath(), $"whyfail-test-{Guid.NewGuid():N}.txt");
         try
@@ -94,6 +96,7 @@ public static class WhyfailRunner
             using var p = Process.Start(StartInfo(new[] { "-o", outFile }.Concat(args)))!;
             var stdout = p.StandardOutput.ReadToEndAsync();
             var stderr = p.StandardError.ReadToEndAsync();
+            whileRunning?.Invoke(p, outFile);
             if (!p.WaitForExit(timeout)) { p.Kill(true); throw new TimeoutException(); }
             p.WaitForExit();
             return (p.ExitCode, File.Exists(outFile) ? File.ReadAllText(outFile) : "", stderr.Result + stdout.Result);

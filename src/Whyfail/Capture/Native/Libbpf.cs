@@ -104,7 +104,7 @@ internal static unsafe partial class Libbpf
     internal static partial nint ProgramAttachKprobeMulti(nint prog, string? pattern, KprobeMultiOpts* opts);
 
     [LibraryImport(Lib, EntryPoint = "bpf_program__attach_kprobe_opts", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    internal static partial nint ProgramAttachKprobe(nint prog, string function, KprobeOpts* opts);
+    internal static partial nint ProgramAttachKprobe(nint prog, string? function, KprobeOpts* opts);
 
     /// <summary>struct bpf_prog_load_opts (libbpf 1.1).</summary>
     [StructLayout(LayoutKind.Sequential)]

@@ -5,8 +5,14 @@ using Whyfail.Events;
 
 namespace Whyfail.Analysis.Origin.Source;
 
-/// <summary>The error sites of one (function, errno): "exact" when one remains, else "candidates"; "none" when nothing produces it.</summary>
-public sealed record ErrorSiteResult(string Function, ulong Address, string Kind, IReadOnlyList<ErrorSite> Sites);
+/// <summary>
+/// The error sites of one (function, errno): "exact" when one remains, else "candidates"; "none" when nothing
+/// produces it. <paramref name="Probes"/>: where a kprobe sees each site taken (see <see cref="SiteProbe"/>).
+/// </summary>
+public sealed record ErrorSiteResult(string Function, ulong Address, string Kind, IReadOnlyList<ErrorSite> Sites, IReadOnlyList<SiteProbe>? Probes = null)
+{
+    public IReadOnlyList<SiteProbe> Probes { get; init; } = Probes ?? [];
+}
 
 /// <summary>
 /// Finds where a kernel function produces an errno: the instructions in its machine code (and in its
@@ -73,9 +79,15 @@ public sealed class ErrorSiteFinder(ElfImage vmlinux, ISymbolizer symbolizer, Ke
         var callees = code.Where(i => i.FlowControl is FlowControl.Call or FlowControl.UnconditionalBranch && i.Op0Kind == OpKind.NearBranch64)
             .Select(i => _byAddress!.GetValueOrDefault(i.NearBranch64)).OfType<string>()
             .Where(n => n != function && !n.StartsWith("__x86_", StringComparison.Ordinal)).Distinct().Take(MaxCallees);
-        var sites = callees.Select(c => ComputeIn(c, errno)).OfType<ErrorSiteResult>().SelectMany(r => r.Sites).ToList();
+        var sites = new List<ErrorSite>();
+        var probes = new List<SiteProbe>();
+        foreach (var r in callees.Select(c => ComputeIn(c, errno)).OfType<ErrorSiteResult>())
+        {
+            probes.AddRange(r.Probes.Select(p => p with { Site = p.Site + sites.Count }));
+            sites.AddRange(r.Sites);
+        }
         string kind = sites.Count switch { 0 => "none", 1 => "exact", _ => "candidates" };
-        return own with { Kind = kind, Sites = sites };
+        return own with { Kind = kind, Sites = sites, Probes = probes };
     }
 
     private ErrorSiteResult? ComputeIn(string function, int errno)
@@ -85,33 +97,45 @@ public sealed class ErrorSiteFinder(ElfImage vmlinux, ISymbolizer symbolizer, Ke
         if (TryFunction(function + ".cold", out ulong cold, out ulong coldSize))
             code.AddRange(Decode(cold, coldSize));
 
-        // One site per source line (the compiler may repeat a constant for one return).
+        // One site per source line (the compiler may repeat a constant for one return); every instruction
+        // that stands for a site is kept as a probe point of it.
         var sites = new List<ErrorSite>();
-        var seen = new HashSet<(string, int)>();
-        void Add(ulong address, IReadOnlyList<SourceFrame> frames)
-        {
-            if (frames.Count > 0 && seen.Add((frames[0].File, frames[0].Line)))
-                sites.Add(new ErrorSite((long)(address - start), frames, source?.Line(frames[0].File, frames[0].Line)?.Trim()));
-        }
+        var seen = new Dictionary<(string, int), int>();
+        var probes = new List<SiteProbe>();
         var index = new Dictionary<ulong, int>();
         for (int i = 0; i < code.Count; i++) index.TryAdd(code[i].IP, i);
-        foreach (var (site, entries) in ErrorPoints(code, errno))
+        void Add(ulong address, IReadOnlyList<SourceFrame> frames, ulong block)
+        {
+            if (frames.Count == 0) return;
+            if (!seen.TryGetValue((frames[0].File, frames[0].Line), out int at))
+            {
+                seen[(frames[0].File, frames[0].Line)] = at = sites.Count;
+                sites.Add(new ErrorSite((long)(address - start), frames, source?.Line(frames[0].File, frames[0].Line)?.Trim()));
+            }
+            probes.Add(SiteProbe.At(code[index[address]], block, at));
+        }
+        foreach (var (site, entries, block) in ErrorBlocks(code, errno))
         {
             var viaEntries = entries.Count > 1
                 ? entries.SelectMany(e => EntryLines(code, index[e], errno).Select(f => (e, f))).ToList()
                 : [];
             if (viaEntries.Count > 0)
-                foreach (var (e, f) in viaEntries) Add(e, f);
+                foreach (var (e, f) in viaEntries) Add(e, f, block);
             else
-                Add(site, symbolizer.Symbolize(site));
+                Add(site, symbolizer.Symbolize(site), block);
         }
         if (source != null && Errno.Name(errno) is { } name)
         {
-            var named = sites.Where(s => s.Text != null && Mentions(s.Text, name)).ToList();
-            if (named.Count > 0) sites = named;
+            var named = Enumerable.Range(0, sites.Count).Where(k => sites[k].Text != null && Mentions(sites[k].Text!, name)).ToList();
+            if (named.Count > 0 && named.Count < sites.Count)
+            {
+                var renumber = named.Select((old, k) => (old, k)).ToDictionary(x => x.old, x => x.k);
+                sites = named.Select(k => sites[k]).ToList();
+                probes = probes.Where(p => renumber.ContainsKey(p.Site)).Select(p => p with { Site = renumber[p.Site] }).ToList();
+            }
         }
         string kind = sites.Count switch { 0 => "none", 1 => "exact", _ => "candidates" };
-        return new ErrorSiteResult(function, start, kind, sites);
+        return new ErrorSiteResult(function, start, kind, sites, probes);
     }
 
     /// <summary>Lines a shared error block's entries stand for, at most this far from the branch's own line.</summary>
@@ -169,7 +193,11 @@ public sealed class ErrorSiteFinder(ElfImage vmlinux, ISymbolizer symbolizer, Ke
     /// falls through into it). With several (the compiler merged many "return -EINVAL;" into one
     /// block) the line of the constant says nothing about which return it was: the entries do.
     /// </summary>
-    public static IEnumerable<(ulong Site, List<ulong> Entries)> ErrorPoints(List<Instruction> code, int errno)
+    public static IEnumerable<(ulong Site, List<ulong> Entries)> ErrorPoints(List<Instruction> code, int errno) =>
+        ErrorBlocks(code, errno).Select(b => (b.Site, b.Entries));
+
+    /// <summary><see cref="ErrorPoints"/>, with the address where each constant's block starts.</summary>
+    public static IEnumerable<(ulong Site, List<ulong> Entries, ulong Block)> ErrorBlocks(List<Instruction> code, int errno)
     {
         var entries = new Dictionary<ulong, List<ulong>>();
         foreach (var i in code)
@@ -183,7 +211,7 @@ public sealed class ErrorSiteFinder(ElfImage vmlinux, ISymbolizer symbolizer, Ke
             while (j > 0 && !entries.ContainsKey(code[j].IP) && FallsThrough(code[j - 1]) && code[j - 1].NextIP == code[j].IP) j--;
             var into = entries.TryGetValue(code[j].IP, out var l) ? new List<ulong>(l) : [];
             if (j > 0 && FallsThrough(code[j - 1]) && code[j - 1].NextIP == code[j].IP) into.Add(code[j - 1].IP);
-            yield return (code[k].IP, into);
+            yield return (code[k].IP, into, code[j].IP);
         }
     }
 
