@@ -53,12 +53,15 @@ public static class WhyfailRunner
     /// <summary>Runs whyfail with --json -o FILE plus the given arguments and parses the JSON lines.</summary>
     public static WhyfailRun Run(params string[] args) => Run(args, TimeSpan.FromMinutes(3));
 
-    public static WhyfailRun Run(IEnumerable<string> args, TimeSpan timeout, Action<Process, string>? whileRunning = null)
+    public static WhyfailRun Run(IEnumerable<string> args, TimeSpan timeout, Action<Process, string>? whileRunning = null,
+        IDictionary<string, string>? env = null)
     {
         var outFile = Path.Combine(Path.GetTempPath(), $"whyfail-test-{Guid.NewGuid():N}.jsonl");
         try
         {
             var psi = StartInfo(new[] { "--json", "-o", outFile }.Concat(args));
+            foreach (var (k, v) in env ?? new Dictionary<string, string>())
+                psi.Environment[k] = v;
             using var p = Process.Start(psi)!;
             var stdout = p.StandardOutput.ReadToEndAsync();
             var stderr = p.StandardError.ReadToEndAsync();
@@ -83,7 +86,9 @@ public static class WhyfailRunner
     /// <summary>Runs whyfail without --json, returning its text output (written with -o).</summary>
     public static (int ExitCode, string Text, string Stderr) RunText(params string[] args) => RunText(TimeSpan.FromMinutes(3), args);
 
-    public static (int ExitCode, string Text, string Stderr) RunText(TimeSpan timeout, params string[] args)
+    public static (int ExitCode, string Text, string Stderr) RunText(TimeSpan timeout, params string[] args) => RunText(args, timeout);
+
+    public static (int ExitCode, string Text, string Stderr) RunText(IEnumerable<string> args, TimeSpan timeout, Action<Process, string>? whileRunning = null)
     {
         var outFile = Path.Combine(Path.GetTempPath(), $"whyfail-test-{Guid.NewGuid():N}.txt");
         try
@@ -91,6 +96,7 @@ public static class WhyfailRunner
             using var p = Process.Start(StartInfo(new[] { "-o", outFile }.Concat(args)))!;
             var stdout = p.StandardOutput.ReadToEndAsync();
             var stderr = p.StandardError.ReadToEndAsync();
+            whileRunning?.Invoke(p, outFile);
             if (!p.WaitForExit(timeout)) { p.Kill(true); throw new TimeoutException(); }
             p.WaitForExit();
             return (p.ExitCode, File.Exists(outFile) ? File.ReadAllText(outFile) : "", stderr.Result + stdout.Result);
