@@ -4,8 +4,10 @@
  * the user memory they point at, and the kernel evidence (capability denials, signals) gathered
  * while the call ran.
  *
- * Only tracepoints (tp_btf, iter) are used: they work on kernels locked down in confidentiality
- * mode, where kprobes, fentry/fexit and bpf_probe_read_kernel are refused.
+ * The core uses only tracepoints (tp_btf, iter): they work on kernels locked down in confidentiality
+ * mode, where kprobes, fentry/fexit and bpf_probe_read_kernel are refused. The origin programs and
+ * the capability fallbacks (fexit/kprobes on cap_capable, for kernels without its tracepoint) are
+ * loaded only where the kernel allows them.
  */
 #include "vmlinux_min.h"
 #include <bpf/bpf_helpers.h>
