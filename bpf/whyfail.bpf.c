@@ -4,8 +4,10 @@
  * the user memory they point at, and the kernel evidence (capability denials, signals) gathered
  * while the call ran.
  *
- * Only tracepoints (tp_btf, iter) are used: they work on kernels locked down in confidentiality
- * mode, where kprobes, fentry/fexit and bpf_probe_read_kernel are refused.
+ * The core uses only tracepoints (tp_btf, iter): they work on kernels locked down in confidentiality
+ * mode, where kprobes, fentry/fexit and bpf_probe_read_kernel are refused. The origin programs and
+ * the capability fallbacks (fexit/kprobes on cap_capable, for kernels without its tracepoint) are
+ * loaded only where the kernel allows them.
  */
 #include "vmlinux_min.h"
 #include <bpf/bpf_helpers.h>
@@ -195,26 +197,105 @@ int adopt_tasks(struct bpf_iter__task *ctx)
 
 /* ---- evidence ---------------------------------------------------------------------------- */
 
+/*
+ * Capability denials: one record whatever the source (the tracepoint, or on kernels before 6.14
+ * fexit or kprobe+kretprobe on cap_capable, which user space loads only when the tracepoint is absent).
+ * ns is the namespace the capability was asked for (the tracepoint's target_ns, cap_capable's targ_ns).
+ */
+static __always_inline void cap_denied(int cap, int ret, int ns_level, u32 ns_owner, u32 euid)
+{
+	if (ret == 0)
+		return;
+	struct task_state *st = evidence_target(bpf_get_current_task_btf());
+	if (!st)
+		return;
+	struct wf_evidence e = {};
+	e.kind = WF_EV_CAPABILITY;
+	e.a = cap;
+	e.b = ret;
+	e.c = ns_level;
+	e.d = ns_owner;
+	e.e = euid;
+	add_evidence(st, &e);
+}
+
 SEC("tp_btf/cap_capable")
 int BPF_PROG(on_cap_capable, const struct cred *cred, struct user_namespace *target_ns,
 	     const struct user_namespace *capable_ns, int cap, int ret)
 {
 	if (ret == 0)
 		return 0;
-	struct task_state *st = evidence_target(bpf_get_current_task_btf());
-	if (!st)
+	cap_denied(cap, ret, target_ns ? target_ns->level : 0, target_ns ? target_ns->owner.val : 0,
+		   cred ? cred->euid.val : 0);
+	return 0;
+}
+
+/* int cap_capable(const struct cred *cred, struct user_namespace *targ_ns, int cap, unsigned int opts) */
+SEC("fexit/cap_capable")
+int BPF_PROG(cap_capable_fexit, const struct cred *cred, struct user_namespace *targ_ns, int cap,
+	     unsigned int opts, int ret)
+{
+	if (ret == 0)
 		return 0;
-	struct wf_evidence e = {};
-	e.kind = WF_EV_CAPABILITY;
-	e.a = cap;
-	e.b = ret;
-	if (target_ns) {
-		e.c = target_ns->level;
-		e.d = target_ns->owner.val;
+	cap_denied(cap, ret, targ_ns ? targ_ns->level : 0, targ_ns ? targ_ns->owner.val : 0,
+		   cred ? cred->euid.val : 0);
+	return 0;
+}
+
+/* kprobe fallback: the entry keeps the arguments of the thread's check until its return. */
+struct cap_args {
+	const struct cred *cred;
+	struct user_namespace *ns;
+	int cap;
+	int pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);      /* threads inside cap_capable at once */
+	__type(key, u64);              /* pid_tgid */
+	__type(value, struct cap_args);
+} cap_pending SEC(".maps");
+
+SEC("kprobe/cap_capable")
+int cap_capable_entry(struct pt_regs *ctx)
+{
+	if (!evidence_target(bpf_get_current_task_btf()))
+		return 0;
+	u64 id = bpf_get_current_pid_tgid();
+	struct cap_args a = {
+		.cred = (const struct cred *)ctx->di,
+		.ns = (struct user_namespace *)ctx->si,
+		.cap = (int)ctx->dx,
+	};
+	bpf_map_update_elem(&cap_pending, &id, &a, BPF_ANY);
+	return 0;
+}
+
+SEC("kretprobe/cap_capable")
+int cap_capable_return(struct pt_regs *ctx)
+{
+	int ret = (int)ctx->ax;
+	u64 id = bpf_get_current_pid_tgid();
+	struct cap_args *a = bpf_map_lookup_elem(&cap_pending, &id);
+	if (!a)
+		return 0;
+	/* plain locals: BPF_CORE_READ on a field of cap_args would relocate cap_args itself */
+	struct user_namespace *ns = a->ns;
+	const struct cred *cred = a->cred;
+	int cap = a->cap;
+	bpf_map_delete_elem(&cap_pending, &id);
+	if (ret == 0)
+		return 0;
+	int level = 0;
+	u32 owner = 0, euid = 0;
+	if (ns) {
+		level = BPF_CORE_READ(ns, level);
+		owner = BPF_CORE_READ(ns, owner.val);
 	}
 	if (cred)
-		e.e = cred->euid.val;
-	add_evidence(st, &e);
+		euid = BPF_CORE_READ(cred, euid.val);
+	cap_denied(cap, ret, level, owner, euid);
 	return 0;
 }
 
@@ -545,6 +626,9 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		for (u32 k = 0; k < WF_MAX_EVIDENCE; k++) {
 			if (k >= n)
 				break;
+			/* A capability check that said no inside a call that succeeded (--all) decided nothing. */
+			if (ret >= 0 && st->ev[k].kind == WF_EV_CAPABILITY)
+				continue;
 			struct wf_evidence *e = (struct wf_evidence *)(buf + off);
 			*e = st->ev[k];
 			if (e->kind == WF_EV_SIGNAL)

@@ -35,6 +35,9 @@ public sealed unsafe class TracepointCapture : IDisposable
     /// <summary>Kernel features this capture could not use (e.g. no cap_capable tracepoint), in plain words.</summary>
     public IReadOnlyList<string> Limitations { get; }
 
+    /// <summary>Where capability denials come from (tracepoint, fexit or kprobes on cap_capable, or none and why).</summary>
+    public CapabilitySource Capabilities { get; private set; }
+
     /// <summary>The origin probes, when a backend could attach some; null otherwise.</summary>
     public OriginAttacher? OriginProbes { get; private set; }
 
@@ -61,14 +64,18 @@ public sealed unsafe class TracepointCapture : IDisposable
         }
         candidates.Remove(OriginBackend.None);
         candidates.Add(OriginBackend.None);
+        var capCandidates = CapabilitySource.Candidates();
+        Capabilities = capCandidates[0];
         foreach (var backend in candidates)
         {
+            var capBefore = Capabilities;
             try
             {
-                _bpf = LoadObject(options, backend, limitations);
+                _bpf = LoadWithCapabilities(options, backend, capCandidates, limitations);
             }
             catch (WhyfailException e) when (backend != OriginBackend.None)
             {
+                Capabilities = capBefore; // the origin program, not the capability one, was refused
                 limitations.Add($"origin backend {OriginBackends.Describe(backend)} refused by this kernel ({e.Message})");
                 continue;
             }
@@ -82,6 +89,7 @@ public sealed unsafe class TracepointCapture : IDisposable
                 foreach (var (prog, tp, _) in OptionalTracepoints)
                     if (KernelChecks.HasTracepoint(tp))
                         _bpf.Attach(prog);
+                AttachCapabilityFallback(limitations);
                 if (backend != OriginBackend.None)
                 {
                     var origin = new OriginAttacher(backend, _bpf.Program(OriginAttacher.ProgramFor(backend)), options.OriginFunctions, options.OriginProgress);
@@ -111,7 +119,46 @@ public sealed unsafe class TracepointCapture : IDisposable
         Limitations = limitations;
     }
 
-    private static BpfObject LoadObject(CaptureOptions options, OriginBackend backend, List<string> limitations)
+    /// <summary>
+    /// Loads the object with the current capability source; when the kernel refuses a fallback (fexit or
+    /// kprobes on cap_capable), loads again with the next one, down to none.
+    /// </summary>
+    private BpfObject LoadWithCapabilities(CaptureOptions options, OriginBackend backend, IReadOnlyList<CapabilitySource> capCandidates, List<string> limitations)
+    {
+        while (true)
+        {
+            try
+            {
+                return LoadObject(options, backend, Capabilities, limitations);
+            }
+            catch (WhyfailException e) when (Capabilities.Kind is CapabilitySourceKind.Fexit or CapabilitySourceKind.Kprobe)
+            {
+                Capabilities = CapabilitySource.After(capCandidates, Capabilities, CapabilitySource.Reason(e));
+            }
+        }
+    }
+
+    /// <summary>The tracepoint is attached with the other tracepoints; a fallback here, or a note saying why there is none.</summary>
+    private void AttachCapabilityFallback(List<string> limitations)
+    {
+        if (Capabilities.Kind is CapabilitySourceKind.Fexit or CapabilitySourceKind.Kprobe)
+        {
+            try
+            {
+                foreach (var prog in Capabilities.Programs)
+                    _bpf.Attach(prog);
+            }
+            catch (WhyfailException e)
+            {
+                // The next source would need another object: go without, and say why.
+                Capabilities = new(CapabilitySourceKind.None, $"{Capabilities.Name} on {CapabilitySource.Function} could not be attached ({e.Message})");
+            }
+        }
+        if (Capabilities.Kind == CapabilitySourceKind.None)
+            limitations.Add($"no capability evidence: {Capabilities.Detail}; denied capability checks are not shown as evidence");
+    }
+
+    private static BpfObject LoadObject(CaptureOptions options, OriginBackend backend, CapabilitySource capabilities, List<string> limitations)
     {
         var bpf = BpfObject.Open(BpfObject.EmbeddedImage("whyfail.bpf.o"));
         try
@@ -129,12 +176,18 @@ public sealed unsafe class TracepointCapture : IDisposable
                 bpf.SetAutoload(prog, backend != OriginBackend.None && prog == OriginAttacher.ProgramFor(backend));
             bpf.SetAutoload(SiteKprobes.ProgramName, PinpointLoads(options));
 
+            // Capability denials: the programs of the chosen source only (the tracepoint's is in OptionalTracepoints).
+            foreach (var prog in CapabilitySource.AllPrograms.Except(OptionalTracepoints.Select(t => t.Program)))
+                bpf.SetAutoload(prog, capabilities.Programs.Contains(prog));
+
             // Optional evidence sources: older kernels lack some tracepoints.
             foreach (var (prog, tp, what) in OptionalTracepoints)
             {
                 if (!KernelChecks.HasTracepoint(tp))
                 {
                     bpf.SetAutoload(prog, false);
+                    if (prog == "on_cap_capable")
+                        continue; // the fallbacks' business: AttachCapabilityFallback says what is missing
                     if (backend == OriginBackend.None || !limitations.Any(l => l.Contains(tp)))
                         if (!limitations.Any(l => l.Contains($"no {tp} tracepoint")))
                             limitations.Add($"no {tp} tracepoint in this kernel: {what} are not shown as evidence");

@@ -62,7 +62,11 @@ public static class DoctorCommand
             list.Add(new("tp_btf", tp, tp ? "sys_exit tracepoint (failing calls, arguments)" : "no BTF sys_exit tracepoint"));
             bool cap = KernelChecks.HasTracepoint("cap_capable");
             list.Add(new("cap_capable", cap, cap ? "capability denials as evidence" : "no capability:cap_capable tracepoint (added in Linux 6.14)",
-                "a newer kernel, or kprobes on the capable helpers (origin backends)"));
+                "Linux 6.14+; meanwhile fexit or kprobes on cap_capable give the same evidence (capability evidence below)"));
+            var source = CapabilitySource.Best();
+            list.Add(new("capability evidence", source.Kind != CapabilitySourceKind.None,
+                source.Kind == CapabilitySourceKind.None ? $"none: {source.Detail}" : $"{source.Name}: {source.Detail}",
+                "the capability:cap_capable tracepoint (Linux 6.14+), or a kernel that allows fexit or kprobes (not locked down in confidentiality mode)"));
         }
         using (var audit = Analysis.Evidence.AuditListener.Start(out var noAudit))
             list.Add(new("lsm_audit", audit is not null, audit is not null

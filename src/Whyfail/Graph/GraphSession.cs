@@ -78,12 +78,14 @@ public sealed class GraphSession(GraphSettings settings, TextWriter stderr)
             OriginBackend = settings.Backend,
         });
         foreach (var l in capture.Limitations) output.Notice(l);
+        // Capability evidence through fexit on cap_capable (kernels before 6.14) leaves trampoline brackets too.
+        _trampolines = capture.Capabilities.Kind == CapabilitySourceKind.Fexit;
         OriginResolver? resolver = null;
         if (capture.OriginProbes is { } probes)
         {
             resolver = new OriginResolver(new KallsymsSymbols(Kallsyms.Load()), probes.Functions, OriginBackends.Describe(probes.Backend));
             pipeline.Origins = resolver;
-            _trampolines = probes.Backend == OriginBackend.Fexit;
+            _trampolines |= probes.Backend == OriginBackend.Fexit;
             output.Notice($"return values and error paths from {OriginBackends.Describe(probes.Backend)} on {probes.Functions.Count} kernel functions " +
                 $"(attached in {probes.AttachTime.TotalMilliseconds:0} ms)");
         }

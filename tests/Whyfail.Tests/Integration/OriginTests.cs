@@ -22,7 +22,7 @@ public class OriginTests
     }
 
     /// <summary>Waits (up to 8 minutes: the lab's emulated CPU is slow) until whyfail's output holds <paramref name="text"/>.</summary>
-    private static void WaitForOutput(System.Diagnostics.Process whyfail, string outFile, string text)
+    internal static void WaitForOutput(System.Diagnostics.Process whyfail, string outFile, string text)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(8);
         while (DateTime.UtcNow < deadline && !whyfail.HasExited)

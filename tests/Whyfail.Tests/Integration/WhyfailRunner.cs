@@ -53,15 +53,16 @@ public static class WhyfailRunner
     /// <summary>Runs whyfail with --json -o FILE plus the given arguments and parses the JSON lines.</summary>
     public static WhyfailRun Run(params string[] args) => Run(args, TimeSpan.FromMinutes(3));
 
-    /// <param name="environment">Variables set for this whyfail only (never the test process's own: tests run in parallel).</param>
+    /// <param name="env">Variables set for this whyfail only (never the test process's own: tests run in parallel).</param>
     public static WhyfailRun Run(IEnumerable<string> args, TimeSpan timeout, Action<Process, string>? whileRunning = null,
-        IReadOnlyDictionary<string, string>? environment = null)
+        IDictionary<string, string>? env = null)
     {
         var outFile = Path.Combine(Path.GetTempPath(), $"whyfail-test-{Guid.NewGuid():N}.jsonl");
         try
         {
             var psi = StartInfo(new[] { "--json", "-o", outFile }.Concat(args));
-            foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
+            foreach (var (k, v) in env ?? new Dictionary<string, string>())
+                psi.Environment[k] = v;
             using var p = Process.Start(psi)!;
             var stdout = p.StandardOutput.ReadToEndAsync();
             var stderr = p.StandardError.ReadToEndAsync();
@@ -86,9 +87,12 @@ public static class WhyfailRunner
     /// <summary>Runs whyfail without --json, returning its text output (written with -o).</summary>
     public static (int ExitCode, string Text, string Stderr) RunText(params string[] args) => RunText(TimeSpan.FromMinutes(3), args);
 
-    public static (int ExitCode, string Text, string Stderr) RunText(TimeSpan timeout, params string[] args) => RunText(timeout, null, args);
+    public static (int ExitCode, string Text, string Stderr) RunText(TimeSpan timeout, params string[] args) => RunText(args, timeout);
 
-    public static (int ExitCode, string Text, string Stderr) RunText(TimeSpan timeout, Action<Process, string>? whileRunning, params string[] args)
+    public static (int ExitCode, string Text, string Stderr) RunText(TimeSpan timeout, Action<Process, string>? whileRunning, params string[] args) =>
+        RunText(args, timeout, whileRunning);
+
+    public static (int ExitCode, string Text, string Stderr) RunText(IEnumerable<string> args, TimeSpan timeout, Action<Process, string>? whileRunning = null)
     {
         var outFile = Path.Combine(Path.GetTempPath(), $"whyfail-test-{Guid.NewGuid():N}.txt");
         try

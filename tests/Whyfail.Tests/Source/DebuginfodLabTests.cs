@@ -64,7 +64,7 @@ public sealed class DebuginfodLabTests : IDisposable
         Assert.False(File.Exists($"/usr/lib/debug/boot/vmlinux-{LabDebugInfo.Release}"), "this test needs a machine without a local debug vmlinux");
         var cache = Path.Combine(_root.FullName, "cache");
         var run = WhyfailRunner.Run(["--deep", "write", "-u", "nobody", "--", WhyfailRunner.Program("write_file"), "/proc/sys/kernel/ns_last_pid", "5"],
-            TimeSpan.FromMinutes(15), environment: new Dictionary<string, string>
+            TimeSpan.FromMinutes(15), env: new Dictionary<string, string>
             {
                 ["DEBUGINFOD_URLS"] = $"http://127.0.0.1:{_port}",
                 ["DEBUGINFOD_CACHE_PATH"] = cache,

@@ -1,6 +1,8 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Whyfail.Tests.Integration;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace Whyfail.Tests.Source;
 
@@ -11,7 +13,7 @@ namespace Whyfail.Tests.Source;
 /// </summary>
 [Collection("tracing")]
 [Trait("kernel", "lab")]
-public class SourceLineTests
+public class SourceLineTests(ITestOutputHelper output)
 {
     private static string P(string name) => WhyfailRunner.Program(name);
     private static readonly TimeSpan Long = TimeSpan.FromMinutes(10);
@@ -122,6 +124,75 @@ public class SourceLineTests
         finally
         {
             dir.Delete(true);
+        }
+    }
+
+    /// <summary>
+    /// The seed's headline, `write(1, "123\n", 4) = -1 EPERM … kernel/pid_namespace.c:273`, on a stock kernel:
+    /// nobody writes /proc/sys/kernel/ns_last_pid twice (write_file, the second write once whyfail watches the
+    /// sysctl handlers). Both failures name pid_ns_ctl_handler in kernel/pid_namespace.c with its one
+    /// `return -EPERM;` as the exact site and the code around it; the first is placed from the kernel stack
+    /// (medium confidence), the second confirmed by the handler's return value (high). The README's example
+    /// is the text run's output.
+    /// </summary>
+    private static readonly string[] SeedScenario =
+        WithDebugInfo("--deep", "write", "-u", "nobody", "--", P("write_file"), "/proc/sys/kernel/ns_last_pid", "5", "2");
+
+    private static int NsLastPidSiteLine => LabDebugInfo.LineAfter("kernel/pid_namespace.c", "static int pid_ns_ctl_handler(", "return -EPERM;");
+
+    /// <summary>Sends write_file's second attempt once whyfail has started watching the handlers found on the stack.</summary>
+    private static void SecondWriteOnceWatched(System.Diagnostics.Process whyfail, string outFile)
+    {
+        OriginTests.WaitForOutput(whyfail, outFile, "now also watching");
+        if (!whyfail.HasExited)
+        {
+            whyfail.StandardInput.WriteLine();
+            whyfail.StandardInput.Flush();
+        }
+    }
+
+    [Fact]
+    public void NsLastPidAsNobodyEndsAtTheReturnEpermOfPidNsCtlHandler()
+    {
+        int line = NsLastPidSiteLine;
+        var source = File.ReadAllLines(Path.Combine(LabDebugInfo.SourceDir, "kernel/pid_namespace.c"));
+        var run = WhyfailRunner.Run(SeedScenario, Long, SecondWriteOnceWatched);
+        Assert.True(run.ExitCode == 2, run.ToString());
+        var failures = run.Failures("write", "EPERM").ToList();
+        Assert.True(failures.Count == 2, run.ToString());
+        string[] confidence = ["medium", "high"];
+        for (int i = 0; i < 2; i++)
+        {
+            var o = Origin(failures[i]);
+            Assert.Equal("pid_ns_ctl_handler", o.GetProperty("function").GetString());
+            Assert.Equal(confidence[i], o.GetProperty("confidence").GetString());
+            Assert.Equal("kernel/pid_namespace.c", o.GetProperty("file").GetString());
+            Assert.Equal("exact", o.GetProperty("site").GetString());
+            Assert.Equal([("kernel/pid_namespace.c", line)], Sites(o));
+            var snippet = o.GetProperty("snippet");
+            Assert.Equal(line, snippet.GetProperty("line").GetInt32());
+            int first = snippet.GetProperty("first_line").GetInt32();
+            Assert.Equal(line - 3, first);
+            Assert.Equal(source[(first - 1)..(first + 6)], snippet.GetProperty("lines").EnumerateArray().Select(l => l.GetString()!).ToArray());
+        }
+    }
+
+    [Fact]
+    public void NsLastPidAsNobodyShowsKernelPidNamespaceCAndTheMarkedLine()
+    {
+        int line = NsLastPidSiteLine;
+        var (code, text, stderr) = WhyfailRunner.RunText(SeedScenario, Long, SecondWriteOnceWatched);
+        output.WriteLine(text); // the README's example is this output
+        Assert.True(code == 2, stderr + text);
+        var writes = Regex.Matches(text, @"^\[pid \d+\] write\(3, ""5"", 1\) = -1 EPERM \(Operation not permitted\)$", RegexOptions.Multiline);
+        Assert.True(writes.Count == 2, text);
+        foreach (Match w in writes)
+        {
+            // The lines under each failing write, up to the next call or notice.
+            var block = string.Join('\n', text[(w.Index + w.Length)..].Split('\n').Skip(1).TakeWhile(l => l.StartsWith("    ")));
+            Assert.True(Regex.IsMatch(block, @"^    origin: pid_ns_ctl_handler(\+0x[0-9a-f]+)?\*? \(kernel/pid_namespace\.c:\d+\)", RegexOptions.Multiline), block);
+            Assert.True(Regex.IsMatch(block, $@"^    error site: kernel/pid_namespace\.c:{line}  return -EPERM;  \(exact\)$", RegexOptions.Multiline), block);
+            Assert.True(Regex.IsMatch(block, $@"^      > {line} \|\s+return -EPERM;$", RegexOptions.Multiline), block);
         }
     }
 
