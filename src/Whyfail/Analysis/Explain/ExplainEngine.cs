@@ -50,6 +50,8 @@ public sealed class ExplainEngine
         new InotifyLimit(),
         new NamespaceLimit(),
         new PerfAttrInvalid(),
+        new CloneArgsInvalid(),
+        new IoUringParamsInvalid(),
         new PipeNoReader(),
         new FileSizeLimit(),
     ];
