@@ -11,10 +11,10 @@ public sealed class PerfAttrTests
     const int NR_PERF_EVENT_OPEN = 298;
 
     // A 136-byte perf_event_attr (PERF_ATTR_SIZE_VER8) for a software CPU clock, with the given fields changed.
-    private static string Script(string sampleType, string branchType, int pid, int cpu) => $$"""
+    private static string Script(string sampleType, string branchType, int pid, int cpu, string bits = "1") => $$"""
 attr = bytearray(136)
 struct.pack_into('<IIQQQ', attr, 0, 1, 136, 0, 100000, {{sampleType}})
-struct.pack_into('<Q', attr, 40, 1)                # disabled
+struct.pack_into('<Q', attr, 40, {{bits}})         # disabled and the other flag bits
 struct.pack_into('<Q', attr, 72, {{branchType}})
 say(attr.hex())
 buf = ctypes.create_string_buffer(bytes(attr), 136)
@@ -46,6 +46,20 @@ t(c, 'syscall', {{NR_PERF_EVENT_OPEN}}, buf, {{pid}}, {{cpu}}, -1, 0)
 
         var e = One(Explain(p, 0, -1), "perf.invalid_attr");
         Assert.Equal("perf_event_attr.branch_sample_type = 0x3 names only privilege levels (user/kernel/hv) and no branch type, with PERF_SAMPLE_BRANCH_STACK in sample_type", e.Text);
+        Assert.True(e.Certain);
+    }
+
+    [Theory]
+    [InlineData("1 | 0x1000 | 0x1000000000", "perf_event_attr.remove_on_exec and enable_on_exec are both set, and the kernel allows only one of them")]
+    [InlineData("1 | 0x800000000", "perf_event_attr.inherit_thread is set without inherit, which it needs")]
+    [InlineData("1 | 0x2000000000", "perf_event_attr.sigtrap is set without remove_on_exec, which it needs")]
+    public void Flag_pairs_the_kernel_refuses(string bits, string text)
+    {
+        using var p = Actor.Python(Script("0", "0", 0, -1, bits), uid: null);
+        Assert.Equal(22, p.Errno());
+
+        var e = One(Explain(p, 0, -1), "perf.invalid_attr");
+        Assert.Equal(text, e.Text);
         Assert.True(e.Certain);
     }
 

@@ -28,6 +28,15 @@ public sealed class PerfAttrInvalid : IExplainRule
         ("branch_sample_type", "perf_branch_sample_type", SampleBranchStack),
     ];
 
+    // Flag pairs perf_copy_attr refuses (kernel/events/core.c, Linux 5.13+): the flag, the other flag, and whether
+    // the other one is required (else it is excluded).
+    private static readonly (string Flag, string Other, bool Required)[] FlagPairs =
+    [
+        ("inherit_thread", "inherit", true),
+        ("remove_on_exec", "enable_on_exec", false),
+        ("sigtrap", "remove_on_exec", true),
+    ];
+
     public bool AppliesTo(SyscallEvent ev) => ev.Errno == Errnos.EINVAL && ev.Syscall == "perf_event_open";
 
     public IEnumerable<Explanation> Explain(SyscallEvent ev, ProcessView proc)
@@ -73,6 +82,12 @@ public sealed class PerfAttrInvalid : IExplainRule
                     found.Add(Field("sample_stack_user", $"= {s} is {(s >= ushort.MaxValue ? "65535 or more" : "not a multiple of 8")}", true));
             }
             ulong bits = U64(BitsOffset), period = U64(layout.Off("sample_period"));
+            var bitNames = Xlat.Table("perf_attr_bits");
+            bool Has(string flag) => bitNames.Entries.FirstOrDefault(e => e.Name == flag) is { Value: var v and not 0 } && (bits & v) == v;
+            foreach (var (flag, other, required) in FlagPairs)
+                if (Has(flag) && Has(other) != required)
+                    found.Add(Field(flag, required ? $"is set without {other}, which it needs" : $"and {other} are both set, and the kernel allows only one of them", true,
+                        required ? $"set {other} too, or clear {flag}" : $"clear {flag} or {other}"));
             if ((bits & Freq) != 0)
             {
                 long? rate = ProcFs.ReadLong("/proc/sys/kernel/perf_event_max_sample_rate");
