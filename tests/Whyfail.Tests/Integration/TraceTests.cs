@@ -267,7 +267,9 @@ public class TraceTests
                 using (var p = Process.Start(new ProcessStartInfo(copy) { ArgumentList = { path }, RedirectStandardOutput = true })!)
                     p.WaitForExit();
                 Thread.Sleep(300);
-                Process.Start("kill", ["-INT", whyfail.Id.ToString()])!.WaitForExit();
+                // SIGTERM, not SIGINT: a test run started in the background (as `test.sh &` in a script) has SIGINT
+                // ignored, whyfail inherits that and, like any well-behaved background job, keeps it ignored.
+                Process.Start("kill", ["-TERM", whyfail.Id.ToString()])!.WaitForExit();
             });
             Assert.True(run.ExitCode == 0, run.ToString());
             var ev = Assert.Single(run.Failures("openat", "ENOENT"), e => e.GetProperty("args")[1].GetString() == $"\"{path}\"");
