@@ -7,9 +7,8 @@ namespace Whyfail.Tracing;
 
 /// <summary>
 /// Starts the traced command so that its very first syscall is seen: whyfail re-executes itself as
-/// a small launcher (<c>whyfail __launch …</c>) that waits for a go signal (SIGUSR2, blocked on its main
-/// thread and read from a signalfd); the tracer adopts it (armed to start reporting at execve; its
-/// children inherit that), sends the signal to that thread, and the launcher drops
+/// a small launcher (<c>whyfail __launch …</c>) that stops itself with SIGSTOP; the tracer adopts it
+/// (armed to start reporting at execve; its children inherit that), sends SIGCONT, and the launcher drops
 /// privileges, forks and the child execs the command, while the launcher waits for it and passes on its exit
 /// status. Nothing the launcher itself does is reported.
 /// </summary>
@@ -69,7 +68,7 @@ public static unsafe class Launcher
     }
 
     /// <summary>
-    /// Starts the launcher, which waits for the go signal before exec. The caller adopts it (at once or later:
+    /// Starts the launcher, which stops itself before exec. The caller adopts it (at once or later:
     /// its start-up can overlap loading the BPF programs), then calls <see cref="Release"/>.
     /// </summary>
     public static Process Start(string executable, IReadOnlyList<string> argv, Credentials? creds)
@@ -93,46 +92,37 @@ public static unsafe class Launcher
             psi.ArgumentList.Add("-");
         psi.ArgumentList.Add(executable);
         foreach (var a in argv) psi.ArgumentList.Add(a);
-        // Process.Start returns once the launcher is executing; it waits for the go signal soon after.
+        // Process.Start returns once the launcher is executing; it stops itself soon after.
         return Process.Start(psi) ?? throw new WhyfailException($"could not start {executable}", ExitCodes.Internal);
     }
 
-    /// <summary>The go signal. Not SIGSTOP/SIGCONT: under a debugger or strace -f, a ptrace-stopped launcher
-    /// shows state 't' at every syscall stop, so "it has stopped itself" could not be told apart.</summary>
-    private const int GoSignal = 12; // SIGUSR2
-
-    /// <summary>
-    /// Waits until the launcher blocks the go signal (its main thread's SigBlk in /proc/PID/status): from then
-    /// on the signal waits for it, whether or not it reads its signalfd yet.
-    /// </summary>
-    private static void WaitReady(Process p)
+    /// <summary>Waits until the launcher has stopped itself (state T in /proc/PID/stat).</summary>
+    private static void WaitStopped(Process p)
     {
         var sw = Stopwatch.StartNew();
-        while (sw.Elapsed < TimeSpan.FromSeconds(60))
+        while (sw.Elapsed < TimeSpan.FromSeconds(30))
         {
             if (p.HasExited)
                 throw new WhyfailException($"the launcher exited early with status {p.ExitCode}", ExitCodes.Internal);
             try
             {
-                foreach (var line in File.ReadLines($"/proc/{p.Id}/status"))
-                    if (line.StartsWith("SigBlk:", StringComparison.Ordinal)
-                        && ulong.TryParse(line.AsSpan(7).Trim(), System.Globalization.NumberStyles.HexNumber, null, out ulong blocked)
-                        && (blocked & (1UL << (GoSignal - 1))) != 0)
-                        return;
+                var stat = File.ReadAllText($"/proc/{p.Id}/stat");
+                int close = stat.LastIndexOf(')');
+                if (close > 0 && close + 2 < stat.Length && stat[close + 2] == 'T')
+                    return;
             }
             catch (IOException) { }
             Thread.Sleep(1);
         }
         p.Kill();
-        throw new WhyfailException("the launcher did not get ready within 60 s", ExitCodes.Internal);
+        throw new WhyfailException("the launcher did not get ready within 30 s", ExitCodes.Internal);
     }
 
-    /// <summary>Lets the adopted launcher go on to exec the command, once it waits for the go signal.</summary>
+    /// <summary>Lets the adopted launcher go on to exec the command, once it has stopped itself.</summary>
     public static void Release(Process p)
     {
-        WaitReady(p);
-        // To the main thread only: another thread of its runtime must not take it (its default action ends the process).
-        tgkill(p.Id, p.Id, GoSignal);
+        WaitStopped(p);
+        Libc.Kill(p.Id, Libc.SIGCONT);
     }
 
     /// <summary>Kills a launcher the session never released (it failed first): the command never ran.</summary>
@@ -160,7 +150,7 @@ public static unsafe class Launcher
     {
         // args: __launch CREDS EXECUTABLE ARGV0 ARGV...
         if (args.Length < 4) return ExitCodes.Internal;
-        WaitForGo();
+        Libc.Kill(Libc.GetPid(), Libc.SIGSTOP);
 
         if (args[1] != "-")
         {
@@ -286,32 +276,6 @@ public static unsafe class Launcher
         }
     }
 
-    /// <summary>
-    /// The launcher's wait: blocks the go signal on this (the main) thread and reads it from a signalfd. The
-    /// signal stays blocked throughout (sigwaitinfo would unblock it while waiting), so SigBlk tells whyfail
-    /// when it may send.
-    /// </summary>
-    private static void WaitForGo()
-    {
-        var set = stackalloc byte[128]; // sigset_t
-        sigemptyset(set);
-        sigaddset(set, GoSignal);
-        pthread_sigmask(0 /* SIG_BLOCK */, set, null);
-        int fd = signalfd(-1, set, 0x80000 /* SFD_CLOEXEC */);
-        var info = stackalloc byte[128]; // struct signalfd_siginfo
-        if (fd >= 0)
-        {
-            while (Libc.Read(fd, info, 128) < 0 && Marshal.GetLastPInvokeError() == 4 /* EINTR */) { }
-            Libc.Close(fd);
-        }
-        pthread_sigmask(1 /* SIG_UNBLOCK */, set, null);
-    }
-
-    [DllImport("libc", SetLastError = true)] private static extern int sigemptyset(byte* set);
-    [DllImport("libc", SetLastError = true)] private static extern int sigaddset(byte* set, int sig);
-    [DllImport("libc", SetLastError = true)] private static extern int pthread_sigmask(int how, byte* set, byte* old);
-    [DllImport("libc", SetLastError = true)] private static extern int signalfd(int fd, byte* mask, int flags);
-    [DllImport("libc", SetLastError = true)] private static extern int tgkill(int tgid, int tid, int sig);
     [DllImport("libc", SetLastError = true)] private static extern int fork();
     [DllImport("libc", SetLastError = true)] private static extern int waitpid(int pid, int* status, int options);
     [DllImport("libc", SetLastError = true)] private static extern int pipe2(int* fds, int flags);
