@@ -30,6 +30,7 @@ public sealed class PerfAttrInvalid : IExplainRule
 
     // Flag pairs perf_copy_attr refuses (kernel/events/core.c, Linux 5.13+): the flag, the other flag, and whether
     // the other one is required (else it is excluded).
+    private static readonly XlatTable AttrBits = Xlat.Table("perf_attr_bits");
     private static readonly (string Flag, string Other, bool Required)[] FlagPairs =
     [
         ("inherit_thread", "inherit", true),
@@ -82,8 +83,7 @@ public sealed class PerfAttrInvalid : IExplainRule
                     found.Add(Field("sample_stack_user", $"= {s} is {(s >= ushort.MaxValue ? "65535 or more" : "not a multiple of 8")}", true));
             }
             ulong bits = U64(BitsOffset), period = U64(layout.Off("sample_period"));
-            var bitNames = Xlat.Table("perf_attr_bits");
-            bool Has(string flag) => bitNames.Entries.FirstOrDefault(e => e.Name == flag) is { Value: var v and not 0 } && (bits & v) == v;
+            bool Has(string flag) => (bits & AttrBits[flag]) != 0;
             foreach (var (flag, other, required) in FlagPairs)
                 if (Has(flag) && Has(other) != required)
                     found.Add(Field(flag, required ? $"is set without {other}, which it needs" : $"and {other} are both set, and the kernel allows only one of them", true,
