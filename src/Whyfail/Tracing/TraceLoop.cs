@@ -11,7 +11,9 @@ public static class TraceLoop
     /// <paramref name="stop"/> says so; <paramref name="afterPoll"/> runs after each batch of events
     /// (write out buffered output, background work). Returns the command's exit status (0 without a command).
     /// </summary>
-    public static int Run(TracepointCapture capture, Process? child, IReadOnlyList<int> pids, Func<bool> stop, Action? afterPoll = null)
+    /// <param name="stoppedEarly">Runs when <paramref name="stop"/> ended the loop while the launched command still runs, before waiting for it.</param>
+    public static int Run(TracepointCapture capture, Process? child, IReadOnlyList<int> pids, Func<bool> stop, Action? afterPoll = null,
+        Action? stoppedEarly = null)
     {
         while (!stop())
         {
@@ -21,6 +23,7 @@ public static class TraceLoop
             if (pids.Count > 0 && pids.All(p => !Directory.Exists($"/proc/{p}"))) break;
         }
         if (child == null) return 0;
+        if (!child.HasExited) stoppedEarly?.Invoke();
         child.WaitForExit();
         return child.ExitCode;
     }

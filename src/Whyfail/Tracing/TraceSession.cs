@@ -22,6 +22,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
 {
     private volatile bool _stop;
     private Process? _child;
+    private GuardedOutput? _output;
 
     public int Run()
     {
@@ -90,6 +91,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
 
         capture.OnEvent = ev =>
         {
+            if (_output!.Failure != null) return; // nowhere to report it: the session is stopping
             SignalRestart.Apply(ev);
             switch (filter.Judge(ev))
             {
@@ -127,11 +129,17 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             else
                 renderer.Notice("tracing every process on this machine");
 
-            exitCode = TraceLoop.Run(capture, _child, settings.Pids, () => _stop, () =>
+            exitCode = TraceLoop.Run(capture, _child, settings.Pids, () => _stop || _output!.Failure != null, () =>
             {
                 renderer.Flush();
                 growth?.Step();
                 pipeline.Pinpoint?.Step();
+            }, stoppedEarly: () =>
+            {
+                // The report can no longer be written: stop watching, let the command finish untraced.
+                growth?.Finish();
+                capture.Detach();
+                stderr.WriteLine($"whyfail: cannot write to {_output!.Name}: {_output.Failure}; stopped tracing, waiting for the command to finish untraced");
             });
         }
         finally
@@ -147,6 +155,10 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             renderer.Summary(summary);
             sourceLines?.Dispose();
         }
+        renderer.Flush();
+        _output!.Flush();
+        if (_output.Failure != null)
+            throw new WhyfailException($"cannot write to {_output.Name}: {_output.Failure}; the report is incomplete", ExitCodes.Output);
         return exitCode;
     }
 
@@ -188,9 +200,11 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
     private IRenderer CreateRenderer()
     {
         Stream? file = settings.OutputFile != null ? OutputFile.Open(settings.OutputFile) : null;
+        _output = new GuardedOutput(file ?? Console.OpenStandardError(), settings.OutputFile ?? "standard error");
         if (settings.Json)
-            return new JsonRenderer(file ?? Console.OpenStandardError());
-        TextWriter w = file != null ? new StreamWriter(file) : stderr;
+            return new JsonRenderer(_output);
+        // Standard error unbuffered, as it always is: notices and progress lines stay in order.
+        TextWriter w = new StreamWriter(_output) { AutoFlush = file == null };
         bool color = settings.Color switch
         {
             ColorMode.Always => true,

@@ -71,6 +71,27 @@ public class CapabilityTests
         AssertChrootDenied(WhyfailRunner.Run("-u", "nobody", "--", "/usr/sbin/chroot", "/", "/bin/true"));
     }
 
+    /// <summary>
+    /// Writing /proc/sys/kernel/ns_last_pid (mode 0666) as nobody: the kernel checks CAP_SYS_ADMIN, then
+    /// CAP_CHECKPOINT_RESTORE (checkpoint_restore_ns_capable), and either would do. One sentence names both as
+    /// alternatives, and the fix suggests the narrow one, not CAP_SYS_ADMIN.
+    /// </summary>
+    [Fact]
+    public void Alternative_capabilities_are_one_sentence_and_the_fix_names_the_narrow_one()
+    {
+        var run = WhyfailRunner.Run(["-u", "nobody", "--", WhyfailRunner.Program("write_file"), "/proc/sys/kernel/ns_last_pid", "5"], TimeSpan.FromMinutes(5));
+        Assert.True(run.ExitCode == 1, run.ToString());
+        var ev = Assert.Single(run.Failures("write", "EPERM"));
+        var caps = ev.GetProperty("evidence").EnumerateArray().Where(x => x.GetProperty("kind").GetString() == "capability")
+            .Select(x => x.GetProperty("capability").GetString()).ToHashSet();
+        Assert.Equal(["CAP_CHECKPOINT_RESTORE", "CAP_SYS_ADMIN"], caps.Order());
+        var why = Assert.Single(ev.GetProperty("explanation").EnumerateArray(), x => x.GetProperty("rule").GetString() == "capability.denied");
+        Assert.Matches(@"^write needs CAP_(SYS_ADMIN or CAP_CHECKPOINT_RESTORE|CHECKPOINT_RESTORE or CAP_SYS_ADMIN) in the initial user namespace \(the kernel checked both\), and pid \d+ \(euid 65534\) has neither$",
+            why.GetProperty("text").GetString());
+        Assert.StartsWith("run it as root, or give the program one of them, the narrowest being CAP_CHECKPOINT_RESTORE (setcap cap_checkpoint_restore+ep PROGRAM",
+            why.GetProperty("fix").GetString());
+    }
+
     [Fact]
     public void A_denial_inside_a_successful_call_is_not_evidence()
     {

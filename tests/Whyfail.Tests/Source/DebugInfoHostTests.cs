@@ -55,6 +55,26 @@ public class DebugInfoHostTests
         Assert.Contains($"linux-image-{Release}-dbg", row.GetProperty("detail").GetString());
     }
 
+    /// <summary>
+    /// A symbolizer child that dies (the OOM killer, in a small machine with a large debug vmlinux) ends source
+    /// lines with a reason, not silently: later queries answer nothing and Failure says what happened.
+    /// </summary>
+    [Fact]
+    public void ASymbolizerKilledMidSessionSaysSo()
+    {
+        using var sym = Symbolizer.Start("/usr/bin/true", out var whyNot);
+        Assert.True(sym != null, whyNot);
+        Assert.Empty(sym.Symbolize(0x1000)); // alive, and no DWARF there
+        Assert.Null(sym.Failure);
+        using (var child = System.Diagnostics.Process.GetProcessById(((Symbolizer)sym).ChildPid))
+        {
+            child.Kill();
+            child.WaitForExit();
+        }
+        Assert.Empty(sym.Symbolize(0x2000));
+        Assert.Matches(@"^(llvm-symbolizer\S*|addr2line) was killed by signal 9 \(out of memory\?", sym.Failure);
+    }
+
     [Fact]
     public void AMissingKernelSourceDirectoryIsAUsageError()
     {

@@ -17,6 +17,8 @@ public sealed class SourceLines : IDisposable
     private readonly ErrorSiteFinder _sites;
     private readonly KernelSource? _source;
     private readonly Kallsyms? _kallsyms;
+    private Action<string>? _notice;
+    private bool _failureTold;
 
     private SourceLines(DebugInfo debug, ElfImage image, ISymbolizer symbolizer, KernelSource? source, Kallsyms? kallsyms)
     {
@@ -57,6 +59,7 @@ public sealed class SourceLines : IDisposable
         var d = lines.DebugInfo;
         string slide = d.Slide == 0 ? "no KASLR offset" : $"KASLR offset {(d.Slide < 0 ? "-" : "+")}0x{Math.Abs(d.Slide):x}";
         string src = lines.Source != null ? $"kernel source {lines.Source.Description}" : missing ?? srcWhy;
+        lines._notice = notice;
         notice($"source lines: {d.Path} ({(d.BuildId != null ? "build id matches, " : "")}{slide}) with {lines.Tool}; {src}");
         return lines;
     }
@@ -119,6 +122,11 @@ public sealed class SourceLines : IDisposable
             chainFrames.Add(frames);
         }
         origin.ChainFrames = chainFrames;
+        if (_symbolizer.Failure is { } failure && !_failureTold)
+        {
+            _failureTold = true;
+            _notice?.Invoke($"source lines stopped: {failure}; origins from here on have no file:line");
+        }
     }
 
     /// <summary>The live address of a stack entry "function+0xOFF" when it is in <paramref name="function"/>.</summary>

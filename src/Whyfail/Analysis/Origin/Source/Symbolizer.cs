@@ -19,6 +19,9 @@ public interface ISymbolizer : IDisposable
     /// "debian/build/build_amd64_none_amd64/fs/namei.c"), once a symbolized frame was in that file; else null.
     /// </summary>
     string? DwarfPath(string kernelPath);
+
+    /// <summary>Why the symbolizer stopped answering (its child died: out of memory, a corrupt file), or null.</summary>
+    string? Failure { get; }
 }
 
 /// <summary>
@@ -87,10 +90,34 @@ public abstract class Symbolizer : ISymbolizer
             catch (Exception e) when (e is IOException or InvalidOperationException or JsonException)
             {
                 _broken = true; // the child died or spoke nonsense: no more source lines, origins stay
+                Failure = Describe(e);
             }
         }
         _cache[linkAddress] = frames;
         return frames;
+    }
+
+    public string? Failure { get; private set; }
+
+    /// <summary>The child's pid (for tests that kill it).</summary>
+    internal int ChildPid => _process.Id;
+
+    private string Describe(Exception e)
+    {
+        try
+        {
+            if (_process.WaitForExit(1000))
+            {
+                int code = _process.ExitCode;
+                return code > 128
+                    ? $"{Tool} was killed by signal {code - 128}{(code - 128 == 9 ? " (out of memory? the debug vmlinux's DWARF takes hundreds of MB)" : "")}"
+                    : $"{Tool} exited with status {code}";
+            }
+        }
+        catch (InvalidOperationException)
+        {
+        }
+        return $"{Tool} stopped answering ({e.Message})";
     }
 
     protected abstract IReadOnlyList<SourceFrame> Query(ulong address, StreamWriter input, StreamReader output);
