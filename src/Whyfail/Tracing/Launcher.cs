@@ -7,14 +7,20 @@ namespace Whyfail.Tracing;
 
 /// <summary>
 /// Starts the traced command so that its very first syscall is seen: whyfail re-executes itself as
-/// a small launcher (<c>whyfail __launch …</c>) that stops itself with SIGSTOP; the tracer adopts it
-/// (armed to start reporting at execve; its children inherit that), sends SIGCONT, and the launcher drops
-/// privileges, forks and the child execs the command, while the launcher waits for it and passes on its exit
-/// status. Nothing the launcher itself does is reported.
+/// a small launcher (<c>whyfail __launch …</c>) that waits, blocked in read(2) on a pipe inherited from
+/// whyfail, for the go byte; the tracer adopts it (armed to start reporting at execve; its children inherit
+/// that), writes the byte, and the launcher drops privileges, forks and the child execs the command, while
+/// the launcher waits for it and passes on its exit status. Nothing the launcher itself does is reported.
+/// A pipe needs no handshake (the byte waits in it until the launcher reads), works under a ptrace-based
+/// tracer such as strace -f (a stop signal would show as a tracing stop), and when whyfail dies before the
+/// go, the launcher reads end-of-file and exits without running the command.
 /// </summary>
 public static unsafe class Launcher
 {
     public const string Verb = "__launch";
+
+    /// <summary>The write end of each unreleased launcher's go pipe, by launcher pid.</summary>
+    private static readonly Dictionary<int, int> GoPipes = [];
 
     /// <summary>Credentials for -u USER.</summary>
     public sealed record Credentials(string User, uint Uid, uint Gid, uint[] Groups);
@@ -68,7 +74,7 @@ public static unsafe class Launcher
     }
 
     /// <summary>
-    /// Starts the launcher, which stops itself before exec. The caller adopts it (at once or later:
+    /// Starts the launcher, which waits for the go byte before exec. The caller adopts it (at once or later:
     /// its start-up can overlap loading the BPF programs), then calls <see cref="Release"/>.
     /// </summary>
     public static Process Start(string executable, IReadOnlyList<string> argv, Credentials? creds)
@@ -83,7 +89,13 @@ public static unsafe class Launcher
         }
         else
             psi.FileName = self;
+        // The go pipe: both ends close-on-exec, then the read end alone made inheritable for this one start.
+        int* fds = stackalloc int[2];
+        if (pipe2(fds, 0x80000 /* O_CLOEXEC */) != 0)
+            throw new WhyfailException($"cannot create a pipe for the launcher: {Libc.ErrorText(Marshal.GetLastPInvokeError())}", ExitCodes.Internal);
+        fcntl(fds[0], 2 /* F_SETFD */, 0);
         psi.ArgumentList.Add(Verb);
+        psi.ArgumentList.Add(fds[0].ToString(System.Globalization.CultureInfo.InvariantCulture));
         if (creds != null)
         {
             psi.ArgumentList.Add($"{creds.Uid}:{creds.Gid}:{string.Join(',', creds.Groups)}");
@@ -92,37 +104,40 @@ public static unsafe class Launcher
             psi.ArgumentList.Add("-");
         psi.ArgumentList.Add(executable);
         foreach (var a in argv) psi.ArgumentList.Add(a);
-        // Process.Start returns once the launcher is executing; it stops itself soon after.
-        return Process.Start(psi) ?? throw new WhyfailException($"could not start {executable}", ExitCodes.Internal);
-    }
-
-    /// <summary>Waits until the launcher has stopped itself (state T in /proc/PID/stat).</summary>
-    private static void WaitStopped(Process p)
-    {
-        var sw = Stopwatch.StartNew();
-        while (sw.Elapsed < TimeSpan.FromSeconds(30))
+        Process p;
+        try
         {
-            if (p.HasExited)
-                throw new WhyfailException($"the launcher exited early with status {p.ExitCode}", ExitCodes.Internal);
-            try
-            {
-                var stat = File.ReadAllText($"/proc/{p.Id}/stat");
-                int close = stat.LastIndexOf(')');
-                if (close > 0 && close + 2 < stat.Length && stat[close + 2] == 'T')
-                    return;
-            }
-            catch (IOException) { }
-            Thread.Sleep(1);
+            p = Process.Start(psi) ?? throw new WhyfailException($"could not start {executable}", ExitCodes.Internal);
         }
-        p.Kill();
-        throw new WhyfailException("the launcher did not get ready within 30 s", ExitCodes.Internal);
+        catch
+        {
+            Libc.Close(fds[1]);
+            throw;
+        }
+        finally
+        {
+            Libc.Close(fds[0]);
+        }
+        lock (GoPipes) GoPipes[p.Id] = fds[1];
+        return p;
     }
 
-    /// <summary>Lets the adopted launcher go on to exec the command, once it has stopped itself.</summary>
+    /// <summary>Lets the adopted launcher go on to exec the command: writes the go byte.</summary>
     public static void Release(Process p)
     {
-        WaitStopped(p);
-        Libc.Kill(p.Id, Libc.SIGCONT);
+        int fd;
+        lock (GoPipes)
+            if (!GoPipes.Remove(p.Id, out fd)) throw new InvalidOperationException($"launcher {p.Id} was released twice");
+        byte go = 1;
+        nint n;
+        do n = write(fd, &go, 1);
+        while (n < 0 && Marshal.GetLastPInvokeError() == 4 /* EINTR */);
+        int err = Marshal.GetLastPInvokeError();
+        Libc.Close(fd);
+        if (n == 1) return;
+        if (p.WaitForExit(1000))
+            throw new WhyfailException($"the launcher exited early with status {p.ExitCode}", ExitCodes.Internal);
+        throw new WhyfailException($"cannot release the launcher: {Libc.ErrorText(err)}", ExitCodes.Internal);
     }
 
     /// <summary>Kills a launcher the session never released (it failed first): the command never ran.</summary>
@@ -132,14 +147,17 @@ public static unsafe class Launcher
 
         public void Dispose()
         {
-            if (Released || p == null || p.HasExited) return;
+            if (Released || p == null) return;
+            lock (GoPipes)
+                if (GoPipes.Remove(p.Id, out int fd)) Libc.Close(fd); // end of file: the launcher exits without running the command
+            if (p.HasExited) return;
             p.Kill();
             p.WaitForExit();
         }
     }
 
     /// <summary>
-    /// The launcher side (runs in whyfail's child): stop, drop privileges, then fork the command and wait for it. The
+    /// The launcher side (runs in whyfail's child): wait for the go byte, drop privileges, then fork the command and wait for it. The
     /// command runs as whyfail's grandchild, so that the .NET runtime of whyfail, which reaps its own children on
     /// SIGCHLD, never consumes a ptrace stop of the command (the seccomp filters of the command are read through a
     /// brief ptrace stop). The launcher forwards SIGINT (unless it came from the terminal, which sends it to the whole
@@ -148,13 +166,18 @@ public static unsafe class Launcher
     /// </summary>
     public static int RunLauncher(string[] args)
     {
-        // args: __launch CREDS EXECUTABLE ARGV0 ARGV...
-        if (args.Length < 4) return ExitCodes.Internal;
-        Libc.Kill(Libc.GetPid(), Libc.SIGSTOP);
+        // args: __launch GOFD CREDS EXECUTABLE ARGV0 ARGV...
+        if (args.Length < 5 || !int.TryParse(args[1], out int goFd)) return ExitCodes.Internal;
+        byte go;
+        nint got;
+        do got = Libc.Read(goFd, &go, 1);
+        while (got < 0 && Marshal.GetLastPInvokeError() == 4 /* EINTR */);
+        Libc.Close(goFd);
+        if (got != 1) return ExitCodes.Internal; // whyfail went away before the go: the command never runs
 
-        if (args[1] != "-")
+        if (args[2] != "-")
         {
-            var parts = args[1].Split(':');
+            var parts = args[2].Split(':');
             uint uid = uint.Parse(parts[0]), gid = uint.Parse(parts[1]);
             var groups = parts[2].Length == 0 ? [] : parts[2].Split(',').Select(uint.Parse).ToArray();
             fixed (uint* g = groups)
@@ -168,8 +191,8 @@ public static unsafe class Launcher
             }
         }
 
-        string exe = args[2];
-        var argv = args.Skip(3).ToArray();
+        string exe = args[3];
+        var argv = args.Skip(4).ToArray();
         var env = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
             .Select(e => $"{e.Key}={e.Value}").ToArray();
         using var exec = new PreparedExec(exe, argv, env);
@@ -280,5 +303,6 @@ public static unsafe class Launcher
     [DllImport("libc", SetLastError = true)] private static extern int waitpid(int pid, int* status, int options);
     [DllImport("libc", SetLastError = true)] private static extern int pipe2(int* fds, int flags);
     [DllImport("libc", SetLastError = true)] private static extern nint write(int fd, void* buf, nint count);
+    [DllImport("libc", SetLastError = true)] private static extern int fcntl(int fd, int cmd, int arg);
     [DllImport("libc")] private static extern nint signal(int sig, nint handler);
 }

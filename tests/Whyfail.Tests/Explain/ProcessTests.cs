@@ -9,7 +9,7 @@ namespace Whyfail.Tests.Explain;
 public sealed class ProcessTests
 {
     const int NR_WRITE = 1, NR_CLONE = 56, NR_EXECVE = 59, NR_KILL = 62, NR_FCNTL = 72, NR_FLOCK = 73, NR_PTRACE = 101,
-        NR_UMOUNT2 = 166, NR_OPENAT = 257;
+        NR_UMOUNT2 = 166, NR_OPENAT = 257, NR_WAIT4 = 61;
     const int F_SETLK = 6;
 
     static byte[] Flock(short type, short whence = 0, long start = 0, long len = 0)
@@ -20,6 +20,42 @@ public sealed class ProcessTests
         BitConverter.GetBytes(start).CopyTo(b, 8);
         BitConverter.GetBytes(len).CopyTo(b, 16);
         return b;
+    }
+
+    [Fact]
+    public void Wait_for_any_child_without_children_says_none_is_left()
+    {
+        using var p = Actor.Python("t(os.waitpid, -1, os.WNOHANG)");
+        Assert.Equal(10, p.Errno()); // ECHILD
+        var e = One(Run(p.Event("wait4", NR_WAIT4, 10, [unchecked((ulong)-1L), 0, 1])), "process.no_child");
+        Assert.Equal($"wait4 waited for any child of pid {p.Pid}, and it had none left that had not been waited for; it has no child processes now (with WNOHANG: this is how a program polling its children learns that none is left)", e.Text);
+        Assert.Null(e.Fix);
+    }
+
+    [Fact]
+    public void Wait_for_a_process_that_is_not_a_child_names_its_parent()
+    {
+        int other = Environment.ProcessId; // the test host: the actor's parent, not its child
+        int parent = int.Parse(File.ReadAllText($"/proc/{other}/stat").Split(')')[1].Split(' ')[2]);
+        using var p = Actor.Python($"t(os.waitpid, {other}, 0)");
+        Assert.Equal(10, p.Errno());
+        var e = One(Run(p.Event("wait4", NR_WAIT4, 10, [(ulong)other, 0, 0])), "process.no_child");
+        Assert.StartsWith($"pid {other} (", e.Text);
+        Assert.Contains($" is not a child of pid {p.Pid}: its parent is pid {parent} (", e.Text);
+        Assert.EndsWith("only the parent can wait for a process", e.Text);
+        Assert.StartsWith("to wait for a process that is not your child, poll a pidfd", e.Fix);
+    }
+
+    [Fact]
+    public void Wait_after_ignoring_sigchld_says_the_kernel_reaped_the_child()
+    {
+        using var p = Actor.Python("import signal\nsignal.signal(signal.SIGCHLD, signal.SIG_IGN)\nc = os.fork()\nif c == 0:\n    os._exit(0)\nsay(c)\ntime.sleep(0.3)\nt(os.waitpid, c, 0)");
+        Assert.Equal(10, p.Errno());
+        int child = int.Parse(p.Said[0]);
+        var e = One(Run(p.Event("wait4", NR_WAIT4, 10, [(ulong)child, 0, 0])), "process.no_child");
+        Assert.Equal($"there is no process {child} now: it probably had already exited and been reaped (by an earlier wait, or automatically), or was never a child of pid {p.Pid}; pid {p.Pid} ignores SIGCHLD, so the kernel reaps each of its children as soon as it exits and no wait ever collects one", e.Text);
+        Assert.False(e.Certain);
+        Assert.Equal("restore the default SIGCHLD disposition (signal(SIGCHLD, SIG_DFL)) before waiting for children", e.Fix);
     }
 
     [Fact]

@@ -23,6 +23,64 @@ public class LauncherTests
         Assert.DoesNotContain(run.Syscalls, e => e.GetProperty("comm").GetString() == "whyfail");
     }
 
+    /// <summary>
+    /// whyfail itself under a ptrace tracer (strace -f, to debug whyfail): the launcher waits in read(2) for its go
+    /// byte, not in a stop signal that a tracer would turn into a tracing stop, so the command runs and is traced.
+    /// </summary>
+    [Fact]
+    public void Whyfail_under_strace_f_still_runs_and_traces_the_command()
+    {
+        var path = $"/nonexistent-whyfail-{Guid.NewGuid():N}";
+        var whyfail = WhyfailRunner.StartInfo([]);
+        var outFile = Path.Combine(Path.GetTempPath(), $"whyfail-test-{Guid.NewGuid():N}.jsonl");
+        try
+        {
+            var psi = new ProcessStartInfo("strace") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var a in new[] { "-f", "-o", "/dev/null", whyfail.FileName }.Concat(whyfail.ArgumentList)
+                         .Concat(["--json", "-o", outFile, "--", WhyfailRunner.Program("open_missing"), path]))
+                psi.ArgumentList.Add(a);
+            using var p = Process.Start(psi)!;
+            var stderr = p.StandardError.ReadToEndAsync();
+            p.StandardOutput.ReadToEnd();
+            Assert.True(p.WaitForExit(TimeSpan.FromMinutes(3)), "whyfail under strace did not finish");
+            Assert.True(p.ExitCode == 1, $"exit {p.ExitCode}: {stderr.Result}");
+            var lines = File.ReadAllLines(outFile).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
+            Assert.Contains(lines, l => l.GetProperty("type").GetString() == "syscall" && l.GetProperty("syscall").GetString() == "openat"
+                && l.GetProperty("errno").GetString() == "ENOENT" && l.GetProperty("args")[1].GetString() == $"\"{path}\"");
+        }
+        finally
+        {
+            File.Delete(outFile);
+        }
+    }
+
+    /// <summary>The launcher runs the command only after the go byte; end of file (whyfail gone) means never.</summary>
+    [Fact]
+    public void The_launcher_runs_the_command_only_after_the_go_byte()
+    {
+        var marker = Path.Combine(Path.GetTempPath(), $"whyfail-launched-{Guid.NewGuid():N}");
+        try
+        {
+            var whyfail = WhyfailRunner.StartInfo([]);
+            string self = string.Join(' ', new[] { whyfail.FileName }.Concat(whyfail.ArgumentList).Select(a => $"'{a}'"));
+            Assert.Equal(70, Sh($"{self} __launch 3 - /usr/bin/touch touch {marker} 3</dev/null"));
+            Assert.False(File.Exists(marker), "the command ran without the go byte");
+            Assert.Equal(0, Sh($"printf g | {self} __launch 3 - /usr/bin/touch touch {marker} 3<&0"));
+            Assert.True(File.Exists(marker), "the command did not run after the go byte");
+        }
+        finally
+        {
+            File.Delete(marker);
+        }
+    }
+
+    private static int Sh(string script)
+    {
+        using var p = Process.Start("/bin/sh", ["-c", script])!;
+        p.WaitForExit();
+        return p.ExitCode;
+    }
+
     [Fact]
     public void Sigterm_to_whyfail_reaches_the_command_and_its_death_is_the_exit_status()
     {

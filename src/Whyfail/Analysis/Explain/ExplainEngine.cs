@@ -44,6 +44,7 @@ public sealed class ExplainEngine
         new TextBusy(),
         new MountBusy(),
         new KillPermission(),
+        new NoChild(),
         new PtracePermission(),
         new ProcessLimit(),
         new NoSpace(),
