@@ -555,6 +555,41 @@ __noinline int capture_strv(struct scratch_buf *sb, u32 off, u32 i, u64 val)
 	}										\
 } while (0)
 
+/* --syscall, --errno and --comm in the kernel (see struct wf_config): true when the event is not wanted. */
+static __always_inline bool filtered_out(u32 nr, long ret)
+{
+	if (cfg.filter_syscalls && !(cfg.syscall_mask[(nr / 64) & (WF_MAX_SYSCALLS / 64 - 1)] & (1ULL << (nr % 64))))
+		return true;
+	if (cfg.filter_errnos) {
+		if (ret >= 0)
+			return true;
+		u64 e = -ret;
+		if (e < WF_FILTER_ERRNOS && !(cfg.errno_mask[(e / 64) & (WF_FILTER_ERRNOS / 64 - 1)] & (1ULL << (e % 64))))
+			return true;
+	}
+	if (cfg.n_comms) {
+		char comm[16];
+		bpf_get_current_comm(comm, sizeof(comm));
+		for (u32 i = 0; i < WF_FILTER_COMMS; i++) {
+			if (i >= cfg.n_comms)
+				break;
+			bool same = true;
+			for (u32 j = 0; j < 16; j++) {
+				if (comm[j] != cfg.comms[i][j]) {
+					same = false;
+					break;
+				}
+				if (!comm[j])
+					break;
+			}
+			if (same)
+				return false;
+		}
+		return true;
+	}
+	return false;
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
@@ -577,6 +612,10 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	}
 	if (ret >= 0 && !cfg.report_success) {
+		reset_call_state(st);
+		return 0;
+	}
+	if (filtered_out((u32)regs->orig_ax, ret)) {
 		reset_call_state(st);
 		return 0;
 	}

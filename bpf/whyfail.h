@@ -113,12 +113,27 @@ struct wf_blob {
 	unsigned short index;           /* for STRV: element index */
 };
 
+#define WF_FILTER_ERRNOS  512 /* errnos below this can be filtered in the kernel; above (ERESTARTSYS …) user space decides */
+#define WF_FILTER_COMMS   8   /* --comm names the kernel compares; more: user space alone filters */
+
 /* Read-only configuration, set by user space before load. */
 struct wf_config {
 	unsigned int trace_all;         /* --system */
 	unsigned int report_success;    /* --all */
 	unsigned int self_tgid;         /* never trace whyfail itself */
 	unsigned int pad;
+	/*
+	 * Filters (--syscall, --errno, --comm), applied before an event is built: what they drop never
+	 * reaches the ring buffer. User space applies the same filters again (they decide what is shown);
+	 * these only spare the kernel's and the ring buffer's work, which matters for --system.
+	 */
+	unsigned int filter_syscalls;   /* 1: only syscalls whose bit is set in syscall_mask */
+	unsigned int filter_errnos;     /* 1: only failures whose errno bit is set (and no successes) */
+	unsigned int n_comms;           /* 0: any command name */
+	unsigned int pad2;
+	unsigned long long syscall_mask[WF_MAX_SYSCALLS / 64];
+	unsigned long long errno_mask[WF_FILTER_ERRNOS / 64];
+	char comms[WF_FILTER_COMMS][16]; /* NUL-padded, as the kernel's comm */
 };
 
 #endif

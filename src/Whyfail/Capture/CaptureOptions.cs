@@ -21,6 +21,14 @@ public sealed class CaptureOptions
     public Action<int, int>? OriginProgress { get; init; }
     /// <summary>Load the error-site kprobe program (--pinpoint; only where the kernel has kprobes).</summary>
     public bool Pinpoint { get; init; }
+    /// <summary>
+    /// Only these syscall numbers, errnos (failures only) and command names (--syscall, --errno, --comm), filtered
+    /// in the kernel before an event is built; null: all. The session filters again (and decides what is shown):
+    /// these spare the ring buffer. Errnos from 512 up (ERESTARTSYS …) always pass: user space maps them.
+    /// </summary>
+    public IReadOnlySet<int>? Syscalls { get; init; }
+    public IReadOnlySet<int>? Errnos { get; init; }
+    public IReadOnlyCollection<string>? Comms { get; init; }
     /// <summary>What to copy from user memory per syscall number.</summary>
     public IEnumerable<(int Nr, CaptureSpec Spec)> Captures { get; init; } = [];
 }

@@ -15,7 +15,15 @@ public sealed unsafe class TracepointCapture : IDisposable
 {
     // Mirrors of bpf/whyfail.h
     [StructLayout(LayoutKind.Sequential)]
-    private struct WfConfig { public uint TraceAll, ReportSuccess, SelfTgid, Pad; }
+    private unsafe struct WfConfig
+    {
+        public const int MaxSyscalls = 512, FilterErrnos = 512, FilterComms = 8, CommLen = 16;
+        public uint TraceAll, ReportSuccess, SelfTgid, Pad;
+        public uint SyscallFilterOn, ErrnoFilterOn, NComms, Pad2;
+        public fixed ulong SyscallMask[MaxSyscalls / 64];
+        public fixed ulong ErrnoMask[FilterErrnos / 64];
+        public fixed byte Comms[FilterComms * CommLen];
+    }
 
     [StructLayout(LayoutKind.Sequential)]
     private struct WfCaptureSpec { public fixed byte Kind[6]; public fixed byte LenArg[6]; public fixed ushort Size[6]; }
@@ -158,17 +166,46 @@ public sealed unsafe class TracepointCapture : IDisposable
             limitations.Add($"no capability evidence: {Capabilities.Detail}; denied capability checks are not shown as evidence");
     }
 
+    /// <summary>The read-only configuration, with the filters the kernel can apply before building an event.</summary>
+    private static unsafe WfConfig Config(CaptureOptions options)
+    {
+        var c = new WfConfig
+        {
+            TraceAll = options.TraceAll ? 1u : 0,
+            ReportSuccess = options.ReportSuccess ? 1u : 0,
+            SelfTgid = (uint)Environment.ProcessId,
+        };
+        if (options.Syscalls is { } syscalls)
+        {
+            c.SyscallFilterOn = 1;
+            foreach (int nr in syscalls)
+                if (nr >= 0 && nr < WfConfig.MaxSyscalls) c.SyscallMask[nr / 64] |= 1UL << (nr % 64);
+        }
+        if (options.Errnos is { } errnos)
+        {
+            c.ErrnoFilterOn = 1;
+            foreach (int e in errnos)
+                if (e > 0 && e < WfConfig.FilterErrnos) c.ErrnoMask[e / 64] |= 1UL << (e % 64);
+        }
+        // The kernel compares at most 8 names, each as the kernel keeps it (15 bytes and a NUL); a longer name
+        // can match no process, and user space alone filters when there are more.
+        var comms = options.Comms?.Select(System.Text.Encoding.UTF8.GetBytes).Where(b => b.Length < WfConfig.CommLen).ToList();
+        if (comms != null && options.Comms!.Count <= WfConfig.FilterComms && comms.Count > 0)
+        {
+            c.NComms = (uint)comms.Count;
+            for (int i = 0; i < comms.Count; i++)
+                for (int j = 0; j < comms[i].Length; j++)
+                    c.Comms[i * WfConfig.CommLen + j] = comms[i][j];
+        }
+        return c;
+    }
+
     private static BpfObject LoadObject(CaptureOptions options, OriginBackend backend, CapabilitySource capabilities, List<string> limitations)
     {
         var bpf = BpfObject.Open(BpfObject.EmbeddedImage("whyfail.bpf.o"));
         try
         {
-            bpf.SetRodata(new WfConfig
-            {
-                TraceAll = options.TraceAll ? 1u : 0,
-                ReportSuccess = options.ReportSuccess ? 1u : 0,
-                SelfTgid = (uint)Environment.ProcessId,
-            });
+            bpf.SetRodata(Config(options));
             Libbpf.MapSetMaxEntries(bpf.Map("events"), (uint)RingSize(options.RingBufferBytes));
 
             // Origin programs are loaded only for the backend being tried.

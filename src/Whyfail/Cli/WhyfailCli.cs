@@ -72,14 +72,14 @@ public static class WhyfailCli
         var noFollow = new Option<bool>("--no-follow") { Description = "Trace only the processes named, not their children" };
         var pids = new Option<string[]>("--pid", "-p") { Description = "Attach to running processes: PID[,PID...] (repeatable)", HelpName = "PID", AllowMultipleArgumentsPerToken = false };
         var system = new Option<bool>("--system") { Description = "Trace every process on the machine" };
-        var comm = new Option<string[]>("--comm") { Description = "Only processes with this name (as in /proc/PID/comm; repeatable)", HelpName = "NAME" };
+        var comm = new Option<string[]>("--comm") { Description = "Only processes with this name (as in /proc/PID/comm; repeatable; up to 8 are compared in the kernel, so others cost almost nothing)", HelpName = "NAME" };
         var user = new Option<string?>("--user", "-u") { Description = "Run the command as USER (name or uid): its groups, gid, then uid are set before exec", HelpName = "USER" };
         var output = new Option<string?>("--output", "-o") { Description = "Write the trace to FILE instead of standard error (never follows a symlink)", HelpName = "FILE" };
         var json = new Option<bool>("--json") { Description = "JSON Lines output (one object per event, then a summary; see docs/json.md)" };
         var all = new Option<bool>("--all") { Description = "Show successful calls too, not only failures" };
         var showInternal = new Option<bool>("--show-internal") { Description = "Show kernel-internal return codes (ERESTARTSYS …) that user space never sees" };
-        var syscalls = new Option<string[]>("--syscall", "-e") { Description = "Only these syscalls: names and classes (%file %net %process %signal %ipc %memory %desc %creds), comma separated", HelpName = "LIST" };
-        var errnos = new Option<string[]>("--errno") { Description = "Only these errors: names or numbers, comma separated (e.g. ENOENT,EACCES,13)", HelpName = "LIST" };
+        var syscalls = new Option<string[]>("--syscall", "-e") { Description = "Only these syscalls: names and classes (%file %net %process %signal %ipc %memory %desc %creds), comma separated; filtered in the kernel", HelpName = "LIST" };
+        var errnos = new Option<string[]>("--errno") { Description = "Only these errors: names or numbers, comma separated (e.g. ENOENT,EACCES,13); filtered in the kernel", HelpName = "LIST" };
         var strLimit = new Option<int>("--string-limit", "-s") { Description = "Maximum string length shown", DefaultValueFactory = _ => 64, HelpName = "N" };
         var summary = new Option<bool>("--summary", "-c") { Description = "Print counts (syscall × errno × process name) at exit" };
         var color = new Option<ColorMode>("--color") { Description = "Colour the text output", DefaultValueFactory = _ => ColorMode.Auto };

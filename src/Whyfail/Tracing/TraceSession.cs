@@ -63,6 +63,9 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             OriginBackend = settings.Backend,
             OriginProgress = Progress("attaching origin probes"),
             Pinpoint = settings.Pinpoint,
+            Syscalls = settings.Syscalls?.ToHashSet(),
+            Errnos = settings.Errnos?.ToHashSet(),
+            Comms = settings.Comms?.ToList(),
         });
         foreach (var l in capture.Limitations) renderer.Notice(l);
         OriginGrowth? growth = null;

@@ -267,6 +267,9 @@ public class TraceTests
                 WaitForAttach(whyfail, output);
                 using (var p = Process.Start(new ProcessStartInfo(copy) { ArgumentList = { path }, RedirectStandardOutput = true })!)
                     p.WaitForExit();
+                // Another command name fails too: the kernel drops it (--comm is applied before an event is built).
+                using (var p = Process.Start(new ProcessStartInfo(P("open_missing")) { ArgumentList = { path + "-other" }, RedirectStandardOutput = true })!)
+                    p.WaitForExit();
                 Thread.Sleep(300);
                 // SIGTERM, not SIGINT: a test run started in the background (as `test.sh &` in a script) has SIGINT
                 // ignored, whyfail inherits that and, like any well-behaved background job, keeps it ignored.
@@ -275,11 +278,34 @@ public class TraceTests
             Assert.True(run.ExitCode == 0, run.ToString());
             var ev = Assert.Single(run.Failures("openat", "ENOENT"), e => e.GetProperty("args")[1].GetString() == $"\"{path}\"");
             Assert.Equal(name, ev.GetProperty("comm").GetString());
+            // Every event that reached user space was shown: none of another command was even captured.
+            Assert.All(run.Syscalls, e => Assert.Equal(name, e.GetProperty("comm").GetString()));
+            Assert.Equal(run.Syscalls.Count(), Summary(run).GetProperty("reported").GetInt32());
         }
         finally
         {
             File.Delete(copy);
         }
+    }
+
+    private static System.Text.Json.JsonElement Summary(WhyfailRun run) => Assert.Single(run.Lines, l => l.GetProperty("type").GetString() == "summary");
+
+    /// <summary>
+    /// --syscall and --errno are applied in the kernel as well: the events that reach user space (the summary's
+    /// "reported") are exactly those shown, not every failure of the command.
+    /// </summary>
+    [Fact]
+    public void SyscallAndErrnoFiltersApplyInTheKernel()
+    {
+        var run = WhyfailRunner.Run("--syscall", "statx,openat", "--errno", "ENOENT", "--", "/bin/ls", Uniq("ls"));
+        Assert.True(run.ExitCode == 2, run.ToString());
+        var shown = run.Syscalls.ToList();
+        Assert.Contains(shown, e => e.GetProperty("syscall").GetString() == "statx");
+        Assert.All(shown, e => Assert.True(e.GetProperty("syscall").GetString() is "statx" or "openat" && e.GetProperty("errno").GetString() == "ENOENT"));
+        Assert.Equal(shown.Count, Summary(run).GetProperty("reported").GetInt32());
+        // Without the filters the same command fails more often (access, ioctl, …): the filters dropped those.
+        var all = WhyfailRunner.Run("--", "/bin/ls", Uniq("ls"));
+        Assert.True(Summary(all).GetProperty("reported").GetInt32() > shown.Count, all.ToString());
     }
 
     [Fact]

@@ -45,6 +45,7 @@ public sealed class ExplainEngine
         new MountBusy(),
         new KillPermission(),
         new NoChild(),
+        new IoctlNotSupported(),
         new PtracePermission(),
         new ProcessLimit(),
         new NoSpace(),
