@@ -20,7 +20,9 @@ public abstract class Evidence
 /// <param name="Text">The sentence.</param>
 /// <param name="Fix">A suggested fix, when one is known.</param>
 /// <param name="Certain">False when the rule infers ("probably …").</param>
-public sealed record Explanation(string Rule, string Text, string? Fix = null, bool Certain = true);
+/// <param name="FromErrno">The sentence follows from the call and its errno alone (no live state was needed), so it
+/// stays certain after the process is gone.</param>
+public sealed record Explanation(string Rule, string Text, string? Fix = null, bool Certain = true, bool FromErrno = false);
 
 /// <summary>Where in the kernel the error was born (filled by origin backends, issue-level feature).</summary>
 public sealed class Origin

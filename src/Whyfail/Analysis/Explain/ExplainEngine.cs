@@ -46,6 +46,10 @@ public sealed class ExplainEngine
         new KillPermission(),
         new NoChild(),
         new IoctlNotSupported(),
+        new NoControllingTerminal(),
+        new NotSeekable(),
+        new NotASymlink(),
+        new ConnectInProgress(),
         new PtracePermission(),
         new ProcessLimit(),
         new NoSpace(),
@@ -87,7 +91,7 @@ public sealed class ExplainEngine
         if (!proc.Alive)
         {
             for (int i = 0; i < found.Count; i++)
-                if (!evidenceBased.Contains(found[i].Rule)) found[i] = found[i] with { Certain = false };
+                if (!evidenceBased.Contains(found[i].Rule) && !found[i].FromErrno) found[i] = found[i] with { Certain = false };
             found.Add(new Explanation("process.gone",
                 $"pid {ev.Pid} has exited{(proc.PidReused ? " (the pid now belongs to a newer process)" : "")}, so this could not be checked against its live state (cwd, root, credentials, " +
                 "descriptors, mounts); absolute paths were checked against this machine's root and the event's ids",

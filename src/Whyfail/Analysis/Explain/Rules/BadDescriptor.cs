@@ -14,6 +14,9 @@ public sealed class BadDescriptor : IExplainRule
 
     public bool AppliesTo(SyscallEvent ev) => ev.Errno == Errnos.EBADF;
 
+    /// <summary>fcntl(fd, F_GETFD): the usual test of whether a descriptor is open (shells probe 255 this way).</summary>
+    private static bool IsOpenProbe(SyscallEvent ev) => ev.Syscall == "fcntl" && SyscallArgs.Int(ev, 1) == 1 /* F_GETFD */;
+
     public IEnumerable<Explanation> Explain(SyscallEvent ev, ProcessView proc)
     {
         var candidates = new List<(int Fd, string Role)>();
@@ -22,7 +25,23 @@ public sealed class BadDescriptor : IExplainRule
             if (pa.Dirfd is { } dfd && dfd != ProcessView.AT_FDCWD && !pa.Path.StartsWith('/'))
                 candidates.Add((dfd, $"the directory descriptor for {Q(pa.Path)}"));
         if (candidates.Count == 0) yield break;
-        if (!proc.Alive) { proc.Checked.Add("nothing: the process is gone, so its descriptors cannot be read"); yield break; }
+        bool probe = IsOpenProbe(ev);
+        if (!proc.Alive)
+        {
+            // For these calls EBADF has one meaning: the descriptor was not open when the call ran.
+            if (candidates.Count == 1 && (probe || ev.Syscall is "close" or "dup" or "dup2" or "dup3" or "fstat" or "fchdir"))
+            {
+                var (fd, role) = candidates[0];
+                yield return new Explanation(Id,
+                    fd < 0 ? $"{role} is {fd}, which is never a valid descriptor"
+                        : $"descriptor {fd} ({role}) was not open in pid {proc.Pid} when the call ran: {ev.Syscall} fails with EBADF for nothing else" +
+                          (probe ? $"; fcntl(F_GETFD) is how programs test whether a descriptor is open, and the answer was no" : ""),
+                    probe ? null : "check where it is closed, or whether it was inherited as expected", FromErrno: true);
+                yield break;
+            }
+            proc.Checked.Add("nothing: the process is gone, so its descriptors cannot be read");
+            yield break;
+        }
 
         var open = proc.FdNumbers();
         foreach (var (fd, role) in candidates)
@@ -38,9 +57,13 @@ public sealed class BadDescriptor : IExplainRule
             var info = proc.Fd(fd);
             if (info is null)
             {
-                yield return new Explanation(Id,
-                    $"descriptor {fd} ({role}) is not open in pid {proc.Pid} (open now: {Ranges(open)}); it was already closed (double close?) or never opened",
-                    "check where it is closed, or whether it was inherited as expected");
+                yield return probe
+                    ? new Explanation(Id,
+                        $"descriptor {fd} ({role}) is not open in pid {proc.Pid} (open now: {Ranges(open)}); fcntl(F_GETFD) is how programs test whether a descriptor is open, and the answer was no",
+                        null)
+                    : new Explanation(Id,
+                        $"descriptor {fd} ({role}) is not open in pid {proc.Pid} (open now: {Ranges(open)}); it was already closed (double close?) or never opened",
+                        "check where it is closed, or whether it was inherited as expected");
                 continue;
             }
             var target = Q(proc.FdTarget(info));

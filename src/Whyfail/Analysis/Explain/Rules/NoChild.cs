@@ -71,14 +71,19 @@ public sealed class NoChild : IExplainRule
         if (idtype == P_ALL && children is { Count: > 0 })
         {
             // Children exist now: created after the call, or clone()d without SIGCHLD (waited for only with __WALL/__WCLONE).
-            proc.Checked.Add($"the children of pid {ev.Pid} ({children.Count} now, created after the call or not waitable without __WALL)");
+            yield return new Explanation(Id,
+                $"{ev.Syscall} waited for any child of pid {ev.Pid}, and at that moment it had none that could be waited for; it has {Words.Plural(children.Count, "child", "children")} now, " +
+                "probably created since (a child whose exit signal is not SIGCHLD is waited for only with __WALL or __WCLONE)" +
+                (poll ? " (with WNOHANG: this is how a program polling its children learns that none is left)" : ""),
+                null, Certain: false);
             yield break;
         }
         yield return new Explanation(Id,
             $"{ev.Syscall} waited for {what} of pid {ev.Pid}, and it had none left that had not been waited for{now}{ignores}" +
             (poll && ignores.Length == 0 ? " (with WNOHANG: this is how a program polling its children learns that none is left)" : ""),
             ignores.Length > 0 ? "restore the default SIGCHLD disposition (signal(SIGCHLD, SIG_DFL)) before creating children that are to be waited for" : null,
-            Certain: children != null || ignores.Length > 0 || poll);
+            Certain: children != null || ignores.Length > 0 || poll,
+            FromErrno: children == null); // gone: "none left" is what ECHILD means
     }
 
     /// <summary>The parent pid of a process (from /proc/PID/stat), or -1 when it does not exist.</summary>

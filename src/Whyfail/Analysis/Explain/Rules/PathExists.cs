@@ -23,7 +23,16 @@ public sealed class PathExists : IExplainRule
             };
             if (!relevant) continue;
             var w = PathRules.Walk(ev, proc, pa, follow: false);
-            if (PathRules.NoteUnwalkable(proc, w)) continue;
+            if (PathRules.NoteUnwalkable(proc, w))
+            {
+                // The errno alone says that something was there; what it was needs the process's view.
+                if (!proc.Alive)
+                    yield return new Explanation(Id,
+                        $"{Q(pa.Path)} already existed when the call ran ({ev.Syscall} fails with EEXIST for nothing else); pid {ev.Pid} is gone, so what it is could not be seen",
+                        ev.Syscall is "mkdir" or "mkdirat" ? "if an existing directory is fine, treat EEXIST as success (like mkdir -p)" : "remove it first, or choose another name",
+                        FromErrno: true);
+                continue;
+            }
             proc.Checked.Add($"whether {Q(pa.Path)} exists");
             if (w.Target is not { } t) continue;
             if (!t.Exists)
