@@ -9,7 +9,7 @@ namespace Whyfail.Tests.Explain;
 public sealed class ProcessTests
 {
     const int NR_WRITE = 1, NR_CLONE = 56, NR_EXECVE = 59, NR_KILL = 62, NR_FCNTL = 72, NR_FLOCK = 73, NR_PTRACE = 101,
-        NR_UMOUNT2 = 166, NR_OPENAT = 257, NR_WAIT4 = 61;
+        NR_UMOUNT2 = 166, NR_OPENAT = 257, NR_WAIT4 = 61, NR_READLINK = 89, NR_PRCTL = 157;
     const int F_SETLK = 6;
 
     static byte[] Flock(short type, short whence = 0, long start = 0, long len = 0)
@@ -56,6 +56,50 @@ public sealed class ProcessTests
         Assert.Equal($"there is no process {child} now: it probably had already exited and been reaped (by an earlier wait, or automatically), or was never a child of pid {p.Pid}; pid {p.Pid} ignores SIGCHLD, so the kernel reaps each of its children as soon as it exits and no wait ever collects one", e.Text);
         Assert.False(e.Certain);
         Assert.Equal("restore the default SIGCHLD disposition (signal(SIGCHLD, SIG_DFL)) before waiting for children", e.Fix);
+    }
+
+    [Fact]
+    public void Another_users_proc_entries_need_ptrace_access()
+    {
+        using var target = Actor.Python("pass", uid: null);
+        using var p = Actor.Python($"t(os.readlink, '/proc/{target.Pid}/cwd')");
+        Assert.Equal(13, p.Errno());
+        var e = One(Run(p.Event("readlink", NR_READLINK, 13, [0, 0, 4096], (0, $"/proc/{target.Pid}/cwd"))), "proc.ptrace_access");
+        Assert.Equal($"\"/proc/{target.Pid}/cwd\" (cwd of pid {target.Pid} (python3)) is private to processes that may trace it: pid {target.Pid} (python3) runs with uids 0/0/0 and gids 0/0/0 (real/effective/saved), pid {p.Pid} with fs uid 65534 and fs gid 65534, and without CAP_SYS_PTRACE", e.Text);
+        Assert.Equal("read it as root", e.Fix);
+    }
+
+    [Fact]
+    public void A_process_that_is_not_dumpable_hides_its_proc_entries_from_its_own_user()
+    {
+        using var target = Actor.Python("c('prctl', 4, 0, 0, 0, 0)"); // PR_SET_DUMPABLE 0, as nobody
+        using var p = Actor.Python($"t(os.readlink, '/proc/{target.Pid}/cwd')");
+        Assert.Equal(13, p.Errno());
+        var e = One(Run(p.Event("readlink", NR_READLINK, 13, [0, 0, 4096], (0, $"/proc/{target.Pid}/cwd"))), "proc.ptrace_access");
+        Assert.True(e.Text.Contains($"is private to processes that may trace it, and pid {target.Pid} (python3) is not dumpable (its /proc entries belong to root although it runs as uid 65534"), e.Text);
+    }
+
+    [Fact]
+    public void Ptrace_attach_to_a_process_that_is_not_dumpable_says_so()
+    {
+        using var target = Actor.Python("c('prctl', 4, 0, 0, 0, 0)"); // PR_SET_DUMPABLE 0, as nobody
+        using var p = Actor.Python($"t(c, 'ptrace', 16, {target.Pid}, 0, 0)");
+        Assert.Equal(1, p.Errno());
+        var e = One(Run(p.Event("ptrace", NR_PTRACE, 1, [16, (ulong)target.Pid, 0, 0])), "ptrace.permission");
+        Assert.StartsWith($"pid {target.Pid} (python3) is probably not dumpable (its /proc entries belong to root although it runs as uid 65534", e.Text);
+    }
+
+    [Fact]
+    public void Probing_capabilities_past_the_last_one_is_an_answer()
+    {
+        long last = long.Parse(File.ReadAllText("/proc/sys/kernel/cap_last_cap").Trim());
+        int probe = (int)last + 5;
+        using var p = Actor.Python($"t(c, 'prctl', 23, {probe}, 0, 0, 0)");
+        Assert.Equal(22, p.Errno());
+        var e = One(Run(p.Event("prctl", NR_PRCTL, 22, [23, (ulong)probe])), "capability.unknown_number");
+        Assert.StartsWith($"capability {probe} does not exist in this kernel: its last is {last} (CAP_", e.Text);
+        Assert.EndsWith("programs (libcap, systemd) read PR_CAPBSET_READ upward until this answer to learn how many capabilities the kernel knows", e.Text);
+        Assert.Null(e.Fix);
     }
 
     [Fact]

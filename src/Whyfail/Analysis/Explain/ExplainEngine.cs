@@ -50,6 +50,8 @@ public sealed class ExplainEngine
         new NotSeekable(),
         new NotASymlink(),
         new ConnectInProgress(),
+        new ProcPrivateEntry(),
+        new CapabilityBeyondLast(),
         new PtracePermission(),
         new ProcessLimit(),
         new NoSpace(),

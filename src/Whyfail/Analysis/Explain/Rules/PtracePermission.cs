@@ -48,11 +48,11 @@ public sealed class PtracePermission : IExplainRule
                 tu[0] == 0 ? "trace it as root" : $"trace it as {proc.DescribeUser(tu[0])} or as root");
             yield break;
         }
-        // A non-dumpable process's /proc directory belongs to root.
-        if (!cap && tu.Length >= 2 && tu[1] != 0 && Native.Stat($"/proc/{target}", out var pst, true) == 0 && pst.Uid == 0)
+        // The /proc entries of a non-dumpable process belong to root (the directory itself keeps its uid).
+        if (!cap && tu.Length >= 2 && tu[1] != 0 && Native.Stat($"/proc/{target}/status", out var pst, true) == 0 && pst.Uid == 0)
         {
             yield return new Explanation(Id,
-                $"{who} is probably not dumpable (its /proc directory belongs to root although it runs as uid {tu[1]}: it changed ids, ran a set-uid program, or called prctl(PR_SET_DUMPABLE, 0)), and only CAP_SYS_PTRACE may trace such a process",
+                $"{who} is probably not dumpable (its /proc entries belong to root although it runs as uid {tu[1]}: it changed ids, ran a set-uid program, or called prctl(PR_SET_DUMPABLE, 0)), and only CAP_SYS_PTRACE may trace such a process",
                 "trace it as root", false);
             yield break;
         }
