@@ -204,8 +204,7 @@ int adopt_tasks(struct bpf_iter__task *ctx)
  */
 static __always_inline void cap_denied(int cap, int ret, int ns_level, u32 ns_owner, u32 euid)
 {
-	if (ret == 0)
-		return;
+	/* (callers return early on ret == 0: the check is hot, and a grant reads nothing) */
 	struct task_state *st = evidence_target(bpf_get_current_task_btf());
 	if (!st)
 		return;

@@ -91,21 +91,15 @@ public static class KernelChecks
     /// <summary>Number of possible CPUs (per-CPU map values have one slot each).</summary>
     public static int PossibleCpus()
     {
+        string? list = null;
         try
         {
-            // e.g. "0-1" or "0-3,5"
-            int max = -1;
-            foreach (var part in File.ReadAllText("/sys/devices/system/cpu/possible").Trim().Split(','))
-            {
-                var r = part.Split('-');
-                max = Math.Max(max, int.Parse(r[^1]));
-            }
-            return max + 1;
+            list = File.ReadAllText("/sys/devices/system/cpu/possible"); // e.g. "0-1" or "0-3,5"
         }
         catch (IOException)
         {
-            return Environment.ProcessorCount;
         }
+        return CpuList.Count(list) ?? Environment.ProcessorCount;
     }
 
     /// <summary>

@@ -29,11 +29,10 @@ internal static class FieldChecks
 
     public static string Dec(ulong v) => v.ToString(CultureInfo.InvariantCulture);
 
-    /// <summary>The running kernel's major.minor (from /proc/sys/kernel/osrelease), or null.</summary>
+    /// <summary>The running kernel's major.minor (from its release, uname -r), or null.</summary>
     public static Version? KernelVersion()
     {
-        var rel = ProcFs.Read("/proc/sys/kernel/osrelease")?.Trim() ?? "";
-        var parts = rel.Split('.', '-', '+');
+        var parts = Origin.Kernel.KernelBuildId.Release().Split('.', '-', '+');
         return parts.Length >= 2 && int.TryParse(parts[0], CultureInfo.InvariantCulture, out var major) &&
                int.TryParse(parts[1], CultureInfo.InvariantCulture, out var minor)
             ? new Version(major, minor) : null;

@@ -159,14 +159,30 @@ internal static class ProcFs
 
     public static string Who(int pid) => Comm(pid) is { } c ? $"pid {pid} ({c})" : $"pid {pid}";
 
-    /// <summary>The real uid of a process from its status, or null.</summary>
-    public static uint[]? Uids(int pid)
+    /// <summary>The uids of a process from its status (real, effective, saved, fs), or null.</summary>
+    public static uint[]? Uids(int pid) => Ids(pid, "Uid:");
+
+    /// <summary>The gids of a process from its status (real, effective, saved, fs), or null.</summary>
+    public static uint[]? Gids(int pid) => Ids(pid, "Gid:");
+
+    private static uint[]? Ids(int pid, string key)
     {
         var s = Read($"/proc/{pid}/status");
         if (s == null) return null;
         foreach (var line in s.Split('\n'))
-            if (line.StartsWith("Uid:", StringComparison.Ordinal))
-                return line[4..].Split(['\t', ' '], StringSplitOptions.RemoveEmptyEntries).Select(x => uint.Parse(x, CultureInfo.InvariantCulture)).ToArray();
+            if (line.StartsWith(key, StringComparison.Ordinal))
+                return line[key.Length..].Split(['\t', ' '], StringSplitOptions.RemoveEmptyEntries).Select(x => uint.Parse(x, CultureInfo.InvariantCulture)).ToArray();
         return null;
+    }
+
+    /// <summary>
+    /// The fields of /proc/PID/stat after the command name (which may hold spaces and parentheses): [0] state,
+    /// [1] ppid, [2] pgrp, [3] session, [4] tty_nr, … [19] starttime; null when the process is gone.
+    /// </summary>
+    public static string[]? StatFields(int pid)
+    {
+        var s = Read($"/proc/{pid}/stat");
+        int close = s?.LastIndexOf(')') ?? -1;
+        return close < 0 || close + 2 > s!.Length ? null : s[(close + 2)..].Split(' ');
     }
 }

@@ -89,10 +89,8 @@ public sealed partial class ProcessView
 
     private static bool StartedAfter(int pid, ulong eventMonotonicNs)
     {
-        var stat = ProcFs.Read($"/proc/{pid}/stat");
-        if (stat is null) return false;
-        var f = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        if (f.Length < 20 || !long.TryParse(f[19], out var ticks)) return false;
+        var f = ProcFs.StatFields(pid);
+        if (f is not { Length: >= 20 } || !long.TryParse(f[19], out var ticks)) return false;
         long startNs = ticks * 10_000_000;
         long eventBootNs = (long)eventMonotonicNs + Native.SuspendedNs();
         return startNs > eventBootNs + 20_000_000;

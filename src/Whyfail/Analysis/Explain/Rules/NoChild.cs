@@ -16,6 +16,7 @@ public sealed class NoChild : IExplainRule
 
     private const int WNOHANG = 1, SIGCHLD = 17;
     private const int P_ALL = 0, P_PID = 1, P_PGID = 2, P_PIDFD = 3;
+    private const string PollNote = " (with WNOHANG: this is how a program polling its children learns that none is left)";
 
     public bool AppliesTo(SyscallEvent ev) => ev.Errno == Errnos.ECHILD && ev.Syscall is "wait4" or "waitid";
 
@@ -39,7 +40,6 @@ public sealed class NoChild : IExplainRule
             }
         }
         bool poll = (options & WNOHANG) != 0;
-        var children = proc.Alive ? Children(ev.Pid) : null;
         string ignores = proc.Alive && SignalDisposition.Of(proc, SIGCHLD) == "ignores"
             ? $"; pid {ev.Pid} ignores SIGCHLD, so the kernel reaps each of its children as soon as it exits and no wait ever collects one"
             : "";
@@ -64,6 +64,7 @@ public sealed class NoChild : IExplainRule
             yield break;
         }
 
+        var children = proc.Alive ? Children(ev.Pid) : null;
         string what = idtype == P_ALL ? "any child" : id == 0 ? "a child in its own process group" : $"a child in process group {id}";
         string now = children == null ? ""
             : children.Count == 0 ? $"; it has no child processes now"
@@ -74,34 +75,26 @@ public sealed class NoChild : IExplainRule
             yield return new Explanation(Id,
                 $"{ev.Syscall} waited for any child of pid {ev.Pid}, and at that moment it had none that could be waited for; it has {Words.Plural(children.Count, "child", "children")} now, " +
                 "probably created since (a child whose exit signal is not SIGCHLD is waited for only with __WALL or __WCLONE)" +
-                (poll ? " (with WNOHANG: this is how a program polling its children learns that none is left)" : ""),
+                (poll ? PollNote : ""),
                 null, Certain: false);
             yield break;
         }
         yield return new Explanation(Id,
             $"{ev.Syscall} waited for {what} of pid {ev.Pid}, and it had none left that had not been waited for{now}{ignores}" +
-            (poll && ignores.Length == 0 ? " (with WNOHANG: this is how a program polling its children learns that none is left)" : ""),
+            (poll && ignores.Length == 0 ? PollNote : ""),
             ignores.Length > 0 ? "restore the default SIGCHLD disposition (signal(SIGCHLD, SIG_DFL)) before creating children that are to be waited for" : null,
             Certain: children != null || ignores.Length > 0 || poll,
             FromErrno: children == null); // gone: "none left" is what ECHILD means
     }
 
     /// <summary>The parent pid of a process (from /proc/PID/stat), or -1 when it does not exist.</summary>
-    private static int Ppid(int pid) => Stat(pid) is { } f && int.TryParse(f[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out int p) ? p : -1;
-
-    /// <summary>Fields after the comm of /proc/PID/stat: [0] state, [1] ppid, [2] pgrp.</summary>
-    private static string[]? Stat(int pid)
-    {
-        var s = ProcFs.Read($"/proc/{pid}/stat");
-        int close = s?.LastIndexOf(')') ?? -1;
-        return close < 0 ? null : s![(close + 2)..].Split(' ');
-    }
+    private static int Ppid(int pid) => ProcFs.StatFields(pid) is { Length: > 1 } f && int.TryParse(f[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out int p) ? p : -1;
 
     private static List<(int Pid, int Pgrp)> Children(int parent)
     {
         var list = new List<(int, int)>();
         foreach (int pid in ProcFs.Pids())
-            if (Stat(pid) is { Length: > 2 } f && f[1] == parent.ToString(CultureInfo.InvariantCulture))
+            if (ProcFs.StatFields(pid) is { Length: > 2 } f && f[1] == parent.ToString(CultureInfo.InvariantCulture))
                 list.Add((pid, int.Parse(f[2], CultureInfo.InvariantCulture)));
         return list;
     }

@@ -18,12 +18,8 @@ public sealed class NoControllingTerminal : IExplainRule
     public IEnumerable<Explanation> Explain(SyscallEvent ev, ProcessView proc)
     {
         string session = "";
-        if (proc.Alive && ProcFs.Read($"{proc.ProcDir}/stat") is { } stat && stat.LastIndexOf(')') is int close and > 0)
-        {
-            // after the comm: state ppid pgrp session tty_nr …
-            var f = stat[(close + 2)..].Split(' ');
-            if (f.Length > 4 && f[4] == "0") session = $" (its session, led by {ProcFs.Who(int.Parse(f[3], System.Globalization.CultureInfo.InvariantCulture))}, has none)";
-        }
+        if (proc.Alive && ProcFs.StatFields(proc.Pid) is { Length: > 4 } f && f[4] == "0") // tty_nr
+            session = $" (its session, led by {ProcFs.Who(int.Parse(f[3], System.Globalization.CultureInfo.InvariantCulture))}, has none)";
         yield return new Explanation(Id,
             $"pid {ev.Pid} has no controlling terminal{session}, and \"/dev/tty\" always means the caller's controlling terminal, so opening it fails with ENXIO; " +
             "this is usual for programs started by a service manager, cron, a pipeline in a new session (setsid) or ssh without -t, and programs that open /dev/tty to prompt usually fall back",

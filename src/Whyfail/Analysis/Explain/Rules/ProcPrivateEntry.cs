@@ -26,7 +26,7 @@ public sealed partial class ProcPrivateEntry : IExplainRule
             var m = PrivateEntry().Match(pa.Path);
             if (!m.Success || !int.TryParse(m.Groups[1].Value, out int target) || target == ev.Pid) continue;
             var tu = ProcFs.Uids(target);
-            var tg = Gids(target);
+            var tg = ProcFs.Gids(target);
             if (tu is not { Length: >= 3 } || tg is not { Length: >= 3 })
             {
                 proc.Checked.Add($"pid {target} (gone now)");
@@ -60,12 +60,5 @@ public sealed partial class ProcPrivateEntry : IExplainRule
                 (lsms.Contains("landlock") ? "; Landlock keeps a sandboxed process from inspecting processes outside its sandbox" : ""),
                 null, Certain: false);
         }
-    }
-
-    private static uint[]? Gids(int pid)
-    {
-        var s = ProcFs.Read($"/proc/{pid}/status");
-        var line = s?.Split('\n').FirstOrDefault(l => l.StartsWith("Gid:", StringComparison.Ordinal));
-        return line?[4..].Split(['\t', ' '], StringSplitOptions.RemoveEmptyEntries).Select(x => uint.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
     }
 }
