@@ -106,6 +106,10 @@ internal sealed unsafe class BpfObject : IDisposable
         }
     }
 
+    /// <summary>The descriptors of the links attached from the named programs.</summary>
+    public IEnumerable<int> LinkFds(IReadOnlyCollection<string> programs) =>
+        _links.Where(l => programs.Contains(l.Name)).Select(l => Libbpf.LinkFd(l.Link)).Where(fd => fd >= 0);
+
     public void DetachAll()
     {
         foreach (var (_, link) in _links)

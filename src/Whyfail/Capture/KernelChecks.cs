@@ -70,22 +70,19 @@ public static class KernelChecks
             catch (IOException) { }
             catch (UnauthorizedAccessException) { }
         }
-        nint btf = Btf();
-        return btf != 0 && Libbpf.BtfFindByNameKind(btf, "btf_trace_" + name, Libbpf.BTF_KIND_TYPEDEF) > 0;
+        return BtfIdCache.Id("btf_trace_" + name, Libbpf.BTF_KIND_TYPEDEF) > 0;
     }
 
     /// <summary>Whether the running kernel's BTF has a struct of this name (a feature marker, e.g. bpf_kprobe_multi_link).</summary>
     public static bool HasStruct(string name)
     {
-        nint btf = Btf();
-        return btf != 0 && Libbpf.BtfFindByNameKind(btf, name, Libbpf.BTF_KIND_STRUCT) > 0;
+        return BtfIdCache.Id(name, Libbpf.BTF_KIND_STRUCT) > 0;
     }
 
     /// <summary>Whether the running kernel's BTF knows a function of this name.</summary>
     public static bool HasFunction(string name)
     {
-        nint btf = Btf();
-        return btf != 0 && Libbpf.BtfFindByNameKind(btf, name, Libbpf.BTF_KIND_FUNC) > 0;
+        return BtfIdCache.FunctionId(name) > 0;
     }
 
     /// <summary>Number of possible CPUs (per-CPU map values have one slot each).</summary>

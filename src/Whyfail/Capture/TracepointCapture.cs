@@ -340,9 +340,25 @@ public sealed unsafe class TracepointCapture : IDisposable
         }
     }
 
-    /// <summary>Detaches every program (no new events), keeping the ring buffer readable for a final drain.</summary>
+    /// <summary>The link reaper that holds the probes detached by <see cref="Detach"/> (null: none was needed, or whyfail closed them itself).</summary>
+    public int? ReaperPid { get; private set; }
+
+    /// <summary>
+    /// Detaches every program (no new events), keeping the ring buffer readable for a final drain. The links
+    /// whose close waits for the kernel (origin and site probes, trampolines) are handed to a
+    /// <see cref="LinkReaper"/> first, so that closing them here returns at once.
+    /// </summary>
     public void Detach()
     {
+        var slow = new List<int>();
+        if (OriginProbes != null) slow.AddRange(OriginProbes.LinkFds());
+        if (SiteProbes != null) slow.AddRange(SiteProbes.LinkFds());
+        if (_bpf != null && Capabilities.Kind is CapabilitySourceKind.Fexit or CapabilitySourceKind.Kprobe)
+            slow.AddRange(_bpf.LinkFds(Capabilities.Programs.ToList()));
+        if (slow.Count > 0)
+            ReaperPid ??= LinkReaper.HandOff(slow, OriginProbes != null
+                ? $"{OriginProbes.Functions.Count} {OriginBackends.Describe(OriginProbes.Backend)} probes ({slow.Count} links)"
+                : $"{slow.Count} probe links");
         SiteProbes?.Dispose();
         SiteProbes = null;
         OriginProbes?.Dispose();

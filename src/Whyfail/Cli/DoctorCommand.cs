@@ -114,6 +114,10 @@ public static class DoctorCommand
             list.Add(new("origin backend", candidates.Count > 0, candidates.Count > 0 ? Capture.Origin.OriginBackends.Describe(candidates[0]) : $"none: {whyNone}",
                 "any of kprobe.multi, fexit, kprobes"));
         }
+        var reapers = LinkReaper.Find();
+        list.Add(new("probe teardown", reapers.Count == 0,
+            reapers.Count == 0 ? "no probes left by an earlier whyfail are being detached" : string.Join("; ", reapers.Select(LinkReaper.Describe)),
+            "wait: a reaper exits when the kernel has released every probe it holds (killing it is safe: the kernel then releases them itself, as slowly)"));
         bool kcore = File.Exists("/proc/kcore") && CanOpen("/proc/kcore");
         string release = File.ReadAllText("/proc/sys/kernel/osrelease").Trim();
         var vmlinux = new[] { $"/usr/lib/debug/boot/vmlinux-{release}", $"/usr/lib/debug/lib/modules/{release}/vmlinux", $"/boot/vmlinux-{release}" }.FirstOrDefault(File.Exists);

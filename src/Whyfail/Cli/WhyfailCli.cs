@@ -35,6 +35,8 @@ public static class WhyfailCli
     {
         if (args.Length > 0 && args[0] == Launcher.Verb)
             return Launcher.RunLauncher(args);
+        if (args.Length > 0 && args[0] == Capture.LinkReaper.Verb)
+            return Capture.LinkReaper.Run(args);
         var root = Build();
         var parsed = root.Parse(args);
         if (UsageErrors(parsed, args) is { Count: > 0 } errors)

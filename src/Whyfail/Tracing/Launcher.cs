@@ -79,16 +79,7 @@ public static unsafe class Launcher
     /// </summary>
     public static Process Start(string executable, IReadOnlyList<string> argv, Credentials? creds)
     {
-        var psi = new ProcessStartInfo { UseShellExecute = false };
-        var self = Environment.ProcessPath ?? throw new WhyfailException("cannot find whyfail's own executable", ExitCodes.Internal);
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
-        {
-            // running as `dotnet whyfail.dll`
-            psi.FileName = self;
-            psi.ArgumentList.Add(typeof(Launcher).Assembly.Location);
-        }
-        else
-            psi.FileName = self;
+        var psi = SelfExec.StartInfo();
         // The go pipe: both ends close-on-exec, then the read end alone made inheritable for this one start.
         int* fds = stackalloc int[2];
         if (pipe2(fds, 0x80000 /* O_CLOEXEC */) != 0)

@@ -150,6 +150,9 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             // Events already in the ring buffer are reported, then every program is detached.
             growth?.Finish();
             capture.Detach();
+            if (capture.ReaperPid is int reaper)
+                renderer.Notice($"kernel origins: the kernel detaches probes one at a time, so a helper (whyfail {LinkReaper.Verb}, pid {reaper}) " +
+                    "detaches them in the background once whyfail has exited (whyfail doctor shows it while it runs)");
             capture.Drain();
             var stats = capture.Stats;
             summary.Reported = stats.Reported;
@@ -176,6 +179,8 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
                 "on a kernel that allows kprobes or fexit (as Debian, Ubuntu, Fedora and RHEL kernels do unless locked down) whyfail also shows where in the kernel each error is born (see whyfail doctor).");
             return [];
         }
+        foreach (var r in LinkReaper.Find())
+            renderer.Notice($"{LinkReaper.Describe(r)} (the kernel detaches probes one at a time: attaching may be slower until it ends)");
         var plan = OriginPlanner.Make(deep, settings.DeepBudget, renderer.Notice, settings.Vmlinux);
         if (plan.Functions.Count > 0)
             renderer.Notice($"kernel call graph of {plan.Syscalls.Count} syscall(s) from {plan.TextSource}: {plan.Functions.Count} functions " +

@@ -203,6 +203,10 @@ public sealed unsafe class OriginAttacher : IDisposable
         }
     }
 
+    /// <summary>The descriptors that hold the probes attached (one per link; fexit programs are held by their links).</summary>
+    public IEnumerable<int> LinkFds() =>
+        _links.Select(l => Libbpf.LinkFd(l)).Concat(_fds.Where((_, i) => i % 2 == 0)).Where(fd => fd >= 0);
+
     public void Dispose()
     {
         // Closing many links one by one waits for one RCU grace period each; in parallel they share them.

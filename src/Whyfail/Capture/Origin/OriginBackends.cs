@@ -41,8 +41,7 @@ public static class OriginBackends
     public static unsafe string? ProbeFexit()
     {
         if (_fexitProbe != null) return _fexitProbe.Length == 0 ? null : _fexitProbe;
-        nint btf = KernelChecks.VmlinuxBtf();
-        int id = btf != 0 ? Native.Libbpf.BtfFindByNameKind(btf, "do_sys_openat2", Native.Libbpf.BTF_KIND_FUNC) : -1;
+        int id = BtfIdCache.FunctionId("do_sys_openat2"); // without parsing the kernel's BTF again on later runs
         if (id <= 0)
         {
             _fexitProbe = "no BTF for do_sys_openat2";

@@ -46,6 +46,9 @@ public sealed unsafe class SiteKprobes(nint program) : IDisposable
         return index;
     }
 
+    /// <summary>The descriptors that hold the kprobes attached.</summary>
+    public IEnumerable<int> LinkFds() => _links.Select(l => Libbpf.LinkFd(l)).Where(fd => fd >= 0);
+
     public void Dispose()
     {
         var links = _links.ToArray();

@@ -1,0 +1,83 @@
+using System.Globalization;
+using Whyfail.Analysis.Origin.Kernel;
+using Whyfail.Capture.Native;
+
+namespace Whyfail.Capture;
+
+/// <summary>
+/// BTF ids of named kernel types, remembered for the running boot in a root-only directory under /run, so that a
+/// question needing one id (does this kernel allow fexit? see <see cref="Origin.OriginBackends.ProbeFexit"/>; has it
+/// kprobe.multi, or a tracepoint?) does not parse the kernel's whole BTF on every start: ~5 MB, tens of ms of CPU,
+/// and libbpf parses it once more to load whyfail's programs. Absent names are remembered too (as 0). The vmlinux BTF cannot change while the kernel runs, and /run is emptied at boot; the file
+/// name carries the boot id as well, for systems where /run outlives a boot.
+/// </summary>
+internal static class BtfIdCache
+{
+    public const string Directory = "/run/whyfail/btf";
+
+    /// <summary>The BTF id of a FUNC of the running kernel, or a value ≤ 0 when it has none.</summary>
+    public static int FunctionId(string name) => Id(name, Libbpf.BTF_KIND_FUNC);
+
+    /// <summary>The BTF id of a type of this kind and name in the running kernel, or a value ≤ 0 when it has none.</summary>
+    public static int Id(string name, uint kind)
+    {
+        string key = $"{kind.ToString(CultureInfo.InvariantCulture)}:{name}";
+        string? file = FileName();
+        if (file != null && Read(file, key) is int cached) return cached;
+        nint btf = KernelChecks.VmlinuxBtf();
+        if (btf == 0) return -1; // no BTF: nothing to remember
+        int id = Libbpf.BtfFindByNameKind(btf, name, kind);
+        if (file != null) Write(file, key, Math.Max(id, 0));
+        return id;
+    }
+
+    /// <summary>This boot's file; null when whyfail is not root or the directory is not safe to trust.</summary>
+    internal static string? FileName()
+    {
+        if (Libc.GetEuid() != 0) return null;
+        try
+        {
+            string boot = File.ReadAllText("/proc/sys/kernel/random/boot_id").Trim();
+            if (boot.Length == 0 || boot.Any(c => !(char.IsAsciiHexDigit(c) || c == '-'))) return null;
+            return SafeDirectory.EnsurePrivate(Directory, 0) == null ? Path.Combine(Directory, boot) : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static int? Read(string file, string name)
+    {
+        try
+        {
+            if (SafeDirectory.LStat(file) is not { } st || !SafeDirectory.IsRegular(st.Mode) || st.Uid != 0) return null;
+            foreach (var line in File.ReadLines(file))
+            {
+                var parts = line.Split(' ');
+                if (parts.Length == 2 && parts[0] == name && int.TryParse(parts[1], CultureInfo.InvariantCulture, out int id) && id >= 0)
+                    return id;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+        return null;
+    }
+
+    private static void Write(string file, string name, int id)
+    {
+        try
+        {
+            // Replaced whole (write then rename), so a reader never sees half a line.
+            var lines = File.Exists(file) ? File.ReadAllLines(file).Where(l => !l.StartsWith(name + " ", StringComparison.Ordinal)).ToList() : [];
+            lines.Add($"{name} {id.ToString(CultureInfo.InvariantCulture)}");
+            string tmp = $"{file}.{Environment.ProcessId}";
+            File.WriteAllLines(tmp, lines);
+            File.Move(tmp, file, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+}
