@@ -113,6 +113,17 @@ public static unsafe class LinkReaper
         return 0;
     }
 
+    /// <summary>Frees libbpf's handles of links a reaper holds without detaching them; their descriptors stay open until whyfail exits.</summary>
+    internal static void LetGo(List<nint> links)
+    {
+        foreach (var l in links)
+        {
+            Libbpf.LinkDisconnect(l);
+            Libbpf.LinkDestroy(l);
+        }
+        links.Clear();
+    }
+
     /// <summary>Closes descriptors from up to 32 threads of its own (not the thread pool, which grows slowly while its threads block in the kernel).</summary>
     public static void CloseInParallel(IReadOnlyList<int> fds)
     {

@@ -348,6 +348,11 @@ public sealed unsafe class TracepointCapture : IDisposable
             ReaperPid ??= LinkReaper.HandOff(slow, OriginProbes != null
                 ? $"{OriginProbes.Functions.Count} {OriginBackends.Describe(OriginProbes.Backend)} probes ({slow.Count} links)"
                 : $"{slow.Count} probe links");
+        if (ReaperPid != null)
+        {
+            SiteProbes?.Release();
+            OriginProbes?.Release();
+        }
         SiteProbes?.Dispose();
         SiteProbes = null;
         OriginProbes?.Dispose();

@@ -40,6 +40,10 @@ internal static unsafe partial class Libbpf
     [LibraryImport(Lib, EntryPoint = "bpf_link__destroy")]
     internal static partial int LinkDestroy(nint link);
 
+    /// <summary>After this, destroying the link frees libbpf's memory only: the kernel link stays as long as its descriptors do.</summary>
+    [LibraryImport(Lib, EntryPoint = "bpf_link__disconnect")]
+    internal static partial void LinkDisconnect(nint link);
+
     [LibraryImport(Lib, EntryPoint = "bpf_link__fd")]
     internal static partial int LinkFd(nint link);
 

@@ -208,6 +208,19 @@ public sealed unsafe class OriginAttacher : IDisposable
     public IEnumerable<int> LinkFds() =>
         _links.Select(l => Libbpf.LinkFd(l)).Concat(_fds.Where((_, i) => i % 2 == 0)).Where(fd => fd >= 0);
 
+    /// <summary>
+    /// Lets go of links handed to a <see cref="LinkReaper"/>: libbpf forgets them without detaching (its detach of
+    /// a kprobe first disables the perf event, an interrupt to another CPU each) and their descriptors stay
+    /// open until whyfail exits, when closing them only drops a reference; the fexit links and programs
+    /// (whyfail's own descriptors) are closed now, just as cheaply.
+    /// </summary>
+    public void Release()
+    {
+        LinkReaper.LetGo(_links);
+        foreach (var fd in _fds) Libc.Close(fd);
+        _fds.Clear();
+    }
+
     public void Dispose()
     {
         // Closing many links one by one waits for one RCU grace period each; in parallel they share them.

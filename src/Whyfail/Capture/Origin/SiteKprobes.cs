@@ -49,6 +49,12 @@ public sealed unsafe class SiteKprobes(nint program) : IDisposable
     /// <summary>The descriptors that hold the kprobes attached.</summary>
     public IEnumerable<int> LinkFds() => _links.Select(l => Libbpf.LinkFd(l)).Where(fd => fd >= 0);
 
+    /// <summary>Lets go of links handed to a <see cref="LinkReaper"/> (see <see cref="OriginAttacher.Release"/>).</summary>
+    public void Release()
+    {
+        LinkReaper.LetGo(_links);
+    }
+
     public void Dispose()
     {
         var links = _links.ToArray();
