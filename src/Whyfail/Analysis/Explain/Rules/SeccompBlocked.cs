@@ -48,6 +48,9 @@ public sealed class SeccompBlocked : IExplainRule
             yield break;
         }
 
+        // whyfail's own --inject filter: the calls it failed are inject.injected's; for the others it did not refuse them.
+        filters = filters.Where(f => !Tracing.Inject.InjectFilter.IsOwn(f)).ToList();
+        if (filters.Count == 0) yield break;
         var data = new SeccompData(ev.Nr, SeccompData.AuditArchX86_64, 0, ev.Args);
         var v = SeccompVerdict.Evaluate(filters, data);
         string Which(SeccompVerdict x) => $"filter {x.DecidingFilter + 1} of {x.FilterCount} returns {x.Describe()} for {sc}";
