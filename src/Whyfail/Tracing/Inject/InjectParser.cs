@@ -79,7 +79,7 @@ public static class InjectParser
         if (path != null)
         {
             var withPath = set.Where(nr => PathArgs(nr).Count > 0).ToHashSet();
-            if (withPath.Count == 0) throw Bad($"path= needs system calls with a path argument; {Names(set)} have none");
+            if (withPath.Count == 0) throw Bad($"path= needs system calls with a path argument; {Names(set)} {(set.Count == 1 ? "has" : "have")} none");
             set = withPath; // the calls of the set that have no path cannot match path=
         }
         return new InjectRule(text, index, set, error, retval, when, path, comm);
