@@ -163,6 +163,7 @@ public sealed unsafe class InjectSupervisor : IDisposable
         for (int i = 0; i < 6; i++) args[i] = req.Args[i];
         var resp = new Resp { Id = req.Id, Flags = FLAG_CONTINUE };
         string? comm = null;
+        var counted = new List<(int, int, int)>(1);
         foreach (var rule in filter.Rules)
         {
             if (!rule.Syscalls.Contains(nr)) continue;
@@ -176,10 +177,15 @@ public sealed unsafe class InjectSupervisor : IDisposable
             }
             var key = (rule.Index, tid, nr);
             long count = counts[key] = counts.GetValueOrDefault(key) + 1;
+            counted.Add(key);
             if (rule.When != null && !rule.When.Selects(count)) continue;
             // The memory was read while the call waited; make sure it was this call's thread that was read.
             ulong id = req.Id;
-            if (ioctl(fd, NOTIF_ID_VALID, &id) < 0) return;
+            if (ioctl(fd, NOTIF_ID_VALID, &id) < 0)
+            {
+                Uncount(counted);
+                return;
+            }
             resp.Flags = 0;
             if (rule.Error is { } e) resp.Error = -e; else resp.Val = rule.RetVal!.Value;
             ledger.Add(tid, nr, rule.Error is { } e2 ? -e2 : rule.RetVal!.Value,
@@ -187,8 +193,19 @@ public sealed unsafe class InjectSupervisor : IDisposable
             break;
         }
         Answered++;
-        if (ioctl(fd, NOTIF_SEND, &resp) < 0 && resp.Flags == 0)
-            ledger.Forget(tid, nr); // the caller was gone before the answer: no event will come
+        if (ioctl(fd, NOTIF_SEND, &resp) < 0)
+        {
+            // The caller stopped waiting before the answer: killed, or interrupted by a signal or a ptrace stop (whyfail's
+            // own, reading seccomp filters), after which the kernel restarts the call and notifies it again. This
+            // invocation was not answered: it does not count, and no event of it will come.
+            Uncount(counted);
+            if (resp.Flags == 0) ledger.Forget(tid, nr);
+        }
+    }
+
+    private void Uncount(List<(int, int, int)> keys)
+    {
+        foreach (var k in keys) counts[k]--;
     }
 
     private static string Describe(InjectRule rule, long count, int tid, string? path) =>
