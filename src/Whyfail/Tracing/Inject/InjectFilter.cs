@@ -99,6 +99,15 @@ public sealed class InjectFilter
         lock (Own) Own.Add(Program.ToBytes());
     }
 
+    /// <summary>
+    /// With --inject, every traced process descends from the command, whose first filter is whyfail's (when whyfail itself
+    /// runs under none): a thread with this many filters or fewer has only whyfail's. 0 without --inject.
+    /// </summary>
+    public static int OwnInstalledFirst { get; private set; }
+
+    /// <summary>Called for the session's filter when whyfail itself runs under no seccomp filter.</summary>
+    public void RegisterInstalledFirst() => OwnInstalledFirst = 1;
+
     public static bool IsOwn(ClassicBpf filter)
     {
         var bytes = filter.ToBytes();

@@ -189,7 +189,7 @@ public sealed unsafe class InjectSupervisor : IDisposable
             resp.Flags = 0;
             if (rule.Error is { } e) resp.Error = -e; else resp.Val = rule.RetVal!.Value;
             ledger.Add(tid, nr, rule.Error is { } e2 ? -e2 : rule.RetVal!.Value,
-                Describe(rule, count, tid, matched));
+                Describe(rule, nr, count, tid, matched));
             break;
         }
         Answered++;
@@ -208,9 +208,9 @@ public sealed unsafe class InjectSupervisor : IDisposable
         foreach (var k in keys) counts[k]--;
     }
 
-    private static string Describe(InjectRule rule, long count, int tid, string? path) =>
+    private static string Describe(InjectRule rule, int nr, long count, int tid, string? path) =>
         $"whyfail's supervisor answered the call's seccomp notification with {rule.Action} (--inject={rule.Text}, rule {rule.Index}: " +
-        $"invocation {count} of this call by thread {tid} that matched the rule{(path != null ? $", path \"{path}\"" : "")})";
+        $"invocation {count} of {Decoding.SyscallTable.Name(nr) ?? $"syscall {nr}"} by thread {tid} that matched the rule{(path != null ? $", path \"{path}\"" : "")})";
 
     private static string? Comm(int tid) => ReadText($"/proc/{tid}/comm")?.TrimEnd('\n');
 

@@ -29,6 +29,8 @@ public sealed unsafe class Injector : IDisposable
             throw new WhyfailException($"--inject with path=, comm=, when= or retval= needs {why}; rules that fail every call of a syscall " +
                 "with an errno (no condition) work without it", ExitCodes.KernelUnsupported);
         filter.Register();
+        if (Analysis.Seccomp.SeccompStatus.Read(Environment.ProcessId, Environment.ProcessId) is { Mode: 0 })
+            filter.RegisterInstalledFirst();
         return new Injector(filter);
     }
 

@@ -37,6 +37,8 @@ public sealed class SeccompBlocked : IExplainRule
             viaLeader = true;
         }
         if (st is not { Mode: 2 }) yield break;
+        if (st.FilterCount is { } own && own <= Tracing.Inject.InjectFilter.OwnInstalledFirst)
+            yield break; // only whyfail's own --inject filter: nothing to read (and no ptrace stop of the command)
 
         var sc = ev.Syscall.Length > 0 ? ev.Syscall : $"syscall {ev.Nr}";
         var whose = tid == pid ? $"{ProcFs.Who(pid)}'s" : $"thread {tid} of {ProcFs.Who(pid)}'s";
