@@ -11,8 +11,9 @@ public static class EventParser
     public const int HeaderSize = 128, EvidenceSize = 32, OriginSize = 152, PinSize = 16, OriginStack = 16, BlobHeaderSize = 8;
     /// <summary>Kernel text addresses have the top bit set; attach-list indexes (kprobe cookies) are small.</summary>
     private const ulong KernelHalf = 1UL << 63;
-    private const ushort RecSyscall = 1;
-    private const ushort EvfBlobTruncated = 1, EvfEvidenceLost = 2;
+    public const ushort RecSyscall = 1, RecExit = 2, RecMessage = 3;
+    public const int ExitSize = 48, MessageHeaderSize = 56;
+    private const ushort EvfBlobTruncated = 1, EvfEvidenceLost = 2, EvfFollowUp = 4, EvfDataError = 8;
     private const ushort EvCapability = 1, EvSignal = 2;
 
     public static SyscallEvent? Parse(ReadOnlySpan<byte> r)
@@ -93,9 +94,47 @@ public static class EventParser
             SiteHits = hits,
             CaptureTruncated = (flags & EvfBlobTruncated) != 0,
             EvidenceLost = (flags & EvfEvidenceLost) != 0,
+            FollowUp = (flags & EvfFollowUp) != 0,
         };
+        if ((flags & EvfDataError) != 0 && DataError(ev) is int err)
+        {
+            // getsockopt(SO_ERROR) returned a pending error: a failure of its own, delivered as data.
+            ev.Ret = -err;
+            ev.ErrorAsData = true;
+        }
         ev.Evidence.AddRange(evidence);
         return ev;
+    }
+
+    /// <summary>The record type (WF_REC_*), or 0 when the record is too short to have one.</summary>
+    public static ushort RecordType(ReadOnlySpan<byte> r) => r.Length >= 2 ? U16(r, 0) : (ushort)0;
+
+    /// <summary>struct wf_exit_rec.</summary>
+    public static ProcessExit? ParseExit(ReadOnlySpan<byte> r)
+    {
+        if (r.Length < ExitSize || U16(r, 0) != RecExit) return null;
+        return new ProcessExit(BinaryPrimitives.ReadUInt64LittleEndian(r[8..]), (int)U32(r, 16), (int)U32(r, 20), (int)U32(r, 24), I32(r, 28), Comm(r.Slice(32, 16)));
+    }
+
+    /// <summary>struct wf_message_rec.</summary>
+    public static MessageWrite? ParseMessage(ReadOnlySpan<byte> r)
+    {
+        if (r.Length < MessageHeaderSize || U16(r, 0) != RecMessage) return null;
+        int len = Math.Min(U16(r, 2), r.Length - MessageHeaderSize);
+        int nr = (int)U32(r, 28);
+        return new MessageWrite(BinaryPrimitives.ReadUInt64LittleEndian(r[8..]), (int)U32(r, 16), (int)U32(r, 20), (int)U32(r, 24),
+            Decoding.SyscallTable.Name(nr) ?? $"syscall_{nr}", BinaryPrimitives.ReadInt64LittleEndian(r[32..]), Comm(r.Slice(40, 16)),
+            r.Slice(MessageHeaderSize, len).ToArray());
+    }
+
+    /// <summary>The error value getsockopt stored (its optval, captured as arg 3), when it is one.</summary>
+    private static int? DataError(SyscallEvent ev) =>
+        ev.Capture(3)?.Data is { Length: >= 4 } d && BinaryPrimitives.ReadInt32LittleEndian(d) is > 0 and < 4096 and var v ? v : null;
+
+    private static string Comm(ReadOnlySpan<byte> b)
+    {
+        int nul = b.IndexOf((byte)0);
+        return Encoding.UTF8.GetString(nul >= 0 ? b[..nul] : b);
     }
 
     private static ushort U16(ReadOnlySpan<byte> r, int o) => BinaryPrimitives.ReadUInt16LittleEndian(r[o..]);

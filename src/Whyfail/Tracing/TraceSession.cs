@@ -92,6 +92,14 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         if (noAudit is not null) renderer.Notice($"no LSM denial evidence: {noAudit}");
         pipeline.Audit = audit;
 
+        // The verdict: failures are held until judged (routine, linked to a message, culprit of a bad exit), then rendered.
+        var tracker = new Analysis.Verdict.FailureTracker(ev =>
+        {
+            if (ev.Failed) { if (ev.Routine is null) summary.NotRoutine++; else summary.Routine++; }
+            renderer.Event(ev);
+        }, renderer.Verdict, verdictPerProcess: executable == null);
+        capture.OnExit = tracker.Exit;
+        capture.OnMessage = tracker.Message;
         capture.OnEvent = ev =>
         {
             if (_output!.Failure != null) return; // nowhere to report it: the session is stopping
@@ -109,8 +117,9 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             }
             pipeline.Process(ev);
             growth?.Saw(ev);
-            CountIn(summary, ev);
-            renderer.Event(ev);
+            bool shown = settings.All || ev.Failed; // follow-up successes only inform the verdict
+            if (shown) CountIn(summary, ev);
+            tracker.Add(ev, shown);
         };
 
         using var signals = new SignalForwarding(this);
@@ -134,6 +143,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
 
             exitCode = TraceLoop.Run(capture, _child, settings.Pids, () => _stop || _output!.Failure != null, () =>
             {
+                tracker.Tick();
                 renderer.Flush();
                 growth?.Step();
                 pipeline.Pinpoint?.Step();
@@ -151,6 +161,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             growth?.Finish();
             capture.Detach();
             capture.Drain();
+            if (_output!.Failure == null) tracker.Finish(_child?.Id, exitCode);
             var stats = capture.Stats;
             summary.Reported = stats.Reported;
             summary.Lost = stats.LostEvents;
@@ -215,7 +226,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             _ => file == null && !Console.IsErrorRedirected && Environment.GetEnvironmentVariable("NO_COLOR") == null
                  && Environment.GetEnvironmentVariable("TERM") is { } t && t != "dumb",
         };
-        return new TextRenderer(w, color, showComm: settings.System);
+        return new TextRenderer(w, color, showComm: settings.System, showRoutine: settings.Routine || settings.All);
     }
 
     /// <summary>
