@@ -97,7 +97,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         {
             if (ev.Failed) { if (ev.Routine is null) summary.NotRoutine++; else summary.Routine++; }
             renderer.Event(ev);
-        }, renderer.Verdict, verdictPerProcess: executable == null);
+        }, renderer.Verdict, launcherPid: _child?.Id);
         capture.OnExit = tracker.Exit;
         capture.OnMessage = tracker.Message;
         capture.OnEvent = ev =>
@@ -161,7 +161,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             growth?.Finish();
             capture.Detach();
             capture.Drain();
-            if (_output!.Failure == null) tracker.Finish(_child?.Id, exitCode);
+            if (_output!.Failure == null) tracker.Finish(exitCode);
             var stats = capture.Stats;
             summary.Reported = stats.Reported;
             summary.Lost = stats.LostEvents;

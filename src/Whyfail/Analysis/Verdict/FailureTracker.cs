@@ -9,8 +9,12 @@ namespace Whyfail.Analysis.Verdict;
 /// badly, the failures that explain it (culprits). Decisions are made when the process ends or
 /// <see cref="DecisionDelayMs"/> after the failure arrived, whichever comes first, so output still streams.
 /// </summary>
-public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictReport> verdict, bool verdictPerProcess)
+/// <param name="launcherPid">whyfail's launcher when it started the command (one verdict, for the command); null with -p and
+/// --system (a verdict for each traced process that ends badly).</param>
+public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictReport> verdict, int? launcherPid)
 {
+    private readonly bool verdictPerProcess = launcherPid is null;
+
     /// <summary>How long a failure waits for what follows it (a message, a success elsewhere, the exit).</summary>
     public const int DecisionDelayMs = 1000;
     /// <summary>Held entries beyond this are judged at once (a flood of failures must not fill memory).</summary>
@@ -164,7 +168,14 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
                     if (r is null) plain = own[i];
                     else if (!strong) weak ??= own[i];
                 }
-                if ((plain ?? weak) is { } last) Mark(p, [last]);
+                if (plain is not null) Mark(p, [plain]);
+                else if (weak is not null)
+                {
+                    // Only the shape of a routine failure: it explains the end of the process a verdict is about; a
+                    // helper process's "no" (readlink of a non-link, test -e) stays routine, and its parent may still name it.
+                    if (verdictPerProcess || x.ParentPid == launcherPid) Mark(p, [weak]);
+                    else p.Culprits.Add(weak);
+                }
             }
         }
 
@@ -215,10 +226,10 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
     }
 
     /// <summary>Everything held is judged and handed on; then the verdict of the command whyfail started (if any).</summary>
-    public void Finish(int? rootPid, int exitCode)
+    public void Finish(int exitCode)
     {
         foreach (var (line, ts, w) in _lines.Flush(long.MaxValue)) Link(line, ts, w);
-        if (rootPid is { } launcher)
+        if (launcherPid is { } launcher)
         {
             // whyfail's launcher forks the command and passes on its status: the command is its child.
             int root = _procs.Values.Where(c => c.Exit?.ParentPid == launcher).OrderBy(c => c.Exit!.TimestampNs).Select(c => c.Pid).FirstOrDefault(launcher);

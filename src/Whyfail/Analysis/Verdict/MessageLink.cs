@@ -19,7 +19,8 @@ public static partial class MessageLink
         var ev = t.Event;
         var s = t.Subject;
         int score = 0;
-        if (s.Path is { Length: >= 2 } path && line.Contains(path, StringComparison.Ordinal)) score += 4;
+        // A path with a directory in it is specific; a bare relative name ("all") is only as good as a final name.
+        if (s.Path is { Length: >= 2 } path && path.Contains('/') && line.Contains(path, StringComparison.Ordinal)) score += 4;
         else if (s.Name is { Length: >= 3 } name && line.Contains(name, StringComparison.Ordinal)) score += 1; // with the errno, enough
         if (s.Address is { } addr && line.Contains(addr, StringComparison.Ordinal))
             score += s.Port is { } port && Regex.IsMatch(line, $@"\b{port}\b") ? 4 : 2;

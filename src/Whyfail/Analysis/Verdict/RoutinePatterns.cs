@@ -8,7 +8,7 @@ public static class RoutinePatterns
     public static readonly IReadOnlyList<IRoutinePattern> All =
     [
         new SearchFound(), new Fallback(), new TerminalProbe(), new NonBlockingWait(), new WaitLoop(), new LockRetry(), new DescriptorProbe(),
-        new SearchShape(), new ExistenceCheck(), new AlreadyExists(), new OptionalFile(),
+        new SearchShape(), new ExistenceCheck(), new AlreadyExists(), new OptionalFile(), new OptionalService(),
     ];
 
     /// <summary>Errors of a name lookup that a search moves past (the name is not here, or not reachable here).</summary>
