@@ -202,6 +202,32 @@ int adopt_tasks(struct bpf_iter__task *ctx)
 	return 0;
 }
 
+/* --comm in the kernel: true when the current task's name is not one of them. */
+static __always_inline bool comm_filtered_out(void)
+{
+	if (cfg.n_comms) {
+		char comm[16];
+		bpf_get_current_comm(comm, sizeof(comm));
+		for (u32 i = 0; i < WF_FILTER_COMMS; i++) {
+			if (i >= cfg.n_comms)
+				break;
+			bool same = true;
+			for (u32 j = 0; j < 16; j++) {
+				if (comm[j] != cfg.comms[i][j]) {
+					same = false;
+					break;
+				}
+				if (!comm[j])
+					break;
+			}
+			if (same)
+				return false;
+		}
+		return true;
+	}
+	return false;
+}
+
 /*
  * The end of a thread group: how it ended (exit status or signal), for the verdict. Sent when the
  * last thread exits (signal->live is already decremented when the tracepoint fires).
@@ -214,7 +240,7 @@ int BPF_PROG(on_process_exit, struct task_struct *p)
 		return 0;
 	struct task_state *st = state_of(p, false);
 	if (!st || !(st->flags & WF_TRACED)) {
-		if (!cfg.trace_all || is_self(p) || p->exit_code == 0)
+		if (!cfg.trace_all || is_self(p) || p->exit_code == 0 || comm_filtered_out())
 			return 0;
 	}
 	struct wf_exit_rec *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
@@ -679,26 +705,8 @@ static __always_inline bool filtered_out(u32 nr, long ret)
 		if (e < WF_FILTER_ERRNOS && !(cfg.errno_mask[(e / 64) & (WF_FILTER_ERRNOS / 64 - 1)] & (1ULL << (e % 64))))
 			return true;
 	}
-	if (cfg.n_comms) {
-		char comm[16];
-		bpf_get_current_comm(comm, sizeof(comm));
-		for (u32 i = 0; i < WF_FILTER_COMMS; i++) {
-			if (i >= cfg.n_comms)
-				break;
-			bool same = true;
-			for (u32 j = 0; j < 16; j++) {
-				if (comm[j] != cfg.comms[i][j]) {
-					same = false;
-					break;
-				}
-				if (!comm[j])
-					break;
-			}
-			if (same)
-				return false;
-		}
+	if (comm_filtered_out())
 		return true;
-	}
 	return false;
 }
 
@@ -856,6 +864,6 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	if (bpf_ringbuf_output(&events, buf, len, 0))
 		stat_inc(WF_STAT_LOST_EVENTS);
 	else
-		stat_inc(WF_STAT_REPORTED);
+		stat_inc(success == WF_EVF_FOLLOWUP && !cfg.report_success ? WF_STAT_FOLLOWUPS : WF_STAT_REPORTED);
 	return 0;
 }

@@ -45,7 +45,8 @@
 /* indexes of the per-CPU statistics map (stats) */
 #define WF_STAT_LOST_EVENTS   0 /* records the ring buffer had no room for */
 #define WF_STAT_LOST_EVIDENCE 1 /* evidence items beyond WF_MAX_EVIDENCE */
-#define WF_STAT_REPORTED      2 /* records written to the ring buffer */
+#define WF_STAT_REPORTED      2 /* syscall records written to the ring buffer (follow-ups not counted) */
+#define WF_STAT_FOLLOWUPS     3 /* successes reported only because they followed a failure (the verdict's) */
 #define WF_STAT_MAX           4
 
 struct wf_capture_spec {
