@@ -71,8 +71,14 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
             if (open.Count > OpenPerThread) open.RemoveAt(0);
             _queue.Enqueue(new FailureEntry(t));
         }
-        if (_queue.Count > MaxHeld) Tick();
+        // Judged here too, not only after a batch of events: a batch can take seconds to analyse (a flood),
+        // and what is due must reach the output meanwhile (a full disk is noticed while the command runs).
+        if (_queue.Count > MaxHeld || HeadDue()) Tick();
     }
+
+    /// <summary>The oldest held entry can be handed on now (cheap: looks at the head only).</summary>
+    private bool HeadDue() => _queue.TryPeek(out var head) &&
+        (head is not FailureEntry f || _clock.ElapsedMilliseconds - f.T.ArrivedMs >= DecisionDelayMs);
 
     /// <summary>An error delivered as data (getsockopt SO_ERROR) is about the address the socket connected to.</summary>
     private static FailureSubject? AddressOfSocket(ProcessTrack p, SyscallEvent ev)
