@@ -85,11 +85,20 @@ struct sighand_struct {
 	struct k_sigaction action[64];
 };
 
+typedef struct { int counter; } atomic_t;
+
+struct signal_struct {
+	atomic_t live;
+};
+
 struct task_struct {
 	pid_t pid;
 	pid_t tgid;
+	int exit_code;
 	const struct cred *cred;
 	struct sighand_struct *sighand;
+	struct signal_struct *signal;
+	struct task_struct *real_parent;
 	char comm[16];
 };
 

@@ -34,6 +34,8 @@ struct task_state {
 	u32 n_pin;             /* error-site kprobe hits during the current syscall (may exceed the ring) */
 	u32 pad2;
 	struct wf_pin_rec pin[WF_MAX_PIN]; /* ring: hit k lives at k % WF_MAX_PIN */
+	u32 followups;         /* successes still to report after the latest failure (WF_FOLLOWUPS) */
+	u32 msg_budget;        /* writes to standard output still to report after the latest failure */
 };
 
 struct {
@@ -142,9 +144,9 @@ static __always_inline void reset_call_state(struct task_state *st)
  * clang keep in BTF the structs of whyfail.h that no map or program signature refers to, so
  * tools/gen-bpf-contract can read their layout.
  */
-__noinline int wf_btf_anchor(struct wf_event *e, struct wf_blob *b)
+__noinline int wf_btf_anchor(struct wf_event *e, struct wf_blob *b, struct wf_exit_rec *x, struct wf_message_rec *m)
 {
-	return e && b;
+	return e && b && x && m;
 }
 
 /* ---- task bookkeeping ------------------------------------------------------------------ */
@@ -197,6 +199,67 @@ int adopt_tasks(struct bpf_iter__task *ctx)
 	struct task_state *st = state_of(t, true);
 	if (st)
 		st->flags = *give;
+	return 0;
+}
+
+/* --comm in the kernel: true when the current task's name is not one of them. */
+static __always_inline bool comm_filtered_out(void)
+{
+	if (cfg.n_comms) {
+		char comm[16];
+		bpf_get_current_comm(comm, sizeof(comm));
+		for (u32 i = 0; i < WF_FILTER_COMMS; i++) {
+			if (i >= cfg.n_comms)
+				break;
+			bool same = true;
+			for (u32 j = 0; j < 16; j++) {
+				if (comm[j] != cfg.comms[i][j]) {
+					same = false;
+					break;
+				}
+				if (!comm[j])
+					break;
+			}
+			if (same)
+				return false;
+		}
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The end of a thread group: how it ended (exit status or signal), for the verdict. Sent when the
+ * last thread exits (signal->live is already decremented when the tracepoint fires).
+ */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_process_exit, struct task_struct *p)
+{
+	struct signal_struct *sig = p->signal;
+	if (!sig || sig->live.counter != 0)
+		return 0;
+	struct task_state *st = state_of(p, false);
+	if (!st || !(st->flags & WF_TRACED)) {
+		if (!cfg.trace_all || is_self(p) || p->exit_code == 0 || comm_filtered_out())
+			return 0;
+	}
+	struct wf_exit_rec *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		stat_inc(WF_STAT_LOST_EVENTS);
+		return 0;
+	}
+	r->type = WF_REC_EXIT;
+	r->pad = 0;
+	r->size = sizeof(*r);
+	r->ts_ns = bpf_ktime_get_ns();
+	r->tgid = p->tgid;
+	r->tid = p->pid;
+	struct task_struct *parent = p->real_parent;
+	r->ppid = parent ? parent->tgid : 0;
+	r->exit_code = p->exit_code;
+	for (u32 i = 0; i < sizeof(r->comm); i++) /* a BTF read: no bpf_probe_read_kernel (refused under lockdown) */
+		r->comm[i] = p->comm[i];
+	bpf_ringbuf_submit(r, 0);
 	return 0;
 }
 
@@ -559,6 +622,77 @@ __noinline int capture_strv(struct scratch_buf *sb, u32 off, u32 i, u64 val)
 	}										\
 } while (0)
 
+/*
+ * A message (write/writev/pwrite64 to fd 1 or 2 that succeeded): its first WF_MESSAGE_MAX bytes, as a
+ * record of its own. buf is the buffer (write) or the iovec array (writev: the first four pieces).
+ */
+__noinline int message_capture(u32 nr, u64 fd, u64 buf, u64 count, long ret)
+{
+	struct wf_message_rec *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		stat_inc(WF_STAT_LOST_EVENTS);
+		return 0;
+	}
+	u64 pt = bpf_get_current_pid_tgid();
+	r->type = WF_REC_MESSAGE;
+	r->size = sizeof(*r);
+	r->ts_ns = bpf_ktime_get_ns();
+	r->tgid = pt >> 32;
+	r->tid = (u32)pt;
+	r->fd = fd;
+	r->nr = nr;
+	r->ret = ret;
+	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	u32 n = 0;
+	if (nr == cfg.nr_writev) {
+		for (u32 k = 0; k < 4 && k < count; k++) {
+			u64 iov[2] = {};
+			if (bpf_probe_read_user(iov, sizeof(iov), (void *)(buf + k * 16)))
+				break;
+			u64 room = WF_MESSAGE_MAX - n;
+			u64 len = iov[1] < room ? iov[1] : room;
+			u64 o = n;
+			VERIFIER_MASK(o, 0xff);          /* n < WF_MESSAGE_MAX here */
+			VERIFIER_MASK(len, 0x1ff);
+			if (len == 0 || len > WF_MESSAGE_MAX)
+				continue;
+			if (bpf_probe_read_user(r->data + o, len, (void *)iov[0]))
+				break;
+			n = o + len;
+			if (n >= WF_MESSAGE_MAX)
+				break;
+		}
+	} else {
+		u64 len = (u64)ret < WF_MESSAGE_MAX ? (u64)ret : WF_MESSAGE_MAX;
+		VERIFIER_MASK(len, 0x1ff);
+		if (len > 0 && len <= WF_MESSAGE_MAX && !bpf_probe_read_user(r->data, len, (void *)buf))
+			n = len;
+	}
+	r->len = n;
+	bpf_ringbuf_submit(r, 0);
+	return 1;
+}
+
+/*
+ * A success worth reporting without --all: WF_EVF_FOLLOWUP for one of the next WF_FOLLOWUPS
+ * follow-up calls after a failure, WF_EVF_DATA_ERROR for getsockopt(SOL_SOCKET, SO_ERROR) that
+ * returned a pending error. 0: not worth it.
+ */
+__noinline u32 success_flags(struct task_state *st, u32 nr, u64 a1, u64 a2, u64 a3)
+{
+	u32 f = 0;
+	if (nr == cfg.nr_getsockopt && a1 == cfg.sol_socket && a2 == cfg.so_error && a3) {
+		int v = 0;
+		if (!bpf_probe_read_user(&v, sizeof(v), (void *)a3) && v > 0 && v < 4096)
+			f |= WF_EVF_DATA_ERROR;
+	}
+	if (st && st->followups && (cfg.followup_mask[(nr / 64) & (WF_MAX_SYSCALLS / 64 - 1)] & (1ULL << (nr % 64)))) {
+		st->followups--;
+		f |= WF_EVF_FOLLOWUP;
+	}
+	return f;
+}
+
 /* --syscall, --errno and --comm in the kernel (see struct wf_config): true when the event is not wanted. */
 static __always_inline bool filtered_out(u32 nr, long ret)
 {
@@ -571,26 +705,8 @@ static __always_inline bool filtered_out(u32 nr, long ret)
 		if (e < WF_FILTER_ERRNOS && !(cfg.errno_mask[(e / 64) & (WF_FILTER_ERRNOS / 64 - 1)] & (1ULL << (e % 64))))
 			return true;
 	}
-	if (cfg.n_comms) {
-		char comm[16];
-		bpf_get_current_comm(comm, sizeof(comm));
-		for (u32 i = 0; i < WF_FILTER_COMMS; i++) {
-			if (i >= cfg.n_comms)
-				break;
-			bool same = true;
-			for (u32 j = 0; j < 16; j++) {
-				if (comm[j] != cfg.comms[i][j]) {
-					same = false;
-					break;
-				}
-				if (!comm[j])
-					break;
-			}
-			if (same)
-				return false;
-		}
+	if (comm_filtered_out())
 		return true;
-	}
 	return false;
 }
 
@@ -615,13 +731,35 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		reset_call_state(st);
 		return 0;
 	}
-	if (ret >= 0 && !cfg.report_success) {
-		reset_call_state(st);
-		return 0;
+	u32 success = 0;
+	if (ret >= 0) {
+		u32 snr = (u32)regs->orig_ax;
+		if (st && (snr == cfg.nr_write || snr == cfg.nr_writev || snr == cfg.nr_pwrite64) && ret > 0) {
+			u64 fd = regs->di;
+			if ((fd == 2 && !cfg.trace_all) || ((fd == 1 || fd == 2) && st->msg_budget)) {
+				if (st->msg_budget)
+					st->msg_budget--;
+				message_capture(snr, fd, regs->si, regs->dx, ret);
+			}
+		}
+		success = success_flags(st, snr, regs->si, regs->dx, regs->r10);
+		if (!success && !cfg.report_success) {
+			reset_call_state(st);
+			return 0;
+		}
 	}
 	if (filtered_out((u32)regs->orig_ax, ret)) {
 		reset_call_state(st);
 		return 0;
+	}
+	if (ret < 0) {
+		/* what the task does next decides whether this failure mattered (the verdict) */
+		if (!st && cfg.trace_all)
+			st = state_of(task, true);
+		if (st) {
+			st->followups = WF_FOLLOWUPS;
+			st->msg_budget = WF_MESSAGE_BUDGET;
+		}
 	}
 
 	u32 zero = 0;
@@ -635,7 +773,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	h->type = WF_REC_SYSCALL;
 	h->n_blobs = 0;
 	h->n_evidence = 0;
-	h->flags = 0;
+	h->flags = success;
 	h->nr = nr;
 	h->ts_ns = bpf_ktime_get_ns();
 	h->n_origin = 0;
@@ -726,6 +864,6 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	if (bpf_ringbuf_output(&events, buf, len, 0))
 		stat_inc(WF_STAT_LOST_EVENTS);
 	else
-		stat_inc(WF_STAT_REPORTED);
+		stat_inc(success == WF_EVF_FOLLOWUP && !cfg.report_success ? WF_STAT_FOLLOWUPS : WF_STAT_REPORTED);
 	return 0;
 }

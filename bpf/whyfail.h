@@ -35,6 +35,8 @@
 
 /* record types */
 #define WF_REC_SYSCALL    1
+#define WF_REC_EXIT       2     /* struct wf_exit_rec: a traced thread group ended */
+#define WF_REC_MESSAGE    3     /* struct wf_message_rec: a traced task wrote to standard error (or stdout after a failure) */
 
 /* evidence kinds */
 #define WF_EV_CAPABILITY  1     /* a = cap, b = ret, c = userns level, d = userns owner uid, e = euid */
@@ -43,7 +45,8 @@
 /* indexes of the per-CPU statistics map (stats) */
 #define WF_STAT_LOST_EVENTS   0 /* records the ring buffer had no room for */
 #define WF_STAT_LOST_EVIDENCE 1 /* evidence items beyond WF_MAX_EVIDENCE */
-#define WF_STAT_REPORTED      2 /* records written to the ring buffer */
+#define WF_STAT_REPORTED      2 /* syscall records written to the ring buffer (follow-ups not counted) */
+#define WF_STAT_FOLLOWUPS     3 /* successes reported only because they followed a failure (the verdict's) */
 #define WF_STAT_MAX           4
 
 struct wf_capture_spec {
@@ -88,6 +91,46 @@ struct wf_event {
 
 #define WF_EVF_BLOB_TRUNCATED 1         /* some blob was cut at its cap */
 #define WF_EVF_EVIDENCE_LOST  2         /* more evidence than WF_MAX_EVIDENCE */
+#define WF_EVF_FOLLOWUP       4         /* a success reported because it follows a failure of the task (not --all) */
+#define WF_EVF_DATA_ERROR     8         /* a success whose data is an error (getsockopt SO_ERROR != 0) */
+
+/*
+ * What a task does after a failure (issue 14, the verdict): its next WF_FOLLOWUPS successful calls
+ * among wf_config.followup_mask are reported with WF_EVF_FOLLOWUP, and its next WF_MESSAGE_BUDGET
+ * writes to standard output are reported as messages (writes to standard error always are, except
+ * with --system, where they too need a failure first).
+ */
+#define WF_FOLLOWUPS       4
+#define WF_MESSAGE_BUDGET  16
+#define WF_MESSAGE_MAX     256          /* bytes of a message kept */
+
+/* The end of a thread group (the last thread's exit), for traced groups (--system: non-zero exits only). */
+struct wf_exit_rec {
+	unsigned short type;            /* WF_REC_EXIT */
+	unsigned short pad;
+	unsigned int   size;
+	unsigned long long ts_ns;
+	unsigned int   tgid;
+	unsigned int   tid;             /* the thread that ended last */
+	unsigned int   ppid;            /* the parent's thread group at exit */
+	int            exit_code;       /* as wait(2) reports it: status << 8, or the signal (| 0x80: core) */
+	char           comm[16];
+};                                      /* 48 bytes */
+
+/* A successful write/writev/pwrite64 to fd 1 or 2 (see WF_MESSAGE_BUDGET), with its first bytes. */
+struct wf_message_rec {
+	unsigned short type;            /* WF_REC_MESSAGE */
+	unsigned short len;             /* bytes in data (at most WF_MESSAGE_MAX) */
+	unsigned int   size;
+	unsigned long long ts_ns;
+	unsigned int   tgid;
+	unsigned int   tid;
+	unsigned int   fd;
+	unsigned int   nr;
+	long long      ret;
+	char           comm[16];
+	unsigned char  data[2 * WF_MESSAGE_MAX]; /* twice the kept size: the verifier's bound for writev pieces */
+};                                      /* 568 bytes */
 
 /*
  * A kernel function that returned an error value while the traced syscall ran (origin backends:
@@ -142,6 +185,14 @@ struct wf_config {
 	unsigned long long syscall_mask[WF_MAX_SYSCALLS / 64];
 	unsigned long long errno_mask[WF_FILTER_ERRNOS / 64];
 	char comms[WF_FILTER_COMMS][16]; /* NUL-padded, as the kernel's comm */
+	/* The verdict's inputs (issue 14): syscall numbers from user space's table, and the follow-up set. */
+	unsigned int nr_write;
+	unsigned int nr_writev;
+	unsigned int nr_pwrite64;
+	unsigned int nr_getsockopt;
+	unsigned int sol_socket;        /* getsockopt level and option whose value is a pending error */
+	unsigned int so_error;
+	unsigned long long followup_mask[WF_MAX_SYSCALLS / 64]; /* successes worth reporting after a failure */
 };
 
 #endif

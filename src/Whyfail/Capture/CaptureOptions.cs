@@ -29,6 +29,8 @@ public sealed class CaptureOptions
     public IReadOnlySet<int>? Syscalls { get; init; }
     public IReadOnlySet<int>? Errnos { get; init; }
     public IReadOnlyCollection<string>? Comms { get; init; }
+    /// <summary>Successful calls reported after a failure of the same task (the verdict's follow-ups).</summary>
+    public IReadOnlySet<int> FollowUps { get; init; } = FollowUpCalls.Default();
     /// <summary>What to copy from user memory per syscall number.</summary>
     public IEnumerable<(int Nr, CaptureSpec Spec)> Captures { get; init; } = [];
 }

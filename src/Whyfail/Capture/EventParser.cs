@@ -94,8 +94,56 @@ public static unsafe class EventParser
             SiteHits = hits,
             CaptureTruncated = (h.Flags & WfConst.EvfBlobTruncated) != 0,
             EvidenceLost = (h.Flags & WfConst.EvfEvidenceLost) != 0,
+            FollowUp = (h.Flags & WfConst.EvfFollowup) != 0,
         };
+        if ((h.Flags & WfConst.EvfDataError) != 0 && DataError(ev) is int err)
+        {
+            // getsockopt(SO_ERROR) returned a pending error: a failure of its own, delivered as data.
+            ev.Ret = -err;
+            ev.ErrorAsData = true;
+        }
         ev.Evidence.AddRange(evidence);
         return ev;
+    }
+
+    /// <summary>The record type (WF_REC_*), or 0 when the record is too short to have one.</summary>
+    public static ushort RecordType(ReadOnlySpan<byte> r) => r.Length >= 2 ? MemoryMarshal.Read<ushort>(r) : (ushort)0;
+
+    /// <summary>struct wf_exit_rec: the end of a traced thread group.</summary>
+    public static ProcessExit? ParseExit(ReadOnlySpan<byte> r)
+    {
+        if (r.Length < WfExitRec.SizeOf) return null;
+        var x = MemoryMarshal.Read<WfExitRec>(r);
+        if (x.Type != WfConst.RecExit) return null;
+        return new ProcessExit(x.TsNs, (int)x.Tgid, (int)x.Tid, (int)x.Ppid, x.ExitCode, Comm(new ReadOnlySpan<byte>(x.Comm, WfExitRec.Layout.CommCount)));
+    }
+
+    /// <summary>struct wf_message_rec: a write to standard error (or output) and its first bytes.</summary>
+    public static MessageWrite? ParseMessage(ReadOnlySpan<byte> r)
+    {
+        if (r.Length < WfMessageRec.Layout.Data) return null;
+        var m = MemoryMarshal.Read<WfMessageRec>(r.Length >= WfMessageRec.SizeOf ? r : Padded(r));
+        if (m.Type != WfConst.RecMessage) return null;
+        int len = Math.Min(Math.Min((int)m.Len, WfConst.MessageMax), r.Length - WfMessageRec.Layout.Data);
+        int nr = (int)m.Nr;
+        return new MessageWrite(m.TsNs, (int)m.Tgid, (int)m.Tid, (int)m.Fd, Decoding.SyscallTable.Name(nr) ?? $"syscall_{nr}", m.Ret,
+            Comm(new ReadOnlySpan<byte>(m.Comm, WfMessageRec.Layout.CommCount)), r.Slice(WfMessageRec.Layout.Data, Math.Max(len, 0)).ToArray());
+    }
+
+    private static byte[] Padded(ReadOnlySpan<byte> r)
+    {
+        var b = new byte[WfMessageRec.SizeOf];
+        r.CopyTo(b);
+        return b;
+    }
+
+    /// <summary>The error value getsockopt stored (its optval, captured as arg 3), when it is one.</summary>
+    private static int? DataError(SyscallEvent ev) =>
+        ev.Capture(3)?.Data is { Length: >= 4 } d && System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(d) is > 0 and < 4096 and var v ? v : null;
+
+    private static string Comm(ReadOnlySpan<byte> b)
+    {
+        int nul = b.IndexOf((byte)0);
+        return Encoding.UTF8.GetString(nul >= 0 ? b[..nul] : b);
     }
 }

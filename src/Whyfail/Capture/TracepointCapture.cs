@@ -29,6 +29,12 @@ public sealed unsafe class TracepointCapture : IDisposable
     /// <summary>Receives each event, on the thread that calls <see cref="Poll"/>.</summary>
     public Action<SyscallEvent>? OnEvent { get; set; }
 
+    /// <summary>Receives the end of each traced thread group (--system: those that end with a non-zero status).</summary>
+    public Action<ProcessExit>? OnExit { get; set; }
+
+    /// <summary>Receives what traced tasks write to standard error (and standard output after a failure).</summary>
+    public Action<MessageWrite>? OnMessage { get; set; }
+
     /// <summary>Kernel features this capture could not use (e.g. no cap_capable tracepoint), in plain words.</summary>
     public IReadOnlyList<string> Limitations { get; }
 
@@ -186,8 +192,20 @@ public sealed unsafe class TracepointCapture : IDisposable
                 for (int j = 0; j < comms[i].Length; j++)
                     c.Comms[i * CommLen + j] = comms[i][j];
         }
+        // The verdict's inputs: which writes are messages, which getsockopt carries an error, which successes follow a failure.
+        c.NrWrite = Nr("write");
+        c.NrWritev = Nr("writev");
+        c.NrPwrite64 = Nr("pwrite64");
+        c.NrGetsockopt = Nr("getsockopt");
+        c.SolSocket = (uint)Decoding.Xlat.Table("socket_levels")["SOL_SOCKET"];
+        c.SoError = (uint)Decoding.Xlat.Table("so_options")["SO_ERROR"];
+        foreach (int nr in options.FollowUps)
+            if (nr >= 0 && nr < WfConst.MaxSyscalls) c.FollowupMask[nr / 64] |= 1UL << (nr % 64);
         return c;
     }
+
+    private static uint Nr(string name) =>
+        Decoding.SyscallTable.TryGetNumber(name, out int nr) ? (uint)nr : throw new WhyfailException($"syscall table lacks {name}", ExitCodes.Internal);
 
     private static BpfObject LoadObject(CaptureOptions options, OriginBackend backend, CapabilitySource capabilities, List<string> limitations)
     {
@@ -231,7 +249,7 @@ public sealed unsafe class TracepointCapture : IDisposable
 
     private static bool PinpointLoads(CaptureOptions options) => options.Pinpoint && File.Exists(OriginBackends.KprobePmu);
 
-    private static readonly string[] RequiredPrograms = [BpfPrograms.OnFork, BpfPrograms.OnExec, BpfPrograms.OnSysExit];
+    private static readonly string[] RequiredPrograms = [BpfPrograms.OnFork, BpfPrograms.OnExec, BpfPrograms.OnSysExit, BpfPrograms.OnProcessExit];
     internal static readonly string[] OriginPrograms = [BpfPrograms.OriginFexit, BpfPrograms.OriginKretprobeMulti, BpfPrograms.OriginKretprobe];
 
     private static readonly (string Program, string Tracepoint, string What)[] OptionalTracepoints =
@@ -381,8 +399,19 @@ public sealed unsafe class TracepointCapture : IDisposable
         var self = (TracepointCapture)GCHandle.FromIntPtr(ctx).Target!;
         try
         {
-            var ev = EventParser.Parse(new ReadOnlySpan<byte>(data, (int)size));
-            if (ev != null) self.OnEvent?.Invoke(ev);
+            var record = new ReadOnlySpan<byte>(data, (int)size);
+            switch (EventParser.RecordType(record))
+            {
+                case WfConst.RecExit:
+                    if (EventParser.ParseExit(record) is { } exit) self.OnExit?.Invoke(exit);
+                    break;
+                case WfConst.RecMessage:
+                    if (EventParser.ParseMessage(record) is { } message) self.OnMessage?.Invoke(message);
+                    break;
+                default:
+                    if (EventParser.Parse(record) is { } ev) self.OnEvent?.Invoke(ev);
+                    break;
+            }
             return 0;
         }
         catch (Exception e)

@@ -79,6 +79,7 @@ public static class WhyfailCli
         var output = new Option<string?>("--output", "-o") { Description = "Write the trace to FILE instead of standard error (never follows a symlink)", HelpName = "FILE" };
         var json = new Option<bool>("--json") { Description = "JSON Lines output (one object per event, then a summary; see docs/json.md)" };
         var all = new Option<bool>("--all") { Description = "Show successful calls too, not only failures" };
+        var routine = new Option<bool>("--routine") { Description = "Show routine failures too (searches, fallbacks, probes the program recovered from), not folded into one line" };
         var showInternal = new Option<bool>("--show-internal") { Description = "Show kernel-internal return codes (ERESTARTSYS …) that user space never sees" };
         var syscalls = new Option<string[]>("--syscall", "-e") { Description = "Only these syscalls: names and classes (%file %net %process %signal %ipc %memory %desc %creds), comma separated; filtered in the kernel", HelpName = "LIST" };
         var errnos = new Option<string[]>("--errno") { Description = "Only these errors: names or numbers, comma separated (e.g. ENOENT,EACCES,13); filtered in the kernel", HelpName = "LIST" };
@@ -100,7 +101,7 @@ public static class WhyfailCli
         var kernelSrc = new Option<string?>("--kernel-src") { Description = "The running kernel's source: a tree, or a tarball such as /usr/src/linux-source-6.1.tar.xz (found by itself when the installed linux-source matches the running kernel); shows the lines around each error site", HelpName = "DIR|TARBALL" };
         var pinpoint = new Option<bool>("--pinpoint") { Description = "Where the kernel allows kprobes and debug info is there: when an origin has several candidate error sites, arm a kprobe on each and name the one that fired. The first failure of a (function, errno) names the candidates; its later occurrences are pinpointed" };
         var inject = new Option<string[]>("--inject") { Description = "Make calls of the command fail (or return N) on purpose, strace's syntax: SET:error=ERRNO|retval=N[:when=FIRST[..LAST][+[STEP]]], plus :path=GLOB (the call's path argument) and :comm=NAME; repeatable, the first rule naming a call decides. Works on every kernel (a seccomp filter installed before exec, inherited by children); injected calls are marked \"(injected)\"", HelpName = "RULE" };
-        foreach (Option o in new Option[] { follow, noFollow, pids, system, comm, user, output, json, all, showInternal, syscalls, errnos, strLimit, summary, color, noExplain, bufferSize, deep, backend, deepBudget, vmlinux, kernelSrc, pinpoint, inject })
+        foreach (Option o in new Option[] { follow, noFollow, pids, system, comm, user, output, json, all, routine, showInternal, syscalls, errnos, strLimit, summary, color, noExplain, bufferSize, deep, backend, deepBudget, vmlinux, kernelSrc, pinpoint, inject })
             root.Options.Add(o);
         root.Arguments.Add(command);
 
@@ -131,6 +132,7 @@ public static class WhyfailCli
                 OutputFile = pr.GetValue(output),
                 Json = pr.GetValue(json),
                 All = pr.GetValue(all),
+                Routine = pr.GetValue(routine),
                 ShowInternal = pr.GetValue(showInternal),
                 Summary = pr.GetValue(summary),
                 Explain = !pr.GetValue(noExplain),

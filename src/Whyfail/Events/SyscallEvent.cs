@@ -60,12 +60,21 @@ public sealed class SyscallEvent
     /// <summary>More evidence happened during the call than the kernel side keeps.</summary>
     public bool EvidenceLost { get; init; }
 
+    /// <summary>A success reported because it follows a failure of the same task (what the program did next; not --all).</summary>
+    public bool FollowUp { get; init; }
+    /// <summary>The call succeeded but its data is an error (getsockopt SO_ERROR): <see cref="Ret"/> holds that error.</summary>
+    public bool ErrorAsData { get; set; }
+
     // Filled by decoding and analysis.
     public string Syscall { get; set; } = "";
     public IReadOnlyList<string> DecodedArgs { get; set; } = [];
     public List<Evidence> Evidence { get; } = [];
     public List<Explanation> Explanation { get; } = [];
     public Origin? Origin { get; set; }
+    /// <summary>Why the failure was judged routine (recovered by design), or null (the verdict).</summary>
+    public Routine? Routine { get; set; }
+    /// <summary>What the failure led to: the message it caused, the exit it explains (the verdict), or null.</summary>
+    public Consequence? Consequence { get; set; }
 
     public bool Failed => Ret < 0;
     public int Errno => Ret < 0 && Ret >= -4095 ? (int)-Ret : 0;

@@ -9,6 +9,8 @@ public interface IRenderer : IDisposable
     void Notice(string text);
     void Event(SyscallEvent ev);
     void Summary(TraceSummary summary);
+    /// <summary>How a process ended and the failures that led to it (the verdict).</summary>
+    void Verdict(VerdictReport verdict) { }
     /// <summary>Writes out what is buffered; called after each batch of events and before waiting.</summary>
     void Flush() { }
 }
@@ -24,6 +26,9 @@ public sealed class TraceSummary
     public long Filtered { get; set; }
     /// <summary>Calls whyfail injected (--inject), null without --inject.</summary>
     public long? Injected { get; set; }
+    /// <summary>Failures judged routine / not routine (the verdict's judgement).</summary>
+    public long Routine { get; set; }
+    public long NotRoutine { get; set; }
     public bool Print { get; set; }
 
     public void Count(string syscall, string errno, string comm)

@@ -46,7 +46,7 @@ public sealed class JsonRenderer : IRenderer
         w.WriteStartArray("raw_args");
         foreach (var a in ev.Args) w.WriteNumberValue(a);
         w.WriteEndArray();
-        w.WriteNumber("ret", ev.Ret);
+        w.WriteNumber("ret", ev.ErrorAsData ? 0 : ev.Ret);
         if (ev.Failed)
         {
             int e = ev.Errno;
@@ -54,7 +54,7 @@ public sealed class JsonRenderer : IRenderer
             w.WriteNumber("errno_nr", e);
             w.WriteString("errno_text", Errno.Message(e));
             w.WriteBoolean("internal", Errno.IsInternal(e));
-            if (ev.KernelRet != ev.Ret)
+            if (ev.KernelRet != ev.Ret && !ev.ErrorAsData)
             {
                 w.WriteNumber("kernel_ret", ev.KernelRet);
                 w.WriteString("kernel_errno", Errno.Name(ev.KernelErrno) ?? ev.KernelErrno.ToString());
@@ -127,7 +127,14 @@ public sealed class JsonRenderer : IRenderer
             w.WriteEndArray();
         }
         w.WriteBoolean("injected", ev.Injected);
+        VerdictJson.WriteEventFields(w, ev);
         w.WriteEndObject();
+        EndLine();
+    }
+
+    public void Verdict(VerdictReport v)
+    {
+        VerdictJson.Write(_w, v);
         EndLine();
     }
 
@@ -143,6 +150,8 @@ public sealed class JsonRenderer : IRenderer
         w.WriteNumber("lost_evidence", s.LostEvidence);
         w.WriteNumber("hidden_internal", s.HiddenInternal);
         if (s.Injected is { } inj) w.WriteNumber("injected", inj);
+        w.WriteNumber("routine", s.Routine);
+        w.WriteNumber("not_routine", s.NotRoutine);
         w.WriteStartArray("counts");
         foreach (var ((sys, err, comm), n) in s.Counts.OrderByDescending(kv => kv.Value))
         {

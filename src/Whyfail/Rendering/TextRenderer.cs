@@ -5,8 +5,10 @@ using Whyfail.Events;
 namespace Whyfail.Rendering;
 
 /// <summary>strace-style lines for people, with indented evidence / origin / explanation lines below.</summary>
-public sealed class TextRenderer(TextWriter output, bool color, bool showComm) : IRenderer
+/// <remarks>Routine failures are folded into one line per run of them unless <paramref name="showRoutine"/> (--routine).</remarks>
+public sealed class TextRenderer(TextWriter output, bool color, bool showComm, bool showRoutine = true) : IRenderer
 {
+    private readonly RoutineFold _fold = new();
     private const string Red = "\e[31m", Yellow = "\e[33m", Dim = "\e[2m", Cyan = "\e[36m", Reset = "\e[0m";
     private readonly StringBuilder _sb = new();
     private readonly HashSet<int> _goneShown = [];
@@ -21,21 +23,17 @@ public sealed class TextRenderer(TextWriter output, bool color, bool showComm) :
 
     public void Event(SyscallEvent ev)
     {
-        var sb = _sb.Clear();
-        sb.Append("[pid ").Append(ev.Tid);
-        if (showComm) sb.Append(' ').Append(StringEscaper.Quote(Encoding.UTF8.GetBytes(ev.Comm), 64, false));
-        sb.Append("] ").Append(ev.Syscall).Append('(').AppendJoin(", ", ev.DecodedArgs).Append(") = ");
-        if (!ev.Failed)
-            sb.Append(ev.Ret);
-        else
+        if (!showRoutine && ev.Failed && ev.Routine is { } r)
         {
-            int e = ev.Errno;
-            string name = Errno.Name(e) ?? $"errno {e}";
-            string result = Errno.IsInternal(e) ? $"? {name}" : $"-1 {name}";
-            sb.Append(Paint(result, Red)).Append(" (").Append(Errno.Message(e)).Append(')');
+            _fold.Add(ev, r);
+            return;
         }
-        if (ev.Injected) sb.Append(Paint(" (injected)", Red));
+        FlushFold();
+        var sb = _sb.Clear();
+        AppendCall(sb, ev);
         sb.Append('\n');
+        if (ev.Consequence?.Message is { } said)
+            sb.Append("    ").Append(Paint("said:", Cyan)).Append(' ').Append(VerdictText.Said(ev)).Append('\n');
         foreach (var evd in ev.Evidence)
             sb.Append("    ").Append(Paint("evidence:", Cyan)).Append(' ').Append(TextSafety.Sanitize(evd.Text)).Append('\n');
         if (ev.EvidenceLost)
@@ -66,16 +64,65 @@ public sealed class TextRenderer(TextWriter output, bool color, bool showComm) :
         output.Write(sb); // written out by Flush, after each batch of events
     }
 
+    /// <summary>"[pid N] call(args) = -1 ERRNO (text)", without a newline.</summary>
+    private void AppendCall(StringBuilder sb, SyscallEvent ev)
+    {
+        sb.Append("[pid ").Append(ev.Tid);
+        if (showComm) sb.Append(' ').Append(StringEscaper.Quote(Encoding.UTF8.GetBytes(ev.Comm), 64, false));
+        sb.Append("] ").Append(ev.Syscall).Append('(').AppendJoin(", ", ev.DecodedArgs).Append(") = ");
+        if (!ev.Failed)
+            sb.Append(ev.Ret);
+        else if (ev.ErrorAsData)
+        {
+            int e = ev.Errno;
+            sb.Append("0, ").Append(Paint($"error {Errno.Name(e) ?? e.ToString()}", Red)).Append(" (").Append(Errno.Message(e)).Append(") delivered as data");
+        }
+        else
+        {
+            int e = ev.Errno;
+            string name = Errno.Name(e) ?? $"errno {e}";
+            string result = Errno.IsInternal(e) ? $"? {name}" : $"-1 {name}";
+            sb.Append(Paint(result, Red)).Append(" (").Append(Errno.Message(e)).Append(')');
+        }
+        if (ev.Injected) sb.Append(Paint(" (injected)", Red));
+    }
+
+    /// <summary>The folded line for the routine failures since the last line shown.</summary>
+    private void FlushFold()
+    {
+        if (_fold.Take() is { } line) output.WriteLine(Paint(line, Dim));
+    }
+
+    public void Verdict(VerdictReport v)
+    {
+        FlushFold();
+        var sb = _sb.Clear();
+        sb.Append(Paint("verdict:", Yellow)).Append(' ').Append(VerdictText.Headline(v)).Append('\n');
+        foreach (var c in v.Culprits)
+        {
+            sb.Append("    ").Append(Paint("failed:", Red)).Append(' ');
+            AppendCall(sb, c);
+            sb.Append('\n');
+            sb.Append("    ").Append(VerdictText.Consequence(c, v)).Append('\n');
+            if (c.Explanation.FirstOrDefault(x => x.Rule != "process.gone") is { } why)
+                sb.Append("    ").Append(Paint("why:", Yellow)).Append(' ').Append(TextSafety.Sanitize(why.Text)).Append('\n');
+        }
+        output.Write(sb);
+        output.Flush();
+    }
+
     public void Flush() => output.Flush();
 
     public void Summary(TraceSummary s)
     {
+        FlushFold();
         if (s.Print && s.Counts.Count > 0)
         {
             output.WriteLine();
             output.WriteLine($"{"count",8}  {"syscall",-20} {"errno",-16} comm");
             foreach (var ((sys, err, comm), n) in s.Counts.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key.Syscall))
                 output.WriteLine($"{n,8}  {sys,-20} {err,-16} {StringEscaper.Quote(Encoding.UTF8.GetBytes(comm), 64, false)}");
+            output.WriteLine($"failures: {s.NotRoutine} not routine, {s.Routine} routine (searches, fallbacks, probes the program recovered from)");
         }
         if (s.Lost > 0 || s.LostEvidence > 0)
             Notice($"{s.Lost} event(s) lost (ring buffer full), {s.LostEvidence} evidence item(s) lost; use a larger --buffer-size or a narrower --syscall filter");

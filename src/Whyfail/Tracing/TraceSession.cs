@@ -93,6 +93,14 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         if (noAudit is not null) renderer.Notice($"no LSM denial evidence: {noAudit}");
         pipeline.Audit = audit;
 
+        // The verdict: failures are held until judged (routine, linked to a message, culprit of a bad exit), then rendered.
+        var tracker = new Analysis.Verdict.FailureTracker(ev =>
+        {
+            if (ev.Failed) { if (ev.Routine is null) summary.NotRoutine++; else summary.Routine++; }
+            renderer.Event(ev);
+        }, renderer.Verdict, launcherPid: _child?.Id);
+        capture.OnExit = tracker.Exit;
+        capture.OnMessage = tracker.Message;
         capture.OnEvent = ev =>
         {
             if (_output!.Failure != null) return; // nowhere to report it: the session is stopping
@@ -111,8 +119,9 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             }
             pipeline.Process(ev);
             growth?.Saw(ev);
-            CountIn(summary, ev);
-            renderer.Event(ev);
+            bool shown = settings.All || ev.Failed; // follow-up successes only inform the verdict
+            if (shown) CountIn(summary, ev);
+            tracker.Add(ev, shown);
         };
 
         using var signals = new SignalForwarding(this);
@@ -137,6 +146,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
 
             exitCode = TraceLoop.Run(capture, _child, settings.Pids, () => _stop || _output!.Failure != null, () =>
             {
+                tracker.Tick();
                 renderer.Flush();
                 growth?.Step();
                 pipeline.Pinpoint?.Step();
@@ -157,6 +167,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
                 renderer.Notice($"kernel origins: the kernel detaches probes one at a time, so a helper (whyfail {LinkReaper.Verb}, pid {reaper}) " +
                     "detaches them in the background once whyfail has exited (whyfail doctor shows it while it runs)");
             capture.Drain();
+            if (_output!.Failure == null) tracker.Finish(exitCode);
             var stats = capture.Stats;
             summary.Reported = stats.Reported;
             summary.Lost = stats.LostEvents;
@@ -224,7 +235,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             _ => file == null && !Console.IsErrorRedirected && Environment.GetEnvironmentVariable("NO_COLOR") == null
                  && Environment.GetEnvironmentVariable("TERM") is { } t && t != "dumb",
         };
-        return new TextRenderer(w, color, showComm: settings.System);
+        return new TextRenderer(w, color, showComm: settings.System, showRoutine: settings.Routine || settings.All);
     }
 
     /// <summary>

@@ -13,6 +13,8 @@ public sealed class TraceSettings
     public string? OutputFile { get; init; }
     public bool Json { get; init; }
     public bool All { get; init; }
+    /// <summary>--routine: routine failures shown one by one in text, not folded (--all implies it).</summary>
+    public bool Routine { get; init; }
     public bool ShowInternal { get; init; }
     public bool Summary { get; init; }
     public bool Explain { get; init; } = true;

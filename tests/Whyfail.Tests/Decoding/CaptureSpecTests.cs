@@ -93,6 +93,7 @@ public class CaptureSpecTests
         Expect(Spec("recvfrom"), 4, CaptureKind.SizedByPointer, 128, lenArg: 5);
         Expect(Spec("setsockopt"), 3, CaptureKind.Sized, 256, lenArg: 4);
         Expect(Spec("getsockopt"), 4, CaptureKind.Fixed, 4);
+        Expect(Spec("getsockopt"), 3, CaptureKind.Fixed, 4);
     }
 
     [Fact]

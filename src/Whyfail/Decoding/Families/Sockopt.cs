@@ -12,8 +12,17 @@ internal static class SockoptFamily
     {
         r.Add("setsockopt", c => [c.Fd(0), Level(c.UInt(1)), Option(c.UInt(1), c.UInt(2)), Value(c), c.Dec(4)],
               s => s.Sized(3, 4, CaptureSpec.BufferSize));
-        r.Add("getsockopt", c => [c.Fd(0), Level(c.UInt(1)), Option(c.UInt(1), c.UInt(2)), c.Ptr(3), c.IntPtr(4)],
-              s => s.Fixed(4, 4));
+        // The value's first 4 bytes are kept: an int option's value, the pending error of SO_ERROR (an error delivered as data).
+        r.Add("getsockopt", c => [c.Fd(0), Level(c.UInt(1)), Option(c.UInt(1), c.UInt(2)), GotValue(c), c.IntPtr(4)],
+              s => s.Fixed(3, 4).Fixed(4, 4));
+    }
+
+    /// <summary>What getsockopt stored, read when the call succeeded: [ECONNREFUSED] for a pending error, [1] for an int.</summary>
+    private static string GotValue(Call c)
+    {
+        if (!c.Ev.ErrorAsData && !c.Ok) return c.Ptr(3);
+        if (c.Ev.ErrorAsData) return "[" + (Errno.Name(c.Ev.Errno) ?? c.Ev.Errno.ToString(System.Globalization.CultureInfo.InvariantCulture)) + "]";
+        return c.IntPtr(3);
     }
 
     public static string Level(uint level) => Levels.Value32(level, "SOL_???", hex: false);

@@ -1,0 +1,54 @@
+using System.Text.RegularExpressions;
+using Whyfail.Analysis.Explain;
+using Whyfail.Events;
+
+namespace Whyfail.Analysis.Verdict;
+
+/// <summary>
+/// What a call was about, as the verdict compares calls and messages: its path (the first one it
+/// names), that path's final name and the place it was looked up in (a directory, or a directory
+/// descriptor for a relative path), or the network address it used.
+/// </summary>
+public sealed partial record FailureSubject(string? Path, string? Name, string? Place, string? Address, string? Port)
+{
+    public static readonly FailureSubject None = new(null, null, null, null, null);
+
+    public static FailureSubject Of(SyscallEvent ev)
+    {
+        var paths = SyscallArgs.Paths(ev);
+        if (paths.Count > 0 && paths[0].Path.Length > 0)
+        {
+            var pa = paths[0];
+            string path = pa.Path;
+            string trimmed = path.Length > 1 ? path.TrimEnd('/') : path;
+            int slash = trimmed.LastIndexOf('/');
+            string name = slash >= 0 ? trimmed[(slash + 1)..] : trimmed;
+            string place = slash > 0 ? trimmed[..slash] : slash == 0 ? "/" :
+                pa.Dirfd is { } fd && fd != ProcessView.AT_FDCWD ? $"fd {fd}" : ".";
+            if (!path.StartsWith('/') && slash > 0 && pa.Dirfd is { } dfd && dfd != ProcessView.AT_FDCWD) place = $"fd {dfd}/{place}";
+            return new FailureSubject(path, name.Length > 0 ? name : null, place, null, null);
+        }
+        foreach (var a in ev.DecodedArgs)
+        {
+            var m = AddressPattern().Match(a);
+            if (m.Success)
+                return new FailureSubject(null, null, null, m.Groups["addr"].Value, PortPattern().Match(a) is { Success: true } p ? p.Groups[1].Value : null);
+            var u = UnixPattern().Match(a);
+            if (u.Success) return new FailureSubject(u.Groups[1].Value, null, null, u.Groups[1].Value, null);
+        }
+        return None;
+    }
+
+    /// <summary>True when <paramref name="other"/> lies under this subject's directory (the same directory or below).</summary>
+    public bool SharesPlaceWith(FailureSubject other) =>
+        Place is { } p && other.Path is { } q && Path != q && p.StartsWith('/') && p != "/" && q.StartsWith(p + "/", StringComparison.Ordinal);
+
+    [GeneratedRegex(@"inet_addr\(""(?<addr>[^""]+)""\)|inet_pton\(AF_INET6, ""(?<addr>[^""]+)""")]
+    private static partial Regex AddressPattern();
+
+    [GeneratedRegex(@"_port=htons\((\d+)\)")]
+    private static partial Regex PortPattern();
+
+    [GeneratedRegex(@"sun_path=@?""([^""]+)""")]
+    private static partial Regex UnixPattern();
+}

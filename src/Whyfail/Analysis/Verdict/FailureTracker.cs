@@ -1,0 +1,289 @@
+using System.Diagnostics;
+using Whyfail.Events;
+
+namespace Whyfail.Analysis.Verdict;
+
+/// <summary>
+/// Holds each failure until it can be judged, then hands it on in arrival order: linked to a message the
+/// program printed, routine (a pattern in <see cref="RoutinePatterns"/>), or neither; when a process ends
+/// badly, the failures that explain it (culprits). Decisions are made when the process ends or
+/// <see cref="DecisionDelayMs"/> after the failure arrived, whichever comes first, so output still streams.
+/// </summary>
+/// <param name="launcherPid">whyfail's launcher when it started the command (one verdict, for the command); null with -p and
+/// --system (a verdict for each traced process that ends badly).</param>
+public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictReport> verdict, int? launcherPid)
+{
+    private readonly bool verdictPerProcess = launcherPid is null;
+
+    /// <summary>How long a failure waits for what follows it (a message, a success elsewhere, the exit).</summary>
+    public const int DecisionDelayMs = 1000;
+    /// <summary>Held entries beyond this are judged at once (a flood of failures must not fill memory).</summary>
+    public const int MaxHeld = 20000;
+    /// <summary>Failures of one thread still watching for what the thread does next.</summary>
+    private const int OpenPerThread = 32;
+    /// <summary>Culprits named per process.</summary>
+    public const int MaxCulprits = 3;
+
+    private abstract record Entry;
+    private sealed record FailureEntry(Tracked T) : Entry;
+    private sealed record ShowEntry(SyscallEvent Ev) : Entry;
+    private sealed record VerdictEntry(ProcessTrack P) : Entry;
+
+    private readonly Queue<Entry> _queue = new();
+    private readonly Dictionary<int, ProcessTrack> _procs = [];
+    private readonly Dictionary<int, List<Tracked>> _openByTid = [];
+    private readonly MessageLines _lines = new();
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+
+    private ProcessTrack Proc(int pid)
+    {
+        if (!_procs.TryGetValue(pid, out var p)) _procs[pid] = p = new ProcessTrack(pid);
+        return p;
+    }
+
+    /// <summary>A captured call: a failure to judge, or a success (shown when <paramref name="show"/>, else only observed).</summary>
+    public void Add(SyscallEvent ev, bool show)
+    {
+        var p = Proc(ev.Pid);
+        p.Comm = ev.Comm;
+        if (_openByTid.TryGetValue(ev.Tid, out var open))
+        {
+            foreach (var t in open)
+            {
+                t.ThreadCarriedOn = true;
+                if (!ev.Failed && t.SuccessesAfter.Count < Tracked.KeptSuccesses) t.SuccessesAfter.Add(ev);
+                NoteComm(t, ev.Comm);
+            }
+            open.RemoveAll(t => t.SuccessesAfter.Count >= Tracked.KeptSuccesses);
+        }
+        if (!ev.Failed)
+        {
+            p.AddSuccess(ev, FailureSubject.Of(ev));
+            if (show) _queue.Enqueue(new ShowEntry(ev));
+        }
+        else
+        {
+            var t = new Tracked(ev, _clock.ElapsedMilliseconds);
+            if (ev.ErrorAsData) t.Subject = AddressOfSocket(p, ev) ?? t.Subject;
+            p.AddFailure(t);
+            if (!_openByTid.TryGetValue(ev.Tid, out open)) _openByTid[ev.Tid] = open = [];
+            open.Add(t);
+            if (open.Count > OpenPerThread) open.RemoveAt(0);
+            _queue.Enqueue(new FailureEntry(t));
+        }
+        // Judged here too, not only after a batch of events: a batch can take seconds to analyse (a flood),
+        // and what is due must reach the output meanwhile (a full disk is noticed while the command runs).
+        if (_queue.Count > MaxHeld || HeadDue()) Tick();
+    }
+
+    /// <summary>The oldest held entry can be handed on now (cheap: looks at the head only).</summary>
+    private bool HeadDue() => _queue.TryPeek(out var head) &&
+        (head is not FailureEntry f || _clock.ElapsedMilliseconds - f.T.ArrivedMs >= DecisionDelayMs);
+
+    /// <summary>An error delivered as data (getsockopt SO_ERROR) is about the address the socket connected to.</summary>
+    private static FailureSubject? AddressOfSocket(ProcessTrack p, SyscallEvent ev)
+    {
+        for (int i = p.Failures.Count - 1; i >= 0; i--)
+        {
+            var f = p.Failures[i];
+            if (f.Event.Syscall == "connect" && f.Event.Args[0] == ev.Args[0] && f.Subject.Address != null) return f.Subject;
+        }
+        return null;
+    }
+
+    /// <summary>A failed exec's thread now runs under the name it was looking for: that search succeeded.</summary>
+    private static void NoteComm(Tracked t, string comm)
+    {
+        if (t.Subject.Name is not { } name || !t.Event.Syscall.StartsWith("execve", StringComparison.Ordinal)) return;
+        if (comm != t.Event.Comm && comm == (name.Length > 15 ? name[..15] : name)) t.BecameSearchedProgram = true;
+    }
+
+    /// <summary>Something a traced task wrote to standard error (or output): linked to the failure it names.</summary>
+    public void Message(MessageWrite m)
+    {
+        foreach (var (line, ts, w) in _lines.Add(m, _clock.ElapsedMilliseconds)) Link(line, ts, w);
+    }
+
+    private void Link(string line, ulong ts, MessageWrite w)
+    {
+        if (!_procs.TryGetValue(w.Pid, out var p)) return;
+        Tracked? best = null;
+        int bestScore = 0;
+        int looked = 0;
+        for (int i = p.Failures.Count - 1; i >= 0 && looked < 256; i--, looked++)
+        {
+            var t = p.Failures[i];
+            if (t.Event.TimestampNs > ts) continue;
+            int score = MessageLink.Score(t, line);
+            if (score > bestScore) { best = t; bestScore = score; }
+        }
+        if (best is null || bestScore < MessageLink.Threshold || bestScore <= best.LinkScore) return;
+        best.LinkScore = bestScore;
+        var c = best.Event.Consequence ??= new Consequence();
+        c.Message = line;
+        c.MessageDelayNs = ts > best.Event.TimestampNs ? ts - best.Event.TimestampNs : 0;
+        c.MessageBy = w.Comm;
+    }
+
+    /// <summary>A traced thread group ended: its held failures can be judged now, and a bad end gets its culprits.</summary>
+    public void Exit(ProcessExit x)
+    {
+        var p = Proc(x.Pid);
+        p.Exit = x;
+        if (p.Comm.Length == 0) p.Comm = x.Comm;
+        foreach (var t in p.Failures)
+            if (!t.Released)
+            {
+                NoteComm(t, x.Comm);
+                if (!x.Failed) t.ThreadCarriedOn = true; // what it checked did not stop it from ending well
+            }
+        foreach (var (line, ts, w) in _lines.Flush(_clock.ElapsedMilliseconds, x.Pid)) Link(line, ts, w);
+        if (x.Failed) ChooseCulprits(p);
+        if (verdictPerProcess && x.Failed) _queue.Enqueue(new VerdictEntry(p));
+        foreach (var tid in p.Failures.Select(f => f.Event.Tid).Distinct().ToList()) _openByTid.Remove(tid);
+        Tick();
+    }
+
+    /// <summary>
+    /// The failures that explain a bad end, in order of preference: the process's own failures that its
+    /// messages named; else the culprits of its children that ended badly; else its last failure no pattern
+    /// explains; else its last one that only has the shape of a routine failure.
+    /// </summary>
+    private void ChooseCulprits(ProcessTrack p)
+    {
+        var x = p.Exit!;
+        p.Culprits.Clear();
+        var own = p.Failures.Where(f => f.Event.TimestampNs <= x.TimestampNs).ToList();
+        // Messages of the program that ended (after its last exec) first: an earlier image's warnings did not end it.
+        var linked = own.Where(f => f.Event.Consequence?.Message != null && f.Event.Comm == x.Comm).TakeLast(MaxCulprits).ToList();
+        if (linked.Count == 0) linked = own.Where(f => f.Event.Consequence?.Message != null).TakeLast(MaxCulprits).ToList();
+        if (linked.Count > 0)
+            Mark(p, linked);
+        else
+        {
+            var fromChildren = _procs.Values.Where(c => c.Exit is { Failed: true } ce && ce.ParentPid == p.Pid && c.Pid != p.Pid)
+                .SelectMany(c => c.Culprits).OrderBy(t => t.Event.TimestampNs).TakeLast(MaxCulprits).ToList();
+            if (fromChildren.Count > 0)
+                p.Culprits.AddRange(fromChildren);
+            else
+            {
+                Tracked? weak = null, plain = null;
+                for (int i = own.Count - 1; i >= 0 && plain is null; i--)
+                {
+                    var (r, strong) = RoutinePatterns.Judge(own[i], p);
+                    if (r is null) plain = own[i];
+                    else if (!strong) weak ??= own[i];
+                }
+                if (plain is not null) Mark(p, [plain]);
+                else if (weak is not null)
+                {
+                    // Only the shape of a routine failure: it explains the end of the process a verdict is about; a
+                    // helper process's "no" (readlink of a non-link, test -e) stays routine, and its parent may still name it.
+                    if (verdictPerProcess || x.ParentPid == launcherPid) Mark(p, [weak]);
+                    else p.Culprits.Add(weak);
+                }
+            }
+        }
+
+        void Mark(ProcessTrack proc, List<Tracked> culprits)
+        {
+            foreach (var t in culprits)
+            {
+                var c = t.Event.Consequence ??= new Consequence();
+                c.Exit = x.ExitStatus;
+                c.Signal = x.Signal;
+            }
+            proc.Culprits.AddRange(culprits);
+        }
+    }
+
+    /// <summary>Judges and hands on what has waited long enough (all of it with <paramref name="force"/>).</summary>
+    public void Tick(bool force = false)
+    {
+        long now = _clock.ElapsedMilliseconds;
+        foreach (var (line, ts, w) in _lines.Flush(now)) Link(line, ts, w);
+        while (_queue.TryPeek(out var head))
+        {
+            switch (head)
+            {
+                case ShowEntry s:
+                    release(s.Ev);
+                    break;
+                case VerdictEntry v:
+                    verdict(Report(v.P));
+                    break;
+                case FailureEntry f:
+                    var p = Proc(f.T.Event.Pid);
+                    if (!force && p.Exit is null && now - f.T.ArrivedMs < DecisionDelayMs && _queue.Count <= MaxHeld) return;
+                    Judge(f.T, p);
+                    break;
+            }
+            _queue.Dequeue();
+        }
+    }
+
+    private void Judge(Tracked t, ProcessTrack p)
+    {
+        var ev = t.Event;
+        ev.Routine = ev.Consequence is null ? RoutinePatterns.Judge(t, p).Routine : null;
+        if (ev.Routine is null) p.NotRoutine++; else p.Routine++;
+        t.Released = true;
+        release(ev);
+    }
+
+    /// <summary>Everything held is judged and handed on; then the verdict of the command whyfail started (if any).</summary>
+    public void Finish(int exitCode)
+    {
+        foreach (var (line, ts, w) in _lines.Flush(long.MaxValue)) Link(line, ts, w);
+        if (launcherPid is { } launcher)
+        {
+            // whyfail's launcher forks the command and passes on its status: the command is its child.
+            int root = _procs.Values.Where(c => c.Exit?.ParentPid == launcher).OrderBy(c => c.Exit!.TimestampNs).Select(c => c.Pid).FirstOrDefault(launcher);
+            var p = Proc(root);
+            if (p.Exit is null && exitCode != 0)
+            {
+                // No exit record (lost, or the kernel sent none): the status from waitpid.
+                p.Exit = new ProcessExit(ulong.MaxValue, root, root, 0, exitCode > 128 ? exitCode - 128 : exitCode << 8, p.Comm);
+                ChooseCulprits(p);
+            }
+            Tick(force: true);
+            verdict(Report(p));
+        }
+        else
+            Tick(force: true);
+    }
+
+    private VerdictReport Report(ProcessTrack p)
+    {
+        long routine = 0, notRoutine = 0;
+        foreach (var d in Tree(p))
+        {
+            routine += d.Routine;
+            notRoutine += d.NotRoutine;
+        }
+        return new VerdictReport
+        {
+            Pid = p.Pid,
+            Comm = p.Exit?.Comm is { Length: > 0 } c ? c : p.Comm,
+            ExitStatus = p.Exit?.ExitStatus ?? 0,
+            Signal = p.Exit?.Signal ?? 0,
+            CoreDumped = p.Exit?.CoreDumped ?? false,
+            Culprits = p.Culprits.Select(t => t.Event).ToList(),
+            Routine = routine,
+            NotRoutine = notRoutine,
+        };
+    }
+
+    /// <summary>The process and its descendants (as far as their exits named their parents).</summary>
+    private IEnumerable<ProcessTrack> Tree(ProcessTrack root)
+    {
+        var seen = new HashSet<int> { root.Pid };
+        var todo = new Queue<ProcessTrack>([root]);
+        while (todo.TryDequeue(out var p))
+        {
+            yield return p;
+            foreach (var c in _procs.Values)
+                if (c.Exit?.ParentPid == p.Pid && seen.Add(c.Pid)) todo.Enqueue(c);
+        }
+    }
+}

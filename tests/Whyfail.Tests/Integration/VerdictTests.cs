@@ -1,0 +1,187 @@
+using System.Text.Json;
+using Xunit;
+
+namespace Whyfail.Tests.Integration;
+
+/// <summary>
+/// The verdict (issue 14) on real programs: routine failures judged from what the program did next,
+/// messages linked to the failure they name, culprits of a bad exit (also in a grandchild), and an error
+/// delivered as data (getsockopt SO_ERROR).
+/// </summary>
+[Collection("tracing")]
+[Trait("suite", "integration")]
+public class VerdictTests
+{
+    private static string P(string name) => WhyfailRunner.Program(name);
+
+    private static string Uniq(string stem) => Path.Combine("/nonexistent-whyfail", $"{stem}-{Guid.NewGuid():N}");
+
+    private static JsonElement Verdict(WhyfailRun run) => run.Lines.Single(l => l.GetProperty("type").GetString() == "verdict");
+
+    private static IEnumerable<JsonElement> FailuresOf(WhyfailRun run, int pid) =>
+        run.Syscalls.Where(e => e.GetProperty("pid").GetInt32() == pid && e.GetProperty("errno").ValueKind == JsonValueKind.String);
+
+    private static string? RoutineKind(JsonElement ev) =>
+        ev.GetProperty("routine").ValueKind == JsonValueKind.Object ? ev.GetProperty("routine").GetProperty("kind").GetString() : null;
+
+    private static int PidFromStdout(WhyfailRun run) => int.Parse(run.Stdout.Split(' ', '\n')[1]);
+
+    [Fact]
+    public void AProgramThatRecoversFromEveryFailureHasNoCulpritsAndEveryFailureIsRoutine()
+    {
+        var dir = Directory.CreateTempSubdirectory("whyfail-recover-");
+        try
+        {
+            var run = WhyfailRunner.Run("--", P("recover_all"), dir.FullName);
+            Assert.True(run.ExitCode == 0, run.ToString());
+            int pid = PidFromStdout(run);
+            var v = Verdict(run);
+            Assert.Equal(0, v.GetProperty("exit_status").GetInt32());
+            Assert.Equal(JsonValueKind.Null, v.GetProperty("signal").ValueKind);
+            Assert.Empty(v.GetProperty("culprits").EnumerateArray());
+
+            var failures = FailuresOf(run, pid).ToList();
+            Assert.NotEmpty(failures);
+            Assert.All(failures, f => Assert.True(RoutineKind(f) != null, $"not judged routine: {f}"));
+            Assert.Equal(0, v.GetProperty("not_routine").GetInt64());
+
+            // search: a/ and b/ missed, c/ had it
+            var searched = failures.Where(f => f.GetProperty("args")[1].GetString()!.Contains("whyfail-searched.conf")).ToList();
+            Assert.Equal(2, searched.Count);
+            Assert.All(searched, f =>
+            {
+                Assert.Equal("search", RoutineKind(f));
+                Assert.Contains($"{dir.FullName}/c/whyfail-searched.conf", f.GetProperty("routine").GetProperty("reason").GetString());
+            });
+            // probes: isatty on a pipe, lseek on a pipe, the wait loop's end
+            Assert.Equal("probe", RoutineKind(Assert.Single(failures, f => f.GetProperty("syscall").GetString() == "ioctl" && f.GetProperty("errno").GetString() == "ENOTTY")));
+            Assert.Equal("probe", RoutineKind(Assert.Single(failures, f => f.GetProperty("syscall").GetString() == "lseek")));
+            Assert.Equal("probe", RoutineKind(Assert.Single(failures, f => f.GetProperty("errno").GetString() == "ECHILD")));
+            // a non-blocking connect the kernel did not complete at once was followed by poll
+            foreach (var c in failures.Where(f => f.GetProperty("errno").GetString() == "EINPROGRESS"))
+                Assert.Contains("poll", c.GetProperty("routine").GetProperty("reason").GetString());
+
+            Assert.Equal(run.Summary.GetProperty("routine").GetInt64() + run.Summary.GetProperty("not_routine").GetInt64(),
+                run.Syscalls.Count(e => e.GetProperty("errno").ValueKind == JsonValueKind.String));
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
+    }
+
+    [Fact]
+    public void RoutineFailuresAreFoldedInTextAndShownWithRoutine()
+    {
+        var dir = Directory.CreateTempSubdirectory("whyfail-recover-");
+        try
+        {
+            var (code, text, _) = WhyfailRunner.RunText("--color", "never", "--", P("recover_all"), dir.FullName);
+            Assert.True(code == 0, text);
+            Assert.DoesNotContain("whyfail-searched.conf", text);
+            Assert.Matches(@"… \d+ routine failures: .*\d+ ENOENT in searches.*ENOTTY in terminal probes.* \(--routine shows them\)", text);
+            Assert.Matches(@"verdict: recover_all \(pid \d+\) exited with status 0; \d+ failed calls, \d+ of them routine", text);
+
+            var (code2, all, _) = WhyfailRunner.RunText("--color", "never", "--routine", "--", P("recover_all"), dir.FullName);
+            Assert.True(code2 == 0, all);
+            Assert.Contains($"{dir.FullName}/a/whyfail-searched.conf\", O_RDONLY|O_CLOEXEC) = -1 ENOENT", all);
+            Assert.Contains("ioctl(", all);
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
+    }
+
+    [Theory]
+    [InlineData("errno", "load failed: errno=2")]
+    [InlineData("error", "load failed (error 2)")]
+    [InlineData("python", "OSError: [Errno 2] could not load")]
+    public void AMessageNamingTheErrnoNumberIsLinkedToTheFailure(string form, string expected)
+    {
+        string path = Uniq("say");
+        var run = WhyfailRunner.Run("--", P("say_errno"), form, path);
+        Assert.True(run.ExitCode == 3, run.ToString());
+        var ev = Assert.Single(run.Failures("openat", "ENOENT"), e => e.GetProperty("args")[1].GetString() == $"\"{path}\"");
+        Assert.Equal(JsonValueKind.Null, ev.GetProperty("routine").ValueKind);
+        Assert.Equal(expected, ev.GetProperty("consequence").GetProperty("message").GetString());
+        Assert.Equal(3, ev.GetProperty("consequence").GetProperty("exit").GetInt32());
+        var culprit = Assert.Single(Verdict(run).GetProperty("culprits").EnumerateArray());
+        Assert.Equal(expected, culprit.GetProperty("message").GetString());
+        Assert.Equal(ev.GetProperty("ts_ns").GetUInt64(), culprit.GetProperty("ts_ns").GetUInt64());
+    }
+
+    [Fact]
+    public void ASilentFailureIsLinkedToTheNonZeroExit()
+    {
+        string path = Uniq("silent");
+        var run = WhyfailRunner.Run("--", P("say_errno"), "none", path);
+        Assert.True(run.ExitCode == 3, run.ToString());
+        var v = Verdict(run);
+        Assert.Equal(3, v.GetProperty("exit_status").GetInt32());
+        var culprit = Assert.Single(v.GetProperty("culprits").EnumerateArray());
+        Assert.Equal("openat", culprit.GetProperty("syscall").GetString());
+        Assert.Equal("ENOENT", culprit.GetProperty("errno").GetString());
+        Assert.Equal(JsonValueKind.Null, culprit.GetProperty("message").ValueKind);
+        var ev = Assert.Single(run.Failures("openat", "ENOENT"), e => e.GetProperty("args")[1].GetString() == $"\"{path}\"");
+        Assert.Equal(JsonValueKind.Null, ev.GetProperty("routine").ValueKind); // linked to the exit: never routine
+        Assert.Equal(3, ev.GetProperty("consequence").GetProperty("exit").GetInt32());
+    }
+
+    [Fact]
+    public void CatAsNobodyGetsAVerdictNamingItsMessage()
+    {
+        var dir = Directory.CreateTempSubdirectory("whyfail-private-");
+        try
+        {
+            string file = Path.Combine(dir.FullName, "secret");
+            File.WriteAllText(file, "x");
+            File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            var (code, text, _) = WhyfailRunner.RunText("--color", "never", "-u", "nobody", "--", "cat", file);
+            Assert.True(code == 1, text);
+            int verdictAt = text.IndexOf("verdict: cat (pid ", StringComparison.Ordinal);
+            Assert.True(verdictAt >= 0, text);
+            string block = text[verdictAt..];
+            Assert.Contains($"failed: [pid ", block);
+            Assert.Contains($"openat(AT_FDCWD, \"{file}\", O_RDONLY) = -1 EACCES (Permission denied)", block);
+            Assert.Matches($@"cat printed ""cat: {System.Text.RegularExpressions.Regex.Escape(file)}: Permission denied"" [\d.]+ ms later", block);
+            Assert.Contains("why: ", block);
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
+    }
+
+    [Fact]
+    public void SoErrorIsAFailureDeliveredAsData()
+    {
+        var run = WhyfailRunner.Run("--", P("connect_refused"));
+        Assert.True(run.ExitCode == 1, run.ToString());
+        int pid = PidFromStdout(run);
+        var ev = Assert.Single(run.Failures("getsockopt", "ECONNREFUSED"));
+        Assert.Equal(pid, ev.GetProperty("pid").GetInt32());
+        Assert.True(ev.GetProperty("error_as_data").GetBoolean());
+        Assert.Equal(0, ev.GetProperty("ret").GetInt64());
+        Assert.Equal("[ECONNREFUSED]", ev.GetProperty("args")[3].GetString());
+        var culprit = Assert.Single(Verdict(run).GetProperty("culprits").EnumerateArray());
+        Assert.Equal("getsockopt", culprit.GetProperty("syscall").GetString());
+        // the connect that started it was routine: the program polled
+        var connect = Assert.Single(run.Failures("connect", "EINPROGRESS"));
+        Assert.Equal("probe", RoutineKind(connect));
+    }
+
+    [Fact]
+    public void AFailureInAGrandchildIsTheCulpritOfTheCommand()
+    {
+        string path = Uniq("grandchild");
+        var run = WhyfailRunner.Run("--", "sh", "-c", $"sh -c 'cat {path}; exit 3'; exit $?");
+        Assert.True(run.ExitCode == 3, run.ToString());
+        var v = Verdict(run);
+        Assert.Equal(3, v.GetProperty("exit_status").GetInt32());
+        var culprit = Assert.Single(v.GetProperty("culprits").EnumerateArray());
+        Assert.NotEqual(v.GetProperty("pid").GetInt32(), culprit.GetProperty("pid").GetInt32());
+        Assert.Equal("cat", culprit.GetProperty("comm").GetString());
+        Assert.Equal($"cat: {path}: No such file or directory", culprit.GetProperty("message").GetString());
+    }
+}
