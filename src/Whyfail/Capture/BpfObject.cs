@@ -106,6 +106,9 @@ internal sealed unsafe class BpfObject : IDisposable
         }
     }
 
+    /// <summary>How many programs are attached now.</summary>
+    public int AttachedCount => _links.Count;
+
     public void DetachAll()
     {
         foreach (var (_, link) in _links)

@@ -340,6 +340,9 @@ public sealed unsafe class TracepointCapture : IDisposable
         }
     }
 
+    /// <summary>BPF programs attached now (tracepoints, evidence; origin and site probes are counted by their owners).</summary>
+    public int AttachedPrograms => _bpf?.AttachedCount ?? 0;
+
     /// <summary>Detaches every program (no new events), keeping the ring buffer readable for a final drain.</summary>
     public void Detach()
     {

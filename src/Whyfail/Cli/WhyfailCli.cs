@@ -97,7 +97,8 @@ public static class WhyfailCli
         var root = new RootCommand(About);
         var kernelSrc = new Option<string?>("--kernel-src") { Description = "The running kernel's source: a tree, or a tarball such as /usr/src/linux-source-6.1.tar.xz (found by itself when the installed linux-source matches the running kernel); shows the lines around each error site", HelpName = "DIR|TARBALL" };
         var pinpoint = new Option<bool>("--pinpoint") { Description = "Where the kernel allows kprobes and debug info is there: when an origin has several candidate error sites, arm a kprobe on each and name the one that fired. The first failure of a (function, errno) names the candidates; its later occurrences are pinpointed" };
-        foreach (Option o in new Option[] { follow, noFollow, pids, system, comm, user, output, json, all, showInternal, syscalls, errnos, strLimit, summary, color, noExplain, bufferSize, deep, backend, deepBudget, vmlinux, kernelSrc, pinpoint })
+        var metrics = new Option<string?>("--metrics") { Description = "Serve Prometheus metrics (whyfail_failures_total by syscall, errno, rule and container; events lost; probes attached) on http://ADDR:PORT/metrics", HelpName = "ADDR:PORT" };
+        foreach (Option o in new Option[] { follow, noFollow, pids, system, comm, user, output, json, all, showInternal, syscalls, errnos, strLimit, summary, color, noExplain, bufferSize, deep, backend, deepBudget, vmlinux, kernelSrc, pinpoint, metrics })
             root.Options.Add(o);
         root.Arguments.Add(command);
 
@@ -141,6 +142,7 @@ public static class WhyfailCli
                 Vmlinux = pr.GetValue(vmlinux),
                 KernelSrc = pr.GetValue(kernelSrc),
                 Pinpoint = pr.GetValue(pinpoint),
+                Metrics = pr.GetValue(metrics) is { } m ? Metrics.MetricsEndpoint.Parse(m) : null,
             };
             return new TraceSession(settings, Console.Error).Run();
         }));

@@ -36,4 +36,7 @@ public sealed class TraceSettings
 
     /// <summary>--pinpoint: kprobes on candidate error sites decide which one a later failure took.</summary>
     public bool Pinpoint { get; init; }
+
+    /// <summary>--metrics ADDR:PORT: serve Prometheus metrics there.</summary>
+    public Whyfail.Metrics.MetricsEndpoint? Metrics { get; init; }
 }
