@@ -8,7 +8,7 @@ namespace Whyfail.Capture;
 /// <summary>Turns one ring buffer record (struct wf_event and what follows it) into a <see cref="SyscallEvent"/>.</summary>
 public static class EventParser
 {
-    public const int HeaderSize = 128, EvidenceSize = 32, OriginSize = 152, PinSize = 16, OriginStack = 16, BlobHeaderSize = 8;
+    public const int HeaderSize = 136, EvidenceSize = 32, OriginSize = 152, PinSize = 16, OriginStack = 16, BlobHeaderSize = 8;
     /// <summary>Kernel text addresses have the top bit set; attach-list indexes (kprobe cookies) are small.</summary>
     private const ulong KernelHalf = 1UL << 63;
     private const ushort RecSyscall = 1;
@@ -87,6 +87,7 @@ public static class EventParser
             Gid = U32(r, 104),
             Egid = U32(r, 108),
             Comm = Encoding.UTF8.GetString(nul >= 0 ? commBytes[..nul] : commBytes),
+            CgroupId = BinaryPrimitives.ReadUInt64LittleEndian(r[128..]),
             Captured = blobs,
             OriginRecords = origin,
             OriginDropped = originDropped,

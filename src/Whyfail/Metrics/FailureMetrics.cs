@@ -90,8 +90,8 @@ public sealed class FailureMetrics : IDisposable
         _byComm.Add(1, new KeyValuePair<string, object?>("comm", _comms.Map(ev.Comm)));
     }
 
-    /// <summary>The container label: empty on the host (Prometheus treats an empty label as absent).</summary>
-    private static string ContainerLabel(SyscallEvent ev) => "";
+    /// <summary>The container label, "docker:3f2a9c1e0b7d": empty outside a container (Prometheus treats an empty label as absent).</summary>
+    private static string ContainerLabel(SyscallEvent ev) => ev.Cgroup is { Runtime: { } r } c ? $"{r}:{c.ShortId}" : "";
 
     /// <summary>Reads the capture's counters (at most once a second; called after each poll).</summary>
     public void Refresh(TracepointCapture capture, bool now = false)

@@ -126,6 +126,7 @@ public sealed class JsonRenderer : IRenderer
             }
             w.WriteEndArray();
         }
+        CgroupJson.Write(w, ev);
         w.WriteEndObject();
         EndLine();
     }

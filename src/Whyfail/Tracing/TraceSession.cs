@@ -94,6 +94,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         if (noAudit is not null) renderer.Notice($"no LSM denial evidence: {noAudit}");
         pipeline.Audit = audit;
         using var metrics = settings.Metrics is { } endpoint ? Metrics.FailureMetrics.Start(endpoint) : null;
+        var cgroups = new Analysis.Cgroups.CgroupResolver();
 
         capture.OnEvent = ev =>
         {
@@ -110,6 +111,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
                     CountIn(summary, ev);
                     return;
             }
+            ev.Cgroup = cgroups.Resolve(ev.CgroupId);
             pipeline.Process(ev);
             metrics?.Count(ev);
             growth?.Saw(ev);

@@ -49,6 +49,9 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "fstat", SetLastError = true)]
     internal static partial int Fstat(int fd, Stat* st);
 
+    [LibraryImport(Lib, EntryPoint = "lstat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Lstat(string path, Stat* st);
+
     /// <summary>fcntl(fd, F_GETFL/F_SETFL, flags).</summary>
     [LibraryImport(Lib, EntryPoint = "fcntl", SetLastError = true)]
     internal static partial int Fcntl(int fd, int cmd, int arg);
