@@ -22,6 +22,8 @@ public sealed class TraceSummary
     public ulong LostEvidence { get; set; }
     public long HiddenInternal { get; set; }
     public long Filtered { get; set; }
+    /// <summary>Calls whyfail injected (--inject), null without --inject.</summary>
+    public long? Injected { get; set; }
     public bool Print { get; set; }
 
     /// <summary>Distinct (syscall, errno, comm) rows kept; later process names are counted as "(other)" (a long --system session meets endless names).</summary>

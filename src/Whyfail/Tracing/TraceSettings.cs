@@ -37,6 +37,9 @@ public sealed class TraceSettings
     /// <summary>--pinpoint: kprobes on candidate error sites decide which one a later failure took.</summary>
     public bool Pinpoint { get; init; }
 
+    /// <summary>--inject rules, in command-line order.</summary>
+    public IReadOnlyList<Inject.InjectRule> Inject { get; init; } = [];
+
     /// <summary>--metrics ADDR:PORT: serve Prometheus metrics there.</summary>
     public Whyfail.Metrics.MetricsEndpoint? Metrics { get; init; }
 }
