@@ -8,7 +8,8 @@ cd "$(dirname "$0")"
 if [[ "${1:-}" == "--deps" ]]; then
   shift
   # llvm: clang's tools and llvm-symbolizer (source lines); binutils: addr2line, the fallback.
-  pkgs=(clang llvm binutils libbpf-dev libbpf1 bpftool gcc libc6-dev strace busybox-static qemu-system-x86 kmod xz-utils zstd cpio apparmor chromium debuginfod python3)
+  # prometheus: the server that scrapes --metrics in the tests; lintian: checks the .deb (made with dpkg-deb).
+  pkgs=(clang llvm binutils libbpf-dev libbpf1 bpftool gcc libc6-dev strace busybox-static qemu-system-x86 kmod xz-utils zstd cpio apparmor chromium debuginfod python3 prometheus lintian)
   missing=()
   for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
   if ((${#missing[@]})); then
@@ -23,6 +24,9 @@ dotnet build whyfail.slnx -c "$config" -nologo -v q "$@"
 # The product: one self-contained native binary (NativeAOT, BPF object embedded) at out/whyfail.
 dotnet publish src/Whyfail/Whyfail.csproj -c "$config" -r linux-x64 -p:PublishAot=true -nologo -v q -o out >/dev/null
 echo "build: out/whyfail ($(du -h out/whyfail | cut -f1))" >&2
+# The Debian package: out/whyfail_VERSION_amd64.deb (packaging/).
+version=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' src/Whyfail/Whyfail.csproj)
+echo "build: $(packaging/make-deb "$version")" >&2
 
 if [[ "${INSTALL:-0}" == 1 ]]; then
   install -m 0755 out/whyfail /usr/local/bin/whyfail

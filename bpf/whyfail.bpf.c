@@ -796,6 +796,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	h->gid = cred->gid.val;
 	h->egid = cred->egid.val;
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
+	h->cgroup_id = bpf_get_current_cgroup_id();
 
 	u32 off = sizeof(struct wf_event);
 	if (st) {

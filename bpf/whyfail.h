@@ -87,7 +87,8 @@ struct wf_event {
 	unsigned int   gid;
 	unsigned int   egid;
 	char           comm[16];
-};                                      /* 128 bytes */
+	unsigned long long cgroup_id;   /* bpf_get_current_cgroup_id(): the cgroup v2 directory's inode */
+};                                      /* 136 bytes */
 
 #define WF_EVF_BLOB_TRUNCATED 1         /* some blob was cut at its cap */
 #define WF_EVF_EVIDENCE_LOST  2         /* more evidence than WF_MAX_EVIDENCE */

@@ -110,6 +110,9 @@ internal sealed unsafe class BpfObject : IDisposable
     public IEnumerable<int> LinkFds(IReadOnlyCollection<string> programs) =>
         _links.Where(l => programs.Contains(l.Name)).Select(l => Libbpf.LinkFd(l.Link)).Where(fd => fd >= 0);
 
+    /// <summary>How many programs are attached now.</summary>
+    public int AttachedCount => _links.Count;
+
     public void DetachAll()
     {
         foreach (var (_, link) in _links)

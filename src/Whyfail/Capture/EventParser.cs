@@ -88,6 +88,7 @@ public static unsafe class EventParser
             Gid = h.Gid,
             Egid = h.Egid,
             Comm = Encoding.UTF8.GetString(nul >= 0 ? comm[..nul] : comm),
+            CgroupId = h.CgroupId,
             Captured = blobs,
             OriginRecords = origin,
             OriginDropped = h.OriginDropped,

@@ -25,6 +25,7 @@ public sealed unsafe class TracepointCapture : IDisposable
     private GCHandle _self;
     private readonly int _statsFd, _seedsFd;
     private Exception? _callbackError;
+    private long _yieldAt = long.MaxValue;
 
     /// <summary>Receives each event, on the thread that calls <see cref="Poll"/>.</summary>
     public Action<SyscallEvent>? OnEvent { get; set; }
@@ -304,7 +305,12 @@ public sealed unsafe class TracepointCapture : IDisposable
     /// <summary>Waits up to timeoutMs for events and delivers them. Returns the number delivered.</summary>
     public int Poll(int timeoutMs)
     {
+        // libbpf consumes until the ring buffer is empty: under a flood that never empties it (a --system
+        // session slower than the machine's failures) it would never return, and the session would never see
+        // SIGTERM or SIGHUP or refresh its metrics. Delivery yields (as EINTR) once the deadline has passed.
+        _yieldAt = Environment.TickCount64 + timeoutMs + 100;
         int n = Libbpf.RingBufferPoll(_ring, timeoutMs);
+        _yieldAt = long.MaxValue;
         RethrowCallbackError();
         if (n < 0 && -n != 4 /* EINTR */)
             throw new WhyfailException($"reading the BPF ring buffer failed: {Libc.ErrorText(-n)}", ExitCodes.Internal);
@@ -346,6 +352,9 @@ public sealed unsafe class TracepointCapture : IDisposable
             return new CaptureStats(Sum(WfConst.StatReported), Sum(WfConst.StatLostEvents), Sum(WfConst.StatLostEvidence));
         }
     }
+
+    /// <summary>BPF programs attached now (tracepoints, evidence; origin and site probes are counted by their owners).</summary>
+    public int AttachedPrograms => _bpf?.AttachedCount ?? 0;
 
     /// <summary>The link reaper that holds the probes detached by <see cref="Detach"/> (null: none was needed, or whyfail closed them itself).</summary>
     public int? ReaperPid { get; private set; }
@@ -412,7 +421,7 @@ public sealed unsafe class TracepointCapture : IDisposable
                     if (EventParser.Parse(record) is { } ev) self.OnEvent?.Invoke(ev);
                     break;
             }
-            return 0;
+            return Environment.TickCount64 > self._yieldAt ? -4 /* EINTR: back to the polling loop; this sample is consumed */ : 0;
         }
         catch (Exception e)
         {

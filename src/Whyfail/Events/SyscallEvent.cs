@@ -59,6 +59,10 @@ public sealed class SyscallEvent
     public IReadOnlyList<SiteHit> SiteHits { get; init; } = [];
     /// <summary>More evidence happened during the call than the kernel side keeps.</summary>
     public bool EvidenceLost { get; init; }
+    /// <summary>The caller's cgroup v2 id (the inode of its directory under /sys/fs/cgroup); 0 when unknown.</summary>
+    public ulong CgroupId { get; init; }
+    /// <summary>That cgroup's path and the container or service it names, when it could be resolved.</summary>
+    public CgroupInfo? Cgroup { get; set; }
 
     /// <summary>A success reported because it follows a failure of the same task (what the program did next; not --all).</summary>
     public bool FollowUp { get; init; }

@@ -50,6 +50,24 @@ public sealed class GuardedOutput(Stream inner, string name) : Stream
         }
     }
 
+    /// <summary>
+    /// Writes out and closes the current stream and continues on <paramref name="next"/> (-o reopened on
+    /// SIGHUP after log rotation). A write error of the old stream stays the session's failure.
+    /// </summary>
+    public void Replace(Stream next)
+    {
+        Flush();
+        try
+        {
+            inner.Dispose();
+        }
+        catch (IOException e)
+        {
+            Failure ??= e.Message;
+        }
+        inner = next;
+    }
+
     public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
     public override void SetLength(long value) => throw new NotSupportedException();

@@ -31,9 +31,13 @@ public sealed class TraceSummary
     public long NotRoutine { get; set; }
     public bool Print { get; set; }
 
+    /// <summary>Distinct (syscall, errno, comm) rows kept; later process names are counted as "(other)" (a long --system session meets endless names).</summary>
+    public const int MaxRows = 10000;
+
     public void Count(string syscall, string errno, string comm)
     {
         var key = (syscall, errno, comm);
+        if (Counts.Count >= MaxRows && !Counts.ContainsKey(key)) key = (syscall, errno, "(other)");
         Counts[key] = Counts.GetValueOrDefault(key) + 1;
     }
 }

@@ -10,7 +10,7 @@ namespace Whyfail.Rendering;
 /// </summary>
 public sealed class JsonLines
 {
-    private static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.Default, Indented = false, SkipValidation = false };
+    private static readonly JsonWriterOptions Options = new() { Encoder = JsonEscaping.Instance, Indented = false, SkipValidation = false };
     private readonly Stream _out;
     private readonly ArrayBufferWriter<byte> _pending = new(1 << 16);
 

@@ -128,6 +128,7 @@ public sealed class JsonRenderer : IRenderer
         }
         w.WriteBoolean("injected", ev.Injected);
         VerdictJson.WriteEventFields(w, ev);
+        CgroupJson.Write(w, ev);
         w.WriteEndObject();
         EndLine();
     }

@@ -69,6 +69,7 @@ public sealed class TextRenderer(TextWriter output, bool color, bool showComm, b
     {
         sb.Append("[pid ").Append(ev.Tid);
         if (showComm) sb.Append(' ').Append(StringEscaper.Quote(Encoding.UTF8.GetBytes(ev.Comm), 64, false));
+        if (ev.Cgroup?.Label is { } inside) sb.Append(" in ").Append(TextSafety.Sanitize(inside));
         sb.Append("] ").Append(ev.Syscall).Append('(').AppendJoin(", ", ev.DecodedArgs).Append(") = ");
         if (!ev.Failed)
             sb.Append(ev.Ret);

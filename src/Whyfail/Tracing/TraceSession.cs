@@ -21,6 +21,8 @@ namespace Whyfail.Tracing;
 public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
 {
     private volatile bool _stop;
+    private volatile bool _reopen;
+    private bool ReopensOnHup => settings.OutputFile != null;
     private Process? _child;
     private GuardedOutput? _output;
 
@@ -92,6 +94,8 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         using var audit = settings.Explain ? Analysis.Evidence.AuditListener.Start(out noAudit) : null;
         if (noAudit is not null) renderer.Notice($"no LSM denial evidence: {noAudit}");
         pipeline.Audit = audit;
+        using var metrics = settings.Metrics is { } endpoint ? Metrics.FailureMetrics.Start(endpoint) : null;
+        var cgroups = new Analysis.Cgroups.CgroupResolver();
 
         // The verdict: failures are held until judged (routine, linked to a message, culprit of a bad exit), then rendered.
         var tracker = new Analysis.Verdict.FailureTracker(ev =>
@@ -117,7 +121,9 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
                     CountIn(summary, ev);
                     return;
             }
+            ev.Cgroup = cgroups.Resolve(ev.CgroupId);
             pipeline.Process(ev);
+            metrics?.Count(ev);
             growth?.Saw(ev);
             bool shown = settings.All || ev.Failed; // follow-up successes only inform the verdict
             if (shown) CountIn(summary, ev);
@@ -136,13 +142,12 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
                 unreleased.Released = true;
                 injector?.Start(_child.Id, renderer.Notice);
             }
-            else if (settings.Pids.Count > 0)
-            {
-                capture.Adopt(settings.Pids, armOnExec: false);
-                renderer.Notice($"tracing pid {string.Join(", ", settings.Pids)}{(settings.Follow ? " and the children they create from now on" : "")}");
-            }
             else
-                renderer.Notice("tracing every process on this machine");
+            {
+                if (settings.Pids.Count > 0) capture.Adopt(settings.Pids, armOnExec: false);
+                renderer.Notice(StartLine.For(settings, metrics?.Endpoint));
+            }
+            metrics?.Refresh(capture, now: true);
 
             exitCode = TraceLoop.Run(capture, _child, settings.Pids, () => _stop || _output!.Failure != null, () =>
             {
@@ -150,6 +155,8 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
                 renderer.Flush();
                 growth?.Step();
                 pipeline.Pinpoint?.Step();
+                metrics?.Refresh(capture);
+                if (_reopen) ReopenOutput(renderer);
             }, stoppedEarly: () =>
             {
                 // The report can no longer be written: stop watching, let the command finish untraced.
@@ -181,6 +188,23 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         if (_output.Failure != null)
             throw new WhyfailException($"cannot write to {_output.Name}: {_output.Failure}; the report is incomplete", ExitCodes.Output);
         return exitCode;
+    }
+
+    /// <summary>SIGHUP with -o FILE and no command: the file is reopened (appending), for log rotation.</summary>
+    private void ReopenOutput(IRenderer renderer)
+    {
+        _reopen = false;
+        renderer.Flush();
+        try
+        {
+            _output!.Replace(OutputFile.Open(settings.OutputFile!, append: true));
+        }
+        catch (WhyfailException e)
+        {
+            stderr.WriteLine($"whyfail: SIGHUP: {e.Message}; still writing to the file opened before");
+            return;
+        }
+        renderer.Notice($"reopened {TextSafety.Sanitize(settings.OutputFile!)} on SIGHUP");
     }
 
     /// <summary>The kernel functions to watch for origins, or none (with a notice saying why).</summary>
@@ -240,7 +264,8 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
 
     /// <summary>
     /// SIGINT / SIGTERM / SIGHUP: forwarded to a launched command (which then exits and ends the
-    /// session); without one, they end the session cleanly (detach, summary).
+    /// session); without one, they end the session cleanly (detach, summary) — except SIGHUP with -o FILE,
+    /// which reopens the file (log rotation of a long-running --system or -p session).
     /// </summary>
     private sealed class SignalForwarding : IDisposable
     {
@@ -259,6 +284,8 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
                         if (!fromTerminal)
                             Libc.Kill(child.Id, ctx.Signal switch { PosixSignal.SIGINT => Libc.SIGINT, PosixSignal.SIGHUP => 1, _ => Libc.SIGTERM });
                     }
+                    else if (ctx.Signal == PosixSignal.SIGHUP && s.ReopensOnHup)
+                        s._reopen = true;
                     else
                         s._stop = true;
                 }));

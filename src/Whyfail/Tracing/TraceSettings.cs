@@ -41,4 +41,7 @@ public sealed class TraceSettings
 
     /// <summary>--inject rules, in command-line order.</summary>
     public IReadOnlyList<Inject.InjectRule> Inject { get; init; } = [];
+
+    /// <summary>--metrics ADDR:PORT: serve Prometheus metrics there.</summary>
+    public Whyfail.Metrics.MetricsEndpoint? Metrics { get; init; }
 }

@@ -49,6 +49,14 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "fstat", SetLastError = true)]
     internal static partial int Fstat(int fd, Stat* st);
 
+    [LibraryImport(Lib, EntryPoint = "lstat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Lstat(string path, Stat* st);
+
+    /// <summary>fcntl(fd, F_GETFL/F_SETFL, flags).</summary>
+    [LibraryImport(Lib, EntryPoint = "fcntl", SetLastError = true)]
+    internal static partial int Fcntl(int fd, int cmd, int arg);
+    internal const int F_GETFL = 3, F_SETFL = 4;
+
     [LibraryImport(Lib, EntryPoint = "getpwnam_r", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int GetPwNamR(string name, Passwd* pwd, byte* buf, nuint buflen, Passwd** result);
 
@@ -87,5 +95,5 @@ internal static unsafe partial class Libc
     internal const int O_WRONLY = 1, O_CREAT = 0x40, O_NOFOLLOW = 0x20000, O_CLOEXEC = 0x80000, O_APPEND = 0x400, O_NONBLOCK = 0x800;
     internal const int SIGSTOP = 19, SIGCONT = 18, SIGKILL = 9, SIGINT = 2, SIGTERM = 15;
     internal const int PR_SET_PDEATHSIG = 1;
-    internal const uint S_IFMT = 0xF000, S_IFREG = 0x8000;
+    internal const uint S_IFMT = 0xF000, S_IFREG = 0x8000, S_IFCHR = 0x2000, S_IFIFO = 0x1000;
 }

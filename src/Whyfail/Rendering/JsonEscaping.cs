@@ -1,0 +1,59 @@
+using System.Text;
+using System.Text.Encodings.Web;
+
+namespace Whyfail.Rendering;
+
+/// <summary>
+/// The JSON output's escaping: ASCII text stays as it is, including <c>"</c> (written <c>\"</c>), <c>'</c>,
+/// <c>&lt;</c>, <c>&gt;</c>, <c>&amp;</c> and <c>+</c> (the default encoder writes those as \u0022 … for HTML
+/// safety, which JSON Lines read by jq, grep and people do not need); control characters (<c>\n</c>,
+/// <c>\t</c>, ESC as <c>\u001B</c>, DEL), and every non-ASCII character are escaped, so the output is
+/// pure ASCII and safe to show in a terminal.
+/// </summary>
+public sealed class JsonEscaping : JavaScriptEncoder
+{
+    public static readonly JsonEscaping Instance = new();
+
+    private JsonEscaping() { }
+
+    public override int MaxOutputCharactersPerInputCharacter => 12; // a surrogate pair: \uD83D\uDE00
+
+    public override bool WillEncode(int unicodeScalar) =>
+        unicodeScalar < 0x20 || unicodeScalar >= 0x7f || unicodeScalar == '"' || unicodeScalar == '\\';
+
+    public override unsafe int FindFirstCharacterToEncode(char* text, int textLength)
+    {
+        for (int i = 0; i < textLength; i++)
+            if (WillEncode(text[i])) return i;
+        return -1;
+    }
+
+    public override unsafe bool TryEncodeUnicodeScalar(int unicodeScalar, char* buffer, int bufferLength, out int numberOfCharactersWritten)
+    {
+        string s = unicodeScalar switch
+        {
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            '\n' => "\\n",
+            '\r' => "\\r",
+            '\t' => "\\t",
+            '\b' => "\\b",
+            '\f' => "\\f",
+            < 0x10000 => $"\\u{unicodeScalar:X4}",
+            _ => Pair(unicodeScalar),
+        };
+        numberOfCharactersWritten = 0;
+        if (s.Length > bufferLength) return false;
+        for (int i = 0; i < s.Length; i++) buffer[i] = s[i];
+        numberOfCharactersWritten = s.Length;
+        return true;
+    }
+
+    private static string Pair(int scalar)
+    {
+        var r = new Rune(scalar);
+        Span<char> two = stackalloc char[2];
+        r.EncodeToUtf16(two);
+        return $"\\u{(int)two[0]:X4}\\u{(int)two[1]:X4}";
+    }
+}

@@ -1,0 +1,32 @@
+using Xunit;
+
+namespace Whyfail.Tests.Integration;
+
+/// <summary>
+/// A fact that needs a program installed on this machine (prometheus, lintian, dpkg-deb): skipped, visibly
+/// and with the reason in the test report, when it is not on PATH. CI installs them (build.sh --deps).
+/// </summary>
+public sealed class FactRequiringAttribute : FactAttribute
+{
+    public FactRequiringAttribute(string program)
+    {
+        if (Which(program) == null)
+            Skip = $"{program} is not installed (./build.sh --deps installs it)";
+    }
+
+    public static string? Which(string program) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':')
+            .Select(d => Path.Combine(d, program)).FirstOrDefault(File.Exists);
+}
+
+/// <summary>A fact that needs a writable cgroup v2 hierarchy (unified, or hybrid's /sys/fs/cgroup/unified).</summary>
+public sealed class FactRequiringCgroup2Attribute : FactAttribute
+{
+    public static readonly string? Root =
+        new[] { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" }.FirstOrDefault(d => File.Exists(Path.Combine(d, "cgroup.controllers")));
+
+    public FactRequiringCgroup2Attribute()
+    {
+        if (Root == null) Skip = "no cgroup v2 hierarchy is mounted";
+    }
+}
