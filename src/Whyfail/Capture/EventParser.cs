@@ -12,7 +12,7 @@ public static class EventParser
     /// <summary>Kernel text addresses have the top bit set; attach-list indexes (kprobe cookies) are small.</summary>
     private const ulong KernelHalf = 1UL << 63;
     private const ushort RecSyscall = 1;
-    private const ushort EvfBlobTruncated = 1, EvfEvidenceLost = 2;
+    private const ushort EvfBlobTruncated = 1, EvfEvidenceLost = 2, EvfContext = 0x100;
     private const ushort EvCapability = 1, EvSignal = 2;
 
     public static SyscallEvent? Parse(ReadOnlySpan<byte> r)
@@ -59,6 +59,13 @@ public static class EventParser
         var hits = new List<SiteHit>(nPin);
         for (int k = 0; k < nPin && off + PinSize <= r.Length; k++, off += PinSize)
             hits.Add(new SiteHit((int)BinaryPrimitives.ReadUInt64LittleEndian(r[off..]), BinaryPrimitives.ReadUInt64LittleEndian(r[(off + 8)..])));
+        FailureContext? context = null;
+        if ((flags & EvfContext) != 0 && off + ContextParser.HeaderSize <= r.Length)
+        {
+            int size = (int)U32(r, off);
+            context = ContextParser.Parse(r.Slice(off, Math.Min(size, r.Length - off)));
+            off += size;
+        }
         var blobs = new List<CapturedArg>(nBlobs);
         for (int k = 0; k < nBlobs && off + BlobHeaderSize <= r.Length; k++)
         {
@@ -93,6 +100,7 @@ public static class EventParser
             SiteHits = hits,
             CaptureTruncated = (flags & EvfBlobTruncated) != 0,
             EvidenceLost = (flags & EvfEvidenceLost) != 0,
+            Context = context,
         };
         ev.Evidence.AddRange(evidence);
         return ev;

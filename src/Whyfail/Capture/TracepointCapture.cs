@@ -23,10 +23,11 @@ public sealed unsafe class TracepointCapture : IDisposable
         public fixed ulong SyscallMask[MaxSyscalls / 64];
         public fixed ulong ErrnoMask[FilterErrnos / 64];
         public fixed byte Comms[FilterComms * CommLen];
+        public uint ContextOff, Pad3;
     }
 
     [StructLayout(LayoutKind.Sequential)]
-    private struct WfCaptureSpec { public fixed byte Kind[6]; public fixed byte LenArg[6]; public fixed ushort Size[6]; }
+    private struct WfCaptureSpec { public fixed byte Kind[6]; public fixed byte LenArg[6]; public fixed ushort Size[6]; public byte FdArgs; public fixed byte Pad[7]; }
 
     internal const uint FlagTraced = 1, FlagArmedOnExec = 2, FlagFollow = 4;
 
@@ -174,6 +175,8 @@ public sealed unsafe class TracepointCapture : IDisposable
             TraceAll = options.TraceAll ? 1u : 0,
             ReportSuccess = options.ReportSuccess ? 1u : 0,
             SelfTgid = (uint)Environment.ProcessId,
+            // The failure's context is read through kernel pointers, which lockdown=confidentiality refuses.
+            ContextOff = KernelChecks.LockdownMode() == "confidentiality" ? 1u : 0,
         };
         if (options.Syscalls is { } syscalls)
         {
@@ -242,7 +245,7 @@ public sealed unsafe class TracepointCapture : IDisposable
 
     private static bool PinpointLoads(CaptureOptions options) => options.Pinpoint && File.Exists(OriginBackends.KprobePmu);
 
-    private static readonly string[] RequiredPrograms = ["on_fork", "on_exec", "on_sys_exit"];
+    private static readonly string[] RequiredPrograms = ["on_fork", "on_exec", "on_sys_enter", "on_sys_exit"];
     internal static readonly string[] OriginPrograms = ["origin_fexit", "origin_kretprobe_multi", "origin_kretprobe"];
 
     private static readonly (string Program, string Tracepoint, string What)[] OptionalTracepoints =
@@ -270,6 +273,7 @@ public sealed unsafe class TracepointCapture : IDisposable
                 v.LenArg[i] = spec.LenArg[i];
                 v.Size[i] = spec.Size[i];
             }
+            v.FdArgs = spec.FdArgs;
             uint key = (uint)nr;
             if (Libbpf.MapUpdateElem(fd, &key, &v, 0) < 0)
                 throw new WhyfailException($"could not configure argument capture for syscall {nr}: {Libc.ErrorText(Marshal.GetLastPInvokeError())}", ExitCodes.Internal);

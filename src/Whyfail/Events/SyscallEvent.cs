@@ -59,6 +59,8 @@ public sealed class SyscallEvent
     public IReadOnlyList<SiteHit> SiteHits { get; init; } = [];
     /// <summary>More evidence happened during the call than the kernel side keeps.</summary>
     public bool EvidenceLost { get; init; }
+    /// <summary>The task's state at the failure (credentials, limits, cwd/root, descriptor arguments), or null.</summary>
+    public FailureContext? Context { get; init; }
 
     // Filled by decoding and analysis.
     public string Syscall { get; set; } = "";
