@@ -176,6 +176,7 @@ struct seccomp {
 };
 
 struct sigaction {
+	void *sa_handler;
 	unsigned long sa_flags;
 };
 
@@ -197,6 +198,7 @@ struct task_struct {
 	struct signal_struct *signal;
 	struct sighand_struct *sighand;
 	struct seccomp seccomp;
+	struct { unsigned long sig[1]; } blocked;
 	char comm[16];
 };
 

@@ -821,6 +821,18 @@ __noinline int capture_context(struct scratch_buf *sb, u32 off, u32 flags, u32 f
 		flags |= WF_CTXF_FDS_COUNTED;
 	}
 	c->flags = flags;
+	/* the signals rules ask about: SIGPIPE, SIGCHLD, SIGXFSZ (constant indices for CO-RE) */
+	struct sighand_struct *sh = task->sighand;
+	u64 ign = 0, caught = 0;
+	if (sh) {
+		u64 h13 = (u64)sh->action[12].sa.sa_handler, h17 = (u64)sh->action[16].sa.sa_handler,
+		    h25 = (u64)sh->action[24].sa.sa_handler;
+		ign = (h13 == 1 ? 1ULL << 12 : 0) | (h17 == 1 ? 1ULL << 16 : 0) | (h25 == 1 ? 1ULL << 24 : 0);
+		caught = (h13 > 1 ? 1ULL << 12 : 0) | (h17 > 1 ? 1ULL << 16 : 0) | (h25 > 1 ? 1ULL << 24 : 0);
+	}
+	c->sig_ignored = ign;
+	c->sig_caught = caught;
+	c->sig_blocked = task->blocked.sig[0];
 
 	u32 end = o + sizeof(*c);
 	/* as a number (global functions take scalars, not kernel pointers) */

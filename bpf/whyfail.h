@@ -123,7 +123,12 @@ struct wf_context {
 	unsigned int   pad;
 	unsigned long long rlim_cur[WF_CTX_RLIMS];
 	unsigned long long rlim_max[WF_CTX_RLIMS];
-};                                      /* 248 bytes */
+	unsigned long long sig_ignored;   /* bit sig-1: handler SIG_IGN, for WF_CTX_SIGNALS only */
+	unsigned long long sig_caught;    /* bit sig-1: a handler, for WF_CTX_SIGNALS only */
+	unsigned long long sig_blocked;   /* the blocked mask (signals 1..64) */
+};                                      /* 272 bytes */
+
+#define WF_CTX_SIGNALS    ((1ULL << 12) | (1ULL << 16) | (1ULL << 24)) /* SIGPIPE, SIGCHLD, SIGXFSZ: the ones rules ask about */
 
 #define WF_CTX_FD_CWD   -100            /* wf_ctx_file.fd of the working directory (AT_FDCWD) */
 #define WF_CTX_FD_ROOT  -101            /* of the root directory */

@@ -7,7 +7,7 @@ namespace Whyfail.Capture;
 /// <summary>Reads a struct wf_context section (and its wf_ctx_file records) into a <see cref="FailureContext"/>.</summary>
 public static class ContextParser
 {
-    public const int HeaderSize = 248, FileHeaderSize = 64, MaxGroups = 16, Limits = 6;
+    public const int HeaderSize = 272, FileHeaderSize = 64, MaxGroups = 16, Limits = 6;
     private const ushort CtxNoNewPrivs = 1, CtxEntryTracked = 2, CtxNotEntered = 4, CtxFdsCounted = 8;
     private const ulong RlimInfinity = ulong.MaxValue;
 
@@ -54,6 +54,9 @@ public static class ContextParser
             EntryTracked = (flags & CtxEntryTracked) != 0,
             NotEntered = (flags & CtxEntryTracked) != 0 && (flags & CtxNotEntered) != 0,
             Limits = limits,
+            SignalsIgnored = U64(r, 248),
+            SignalsCaught = U64(r, 256),
+            SignalsBlocked = U64(r, 264),
             Cwd = cwd,
             Root = root,
             Files = files,

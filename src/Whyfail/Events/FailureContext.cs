@@ -98,6 +98,23 @@ public sealed record FailureContext
     public uint MaxFds { get; init; }
     /// <summary>Resource limits by their /proc/PID/limits names (soft, hard; null = unlimited).</summary>
     public IReadOnlyDictionary<string, (ulong? Soft, ulong? Hard)> Limits { get; init; } = new Dictionary<string, (ulong?, ulong?)>();
+    /// <summary>Bit sig-1: the handler was SIG_IGN (known for <see cref="SignalsKnown"/> only).</summary>
+    public ulong SignalsIgnored { get; init; }
+    /// <summary>Bit sig-1: a handler was installed (known for <see cref="SignalsKnown"/> only).</summary>
+    public ulong SignalsCaught { get; init; }
+    /// <summary>The blocked mask, bit sig-1.</summary>
+    public ulong SignalsBlocked { get; init; }
+    /// <summary>The signals whose disposition is captured: SIGPIPE, SIGCHLD, SIGXFSZ (WF_CTX_SIGNALS).</summary>
+    public static readonly int[] SignalsKnown = [13, 17, 25];
+
+    /// <summary>As /proc/PID/status would say it: "ignores", "blocks", "handles", "takes the default action on"; null when not captured.</summary>
+    public string? Disposition(int sig)
+    {
+        if (!SignalsKnown.Contains(sig)) return null;
+        ulong bit = 1UL << (sig - 1);
+        return (SignalsIgnored & bit) != 0 ? "ignores" : (SignalsBlocked & bit) != 0 ? "blocks" : (SignalsCaught & bit) != 0 ? "handles" : "takes the default action on";
+    }
+
     public ContextFile? Cwd { get; init; }
     public ContextFile? Root { get; init; }
     /// <summary>The descriptor arguments' files, in argument order.</summary>

@@ -34,6 +34,11 @@ internal static class ContextJson
             w.WriteEndObject();
         }
         w.WriteEndObject();
+        w.WriteStartObject("signals");
+        foreach (var sig in FailureContext.SignalsKnown)
+            w.WriteString(sig switch { 13 => "SIGPIPE", 17 => "SIGCHLD", _ => "SIGXFSZ" }, c.Disposition(sig));
+        w.WriteEndObject();
+        w.WriteString("blocked", $"{c.SignalsBlocked:x16}");
         if (c.Cwd is { } cwd) File(w, "cwd", cwd); else w.WriteNull("cwd");
         if (c.Root is { } root) File(w, "root", root); else w.WriteNull("root");
         w.WriteStartArray("files");

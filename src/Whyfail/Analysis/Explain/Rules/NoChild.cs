@@ -40,8 +40,7 @@ public sealed class NoChild : IExplainRule
             }
         }
         bool poll = (options & WNOHANG) != 0;
-        if (!proc.Alive) proc.NoteLost("its SIGCHLD disposition");
-        string ignores = proc.Alive && SignalDisposition.Of(proc, SIGCHLD) == "ignores"
+        string ignores = SignalDisposition.Of(proc, SIGCHLD) == "ignores"
             ? $"; pid {ev.Pid} ignores SIGCHLD, so the kernel reaps each of its children as soon as it exits and no wait ever collects one"
             : "";
 
