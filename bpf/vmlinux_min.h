@@ -65,15 +65,121 @@ struct user_namespace {
 	kuid_t owner;
 };
 
+/* 6.1: struct kernel_cap_struct { __u32 cap[2]; }; 6.3+: { u64 val; }: 8 bytes either way */
+typedef struct { u64 val; } kernel_cap_t;
+
+struct group_info {
+	int ngroups;
+	kgid_t gid[0];
+};
+
 struct cred {
 	kuid_t uid;
 	kgid_t gid;
+	kuid_t suid;
+	kgid_t sgid;
 	kuid_t euid;
 	kgid_t egid;
+	kuid_t fsuid;
+	kgid_t fsgid;
+	unsigned int securebits;
+	kernel_cap_t cap_permitted;
+	kernel_cap_t cap_effective;
 	struct user_namespace *user_ns;
+	struct group_info *group_info;
+};
+
+struct qstr {
+	u32 hash;
+	u32 len;
+	const unsigned char *name;
+};
+
+struct hlist_bl_node {
+	struct hlist_bl_node *next, **pprev;
+};
+
+struct file_system_type {
+	const char *name;
+};
+
+struct super_block {
+	u32 s_dev;
+	struct file_system_type *s_type;
+};
+
+struct inode {
+	unsigned short i_mode;
+	unsigned long i_ino;
+	struct super_block *i_sb;
+};
+
+struct dentry {
+	struct hlist_bl_node d_hash;
+	struct dentry *d_parent;
+	struct qstr d_name;
+	struct inode *d_inode;
+};
+
+struct vfsmount {
+	struct dentry *mnt_root;
+	struct super_block *mnt_sb;
+};
+
+struct mount {
+	struct mount *mnt_parent;
+	struct dentry *mnt_mountpoint;
+	struct vfsmount mnt;
+	int mnt_id;
+};
+
+struct path {
+	struct vfsmount *mnt;
+	struct dentry *dentry;
+};
+
+struct file {
+	struct inode *f_inode;
+	unsigned int f_flags;
+	struct path f_path;
+	long long f_pos;
+};
+
+struct fdtable {
+	unsigned int max_fds;
+	struct file **fd;
+	unsigned long *open_fds;
+};
+
+struct files_struct {
+	struct fdtable *fdt;
+};
+
+struct fs_struct {
+	int umask;
+	struct path root;
+	struct path pwd;
+};
+
+struct rlimit {
+	unsigned long rlim_cur;
+	unsigned long rlim_max;
+};
+
+typedef struct { int counter; } atomic_t;
+
+struct signal_struct {
+	atomic_t live;
+	struct rlimit rlim[16];
+};
+
+struct seccomp {
+	int mode;
+	struct { int counter; } filter_count;
 };
 
 struct sigaction {
+	void *sa_handler;
 	unsigned long sa_flags;
 };
 
@@ -85,20 +191,20 @@ struct sighand_struct {
 	struct k_sigaction action[64];
 };
 
-typedef struct { int counter; } atomic_t;
-
-struct signal_struct {
-	atomic_t live;
-};
 
 struct task_struct {
 	pid_t pid;
 	pid_t tgid;
 	int exit_code;
+	unsigned long atomic_flags;
 	const struct cred *cred;
-	struct sighand_struct *sighand;
+	struct fs_struct *fs;
+	struct files_struct *files;
 	struct signal_struct *signal;
+	struct sighand_struct *sighand;
 	struct task_struct *real_parent;
+	struct seccomp seccomp;
+	struct { unsigned long sig[1]; } blocked;
 	char comm[16];
 };
 

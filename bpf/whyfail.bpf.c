@@ -36,6 +36,8 @@ struct task_state {
 	struct wf_pin_rec pin[WF_MAX_PIN]; /* ring: hit k lives at k % WF_MAX_PIN */
 	u32 followups;         /* successes still to report after the latest failure (WF_FOLLOWUPS) */
 	u32 msg_budget;        /* writes to standard output still to report after the latest failure */
+	u32 entered;           /* seccomp filter mode only: syscall nr + 1 seen at sys_enter, 0 after sys_exit */
+	u32 enter_seen;        /* a sys_enter was seen since tracking started (a call in flight then has none) */
 };
 
 struct {
@@ -149,6 +151,12 @@ __noinline int wf_btf_anchor(struct wf_event *e, struct wf_blob *b, struct wf_ex
 	return e && b && x && m;
 }
 
+/* (BPF functions take at most five arguments: the context's structs have an anchor of their own.) */
+__noinline int wf_btf_anchor_context(struct wf_context *c, struct wf_ctx_file *f)
+{
+	return c && f;
+}
+
 /* ---- task bookkeeping ------------------------------------------------------------------ */
 
 SEC("tp_btf/sched_process_fork")
@@ -158,7 +166,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	struct task_state *pst = state_of(parent, false);
 	/* Children of an armed launcher are armed too, also without --follow: the launcher forks the command. */
 	if (pst && (pst->flags & (WF_FOLLOW | WF_ARMED_ON_EXEC)))
-		give = pst->flags;
+		give = pst->flags | (pst->flags & WF_ARMED_ON_EXEC ? WF_EXEC_CHILD : 0);
 	if (!give) {
 		u32 tgid = parent->tgid;
 		u32 *seed = bpf_map_lookup_elem(&seeds, &tgid);
@@ -177,7 +185,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 {
 	struct task_state *st = state_of(p, false);
 	if (st && (st->flags & WF_ARMED_ON_EXEC)) {
-		st->flags = (st->flags & ~WF_ARMED_ON_EXEC) | WF_TRACED;
+		st->flags = (st->flags & ~(WF_ARMED_ON_EXEC | WF_EXEC_CHILD)) | WF_TRACED;
 		st->n_ev = 0;
 		st->n_orig = 0;
 		st->n_pin = 0;
@@ -710,6 +718,297 @@ static __always_inline bool filtered_out(u32 nr, long ret)
 	return false;
 }
 
+/* ---- the failing task's context (struct wf_context) ------------------------------------------ */
+
+/*
+ * Kernel memory behind pointers (paths, mounts, descriptor tables) is read with bpf_probe_read_kernel
+ * (CO-RE relocated): the pointers travel between global functions as plain numbers. user space sets
+ * cfg.context_off where the kernel refuses those reads (lockdown=confidentiality); the verifier then
+ * drops this code as dead.
+ */
+
+/* One path walk in progress: the per-step function keeps its state here, not in registers, so that
+ * every step of the bounded loop looks the same to the verifier. */
+struct walk_state {
+	u64 d;                 /* struct dentry * */
+	u64 m;                 /* struct mount * */
+	u64 rootd;             /* the task's root: dentry and vfsmount */
+	u64 rootvm;
+	u32 base;              /* offset of the names in the scratch buffer */
+	u32 used;              /* bytes of names written */
+	u32 flags;             /* WF_FILE_* */
+	u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct walk_state);
+} walks SEC(".maps");
+
+static __always_inline u64 vfsmount_of(u64 m)
+{
+	return m + bpf_core_field_offset(struct mount, mnt);
+}
+
+/* One step up towards the task's root: 1 to go on, 0 when the walk ended. */
+__noinline int walk_step(struct scratch_buf *sb, struct walk_state *w)
+{
+	if (!sb || !w)
+		return 0;
+	struct dentry *d = (struct dentry *)w->d;
+	struct mount *m = (struct mount *)w->m;
+	u64 vm = vfsmount_of(w->m);
+	if (w->d == w->rootd && vm == w->rootvm)
+		return 0;
+	struct dentry *mroot = BPF_CORE_READ((struct vfsmount *)vm, mnt_root);
+	if (d == mroot) {
+		struct mount *parent = BPF_CORE_READ(m, mnt_parent);
+		if (!parent || parent == m) {
+			w->flags |= WF_FILE_UNREACHABLE;
+			return 0;
+		}
+		w->d = (u64)BPF_CORE_READ(m, mnt_mountpoint);
+		w->m = (u64)parent;
+		return 1;
+	}
+	/* a root that is not mounted (pipes, sockets, anonymous inodes): keep its name ("[eventfd]") and stop */
+	struct dentry *parent = BPF_CORE_READ(d, d_parent);
+	bool pseudo = !parent || parent == d;
+	if (pseudo)
+		w->flags |= WF_FILE_PSEUDO;
+	u32 used = w->used;
+	if (used >= WF_CTX_NAMES) {
+		w->flags |= WF_FILE_TRUNCATED;
+		return 0;
+	}
+	u64 at = w->base;
+	VERIFIER_MASK(at, 0x1fff);
+	u32 room = WF_CTX_NAMES - used;
+	const unsigned char *name = BPF_CORE_READ(d, d_name.name);
+	long n = bpf_probe_read_kernel_str(sb->data + at + used, room, name);
+	if (n <= 0) {
+		w->flags |= WF_FILE_TRUNCATED;
+		return 0;
+	}
+	if ((u32)n >= room) {
+		w->flags |= WF_FILE_TRUNCATED; /* the name was cut: keep the names before it only */
+		return 0;
+	}
+	w->used = used + (u32)n;
+	w->d = (u64)parent;
+	return !pseudo;
+}
+
+/*
+ * One wf_ctx_file at off: what = argument index (0..5, the descriptor in args[what]), 6 for the cwd,
+ * 7 for the root; pathp a struct path * (cwd, root) or filep a struct file * (0: not open).
+ */
+__noinline int ctx_file(struct scratch_buf *sb, u32 off, u32 what, u64 pathp, u64 filep)
+{
+	if (!sb || cfg.context_off)
+		return off;
+	u32 zero = 0;
+	struct walk_state *w = bpf_map_lookup_elem(&walks, &zero);
+	if (!w)
+		return off;
+	u64 o = off;
+	VERIFIER_MASK(o, 0x1fff);
+	struct wf_event *h = (struct wf_event *)sb->data;
+	struct wf_ctx_file *f = (struct wf_ctx_file *)(sb->data + o);
+	__builtin_memset(f, 0, sizeof(*f));
+	u32 arg = what & 7;
+	f->arg = arg < 6 ? arg : 0xff;
+	f->fd = arg == 6 ? WF_CTX_FD_CWD : arg == 7 ? WF_CTX_FD_ROOT : (int)h->args[arg];
+	if (filep) {
+		struct file *file = (struct file *)filep;
+		f->f_flags = BPF_CORE_READ(file, f_flags);
+		f->pos = BPF_CORE_READ(file, f_pos);
+		pathp = (u64)__builtin_preserve_access_index(&file->f_path);
+	}
+	if (!pathp)
+		return o + sizeof(*f);
+	f->flags = WF_FILE_OPEN;
+	struct path *path = (struct path *)pathp;
+	struct dentry *d = BPF_CORE_READ(path, dentry);
+	struct vfsmount *vm = BPF_CORE_READ(path, mnt);
+	struct inode *ino = BPF_CORE_READ(d, d_inode);
+	f->mode = BPF_CORE_READ(ino, i_mode);
+	f->ino = BPF_CORE_READ(ino, i_ino);
+	struct super_block *sbk = BPF_CORE_READ(vm, mnt_sb);
+	f->dev = BPF_CORE_READ(sbk, s_dev);
+	const char *fsname = BPF_CORE_READ(sbk, s_type, name);
+	bpf_probe_read_kernel_str(f->fstype, sizeof(f->fstype), fsname);
+	u64 m = (u64)vm - bpf_core_field_offset(struct mount, mnt);
+	f->mnt_id = BPF_CORE_READ((struct mount *)m, mnt_id);
+	/* unlinked: no longer hashed, and not a root */
+	if (!BPF_CORE_READ(d, d_hash.pprev) && BPF_CORE_READ(d, d_parent) != d)
+		f->flags |= WF_FILE_DELETED;
+
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fs_struct *fs = task->fs;
+	w->d = (u64)d;
+	w->m = m;
+	w->rootd = arg == 7 ? 0 : (u64)BPF_CORE_READ(fs, root.dentry); /* the root itself: walk to the namespace's root */
+	w->rootvm = arg == 7 ? 0 : (u64)BPF_CORE_READ(fs, root.mnt);
+	w->base = o + sizeof(*f);
+	w->used = 0;
+	w->flags = 0;
+	int k;
+	for (k = 0; k < WF_CTX_DEPTH; k++)
+		if (!walk_step(sb, w))
+			break;
+	if (k == WF_CTX_DEPTH)
+		w->flags |= WF_FILE_TRUNCATED;
+	u32 flags = w->flags;
+	if (arg == 7)
+		flags &= ~WF_FILE_UNREACHABLE; /* the root's walk ends at the namespace's root by design */
+	f->flags |= flags;
+	u32 used = w->used;
+	if (used > WF_CTX_NAMES)
+		used = WF_CTX_NAMES;
+	f->names_len = used;
+	return o + sizeof(*f) + ((used + 7) & ~7u);
+}
+
+/* Open descriptors, counted in the table's bitmap (up to 65536). */
+static __always_inline u32 count_fds(u64 open_fds, u32 max_fds)
+{
+	u32 words = (max_fds + 63) / 64, n = 0;
+	for (u32 k = 0; k < 1024; k++) {
+		if (k >= words)
+			break;
+		u64 bits = 0;
+		bpf_probe_read_kernel(&bits, sizeof(bits), (void *)(open_fds + k * 8));
+		n += __builtin_popcountll(bits);
+	}
+	return n;
+}
+
+static const int ctx_rlim_index[WF_CTX_RLIMS] = WF_CTX_RLIM_ORDER;
+
+/* The wf_context at off (below 4 KiB) and its file records; returns the new offset. */
+__noinline int capture_context(struct scratch_buf *sb, u32 off, u32 flags, u32 fd_args)
+{
+	if (!sb || cfg.context_off)
+		return off;
+	u64 o = off;
+	VERIFIER_MASK(o, 0xfff);
+	struct wf_event *h = (struct wf_event *)sb->data;
+	struct wf_context *c = (struct wf_context *)(sb->data + o);
+	struct task_struct *task = bpf_get_current_task_btf();
+	const struct cred *cred = task->cred;
+	c->n_files = 0;
+	c->uid = cred->uid.val;
+	c->euid = cred->euid.val;
+	c->suid = cred->suid.val;
+	c->fsuid = cred->fsuid.val;
+	c->gid = cred->gid.val;
+	c->egid = cred->egid.val;
+	c->sgid = cred->sgid.val;
+	c->fsgid = cred->fsgid.val;
+	c->securebits = cred->securebits;
+	c->cap_eff = 0;
+	c->cap_prm = 0;
+	bpf_probe_read_kernel(&c->cap_eff, 8, __builtin_preserve_access_index(&cred->cap_effective));
+	bpf_probe_read_kernel(&c->cap_prm, 8, __builtin_preserve_access_index(&cred->cap_permitted));
+	struct group_info *gi = cred->group_info;
+	int ng = gi ? gi->ngroups : 0;
+	c->ngroups = ng;
+	__builtin_memset(c->groups, 0, sizeof(c->groups));
+	if (ng > 0) {
+		u32 sz = ng < WF_CTX_GROUPS ? (u32)ng * 4 : WF_CTX_GROUPS * 4;
+		VERIFIER_MASK(sz, 0x7f);
+		if (sz > sizeof(c->groups))
+			sz = sizeof(c->groups);
+		bpf_probe_read_kernel(c->groups, sz, __builtin_preserve_access_index(&gi->gid[0]));
+	}
+	if (task->atomic_flags & 1 /* PFA_NO_NEW_PRIVS */)
+		flags |= WF_CTXF_NO_NEW_PRIVS;
+	c->seccomp_mode = task->seccomp.mode;
+	c->seccomp_filters = task->seccomp.filter_count.counter;
+	struct fs_struct *fs = task->fs;
+	c->umask = fs ? fs->umask : 0;
+	struct signal_struct *sig = task->signal;
+#pragma unroll
+	for (int k = 0; k < WF_CTX_RLIMS; k++) {
+		c->rlim_cur[k] = sig ? sig->rlim[ctx_rlim_index[k]].rlim_cur : 0;
+		c->rlim_max[k] = sig ? sig->rlim[ctx_rlim_index[k]].rlim_max : 0;
+	}
+	struct files_struct *files = task->files;
+	struct fdtable *fdt = files ? files->fdt : 0;
+	u32 max_fds = fdt ? fdt->max_fds : 0;
+	u64 fdarr = fdt ? (u64)BPF_CORE_READ(fdt, fd) : 0;
+	c->max_fds = max_fds;
+	c->nfds = 0;
+	c->pad = 0;
+	if (fdt && h->ret == -24 /* EMFILE */) {
+		c->nfds = count_fds((u64)BPF_CORE_READ(fdt, open_fds), max_fds);
+		flags |= WF_CTXF_FDS_COUNTED;
+	}
+	c->flags = flags;
+	/* the signals rules ask about: SIGPIPE, SIGCHLD, SIGXFSZ (constant indices for CO-RE) */
+	struct sighand_struct *sh = task->sighand;
+	u64 ign = 0, caught = 0;
+	if (sh) {
+		u64 h13 = (u64)sh->action[12].sa.sa_handler, h17 = (u64)sh->action[16].sa.sa_handler,
+		    h25 = (u64)sh->action[24].sa.sa_handler;
+		ign = (h13 == 1 ? 1ULL << 12 : 0) | (h17 == 1 ? 1ULL << 16 : 0) | (h25 == 1 ? 1ULL << 24 : 0);
+		caught = (h13 > 1 ? 1ULL << 12 : 0) | (h17 > 1 ? 1ULL << 16 : 0) | (h25 > 1 ? 1ULL << 24 : 0);
+	}
+	c->sig_ignored = ign;
+	c->sig_caught = caught;
+	c->sig_blocked = task->blocked.sig[0];
+
+	u32 end = o + sizeof(*c);
+	/* as a number (global functions take scalars, not kernel pointers) */
+	u64 fsp = 0;
+	bpf_probe_read_kernel(&fsp, sizeof(fsp), __builtin_preserve_access_index(&task->fs));
+	u64 cwd = fsp ? fsp + bpf_core_field_offset(struct fs_struct, pwd) : 0;
+	u64 root = fsp ? fsp + bpf_core_field_offset(struct fs_struct, root) : 0;
+	end = ctx_file(sb, end, 6, cwd, 0);
+	end = ctx_file(sb, end, 7, root, 0);
+	u32 nf = 2;
+	for (u32 i = 0; i < 6; i++) {
+		if (!(fd_args & (1u << i)))
+			continue;
+		if (nf >= 2 + WF_CTX_FILES)
+			break;
+		s64 fd = (int)h->args[i];
+		if (fd == -100 /* AT_FDCWD: the cwd is already there */)
+			continue;
+		u64 file = 0;
+		if (fd >= 0 && fd < max_fds && fdarr)
+			bpf_probe_read_kernel(&file, sizeof(file), (void *)(fdarr + fd * 8));
+		end = ctx_file(sb, end, i, 0, file);
+		nf++;
+	}
+	c->n_files = nf;
+	c->size = end - (u32)o;
+	h->flags |= WF_EVF_CONTEXT;
+	return end;
+}
+
+/*
+ * Seccomp filter mode only: the kernel runs seccomp (and ptrace's entry stop) before the sys_enter
+ * tracepoint, so a call a filter refuses reaches sys_exit without passing here. Every other task
+ * returns after one field read, before any map lookup.
+ */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	if (task->seccomp.mode != 2)
+		return 0;
+	struct task_state *st = state_of(task, false);
+	if (!st)
+		return 0;
+	st->entered = (u32)id + 1;
+	st->enter_seen = 1;
+	return 0;
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
@@ -720,7 +1019,20 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		if (is_self(task))
 			return 0;
 	} else if (!st || !(st->flags & WF_TRACED)) {
-		return 0;
+		/* the command's own exec failing (forked by the armed launcher, not yet traced) */
+		if (!st || !(st->flags & WF_EXEC_CHILD) || ret >= 0 ||
+		    (regs->orig_ax != WF_NR_EXECVE && regs->orig_ax != WF_NR_EXECVEAT))
+			return 0;
+	}
+	/* seccomp filter mode: did this call pass sys_enter (see on_sys_enter)? */
+	u32 ctx_flags = 0;
+	if (st && task->seccomp.mode == 2) {
+		if (st->enter_seen) {
+			ctx_flags |= WF_CTXF_ENTRY_TRACKED;
+			if (st->entered != (u32)regs->orig_ax + 1)
+				ctx_flags |= WF_CTXF_NOT_ENTERED;
+		}
+		st->entered = 0;
 	}
 	/*
 	 * orig_ax is -1 at the exit of rt_sigreturn (it restores the interrupted call's registers,
@@ -832,6 +1144,11 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	}
 
 	struct wf_capture_spec *spec = bpf_map_lookup_elem(&capture, &nr);
+	if (ret < 0 && !cfg.context_off) {
+		u64 o = off;
+		VERIFIER_MASK(o, 0xfff);
+		off = capture_context(sb, o, ctx_flags, spec ? spec->fd_args : 0);
+	}
 	if (spec) {
 		for (u32 i = 0; i < 6; i++) {
 			u32 kind = spec->kind[i];

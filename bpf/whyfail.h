@@ -22,6 +22,10 @@
 #define WF_TRACED         1u    /* report this task's failing syscalls */
 #define WF_ARMED_ON_EXEC  2u    /* becomes TRACED at its next successful execve */
 #define WF_FOLLOW         4u    /* children inherit the flags */
+#define WF_EXEC_CHILD     8u    /* forked by an armed task: its failing execve is reported (the command's own exec) */
+
+#define WF_NR_EXECVE      59    /* x86_64 */
+#define WF_NR_EXECVEAT    322
 
 /* capture kinds, one per argument (capture_spec.kind[i]) */
 #define WF_CAP_NONE       0
@@ -31,7 +35,7 @@
 #define WF_CAP_STRV       4     /* NULL-terminated array of strings (argv): up to 8 strings */
 #define WF_CAP_SIZED_PTR  5     /* *(u32 *)arg[len_arg[i]] bytes (socklen_t *), capped at size[i] */
 
-/* record order after the header: evidence, origin records, site hits, blobs */
+/* record order after the header: evidence, origin records, site hits, the context (WF_EVF_CONTEXT), blobs */
 
 /* record types */
 #define WF_REC_SYSCALL    1
@@ -53,6 +57,8 @@ struct wf_capture_spec {
 	unsigned char  kind[6];
 	unsigned char  len_arg[6];
 	unsigned short size[6];
+	unsigned char  fd_args;         /* bit i: argument i is a descriptor (its file goes into the context) */
+	unsigned char  pad[7];
 };
 
 struct wf_evidence {
@@ -133,6 +139,76 @@ struct wf_message_rec {
 	unsigned char  data[2 * WF_MESSAGE_MAX]; /* twice the kept size: the verifier's bound for writev pieces */
 };                                      /* 568 bytes */
 
+#define WF_EVF_CONTEXT        0x100     /* a wf_context section follows the site hits (before the blobs) */
+
+/*
+ * The failing task's context as of its sys_exit (failures only): credentials, limits, seccomp, umask,
+ * and the files that matter (cwd, root, each descriptor argument), so that explanations do not depend on
+ * the process still being alive when user space reads the event. Followed by n_files wf_ctx_file records.
+ */
+#define WF_CTX_GROUPS     16            /* supplementary groups kept (ngroups says how many there are) */
+#define WF_CTX_FILES      3             /* descriptor arguments kept */
+#define WF_CTX_NAMES      384           /* bytes of one path's names */
+#define WF_CTX_DEPTH      24            /* path components walked */
+#define WF_CTX_RLIMS      6             /* rlimits kept, in this order: */
+#define WF_CTX_RLIM_ORDER { 7 /* NOFILE */, 1 /* FSIZE */, 6 /* NPROC */, 3 /* STACK */, 8 /* MEMLOCK */, 9 /* AS */ }
+
+#define WF_CTXF_NO_NEW_PRIVS  1         /* task->atomic_flags PFA_NO_NEW_PRIVS */
+#define WF_CTXF_ENTRY_TRACKED 2         /* seccomp filter mode and sys_enter seen: NOT_ENTERED is meaningful */
+#define WF_CTXF_NOT_ENTERED   4         /* the call never reached sys_enter: refused before it ran (seccomp, ptrace) */
+#define WF_CTXF_FDS_COUNTED   8         /* nfds holds the number of open descriptors */
+
+struct wf_context {
+	unsigned int   size;            /* bytes of the section: this header and the file records */
+	unsigned short n_files;
+	unsigned short flags;           /* WF_CTXF_* */
+	unsigned int   uid, euid, suid, fsuid, gid, egid, sgid, fsgid;
+	unsigned int   ngroups;
+	unsigned int   securebits;
+	unsigned int   groups[WF_CTX_GROUPS];
+	unsigned long long cap_eff;
+	unsigned long long cap_prm;
+	unsigned int   seccomp_mode;
+	unsigned int   seccomp_filters;
+	unsigned int   umask;
+	unsigned int   nfds;            /* open descriptors (with WF_CTXF_FDS_COUNTED: counted for EMFILE only) */
+	unsigned int   max_fds;         /* size of the descriptor table */
+	unsigned int   pad;
+	unsigned long long rlim_cur[WF_CTX_RLIMS];
+	unsigned long long rlim_max[WF_CTX_RLIMS];
+	unsigned long long sig_ignored;   /* bit sig-1: handler SIG_IGN, for WF_CTX_SIGNALS only */
+	unsigned long long sig_caught;    /* bit sig-1: a handler, for WF_CTX_SIGNALS only */
+	unsigned long long sig_blocked;   /* the blocked mask (signals 1..64) */
+};                                      /* 272 bytes */
+
+#define WF_CTX_SIGNALS    ((1ULL << 12) | (1ULL << 16) | (1ULL << 24)) /* SIGPIPE, SIGCHLD, SIGXFSZ: the ones rules ask about */
+
+#define WF_CTX_FD_CWD   -100            /* wf_ctx_file.fd of the working directory (AT_FDCWD) */
+#define WF_CTX_FD_ROOT  -101            /* of the root directory */
+
+#define WF_FILE_OPEN        1           /* the descriptor was open (else only fd and arg are set) */
+#define WF_FILE_UNREACHABLE 2           /* the path is not below the task's root (names end at a mount namespace root) */
+#define WF_FILE_TRUNCATED   4           /* more than WF_CTX_DEPTH components or WF_CTX_NAMES bytes */
+#define WF_FILE_DELETED     8           /* the file was unlinked */
+#define WF_FILE_PSEUDO      16          /* no path: a pipe, socket or anonymous inode (a file system root that is not mounted) */
+
+struct wf_ctx_file {
+	int            fd;              /* descriptor number, or WF_CTX_FD_CWD / WF_CTX_FD_ROOT */
+	unsigned char  arg;             /* argument index, 0xff for cwd and root */
+	unsigned char  pad;
+	unsigned short flags;           /* WF_FILE_* */
+	unsigned int   mode;            /* i_mode */
+	unsigned int   f_flags;         /* open flags (0 for cwd and root) */
+	unsigned int   dev;             /* s_dev, the kernel's encoding (major << 20 | minor) */
+	int            mnt_id;
+	unsigned int   names_len;       /* bytes in names, padded up to 8 after them */
+	unsigned int   pad2;
+	unsigned long long ino;
+	long long      pos;
+	char           fstype[16];
+	/* names: the path's components leaf first, each NUL-terminated (user space reverses them) */
+};                                      /* 64 bytes + names */
+
 /*
  * A kernel function that returned an error value while the traced syscall ran (origin backends:
  * fexit, kretprobe). In return order: innermost functions first.
@@ -194,6 +270,9 @@ struct wf_config {
 	unsigned int sol_socket;        /* getsockopt level and option whose value is a pending error */
 	unsigned int so_error;
 	unsigned long long followup_mask[WF_MAX_SYSCALLS / 64]; /* successes worth reporting after a failure */
+
+	unsigned int context_off;       /* 1: no wf_context (kernel reads refused: lockdown=confidentiality) */
+	unsigned int pad3;
 };
 
 #endif

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
 using Whyfail.Analysis.Evidence;
@@ -60,6 +61,13 @@ public static unsafe class EventParser
             var p = MemoryMarshal.Read<WfPinRec>(r[off..]);
             hits.Add(new SiteHit((int)p.Probe, p.Flags));
         }
+        FailureContext? context = null;
+        if ((h.Flags & WfConst.EvfContext) != 0 && off + ContextParser.HeaderSize <= r.Length)
+        {
+            int size = (int)BinaryPrimitives.ReadUInt32LittleEndian(r[off..]);
+            context = ContextParser.Parse(r.Slice(off, Math.Min(size, r.Length - off)));
+            off += size;
+        }
         var blobs = new List<CapturedArg>(h.NBlobs);
         for (int k = 0; k < h.NBlobs && off + WfBlob.SizeOf <= r.Length; k++)
         {
@@ -96,6 +104,7 @@ public static unsafe class EventParser
             CaptureTruncated = (h.Flags & WfConst.EvfBlobTruncated) != 0,
             EvidenceLost = (h.Flags & WfConst.EvfEvidenceLost) != 0,
             FollowUp = (h.Flags & WfConst.EvfFollowup) != 0,
+            Context = context,
         };
         if ((h.Flags & WfConst.EvfDataError) != 0 && DataError(ev) is int err)
         {

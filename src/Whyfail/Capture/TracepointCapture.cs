@@ -170,6 +170,8 @@ public sealed unsafe class TracepointCapture : IDisposable
             TraceAll = options.TraceAll ? 1u : 0,
             ReportSuccess = options.ReportSuccess ? 1u : 0,
             SelfTgid = (uint)Environment.ProcessId,
+            // The failure's context is read through kernel pointers, which lockdown=confidentiality refuses.
+            ContextOff = KernelChecks.LockdownMode() == "confidentiality" ? 1u : 0,
         };
         if (options.Syscalls is { } syscalls)
         {
@@ -250,7 +252,7 @@ public sealed unsafe class TracepointCapture : IDisposable
 
     private static bool PinpointLoads(CaptureOptions options) => options.Pinpoint && File.Exists(OriginBackends.KprobePmu);
 
-    private static readonly string[] RequiredPrograms = [BpfPrograms.OnFork, BpfPrograms.OnExec, BpfPrograms.OnSysExit, BpfPrograms.OnProcessExit];
+    private static readonly string[] RequiredPrograms = [BpfPrograms.OnFork, BpfPrograms.OnExec, BpfPrograms.OnSysEnter, BpfPrograms.OnSysExit, BpfPrograms.OnProcessExit];
     internal static readonly string[] OriginPrograms = [BpfPrograms.OriginFexit, BpfPrograms.OriginKretprobeMulti, BpfPrograms.OriginKretprobe];
 
     private static readonly (string Program, string Tracepoint, string What)[] OptionalTracepoints =
@@ -278,6 +280,7 @@ public sealed unsafe class TracepointCapture : IDisposable
                 v.LenArg[i] = spec.LenArg[i];
                 v.Size[i] = spec.Size[i];
             }
+            v.FdArgs = spec.FdArgs;
             uint key = (uint)nr;
             if (Libbpf.MapUpdateElem(fd, &key, &v, 0) < 0)
                 throw new WhyfailException($"could not configure argument capture for syscall {nr}: {Libc.ErrorText(Marshal.GetLastPInvokeError())}", ExitCodes.Internal);

@@ -22,8 +22,14 @@ public sealed class CaptureSpec
     public byte[] LenArg = new byte[6];
     public ushort[] Size = new ushort[6];
 
-    /// <summary>Whether anything is captured at all.</summary>
+    /// <summary>Bit i: argument i is a file descriptor; the kernel side records its file in the failure's context.</summary>
+    public byte FdArgs;
+
+    /// <summary>Whether any user memory is captured at all.</summary>
     public bool Any => Kind.Any(k => k != CaptureKind.None);
+
+    /// <summary>Whether the kernel side needs this spec at all (memory to copy or descriptors to describe).</summary>
+    public bool Needed => Any || FdArgs != 0;
 
     internal CaptureSpec Set(int arg, CaptureKind kind, int size, int lenArg = 0)
     {

@@ -47,6 +47,14 @@ public static class Decoder
         "to_pathname", "specialfile", "special", "dir_name", "dev_name",
     ];
 
+    /// <summary>
+    /// An argument that names an open file by its descriptor, from its kernel parameter name: fd, dfd, oldfd,
+    /// newdfd, out_fd, fd_in, epfd, pidfd, … (an integer whose name is or ends in "fd", or starts with "fd_").
+    /// </summary>
+    internal static bool IsDescriptor(string ctype, string name) =>
+        !ctype.Contains('*') && (ctype.Contains("int") || ctype.Contains("long")) &&
+        (name.EndsWith("fd", StringComparison.Ordinal) && name != "max_fd" || name.StartsWith("fd_", StringComparison.Ordinal) || name is "fdin" or "fdout");
+
     /// <summary>const char * arguments that are not NUL-terminated strings (families capture them by length).</summary>
     private static readonly HashSet<string> NotStrings = ["buf", "u_msg_ptr"];
 
@@ -64,7 +72,7 @@ public static class Decoder
             var spec = DefaultSpec(info);
             if (r.Captures.TryGetValue(info.Name, out var changes))
                 foreach (var change in changes) change(spec);
-            if (spec.Any) SpecByNr[info.Nr] = spec;
+            if (spec.Needed) SpecByNr[info.Nr] = spec;
         }
     }
 
@@ -122,6 +130,7 @@ public static class Decoder
         Array.Copy(s.Kind, c.Kind, 6);
         Array.Copy(s.LenArg, c.LenArg, 6);
         Array.Copy(s.Size, c.Size, 6);
+        c.FdArgs = s.FdArgs;
         return c;
     }
 
@@ -138,6 +147,7 @@ public static class Decoder
                 spec.Path(i);
             else if (a.CType == "const char *" && !NotStrings.Contains(a.Name))
                 spec.Str(i);
+            if (IsDescriptor(a.CType, a.Name)) spec.FdArgs |= (byte)(1 << i);
         }
         return spec;
     }

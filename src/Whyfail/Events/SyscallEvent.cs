@@ -69,6 +69,9 @@ public sealed class SyscallEvent
     /// <summary>The call succeeded but its data is an error (getsockopt SO_ERROR): <see cref="Ret"/> holds that error.</summary>
     public bool ErrorAsData { get; set; }
 
+    /// <summary>The task's state at the failure (credentials, limits, cwd/root, descriptor arguments), or null.</summary>
+    public FailureContext? Context { get; init; }
+
     // Filled by decoding and analysis.
     public string Syscall { get; set; } = "";
     public IReadOnlyList<string> DecodedArgs { get; set; } = [];

@@ -43,7 +43,7 @@ public sealed class GraphSession(GraphSettings settings, TextWriter stderr)
         string? executable = null;
         if (settings.Command.Count > 0)
             executable = Launcher.Resolve(settings.Command[0])
-                ?? throw new WhyfailException($"command not found: {settings.Command[0]}", ExitCodes.CommandNotFound);
+                ?? throw new WhyfailException(Tracing.Launcher.NotFound(settings.Command[0]), ExitCodes.CommandNotFound);
         foreach (var pid in settings.Pids)
             if (!Directory.Exists($"/proc/{pid}"))
                 throw new WhyfailException($"no process with pid {pid}", ExitCodes.NoSuchProcess);

@@ -78,6 +78,7 @@ public sealed class JsonRenderer : IRenderer
             w.WriteEndObject();
         }
         w.WriteEndArray();
+        if (ev.Context is { } context) ContextJson.Write(w, context);
         w.WriteStartArray("explanation");
         foreach (var x in ev.Explanation)
         {

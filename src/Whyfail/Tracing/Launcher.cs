@@ -41,6 +41,21 @@ public static unsafe class Launcher
         return null;
     }
 
+    /// <summary>"command not found: X (looked in /usr/local/bin, /usr/bin, /bin: …)", naming what was tried and why each failed.</summary>
+    public static string NotFound(string command)
+    {
+        if (command.Contains('/')) return $"command not found: {command} (no such file)";
+        var path = Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/bin:/usr/bin:/bin";
+        var tried = path.Split(':', StringSplitOptions.RemoveEmptyEntries).Select(dir =>
+        {
+            var candidate = Path.Combine(dir, command);
+            return !Directory.Exists(dir) ? $"{dir} (no such directory)"
+                : File.Exists(candidate) ? $"{dir} (has {command}, but no execute bit)"
+                : dir;
+        });
+        return $"command not found: {command} (PATH has no executable of that name; looked in {string.Join(", ", tried)})";
+    }
+
     public static Credentials LookupUser(string user)
     {
         Libc.Passwd pw;

@@ -34,7 +34,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         if (settings.Command.Count > 0)
         {
             executable = Launcher.Resolve(settings.Command[0])
-                ?? throw new WhyfailException($"command not found: {settings.Command[0]}", ExitCodes.CommandNotFound);
+                ?? throw new WhyfailException(Launcher.NotFound(settings.Command[0]), ExitCodes.CommandNotFound);
             if (settings.User != null) creds = Launcher.LookupUser(settings.User);
         }
         if (settings.KernelSrc != null && !Directory.Exists(settings.KernelSrc) && !File.Exists(settings.KernelSrc))

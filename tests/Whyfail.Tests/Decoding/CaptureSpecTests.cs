@@ -75,8 +75,19 @@ public class CaptureSpecTests
     {
         Expect(Spec("write"), 1, CaptureKind.Sized, 256, lenArg: 2);
         Expect(Spec("pwrite64"), 1, CaptureKind.Sized, 256, lenArg: 2);
-        Assert.Null(Decoder.CaptureSpecFor(Nr("read")));   // what a failed read left behind means nothing
-        Assert.Null(Decoder.CaptureSpecFor(Nr("close")));
+        Assert.False(Spec("read").Any);   // what a failed read left behind means nothing
+        Assert.False(Spec("close").Any);
+    }
+
+    [Fact]
+    public void DescriptorArguments()
+    {
+        Assert.Equal(1, Spec("read").FdArgs);
+        Assert.Equal(1, Spec("openat").FdArgs);                 // dfd
+        Assert.Equal(0b101, Spec("renameat").FdArgs);           // olddfd, newdfd
+        Assert.Equal(0b11, Spec("sendfile").FdArgs);            // out_fd, in_fd
+        Assert.Equal(0b1, Spec("close_range").FdArgs);          // fd, not max_fd
+        Assert.Null(Decoder.CaptureSpecFor(Nr("getppid")));
     }
 
     [Fact]
@@ -126,7 +137,7 @@ public class CaptureSpecTests
         foreach (var (nr, s) in all)
         {
             Assert.InRange(nr, 0, SyscallTable.MaxNr - 1);
-            Assert.True(s.Any);
+            Assert.True(s.Needed); // memory to copy, or descriptors whose files go into the context
             for (int i = 0; i < 6; i++)
             {
                 Assert.InRange(s.Size[i], 0, 4096);                          // WF_MAX_BLOB

@@ -83,7 +83,8 @@ public sealed class ExplainEngine
         // The process exited while the rules looked at it (a short-lived command): its root, cwd and
         // descriptors vanished half-way. Look again as for a process that is gone (this machine's root
         // and the event's ids) rather than report the vanished state as unknown.
-        if (proc.Alive && found.Count == 0 && !new ProcessView(ev.Pid, ev.Tid).Alive)
+        // With the failure's context, a gone process loses little: look again whatever was found.
+        if (proc.Alive && (found.Count == 0 || ev.Context != null) && !new ProcessView(ev.Pid, ev.Tid).Alive)
         {
             proc = new ProcessView(ev);
             (found, evidenceBased, ran) = RunRules(ev, proc);
@@ -91,7 +92,20 @@ public sealed class ExplainEngine
 
         // Earlier analysis (e.g. signal restart resolution) may already have named the cause.
         if (found.Count == 0 && ev.Explanation.Count == 0) found.Add(Unknown(ev, proc, ran));
-        if (!proc.Alive)
+        if (!proc.Alive && ev.Context != null && proc.Lost.Count == 0)
+        {
+            // Everything the rules needed was captured at the failure: nothing to qualify.
+        }
+        else if (!proc.Alive && ev.Context != null)
+        {
+            for (int i = 0; i < found.Count; i++)
+                if (!evidenceBased.Contains(found[i].Rule) && !found[i].FromErrno) found[i] = found[i] with { Certain = false };
+            found.Add(new Explanation("process.gone",
+                $"pid {ev.Pid} has exited{(proc.PidReused ? " (the pid now belongs to a newer process)" : "")}; the state captured at the failure was used, " +
+                $"but it does not hold {Words.Join(proc.Lost)}, which could not be checked",
+                null, false));
+        }
+        else if (!proc.Alive)
         {
             for (int i = 0; i < found.Count; i++)
                 if (!evidenceBased.Contains(found[i].Rule) && !found[i].FromErrno) found[i] = found[i] with { Certain = false };
@@ -145,14 +159,16 @@ public sealed class ExplainEngine
     // Plain facts about the call's descriptors and paths, so "unknown" still says what the call was working on.
     private static IEnumerable<string> Facts(SyscallEvent ev, ProcessView proc)
     {
-        if (!proc.Alive) yield break;
+        if (!proc.Alive && proc.Context is null) yield break;
         foreach (var i in SyscallArgs.FdArgs(ev))
         {
             int fd = SyscallArgs.Int(ev, i);
+            var (was, when) = proc.FdKnown(fd) ? ("was", "at the failure") : ("is", "now");
+            if (!proc.Alive && !proc.FdKnown(fd)) continue;
             var info = proc.Fd(fd);
-            if (info is null) { yield return $"descriptor {fd} is not open now"; continue; }
+            if (info is null) { yield return $"descriptor {fd} {was} not open {when}"; continue; }
             var kind = proc.StatFd(fd, out var st) ? Words.Kind(st.Kind) : "unknown type";
-            yield return $"descriptor {fd} is open now on {Words.Q(proc.FdTarget(info))} ({kind}, {info.AccessWords})";
+            yield return $"descriptor {fd} {was} open {when} on {Words.Q(proc.FdTarget(info))} ({kind}, {info.AccessWords})";
         }
         foreach (var pa in SyscallArgs.Paths(ev))
         {

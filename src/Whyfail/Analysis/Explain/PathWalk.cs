@@ -118,16 +118,27 @@ public sealed partial class ProcessView
         }
 
         var w = new WalkPos(this);
-        if (path[0] == '/') w.SetRoot();
-        else if (dirfd is null or AT_FDCWD)
+        if (path[0] == '/')
         {
-            if (!Alive || Cwd is null)
+            if (RootUnresolvable is { } why)
             {
                 r.Outcome = WalkOutcome.Unresolvable;
-                r.Detail = $"\"{path}\" is relative and the working directory of pid {Pid} is unknown (the process is gone)";
+                r.Detail = $"\"{path}\" cannot be checked: {why}";
+                NoteLost("the process's root directory");
                 return r;
             }
-            w.SetBase($"{TaskDir}/cwd", Cwd);
+            w.SetRoot();
+        }
+        else if (dirfd is null or AT_FDCWD)
+        {
+            if (cwdHost is null || Cwd is null)
+            {
+                r.Outcome = WalkOutcome.Unresolvable;
+                r.Detail = cwdUnresolvable is { } why ? $"\"{path}\" is relative and {why}" : $"\"{path}\" is relative and the working directory of pid {Pid} is unknown (the process is gone)";
+                NoteLost("the process's working directory");
+                return r;
+            }
+            w.SetBase(cwdHost, Cwd);
         }
         else
         {
@@ -138,7 +149,14 @@ public sealed partial class ProcessView
                 r.Detail = $"\"{path}\" is relative to descriptor {dirfd}, which is not open in pid {Pid} now";
                 return r;
             }
-            w.SetBase($"{TaskDir}/fd/{dirfd}", InOwnRoot(fd.Target));
+            if (FdHostPath(dirfd.Value) is not { } dirHost)
+            {
+                r.Outcome = WalkOutcome.Unresolvable;
+                r.Detail = $"\"{path}\" is relative to descriptor {dirfd} ({InOwnRoot(fd.Target)}), which this machine cannot reach now (pid {Pid} has exited)";
+                NoteLost($"the directory of descriptor {dirfd}");
+                return r;
+            }
+            w.SetBase(dirHost, InOwnRoot(fd.Target));
         }
 
         var cur = w.MakeStart(null);
@@ -204,6 +222,13 @@ public sealed partial class ProcessView
             var child = MakeComponent(name, w.Child(name), w.HostChild(name), from);
             child.Dir = cur;
             r.Components.Add(child);
+            if (!child.Exists && Alive && !Directory.Exists($"{ProcDir}/root/"))
+            {
+                // It exited while its root or cwd was being walked: /proc/PID/root now resolves nowhere.
+                r.Outcome = WalkOutcome.Unresolvable;
+                r.Detail = $"pid {Pid} exited while \"{path}\" was being checked from its root and working directory";
+                return r;
+            }
             if (!child.Exists)
             {
                 if (last) r.Target = child;

@@ -58,7 +58,8 @@ public sealed partial class ProcessView
         Comm = Alive ? ProcFs.Comm(pid) : ev?.Comm;
 
         var live = Alive ? Credentials.FromStatus(ProcFs.Read($"{TaskDir}/status") ?? "") : null;
-        Creds = MergeCredentials(live, ev);
+        Context = ev?.Context;
+        Creds = Context is { } ctx ? FromContext(ctx, live) : MergeCredentials(live, ev);
         if (Alive)
         {
             RootLink = Native.ReadLink($"{TaskDir}/root");
@@ -70,6 +71,10 @@ public sealed partial class ProcessView
             }
             Cwd = cwd is null ? null : InOwnRoot(cwd);
         }
+        if (Context is { } c)
+            (RootPrefix, Cwd, CwdDeleted) = PlaceFromContext(c, RootPrefix, Cwd, CwdDeleted);
+        else
+            cwdHost = Alive ? $"{TaskDir}/cwd" : null;
     }
 
     // /proc/PID/stat field 22 is the start time in clock ticks (USER_HZ = 100) of CLOCK_BOOTTIME; the event's
@@ -159,7 +164,24 @@ public sealed partial class ProcessView
     /// <summary>Descriptor <paramref name="fd"/> of the process now, or null when it is not open (or the process is gone).</summary>
     public FdInfo? Fd(int fd)
     {
-        if (!Alive || fd < 0) return null;
+        if (fd < 0) return null;
+        if (FdKnown(fd))
+        {
+            // As it was at the failure; the live entry (with its fdinfo lines) when it is still the same file.
+            var then = FdFromContext(fd);
+            if (then is null || !Alive) return then;
+            return StatFdLive(fd, out var st) && SameFile(Context!.File(fd)!, st) ? LiveFd(fd) ?? then : then;
+        }
+        if (!Alive)
+        {
+            NoteLost($"descriptor {fd}");
+            return null;
+        }
+        return LiveFd(fd);
+    }
+
+    private FdInfo? LiveFd(int fd)
+    {
         var target = Native.ReadLink($"{TaskDir}/fd/{fd}");
         if (target is null) return null;
         return FdInfo.Parse(fd, target, ProcFs.Read($"{TaskDir}/fdinfo/{fd}"));
@@ -178,7 +200,25 @@ public sealed partial class ProcessView
     }
 
     /// <summary>stat of the file behind a descriptor (follows the /proc magic link).</summary>
-    public bool StatFd(int fd, out FileStat st) => Native.Stat($"{TaskDir}/fd/{fd}", out st, follow: true) == 0;
+    public bool StatFd(int fd, out FileStat st)
+    {
+        if (Context?.File(fd) is { } f)
+        {
+            if (!f.Open) { st = default; return false; }
+            if (Alive && StatFdLive(fd, out st) && SameFile(f, st)) return true;
+            st = StatOf(f);
+            return true;
+        }
+        if (!Alive)
+        {
+            NoteLost($"descriptor {fd}");
+            st = default;
+            return false;
+        }
+        return StatFdLive(fd, out st);
+    }
+
+    private bool StatFdLive(int fd, out FileStat st) => Native.Stat($"{TaskDir}/fd/{fd}", out st, follow: true) == 0;
 
     /// <summary>A descriptor's target in the process's view ("/srv/x", "socket:[123]", "pipe:[9]", "anon_inode:…").</summary>
     public string FdTarget(FdInfo fd) => InOwnRoot(fd.Target);
@@ -190,8 +230,11 @@ public sealed partial class ProcessView
     /// <summary>A limit of /proc/PID/limits by its name there ("Max open files", "Max processes", …), or null.</summary>
     public ResourceLimit? Limit(string name)
     {
+        if (Context is { } c && c.Limits.TryGetValue(name, out var then)) return new ResourceLimit(name, then.Soft, then.Hard, "");
         limits ??= Alive ? ResourceLimit.ParseAll(ProcFs.Read($"{ProcDir}/limits") ?? "") : [];
-        return limits.TryGetValue(name, out var l) ? l : null;
+        if (limits.TryGetValue(name, out var l)) return l;
+        if (!Alive) NoteLost($"the limit \"{name}\"");
+        return null;
     }
 
     // ---- users and groups (names as the process's /etc sees them) ----

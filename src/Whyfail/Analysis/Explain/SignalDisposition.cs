@@ -8,7 +8,13 @@ internal static class SignalDisposition
     /// <summary>"ignores", "blocks", "handles", "takes the default action on", or null when unreadable.</summary>
     public static string? Of(ProcessView proc, int sig)
     {
-        if (!proc.Alive || ProcFs.Read($"{proc.TaskDir}/status") is not { } status) return null;
+        if (proc.Context?.Disposition(sig) is { } then) return then;
+        if (!proc.Alive)
+        {
+            proc.NoteLost($"its disposition of signal {sig}");
+            return null;
+        }
+        if (ProcFs.Read($"{proc.TaskDir}/status") is not { } status) return null;
         bool Bit(string key)
         {
             foreach (var line in status.Split('\n'))

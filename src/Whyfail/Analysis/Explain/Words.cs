@@ -38,6 +38,10 @@ public static class Words
     public static string N(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
     public static string N(ulong n) => n.ToString("N0", CultureInfo.InvariantCulture);
 
+    /// <summary>"a", "a and b", "a, b and c".</summary>
+    public static string Join(IReadOnlyList<string> items) =>
+        items.Count <= 1 ? string.Concat(items) : string.Join(", ", items.Take(items.Count - 1)) + " and " + items[^1];
+
     public static string Plural(long n, string one, string many) => $"{N(n)} {(n == 1 ? one : many)}";
 
     /// <summary>A path as a shell word: bare when it is made of safe characters, else single-quoted.</summary>

@@ -26,7 +26,7 @@ public sealed class BadDescriptor : IExplainRule
                 candidates.Add((dfd, $"the directory descriptor for {Q(pa.Path)}"));
         if (candidates.Count == 0) yield break;
         bool probe = IsOpenProbe(ev);
-        if (!proc.Alive)
+        if (!proc.Alive && !candidates.All(c => proc.FdKnown(c.Fd)))
         {
             // For these calls EBADF has one meaning: the descriptor was not open when the call ran.
             if (candidates.Count == 1 && (probe || ev.Syscall is "close" or "dup" or "dup2" or "dup3" or "fstat" or "fchdir"))
@@ -43,7 +43,7 @@ public sealed class BadDescriptor : IExplainRule
             yield break;
         }
 
-        var open = proc.FdNumbers();
+        var open = proc.Alive ? proc.FdNumbers() : [];
         foreach (var (fd, role) in candidates)
         {
             proc.Checked.Add($"descriptor {fd} ({role})");
@@ -57,12 +57,15 @@ public sealed class BadDescriptor : IExplainRule
             var info = proc.Fd(fd);
             if (info is null)
             {
+                // The context says so as of the call; the live list only while the process runs.
+                var notOpen = (proc.FdKnown(fd) ? $"was not open in pid {proc.Pid} when the call ran" : $"is not open in pid {proc.Pid}") +
+                    (proc.Alive ? $" (open now: {Ranges(open)})" : "");
                 yield return probe
                     ? new Explanation(Id,
-                        $"descriptor {fd} ({role}) is not open in pid {proc.Pid} (open now: {Ranges(open)}); fcntl(F_GETFD) is how programs test whether a descriptor is open, and the answer was no",
+                        $"descriptor {fd} ({role}) {notOpen}; fcntl(F_GETFD) is how programs test whether a descriptor is open, and the answer was no",
                         null)
                     : new Explanation(Id,
-                        $"descriptor {fd} ({role}) is not open in pid {proc.Pid} (open now: {Ranges(open)}); it was already closed (double close?) or never opened",
+                        $"descriptor {fd} ({role}) {notOpen}; it was already closed (double close?) or never opened",
                         "check where it is closed, or whether it was inherited as expected");
                 continue;
             }
@@ -84,7 +87,7 @@ public sealed class BadDescriptor : IExplainRule
                 yield return new Explanation(Id, $"descriptor {fd} refers to {target}, and {why}",
                     "open it with the access mode the operation needs (O_RDWR for both)");
             }
-            else if (candidates.Count == 1)
+            else if (candidates.Count == 1 && !proc.FdKnown(fd))
             {
                 yield return new Explanation(Id,
                     $"descriptor {fd} is open now (on {target}, {info.AccessWords}) in a way that allows {ev.Syscall}; it was probably closed at the time of the call and the number has been reused since",

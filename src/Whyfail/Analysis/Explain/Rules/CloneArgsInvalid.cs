@@ -147,7 +147,7 @@ public sealed class CloneArgsInvalid : IExplainRule
     // the pid namespace of its future children; nulls when the process is gone.
     private static (bool?, int?, bool?) PidNamespaces(ProcessView proc)
     {
-        if (!proc.Alive) return (null, null, null);
+        if (!proc.Alive) { proc.NoteLost("its pid namespaces"); return (null, null, null); }
         var nspid = (ProcFs.Read($"{proc.ProcDir}/status") ?? "").Split('\n')
             .FirstOrDefault(l => l.StartsWith("NSpid:", StringComparison.Ordinal))?[6..]
             .Split(['\t', ' '], StringSplitOptions.RemoveEmptyEntries);

@@ -159,7 +159,7 @@ public sealed class IoUringParamsInvalid : IExplainRule
     // The CPUs of the caller's cpuset (cgroup v2 cpuset.cpus.effective), or null.
     private static string? Cpuset(ProcessView proc)
     {
-        if (!proc.Alive) return null;
+        if (!proc.Alive) { proc.NoteLost("its cpuset"); return null; }
         var line = (ProcFs.Read($"{proc.ProcDir}/cgroup") ?? "").Split('\n').FirstOrDefault(l => l.StartsWith("0::", StringComparison.Ordinal));
         if (line is null || line.Contains("..", StringComparison.Ordinal)) return null;
         return ProcFs.Read($"/sys/fs/cgroup{line[3..]}/cpuset.cpus.effective")?.Trim() is { Length: > 0 } s ? s : null;

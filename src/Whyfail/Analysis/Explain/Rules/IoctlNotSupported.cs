@@ -23,7 +23,7 @@ public sealed class IoctlNotSupported : IExplainRule
         int fd = SyscallArgs.Int(ev, 0);
         uint request = (uint)ev.Args[1];
         string name = IoctlFamily.Request(request);
-        var info = proc.Alive ? proc.Fd(fd) : null;
+        var info = proc.Fd(fd);
         proc.Checked.Add($"what descriptor {fd} is");
         string what = info == null ? $"descriptor {fd}" : $"descriptor {fd} ({Describe(proc, info)})";
         bool terminalRequest = ((request >> 8) & 0xff) == TerminalType;

@@ -28,7 +28,8 @@ public sealed class NamespaceLimit : IExplainRule
         ulong? flags = ev.Syscall == "clone3"
             ? ev.Capture(0)?.Data is { Length: >= 8 } d ? BitConverter.ToUInt64(d, 0) : null
             : ev.Args[0];
-        if (flags is not { } f || !proc.Alive) yield break;
+        if (flags is not { } f) yield break;
+        if (!proc.Alive) { proc.NoteLost("its user namespace"); yield break; }
         bool otherNs = UserNamespaces.IsOther(proc.Pid);
         var where = otherNs ? $"pid {proc.Pid}'s user namespace {UserNamespaces.Of(proc.Pid)}" : "the initial user namespace";
         uint euid = proc.Creds.Euid;

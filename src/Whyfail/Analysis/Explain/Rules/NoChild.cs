@@ -40,7 +40,7 @@ public sealed class NoChild : IExplainRule
             }
         }
         bool poll = (options & WNOHANG) != 0;
-        string ignores = proc.Alive && SignalDisposition.Of(proc, SIGCHLD) == "ignores"
+        string ignores = SignalDisposition.Of(proc, SIGCHLD) == "ignores"
             ? $"; pid {ev.Pid} ignores SIGCHLD, so the kernel reaps each of its children as soon as it exits and no wait ever collects one"
             : "";
 

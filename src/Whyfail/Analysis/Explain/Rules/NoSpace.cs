@@ -26,7 +26,11 @@ public sealed class NoSpace : IExplainRule
         {
             var fd = proc.Fd(SyscallArgs.Int(ev, i));
             if (fd is null || !fd.Target.StartsWith('/')) continue;
-            var e = Describe(ev, proc, $"descriptor {fd.Fd} ({Q(proc.FdTarget(fd))})", $"{proc.TaskDir}/fd/{fd.Fd}", proc.MountOf(fd));
+            // The file itself, or (the process gone, the file removed) its mount by the id captured at the failure.
+            var mount = proc.MountOf(fd);
+            var host = proc.FdHostPath(fd.Fd) ?? (!proc.Alive && mount is not null ? mount.MountPoint : null);
+            if (host is null) { proc.NoteLost($"the file system of descriptor {fd.Fd}"); continue; }
+            var e = Describe(ev, proc, $"descriptor {fd.Fd} ({Q(proc.FdTarget(fd))})", host, mount);
             if (e != null) { yield return e; yield break; }
         }
     }

@@ -21,7 +21,7 @@ public sealed class NotSeekable : IExplainRule
     public IEnumerable<Explanation> Explain(SyscallEvent ev, ProcessView proc)
     {
         int fd = SyscallArgs.Int(ev, SyscallArgs.FdArgs(ev)[0]);
-        var info = proc.Alive ? proc.Fd(fd) : null;
+        var info = proc.Fd(fd);
         string what = info == null ? "a pipe, FIFO or socket"
             : info.Target.StartsWith("pipe:", StringComparison.Ordinal) ? $"a pipe ({info.Target})"
             : info.Target.StartsWith("socket:", StringComparison.Ordinal) ? $"a socket ({info.Target})"

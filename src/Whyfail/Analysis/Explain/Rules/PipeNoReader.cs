@@ -18,7 +18,8 @@ public sealed class PipeNoReader : IExplainRule
     public IEnumerable<Explanation> Explain(SyscallEvent ev, ProcessView proc)
     {
         int fd = SyscallArgs.Int(ev, ev.Syscall switch { "splice" => 2, "tee" => 1, _ => 0 }); // the descriptor written to
-        if (!proc.Alive || proc.Fd(fd) is not { } info || !proc.StatFd(fd, out var st) || st.Kind != FileKind.Fifo) yield break;
+        if (!proc.Alive) { proc.NoteLost("which processes held the pipe's read end"); yield break; }
+        if (proc.Fd(fd) is not { } info || !proc.StatFd(fd, out var st) || st.Kind != FileKind.Fifo) yield break;
         var name = info.Target.StartsWith("pipe:", StringComparison.Ordinal) ? $"the pipe {info.Target}" : $"the FIFO {Q(proc.FdTarget(info))}";
         var readers = Readers(info.Target, st).Where(r => r.Pid != proc.Pid || r.Fd != fd).ToList();
         proc.Checked.Add($"the processes that have {name} open for reading ({readers.Count})");

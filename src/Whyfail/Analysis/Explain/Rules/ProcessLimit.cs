@@ -16,7 +16,7 @@ public sealed class ProcessLimit : IExplainRule
 
     public IEnumerable<Explanation> Explain(SyscallEvent ev, ProcessView proc)
     {
-        if (!proc.Alive) { proc.Checked.Add("nothing: the process is gone, so its limits and cgroup cannot be read"); yield break; }
+        if (!proc.Alive && proc.Context is null) { proc.Checked.Add("nothing: the process is gone, so its limits and cgroup cannot be read"); yield break; }
         var c = proc.Creds;
         var (userTasks, allTasks) = CountTasks(c.Uid);
         var lim = proc.Limit("Max processes");
@@ -73,6 +73,7 @@ public sealed class ProcessLimit : IExplainRule
     /// <summary>The pids cgroup of the process and its ancestors: (path, pids.max or null for "max", pids.current, refused forks).</summary>
     internal static IEnumerable<(string Dir, long? Max, long Current, long Events)> PidsCgroups(ProcessView proc)
     {
+        if (!proc.Alive) { proc.NoteLost("its pids cgroup"); yield break; }
         var lines = ProcFs.Read($"{proc.ProcDir}/cgroup")?.Split('\n') ?? [];
         string? rel = null, mount = null;
         foreach (var line in lines)

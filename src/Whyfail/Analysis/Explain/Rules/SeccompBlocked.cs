@@ -20,12 +20,42 @@ public sealed class SeccompBlocked : IExplainRule
 
     // Besides the errno, a look at the thread's status line: without filters the rule is not about this call at
     // all (and does not count as a rule that ran in the "unknown" explanation).
+    // The failure's context says it as of the call (and for a process that has exited).
     public bool AppliesTo(SyscallEvent ev) => ev.Errno is > 0 and <= SeccompRet.MaxErrno && ev.Pid > 0 &&
-        (SeccompStatus.Read(ev.Pid, ev.Tid > 0 ? ev.Tid : ev.Pid) ?? SeccompStatus.Read(ev.Pid, ev.Pid))?.Mode == 2;
+        (ev.Context is { } c ? c.SeccompMode == 2
+            : (SeccompStatus.Read(ev.Pid, ev.Tid > 0 ? ev.Tid : ev.Pid) ?? SeccompStatus.Read(ev.Pid, ev.Pid))?.Mode == 2);
 
     public IEnumerable<Explanation> Explain(SyscallEvent ev, ProcessView proc)
     {
-        if (!proc.Alive) yield break;
+        var ctx = ev.Context;
+        var sc = ev.Syscall.Length > 0 ? ev.Syscall : $"syscall {ev.Nr}";
+        if (ctx is { EntryTracked: true, NotEntered: false })
+        {
+            // The call passed sys_enter, which the kernel reaches only after the filters allowed it.
+            proc.Checked.Add($"seccomp ({Words.Plural(ctx.SeccompFilters, "filter", "filters")}): the call passed them and ran");
+            yield break;
+        }
+        bool refused = ctx is { NotEntered: true };
+        bool any = false;
+        if (proc.Alive)
+            foreach (var e in FromFilters(ev, proc))
+            {
+                any = true;
+                yield return e;
+            }
+        else if (!refused)
+            proc.NoteLost("its seccomp filters");
+        if (!any && refused)
+            yield return new Explanation(Id,
+                $"refused before it ran: pid {ev.Pid} was under {Words.Plural(ctx!.SeccompFilters, "seccomp filter", "seccomp filters")}, and {sc} never reached the kernel's syscall entry " +
+                $"(whyfail saw its exit but not its sys_enter tracepoint, which the kernel passes only after the filters allowed the call): a filter failed it with {Errnos.Name(ev.Errno)} " +
+                (ev.Errno == ENOSYS ? "(SECCOMP_RET_ERRNO, or SECCOMP_RET_TRACE with no tracer, or a supervisor's answer)" : "(SECCOMP_RET_ERRNO, or a supervisor's answer to SECCOMP_RET_USER_NOTIF)") +
+                (proc.Alive ? "" : "; the filters themselves could not be read (the process has exited), so which one refused it is not known"),
+                Fix(ev.Pid, sc));
+    }
+
+    private IEnumerable<Explanation> FromFilters(SyscallEvent ev, ProcessView proc)
+    {
         int pid = proc.Pid, tid = proc.Tid;
         var st = SeccompStatus.Read(pid, tid);
         bool viaLeader = false;

@@ -15,25 +15,33 @@ public sealed class TooManyOpenFiles : IExplainRule
 
     public IEnumerable<Explanation> Explain(SyscallEvent ev, ProcessView proc)
     {
-        if (!proc.Alive) { proc.Checked.Add("nothing: the process is gone, so its descriptors and limits cannot be read"); yield break; }
         var limit = proc.Limit("Max open files");
-        var fds = proc.FdNumbers();
-        if (limit is null) { proc.Checked.Add("RLIMIT_NOFILE (could not read /proc/PID/limits)"); yield break; }
-        proc.Checked.Add($"{fds.Count} open descriptors against RLIMIT_NOFILE {ResourceLimit.Show(limit.Soft)}");
-        if (ev.Syscall is "inotify_init" or "inotify_init1" or "fanotify_init" && (limit.Soft is null || (ulong)fds.Count < limit.Soft))
+        if (limit is null) { proc.Checked.Add("RLIMIT_NOFILE (not captured, and /proc/PID/limits could not be read)"); yield break; }
+        // The count at the failure (kernel side, for EMFILE) is the one that matters; the live list adds what they are.
+        bool atFailure = proc.Context?.OpenFds is not null;
+        var fds = proc.Alive ? proc.FdNumbers() : [];
+        if (proc.OpenFdCount() is not { } count) { proc.Checked.Add($"RLIMIT_NOFILE {ResourceLimit.Show(limit.Soft)} (the open descriptors could not be counted)"); yield break; }
+        proc.Checked.Add($"{count} open descriptors against RLIMIT_NOFILE {ResourceLimit.Show(limit.Soft)}");
+        if (ev.Syscall is "inotify_init" or "inotify_init1" or "fanotify_init" && (limit.Soft is null || (ulong)count < limit.Soft))
             yield break; // inotify.limit explains the per-user instance limit
-        var summary = Summary(proc, fds);
-        if (limit.Soft is { } soft && (ulong)fds.Count >= soft)
+        var summary = fds.Count >= count - 2 ? Summary(proc, fds) : "";
+        var has = atFailure ? "had" : "has";
+        if (limit.Soft is { } soft && (ulong)count >= soft)
             yield return new Explanation(Id,
-                $"pid {proc.Pid} has {Plural(fds.Count, "descriptor", "descriptors")} open and its RLIMIT_NOFILE soft limit is {soft} (hard limit {ResourceLimit.Show(limit.Hard)}), so no descriptor number below {soft} is free{summary}",
+                $"pid {proc.Pid} {has} {Plural(count, "descriptor", "descriptors")} open and its RLIMIT_NOFILE soft limit {(atFailure ? "was" : "is")} {soft} (hard limit {ResourceLimit.Show(limit.Hard)}), so no descriptor number below {soft} {(atFailure ? "was" : "is")} free{summary}",
                 limit.Hard is { } h && h > soft
                     ? $"raise the soft limit (ulimit -n {h}, or LimitNOFILE= in a systemd unit), or close descriptors that are no longer needed (a leak?)"
                     : "close descriptors that are no longer needed (a leak?); the hard limit can only be raised by root (LimitNOFILE=, limits.conf)");
-        else if (limit.Soft is { } soft2 && fds.Count > 0 && (ulong)fds[^1] >= soft2 - 1 && ev.Syscall is "dup2" or "dup3" or "fcntl")
+        else if (limit.Soft is { } soft2 && ev.Syscall is "dup2" or "dup3" or "fcntl" &&
+                 (fds.Count > 0 && (ulong)fds[^1] >= soft2 - 1 || (ulong)SyscallArgs.Int(ev, ev.Syscall == "fcntl" ? 2 : 1) >= soft2))
             yield return new Explanation(Id, $"the requested descriptor number is at or above the RLIMIT_NOFILE soft limit {soft2}");
+        else if (atFailure)
+            yield return new Explanation(Id,
+                $"pid {proc.Pid} had {Plural(count, "descriptor", "descriptors")} open at the failure, below its RLIMIT_NOFILE soft limit {ResourceLimit.Show(limit.Soft)}; the lowest free number was taken by a descriptor opened by another thread at the same moment, or the table could not grow",
+                null, false);
         else
             yield return new Explanation(Id,
-                $"pid {proc.Pid} has {Plural(fds.Count, "descriptor", "descriptors")} open now, below its RLIMIT_NOFILE soft limit {ResourceLimit.Show(limit.Soft)}; it probably had more open at the time of the call (they were closed since){summary}",
+                $"pid {proc.Pid} has {Plural(count, "descriptor", "descriptors")} open now, below its RLIMIT_NOFILE soft limit {ResourceLimit.Show(limit.Soft)}; it probably had more open at the time of the call (they were closed since){summary}",
                 $"watch the count: ls /proc/{proc.Pid}/fd | wc -l", false);
     }
 
