@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using System.Text;
-using Whyfail.Analysis.Evidence;
 using Whyfail.Capture.Bpf;
 using Whyfail.Events;
 

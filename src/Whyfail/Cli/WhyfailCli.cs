@@ -151,21 +151,43 @@ public static class WhyfailCli
         return root;
     }
 
-    /// <summary>Runs an action, turning whyfail's own errors into one clear message and an exit code.</summary>
+    /// <summary>
+    /// Runs an action, turning whyfail's own errors into one clear message and their exit code, and any
+    /// other exception (a bug) into "internal error" and exit 70.
+    /// </summary>
     internal static int Guard(Func<int> action)
     {
         try
         {
             return action();
         }
-        catch (WhyfailException e)
+        catch (Exception e)
         {
-            Console.Error.WriteLine($"whyfail: {e.Message}");
-            if (!string.IsNullOrWhiteSpace(e.Detail))
-                foreach (var line in e.Detail.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-                    Console.Error.WriteLine($"  | {line}");
-            return e.ExitCode;
+            return Report(e);
         }
+    }
+
+    /// <summary>Prints an exception that ends whyfail (to standard error) and returns the exit code it ends with.</summary>
+    internal static int Report(Exception e, TextWriter? err = null)
+    {
+        err ??= Console.Error;
+        if (e is WhyfailException w)
+        {
+            err.WriteLine($"whyfail: {w.Message}");
+            Detail(err, w.Detail);
+            return w.ExitCode;
+        }
+        err.WriteLine($"whyfail: internal error: {e.GetType().Name}: {e.Message}");
+        // Where it happened, for a bug report; not the whole trace.
+        Detail(err, string.Join('\n', (e.StackTrace ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries).Take(4).Select(l => l.Trim())));
+        return ExitCodes.Internal;
+    }
+
+    private static void Detail(TextWriter err, string? detail)
+    {
+        if (string.IsNullOrWhiteSpace(detail)) return;
+        foreach (var line in detail.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            err.WriteLine($"  | {line}");
     }
 
     private static IEnumerable<string> Split(string s) => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

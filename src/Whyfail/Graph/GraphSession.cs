@@ -67,7 +67,7 @@ public sealed class GraphSession(GraphSettings settings, TextWriter stderr)
         using var output = new GraphOutput(settings, stderr);
         // Ctrl-C / SIGTERM from here on end the session through the normal path (tracefs cleaned up).
         using var signals = new StopSignals(this);
-        var pipeline = new AnalysisPipeline(new TraceSettings { Explain = false });
+        var pipeline = new AnalysisPipeline(new AnalysisOptions(Explain: false));
         var originFunctions = PlanOrigins(output);
         using var capture = new TracepointCapture(new CaptureOptions
         {
