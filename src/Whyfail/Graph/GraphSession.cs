@@ -57,7 +57,8 @@ public sealed class GraphSession(GraphSettings settings, TextWriter stderr)
         foreach (var sc in settings.Syscalls)
         {
             SyscallTable.TryGetNumber(sc, out int nr);
-            string entry = "__x64_sys_" + sc;
+            string entry = SyscallTable.KernelEntry(sc)
+                ?? throw new WhyfailException($"--syscall {sc}: it has no entry function on x86_64 (the kernel's syscall table has none)", ExitCodes.KernelUnsupported);
             if (traceable != null && !traceable.Contains(entry))
                 throw new WhyfailException($"--syscall {sc}: its entry function {entry} cannot be traced on this kernel (not in available_filter_functions)", ExitCodes.KernelUnsupported);
             entries[entry] = (sc, nr);
