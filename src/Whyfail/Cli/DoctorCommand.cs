@@ -124,6 +124,7 @@ public static class DoctorCommand
         bool kallsyms = KallsymsVisible();
         list.Add(new("kallsyms", kallsyms, kallsyms ? "addresses visible" : "addresses hidden (zeros)", "run as root with kernel.kptr_restrict ≤ 1"));
         list.Add(SyscallEntryCheck());
+        list.Add(InjectCheck());
         return list;
     }
 
@@ -143,6 +144,19 @@ public static class DoctorCommand
         {
             return new("syscall entries", null, e.Message, "a readable /proc/kallsyms");
         }
+    }
+
+    /// <summary>--inject needs no tracing feature: seccomp filters, and for conditional rules user notification (Linux 5.9+).</summary>
+    private static Check InjectCheck()
+    {
+        bool seccomp = TryRead("/proc/self/status")?.Contains("\nSeccomp:", StringComparison.Ordinal) == true;
+        if (!seccomp)
+            return new("--inject", false, "no seccomp filters in this kernel (CONFIG_SECCOMP_FILTER)", "a kernel with CONFIG_SECCOMP_FILTER=y (every distribution kernel)");
+        var why = Tracing.Inject.Injector.SupervisorUnsupported();
+        return new("--inject", why == null, why == null
+                ? "works for commands whyfail starts, lockdown or not: a seccomp filter installed before exec (SECCOMP_RET_ERRNO), and user notification answered by whyfail for path=, comm=, when=, retval= (Linux 5.9+)"
+                : $"only rules without conditions (SECCOMP_RET_ERRNO); path=, comm=, when= and retval= need {why}",
+            "Linux 5.9+ (seccomp user notification with SECCOMP_USER_NOTIF_FLAG_CONTINUE, pidfd_getfd)");
     }
 
     private static bool CanOpen(string path)

@@ -97,7 +97,8 @@ public static class WhyfailCli
         var root = new RootCommand(About);
         var kernelSrc = new Option<string?>("--kernel-src") { Description = "The running kernel's source: a tree, or a tarball such as /usr/src/linux-source-6.1.tar.xz (found by itself when the installed linux-source matches the running kernel); shows the lines around each error site", HelpName = "DIR|TARBALL" };
         var pinpoint = new Option<bool>("--pinpoint") { Description = "Where the kernel allows kprobes and debug info is there: when an origin has several candidate error sites, arm a kprobe on each and name the one that fired. The first failure of a (function, errno) names the candidates; its later occurrences are pinpointed" };
-        foreach (Option o in new Option[] { follow, noFollow, pids, system, comm, user, output, json, all, showInternal, syscalls, errnos, strLimit, summary, color, noExplain, bufferSize, deep, backend, deepBudget, vmlinux, kernelSrc, pinpoint })
+        var inject = new Option<string[]>("--inject") { Description = "Make calls of the command fail (or return N) on purpose, strace's syntax: SET:error=ERRNO|retval=N[:when=FIRST[..LAST][+[STEP]]], plus :path=GLOB (the call's path argument) and :comm=NAME; repeatable, the first rule naming a call decides. Works on every kernel (a seccomp filter installed before exec, inherited by children); injected calls are marked \"(injected)\"", HelpName = "RULE" };
+        foreach (Option o in new Option[] { follow, noFollow, pids, system, comm, user, output, json, all, showInternal, syscalls, errnos, strLimit, summary, color, noExplain, bufferSize, deep, backend, deepBudget, vmlinux, kernelSrc, pinpoint, inject })
             root.Options.Add(o);
         root.Arguments.Add(command);
 
@@ -110,6 +111,8 @@ public static class WhyfailCli
                 r.AddError("choose one of: a command, -p PID, --system");
             if (r.GetValue(user) != null && r.GetValue(command) is not { Length: > 0 })
                 r.AddError("-u USER applies to a command started by whyfail");
+            if (r.GetValue(inject) is { Length: > 0 } && r.GetValue(command) is not { Length: > 0 })
+                r.AddError("--inject applies to a command started by whyfail (its seccomp filter is installed before exec)");
             if (r.GetValue(strLimit) < 0)
                 r.AddError("--string-limit must be 0 or more");
         });
@@ -141,6 +144,7 @@ public static class WhyfailCli
                 Vmlinux = pr.GetValue(vmlinux),
                 KernelSrc = pr.GetValue(kernelSrc),
                 Pinpoint = pr.GetValue(pinpoint),
+                Inject = Tracing.Inject.InjectParser.ParseAll(pr.GetValue(inject)),
             };
             return new TraceSession(settings, Console.Error).Run();
         }));

@@ -81,4 +81,8 @@ public sealed class SyscallEvent
 
     /// <summary>The strings captured for a string-vector argument (argv), in order.</summary>
     public IEnumerable<CapturedArg> Vector(int arg) => Captured.Where(c => c.Arg == arg && c.Kind == CaptureKind.StringVector).OrderBy(c => c.Index);
+
+    /// <summary>--inject: how whyfail made this call return what it returned (null when it did not).</summary>
+    public string? InjectedBy { get; set; }
+    public bool Injected => InjectedBy != null;
 }

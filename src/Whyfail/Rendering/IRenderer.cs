@@ -22,6 +22,8 @@ public sealed class TraceSummary
     public ulong LostEvidence { get; set; }
     public long HiddenInternal { get; set; }
     public long Filtered { get; set; }
+    /// <summary>Calls whyfail injected (--inject), null without --inject.</summary>
+    public long? Injected { get; set; }
     public bool Print { get; set; }
 
     public void Count(string syscall, string errno, string comm)

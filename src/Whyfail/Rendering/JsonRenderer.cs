@@ -126,6 +126,7 @@ public sealed class JsonRenderer : IRenderer
             }
             w.WriteEndArray();
         }
+        w.WriteBoolean("injected", ev.Injected);
         w.WriteEndObject();
         EndLine();
     }
@@ -141,6 +142,7 @@ public sealed class JsonRenderer : IRenderer
         w.WriteNumber("lost", s.Lost);
         w.WriteNumber("lost_evidence", s.LostEvidence);
         w.WriteNumber("hidden_internal", s.HiddenInternal);
+        if (s.Injected is { } inj) w.WriteNumber("injected", inj);
         w.WriteStartArray("counts");
         foreach (var ((sys, err, comm), n) in s.Counts.OrderByDescending(kv => kv.Value))
         {

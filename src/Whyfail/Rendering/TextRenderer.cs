@@ -34,6 +34,7 @@ public sealed class TextRenderer(TextWriter output, bool color, bool showComm) :
             string result = Errno.IsInternal(e) ? $"? {name}" : $"-1 {name}";
             sb.Append(Paint(result, Red)).Append(" (").Append(Errno.Message(e)).Append(')');
         }
+        if (ev.Injected) sb.Append(Paint(" (injected)", Red));
         sb.Append('\n');
         foreach (var evd in ev.Evidence)
             sb.Append("    ").Append(Paint("evidence:", Cyan)).Append(' ').Append(TextSafety.Sanitize(evd.Text)).Append('\n');
@@ -80,6 +81,8 @@ public sealed class TextRenderer(TextWriter output, bool color, bool showComm) :
             Notice($"{s.Lost} event(s) lost (ring buffer full), {s.LostEvidence} evidence item(s) lost; use a larger --buffer-size or a narrower --syscall filter");
         else if (s.Print)
             Notice($"{s.Reported} event(s) captured, none lost");
+        if (s.Injected is { } inj)
+            Notice($"--inject: {inj} call(s) injected");
         if (s.HiddenInternal > 0 && s.Print)
             Notice($"{s.HiddenInternal} kernel-internal return code(s) hidden (ERESTARTSYS …); --show-internal shows them");
         output.Flush();

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
 using Whyfail.Capture.Native;
+using Whyfail.Tracing.Inject;
 
 namespace Whyfail.Tracing;
 
@@ -77,9 +78,10 @@ public static unsafe class Launcher
     /// Starts the launcher, which waits for the go byte before exec. The caller adopts it (at once or later:
     /// its start-up can overlap loading the BPF programs), then calls <see cref="Release"/>.
     /// </summary>
-    public static Process Start(string executable, IReadOnlyList<string> argv, Credentials? creds)
+    public static Process Start(string executable, IReadOnlyList<string> argv, Credentials? creds, InjectFilter? inject = null)
     {
         var psi = new ProcessStartInfo { UseShellExecute = false };
+        if (inject != null) psi.Environment[InjectFilter.EnvVar] = inject.Encode(); // --inject: installed by the launcher's child
         var self = Environment.ProcessPath ?? throw new WhyfailException("cannot find whyfail's own executable", ExitCodes.Internal);
         if (Path.GetFileNameWithoutExtension(self) == "dotnet")
         {
@@ -174,6 +176,7 @@ public static unsafe class Launcher
         while (got < 0 && Marshal.GetLastPInvokeError() == 4 /* EINTR */);
         Libc.Close(goFd);
         if (got != 1) return ExitCodes.Internal; // whyfail went away before the go: the command never runs
+        using var inject = LauncherFilter.FromEnvironment();
 
         if (args[2] != "-")
         {
@@ -182,12 +185,14 @@ public static unsafe class Launcher
             var groups = parts[2].Length == 0 ? [] : parts[2].Split(',').Select(uint.Parse).ToArray();
             fixed (uint* g = groups)
             {
+                inject?.KeepCapsAcrossUidChange();
                 // Order matters: groups and gid while still root, uid last (as strace -u / su do).
                 if (Libc.SetGroups((nuint)groups.Length, g) != 0 || Libc.SetResGid(gid, gid, gid) != 0 || Libc.SetResUid(uid, uid, uid) != 0)
                 {
                     Console.Error.WriteLine($"whyfail: cannot switch to uid {uid}: {Libc.ErrorText(Marshal.GetLastPInvokeError())}");
                     return ExitCodes.CommandNotExecutable;
                 }
+                inject?.RaiseAdminForFork();
             }
         }
 
@@ -195,8 +200,14 @@ public static unsafe class Launcher
         var argv = args.Skip(4).ToArray();
         var env = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
             .Select(e => $"{e.Key}={e.Value}").ToArray();
-        using var exec = new PreparedExec(exe, argv, env);
+        using var exec = new PreparedExec(exe, argv, env) { Inject = inject };
         int pid = exec.Spawn(out int err);
+        inject?.DropCaps();
+        if (err < 0)
+        {
+            Console.Error.WriteLine($"whyfail: cannot install the --inject seccomp filter: {Libc.ErrorText(-err)}");
+            return ExitCodes.KernelUnsupported;
+        }
         if (pid < 0 || err != 0)
         {
             Console.Error.WriteLine($"whyfail: cannot execute {exe}: {Libc.ErrorText(pid < 0 ? Marshal.GetLastPInvokeError() : err)}");
@@ -235,6 +246,8 @@ public static unsafe class Launcher
         private readonly byte[] path;
         private readonly nint[] argv, envp;
         private readonly int[] errPipe = new int[2];
+        /// <summary>--inject's seccomp filter, installed by the child just before execve (its errno is reported negated).</summary>
+        public LauncherFilter? Inject { get; init; }
 
         public PreparedExec(string exe, string[] args, string[] env)
         {
@@ -265,6 +278,7 @@ public static unsafe class Launcher
             // Warm up the entry points the child uses (resolved and, under a JIT, compiled now, not in the child).
             write(errPipe[1], &e, 0);
             Libc.Execve(null, null, null);
+            Inject?.WarmUp();
             int pid;
             fixed (byte* p = path)
             fixed (nint* ap = argv)
@@ -273,8 +287,13 @@ public static unsafe class Launcher
                 pid = fork();
                 if (pid == 0)
                 {
-                    Libc.Execve(p, (byte**)ap, (byte**)ep);
-                    e = Marshal.GetLastPInvokeError();
+                    if (Inject != null && (e = Inject.InstallInChild()) != 0)
+                        e = -e;
+                    else
+                    {
+                        Libc.Execve(p, (byte**)ap, (byte**)ep);
+                        e = Marshal.GetLastPInvokeError();
+                    }
                     write(errPipe[1], &e, 4);
                     Libc.Kill(Libc.GetPid(), Libc.SIGKILL); // (no _exit: its entry point could not be warmed up)
                 }

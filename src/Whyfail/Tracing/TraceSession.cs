@@ -46,10 +46,11 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         var filter = new EventFilter(settings);
         var summary = new TraceSummary { Print = settings.Summary };
 
+        using var injector = Inject.Injector.Create(settings.Inject);
         var originFunctions = PlanOrigins(renderer);
         // The launcher (whyfail itself, stopped before exec) starts now so that its start-up overlaps
         // loading the BPF programs; killed if the session fails before releasing it.
-        if (executable != null) _child = Launcher.Start(executable, settings.Command, creds);
+        if (executable != null) _child = Launcher.Start(executable, settings.Command, creds, injector?.Filter);
         using var unreleased = new Launcher.KillUnlessReleased(_child);
         SourceLines? sourceLines = null;
         using var capture = new TracepointCapture(new CaptureOptions
@@ -95,6 +96,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         capture.OnEvent = ev =>
         {
             if (_output!.Failure != null) return; // nowhere to report it: the session is stopping
+            injector?.Mark(ev);
             SignalRestart.Apply(ev);
             switch (filter.Judge(ev))
             {
@@ -123,6 +125,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
                 capture.Adopt([_child!.Id], armOnExec: true);
                 Launcher.Release(_child);
                 unreleased.Released = true;
+                injector?.Start(_child.Id, renderer.Notice);
             }
             else if (settings.Pids.Count > 0)
             {
@@ -155,6 +158,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             summary.Reported = stats.Reported;
             summary.Lost = stats.LostEvents;
             summary.LostEvidence = stats.LostEvidence;
+            summary.Injected = injector?.Injected;
             renderer.Summary(summary);
             sourceLines?.Dispose();
         }

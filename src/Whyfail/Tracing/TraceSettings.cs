@@ -36,4 +36,7 @@ public sealed class TraceSettings
 
     /// <summary>--pinpoint: kprobes on candidate error sites decide which one a later failure took.</summary>
     public bool Pinpoint { get; init; }
+
+    /// <summary>--inject rules, in command-line order.</summary>
+    public IReadOnlyList<Inject.InjectRule> Inject { get; init; } = [];
 }

@@ -13,6 +13,7 @@ public sealed class ExplainEngine
     /// <summary>Every rule, in the order they run. A new rule is one file under Rules/ and one line here.</summary>
     static readonly IExplainRule[] Rules =
     [
+        new Injected(),
         new SeccompBlocked(),
         new LsmDenied(),
         new CapabilityDenied(),
@@ -123,6 +124,7 @@ public sealed class ExplainEngine
             {
                 foreach (var e in rule.Explain(ev, proc)) found.Add(e);
                 if (rule.FromEvidence) evidenceBased.Add(rule.Id);
+                if (rule is Injected && found.Count > 0) break; // whyfail made this error: nothing else caused it
             }
             catch (Exception ex)
             {

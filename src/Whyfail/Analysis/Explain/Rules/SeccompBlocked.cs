@@ -37,6 +37,8 @@ public sealed class SeccompBlocked : IExplainRule
             viaLeader = true;
         }
         if (st is not { Mode: 2 }) yield break;
+        if (st.FilterCount is { } own && own <= Tracing.Inject.InjectFilter.OwnInstalledFirst)
+            yield break; // only whyfail's own --inject filter: nothing to read (and no ptrace stop of the command)
 
         var sc = ev.Syscall.Length > 0 ? ev.Syscall : $"syscall {ev.Nr}";
         var whose = tid == pid ? $"{ProcFs.Who(pid)}'s" : $"thread {tid} of {ProcFs.Who(pid)}'s";
@@ -48,6 +50,9 @@ public sealed class SeccompBlocked : IExplainRule
             yield break;
         }
 
+        // whyfail's own --inject filter: the calls it failed are inject.injected's; for the others it did not refuse them.
+        filters = filters.Where(f => !Tracing.Inject.InjectFilter.IsOwn(f)).ToList();
+        if (filters.Count == 0) yield break;
         var data = new SeccompData(ev.Nr, SeccompData.AuditArchX86_64, 0, ev.Args);
         var v = SeccompVerdict.Evaluate(filters, data);
         string Which(SeccompVerdict x) => $"filter {x.DecidingFilter + 1} of {x.FilterCount} returns {x.Describe()} for {sc}";
