@@ -1,7 +1,11 @@
 namespace Whyfail;
 
-/// <summary>A failure of whyfail itself (not of the traced command), with what to do about it.</summary>
-public sealed class WhyfailException(string message, int exitCode = ExitCodes.Usage, string? detail = null) : Exception(message)
+/// <summary>
+/// A failure of whyfail itself (not of the traced command), with what to do about it and the exit code
+/// it ends with. The root of whyfail's exceptions: the CLI's guard prints the message and exits with
+/// <see cref="ExitCode"/>; any other exception is a bug, printed as "internal error" with exit 70.
+/// </summary>
+public class WhyfailException(string message, int exitCode = ExitCodes.Usage, string? detail = null, Exception? inner = null) : Exception(message, inner)
 {
     public int ExitCode { get; } = exitCode;
     /// <summary>A longer block shown after the message (e.g. the verifier's reason).</summary>

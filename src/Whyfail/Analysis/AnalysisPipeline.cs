@@ -1,7 +1,6 @@
 using Whyfail.Analysis.Explain;
 using Whyfail.Decoding;
 using Whyfail.Events;
-using Whyfail.Tracing;
 
 namespace Whyfail.Analysis;
 
@@ -10,7 +9,7 @@ namespace Whyfail.Analysis;
 /// explanation rules (which read live state, so they run as soon as the event arrives).
 /// Kernel evidence is already attached by the capture stage.
 /// </summary>
-public sealed class AnalysisPipeline(TraceSettings settings)
+public sealed class AnalysisPipeline(AnalysisOptions settings)
 {
     private readonly ExplainEngine? _explain = settings.Explain ? new ExplainEngine() : null;
 

@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
-using Whyfail.Analysis.Evidence;
 using Whyfail.Capture.Bpf;
 using Whyfail.Events;
 

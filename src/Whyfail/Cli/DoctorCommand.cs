@@ -127,8 +127,27 @@ public static class DoctorCommand
         list.Add(new("debug info", debugOk, debugDetail, debugUnlocks));
         bool kallsyms = KallsymsVisible();
         list.Add(new("kallsyms", kallsyms, kallsyms ? "addresses visible" : "addresses hidden (zeros)", "run as root with kernel.kptr_restrict ≤ 1"));
+        list.Add(SyscallEntryCheck());
         list.Add(InjectCheck());
         return list;
+    }
+
+    /// <summary>How many of the syscall table's x86_64 entry functions this kernel has (origins and graph start there).</summary>
+    private static Check SyscallEntryCheck()
+    {
+        try
+        {
+            var symbols = Analysis.Origin.Kernel.Kallsyms.Load();
+            var absent = Analysis.Origin.Kernel.SyscallEntries.Absent(symbols.Contains);
+            int all = Analysis.Origin.Kernel.SyscallEntries.WithEntry;
+            string detail = $"{all - absent.Count} of {all} syscalls' entry functions present" +
+                (absent.Count > 0 ? $"; not in this kernel (newer, removed or configured out: no origins, no graph): {string.Join(" ", absent.Select(a => a.Name))}" : "");
+            return new("syscall entries", true, detail);
+        }
+        catch (Analysis.Origin.Kernel.KernelAnalysisException e)
+        {
+            return new("syscall entries", null, e.Message, "a readable /proc/kallsyms");
+        }
     }
 
     /// <summary>--inject needs no tracing feature: seccomp filters, and for conditional rules user notification (Linux 5.9+).</summary>

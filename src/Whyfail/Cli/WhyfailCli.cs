@@ -87,7 +87,7 @@ public static class WhyfailCli
         var summary = new Option<bool>("--summary", "-c") { Description = "Print counts (syscall × errno × process name) at exit" };
         var color = new Option<ColorMode>("--color") { Description = "Colour the text output", DefaultValueFactory = _ => ColorMode.Auto };
         var noExplain = new Option<bool>("--no-explain") { Description = "Do not look at live system state to explain failures" };
-        var bufferSize = new Option<string>("--buffer-size") { Description = "Kernel ring buffer size (e.g. 16M, 256M); larger loses fewer events in floods", DefaultValueFactory = _ => "16M", HelpName = "SIZE" };
+        var bufferSize = new Option<string>("--buffer-size") { Description = "Kernel ring buffer size, 4K to 1G (e.g. 16M, 256M; rounded up to a power of two); larger loses fewer events in floods", DefaultValueFactory = _ => "16M", HelpName = "SIZE" };
         var deep = new Option<string>("--deep") { Description = "Syscalls whose kernel origin is traced: auto (a default set of often-failing calls), none, or a comma-separated list", DefaultValueFactory = _ => "auto", HelpName = "auto|none|LIST" };
         var backend = new Option<string>("--backend") { Description = "Origin backend: auto, kretprobe.multi, fexit, kretprobe, none", DefaultValueFactory = _ => "auto", HelpName = "NAME" };
         var deepBudget = new Option<int>("--deep-budget") { Description = "At most this many kernel functions are watched for origins", DefaultValueFactory = _ => 600, HelpName = "N" };
@@ -161,21 +161,43 @@ public static class WhyfailCli
         return root;
     }
 
-    /// <summary>Runs an action, turning whyfail's own errors into one clear message and an exit code.</summary>
+    /// <summary>
+    /// Runs an action, turning whyfail's own errors into one clear message and their exit code, and any
+    /// other exception (a bug) into "internal error" and exit 70.
+    /// </summary>
     internal static int Guard(Func<int> action)
     {
         try
         {
             return action();
         }
-        catch (WhyfailException e)
+        catch (Exception e)
         {
-            Console.Error.WriteLine($"whyfail: {e.Message}");
-            if (!string.IsNullOrWhiteSpace(e.Detail))
-                foreach (var line in e.Detail.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-                    Console.Error.WriteLine($"  | {line}");
-            return e.ExitCode;
+            return Report(e);
         }
+    }
+
+    /// <summary>Prints an exception that ends whyfail (to standard error) and returns the exit code it ends with.</summary>
+    internal static int Report(Exception e, TextWriter? err = null)
+    {
+        err ??= Console.Error;
+        if (e is WhyfailException w)
+        {
+            err.WriteLine($"whyfail: {w.Message}");
+            Detail(err, w.Detail);
+            return w.ExitCode;
+        }
+        err.WriteLine($"whyfail: internal error: {e.GetType().Name}: {e.Message}");
+        // Where it happened, for a bug report; not the whole trace.
+        Detail(err, string.Join('\n', (e.StackTrace ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries).Take(4).Select(l => l.Trim())));
+        return ExitCodes.Internal;
+    }
+
+    private static void Detail(TextWriter err, string? detail)
+    {
+        if (string.IsNullOrWhiteSpace(detail)) return;
+        foreach (var line in detail.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            err.WriteLine($"  | {line}");
     }
 
     private static IEnumerable<string> Split(string s) => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -255,18 +277,29 @@ public static class WhyfailCli
         throw new WhyfailException($"--backend: unknown backend '{value}': choose auto, kretprobe.multi, fexit, kretprobe or none", ExitCodes.Usage);
     }
 
-    internal static int ParseSize(string s)
+    /// <summary>Smallest and largest --buffer-size: one page, and 1 GiB.</summary>
+    internal const long MinBufferSize = 4096, MaxBufferSize = 1L << 30;
+
+    /// <summary>
+    /// --buffer-size: a number of bytes with an optional K, M or G suffix (powers of 1024), from 4K to 1G.
+    /// Outside that range it is refused with the limits, never rounded in silence.
+    /// </summary>
+    internal static int ParseSize(string text)
     {
-        s = s.Trim();
+        var s = text.Trim();
         long mult = 1;
         if (s.Length > 0 && char.ToUpperInvariant(s[^1]) is 'K' or 'M' or 'G')
         {
             mult = char.ToUpperInvariant(s[^1]) switch { 'K' => 1L << 10, 'M' => 1L << 20, _ => 1L << 30 };
             s = s[..^1];
         }
-        if (!long.TryParse(s, out long n) || n <= 0 || n * mult > (1L << 30))
-            throw new WhyfailException($"--buffer-size: '{s}' is not a size between 4K and 1G", ExitCodes.Usage);
-        return (int)Math.Max(4096, n * mult);
+        if (!long.TryParse(s, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long n))
+            throw new WhyfailException($"--buffer-size: '{text}' is not a size: give bytes or a number with K, M or G (16M)", ExitCodes.Usage);
+        if (n > MaxBufferSize / mult)
+            throw new WhyfailException($"--buffer-size: '{text}' is more than the largest ring buffer, 1G", ExitCodes.Usage);
+        if (n * mult < MinBufferSize)
+            throw new WhyfailException($"--buffer-size: '{text}' is less than the smallest ring buffer, 4K (one page)", ExitCodes.Usage);
+        return (int)(n * mult);
     }
 
     private static Command ErrnoCommand()

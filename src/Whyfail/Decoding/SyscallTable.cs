@@ -19,6 +19,12 @@ public sealed record SyscallInfo(int Nr, string Name, IReadOnlyList<SyscallArg> 
 
     /// <summary>The strace classes this call belongs to, without the '%' ("file", "desc", "%stat").</summary>
     public IReadOnlyList<string> Classes { get; init; } = [];
+
+    /// <summary>
+    /// The kernel's x86_64 entry function ("__x64_sys_newstat" for stat, "__x64_sys_umount" for umount2), from
+    /// the entry point column of syscall_64.tbl; null for numbers without one (never implemented or removed).
+    /// </summary>
+    public string? KernelEntry { get; init; }
 }
 
 /// <summary>
@@ -52,7 +58,8 @@ public static class SyscallTable
                     args.Add(new SyscallArg(decl[(sp + 1)..], decl[..sp]));
                 }
             }
-            var info = new SyscallInfo(nr, name, args) { ArgsKnown = known, Classes = classes };
+            var entry = row.Length > 4 && row[4] != "-" ? row[4] : null;
+            var info = new SyscallInfo(nr, name, args) { ArgsKnown = known, Classes = classes, KernelEntry = entry };
             if (nr >= 0 && nr < MaxNr) ByNr[nr] = info;
             ByName[name] = nr;
             AllList.Add(info);
@@ -80,6 +87,12 @@ public static class SyscallTable
     /// <summary>The number of a call by its exact name ("openat"); the kernel's own tracepoint names
     /// ("newstat") are not accepted.</summary>
     public static bool TryGetNumber(string name, out int nr) => ByName.TryGetValue(name.Trim(), out nr);
+
+    /// <summary>The call named <paramref name="name"/> ("openat"), or null.</summary>
+    public static SyscallInfo? Get(string name) => TryGetNumber(name, out int nr) ? Get(nr) : null;
+
+    /// <summary>The x86_64 entry function of a call by name (<see cref="SyscallInfo.KernelEntry"/>); null when it has none or is unknown.</summary>
+    public static string? KernelEntry(string name) => Get(name)?.KernelEntry;
 
     /// <summary>Names close to a misspelt one ("opnat" → "openat", "openat2"), best first.</summary>
     public static IReadOnlyList<string> Suggest(string badName) => Decoding.Suggest.Closest(badName, ByName.Keys);

@@ -57,7 +57,8 @@ public sealed class GraphSession(GraphSettings settings, TextWriter stderr)
         foreach (var sc in settings.Syscalls)
         {
             SyscallTable.TryGetNumber(sc, out int nr);
-            string entry = "__x64_sys_" + sc;
+            string entry = SyscallTable.KernelEntry(sc)
+                ?? throw new WhyfailException($"--syscall {sc}: it has no entry function on x86_64 (the kernel's syscall table has none)", ExitCodes.KernelUnsupported);
             if (traceable != null && !traceable.Contains(entry))
                 throw new WhyfailException($"--syscall {sc}: its entry function {entry} cannot be traced on this kernel (not in available_filter_functions)", ExitCodes.KernelUnsupported);
             entries[entry] = (sc, nr);
@@ -67,7 +68,7 @@ public sealed class GraphSession(GraphSettings settings, TextWriter stderr)
         using var output = new GraphOutput(settings, stderr);
         // Ctrl-C / SIGTERM from here on end the session through the normal path (tracefs cleaned up).
         using var signals = new StopSignals(this);
-        var pipeline = new AnalysisPipeline(new TraceSettings { Explain = false });
+        var pipeline = new AnalysisPipeline(new AnalysisOptions(Explain: false));
         var originFunctions = PlanOrigins(output);
         using var capture = new TracepointCapture(new CaptureOptions
         {

@@ -44,7 +44,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
                 throw new WhyfailException($"no process with pid {pid}", ExitCodes.NoSuchProcess);
 
         using var renderer = CreateRenderer();
-        var pipeline = new AnalysisPipeline(settings);
+        var pipeline = new AnalysisPipeline(new AnalysisOptions(settings.Explain, settings.StringLimit));
         var filter = new EventFilter(settings);
         var summary = new TraceSummary { Print = settings.Summary };
 

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using Whyfail.Analysis.Evidence;
 using Whyfail.Capture;
 using Whyfail.Capture.Bpf;
 using Whyfail.Events;

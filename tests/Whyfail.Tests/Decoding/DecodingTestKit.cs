@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using Whyfail.Decoding;
 using Whyfail.Events;
+using Xunit;
 using Encoding = System.Text.Encoding;
 
 namespace Whyfail.Tests.Decoding;
@@ -63,12 +64,29 @@ internal sealed class StructBytes(int size)
 }
 
 /// <summary>
+/// A test that compiles C with the installed headers: skipped, visibly, where no C compiler (cc) is
+/// installed, except in CI (CI=true), where the compiler is a build dependency and its absence a failure.
+/// </summary>
+public sealed class CompilerFactAttribute : FactAttribute
+{
+    public CompilerFactAttribute()
+    {
+        if (!CStruct.CompilerPresent && Environment.GetEnvironmentVariable("CI") != "true")
+            Skip = "no C compiler (cc) on this machine: the layout is compiled from the installed headers";
+    }
+}
+
+/// <summary>
 /// Produces the bytes of a struct exactly as the C compiler lays it out with the installed headers:
-/// compiles a tiny program that fills it and prints it in hex. Null when no C compiler is present.
+/// compiles a tiny program that fills it and prints it in hex. Tests that use it are [CompilerFact]s.
 /// </summary>
 internal static class CStruct
 {
-    public static byte[]? Bytes(string includes, string type, string fill)
+    /// <summary>Whether cc is on the PATH.</summary>
+    public static bool CompilerPresent { get; } = (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin")
+        .Split(':', StringSplitOptions.RemoveEmptyEntries).Any(d => File.Exists(Path.Combine(d, "cc")));
+
+    public static byte[] Bytes(string includes, string type, string fill)
     {
         var dir = Directory.CreateTempSubdirectory("whyfail-cstruct-");
         try
@@ -89,7 +107,8 @@ internal static class CStruct
                     return 0;
                 }
                 """);
-            if (!Run("cc", $"-w -o {exe} {src}", out _)) return null;
+            if (!Run("cc", $"-w -o {exe} {src}", out _))
+                throw new InvalidOperationException(CompilerPresent ? $"cc could not compile {type}" : "no C compiler (cc): CI must have one (build.sh --deps installs gcc)");
             if (!Run(exe, "", out var hex)) throw new InvalidOperationException("struct program failed");
             return Convert.FromHexString(hex.Trim());
         }

@@ -150,7 +150,7 @@ public class OriginTests
     [Fact]
     public void EaccesOfAPrivilegedPortComesFromInetBind()
     {
-        var run = WhyfailRunner.Run(["--deep", "bind", "-u", "nobody", "--", P("bind_port"), "80"], TimeSpan.FromMinutes(10));
+        var run = WhyfailRunner.Run(["--deep", "bind", "-u", "nobody", "--", P("tcp_port"), "bind", "80"], TimeSpan.FromMinutes(10));
         Assert.True(run.ExitCode == 1, run.ToString());
         var o = Origin(Assert.Single(run.Failures("bind", "EACCES")));
         Assert.Equal("__inet_bind", o.GetProperty("function").GetString());
@@ -168,7 +168,7 @@ public class OriginTests
     [Fact]
     public void EconnrefusedComesFromTheInetStreamConnect()
     {
-        var run = WhyfailRunner.Run(["--deep", "connect", "--", P("connect_port"), "1"], TimeSpan.FromMinutes(10));
+        var run = WhyfailRunner.Run(["--deep", "connect", "--", P("tcp_port"), "connect", "1"], TimeSpan.FromMinutes(10));
         Assert.True(run.ExitCode == 1, run.ToString());
         var o = Origin(Assert.Single(run.Failures("connect", "ECONNREFUSED")));
         Assert.Equal("__inet_stream_connect", o.GetProperty("function").GetString());

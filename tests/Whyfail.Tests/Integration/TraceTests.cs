@@ -236,6 +236,17 @@ public class TraceTests
     }
 
     [Theory]
+    [InlineData("2G", "'2G' is more than the largest ring buffer, 1G")]
+    [InlineData("100", "'100' is less than the smallest ring buffer, 4K")]
+    [InlineData("lots", "'lots' is not a size")]
+    public void BufferSizesOutsideTheRangeAreRefusedByName(string size, string message)
+    {
+        var run = WhyfailRunner.Run("--buffer-size", size, "--", "/bin/true");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("--buffer-size: " + message, run.Stderr);
+    }
+
+    [Theory]
     [InlineData("graph", "whyfail graph [<command>...] [options]", "The command to run and record")]
     [InlineData("doctor", "whyfail doctor [options]", null)]
     [InlineData("errno", "whyfail errno <errno>... [options]", "Names or numbers")]

@@ -198,7 +198,7 @@ public class CallGraphTests
     [Fact]
     public void UnknownSyscall_IsReported()
     {
-        var e = Assert.Throws<KernelAnalysisException>(() => DemoGraph().FunctionsFor("nosuchcall", new CallGraphOptions()));
+        var e = Assert.Throws<MissingEntryException>(() => DemoGraph().FunctionsFor("nosuchcall", new CallGraphOptions()));
         Assert.Contains("no entry symbol for syscall 'nosuchcall'", e.Message);
         Assert.Contains("__x64_sys_nosuchcall", e.Message);
     }

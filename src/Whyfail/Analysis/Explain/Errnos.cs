@@ -1,6 +1,9 @@
 namespace Whyfail.Analysis.Explain;
 
-/// <summary>The errno values the explanation rules care about (x86_64 Linux), with their names.</summary>
+/// <summary>
+/// The errno values the explanation rules compare with (x86_64 Linux; constants, for patterns), checked against
+/// the generated errno table by a test, and the names sentences use, read from that table.
+/// </summary>
 internal static class Errnos
 {
     public const int EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, ENXIO = 6, E2BIG = 7, ENOEXEC = 8,
@@ -14,29 +17,9 @@ internal static class Errnos
         ENOTCONN = 107, ETIMEDOUT = 110, ECONNREFUSED = 111, EHOSTDOWN = 112, EHOSTUNREACH = 113, EALREADY = 114,
         EINPROGRESS = 115, EDQUOT = 122;
 
-    private static readonly string[] Low =
-    [
-        "", "EPERM", "ENOENT", "ESRCH", "EINTR", "EIO", "ENXIO", "E2BIG", "ENOEXEC", "EBADF", "ECHILD", "EAGAIN",
-        "ENOMEM", "EACCES", "EFAULT", "ENOTBLK", "EBUSY", "EEXIST", "EXDEV", "ENODEV", "ENOTDIR", "EISDIR",
-        "EINVAL", "ENFILE", "EMFILE", "ENOTTY", "ETXTBSY", "EFBIG", "ENOSPC", "ESPIPE", "EROFS", "EMLINK", "EPIPE",
-        "EDOM", "ERANGE", "EDEADLK", "ENAMETOOLONG", "ENOLCK", "ENOSYS", "ENOTEMPTY", "ELOOP",
-    ];
-
-    public static string Name(int errno)
-    {
-        if (errno > 0 && errno < Low.Length) return Low[errno];
-        return errno switch
-        {
-            61 => "ENODATA", 62 => "ETIME", 71 => "EPROTO", 75 => "EOVERFLOW", 84 => "EILSEQ",
-            ENOTSOCK => "ENOTSOCK", EDESTADDRREQ => "EDESTADDRREQ", EMSGSIZE => "EMSGSIZE", EPROTOTYPE => "EPROTOTYPE",
-            ENOPROTOOPT => "ENOPROTOOPT", EPROTONOSUPPORT => "EPROTONOSUPPORT", EOPNOTSUPP => "EOPNOTSUPP",
-            EAFNOSUPPORT => "EAFNOSUPPORT", EADDRINUSE => "EADDRINUSE", EADDRNOTAVAIL => "EADDRNOTAVAIL",
-            ENETDOWN => "ENETDOWN", ENETUNREACH => "ENETUNREACH", ECONNABORTED => "ECONNABORTED",
-            ECONNRESET => "ECONNRESET", ENOBUFS => "ENOBUFS", EISCONN => "EISCONN", ENOTCONN => "ENOTCONN",
-            ETIMEDOUT => "ETIMEDOUT", ECONNREFUSED => "ECONNREFUSED", EHOSTDOWN => "EHOSTDOWN",
-            EHOSTUNREACH => "EHOSTUNREACH", EALREADY => "EALREADY", EINPROGRESS => "EINPROGRESS", EDQUOT => "EDQUOT",
-            125 => "ECANCELED", 512 => "ERESTARTSYS", 524 => "ENOTSUPP",
-            _ => $"errno {errno}",
-        };
-    }
+    /// <summary>
+    /// The name of an errno for sentences ("ENOMSG", "ERESTARTSYS"), from the generated errno table (Decoding/Data):
+    /// every value the call line can show has its name here too; "errno N" only for a number no table knows.
+    /// </summary>
+    public static string Name(int errno) => Decoding.Errno.Name(errno) ?? $"errno {errno}";
 }

@@ -126,7 +126,12 @@ public sealed class ExplainEngine
         {
             bool applies;
             try { applies = rule.AppliesTo(ev); }
-            catch (Exception) { applies = false; }
+            catch (Exception ex)
+            {
+                // Reported like a failure in Explain: a rule that breaks is said, never silently skipped.
+                proc.Checked.Add($"rule {rule.Id} could not decide whether it applies ({ex.GetType().Name}: {ex.Message})");
+                continue;
+            }
             if (!applies) continue;
             ran.Add(rule.Id);
             try

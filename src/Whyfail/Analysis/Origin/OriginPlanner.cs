@@ -33,8 +33,20 @@ public static class OriginPlanner
             var all = new List<string>();
             var seen = new HashSet<string>();
             var perSyscall = new List<IReadOnlyList<string>>();
+            var planned = new List<string>();
             foreach (var sc in syscalls)
-                perSyscall.Add(cache.GetOrCompute(build, sc, opts, () => (graph ??= CallGraph.ForRunningKernel(vmlinux)).FunctionsFor(sc, opts), w => notice(w)));
+            {
+                try
+                {
+                    perSyscall.Add(cache.GetOrCompute(build, sc, opts, () => (graph ??= CallGraph.ForRunningKernel(vmlinux)).FunctionsFor(sc, opts), w => notice(w)));
+                    planned.Add(sc);
+                }
+                catch (MissingEntryException e)
+                {
+                    // One syscall this kernel lacks (newer, removed, configured out): the others keep their origins.
+                    notice($"kernel origins: {e.Syscall} is left out: {e.Message}");
+                }
+            }
             // Round-robin by depth order so every syscall keeps its shallow (most useful) functions within the budget.
             bool truncated = false;
             for (int i = 0; ; i++)
@@ -49,7 +61,7 @@ public static class OriginPlanner
                 }
                 if (!any || truncated) break;
             }
-            return new Plan(all, syscalls, graph?.TextSource ?? "the call graph cache", sw.Elapsed, truncated);
+            return new Plan(all, planned, graph?.TextSource ?? "the call graph cache", sw.Elapsed, truncated);
         }
         catch (KernelAnalysisException e)
         {

@@ -16,7 +16,7 @@ public readonly record struct SockFilter(ushort Code, byte Jt, byte Jf, uint K)
 }
 
 /// <summary>A program <see cref="ClassicBpf"/> refuses to run, with the instruction and the reason.</summary>
-public sealed class BpfProgramException(string message) : Exception(message);
+public sealed class BpfProgramException(string message) : WhyfailException(message, ExitCodes.Internal);
 
 /// <summary>
 /// The input of a seccomp filter, struct seccomp_data (64 bytes, native byte order):

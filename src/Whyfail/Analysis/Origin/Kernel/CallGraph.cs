@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Whyfail.Decoding;
 
 namespace Whyfail.Analysis.Origin.Kernel;
 
@@ -107,7 +108,11 @@ public sealed class CallGraph : IDisposable
 
     public IReadOnlyList<string> FunctionsFor(string syscallName) => FunctionsFor(syscallName, new CallGraphOptions());
 
-    /// <summary>The entry symbols of a syscall that exist in this kernel: __x64_sys_X, __do_sys_X, __se_sys_X, do_sys_X.</summary>
+    /// <summary>
+    /// The entry symbols of a syscall that exist in this kernel: its x86_64 entry function from the syscall table
+    /// (__x64_sys_newstat for stat) and the functions SYSCALL_DEFINE makes around the same name (__do_sys_,
+    /// __se_sys_, do_sys_). A name the table does not know is taken as the entry's own ("demo": __x64_sys_demo).
+    /// </summary>
     public IReadOnlyList<KernelSymbol> EntrySymbols(string syscallName)
     {
         var found = new List<KernelSymbol>();
@@ -117,27 +122,18 @@ public sealed class CallGraph : IDisposable
         return found;
     }
 
+    private const string EntryPrefix = "__x64_sys_";
+
     private static IEnumerable<string> EntryNames(string syscall)
     {
-        foreach (var n in SyscallAliases(syscall))
-        {
-            yield return $"__x64_sys_{n}";
-            yield return $"__do_sys_{n}";
-            yield return $"__se_sys_{n}";
-            yield return $"do_sys_{n}";
-        }
-    }
-
-    private static IEnumerable<string> SyscallAliases(string syscall)
-    {
-        yield return syscall;
-        // Syscalls whose x86-64 entry carries another name.
-        switch (syscall)
-        {
-            case "stat" or "lstat" or "fstat" or "uname": yield return "new" + syscall; break;
-            case "fstatat" or "newfstatat": yield return "newfstatat"; break;
-            case "umount": yield return "umount2"; break;
-        }
+        var info = SyscallTable.Get(syscall);
+        if (info != null && info.KernelEntry == null) yield break; // no entry point on x86_64 (never implemented, or removed)
+        var entry = info?.KernelEntry ?? EntryPrefix + syscall;
+        var stem = entry.StartsWith(EntryPrefix, StringComparison.Ordinal) ? entry[EntryPrefix.Length..] : syscall;
+        yield return entry;
+        yield return $"__do_sys_{stem}";
+        yield return $"__se_sys_{stem}";
+        yield return $"do_sys_{stem}";
     }
 
     public CallGraphResult Explore(string syscallName, CallGraphOptions opts)
@@ -151,8 +147,9 @@ public sealed class CallGraph : IDisposable
         var clock = Stopwatch.StartNew();
         var entries = EntrySymbols(syscallName);
         if (entries.Count == 0)
-            throw new KernelAnalysisException(
-                $"no entry symbol for syscall '{syscallName}' in {_symbols.Source} (tried {string.Join(", ", EntryNames(syscallName).Take(4))})");
+            throw new MissingEntryException(syscallName, SyscallTable.KernelEntry(syscallName) is null && SyscallTable.Get(syscallName) != null
+                ? $"syscall '{syscallName}' has no entry function on x86_64 (the kernel's syscall table has none)"
+                : $"no entry symbol for syscall '{syscallName}' in {_symbols.Source} (tried {string.Join(", ", EntryNames(syscallName))})");
 
         var walk = new Walk(this, opts);
         foreach (var e in entries) walk.Add(e, 0, null, CallGraphEdge.Entry);

@@ -1,10 +1,10 @@
 using System.Text.Json;
 using Whyfail.Decoding;
 
-namespace Whyfail.Analysis.Evidence;
+namespace Whyfail.Events;
 
 /// <summary>A signal sent to the thread while the call ran (signal:signal_generate).</summary>
-public sealed class SignalEvidence(int sig, int senderPid, int result, ulong saFlags) : Events.Evidence
+public sealed class SignalEvidence(int sig, int senderPid, int result, ulong saFlags) : Evidence
 {
     public const ulong SA_RESTART = 0x10000000;
     // TRACE_SIGNAL_* results of signal_generate

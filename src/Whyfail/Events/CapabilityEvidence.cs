@@ -1,10 +1,10 @@
 using System.Text.Json;
 using Whyfail.Decoding;
 
-namespace Whyfail.Analysis.Evidence;
+namespace Whyfail.Events;
 
 /// <summary>A capability check that said no during the call (capability:cap_capable with ret != 0).</summary>
-public sealed class CapabilityEvidence(int cap, int ret, int userNsLevel, uint userNsOwner, uint euid) : Events.Evidence
+public sealed class CapabilityEvidence(int cap, int ret, int userNsLevel, uint userNsOwner, uint euid) : Evidence
 {
     public int Cap { get; } = cap;
     public int Ret { get; } = ret;
