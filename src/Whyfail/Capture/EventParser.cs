@@ -13,6 +13,8 @@ public static class EventParser
     private const ulong KernelHalf = 1UL << 63;
     private const ushort RecSyscall = 1;
     private const ushort EvfBlobTruncated = 1, EvfEvidenceLost = 2;
+    /// <summary>WF_BLOB_FAULTED: the copy stopped at an unreadable page (the data is the readable prefix).</summary>
+    private const int BlobFaulted = 0x80;
     private const ushort EvCapability = 1, EvSignal = 2;
 
     public static SyscallEvent? Parse(ReadOnlySpan<byte> r)
@@ -71,7 +73,7 @@ public static class EventParser
                 data = r.Slice(off, len).ToArray();
                 off += (len + 7) & ~7;
             }
-            blobs.Add(new CapturedArg(arg, (CaptureKind)kind, index, data, full));
+            blobs.Add(new CapturedArg(arg, (CaptureKind)(kind & ~BlobFaulted), index, data, full, (kind & BlobFaulted) != 0));
         }
         var ev = new SyscallEvent
         {

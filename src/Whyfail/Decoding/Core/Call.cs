@@ -72,6 +72,33 @@ internal sealed class Call
         };
     }
 
+    /// <summary>Whether the capture of argument i ran into an unreadable page (its data is the readable prefix).</summary>
+    public bool Faulted(int i) => this[i] != 0 && Cap(i) is { Faulted: true };
+
+    /// <summary>
+    /// What an extensible structure (open_how, clone_args, sched_attr …) holds past the <paramref name="known"/>
+    /// bytes decoded, as strace shows it: its non-zero bytes as <c>/* bytes N..M */ "\x.."</c>, and <c>???</c>
+    /// when the size the program passed reaches into memory that could not be read. Empty otherwise.
+    /// </summary>
+    public IEnumerable<string> StructTail(int i, int known)
+    {
+        var c = Cap(i);
+        if (this[i] == 0 || c?.Data is null) yield break;
+        var d = c.Data;
+        if (c.Faulted && c.FullLength > Math.Max(d.Length, known))
+        {
+            yield return "???";
+            yield break;
+        }
+        if (d.Length <= known || Array.TrueForAll(d[known..], b => b == 0)) yield break;
+        var sb = new System.Text.StringBuilder();
+        int shown = Math.Min(d.Length - known, Limit);
+        for (int k = known; k < known + shown; k++)
+            sb.Append("\\x").Append(d[k].ToString("x2", System.Globalization.CultureInfo.InvariantCulture));
+        bool cut = shown < d.Length - known || c.FullLength > d.Length;
+        yield return $"/* bytes {known}..{Math.Max(c.FullLength, d.Length) - 1} */ \"{sb}\"" + (cut ? "..." : "");
+    }
+
     public string Ptr(int i) => Fmt.Ptr(this[i]);
     public string Hex(int i) => Fmt.Hex(this[i]);
     public string Hex32(int i) => Fmt.Hex(UInt(i));
