@@ -38,6 +38,7 @@ public static class Decoder
         EpollFamily.Register,
         TimeFamily.Register,
         FutexFamily.Register,
+        SchedFamily.Register,
     ];
 
     /// <summary>Arguments (by kernel parameter name) that hold a path: captured whole.</summary>

@@ -104,6 +104,8 @@ internal sealed class Call
     public string Hex32(int i) => Fmt.Hex(UInt(i));
     public string Dec(int i) => Fmt.Int(this[i]);
     public string UDec(int i) => Fmt.UDec(this[i]);
+    /// <summary>An unsigned int argument (the kernel reads 32 bits).</summary>
+    public string UDec32(int i) => Fmt.UInt(this[i]);
     public string LDec(int i) => Fmt.Dec(Long(i));
     public string Fd(int i) => Fmt.Int(this[i]);
     public string Octal(int i) => Fmt.Octal(UInt(i));
