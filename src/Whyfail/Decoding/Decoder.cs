@@ -39,6 +39,8 @@ public static class Decoder
         TimeFamily.Register,
         FutexFamily.Register,
         SchedFamily.Register,
+        KeysFamily.Register,
+        ArchPrctlFamily.Register,
     ];
 
     /// <summary>Arguments (by kernel parameter name) that hold a path: captured whole.</summary>

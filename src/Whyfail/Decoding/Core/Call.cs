@@ -108,7 +108,8 @@ internal sealed class Call
     public string UDec32(int i) => Fmt.UInt(this[i]);
     public string LDec(int i) => Fmt.Dec(Long(i));
     public string Fd(int i) => Fmt.Int(this[i]);
-    public string Octal(int i) => Fmt.Octal(UInt(i));
+    /// <summary>A mode: the kernel reads a umode_t (16 bits) from the register.</summary>
+    public string Octal(int i) => Fmt.Octal(this[i] & 0xffff);
 
     /// <summary>A directory descriptor: AT_FDCWD or the number.</summary>
     public string Dirfd(int i) => Xlat.Table("at_special").Value32(UInt(i), hex: false);
@@ -173,7 +174,8 @@ internal sealed class Call
         }
         if (DirfdNames.Contains(a.Name)) return Dirfd(i);
         if (FdNames.Contains(a.Name)) return Fd(i);
-        if (t is "umode_t" or "mode_t") return Octal(i);
+        if (t is "umode_t") return Octal(i);
+        if (t is "mode_t") return Fmt.Octal(UInt(i));
         if (t is "uid_t" or "gid_t") return Fmt.Id(this[i]);
         bool is32 = Signed32.Contains(t) || Unsigned32.Contains(t);
         if (a.Name is "flags" or "flag" or "at_flags" or "mask") return is32 ? Hex32(i) : Hex(i);
