@@ -11,6 +11,9 @@ passed=0 failed=0 skipped=0 status=0
 
 # tracefs: whyfail itself only needs BTF tracepoints, but doctor and the lab read it.
 mountpoint -q /sys/kernel/tracing 2>/dev/null || mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true
+# securityfs: the active LSM list (/sys/kernel/security/lsm) that the Landlock and LSM tests check; a fresh
+# machine may not have it mounted.
+mountpoint -q /sys/kernel/security 2>/dev/null || mount -t securityfs securityfs /sys/kernel/security 2>/dev/null || true
 
 count() { # adds the counts of a "dotnet test" log (normal verbosity summary block) to the totals
   local n

@@ -64,14 +64,9 @@ struct {
 	__uint(max_entries, 16 << 20); /* resized by user space before load */
 } events SEC(".maps");
 
-#define STAT_LOST_EVENTS   0
-#define STAT_LOST_EVIDENCE 1
-#define STAT_REPORTED      2
-#define STAT_MAX           4
-
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, STAT_MAX);
+	__uint(max_entries, WF_STAT_MAX);
 	__type(key, u32);
 	__type(value, u64);
 } stats SEC(".maps");
@@ -123,7 +118,7 @@ static __always_inline void add_evidence(struct task_state *st, struct wf_eviden
 {
 	u32 n = st->n_ev;
 	if (n >= WF_MAX_EVIDENCE) {
-		stat_inc(STAT_LOST_EVIDENCE);
+		stat_inc(WF_STAT_LOST_EVIDENCE);
 		return;
 	}
 	st->ev[n & (WF_MAX_EVIDENCE - 1)] = *e;
@@ -140,6 +135,16 @@ static __always_inline void reset_call_state(struct task_state *st)
 		if (st->n_pin)
 			st->n_pin = 0;
 	}
+}
+
+/*
+ * Never called, never loaded (libbpf loads a .text function only when a program calls it): it makes
+ * clang keep in BTF the structs of whyfail.h that no map or program signature refers to, so
+ * tools/gen-bpf-contract can read their layout.
+ */
+__noinline int wf_btf_anchor(struct wf_event *e, struct wf_blob *b)
+{
+	return e && b;
 }
 
 /* ---- task bookkeeping ------------------------------------------------------------------ */
@@ -739,8 +744,8 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	VERIFIER_MASK(len, 0x3fff);
 	h->size = len;
 	if (bpf_ringbuf_output(&events, buf, len, 0))
-		stat_inc(STAT_LOST_EVENTS);
+		stat_inc(WF_STAT_LOST_EVENTS);
 	else
-		stat_inc(STAT_REPORTED);
+		stat_inc(WF_STAT_REPORTED);
 	return 0;
 }

@@ -2,7 +2,9 @@
 /*
  * The contract between whyfail's BPF programs and user space.
  *
- * Everything here is mirrored by src/Whyfail/Capture/RawEvent.cs; change both together.
+ * User space does not mirror it by hand: tools/gen-bpf-contract generates the C# side at build time
+ * (BpfContract.g.cs: every struct wf_* with the layout from the object's BTF, every integer #define WF_*,
+ * the program and map names), so a changed field changes or breaks the C# code that reads it.
  * All multi-byte fields are little endian (x86_64), all records 8-byte aligned.
  */
 #ifndef WHYFAIL_H
@@ -37,6 +39,12 @@
 /* evidence kinds */
 #define WF_EV_CAPABILITY  1     /* a = cap, b = ret, c = userns level, d = userns owner uid, e = euid */
 #define WF_EV_SIGNAL      2     /* a = sig, b = sender tgid, c = result, d = sa_flags (at exit), e = code */
+
+/* indexes of the per-CPU statistics map (stats) */
+#define WF_STAT_LOST_EVENTS   0 /* records the ring buffer had no room for */
+#define WF_STAT_LOST_EVIDENCE 1 /* evidence items beyond WF_MAX_EVIDENCE */
+#define WF_STAT_REPORTED      2 /* records written to the ring buffer */
+#define WF_STAT_MAX           4
 
 struct wf_capture_spec {
 	unsigned char  kind[6];

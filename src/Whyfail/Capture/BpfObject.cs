@@ -50,13 +50,13 @@ internal sealed unsafe class BpfObject : IDisposable
 
     public void SetAutoload(string program, bool on) => Libbpf.ProgramSetAutoload(Program(program), on);
 
-    /// <summary>Writes the read-only configuration (a single struct at the start of .rodata) before load.</summary>
-    public void SetRodata<T>(T value) where T : unmanaged
+    /// <summary>Writes a read-only variable (a const volatile global at <paramref name="offset"/> in .rodata) before load.</summary>
+    public void SetRodata<T>(T value, int offset) where T : unmanaged
     {
-        void* p = Libbpf.MapInitialValue(Map(".rodata"), out nuint size);
-        if (p == null || size < (nuint)sizeof(T))
+        void* p = Libbpf.MapInitialValue(Map(Bpf.BpfMaps.Rodata), out nuint size);
+        if (p == null || size < (nuint)(offset + sizeof(T)))
             throw new WhyfailException("BPF object has no .rodata of the expected size", ExitCodes.Internal);
-        *(T*)p = value;
+        *(T*)((byte*)p + offset) = value;
     }
 
     public void Load()

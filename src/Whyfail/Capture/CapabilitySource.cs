@@ -1,3 +1,4 @@
+using Whyfail.Capture.Bpf;
 using Whyfail.Capture.Origin;
 
 namespace Whyfail.Capture;
@@ -28,9 +29,9 @@ public sealed record CapabilitySource(CapabilitySourceKind Kind, string Detail)
     private static readonly Dictionary<CapabilitySourceKind, string[]> ProgramsOf = new()
     {
         [CapabilitySourceKind.None] = [],
-        [CapabilitySourceKind.Tracepoint] = ["on_cap_capable"],
-        [CapabilitySourceKind.Fexit] = ["cap_capable_fexit"],
-        [CapabilitySourceKind.Kprobe] = ["cap_capable_entry", "cap_capable_return"],
+        [CapabilitySourceKind.Tracepoint] = [BpfPrograms.OnCapCapable],
+        [CapabilitySourceKind.Fexit] = [BpfPrograms.CapCapableFexit],
+        [CapabilitySourceKind.Kprobe] = [BpfPrograms.CapCapableEntry, BpfPrograms.CapCapableReturn],
     };
 
     /// <summary>Every capability program; those of other sources are not loaded.</summary>

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Whyfail.Capture.Bpf;
 using Whyfail.Capture.Native;
 using Whyfail.Capture.Origin;
 using Whyfail.Events;
@@ -13,22 +14,10 @@ namespace Whyfail.Capture;
 /// </summary>
 public sealed unsafe class TracepointCapture : IDisposable
 {
-    // Mirrors of bpf/whyfail.h
-    [StructLayout(LayoutKind.Sequential)]
-    private unsafe struct WfConfig
-    {
-        public const int MaxSyscalls = 512, FilterErrnos = 512, FilterComms = 8, CommLen = 16;
-        public uint TraceAll, ReportSuccess, SelfTgid, Pad;
-        public uint SyscallFilterOn, ErrnoFilterOn, NComms, Pad2;
-        public fixed ulong SyscallMask[MaxSyscalls / 64];
-        public fixed ulong ErrnoMask[FilterErrnos / 64];
-        public fixed byte Comms[FilterComms * CommLen];
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct WfCaptureSpec { public fixed byte Kind[6]; public fixed byte LenArg[6]; public fixed ushort Size[6]; }
-
-    internal const uint FlagTraced = 1, FlagArmedOnExec = 2, FlagFollow = 4;
+    // The contract (WfConfig, WfCaptureSpec, WfConst, BpfPrograms, BpfMaps) is generated from the BPF object.
+    internal const uint FlagTraced = WfConst.Traced, FlagArmedOnExec = WfConst.ArmedOnExec, FlagFollow = WfConst.Follow;
+    /// <summary>Bytes of one --comm name in wf_config.comms (the kernel's TASK_COMM_LEN).</summary>
+    private const int CommLen = WfConfig.Layout.CommsCount / WfConst.FilterComms;
 
     private readonly BpfObject _bpf = null!;
     private readonly CaptureOptions _options;
@@ -89,9 +78,9 @@ public sealed unsafe class TracepointCapture : IDisposable
             }
             try
             {
-                _statsFd = _bpf.MapFd("stats");
-                _seedsFd = _bpf.MapFd("seeds");
-                FillCaptureSpecs(_bpf.MapFd("capture"), options.Captures);
+                _statsFd = _bpf.MapFd(BpfMaps.Stats);
+                _seedsFd = _bpf.MapFd(BpfMaps.Seeds);
+                FillCaptureSpecs(_bpf.MapFd(BpfMaps.Capture), options.Captures);
                 foreach (var prog in RequiredPrograms)
                     _bpf.Attach(prog);
                 foreach (var (prog, tp, _) in OptionalTracepoints)
@@ -113,7 +102,7 @@ public sealed unsafe class TracepointCapture : IDisposable
                     SiteProbes = new SiteKprobes(_bpf.Program(SiteKprobes.ProgramName));
 
                 _self = GCHandle.Alloc(this);
-                _ring = Libbpf.RingBufferNew(_bpf.MapFd("events"), &OnSample, GCHandle.ToIntPtr(_self), 0);
+                _ring = Libbpf.RingBufferNew(_bpf.MapFd(BpfMaps.Events), &OnSample, GCHandle.ToIntPtr(_self), 0);
                 if (_ring == 0)
                     throw new WhyfailException($"could not open the BPF ring buffer: {Libc.ErrorText(Marshal.GetLastPInvokeError())}", ExitCodes.KernelUnsupported);
             }
@@ -177,25 +166,25 @@ public sealed unsafe class TracepointCapture : IDisposable
         };
         if (options.Syscalls is { } syscalls)
         {
-            c.SyscallFilterOn = 1;
+            c.FilterSyscalls = 1;
             foreach (int nr in syscalls)
-                if (nr >= 0 && nr < WfConfig.MaxSyscalls) c.SyscallMask[nr / 64] |= 1UL << (nr % 64);
+                if (nr >= 0 && nr < WfConst.MaxSyscalls) c.SyscallMask[nr / 64] |= 1UL << (nr % 64);
         }
         if (options.Errnos is { } errnos)
         {
-            c.ErrnoFilterOn = 1;
+            c.FilterErrnos = 1;
             foreach (int e in errnos)
-                if (e > 0 && e < WfConfig.FilterErrnos) c.ErrnoMask[e / 64] |= 1UL << (e % 64);
+                if (e > 0 && e < WfConst.FilterErrnos) c.ErrnoMask[e / 64] |= 1UL << (e % 64);
         }
         // The kernel compares at most 8 names, each as the kernel keeps it (15 bytes and a NUL); a longer name
         // can match no process, and user space alone filters when there are more.
-        var comms = options.Comms?.Select(System.Text.Encoding.UTF8.GetBytes).Where(b => b.Length < WfConfig.CommLen).ToList();
-        if (comms != null && options.Comms!.Count <= WfConfig.FilterComms && comms.Count > 0)
+        var comms = options.Comms?.Select(System.Text.Encoding.UTF8.GetBytes).Where(b => b.Length < CommLen).ToList();
+        if (comms != null && options.Comms!.Count <= WfConst.FilterComms && comms.Count > 0)
         {
             c.NComms = (uint)comms.Count;
             for (int i = 0; i < comms.Count; i++)
                 for (int j = 0; j < comms[i].Length; j++)
-                    c.Comms[i * WfConfig.CommLen + j] = comms[i][j];
+                    c.Comms[i * CommLen + j] = comms[i][j];
         }
         return c;
     }
@@ -205,8 +194,8 @@ public sealed unsafe class TracepointCapture : IDisposable
         var bpf = BpfObject.Open(BpfObject.EmbeddedImage("whyfail.bpf.o"));
         try
         {
-            bpf.SetRodata(Config(options));
-            Libbpf.MapSetMaxEntries(bpf.Map("events"), (uint)RingSize(options.RingBufferBytes));
+            bpf.SetRodata(Config(options), BpfMaps.RodataCfgOffset);
+            Libbpf.MapSetMaxEntries(bpf.Map(BpfMaps.Events), (uint)RingSize(options.RingBufferBytes));
 
             // Origin programs are loaded only for the backend being tried.
             foreach (var prog in OriginPrograms)
@@ -223,7 +212,7 @@ public sealed unsafe class TracepointCapture : IDisposable
                 if (!KernelChecks.HasTracepoint(tp))
                 {
                     bpf.SetAutoload(prog, false);
-                    if (prog == "on_cap_capable")
+                    if (prog == BpfPrograms.OnCapCapable)
                         continue; // the fallbacks' business: AttachCapabilityFallback says what is missing
                     if (backend == OriginBackend.None || !limitations.Any(l => l.Contains(tp)))
                         if (!limitations.Any(l => l.Contains($"no {tp} tracepoint")))
@@ -242,13 +231,13 @@ public sealed unsafe class TracepointCapture : IDisposable
 
     private static bool PinpointLoads(CaptureOptions options) => options.Pinpoint && File.Exists(OriginBackends.KprobePmu);
 
-    private static readonly string[] RequiredPrograms = ["on_fork", "on_exec", "on_sys_exit"];
-    internal static readonly string[] OriginPrograms = ["origin_fexit", "origin_kretprobe_multi", "origin_kretprobe"];
+    private static readonly string[] RequiredPrograms = [BpfPrograms.OnFork, BpfPrograms.OnExec, BpfPrograms.OnSysExit];
+    internal static readonly string[] OriginPrograms = [BpfPrograms.OriginFexit, BpfPrograms.OriginKretprobeMulti, BpfPrograms.OriginKretprobe];
 
     private static readonly (string Program, string Tracepoint, string What)[] OptionalTracepoints =
     [
-        ("on_cap_capable", "cap_capable", "denied capability checks"),
-        ("on_signal_generate", "signal_generate", "signals that interrupted a call"),
+        (BpfPrograms.OnCapCapable, "cap_capable", "denied capability checks"),
+        (BpfPrograms.OnSignalGenerate, "signal_generate", "signals that interrupted a call"),
     ];
 
     private static int RingSize(int bytes)
@@ -262,9 +251,9 @@ public sealed unsafe class TracepointCapture : IDisposable
     {
         foreach (var (nr, spec) in specs)
         {
-            if (nr < 0 || nr >= 512) continue;
+            if (nr < 0 || nr >= WfConst.MaxSyscalls) continue;
             var v = new WfCaptureSpec();
-            for (int i = 0; i < 6; i++)
+            for (int i = 0; i < WfCaptureSpec.Layout.KindCount; i++)
             {
                 v.Kind[i] = (byte)spec.Kind[i];
                 v.LenArg[i] = spec.LenArg[i];
@@ -291,7 +280,7 @@ public sealed unsafe class TracepointCapture : IDisposable
                 throw new WhyfailException($"could not register pid {tgid}: {Libc.ErrorText(Marshal.GetLastPInvokeError())}", ExitCodes.Internal);
         }
         // The fork hook consults the seeds too, so children forked while the iterator runs are not missed.
-        _bpf.RunIterator("adopt_tasks");
+        _bpf.RunIterator(BpfPrograms.AdoptTasks);
     }
 
     /// <summary>Waits up to timeoutMs for events and delivers them. Returns the number delivered.</summary>
@@ -336,7 +325,7 @@ public sealed unsafe class TracepointCapture : IDisposable
                 foreach (var v in vals) s += v;
                 return s;
             }
-            return new CaptureStats(Sum(2), Sum(0), Sum(1));
+            return new CaptureStats(Sum(WfConst.StatReported), Sum(WfConst.StatLostEvents), Sum(WfConst.StatLostEvidence));
         }
     }
 

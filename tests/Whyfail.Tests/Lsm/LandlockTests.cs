@@ -24,7 +24,9 @@ public class LandlockTests
 
     private static void RequireLandlockAudit()
     {
-        var lsms = File.ReadAllText("/sys/kernel/security/lsm");
+        const string list = "/sys/kernel/security/lsm";
+        Assert.True(File.Exists(list), $"{list} is missing: securityfs is not mounted (test.sh mounts it: mount -t securityfs securityfs /sys/kernel/security)");
+        var lsms = File.ReadAllText(list);
         Assert.True(lsms.Split(',').Contains("landlock"), $"Landlock is not an active LSM on this kernel ({lsms}): these tests need it (CONFIG_SECURITY_LANDLOCK and lsm=…,landlock)");
     }
 

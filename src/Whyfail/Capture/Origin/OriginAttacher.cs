@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using Whyfail.Capture.Bpf;
 using Whyfail.Capture.Native;
 
 namespace Whyfail.Capture.Origin;
@@ -41,9 +42,9 @@ public sealed unsafe class OriginAttacher : IDisposable
     /// <summary>Name of the program in whyfail.bpf.c that a backend uses.</summary>
     public static string ProgramFor(OriginBackend b) => b switch
     {
-        OriginBackend.Fexit => "origin_fexit",
-        OriginBackend.KretprobeMulti => "origin_kretprobe_multi",
-        OriginBackend.Kretprobe => "origin_kretprobe",
+        OriginBackend.Fexit => BpfPrograms.OriginFexit,
+        OriginBackend.KretprobeMulti => BpfPrograms.OriginKretprobeMulti,
+        OriginBackend.Kretprobe => BpfPrograms.OriginKretprobe,
         _ => throw new ArgumentOutOfRangeException(nameof(b)),
     };
 

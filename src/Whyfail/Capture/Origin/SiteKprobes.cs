@@ -12,7 +12,7 @@ namespace Whyfail.Capture.Origin;
 public sealed unsafe class SiteKprobes(nint program) : IDisposable
 {
     /// <summary>The program in whyfail.bpf.c.</summary>
-    public const string ProgramName = "pinpoint_site";
+    public const string ProgramName = Bpf.BpfPrograms.PinpointSite;
 
     private readonly List<nint> _links = [];
     private int _next;
