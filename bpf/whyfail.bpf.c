@@ -506,6 +506,24 @@ static __always_inline bool blob_room(u32 off)
  * sys_exit program far below the verifier's complexity limit.
  */
 
+/*
+ * The object at val (sz bytes, at most WF_MAX_BLOB: it spans at most two pages) could not be read
+ * whole: read the part before the next page boundary, where the fault is. Returns the bytes read
+ * (the blob is then marked WF_BLOB_FAULTED, and the event truncated), or -1 when nothing is readable.
+ */
+static __always_inline long read_to_page_end(u8 *dst, u64 sz, u64 val, struct wf_blob *b, struct wf_event *h)
+{
+	u64 part = 4096 - (val & 4095);
+	if (part >= sz)
+		return -1;
+	VERIFIER_MASK(part, 0xfff);
+	if (part == 0 || bpf_probe_read_user(dst, part, (void *)val))
+		return -1;
+	b->kind |= WF_BLOB_FAULTED;
+	h->flags |= WF_EVF_BLOB_TRUNCATED;
+	return part;
+}
+
 /* Copies one argument's user memory into the scratch buffer at off; returns the new offset. */
 /* what = argument index | WF_CAP_* kind << 8 | size cap << 16 (BPF functions take at most 5 args) */
 __noinline int capture_one(struct scratch_buf *sb, u32 off, u32 what, u64 val, u64 lenval)
@@ -524,6 +542,7 @@ __noinline int capture_one(struct scratch_buf *sb, u32 off, u32 what, u64 val, u
 	u8 *dst = sb->data + o + sizeof(*b);
 	long n = -1;
 	u32 want = size;
+	b->kind = kind;
 	if (size > WF_MAX_BLOB)
 		size = WF_MAX_BLOB;
 	if (kind == WF_CAP_STR) {
@@ -552,9 +571,10 @@ __noinline int capture_one(struct scratch_buf *sb, u32 off, u32 what, u64 val, u
 			n = 0;
 		else if (bpf_probe_read_user(dst, sz, (void *)val) == 0)
 			n = sz;
+		else
+			n = read_to_page_end(dst, sz, val, b, h);
 	}
 	b->arg = i;
-	b->kind = kind;
 	b->index = 0;
 	b->full_len = want > 0xffff ? 0xffff : want;
 	if (n < 0) {

@@ -241,6 +241,8 @@ struct wf_blob {
 	unsigned short index;           /* for STRV: element index */
 };
 
+#define WF_BLOB_FAULTED   0x80  /* in wf_blob.kind: the object ran into an unreadable page; len bytes before it were read */
+
 #define WF_FILTER_ERRNOS  512 /* errnos below this can be filtered in the kernel; above (ERESTARTSYS …) user space decides */
 #define WF_FILTER_COMMS   8   /* --comm names the kernel compares; more: user space alone filters */
 

@@ -79,7 +79,9 @@ public static unsafe class EventParser
                 data = r.Slice(off, len).ToArray();
                 off += (len + 7) & ~7;
             }
-            blobs.Add(new CapturedArg(b.Arg, (CaptureKind)b.Kind, b.Index, data, b.FullLen));
+            // WF_BLOB_FAULTED in the kind: the copy stopped at an unreadable page (the data is the readable prefix)
+            blobs.Add(new CapturedArg(b.Arg, (CaptureKind)(b.Kind & ~WfConst.BlobFaulted), b.Index, data, b.FullLen,
+                (b.Kind & WfConst.BlobFaulted) != 0));
         }
         var ev = new SyscallEvent
         {

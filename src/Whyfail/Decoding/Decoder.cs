@@ -38,6 +38,9 @@ public static class Decoder
         EpollFamily.Register,
         TimeFamily.Register,
         FutexFamily.Register,
+        SchedFamily.Register,
+        KeysFamily.Register,
+        ArchPrctlFamily.Register,
     ];
 
     /// <summary>Arguments (by kernel parameter name) that hold a path: captured whole.</summary>

@@ -16,7 +16,9 @@ public enum CaptureKind : byte
 /// <param name="Index">Element index for <see cref="CaptureKind.StringVector"/>, else 0.</param>
 /// <param name="Data">The bytes, or null when the memory could not be read (bad address).</param>
 /// <param name="FullLength">For sized captures: the length the program asked for, before the cap.</param>
-public sealed record CapturedArg(int Arg, CaptureKind Kind, int Index, byte[]? Data, int FullLength);
+/// <param name="Faulted">The object ran into an unreadable page: <paramref name="Data"/> is the readable
+/// prefix of the <paramref name="FullLength"/> bytes asked for, and the rest could not be read.</param>
+public sealed record CapturedArg(int Arg, CaptureKind Kind, int Index, byte[]? Data, int FullLength, bool Faulted = false);
 
 /// <summary>
 /// A kernel function that returned an error value while the call ran (origin backends), in return

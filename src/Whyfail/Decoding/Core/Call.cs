@@ -72,14 +72,44 @@ internal sealed class Call
         };
     }
 
+    /// <summary>Whether the capture of argument i ran into an unreadable page (its data is the readable prefix).</summary>
+    public bool Faulted(int i) => this[i] != 0 && Cap(i) is { Faulted: true };
+
+    /// <summary>
+    /// What an extensible structure (open_how, clone_args, sched_attr …) holds past the <paramref name="known"/>
+    /// bytes decoded, as strace shows it: its non-zero bytes as <c>/* bytes N..M */ "\x.."</c>, and <c>???</c>
+    /// when the size the program passed reaches into memory that could not be read. Empty otherwise.
+    /// </summary>
+    public IEnumerable<string> StructTail(int i, int known)
+    {
+        var c = Cap(i);
+        if (this[i] == 0 || c?.Data is null) yield break;
+        var d = c.Data;
+        if (c.Faulted && c.FullLength > Math.Max(d.Length, known))
+        {
+            yield return "???";
+            yield break;
+        }
+        if (d.Length <= known || Array.TrueForAll(d[known..], b => b == 0)) yield break;
+        var sb = new System.Text.StringBuilder();
+        int shown = Math.Min(d.Length - known, Limit);
+        for (int k = known; k < known + shown; k++)
+            sb.Append("\\x").Append(d[k].ToString("x2", System.Globalization.CultureInfo.InvariantCulture));
+        bool cut = shown < d.Length - known || c.FullLength > d.Length;
+        yield return $"/* bytes {known}..{Math.Max(c.FullLength, d.Length) - 1} */ \"{sb}\"" + (cut ? "..." : "");
+    }
+
     public string Ptr(int i) => Fmt.Ptr(this[i]);
     public string Hex(int i) => Fmt.Hex(this[i]);
     public string Hex32(int i) => Fmt.Hex(UInt(i));
     public string Dec(int i) => Fmt.Int(this[i]);
     public string UDec(int i) => Fmt.UDec(this[i]);
+    /// <summary>An unsigned int argument (the kernel reads 32 bits).</summary>
+    public string UDec32(int i) => Fmt.UInt(this[i]);
     public string LDec(int i) => Fmt.Dec(Long(i));
     public string Fd(int i) => Fmt.Int(this[i]);
-    public string Octal(int i) => Fmt.Octal(UInt(i));
+    /// <summary>A mode: the kernel reads a umode_t (16 bits) from the register.</summary>
+    public string Octal(int i) => Fmt.Octal(this[i] & 0xffff);
 
     /// <summary>A directory descriptor: AT_FDCWD or the number.</summary>
     public string Dirfd(int i) => Xlat.Table("at_special").Value32(UInt(i), hex: false);
@@ -144,7 +174,8 @@ internal sealed class Call
         }
         if (DirfdNames.Contains(a.Name)) return Dirfd(i);
         if (FdNames.Contains(a.Name)) return Fd(i);
-        if (t is "umode_t" or "mode_t") return Octal(i);
+        if (t is "umode_t") return Octal(i);
+        if (t is "mode_t") return Fmt.Octal(UInt(i));
         if (t is "uid_t" or "gid_t") return Fmt.Id(this[i]);
         bool is32 = Signed32.Contains(t) || Unsigned32.Contains(t);
         if (a.Name is "flags" or "flag" or "at_flags" or "mask") return is32 ? Hex32(i) : Hex(i);

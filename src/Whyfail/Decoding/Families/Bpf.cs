@@ -22,13 +22,29 @@ internal static class BpfFamily
             "BPF_PROG_LOAD" => ProgLoad(c, 1),
             _ => c.Ptr(1),
         };
-        return [name ?? Cmds.Value32(c.UInt(0), "BPF_???"), attr, c.UDec(2)];
+        return [name ?? Cmds.Value32(c.UInt(0), "BPF_???"), attr, c.UDec32(2)];
+    }
+
+    /// <summary>
+    /// The attribute as the kernel reads it: size (an unsigned int) bytes, the rest zero. Null (show the
+    /// pointer) when the size is 0 or those bytes could not be read.
+    /// </summary>
+    private static byte[]? Attr(Call c, int i, int known)
+    {
+        int size = (int)Math.Min(c.UInt(2), (uint)known);
+        if (size == 0 || !c.TryData(i, size, out var d)) return null;
+        var r = new byte[known];
+        Array.Copy(d, r, size);
+        return r;
     }
 
     private static string MapCreate(Call c, int i)
     {
-        if (!c.TryData(i, Map.End("map_flags"), out var d)) return c.Ptr(i);
+        uint size = c.UInt(2);
+        var d = Attr(c, i, Map.Size);
+        if (d is null) return c.Ptr(i);
         var m = new Mem(d);
+        bool Within(string f) => size >= Map.End(f);
         uint U(string f) => m.U32(Map.Off(f));
         var f = new List<string>
         {
@@ -36,18 +52,25 @@ internal static class BpfFamily
             "key_size=" + Fmt.UInt(U("key_size")),
             "value_size=" + Fmt.UInt(U("value_size")),
             "max_entries=" + Fmt.UInt(U("max_entries")),
-            "map_flags=" + Xlat.Table("bpf_map_flags").Flags(U("map_flags")),
         };
-        if (m.Has(Map.Off("map_name"), 1) && m.U8(Map.Off("map_name")) != 0)
+        if (Within("map_flags")) f.Add("map_flags=" + Xlat.Table("bpf_map_flags").Flags(U("map_flags")));
+        // strace's order and conditions: fields past map_flags only as far as the size reaches
+        if (Within("inner_map_fd")) f.Add("inner_map_fd=" + Fmt.Dec(m.I32(Map.Off("inner_map_fd"))));
+        if (Within("numa_node") && (U("map_flags") & Xlat.Table("bpf_map_flags")["BPF_F_NUMA_NODE"]) != 0)
+            f.Add("numa_node=" + Fmt.UInt(U("numa_node")));
+        if (size > Map.Off("map_name"))
             f.Add("map_name=" + StringEscaper.Quote(m.CString(Map.Off("map_name"), Map.SizeOf("map_name")), int.MaxValue, false));
+        if (Within("map_ifindex")) f.Add("map_ifindex=" + Fmt.UInt(U("map_ifindex")));
         return Fmt.Struct(f);
     }
 
     private static string ProgLoad(Call c, int i)
     {
-        if (!c.TryData(i, Prog.End("license"), out var d)) return c.Ptr(i);
+        var d = Attr(c, i, Prog.Size);
+        if (d is null) return c.Ptr(i);
         var m = new Mem(d);
-        bool Has(string f) => m.Has(Prog.Off(f), Prog.SizeOf(f));
+        uint size = c.UInt(2);
+        bool Has(string f) => size >= Prog.End(f);
         var f = new List<string>
         {
             "prog_type=" + Xlat.Table("bpf_prog_types").Value(m.U32(Prog.Off("prog_type")), "BPF_PROG_TYPE_???"),

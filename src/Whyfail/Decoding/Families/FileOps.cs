@@ -23,7 +23,7 @@ internal static class FileOpsFamily
               s => s.Fixed(2, 2 * Ts.Size));
         r.Add("mknod", c => MknodArgs([c.Path(0)], c.UInt(1), c.UInt(2)));
         r.Add("mknodat", c => MknodArgs([c.Dirfd(0), c.Path(1)], c.UInt(2), c.UInt(3)));
-        r.Add("umask", c => [c.Octal(0)]);
+        r.Add("umask", c => [Fmt.Octal(c.UInt(0))]);
         r.Add("flock", c => [c.Fd(0), c.Flags(1, "flock_ops")]);
         r.Add("fallocate", c => [c.Fd(0), c.Flags(1, "falloc_flags"), c.LDec(2), c.LDec(3)]);
         r.Add("lseek", c => [c.Fd(0), c.LDec(1), c.Enum(2, "seek_whence", "SEEK_???")]);

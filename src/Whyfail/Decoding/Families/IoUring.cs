@@ -8,15 +8,15 @@ internal static class IoUringFamily
 
     public static void Register(Registry r)
     {
-        r.Add("io_uring_setup", c => [c.UDec(0), ParamsArg(c, 1)], s => s.Fixed(1, Params.Size));
-        r.Add("io_uring_enter", c => [c.Fd(0), c.UDec(1), c.UDec(2), c.Flags(3, "io_uring_enter_flags"), c.Ptr(4), c.UDec(5)]);
-        r.Add("io_uring_register", c => [c.Fd(0), Opcode(c.UInt(1)), c.Ptr(2), c.UDec(3)]);
+        r.Add("io_uring_setup", c => [c.UDec32(0), ParamsArg(c, 1)], s => s.Fixed(1, Params.Size));
+        r.Add("io_uring_enter", c => [c.Fd(0), c.UDec32(1), c.UDec32(2), c.Flags(3, "io_uring_enter_flags"), c.Ptr(4), c.UDec(5)]);
+        r.Add("io_uring_register", c => [c.Fd(0), Opcode(c.UInt(1)), c.Ptr(2), c.UDec32(3)]);
     }
 
     private static string Opcode(uint op)
     {
         ulong flag = Xlat.Table("io_uring_register_flags").ValueOr("IORING_REGISTER_USE_REGISTERED_RING", 0);
-        var name = Xlat.Table("io_uring_register_ops").Value32(op & ~(uint)flag, "IORING_REGISTER_???", hex: false);
+        var name = Xlat.Table("io_uring_register_ops").Value32(op & ~(uint)flag, "IORING_REGISTER_???");
         return (op & flag) != 0 ? name + "|IORING_REGISTER_USE_REGISTERED_RING" : name;
     }
 

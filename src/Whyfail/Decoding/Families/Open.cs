@@ -41,6 +41,7 @@ internal static class OpenFamily
         var f = new List<string> { "flags=" + Flags(flags) };
         if (mode != 0 || Creates(flags)) f.Add("mode=" + Fmt.Octal(mode));
         if (resolve != 0) f.Add("resolve=" + Xlat.Table("resolve_flags").Flags(resolve));
+        f.AddRange(c.StructTail(i, How.Size));
         return Fmt.Struct(f);
     }
 }

@@ -21,7 +21,8 @@ internal static class PerfFamily
 
     public static void Register(Registry r)
     {
-        r.Add("perf_event_open", c => [AttrArg(c, 0), c.Dec(1), c.Dec(2), c.Dec(3), c.Flags(4, "perf_open_flags")],
+        // flags is an unsigned long: all 64 bits (a 32-bit view would hide high bits the kernel rejects).
+        r.Add("perf_event_open", c => [AttrArg(c, 0), c.Dec(1), c.Dec(2), c.Dec(3), Xlat.Table("perf_open_flags").Flags(c[4])],
               s => s.Fixed(0, Math.Max(AttrSizeVer8, Attr.Size)));
     }
 

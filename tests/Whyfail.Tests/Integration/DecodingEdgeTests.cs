@@ -1,0 +1,35 @@
+using Xunit;
+
+namespace Whyfail.Tests.Integration;
+
+/// <summary>
+/// Arguments the way the kernel reads them, end to end: structures that end at the edge of an unmapped
+/// page (tests/programs/page_edge.c). The kernel reads what the size says; so must the capture, and the
+/// decoders show the readable prefix rather than a bare pointer.
+/// </summary>
+[Collection("tracing")]
+[Trait("suite", "integration")]
+public class DecodingEdgeTests
+{
+    [Fact]
+    public void StructsEndingAtAnUnmappedPageAreDecodedFromTheirReadablePrefix()
+    {
+        var run = WhyfailRunner.Run("--no-explain", "--deep", "none", "--", WhyfailRunner.Program("page_edge"));
+        Assert.True(run.ExitCode == 0, run.ToString());
+
+        // A 64-byte perf_event_attr (PERF_ATTR_SIZE_VER0) in the last 64 bytes of a page: whyfail asks for the
+        // current attribute size (136), the copy faults, and the 64 readable bytes are all the kernel reads.
+        var perf = Assert.Single(run.Failures("perf_event_open", "EINVAL"));
+        string attr = perf.GetProperty("args")[0].GetString()!;
+        Assert.StartsWith("{type=PERF_TYPE_SOFTWARE, size=64 /* PERF_ATTR_SIZE_VER0 */, config=PERF_COUNT_SW_CPU_CLOCK, sample_period=4242,", attr);
+        Assert.True(perf.GetProperty("capture_truncated").GetBoolean());
+        Assert.Equal("0x80", perf.GetProperty("args")[4].GetString());
+
+        // open_how (24 bytes) at the page's end, passed with usize 32: the kernel faults on the last 8 bytes
+        // (EFAULT); the fields are shown, and the unreadable rest as strace shows it.
+        var openat2 = Assert.Single(run.Failures("openat2", "EFAULT"));
+        Assert.Equal("{flags=O_RDONLY|O_CLOEXEC, resolve=RESOLVE_NO_SYMLINKS, ???}", openat2.GetProperty("args")[2].GetString());
+        Assert.Equal("32", openat2.GetProperty("args")[3].GetString());
+        Assert.True(openat2.GetProperty("capture_truncated").GetBoolean());
+    }
+}
