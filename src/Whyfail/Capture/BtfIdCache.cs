@@ -1,5 +1,4 @@
 using System.Globalization;
-using Whyfail.Analysis.Origin.Kernel;
 using Whyfail.Capture.Native;
 
 namespace Whyfail.Capture;

@@ -115,7 +115,7 @@ public class BpfContractGeneratorTests
     public void TheBuiltContractIsTheObjectsOwn()
     {
         // What this build compiled in: the header's record and the programs user space attaches by name.
-        Assert.Equal(128, WfEvent.SizeOf);
+        Assert.Equal(136, WfEvent.SizeOf);
         Assert.Contains(BpfPrograms.OnSysExit, BpfPrograms.All);
         Assert.Equal(0, BpfMaps.RodataCfgOffset);
         Assert.Equal(WfConfig.SizeOf, System.Runtime.CompilerServices.Unsafe.SizeOf<WfConfig>());

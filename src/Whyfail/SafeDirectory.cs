@@ -1,7 +1,7 @@
 #pragma warning disable CA1416 // Linux only
 using System.Runtime.InteropServices;
 
-namespace Whyfail.Analysis.Origin.Kernel;
+namespace Whyfail;
 
 /// <summary>
 /// Checks on paths used for root-written caches, with lstat semantics (statx AT_SYMLINK_NOFOLLOW):
