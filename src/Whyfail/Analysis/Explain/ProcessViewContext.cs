@@ -51,6 +51,10 @@ public sealed partial class ProcessView
             var rp = root.Path;
             if (rp is not null && Native.Stat(rp + (rp == "/" ? "" : "/"), out var st, follow: true) == 0 && SameFile(root, st))
                 prefix = rp == "/" ? "" : rp;
+            // The same root as whyfail's own (both chrooted, as in a container or the lab, where the kernel side's
+            // walk names the root by its place in the mount namespace): paths resolve from "/" as they did for it.
+            else if (Native.Stat("/", out var own, follow: true) == 0 && SameFile(root, own))
+                prefix = "";
             else
                 RootUnresolvable = $"pid {Pid} ran with its root at {(rp is null ? "a directory outside this mount namespace" : Words.Q(rp))} (device {root.DevMajor}:{root.DevMinor}, inode {root.Inode}), which this machine does not reach now, and has exited";
         }
