@@ -4,9 +4,9 @@ using System.Text.Encodings.Web;
 namespace Whyfail.Rendering;
 
 /// <summary>
-/// The JSON output's escaping: ASCII text stays as it is, including <c>"</c> (written <c>\"</c>), <c>'</c>,
-/// <c>&lt;</c>, <c>&gt;</c>, <c>&amp;</c> and <c>+</c> (the default encoder writes those as \u0022 … for HTML
-/// safety, which JSON Lines read by jq, grep and people do not need); control characters (<c>\n</c>,
+/// The JSON output's escaping: <c>"</c> is written <c>\"</c> (the default encoder writes \u0022); <c>&lt;</c>,
+/// <c>&gt;</c>, <c>&amp;</c>, <c>'</c> and <c>+</c> stay escaped as \u00XX as before, so that markup a traced process
+/// puts in a name never appears raw where the JSON is embedded in a page; control characters (<c>\n</c>,
 /// <c>\t</c>, ESC as <c>\u001B</c>, DEL), and every non-ASCII character are escaped, so the output is
 /// pure ASCII and safe to show in a terminal.
 /// </summary>
@@ -19,7 +19,7 @@ public sealed class JsonEscaping : JavaScriptEncoder
     public override int MaxOutputCharactersPerInputCharacter => 12; // a surrogate pair: \uD83D\uDE00
 
     public override bool WillEncode(int unicodeScalar) =>
-        unicodeScalar < 0x20 || unicodeScalar >= 0x7f || unicodeScalar == '"' || unicodeScalar == '\\';
+        unicodeScalar < 0x20 || unicodeScalar >= 0x7f || unicodeScalar is '"' or '\\' or '<' or '>' or '&' or '\'' or '+';
 
     public override unsafe int FindFirstCharacterToEncode(char* text, int textLength)
     {

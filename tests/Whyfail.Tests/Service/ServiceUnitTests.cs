@@ -9,14 +9,14 @@ namespace Whyfail.Tests.Service;
 public class ServiceUnitTests
 {
     [Fact]
-    public void JsonKeepsPrintableAsciiAndEscapesControlAndNonAscii()
+    public void JsonKeepsQuotesReadableAndEscapesMarkupControlAndNonAscii()
     {
         var ms = new MemoryStream();
         var lines = new JsonLines(ms);
         string hostile = "a\"b\\c<d>&'+ \u001b[31m\u007f\n\té😀";
         lines.Notice(hostile);
         string line = Encoding.UTF8.GetString(ms.ToArray());
-        Assert.Equal("{\"type\":\"notice\",\"text\":\"a\\\"b\\\\c<d>&'+ \\u001B[31m\\u007F\\n\\t\\u00E9\\uD83D\\uDE00\"}\n", line);
+        Assert.Equal("{\"type\":\"notice\",\"text\":\"a\\\"b\\\\c\\u003Cd\\u003E\\u0026\\u0027\\u002B \\u001B[31m\\u007F\\n\\t\\u00E9\\uD83D\\uDE00\"}\n", line);
         Assert.All(line, c => Assert.True(c < 0x7f, $"non-ASCII {(int)c}"));
         Assert.Equal(hostile, JsonDocument.Parse(line).RootElement.GetProperty("text").GetString());
     }
