@@ -23,6 +23,12 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
     private const int OpenPerThread = 32;
     /// <summary>Culprits named per process.</summary>
     public const int MaxCulprits = 3;
+    /// <summary>
+    /// Processes that ended are remembered (compacted: exit, culprits, counts) for their parents' verdicts; beyond
+    /// this many the oldest are forgotten, their counts passed to their parent (a --system session sees endless
+    /// processes come and go).
+    /// </summary>
+    public const int MaxEnded = 4096;
 
     private abstract record Entry;
     private sealed record FailureEntry(Tracked T) : Entry;
@@ -32,6 +38,7 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
     private readonly Queue<Entry> _queue = new();
     private readonly Dictionary<int, ProcessTrack> _procs = [];
     private readonly Dictionary<int, List<Tracked>> _openByTid = [];
+    private readonly Queue<ProcessTrack> _ended = new();
     private readonly MessageLines _lines = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
 
@@ -45,7 +52,10 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
     public void Add(SyscallEvent ev, bool show)
     {
         var p = Proc(ev.Pid);
+        if (p.Exit is { } ended && ev.TimestampNs > ended.TimestampNs)
+            _procs[ev.Pid] = p = new ProcessTrack(ev.Pid); // the pid was reused by a new process
         p.Comm = ev.Comm;
+        p.LastSeenMs = _clock.ElapsedMilliseconds;
         if (_openByTid.TryGetValue(ev.Tid, out var open))
         {
             foreach (var t in open)
@@ -139,9 +149,35 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
             }
         foreach (var (line, ts, w) in _lines.Flush(_clock.ElapsedMilliseconds, x.Pid)) Link(line, ts, w);
         if (x.Failed) ChooseCulprits(p);
+        if (x.Failed && x.ParentPid != p.Pid && p.Culprits.Count > 0)
+        {
+            var parent = Proc(x.ParentPid);
+            parent.ChildCulprits.AddRange(p.Culprits);
+            if (parent.ChildCulprits.Count > 4 * MaxCulprits)
+                parent.ChildCulprits.RemoveRange(0, parent.ChildCulprits.Count - MaxCulprits);
+        }
         if (verdictPerProcess && x.Failed) _queue.Enqueue(new VerdictEntry(p));
         foreach (var tid in p.Failures.Select(f => f.Event.Tid).Distinct().ToList()) _openByTid.Remove(tid);
+        _ended.Enqueue(p);
         Tick();
+        if (p.Pending == 0 && !p.Compacted) p.Compact();
+        Forget();
+    }
+
+    /// <summary>Beyond <see cref="MaxEnded"/> ended processes, the oldest judged ones are forgotten.</summary>
+    private void Forget()
+    {
+        while (_ended.Count > MaxEnded && _ended.TryPeek(out var old) && old.Pending == 0)
+        {
+            _ended.Dequeue();
+            if (!_procs.TryGetValue(old.Pid, out var now) || now != old) continue; // the pid was reused since
+            _procs.Remove(old.Pid);
+            if (old.Exit is { } x && x.ParentPid != old.Pid && _procs.TryGetValue(x.ParentPid, out var parent))
+            {
+                parent.InheritedRoutine += old.Routine + old.InheritedRoutine;
+                parent.InheritedNotRoutine += old.NotRoutine + old.InheritedNotRoutine;
+            }
+        }
     }
 
     /// <summary>
@@ -161,8 +197,7 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
             Mark(p, linked);
         else
         {
-            var fromChildren = _procs.Values.Where(c => c.Exit is { Failed: true } ce && ce.ParentPid == p.Pid && c.Pid != p.Pid)
-                .SelectMany(c => c.Culprits).OrderBy(t => t.Event.TimestampNs).TakeLast(MaxCulprits).ToList();
+            var fromChildren = p.ChildCulprits.OrderBy(t => t.Event.TimestampNs).TakeLast(MaxCulprits).ToList();
             if (fromChildren.Count > 0)
                 p.Culprits.AddRange(fromChildren);
             else
@@ -197,10 +232,37 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
         }
     }
 
+    /// <summary>How often, and after how long idle, processes whose end was not reported are looked for in /proc.</summary>
+    public const int SweepMs = 5000;
+    private long _sweptMs;
+
+    /// <summary>
+    /// --system reports the end of a process only when it ends badly (the kernel side sends no exit record for
+    /// status 0, to keep a machine's every exit out of the ring buffer), and an exit record can be lost: a
+    /// process idle for <see cref="SweepMs"/>, judged, and no longer in /proc has ended well, or its end is
+    /// unknown. It is forgotten, so that a long session's memory stays bounded.
+    /// </summary>
+    private void SweepGone(long now)
+    {
+        if (!verdictPerProcess || now - _sweptMs < SweepMs) return;
+        _sweptMs = now;
+        List<ProcessTrack>? gone = null;
+        foreach (var p in _procs.Values)
+            if (p.Exit is null && p.Pending == 0 && now - p.LastSeenMs >= SweepMs && !Directory.Exists($"/proc/{p.Pid}"))
+                (gone ??= []).Add(p);
+        if (gone is null) return;
+        foreach (var p in gone)
+        {
+            _procs.Remove(p.Pid);
+            foreach (var t in p.Failures) _openByTid.Remove(t.Event.Tid);
+        }
+    }
+
     /// <summary>Judges and hands on what has waited long enough (all of it with <paramref name="force"/>).</summary>
     public void Tick(bool force = false)
     {
         long now = _clock.ElapsedMilliseconds;
+        SweepGone(now);
         foreach (var (line, ts, w) in _lines.Flush(now)) Link(line, ts, w);
         while (_queue.TryPeek(out var head))
         {
@@ -228,7 +290,9 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
         ev.Routine = ev.Consequence is null ? RoutinePatterns.Judge(t, p).Routine : null;
         if (ev.Routine is null) p.NotRoutine++; else p.Routine++;
         t.Released = true;
+        p.Pending--;
         release(ev);
+        if (p.Exit is not null && p.Pending == 0 && !p.Compacted) p.Compact();
     }
 
     /// <summary>Everything held is judged and handed on; then the verdict of the command whyfail started (if any).</summary>
@@ -258,8 +322,8 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
         long routine = 0, notRoutine = 0;
         foreach (var d in Tree(p))
         {
-            routine += d.Routine;
-            notRoutine += d.NotRoutine;
+            routine += d.Routine + d.InheritedRoutine;
+            notRoutine += d.NotRoutine + d.InheritedNotRoutine;
         }
         return new VerdictReport
         {

@@ -23,15 +23,31 @@ public sealed class ProcessTrack(int pid)
     public long NotRoutine { get; set; }
     /// <summary>Failures that explain this process's bad end (set when it ends).</summary>
     public List<Tracked> Culprits { get; } = [];
+    /// <summary>The culprits of its children that ended badly (the latest few), for its own bad end.</summary>
+    public List<Tracked> ChildCulprits { get; } = [];
+    /// <summary>When its last call arrived (milliseconds on the tracker's clock).</summary>
+    public long LastSeenMs { get; set; }
+    /// <summary>Failures not yet judged.</summary>
+    public int Pending { get; set; }
+    /// <summary>Routine / not routine counts of descendants that were forgotten (see <see cref="FailureTracker"/>).</summary>
+    public long InheritedRoutine { get; set; }
+    public long InheritedNotRoutine { get; set; }
+    /// <summary>Ended and judged: only what a verdict or a parent needs is kept.</summary>
+    public bool Compacted { get; private set; }
+
+    private int _trimAt = 2 * History;
 
     public void AddFailure(Tracked t)
     {
         Failures.Add(t);
-        if (Failures.Count > History)
+        Pending++;
+        // Past the mark, the released ones beyond the last History go in one pass; the next pass comes History
+        // failures later at the earliest (amortised O(1) per failure, however many a flood holds pending).
+        if (Failures.Count > _trimAt)
         {
-            // Drop the oldest released one; pending ones stay until judged.
-            int i = Failures.FindIndex(f => f.Released);
-            if (i >= 0) Failures.RemoveAt(i);
+            int cut = Failures.Count - History, i = 0;
+            Failures.RemoveAll(f => i++ < cut && f.Released);
+            _trimAt = Math.Max(2 * History, Failures.Count + History);
         }
         if (t.Subject.Name is { } name)
         {
@@ -39,6 +55,18 @@ public sealed class ProcessTrack(int pid)
             if (!NamePlaces.TryGetValue(name, out var places)) NamePlaces[name] = places = [];
             if (places.Count < 64) places.Add(t.Subject.Place ?? "");
         }
+    }
+
+    /// <summary>After the end, once every failure is judged: keep the culprits, drop the history.</summary>
+    public void Compact()
+    {
+        Failures.Clear();
+        Failures.AddRange(Culprits);
+        FailedNames.Clear();
+        NamePlaces.Clear();
+        FoundNames.Clear();
+        ChildCulprits.Clear();
+        Compacted = true;
     }
 
     public void AddSuccess(SyscallEvent ev, FailureSubject s)
