@@ -139,6 +139,25 @@ struct wf_message_rec {
 	unsigned char  data[2 * WF_MESSAGE_MAX]; /* twice the kept size: the verifier's bound for writev pieces */
 };                                      /* 568 bytes */
 
+/*
+ * An io_uring request submitted by a traced task completed with an error (res < 0): an error delivered
+ * as data (issue 14). opcode is the request's IORING_OP_* from the submit tracepoint.
+ */
+#define WF_REC_URING      4
+
+struct wf_uring_rec {
+	unsigned short type;            /* WF_REC_URING */
+	unsigned short opcode;          /* IORING_OP_* */
+	unsigned int   size;
+	unsigned long long ts_ns;
+	unsigned int   tgid;            /* the submitting task (the completion may run in an io worker) */
+	unsigned int   tid;
+	unsigned long long user_data;   /* the submitter's tag of the request */
+	int            res;             /* the completion's result: -errno */
+	unsigned int   pad;
+	char           comm[16];        /* the submitter's */
+};                                      /* 56 bytes */
+
 #define WF_EVF_CONTEXT        0x100     /* a wf_context section follows the site hits (before the blobs) */
 
 /*

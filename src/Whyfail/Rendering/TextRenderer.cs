@@ -76,7 +76,8 @@ public sealed class TextRenderer(TextWriter output, bool color, bool showComm, b
         else if (ev.ErrorAsData)
         {
             int e = ev.Errno;
-            sb.Append("0, ").Append(Paint($"error {Errno.Name(e) ?? e.ToString()}", Red)).Append(" (").Append(Errno.Message(e)).Append(") delivered as data");
+            if (ev.Uring is null) sb.Append("0, "); // a completion has no return value of its own
+            sb.Append(Paint($"error {Errno.Name(e) ?? e.ToString()}", Red)).Append(" (").Append(Errno.Message(e)).Append(") delivered as data");
         }
         else
         {

@@ -23,6 +23,13 @@ public static class VerdictJson
             else
                 w.WriteNull("routine");
             w.WriteBoolean("error_as_data", ev.ErrorAsData);
+            if (ev.Uring is { } u)
+            {
+                w.WriteStartObject("uring");
+                w.WriteString("opcode", Decoding.UringText.OpName(u.Opcode));
+                w.WriteNumber("user_data", u.UserData);
+                w.WriteEndObject();
+            }
         }
         if (ev.FollowUp) w.WriteBoolean("followup", true);
         if (ev.Consequence is { } c) WriteConsequence(w, c);

@@ -30,3 +30,15 @@ public sealed class FactRequiringCgroup2Attribute : FactAttribute
         if (Root == null) Skip = "no cgroup v2 hierarchy is mounted";
     }
 }
+
+/// <summary>A fact that needs io_uring: skipped when the kernel has it disabled (sysctl kernel.io_uring_disabled = 2).</summary>
+public sealed class FactRequiringIoUringAttribute : FactAttribute
+{
+    public const string Sysctl = "/proc/sys/kernel/io_uring_disabled";
+
+    public FactRequiringIoUringAttribute()
+    {
+        if (File.Exists(Sysctl) && File.ReadAllText(Sysctl).Trim() == "2")
+            Skip = "io_uring is disabled on this kernel (sysctl kernel.io_uring_disabled = 2)";
+    }
+}

@@ -171,6 +171,28 @@ public class VerdictTests
         Assert.Equal("probe", RoutineKind(connect));
     }
 
+    [FactRequiringIoUring]
+    public void AnIoUringCompletionWithAnErrorIsAFailureDeliveredAsDataAndTheCulprit()
+    {
+        string path = Uniq("uring");
+        var run = WhyfailRunner.Run("--", P("uring_openat"), path);
+        Assert.True(run.ExitCode == 1, run.ToString()); // 77: io_uring_setup was refused although the sysctl allows it
+        int pid = PidFromStdout(run);
+        var ev = Assert.Single(run.Failures("io_uring_complete", "ENOENT"));
+        Assert.Equal(pid, ev.GetProperty("pid").GetInt32());
+        Assert.True(ev.GetProperty("error_as_data").GetBoolean());
+        Assert.Equal("IORING_OP_OPENAT", ev.GetProperty("uring").GetProperty("opcode").GetString());
+        Assert.Equal(0x2aUL, ev.GetProperty("uring").GetProperty("user_data").GetUInt64());
+        Assert.Equal(JsonValueKind.Null, ev.GetProperty("routine").ValueKind);
+        var culprit = Assert.Single(Verdict(run).GetProperty("culprits").EnumerateArray());
+        Assert.Equal("io_uring_complete", culprit.GetProperty("syscall").GetString());
+        Assert.Equal("ENOENT", culprit.GetProperty("errno").GetString());
+        Assert.Equal($"uring_openat: {path}: No such file or directory", culprit.GetProperty("message").GetString());
+
+        var text = WhyfailRunner.RunText("--", P("uring_openat"), path);
+        Assert.Contains("io_uring_complete(IORING_OP_OPENAT, user_data=0x2a) = error ENOENT (No such file or directory) delivered as data", text.Text);
+    }
+
     [Fact]
     public void AFailureInAGrandchildIsTheCulpritOfTheCommand()
     {
