@@ -702,6 +702,35 @@ __noinline int message_capture(u32 nr, u64 fd, u64 buf, u64 count, long ret)
 }
 
 /*
+ * Whether descriptor fd of the current task is a terminal (issue 14: what a program writes to a terminal
+ * after a failure is a message, whatever the descriptor): a character device whose major is a tty's
+ * (4: ttyN and ttySN, 5: /dev/tty and the console, not /dev/ptmx; 136-143: pty slaves). Kernel reads,
+ * so not under lockdown=confidentiality (cfg.context_off).
+ */
+static __always_inline bool fd_is_tty(struct task_struct *task, u64 fd)
+{
+	if (cfg.context_off)
+		return false;
+	struct files_struct *files = task->files;
+	struct fdtable *fdt = files ? files->fdt : 0;
+	if (!fdt || fd >= fdt->max_fds)
+		return false;
+	u64 fdarr = (u64)BPF_CORE_READ(fdt, fd), file = 0, inode = 0;
+	if (!fdarr || bpf_probe_read_kernel(&file, sizeof(file), (void *)(fdarr + fd * 8)) || !file)
+		return false;
+	if (bpf_probe_read_kernel(&inode, sizeof(inode), (void *)(file + bpf_core_field_offset(struct file, f_inode))) || !inode)
+		return false;
+	u16 mode = 0;
+	u32 rdev = 0;
+	bpf_probe_read_kernel(&mode, sizeof(mode), (void *)(inode + bpf_core_field_offset(struct inode, i_mode)));
+	bpf_probe_read_kernel(&rdev, sizeof(rdev), (void *)(inode + bpf_core_field_offset(struct inode, i_rdev)));
+	if ((mode & 0170000) != 0020000 /* S_IFCHR */)
+		return false;
+	u32 major = rdev >> 20, minor = rdev & 0xfffff;
+	return major == 4 || (major == 5 && minor != 2) || (major >= 136 && major <= 143);
+}
+
+/*
  * A success worth reporting without --all: WF_EVF_FOLLOWUP for one of the next WF_FOLLOWUPS
  * follow-up calls after a failure, WF_EVF_DATA_ERROR for getsockopt(SOL_SOCKET, SO_ERROR) that
  * returned a pending error. 0: not worth it.
@@ -1068,7 +1097,8 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		u32 snr = (u32)regs->orig_ax;
 		if (st && (snr == cfg.nr_write || snr == cfg.nr_writev || snr == cfg.nr_pwrite64) && ret > 0) {
 			u64 fd = regs->di;
-			if ((fd == 2 && !cfg.trace_all) || ((fd == 1 || fd == 2) && st->msg_budget)) {
+			if ((fd == 2 && !cfg.trace_all) || ((fd == 1 || fd == 2) && st->msg_budget) ||
+			    (fd > 2 && st->msg_budget && fd_is_tty(task, fd))) {
 				if (st->msg_budget)
 					st->msg_budget--;
 				message_capture(snr, fd, regs->si, regs->dx, ret);

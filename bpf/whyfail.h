@@ -124,7 +124,8 @@ struct wf_exit_rec {
 	char           comm[16];
 };                                      /* 48 bytes */
 
-/* A successful write/writev/pwrite64 to fd 1 or 2 (see WF_MESSAGE_BUDGET), with its first bytes. */
+/* A successful write/writev/pwrite64 to fd 1 or 2, or after a failure to any fd that is a terminal
+ * (see WF_MESSAGE_BUDGET), with its first bytes. */
 struct wf_message_rec {
 	unsigned short type;            /* WF_REC_MESSAGE */
 	unsigned short len;             /* bytes in data (at most WF_MESSAGE_MAX) */

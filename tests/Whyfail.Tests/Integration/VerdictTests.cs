@@ -194,6 +194,48 @@ public class VerdictTests
     }
 
     [Fact]
+    public void ASetEScriptsFailureIsLinkedThroughEachWaitThatReportedIt()
+    {
+        string path = Uniq("set-e");
+        string script = $"set -e; sh -c 'set -e; cat {path}; echo never'; echo never";
+        var run = WhyfailRunner.Run("--", "sh", "-c", script);
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.DoesNotContain("never", run.Stdout);
+        var v = Verdict(run);
+        int shPid = v.GetProperty("pid").GetInt32();
+        var culprit = Assert.Single(v.GetProperty("culprits").EnumerateArray());
+        Assert.Equal("cat", culprit.GetProperty("comm").GetString());
+        Assert.Equal("ENOENT", culprit.GetProperty("errno").GetString());
+        // cat exited 1, the inner sh reaped it (and, set -e, exited 1), the outer sh reaped that
+        var via = culprit.GetProperty("via").EnumerateArray().ToList();
+        Assert.Equal(2, via.Count);
+        Assert.Equal(culprit.GetProperty("pid").GetInt32(), via[0].GetProperty("pid").GetInt32());
+        Assert.Equal("cat", via[0].GetProperty("comm").GetString());
+        Assert.Equal(1, via[0].GetProperty("exit_status").GetInt32());
+        Assert.Equal(via[1].GetProperty("pid").GetInt32(), via[0].GetProperty("reaped_by_pid").GetInt32());
+        Assert.Equal("sh", via[1].GetProperty("comm").GetString());
+        Assert.Equal(1, via[1].GetProperty("exit_status").GetInt32());
+        Assert.Equal(shPid, via[1].GetProperty("reaped_by_pid").GetInt32());
+
+        var text = WhyfailRunner.RunText("--", "sh", "-c", script);
+        Assert.Matches(@"cat \(pid \d+\) exited with status 1, which its parent sh \(pid \d+\) learned by waiting for it", text.Text);
+        Assert.Matches(@"sh \(pid \d+\) exited with status 1, which its parent sh \(pid \d+\) learned by waiting for it", text.Text);
+    }
+
+    [Fact]
+    public void AMessageWrittenToATerminalThatIsNotStandardErrorIsLinked()
+    {
+        string path = Uniq("tty");
+        var run = WhyfailRunner.Run("--", P("tty_error"), path);
+        Assert.True(run.ExitCode == 1, run.ToString()); // 3: no pseudo-terminal here
+        int pid = PidFromStdout(run);
+        var open = Assert.Single(FailuresOf(run, pid), f => f.GetProperty("args")[1].GetString()!.Contains(path));
+        Assert.Equal($"tty_error: {path}: No such file or directory", open.GetProperty("consequence").GetProperty("message").GetString());
+        var culprit = Assert.Single(Verdict(run).GetProperty("culprits").EnumerateArray());
+        Assert.Equal($"tty_error: {path}: No such file or directory", culprit.GetProperty("message").GetString());
+    }
+
+    [Fact]
     public void AFailureInAGrandchildIsTheCulpritOfTheCommand()
     {
         string path = Uniq("grandchild");

@@ -153,6 +153,7 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
     {
         var x = p.Exit!;
         p.Culprits.Clear();
+        p.CulpritVia.Clear();
         var own = p.Failures.Where(f => f.Event.TimestampNs <= x.TimestampNs).ToList();
         // Messages of the program that ended (after its last exec) first: an earlier image's warnings did not end it.
         var linked = own.Where(f => f.Event.Consequence?.Message != null && f.Event.Comm == x.Comm).TakeLast(MaxCulprits).ToList();
@@ -162,9 +163,19 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
         else
         {
             var fromChildren = _procs.Values.Where(c => c.Exit is { Failed: true } ce && ce.ParentPid == p.Pid && c.Pid != p.Pid)
-                .SelectMany(c => c.Culprits).OrderBy(t => t.Event.TimestampNs).TakeLast(MaxCulprits).ToList();
+                .SelectMany(c => c.Culprits.Select(t => (Child: c, T: t))).OrderBy(ct => ct.T.Event.TimestampNs).TakeLast(MaxCulprits).ToList();
             if (fromChildren.Count > 0)
-                p.Culprits.AddRange(fromChildren);
+                foreach (var (child, t) in fromChildren)
+                {
+                    // The child's bad end, which this process's wait reported: the link from its failure to the child's.
+                    var ce = child.Exit!;
+                    var via = new List<ChildEnd>(child.CulpritVia.GetValueOrDefault(t) ?? [])
+                    {
+                        new(child.Pid, ce.Comm.Length > 0 ? ce.Comm : child.Comm, p.Pid, x.Comm.Length > 0 ? x.Comm : p.Comm, ce.ExitStatus, ce.Signal),
+                    };
+                    p.Culprits.Add(t);
+                    p.CulpritVia[t] = via;
+                }
             else
             {
                 Tracked? weak = null, plain = null;
@@ -269,6 +280,7 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
             Signal = p.Exit?.Signal ?? 0,
             CoreDumped = p.Exit?.CoreDumped ?? false,
             Culprits = p.Culprits.Select(t => t.Event).ToList(),
+            Via = p.Culprits.Select(t => (IReadOnlyList<ChildEnd>)(p.CulpritVia.GetValueOrDefault(t) ?? [])).ToList(),
             Routine = routine,
             NotRoutine = notRoutine,
         };

@@ -23,6 +23,8 @@ public sealed class ProcessTrack(int pid)
     public long NotRoutine { get; set; }
     /// <summary>Failures that explain this process's bad end (set when it ends).</summary>
     public List<Tracked> Culprits { get; } = [];
+    /// <summary>For culprits that happened in a descendant: the children that passed each one up, innermost first.</summary>
+    public Dictionary<Tracked, List<ChildEnd>> CulpritVia { get; } = [];
 
     public void AddFailure(Tracked t)
     {
