@@ -57,6 +57,18 @@ public class VerdictTests
             Assert.Equal("probe", RoutineKind(Assert.Single(failures, f => f.GetProperty("syscall").GetString() == "ioctl" && f.GetProperty("errno").GetString() == "ENOTTY")));
             Assert.Equal("probe", RoutineKind(Assert.Single(failures, f => f.GetProperty("syscall").GetString() == "lseek")));
             Assert.Equal("probe", RoutineKind(Assert.Single(failures, f => f.GetProperty("errno").GetString() == "ECHILD")));
+            // an existence check, a fallback in the same directory, mkdir of what exists, a lock retry, an optional
+            // file, an optional local service: each judged by its own pattern
+            string Label(Func<JsonElement, bool> which) =>
+                Assert.Single(failures, f => which(f)).GetProperty("routine").GetProperty("label").GetString()!;
+            bool Names(JsonElement f, string name) => f.GetProperty("args").EnumerateArray().Any(a => a.GetString()!.Contains(name));
+            Assert.Equal("existence checks", Label(f => Names(f, "whyfail-asked")));
+            Assert.Equal("fallbacks", Label(f => Names(f, "whyfail-lang.de_DE.UTF-8")));
+            Assert.Equal("existence checks", Label(f => f.GetProperty("syscall").GetString() == "mkdir" && f.GetProperty("errno").GetString() == "EEXIST"));
+            Assert.Equal("lock retries", Label(f => f.GetProperty("syscall").GetString() == "futex"));
+            Assert.Equal("optional files", Label(f => Names(f, "whyfail-optional.conf")));
+            Assert.Equal("service probes", Label(f => Names(f, "whyfail-absent.sock")));
+
             // a non-blocking connect the kernel did not complete at once was followed by poll
             foreach (var c in failures.Where(f => f.GetProperty("errno").GetString() == "EINPROGRESS"))
                 Assert.Contains("poll", c.GetProperty("routine").GetProperty("reason").GetString());
@@ -109,6 +121,43 @@ public class VerdictTests
         var culprit = Assert.Single(Verdict(run).GetProperty("culprits").EnumerateArray());
         Assert.Equal(expected, culprit.GetProperty("message").GetString());
         Assert.Equal(ev.GetProperty("ts_ns").GetUInt64(), culprit.GetProperty("ts_ns").GetUInt64());
+    }
+
+    [Fact]
+    public void AMessageNamingOnlyThePathIsLinkedToTheFailure()
+    {
+        string path = Uniq("say-path");
+        var run = WhyfailRunner.Run("--", P("say_errno"), "path", path);
+        Assert.True(run.ExitCode == 3, run.ToString());
+        var ev = Assert.Single(run.Failures("openat", "ENOENT"), e => e.GetProperty("args")[1].GetString() == $"\"{path}\"");
+        Assert.Equal($"cannot load {path}", ev.GetProperty("consequence").GetProperty("message").GetString());
+        Assert.Equal($"cannot load {path}", Assert.Single(Verdict(run).GetProperty("culprits").EnumerateArray()).GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public void AMessageNamingOnlyTheAddressIsLinkedToTheErrorDeliveredAsData()
+    {
+        var run = WhyfailRunner.Run("--", P("connect_refused"), "say");
+        Assert.True(run.ExitCode == 1, run.ToString());
+        string port = run.Stdout.Split(' ', '\n')[3];
+        var culprit = Assert.Single(Verdict(run).GetProperty("culprits").EnumerateArray());
+        Assert.Equal("getsockopt", culprit.GetProperty("syscall").GetString());
+        Assert.Equal($"could not reach 127.0.0.1:{port}", culprit.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public void AFailureFollowedByAbortIsLinkedToTheFatalSignal()
+    {
+        string path = Uniq("abort");
+        var run = WhyfailRunner.Run("--", P("say_errno"), "abort", path);
+        var v = Verdict(run);
+        Assert.True(v.GetProperty("signal").GetString() == "SIGABRT", run.ToString());
+        Assert.Equal(JsonValueKind.Null, v.GetProperty("exit_status").ValueKind);
+        var culprit = Assert.Single(v.GetProperty("culprits").EnumerateArray());
+        Assert.Equal("openat", culprit.GetProperty("syscall").GetString());
+        var ev = Assert.Single(run.Failures("openat", "ENOENT"), e => e.GetProperty("args")[1].GetString() == $"\"{path}\"");
+        Assert.Equal("SIGABRT", ev.GetProperty("consequence").GetProperty("signal").GetString());
+        Assert.Equal(JsonValueKind.Null, ev.GetProperty("routine").ValueKind);
     }
 
     [Fact]

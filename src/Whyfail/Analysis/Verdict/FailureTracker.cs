@@ -276,7 +276,7 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
         {
             Pid = p.Pid,
             Comm = p.Exit?.Comm is { Length: > 0 } c ? c : p.Comm,
-            ExitStatus = p.Exit?.ExitStatus ?? 0,
+            ExitStatus = p.Exit is { } end ? end.ExitStatus : 0, // null: a signal ended it
             Signal = p.Exit?.Signal ?? 0,
             CoreDumped = p.Exit?.CoreDumped ?? false,
             Culprits = p.Culprits.Select(t => t.Event).ToList(),
