@@ -38,6 +38,7 @@ enum bpf_map_type {
 	BPF_MAP_TYPE_PERCPU_ARRAY = 6,
 	BPF_MAP_TYPE_RINGBUF = 27,
 	BPF_MAP_TYPE_TASK_STORAGE = 29,
+	BPF_MAP_TYPE_LRU_HASH = 9,
 };
 
 enum {
@@ -110,6 +111,7 @@ struct super_block {
 
 struct inode {
 	unsigned short i_mode;
+	unsigned int i_rdev;
 	unsigned long i_ino;
 	struct super_block *i_sb;
 };
@@ -206,6 +208,17 @@ struct task_struct {
 	struct seccomp seccomp;
 	struct { unsigned long sig[1]; } blocked;
 	char comm[16];
+};
+
+/* io_uring (issue 14: completions with res < 0). The submit tracepoints pass the request; completions
+ * pass it as void * (6.1 … 6.12: with user_data and res as arguments; later: with the CQE). */
+struct io_kiocb {
+	u8 opcode;
+};
+struct io_uring_cqe {
+	__u64 user_data;
+	__s32 res;
+	__u32 flags;
 };
 
 struct kernel_siginfo;

@@ -702,6 +702,35 @@ __noinline int message_capture(u32 nr, u64 fd, u64 buf, u64 count, long ret)
 }
 
 /*
+ * Whether descriptor fd of the current task is a terminal (issue 14: what a program writes to a terminal
+ * after a failure is a message, whatever the descriptor): a character device whose major is a tty's
+ * (4: ttyN and ttySN, 5: /dev/tty and the console, not /dev/ptmx; 136-143: pty slaves). Kernel reads,
+ * so not under lockdown=confidentiality (cfg.context_off).
+ */
+static __always_inline bool fd_is_tty(struct task_struct *task, u64 fd)
+{
+	if (cfg.context_off)
+		return false;
+	struct files_struct *files = task->files;
+	struct fdtable *fdt = files ? files->fdt : 0;
+	if (!fdt || fd >= fdt->max_fds)
+		return false;
+	u64 fdarr = (u64)BPF_CORE_READ(fdt, fd), file = 0, inode = 0;
+	if (!fdarr || bpf_probe_read_kernel(&file, sizeof(file), (void *)(fdarr + fd * 8)) || !file)
+		return false;
+	if (bpf_probe_read_kernel(&inode, sizeof(inode), (void *)(file + bpf_core_field_offset(struct file, f_inode))) || !inode)
+		return false;
+	u16 mode = 0;
+	u32 rdev = 0;
+	bpf_probe_read_kernel(&mode, sizeof(mode), (void *)(inode + bpf_core_field_offset(struct inode, i_mode)));
+	bpf_probe_read_kernel(&rdev, sizeof(rdev), (void *)(inode + bpf_core_field_offset(struct inode, i_rdev)));
+	if ((mode & 0170000) != 0020000 /* S_IFCHR */)
+		return false;
+	u32 major = rdev >> 20, minor = rdev & 0xfffff;
+	return major == 4 || (major == 5 && minor != 2) || (major >= 136 && major <= 143);
+}
+
+/*
  * A success worth reporting without --all: WF_EVF_FOLLOWUP for one of the next WF_FOLLOWUPS
  * follow-up calls after a failure, WF_EVF_DATA_ERROR for getsockopt(SOL_SOCKET, SO_ERROR) that
  * returned a pending error. 0: not worth it.
@@ -1068,7 +1097,8 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		u32 snr = (u32)regs->orig_ax;
 		if (st && (snr == cfg.nr_write || snr == cfg.nr_writev || snr == cfg.nr_pwrite64) && ret > 0) {
 			u64 fd = regs->di;
-			if ((fd == 2 && !cfg.trace_all) || ((fd == 1 || fd == 2) && st->msg_budget)) {
+			if ((fd == 2 && !cfg.trace_all) || ((fd == 1 || fd == 2) && st->msg_budget) ||
+			    (fd > 2 && st->msg_budget && fd_is_tty(task, fd))) {
 				if (st->msg_budget)
 					st->msg_budget--;
 				message_capture(snr, fd, regs->si, regs->dx, ret);
@@ -1203,5 +1233,106 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		stat_inc(WF_STAT_LOST_EVENTS);
 	else
 		stat_inc(success == WF_EVF_FOLLOWUP && !cfg.report_success ? WF_STAT_FOLLOWUPS : WF_STAT_REPORTED);
+	return 0;
+}
+
+/* ---- io_uring completions with an error (issue 14: errors delivered as data) ------------------ */
+
+__noinline int wf_btf_anchor_uring(struct wf_uring_rec *u)
+{
+	return u != 0;
+}
+
+/* A request a traced task submitted, until it completes (the completion may run in an io worker). */
+struct uring_req {
+	u32 tgid;
+	u32 tid;
+	u32 opcode;
+	u32 pad;
+	char comm[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, u64);               /* struct io_kiocb * */
+	__type(value, struct uring_req);
+} uring_reqs SEC(".maps");
+
+static __always_inline void uring_submitted(struct io_kiocb *req)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	if (cfg.trace_all) {
+		if (is_self(task))
+			return;
+	} else {
+		struct task_state *st = state_of(task, false);
+		if (!st || !(st->flags & WF_TRACED))
+			return;
+	}
+	struct uring_req v = {};
+	u64 pt = bpf_get_current_pid_tgid();
+	v.tgid = pt >> 32;
+	v.tid = (u32)pt;
+	v.opcode = req->opcode;
+	bpf_get_current_comm(v.comm, sizeof(v.comm));
+	u64 key = (u64)req;
+	bpf_map_update_elem(&uring_reqs, &key, &v, BPF_ANY);
+}
+
+/* 6.3 and later */
+SEC("tp_btf/io_uring_submit_req")
+int BPF_PROG(on_uring_submit_req, struct io_kiocb *req)
+{
+	uring_submitted(req);
+	return 0;
+}
+
+/* before 6.3 */
+SEC("tp_btf/io_uring_submit_sqe")
+int BPF_PROG(on_uring_submit_sqe, struct io_kiocb *req, bool force_nonblock)
+{
+	uring_submitted(req);
+	return 0;
+}
+
+static __always_inline void uring_completed(u64 req, u64 user_data, s32 res)
+{
+	struct uring_req *r = bpf_map_lookup_elem(&uring_reqs, &req);
+	if (!r)
+		return;
+	if (res < 0 && res > -4096) {
+		struct wf_uring_rec *u = bpf_ringbuf_reserve(&events, sizeof(*u), 0);
+		if (u) {
+			u->type = WF_REC_URING;
+			u->opcode = r->opcode;
+			u->size = sizeof(*u);
+			u->ts_ns = bpf_ktime_get_ns();
+			u->tgid = r->tgid;
+			u->tid = r->tid;
+			u->user_data = user_data;
+			u->res = res;
+			u->pad = 0;
+			__builtin_memcpy(u->comm, r->comm, sizeof(u->comm));
+			bpf_ringbuf_submit(u, 0);
+		} else
+			stat_inc(WF_STAT_LOST_EVENTS);
+	}
+	bpf_map_delete_elem(&uring_reqs, &req);
+}
+
+/* 6.1 … 6.12: user_data and res are arguments */
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(on_uring_complete_args, void *ring, void *req, u64 user_data, int res, unsigned cflags, u64 extra1, u64 extra2)
+{
+	uring_completed((u64)req, user_data, res);
+	return 0;
+}
+
+/* later kernels: the CQE */
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(on_uring_complete_cqe, void *ring, void *req, struct io_uring_cqe *cqe)
+{
+	uring_completed((u64)req, cqe->user_data, cqe->res);
 	return 0;
 }

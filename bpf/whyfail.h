@@ -124,7 +124,8 @@ struct wf_exit_rec {
 	char           comm[16];
 };                                      /* 48 bytes */
 
-/* A successful write/writev/pwrite64 to fd 1 or 2 (see WF_MESSAGE_BUDGET), with its first bytes. */
+/* A successful write/writev/pwrite64 to fd 1 or 2, or after a failure to any fd that is a terminal
+ * (see WF_MESSAGE_BUDGET), with its first bytes. */
 struct wf_message_rec {
 	unsigned short type;            /* WF_REC_MESSAGE */
 	unsigned short len;             /* bytes in data (at most WF_MESSAGE_MAX) */
@@ -138,6 +139,25 @@ struct wf_message_rec {
 	char           comm[16];
 	unsigned char  data[2 * WF_MESSAGE_MAX]; /* twice the kept size: the verifier's bound for writev pieces */
 };                                      /* 568 bytes */
+
+/*
+ * An io_uring request submitted by a traced task completed with an error (res < 0): an error delivered
+ * as data (issue 14). opcode is the request's IORING_OP_* from the submit tracepoint.
+ */
+#define WF_REC_URING      4
+
+struct wf_uring_rec {
+	unsigned short type;            /* WF_REC_URING */
+	unsigned short opcode;          /* IORING_OP_* */
+	unsigned int   size;
+	unsigned long long ts_ns;
+	unsigned int   tgid;            /* the submitting task (the completion may run in an io worker) */
+	unsigned int   tid;
+	unsigned long long user_data;   /* the submitter's tag of the request */
+	int            res;             /* the completion's result: -errno */
+	unsigned int   pad;
+	char           comm[16];        /* the submitter's */
+};                                      /* 56 bytes */
 
 #define WF_EVF_CONTEXT        0x100     /* a wf_context section follows the site hits (before the blobs) */
 

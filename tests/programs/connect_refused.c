@@ -1,5 +1,6 @@
 /* A non-blocking connect to a loopback port nobody listens on: connect -> EINPROGRESS, poll, then
- * getsockopt(SO_ERROR) hands over ECONNREFUSED as data. Prints "pid N port P", exits 1 when refused. */
+ * getsockopt(SO_ERROR) hands over ECONNREFUSED as data. Prints "pid N port P", exits 1 when refused.
+ * With the argument "say": then writes "could not reach 127.0.0.1:P" to standard error (the address alone). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/in.h>
@@ -8,7 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int main(void)
+int main(int argc, char **argv)
 {
 	/* a free port: bound, then closed */
 	int t = socket(AF_INET, SOCK_STREAM, 0);
@@ -29,5 +30,7 @@ int main(void)
 	int err = 0;
 	socklen_t el = sizeof(err);
 	getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &el);
+	if (err == ECONNREFUSED && argc > 1 && argv[1][0] == 's')
+		fprintf(stderr, "could not reach 127.0.0.1:%d\n", ntohs(a.sin_port));
 	return err == ECONNREFUSED ? 1 : 4;
 }

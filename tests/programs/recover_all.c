@@ -5,7 +5,13 @@
  *  - non-blocking wait: connect() of a non-blocking socket to a listening loopback socket (EINPROGRESS
  *    when the kernel does not complete it at once), then poll();
  *  - wait loop: two children, waitpid(-1) until ECHILD;
- *  - lock-free descriptor probe: lseek() on a pipe (ESPIPE). */
+ *  - lock-free descriptor probe: lseek() on a pipe (ESPIPE);
+ *  - existence check: access() of DIR/q/whyfail-asked (absent), nothing else done in DIR/q;
+ *  - fallback: DIR/f/whyfail-lang.de_DE.UTF-8 absent, then DIR/f/whyfail-lang.de opened;
+ *  - already exists: mkdir() of DIR/c a second time (EEXIST);
+ *  - lock retry: futex(FUTEX_WAIT) on a word whose value is not the expected one (EAGAIN);
+ *  - optional file: DIR/o/whyfail-optional.conf opened read-only, absent, never mentioned;
+ *  - optional service: connect() of a unix socket to DIR/whyfail-absent.sock (ENOENT). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <linux/futex.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -60,6 +69,46 @@ int main(int argc, char **argv)
 	}
 	close(s);
 	close(l);
+
+	snprintf(path, sizeof(path), "%s/q/whyfail-asked", argv[1]); /* a directory nothing else uses: no fallback */
+	if (access(path, F_OK) == 0)
+		return 7;
+
+	snprintf(path, sizeof(path), "%s/f", argv[1]);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/f/whyfail-lang.de", argv[1]);
+	close(open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644));
+	snprintf(path, sizeof(path), "%s/f/whyfail-lang.de_DE.UTF-8", argv[1]);
+	int fd = open(path, O_RDONLY);
+	if (fd < 0) {
+		snprintf(path, sizeof(path), "%s/f/whyfail-lang.de", argv[1]);
+		fd = open(path, O_RDONLY);
+	}
+	if (fd < 0)
+		return 8;
+	close(fd);
+
+	snprintf(path, sizeof(path), "%s/c", argv[1]);
+	if (mkdir(path, 0755) == 0 || errno != EEXIST)
+		return 9;
+
+	int word = 1;
+	if (syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0) != -1 || errno != EAGAIN)
+		return 10;
+
+	snprintf(path, sizeof(path), "%s/o", argv[1]);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/o/whyfail-optional.conf", argv[1]);
+	fd = open(path, O_RDONLY);
+	if (fd >= 0)
+		close(fd);
+
+	int u = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un ua = { .sun_family = AF_UNIX };
+	snprintf(ua.sun_path, sizeof(ua.sun_path), "%s/whyfail-absent.sock", argv[1]);
+	if (connect(u, (struct sockaddr *)&ua, sizeof(ua)) == 0)
+		return 11;
+	close(u);
 
 	for (int i = 0; i < 2; i++)
 		if (fork() == 0)

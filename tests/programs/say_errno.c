@@ -1,10 +1,13 @@
 /* Opens argv[2] read-only; on failure prints a message in the form argv[1] names, then exits 3.
  * Forms: "errno" -> "load failed: errno=N", "error" -> "load failed (error N)", "python" -> "[Errno N] …",
- * "none" -> nothing. The message never names the path, so only the errno number links it. */
+ * "path" -> "cannot load PATH" (the path alone, no errno), "abort" -> nothing, then abort() (SIGABRT),
+ * "none" -> nothing. The other messages never name the
+ * path, so only the errno number links them. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -22,6 +25,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "load failed: errno=%d\n", e);
 	else if (!strcmp(argv[1], "error"))
 		fprintf(stderr, "load failed (error %d)\n", e);
+	else if (!strcmp(argv[1], "abort"))
+		abort();
+	else if (!strcmp(argv[1], "path"))
+		fprintf(stderr, "cannot load %s\n", argv[2]);
 	else if (!strcmp(argv[1], "python"))
 		fprintf(stderr, "OSError: [Errno %d] could not load\n", e);
 	return 3;

@@ -43,8 +43,13 @@ public sealed class AnalysisPipeline(AnalysisOptions settings)
 
     public void Process(SyscallEvent ev)
     {
-        ev.Syscall = SyscallTable.Name(ev.Nr) ?? $"syscall_{ev.Nr}";
-        ev.DecodedArgs = Decoder.Decode(ev, settings.StringLimit);
+        if (ev.Uring is { } u)
+            (ev.Syscall, ev.DecodedArgs) = UringText.Decode(u);
+        else
+        {
+            ev.Syscall = SyscallTable.Name(ev.Nr) ?? $"syscall_{ev.Nr}";
+            ev.DecodedArgs = Decoder.Decode(ev, settings.StringLimit);
+        }
         if (ev.Failed) Audit?.Attach(ev);
         if (ev.Failed && Origins != null)
             ev.Origin = Origins.Resolve(ev);

@@ -30,6 +30,22 @@ internal static class BtfIdCache
         return id;
     }
 
+    /// <summary>
+    /// The number of arguments of a BTF tracepoint (its btf_trace_NAME prototype, without the hidden first one),
+    /// or a value ≤ 0 when the kernel has none; remembered like the ids.
+    /// </summary>
+    public static int TracepointArity(string name)
+    {
+        string key = $"arity:{name}";
+        string? file = FileName();
+        if (file != null && Read(file, key) is int cached) return cached;
+        nint btf = KernelChecks.VmlinuxBtf();
+        if (btf == 0) return -1;
+        int arity = Libbpf.TracepointArity(btf, name);
+        if (file != null) Write(file, key, Math.Max(arity, 0));
+        return arity;
+    }
+
     /// <summary>This boot's file; null when whyfail is not root or the directory is not safe to trust.</summary>
     internal static string? FileName()
     {

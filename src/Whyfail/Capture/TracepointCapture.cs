@@ -94,6 +94,8 @@ public sealed unsafe class TracepointCapture : IDisposable
                     if (KernelChecks.HasTracepoint(tp))
                         _bpf.Attach(prog);
                 AttachCapabilityFallback(limitations);
+                foreach (var prog in UringPrograms)
+                    _bpf.Attach(prog);
                 if (backend != OriginBackend.None)
                 {
                     var origin = new OriginAttacher(backend, _bpf.Program(OriginAttacher.ProgramFor(backend)), options.OriginFunctions, options.OriginProgress);
@@ -241,7 +243,24 @@ public sealed unsafe class TracepointCapture : IDisposable
                             limitations.Add($"no {tp} tracepoint in this kernel: {what} are not shown as evidence");
                 }
             }
-            bpf.Load();
+            // io_uring completions with an error: the programs that fit this kernel's tracepoints, if any.
+            var (uring, noUring) = _uringOff ? ([], "its programs were refused by this kernel") : UringCompletions.Choose();
+            foreach (var prog in UringCompletions.AllPrograms)
+                bpf.SetAutoload(prog, uring.Contains(prog));
+            if (noUring != null && !limitations.Any(l => l.StartsWith("no io_uring completions", StringComparison.Ordinal)))
+                limitations.Add($"no io_uring completions: {noUring}; io_uring requests that fail are not shown");
+            try
+            {
+                bpf.Load();
+            }
+            catch (WhyfailException) when (uring.Count > 0)
+            {
+                // Never lose the capture for io_uring's sake: load again without them.
+                bpf.Dispose();
+                _uringOff = true;
+                return LoadObject(options, backend, capabilities, limitations);
+            }
+            UringPrograms = uring;
             return bpf;
         }
         catch
@@ -250,6 +269,10 @@ public sealed unsafe class TracepointCapture : IDisposable
             throw;
         }
     }
+
+    /// <summary>The io_uring completion programs loaded (see <see cref="UringCompletions"/>).</summary>
+    private static IReadOnlyList<string> UringPrograms = [];
+    private static bool _uringOff;
 
     private static bool PinpointLoads(CaptureOptions options) => options.Pinpoint && File.Exists(OriginBackends.KprobePmu);
 
@@ -430,6 +453,9 @@ public sealed unsafe class TracepointCapture : IDisposable
                     break;
                 case WfConst.RecMessage:
                     if (EventParser.ParseMessage(record) is { } message) self.OnMessage?.Invoke(message);
+                    break;
+                case WfConst.RecUring:
+                    if (UringRecord.Parse(record) is { } completion) self.OnEvent?.Invoke(completion);
                     break;
                 default:
                     if (EventParser.Parse(record) is { } ev) self.OnEvent?.Invoke(ev);

@@ -103,4 +103,7 @@ public sealed class SyscallEvent
     /// <summary>--inject: how whyfail made this call return what it returned (null when it did not).</summary>
     public string? InjectedBy { get; set; }
     public bool Injected => InjectedBy != null;
+
+    /// <summary>An io_uring completion with an error (then <see cref="ErrorAsData"/> is set), not a syscall's own result.</summary>
+    public UringCompletion? Uring { get; init; }
 }

@@ -14,6 +14,11 @@ public sealed class VerdictReport
     public int Signal { get; init; }
     public bool CoreDumped { get; init; }
     public IReadOnlyList<SyscallEvent> Culprits { get; init; } = [];
+    /// <summary>
+    /// For each culprit (same order): the children that passed it up, innermost first, when it happened in a
+    /// descendant (empty when it is the process's own failure).
+    /// </summary>
+    public IReadOnlyList<IReadOnlyList<ChildEnd>> Via { get; init; } = [];
     /// <summary>Failures of the process and its descendants judged routine / not routine.</summary>
     public long Routine { get; init; }
     public long NotRoutine { get; init; }

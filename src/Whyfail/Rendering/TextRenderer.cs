@@ -76,7 +76,8 @@ public sealed class TextRenderer(TextWriter output, bool color, bool showComm, b
         else if (ev.ErrorAsData)
         {
             int e = ev.Errno;
-            sb.Append("0, ").Append(Paint($"error {Errno.Name(e) ?? e.ToString()}", Red)).Append(" (").Append(Errno.Message(e)).Append(") delivered as data");
+            if (ev.Uring is null) sb.Append("0, "); // a completion has no return value of its own
+            sb.Append(Paint($"error {Errno.Name(e) ?? e.ToString()}", Red)).Append(" (").Append(Errno.Message(e)).Append(") delivered as data");
         }
         else
         {
@@ -99,12 +100,16 @@ public sealed class TextRenderer(TextWriter output, bool color, bool showComm, b
         FlushFold();
         var sb = _sb.Clear();
         sb.Append(Paint("verdict:", Yellow)).Append(' ').Append(VerdictText.Headline(v)).Append('\n');
-        foreach (var c in v.Culprits)
+        for (int i = 0; i < v.Culprits.Count; i++)
         {
+            var c = v.Culprits[i];
             sb.Append("    ").Append(Paint("failed:", Red)).Append(' ');
             AppendCall(sb, c);
             sb.Append('\n');
             sb.Append("    ").Append(VerdictText.Consequence(c, v)).Append('\n');
+            if (i < v.Via.Count)
+                foreach (var step in VerdictText.Via(v.Via[i]))
+                    sb.Append("    ").Append(step).Append('\n');
             if (c.Explanation.FirstOrDefault(x => x.Rule != "process.gone") is { } why)
                 sb.Append("    ").Append(Paint("why:", Yellow)).Append(' ').Append(TextSafety.Sanitize(why.Text)).Append('\n');
         }

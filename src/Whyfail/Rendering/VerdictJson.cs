@@ -23,6 +23,13 @@ public static class VerdictJson
             else
                 w.WriteNull("routine");
             w.WriteBoolean("error_as_data", ev.ErrorAsData);
+            if (ev.Uring is { } u)
+            {
+                w.WriteStartObject("uring");
+                w.WriteString("opcode", Decoding.UringText.OpName(u.Opcode));
+                w.WriteNumber("user_data", u.UserData);
+                w.WriteEndObject();
+            }
         }
         if (ev.FollowUp) w.WriteBoolean("followup", true);
         if (ev.Consequence is { } c) WriteConsequence(w, c);
@@ -39,6 +46,24 @@ public static class VerdictJson
         w.WriteEndObject();
     }
 
+    /// <summary>"via": the children that passed a descendant's failure up to the verdict's process, innermost first.</summary>
+    private static void WriteVia(Utf8JsonWriter w, IReadOnlyList<ChildEnd> via)
+    {
+        w.WriteStartArray("via");
+        foreach (var e in via)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("pid", e.Pid);
+            w.WriteString("comm", e.Comm);
+            if (e.ExitStatus is { } st) w.WriteNumber("exit_status", st); else w.WriteNull("exit_status");
+            if (e.Signal != 0) w.WriteString("signal", Signals.Name(e.Signal) ?? e.Signal.ToString()); else w.WriteNull("signal");
+            w.WriteNumber("reaped_by_pid", e.ParentPid);
+            w.WriteString("reaped_by_comm", e.ParentComm);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
+
     public static void Write(Utf8JsonWriter w, VerdictReport v)
     {
         w.WriteStartObject();
@@ -51,8 +76,9 @@ public static class VerdictJson
         w.WriteNumber("routine", v.Routine);
         w.WriteNumber("not_routine", v.NotRoutine);
         w.WriteStartArray("culprits");
-        foreach (var c in v.Culprits)
+        for (int i = 0; i < v.Culprits.Count; i++)
         {
+            var c = v.Culprits[i];
             w.WriteStartObject();
             w.WriteNumber("pid", c.Pid);
             w.WriteNumber("tid", c.Tid);
@@ -63,6 +89,7 @@ public static class VerdictJson
             w.WriteString("errno", Errno.Name(c.Errno) ?? c.Errno.ToString());
             if (c.Consequence?.Message is { } m) w.WriteString("message", m); else w.WriteNull("message");
             if (c.Explanation.FirstOrDefault(x => x.Rule != "process.gone") is { } why) w.WriteString("why", why.Text); else w.WriteNull("why");
+            WriteVia(w, i < v.Via.Count ? v.Via[i] : []);
             w.WriteEndObject();
         }
         w.WriteEndArray();

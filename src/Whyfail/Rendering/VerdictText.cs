@@ -41,6 +41,13 @@ public static class VerdictText
         return $"the last failure pid {c.Pid} ({TextSafety.Sanitize(c.Comm)}) did not recover from; then {end}";
     }
 
+    /// <summary>"cat (pid 12) exited with status 1, which sh (pid 11) learned by waiting for it": one line per step, innermost first.</summary>
+    public static IEnumerable<string> Via(IReadOnlyList<ChildEnd> via) =>
+        via.Select(e =>
+            $"{TextSafety.Sanitize(e.Comm)} (pid {e.Pid}) " +
+            (e.Signal != 0 ? $"was killed by {Signals.Name(e.Signal) ?? e.Signal.ToString(CultureInfo.InvariantCulture)}" : $"exited with status {e.ExitStatus ?? 0}") +
+            $", which its parent {TextSafety.Sanitize(e.ParentComm)} (pid {e.ParentPid}) learned by waiting for it");
+
     /// <summary>cat printed "cat: /etc/shadow: Permission denied" 0.2 ms later.</summary>
     public static string Said(SyscallEvent c)
     {

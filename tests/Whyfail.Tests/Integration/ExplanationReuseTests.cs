@@ -61,8 +61,9 @@ public class ExplanationReuseTests
         // (lost counts every event, the few failures of the program's start-up among them)
         Assert.InRange(failures.Count + lost, n, n + 100);
         Assert.True(skipped > 0, $"no explanation skipped ({failures.Count} reported, {lost} lost)");
-        var marked = failures.Where(f => Why(f).StartsWith("skipped: not explained: whyfail could not keep up", StringComparison.Ordinal)).ToList();
-        Assert.Equal(skipped, marked.Count);
-        Assert.All(failures.Except(marked), f => Assert.Contains("path.missing_component", Why(f)));
+        static bool Skipped(JsonElement f) => Why(f).StartsWith("skipped: not explained: whyfail could not keep up", StringComparison.Ordinal);
+        // (the program's own start-up failures, e.g. /etc/ld.so.preload, may be read while the flood waits behind them)
+        Assert.Equal(skipped, run.Syscalls.Count(Skipped));
+        Assert.All(failures.Where(f => !Skipped(f)), f => Assert.Contains("path.missing_component", Why(f)));
     }
 }

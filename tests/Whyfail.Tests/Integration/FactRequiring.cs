@@ -31,6 +31,18 @@ public sealed class FactRequiringCgroup2Attribute : FactAttribute
     }
 }
 
+/// <summary>A fact that needs io_uring: skipped when the kernel has it disabled (sysctl kernel.io_uring_disabled = 2).</summary>
+public sealed class FactRequiringIoUringAttribute : FactAttribute
+{
+    public const string Sysctl = "/proc/sys/kernel/io_uring_disabled";
+
+    public FactRequiringIoUringAttribute()
+    {
+        if (File.Exists(Sysctl) && File.ReadAllText(Sysctl).Trim() == "2")
+            Skip = "io_uring is disabled on this kernel (sysctl kernel.io_uring_disabled = 2)";
+    }
+}
+
 /// <summary>
 /// A fact that changes the machine it runs on (installs a package): only in a lab guest, whose root is a RAM
 /// overlay (tests/vm/run sets WHYFAIL_LAB=1); skipped, with the reason, anywhere else.

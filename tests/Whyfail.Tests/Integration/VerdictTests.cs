@@ -57,6 +57,18 @@ public class VerdictTests
             Assert.Equal("probe", RoutineKind(Assert.Single(failures, f => f.GetProperty("syscall").GetString() == "ioctl" && f.GetProperty("errno").GetString() == "ENOTTY")));
             Assert.Equal("probe", RoutineKind(Assert.Single(failures, f => f.GetProperty("syscall").GetString() == "lseek")));
             Assert.Equal("probe", RoutineKind(Assert.Single(failures, f => f.GetProperty("errno").GetString() == "ECHILD")));
+            // an existence check, a fallback in the same directory, mkdir of what exists, a lock retry, an optional
+            // file, an optional local service: each judged by its own pattern
+            string Label(Func<JsonElement, bool> which) =>
+                Assert.Single(failures, f => which(f)).GetProperty("routine").GetProperty("label").GetString()!;
+            bool Names(JsonElement f, string name) => f.GetProperty("args").EnumerateArray().Any(a => a.GetString()!.Contains(name));
+            Assert.Equal("existence checks", Label(f => Names(f, "whyfail-asked")));
+            Assert.Equal("fallbacks", Label(f => Names(f, "whyfail-lang.de_DE.UTF-8")));
+            Assert.Equal("existence checks", Label(f => f.GetProperty("syscall").GetString() == "mkdir" && f.GetProperty("errno").GetString() == "EEXIST"));
+            Assert.Equal("lock retries", Label(f => f.GetProperty("syscall").GetString() == "futex"));
+            Assert.Equal("optional files", Label(f => Names(f, "whyfail-optional.conf")));
+            Assert.Equal("service probes", Label(f => Names(f, "whyfail-absent.sock")));
+
             // a non-blocking connect the kernel did not complete at once was followed by poll
             foreach (var c in failures.Where(f => f.GetProperty("errno").GetString() == "EINPROGRESS"))
                 Assert.Contains("poll", c.GetProperty("routine").GetProperty("reason").GetString());
@@ -109,6 +121,43 @@ public class VerdictTests
         var culprit = Assert.Single(Verdict(run).GetProperty("culprits").EnumerateArray());
         Assert.Equal(expected, culprit.GetProperty("message").GetString());
         Assert.Equal(ev.GetProperty("ts_ns").GetUInt64(), culprit.GetProperty("ts_ns").GetUInt64());
+    }
+
+    [Fact]
+    public void AMessageNamingOnlyThePathIsLinkedToTheFailure()
+    {
+        string path = Uniq("say-path");
+        var run = WhyfailRunner.Run("--", P("say_errno"), "path", path);
+        Assert.True(run.ExitCode == 3, run.ToString());
+        var ev = Assert.Single(run.Failures("openat", "ENOENT"), e => e.GetProperty("args")[1].GetString() == $"\"{path}\"");
+        Assert.Equal($"cannot load {path}", ev.GetProperty("consequence").GetProperty("message").GetString());
+        Assert.Equal($"cannot load {path}", Assert.Single(Verdict(run).GetProperty("culprits").EnumerateArray()).GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public void AMessageNamingOnlyTheAddressIsLinkedToTheErrorDeliveredAsData()
+    {
+        var run = WhyfailRunner.Run("--", P("connect_refused"), "say");
+        Assert.True(run.ExitCode == 1, run.ToString());
+        string port = run.Stdout.Split(' ', '\n')[3];
+        var culprit = Assert.Single(Verdict(run).GetProperty("culprits").EnumerateArray());
+        Assert.Equal("getsockopt", culprit.GetProperty("syscall").GetString());
+        Assert.Equal($"could not reach 127.0.0.1:{port}", culprit.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public void AFailureFollowedByAbortIsLinkedToTheFatalSignal()
+    {
+        string path = Uniq("abort");
+        var run = WhyfailRunner.Run("--", P("say_errno"), "abort", path);
+        var v = Verdict(run);
+        Assert.True(v.GetProperty("signal").GetString() == "SIGABRT", run.ToString());
+        Assert.Equal(JsonValueKind.Null, v.GetProperty("exit_status").ValueKind);
+        var culprit = Assert.Single(v.GetProperty("culprits").EnumerateArray());
+        Assert.Equal("openat", culprit.GetProperty("syscall").GetString());
+        var ev = Assert.Single(run.Failures("openat", "ENOENT"), e => e.GetProperty("args")[1].GetString() == $"\"{path}\"");
+        Assert.Equal("SIGABRT", ev.GetProperty("consequence").GetProperty("signal").GetString());
+        Assert.Equal(JsonValueKind.Null, ev.GetProperty("routine").ValueKind);
     }
 
     [Fact]
@@ -169,6 +218,70 @@ public class VerdictTests
         // the connect that started it was routine: the program polled
         var connect = Assert.Single(run.Failures("connect", "EINPROGRESS"));
         Assert.Equal("probe", RoutineKind(connect));
+    }
+
+    [FactRequiringIoUring]
+    public void AnIoUringCompletionWithAnErrorIsAFailureDeliveredAsDataAndTheCulprit()
+    {
+        string path = Uniq("uring");
+        var run = WhyfailRunner.Run("--", P("uring_openat"), path);
+        Assert.True(run.ExitCode == 1, run.ToString()); // 77: io_uring_setup was refused although the sysctl allows it
+        int pid = PidFromStdout(run);
+        var ev = Assert.Single(run.Failures("io_uring_complete", "ENOENT"));
+        Assert.Equal(pid, ev.GetProperty("pid").GetInt32());
+        Assert.True(ev.GetProperty("error_as_data").GetBoolean());
+        Assert.Equal("IORING_OP_OPENAT", ev.GetProperty("uring").GetProperty("opcode").GetString());
+        Assert.Equal(0x2aUL, ev.GetProperty("uring").GetProperty("user_data").GetUInt64());
+        Assert.Equal(JsonValueKind.Null, ev.GetProperty("routine").ValueKind);
+        var culprit = Assert.Single(Verdict(run).GetProperty("culprits").EnumerateArray());
+        Assert.Equal("io_uring_complete", culprit.GetProperty("syscall").GetString());
+        Assert.Equal("ENOENT", culprit.GetProperty("errno").GetString());
+        Assert.Equal($"uring_openat: {path}: No such file or directory", culprit.GetProperty("message").GetString());
+
+        var text = WhyfailRunner.RunText("--", P("uring_openat"), path);
+        Assert.Contains("io_uring_complete(IORING_OP_OPENAT, user_data=0x2a) = error ENOENT (No such file or directory) delivered as data", text.Text);
+    }
+
+    [Fact]
+    public void ASetEScriptsFailureIsLinkedThroughEachWaitThatReportedIt()
+    {
+        string path = Uniq("set-e");
+        string script = $"set -e; sh -c 'set -e; cat {path}; echo never'; echo never";
+        var run = WhyfailRunner.Run("--", "sh", "-c", script);
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.DoesNotContain("never", run.Stdout);
+        var v = Verdict(run);
+        int shPid = v.GetProperty("pid").GetInt32();
+        var culprit = Assert.Single(v.GetProperty("culprits").EnumerateArray());
+        Assert.Equal("cat", culprit.GetProperty("comm").GetString());
+        Assert.Equal("ENOENT", culprit.GetProperty("errno").GetString());
+        // cat exited 1, the inner sh reaped it (and, set -e, exited 1), the outer sh reaped that
+        var via = culprit.GetProperty("via").EnumerateArray().ToList();
+        Assert.Equal(2, via.Count);
+        Assert.Equal(culprit.GetProperty("pid").GetInt32(), via[0].GetProperty("pid").GetInt32());
+        Assert.Equal("cat", via[0].GetProperty("comm").GetString());
+        Assert.Equal(1, via[0].GetProperty("exit_status").GetInt32());
+        Assert.Equal(via[1].GetProperty("pid").GetInt32(), via[0].GetProperty("reaped_by_pid").GetInt32());
+        Assert.Equal("sh", via[1].GetProperty("comm").GetString());
+        Assert.Equal(1, via[1].GetProperty("exit_status").GetInt32());
+        Assert.Equal(shPid, via[1].GetProperty("reaped_by_pid").GetInt32());
+
+        var text = WhyfailRunner.RunText("--", "sh", "-c", script);
+        Assert.Matches(@"cat \(pid \d+\) exited with status 1, which its parent sh \(pid \d+\) learned by waiting for it", text.Text);
+        Assert.Matches(@"sh \(pid \d+\) exited with status 1, which its parent sh \(pid \d+\) learned by waiting for it", text.Text);
+    }
+
+    [Fact]
+    public void AMessageWrittenToATerminalThatIsNotStandardErrorIsLinked()
+    {
+        string path = Uniq("tty");
+        var run = WhyfailRunner.Run("--", P("tty_error"), path);
+        Assert.True(run.ExitCode == 1, run.ToString()); // 3: no pseudo-terminal here
+        int pid = PidFromStdout(run);
+        var open = Assert.Single(FailuresOf(run, pid), f => f.GetProperty("args")[1].GetString()!.Contains(path));
+        Assert.Equal($"tty_error: {path}: No such file or directory", open.GetProperty("consequence").GetProperty("message").GetString());
+        var culprit = Assert.Single(Verdict(run).GetProperty("culprits").EnumerateArray());
+        Assert.Equal($"tty_error: {path}: No such file or directory", culprit.GetProperty("message").GetString());
     }
 
     [Fact]

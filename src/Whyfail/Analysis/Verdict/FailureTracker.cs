@@ -152,7 +152,7 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
         if (x.Failed && x.ParentPid != p.Pid && p.Culprits.Count > 0)
         {
             var parent = Proc(x.ParentPid);
-            parent.ChildCulprits.AddRange(p.Culprits);
+            parent.ChildCulprits.AddRange(p.Culprits.Select(t => (p, t)));
             if (parent.ChildCulprits.Count > 4 * MaxCulprits)
                 parent.ChildCulprits.RemoveRange(0, parent.ChildCulprits.Count - MaxCulprits);
         }
@@ -189,6 +189,7 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
     {
         var x = p.Exit!;
         p.Culprits.Clear();
+        p.CulpritVia.Clear();
         var own = p.Failures.Where(f => f.Event.TimestampNs <= x.TimestampNs).ToList();
         // Messages of the program that ended (after its last exec) first: an earlier image's warnings did not end it.
         var linked = own.Where(f => f.Event.Consequence?.Message != null && f.Event.Comm == x.Comm).TakeLast(MaxCulprits).ToList();
@@ -197,9 +198,19 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
             Mark(p, linked);
         else
         {
-            var fromChildren = p.ChildCulprits.OrderBy(t => t.Event.TimestampNs).TakeLast(MaxCulprits).ToList();
+            var fromChildren = p.ChildCulprits.OrderBy(ct => ct.T.Event.TimestampNs).TakeLast(MaxCulprits).ToList();
             if (fromChildren.Count > 0)
-                p.Culprits.AddRange(fromChildren);
+                foreach (var (child, t) in fromChildren)
+                {
+                    // The child's bad end, which this process's wait reported: the link from its failure to the child's.
+                    var ce = child.Exit!;
+                    var via = new List<ChildEnd>(child.CulpritVia.GetValueOrDefault(t) ?? [])
+                    {
+                        new(child.Pid, ce.Comm.Length > 0 ? ce.Comm : child.Comm, p.Pid, x.Comm.Length > 0 ? x.Comm : p.Comm, ce.ExitStatus, ce.Signal),
+                    };
+                    p.Culprits.Add(t);
+                    p.CulpritVia[t] = via;
+                }
             else
             {
                 Tracked? weak = null, plain = null;
@@ -329,10 +340,11 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
         {
             Pid = p.Pid,
             Comm = p.Exit?.Comm is { Length: > 0 } c ? c : p.Comm,
-            ExitStatus = p.Exit?.ExitStatus ?? 0,
+            ExitStatus = p.Exit is { } end ? end.ExitStatus : 0, // null: a signal ended it
             Signal = p.Exit?.Signal ?? 0,
             CoreDumped = p.Exit?.CoreDumped ?? false,
             Culprits = p.Culprits.Select(t => t.Event).ToList(),
+            Via = p.Culprits.Select(t => (IReadOnlyList<ChildEnd>)(p.CulpritVia.GetValueOrDefault(t) ?? [])).ToList(),
             Routine = routine,
             NotRoutine = notRoutine,
         };

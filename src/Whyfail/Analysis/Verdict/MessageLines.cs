@@ -4,7 +4,7 @@ using Whyfail.Events;
 namespace Whyfail.Analysis.Verdict;
 
 /// <summary>
-/// Joins a thread's writes to standard error (or output) into lines: programs print one message in
+/// Joins a thread's writes to standard error (or output, or a terminal) into lines: programs print one message in
 /// several writes ("cat: ", the path, ": Permission denied", "\n").
 /// </summary>
 public sealed class MessageLines
@@ -34,6 +34,8 @@ public sealed class MessageLines
         {
             if (c == '\n')
             {
+                // "\r\n": what programs write to a terminal in raw mode
+                if (p.Text.Length > 0 && p.Text[^1] == '\r') p.Text.Length--;
                 if (p.Text.Length > 0) done.Add((p.Text.ToString(), p.FirstTs, m));
                 p.Text.Clear();
                 p.FirstTs = m.TimestampNs;

@@ -24,7 +24,7 @@ public sealed class ProcessTrack(int pid)
     /// <summary>Failures that explain this process's bad end (set when it ends).</summary>
     public List<Tracked> Culprits { get; } = [];
     /// <summary>The culprits of its children that ended badly (the latest few), for its own bad end.</summary>
-    public List<Tracked> ChildCulprits { get; } = [];
+    public List<(ProcessTrack Child, Tracked T)> ChildCulprits { get; } = [];
     /// <summary>When its last call arrived (milliseconds on the tracker's clock).</summary>
     public long LastSeenMs { get; set; }
     /// <summary>Failures not yet judged.</summary>
@@ -36,6 +36,8 @@ public sealed class ProcessTrack(int pid)
     public bool Compacted { get; private set; }
 
     private int _trimAt = 2 * History;
+    /// <summary>For culprits that happened in a descendant: the children that passed each one up, innermost first.</summary>
+    public Dictionary<Tracked, List<ChildEnd>> CulpritVia { get; } = [];
 
     public void AddFailure(Tracked t)
     {

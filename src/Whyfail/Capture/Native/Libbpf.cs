@@ -86,6 +86,28 @@ internal static unsafe partial class Libbpf
     [LibraryImport(Lib, EntryPoint = "btf__find_by_name_kind", StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int BtfFindByNameKind(nint btf, string name, uint kind);
 
+    [LibraryImport(Lib, EntryPoint = "btf__type_by_id")]
+    private static partial nint BtfTypeById(nint btf, uint id);
+
+    /// <summary>
+    /// Arguments of the tracepoint NAME as tp_btf sees them: btf_trace_NAME is a typedef of a pointer to a
+    /// prototype whose first argument is the probe's data (not passed to the program). -1: not found.
+    /// struct btf_type is { u32 name_off; u32 info (vlen in bits 0-15, kind in 24-28); u32 size_or_type; }.
+    /// </summary>
+    internal static unsafe int TracepointArity(nint btf, string name)
+    {
+        int id = BtfFindByNameKind(btf, "btf_trace_" + name, BTF_KIND_TYPEDEF);
+        if (id <= 0) return -1;
+        uint* t = (uint*)BtfTypeById(btf, (uint)id);
+        for (int hops = 0; t != null && hops < 4; hops++)
+        {
+            uint kind = (t[1] >> 24) & 0x1f;
+            if (kind == BTF_KIND_FUNC_PROTO) return (int)(t[1] & 0xffff) - 1;
+            t = (uint*)BtfTypeById(btf, t[2]); // typedef → pointer → prototype
+        }
+        return -1;
+    }
+
     [LibraryImport(Lib, EntryPoint = "btf__free")]
     internal static partial void BtfFree(nint btf);
 
@@ -154,5 +176,6 @@ internal static unsafe partial class Libbpf
 
     internal const uint BTF_KIND_TYPEDEF = 8;
     internal const uint BTF_KIND_FUNC = 12;
+    internal const uint BTF_KIND_FUNC_PROTO = 13;
     internal const uint BTF_KIND_STRUCT = 4;
 }
