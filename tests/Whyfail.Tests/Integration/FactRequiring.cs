@@ -30,3 +30,15 @@ public sealed class FactRequiringCgroup2Attribute : FactAttribute
         if (Root == null) Skip = "no cgroup v2 hierarchy is mounted";
     }
 }
+
+/// <summary>A fact that needs a file system type in the running kernel (/proc/filesystems) and its mkfs program.</summary>
+public sealed class FactRequiringFsAttribute : FactAttribute
+{
+    public FactRequiringFsAttribute(string fsType, string mkfs)
+    {
+        bool known = File.Exists("/proc/filesystems") &&
+            File.ReadAllLines("/proc/filesystems").Any(l => l.Split('\t').LastOrDefault() == fsType);
+        if (!known) Skip = $"the running kernel has no {fsType} file system (not in /proc/filesystems)";
+        else if (FactRequiringAttribute.Which(mkfs) == null) Skip = $"{mkfs} is not installed (./build.sh --deps installs it)";
+    }
+}

@@ -35,8 +35,11 @@ public sealed partial class ProcessView
             c.AllGroups || live is null ? c.Groups : live.Groups,
             c.CapEffective, c.CapPermitted, live?.CapBnd ?? ulong.MaxValue >> (64 - 41), c.NoNewPrivs, c.SeccompMode, true);
 
+    // btrfs gives each subvolume a device number of its own in stat, while the kernel side reads the file system's:
+    // there the mount id stands in for the device.
     private static bool SameFile(ContextFile f, in FileStat st) =>
-        st.Ino == f.Inode && st.DevMajor == f.DevMajor && st.DevMinor == f.DevMinor;
+        st.Ino == f.Inode && ((st.DevMajor == f.DevMajor && st.DevMinor == f.DevMinor) ||
+                              (f.FsType == "btrfs" && f.MountId > 0 && st.MountId == (ulong)f.MountId));
 
     /// <summary>
     /// Places root and cwd from the context: for a process that is gone, absolute paths are walked from this machine's
