@@ -42,3 +42,16 @@ public sealed class FactRequiringFsAttribute : FactAttribute
         else if (FactRequiringAttribute.Which(mkfs) == null) Skip = $"{mkfs} is not installed (./build.sh --deps installs it)";
     }
 }
+
+/// <summary>
+/// A fact that changes the machine it runs on (installs a package): only in a lab guest, whose root is a RAM
+/// overlay (tests/vm/run sets WHYFAIL_LAB=1); skipped, with the reason, anywhere else.
+/// </summary>
+public sealed class FactInLabGuestAttribute : FactAttribute
+{
+    public FactInLabGuestAttribute()
+    {
+        if (Environment.GetEnvironmentVariable("WHYFAIL_LAB") != "1")
+            Skip = "changes the machine (dpkg -i): runs only in a lab guest (tests/vm/run-tests)";
+    }
+}

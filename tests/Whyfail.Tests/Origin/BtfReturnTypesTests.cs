@@ -6,24 +6,15 @@ namespace Whyfail.Tests.Origin;
 
 public class BtfReturnTypesTests(ITestOutputHelper output)
 {
-    /// <summary>The host's BTF, or null (and a line of output) when this kernel has none.</summary>
-    private BtfReturnTypes? HostBtf()
-    {
-        if (!File.Exists(BtfReturnTypes.DefaultPath))
-        {
-            output.WriteLine($"not checked: {BtfReturnTypes.DefaultPath} is missing (kernel without CONFIG_DEBUG_INFO_BTF)");
-            return null;
-        }
-        return Host.Value;
-    }
+    /// <summary>The running kernel's BTF (the facts using it are skipped on a kernel without it).</summary>
+    private static BtfReturnTypes HostBtf() => Host.Value;
 
     private static readonly Lazy<BtfReturnTypes> Host = new(() => BtfReturnTypes.Load());
 
-    [Fact]
+    [KernelBtfFact]
     public void RealBtf_DoSysOpenat2_ReturnsAnErrnoCapableInteger()
     {
         var btf = HostBtf();
-        if (btf == null) return;
         Assert.True(btf.TryGet("do_sys_openat2", out var f));
         // long before 6.12, int since: either carries -errno.
         Assert.Equal(BtfReturnKind.Integer, f.ReturnKind);
@@ -33,22 +24,20 @@ public class BtfReturnTypesTests(ITestOutputHelper output)
         Assert.True(btf.CanReturnErrno("do_sys_openat2"));
     }
 
-    [Fact]
+    [KernelBtfFact]
     public void RealBtf_PathOpenat_ReturnsStructFilePointer()
     {
         var btf = HostBtf();
-        if (btf == null) return;
         Assert.True(btf.TryGet("path_openat", out var f));
         Assert.Equal(BtfReturnKind.Pointer, f.ReturnKind);
         Assert.Equal("struct file *", f.ReturnType);
         Assert.True(f.CanCarryErrno);
     }
 
-    [Fact]
+    [KernelBtfFact]
     public void RealBtf_TypedefChainsResolve()
     {
         var btf = HostBtf();
-        if (btf == null) return;
         Assert.True(btf.TryGet("vfs_write", out var f));
         Assert.Equal("ssize_t", f.ReturnType);       // typedef __kernel_ssize_t -> long
         Assert.Equal(BtfReturnKind.Integer, f.ReturnKind);
@@ -57,11 +46,10 @@ public class BtfReturnTypesTests(ITestOutputHelper output)
         Assert.Equal(4, btf.ParameterCount("vfs_write"));
     }
 
-    [Fact]
+    [KernelBtfFact]
     public void RealBtf_VoidAndBoolFunctionsAreRejected()
     {
         var btf = HostBtf();
-        if (btf == null) return;
         Assert.True(btf.TryGet("kfree", out var kfree));
         Assert.Equal(BtfReturnKind.Void, kfree.ReturnKind);
         Assert.False(btf.CanReturnErrno("kfree"));
@@ -73,11 +61,10 @@ public class BtfReturnTypesTests(ITestOutputHelper output)
         Assert.Null(btf.ParameterCount("no_such_function_in_any_kernel"));
     }
 
-    [Fact]
+    [KernelBtfFact]
     public void RealBtf_NarrowIntegersAreRejected()
     {
         var btf = HostBtf();
-        if (btf == null) return;
         var narrow = btf.Types.FunctionNames.Select(btf.Lookup)
             .Where(all => all.Count == 1 && all[0].ReturnKind == BtfReturnKind.NarrowInteger)
             .Select(all => all[0]).FirstOrDefault();
@@ -185,5 +172,15 @@ public class BtfReturnTypesTests(ITestOutputHelper output)
         Assert.Throws<KernelAnalysisException>(() => BtfReturnTypes.Parse(data));
         var missing = Assert.Throws<KernelAnalysisException>(() => BtfReturnTypes.Load("/nonexistent/btf"));
         Assert.Contains("kernel BTF is not readable", missing.Message);
+    }
+}
+
+/// <summary>A fact about the running kernel's BTF: skipped, with the reason, on a kernel built without it.</summary>
+public sealed class KernelBtfFactAttribute : FactAttribute
+{
+    public KernelBtfFactAttribute()
+    {
+        if (!File.Exists(BtfReturnTypes.DefaultPath))
+            Skip = $"{BtfReturnTypes.DefaultPath} is missing (a kernel without CONFIG_DEBUG_INFO_BTF)";
     }
 }
