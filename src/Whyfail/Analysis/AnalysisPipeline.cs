@@ -53,7 +53,49 @@ public sealed class AnalysisPipeline(AnalysisOptions settings)
             SourceLines?.Annotate(ev.Origin, ev.KernelErrno != 0 ? ev.KernelErrno : ev.Errno);
             Pinpoint?.Apply(ev);
         }
-        if (ev.Failed && !Errno.IsInternal(ev.Errno))
-            _explain?.Explain(ev);
+        if (ev.Failed && !Errno.IsInternal(ev.Errno) && _explain != null)
+            Explain(ev);
+    }
+
+    /// <summary>Failures explained by reusing the explanation of an identical one (<see cref="ExplanationReuse"/>).</summary>
+    public long ExplanationsReused => _reuse.Reused;
+
+    /// <summary>Failures left unexplained because whyfail could not keep up (<see cref="MaxBacklog"/>).</summary>
+    public long ExplanationsSkipped { get; private set; }
+
+    /// <summary>The share of the kernel's ring buffer waiting to be read (set by the session; 0 when unknown).</summary>
+    public Func<double>? Backlog { get; set; }
+
+    /// <summary>
+    /// Explanations read live state (~100–200 µs a failure); decoding and rendering cost a few µs. When this
+    /// share of the ring buffer is waiting, whyfail is losing the race against a flood of varied failures:
+    /// failures are then reported without an explanation until the backlog is below it again, so that the ring
+    /// drains instead of filling up and losing events.
+    /// </summary>
+    public const double MaxBacklog = 0.25;
+
+    private readonly ExplanationReuse _reuse = new();
+
+    private void Explain(SyscallEvent ev)
+    {
+        string? key = _reuse.Key(ev);
+        bool expired = false;
+        if (key != null && _reuse.TryReuse(ev, key, out expired)) return;
+        // Behind, but a failure identical to one explained over a second ago: explaining it again costs one
+        // explanation per second of such failures, so it is explained.
+        if (!expired && Backlog?.Invoke() is double backlog and >= MaxBacklog)
+        {
+            ExplanationsSkipped++;
+            // CLOCK_MONOTONIC on Linux, the clock of bpf_ktime_get_ns.
+            ulong now = (ulong)(System.Diagnostics.Stopwatch.GetTimestamp() * (1e9 / System.Diagnostics.Stopwatch.Frequency));
+            string behind = ev.TimestampNs != 0 && now > ev.TimestampNs ? $"{(now - ev.TimestampNs) / 1e9:0.0} s behind the kernel, " : "";
+            ev.Explanation.Add(new Explanation("skipped",
+                $"not explained: whyfail could not keep up with a flood of failures ({behind}{backlog:P0} of the ring buffer waiting), " +
+                "so the live state was not read, to avoid losing events; the failure itself is reported as it happened", null, false));
+            return;
+        }
+        int before = ev.Explanation.Count;
+        _explain!.Explain(ev);
+        if (key != null) _reuse.Keep(ev, key, before);
     }
 }

@@ -112,6 +112,7 @@ public sealed unsafe class TracepointCapture : IDisposable
                 _ring = Libbpf.RingBufferNew(_bpf.MapFd(BpfMaps.Events), &OnSample, GCHandle.ToIntPtr(_self), 0);
                 if (_ring == 0)
                     throw new WhyfailException($"could not open the BPF ring buffer: {Libc.ErrorText(Marshal.GetLastPInvokeError())}", ExitCodes.KernelUnsupported);
+                _backlog = RingBacklog.Open(_bpf.MapFd(BpfMaps.Events), RingSize(options.RingBufferBytes));
             }
             catch
             {
@@ -321,6 +322,14 @@ public sealed unsafe class TracepointCapture : IDisposable
         return Math.Max(n, 0);
     }
 
+    private RingBacklog? _backlog;
+
+    /// <summary>
+    /// The share of the ring buffer waiting to be read (0 to 1), or 0 when the kernel would not map its
+    /// positions: how close whyfail is to losing events.
+    /// </summary>
+    public double Backlog => _backlog is { } b ? (double)b.Bytes / b.Size : 0;
+
     /// <summary>Delivers everything already in the ring buffer without waiting.</summary>
     public int Drain()
     {
@@ -402,6 +411,8 @@ public sealed unsafe class TracepointCapture : IDisposable
             Libbpf.RingBufferFree(_ring);
             _ring = 0;
         }
+        _backlog?.Dispose();
+        _backlog = null;
         _bpf?.Dispose();
         if (_self.IsAllocated) _self.Free();
     }

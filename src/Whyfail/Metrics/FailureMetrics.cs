@@ -28,7 +28,7 @@ public sealed class FailureMetrics : IDisposable
     private readonly Counter<long> _failures, _byComm;
     private readonly BoundedLabel _containers = new(ContainerLimit), _comms = new(CommLimit);
     private readonly Stopwatch _sinceRefresh = Stopwatch.StartNew();
-    private long _lost, _lostEvidence, _reported, _programs, _origins;
+    private long _lost, _lostEvidence, _reported, _programs, _origins, _skipped, _reused;
 
     public MetricsEndpoint Endpoint { get; }
 
@@ -46,6 +46,10 @@ public sealed class FailureMetrics : IDisposable
             description: "Evidence records (capability checks, signals) the kernel side could not keep");
         _meter.CreateObservableCounter("whyfail.events.reported", () => Volatile.Read(ref _reported),
             description: "Events the kernel side delivered to whyfail");
+        _meter.CreateObservableCounter("whyfail.explanations.skipped", () => Volatile.Read(ref _skipped),
+            description: "Failures reported without an explanation because whyfail could not keep up (a quarter of the ring buffer waiting)");
+        _meter.CreateObservableCounter("whyfail.explanations.reused", () => Volatile.Read(ref _reused),
+            description: "Failures explained by reusing the explanation of an identical failure of the same process (within 1 s)");
         _meter.CreateObservableGauge("whyfail.probes.attached", () => new[]
         {
             new Measurement<long>(Volatile.Read(ref _programs), new KeyValuePair<string, object?>("kind", "bpf_program")),
@@ -94,7 +98,7 @@ public sealed class FailureMetrics : IDisposable
     private static string ContainerLabel(SyscallEvent ev) => ev.Cgroup is { Runtime: { } r } c ? $"{r}:{c.ShortId}" : "";
 
     /// <summary>Reads the capture's counters (at most once a second; called after each poll).</summary>
-    public void Refresh(TracepointCapture capture, bool now = false)
+    public void Refresh(TracepointCapture capture, (long Skipped, long Reused) explanations, bool now = false)
     {
         if (!now && _sinceRefresh.ElapsedMilliseconds < 1000) return;
         _sinceRefresh.Restart();
@@ -102,6 +106,8 @@ public sealed class FailureMetrics : IDisposable
         Volatile.Write(ref _lost, (long)s.LostEvents);
         Volatile.Write(ref _lostEvidence, (long)s.LostEvidence);
         Volatile.Write(ref _reported, (long)s.Reported);
+        Volatile.Write(ref _skipped, explanations.Skipped);
+        Volatile.Write(ref _reused, explanations.Reused);
         Volatile.Write(ref _programs, capture.AttachedPrograms);
         Volatile.Write(ref _origins, capture.OriginProbes?.Functions.Count ?? 0);
     }

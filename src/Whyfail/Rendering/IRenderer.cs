@@ -29,6 +29,9 @@ public sealed class TraceSummary
     /// <summary>Failures judged routine / not routine (the verdict's judgement).</summary>
     public long Routine { get; set; }
     public long NotRoutine { get; set; }
+    /// <summary>Failures explained by reusing an identical failure's explanation, and left unexplained because whyfail fell behind.</summary>
+    public long ExplanationsReused { get; set; }
+    public long ExplanationsSkipped { get; set; }
     public bool Print { get; set; }
 
     /// <summary>Distinct (syscall, errno, comm) rows kept; later process names are counted as "(other)" (a long --system session meets endless names).</summary>

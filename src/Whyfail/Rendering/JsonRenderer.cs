@@ -154,6 +154,8 @@ public sealed class JsonRenderer : IRenderer
         if (s.Injected is { } inj) w.WriteNumber("injected", inj);
         w.WriteNumber("routine", s.Routine);
         w.WriteNumber("not_routine", s.NotRoutine);
+        w.WriteNumber("explanations_reused", s.ExplanationsReused);
+        w.WriteNumber("explanations_skipped", s.ExplanationsSkipped);
         w.WriteStartArray("counts");
         foreach (var ((sys, err, comm), n) in s.Counts.OrderByDescending(kv => kv.Value))
         {

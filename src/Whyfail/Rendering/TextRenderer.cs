@@ -131,6 +131,8 @@ public sealed class TextRenderer(TextWriter output, bool color, bool showComm, b
             Notice($"{s.Reported} event(s) captured, none lost");
         if (s.Injected is { } inj)
             Notice($"--inject: {inj} call(s) injected");
+        if (s.ExplanationsSkipped > 0)
+            Notice($"{s.ExplanationsSkipped} failure(s) reported without an explanation: whyfail could not keep up with a flood of varied failures (a quarter of the ring buffer was waiting); narrow with --syscall, --errno or --comm, or raise --buffer-size");
         if (s.HiddenInternal > 0 && s.Print)
             Notice($"{s.HiddenInternal} kernel-internal return code(s) hidden (ERESTARTSYS …); --show-internal shows them");
         output.Flush();

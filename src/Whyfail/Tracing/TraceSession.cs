@@ -71,6 +71,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             Comms = settings.Comms?.ToList(),
         });
         foreach (var l in capture.Limitations) renderer.Notice(l);
+        pipeline.Backlog = () => capture.Backlog;
         OriginGrowth? growth = null;
         if (capture.OriginProbes is { } probes)
         {
@@ -147,7 +148,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
                 if (settings.Pids.Count > 0) capture.Adopt(settings.Pids, armOnExec: false);
                 renderer.Notice(StartLine.For(settings, metrics?.Endpoint));
             }
-            metrics?.Refresh(capture, now: true);
+            metrics?.Refresh(capture, (pipeline.ExplanationsSkipped, pipeline.ExplanationsReused), now: true);
 
             exitCode = TraceLoop.Run(capture, _child, settings.Pids, () => _stop || _output!.Failure != null, () =>
             {
@@ -155,7 +156,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
                 renderer.Flush();
                 growth?.Step();
                 pipeline.Pinpoint?.Step();
-                metrics?.Refresh(capture);
+                metrics?.Refresh(capture, (pipeline.ExplanationsSkipped, pipeline.ExplanationsReused));
                 if (_reopen) ReopenOutput(renderer);
             }, stoppedEarly: () =>
             {
@@ -180,6 +181,8 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             summary.Lost = stats.LostEvents;
             summary.LostEvidence = stats.LostEvidence;
             summary.Injected = injector?.Injected;
+            summary.ExplanationsReused = pipeline.ExplanationsReused;
+            summary.ExplanationsSkipped = pipeline.ExplanationsSkipped;
             renderer.Summary(summary);
             sourceLines?.Dispose();
         }

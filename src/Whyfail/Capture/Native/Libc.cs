@@ -10,6 +10,14 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "vsnprintf")]
     internal static partial int Vsnprintf(byte* buf, nuint size, nint fmt, nint args);
 
+    internal const int PROT_READ = 1, MAP_SHARED = 1;
+
+    [LibraryImport(Lib, EntryPoint = "mmap", SetLastError = true)]
+    internal static partial nint Mmap(nint addr, nuint length, int prot, int flags, int fd, long offset);
+
+    [LibraryImport(Lib, EntryPoint = "munmap", SetLastError = true)]
+    internal static partial int Munmap(nint addr, nuint length);
+
     [LibraryImport(Lib, EntryPoint = "getpid")]
     internal static partial int GetPid();
 

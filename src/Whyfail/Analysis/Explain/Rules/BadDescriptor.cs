@@ -23,7 +23,7 @@ public sealed class BadDescriptor : IExplainRule
         foreach (var i in SyscallArgs.FdArgs(ev)) candidates.Add((SyscallArgs.Int(ev, i), $"argument {i}"));
         foreach (var pa in SyscallArgs.Paths(ev))
             if (pa.Dirfd is { } dfd && dfd != ProcessView.AT_FDCWD && !pa.Path.StartsWith('/'))
-                candidates.Add((dfd, $"the directory descriptor for {Q(pa.Path)}"));
+                candidates.Add((dfd, pa.Path.Length == 0 ? "the file itself: an empty path with AT_EMPTY_PATH" : $"the directory descriptor for {Q(pa.Path)}"));
         if (candidates.Count == 0) yield break;
         bool probe = IsOpenProbe(ev);
         if (!proc.Alive && !candidates.All(c => proc.FdKnown(c.Fd)))

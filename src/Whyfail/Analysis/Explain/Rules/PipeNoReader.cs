@@ -6,7 +6,8 @@ namespace Whyfail.Analysis.Explain.Rules;
 /// <summary>
 /// EPIPE from writing to a pipe or FIFO: no process has its read end open any more (the reader closed it or exited —
 /// `head` in a shell pipeline), found by scanning every process's descriptors for the same pipe. The process got the
-/// error instead of being killed by SIGPIPE because it ignores, blocks or handles SIGPIPE.
+/// error instead of being killed by SIGPIPE because it ignores, blocks or handles SIGPIPE. Works for a writer that has
+/// exited too, from the descriptor and signal dispositions captured at the failure.
 /// </summary>
 public sealed class PipeNoReader : IExplainRule
 {
@@ -18,7 +19,8 @@ public sealed class PipeNoReader : IExplainRule
     public IEnumerable<Explanation> Explain(SyscallEvent ev, ProcessView proc)
     {
         int fd = SyscallArgs.Int(ev, ev.Syscall switch { "splice" => 2, "tee" => 1, _ => 0 }); // the descriptor written to
-        if (!proc.Alive) { proc.NoteLost("which processes held the pipe's read end"); yield break; }
+        // The descriptor as captured at the failure when the process is gone; the readers are looked for among the
+        // processes that run now (a pipe's write end fails with EPIPE only when no read end is open at all).
         if (proc.Fd(fd) is not { } info || !proc.StatFd(fd, out var st) || st.Kind != FileKind.Fifo) yield break;
         var name = info.Target.StartsWith("pipe:", StringComparison.Ordinal) ? $"the pipe {info.Target}" : $"the FIFO {Q(proc.FdTarget(info))}";
         var readers = Readers(info.Target, st).Where(r => r.Pid != proc.Pid || r.Fd != fd).ToList();

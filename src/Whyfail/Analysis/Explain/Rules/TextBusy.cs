@@ -22,7 +22,13 @@ public sealed class TextBusy : IExplainRule
                 proc.Checked.Add($"processes with {Q(t.Path)} open for writing");
                 if (writers.Count == 0)
                 {
-                    yield return new Explanation(Id, $"nothing has {Q(t.Path)} open for writing now; it was probably still being written (copied, compiled) at the time of the call", null, false);
+                    // The kernel refuses the exec only while a descriptor has the file open for writing; that descriptor is
+                    // gone now. It may have been the caller's own (a shell's `exec 3>>FILE`, inherited across fork and exec).
+                    var self = proc.Alive ? "" : $"; pid {proc.Pid} has exited, so its own descriptors (one of them may have been the writer, inherited or opened before the exec) could not be checked";
+                    if (!proc.Alive) proc.NoteLost("the failing process's own descriptors");
+                    yield return new Explanation(Id,
+                        $"{Q(t.Path)} was open for writing when execve ran (the kernel refuses to execute a file while any descriptor has it open for writing), but nothing has it open for writing now: the writer closed it or exited since (a copy or build that has just finished){self}",
+                        "close the file (or open it with O_CLOEXEC) before executing it, and wait until writers have finished", false);
                     continue;
                 }
                 yield return new Explanation(Id,
