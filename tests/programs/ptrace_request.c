@@ -1,5 +1,5 @@
 /*
- * A ptrace request (PTRACE_GETREGS) on a child that cannot take it, then a second's wait (the child still there)
+ * A ptrace request (PTRACE_GETREGS) on a child that cannot take it, then a 3 s wait (the child still there)
  * and exit: "untraced" asks without attaching, "running" after PTRACE_SEIZE but without stopping the child.
  * Both fail with ESRCH.
  *
@@ -31,7 +31,7 @@ int main(int argc, char **argv)
 	int e = r < 0 ? errno : 0;
 	printf("errno %d\n", e);
 	fflush(stdout);
-	sleep(1); /* while whyfail reads the child's state */
+	sleep(3); /* while whyfail reads the child's state (1 s was too short in the 6.1 lab under TCG) */
 	kill(child, SIGKILL);
 	waitpid(child, 0, 0);
 	return r < 0;
