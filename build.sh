@@ -9,7 +9,8 @@ if [[ "${1:-}" == "--deps" ]]; then
   shift
   # llvm: clang's tools and llvm-symbolizer (source lines); binutils: addr2line, the fallback.
   # prometheus: the server that scrapes --metrics in the tests; lintian: checks the .deb (made with dpkg-deb).
-  pkgs=(clang llvm binutils libbpf-dev libbpf1 bpftool gcc libc6-dev strace busybox-static qemu-system-x86 kmod xz-utils zstd cpio apparmor chromium debuginfod python3 prometheus lintian)
+  # btrfs-progs: the EDQUOT test (a btrfs image with a qgroup limit; the host kernel has no ext4 or XFS quotas).
+  pkgs=(clang llvm binutils libbpf-dev libbpf1 bpftool gcc libc6-dev strace busybox-static qemu-system-x86 kmod xz-utils zstd cpio apparmor chromium debuginfod python3 prometheus lintian btrfs-progs)
   missing=()
   for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
   if ((${#missing[@]})); then

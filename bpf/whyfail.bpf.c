@@ -786,7 +786,7 @@ struct walk_state {
 	u32 base;              /* offset of the names in the scratch buffer */
 	u32 used;              /* bytes of names written */
 	u32 flags;             /* WF_FILE_* */
-	u32 pad;
+	u32 own;               /* 1: stop at whyfail's own root (cfg.own_root_*) instead of the task's */
 };
 
 struct {
@@ -810,6 +810,9 @@ __noinline int walk_step(struct scratch_buf *sb, struct walk_state *w)
 	struct mount *m = (struct mount *)w->m;
 	u64 vm = vfsmount_of(w->m);
 	if (w->d == w->rootd && vm == w->rootvm)
+		return 0;
+	if (w->own && BPF_CORE_READ(m, mnt_id) == (int)cfg.own_root_mnt_id &&
+	    BPF_CORE_READ(d, d_inode, i_ino) == cfg.own_root_ino)
 		return 0;
 	struct dentry *mroot = BPF_CORE_READ((struct vfsmount *)vm, mnt_root);
 	if (d == mroot) {
@@ -899,8 +902,11 @@ __noinline int ctx_file(struct scratch_buf *sb, u32 off, u32 what, u64 pathp, u6
 	struct fs_struct *fs = task->fs;
 	w->d = (u64)d;
 	w->m = m;
-	w->rootd = arg == 7 ? 0 : (u64)BPF_CORE_READ(fs, root.dentry); /* the root itself: walk to the namespace's root */
+	/* paths are named from the task's root, as d_path does; the root itself from whyfail's own root
+	 * (when user space could say which it is), else from the mount namespace's root */
+	w->rootd = arg == 7 ? 0 : (u64)BPF_CORE_READ(fs, root.dentry);
 	w->rootvm = arg == 7 ? 0 : (u64)BPF_CORE_READ(fs, root.mnt);
+	w->own = arg == 7 && cfg.own_root_mnt_id != 0;
 	w->base = o + sizeof(*f);
 	w->used = 0;
 	w->flags = 0;
@@ -911,8 +917,8 @@ __noinline int ctx_file(struct scratch_buf *sb, u32 off, u32 what, u64 pathp, u6
 	if (k == WF_CTX_DEPTH)
 		w->flags |= WF_FILE_TRUNCATED;
 	u32 flags = w->flags;
-	if (arg == 7)
-		flags &= ~WF_FILE_UNREACHABLE; /* the root's walk ends at the namespace's root by design */
+	if (arg == 7 && !w->own)
+		flags &= ~WF_FILE_UNREACHABLE; /* without whyfail's root, the walk ends at the namespace's root by design */
 	f->flags |= flags;
 	u32 used = w->used;
 	if (used > WF_CTX_NAMES)

@@ -295,6 +295,14 @@ struct wf_config {
 
 	unsigned int context_off;       /* 1: no wf_context (kernel reads refused: lockdown=confidentiality) */
 	unsigned int pad3;
+	/*
+	 * whyfail's own root (statx of "/": mount id and inode; 0: unknown): the walk of a task's root stops
+	 * there, so that the root is named as whyfail sees it (a chrooted whyfail, as in the lab, sees its
+	 * root as "/", not as its place in the mount namespace).
+	 */
+	unsigned long long own_root_ino;
+	unsigned int own_root_mnt_id;
+	unsigned int pad4;
 };
 
 #endif

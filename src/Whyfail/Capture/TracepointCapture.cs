@@ -176,6 +176,7 @@ public sealed unsafe class TracepointCapture : IDisposable
             // The failure's context is read through kernel pointers, which lockdown=confidentiality refuses.
             ContextOff = KernelChecks.LockdownMode() == "confidentiality" ? 1u : 0,
         };
+        (c.OwnRootMntId, c.OwnRootIno) = OwnRoot.Read();
         if (options.Syscalls is { } syscalls)
         {
             c.FilterSyscalls = 1;

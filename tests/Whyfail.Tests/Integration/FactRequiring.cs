@@ -43,6 +43,18 @@ public sealed class FactRequiringIoUringAttribute : FactAttribute
     }
 }
 
+/// <summary>A fact that needs a file system type in the running kernel (/proc/filesystems) and its mkfs program.</summary>
+public sealed class FactRequiringFsAttribute : FactAttribute
+{
+    public FactRequiringFsAttribute(string fsType, string mkfs)
+    {
+        bool known = File.Exists("/proc/filesystems") &&
+            File.ReadAllLines("/proc/filesystems").Any(l => l.Split('\t').LastOrDefault() == fsType);
+        if (!known) Skip = $"the running kernel has no {fsType} file system (not in /proc/filesystems)";
+        else if (FactRequiringAttribute.Which(mkfs) == null) Skip = $"{mkfs} is not installed (./build.sh --deps installs it)";
+    }
+}
+
 /// <summary>
 /// A fact that changes the machine it runs on (installs a package): only in a lab guest, whose root is a RAM
 /// overlay (tests/vm/run sets WHYFAIL_LAB=1); skipped, with the reason, anywhere else.

@@ -46,6 +46,7 @@ public sealed class ExplainEngine
         new TextBusy(),
         new MountBusy(),
         new KillPermission(),
+        new KillNoProcess(),
         new NoChild(),
         new IoctlNotSupported(),
         new NoControllingTerminal(),
@@ -56,8 +57,10 @@ public sealed class ExplainEngine
         new ProcPrivateEntry(),
         new CapabilityBeyondLast(),
         new PtracePermission(),
+        new PtraceNoProcess(),
         new ProcessLimit(),
         new NoSpace(),
+        new DiskQuota(),
         new InotifyLimit(),
         new NamespaceLimit(),
         new PerfAttrInvalid(),
@@ -65,6 +68,7 @@ public sealed class ExplainEngine
         new IoUringParamsInvalid(),
         new PipeNoReader(),
         new FileSizeLimit(),
+        new OpenTmpfile(),
     ];
 
     private readonly IExplainRule[] rules;

@@ -92,7 +92,8 @@ public sealed partial class ProcessView
         catch (UnauthorizedAccessException) { return false; }
     }
 
-    private static bool StartedAfter(int pid, ulong eventMonotonicNs)
+    /// <summary>Process <paramref name="pid"/> started after the event (its start time, floored to a tick, is later): the pid is a new process.</summary>
+    internal static bool StartedAfter(int pid, ulong eventMonotonicNs)
     {
         var f = ProcFs.StatFields(pid);
         if (f is not { Length: >= 20 } || !long.TryParse(f[19], out var ticks)) return false;

@@ -35,8 +35,11 @@ public sealed partial class ProcessView
             c.AllGroups || live is null ? c.Groups : live.Groups,
             c.CapEffective, c.CapPermitted, live?.CapBnd ?? ulong.MaxValue >> (64 - 41), c.NoNewPrivs, c.SeccompMode, true);
 
+    // btrfs gives each subvolume a device number of its own in stat, while the kernel side reads the file system's:
+    // there the mount id stands in for the device.
     private static bool SameFile(ContextFile f, in FileStat st) =>
-        st.Ino == f.Inode && st.DevMajor == f.DevMajor && st.DevMinor == f.DevMinor;
+        st.Ino == f.Inode && ((st.DevMajor == f.DevMajor && st.DevMinor == f.DevMinor) ||
+                              (f.FsType == "btrfs" && f.MountId > 0 && st.MountId == (ulong)f.MountId));
 
     /// <summary>
     /// Places root and cwd from the context: for a process that is gone, absolute paths are walked from this machine's
@@ -46,19 +49,16 @@ public sealed partial class ProcessView
     private (string RootPrefix, string? Cwd, bool CwdDeleted) PlaceFromContext(FailureContext c, string rootPrefix, string? liveCwd, bool liveCwdDeleted)
     {
         string prefix = rootPrefix;
-        string? ownRootAt = null; // the captured root's name when it is whyfail's own root under another name
         if (!Alive && c.Root is { Open: true } root)
         {
             var rp = root.Path;
             if (rp is not null && Native.Stat(rp + (rp == "/" ? "" : "/"), out var st, follow: true) == 0 && SameFile(root, st))
                 prefix = rp == "/" ? "" : rp;
-            // The same root as whyfail's own (both chrooted, as in a container or the lab, where the kernel side's
-            // walk names the root by its place in the mount namespace): paths resolve from "/" as they did for it.
+            // The kernel side names the root from whyfail's own root ("/" when they are the same). The same directory
+            // under no such name (whyfail in another mount namespace, or a kernel without statx's mount id, where the
+            // walk goes up to the namespace's root): paths resolve from "/" as they did for the process.
             else if (Native.Stat("/", out var own, follow: true) == 0 && SameFile(root, own))
-            {
                 prefix = "";
-                ownRootAt = rp;
-            }
             else
                 RootUnresolvable = $"pid {Pid} ran with its root at {(rp is null ? "a directory outside this mount namespace" : Words.Q(rp))} (device {root.DevMajor}:{root.DevMinor}, inode {root.Inode}), which this machine does not reach now, and has exited";
         }
@@ -74,9 +74,6 @@ public sealed partial class ProcessView
             return (prefix, liveCwd ?? cwd.Path, liveCwdDeleted);
         }
         var path = cwd.Path;
-        // Named from the mount namespace's root like the root itself: the part below the root is what "/" reaches here.
-        if (path is not null && ownRootAt is { Length: > 1 } at && (path == at || path.StartsWith(at + "/", StringComparison.Ordinal)))
-            path = path == at ? "/" : path[at.Length..];
         if (path is null)
         {
             cwdUnresolvable = $"the working directory of pid {Pid} at the time ({cwd.Target ?? "a directory outside its root"}) has no full path";

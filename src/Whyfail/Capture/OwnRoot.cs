@@ -1,0 +1,32 @@
+#pragma warning disable CA1416 // Linux only
+using System.Runtime.InteropServices;
+
+namespace Whyfail.Capture;
+
+/// <summary>
+/// whyfail's own root as the kernel knows it (statx of "/": mount id and inode), so that the kernel side names a
+/// traced task's root from it (wf_config.own_root_*): a chrooted whyfail, as in the lab, then sees a task sharing its
+/// root as "/" rather than as the root's place in the mount namespace (e.g. "/newroot").
+/// </summary>
+internal static partial class OwnRoot
+{
+    private const int AtFdCwd = -100;
+    private const uint StatxIno = 0x100, StatxMntId = 0x1000;
+
+    [StructLayout(LayoutKind.Explicit, Size = 256)]
+    private struct StatxBuffer
+    {
+        [FieldOffset(0)] public uint Mask;
+        [FieldOffset(32)] public ulong Ino;
+        [FieldOffset(144)] public ulong MntId;
+    }
+
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Statx(int dirfd, string path, int flags, uint mask, out StatxBuffer buffer);
+
+    /// <summary>(mount id, inode) of "/", or (0, 0) when the kernel does not give the mount id (before 5.8).</summary>
+    public static (uint MountId, ulong Inode) Read() =>
+        Statx(AtFdCwd, "/", 0, StatxIno | StatxMntId, out var b) == 0 && (b.Mask & StatxMntId) != 0 && b.MntId <= uint.MaxValue
+            ? ((uint)b.MntId, b.Ino)
+            : (0, 0);
+}
