@@ -207,6 +207,10 @@ public sealed partial class ProcessView
         {
             if (!f.Open) { st = default; return false; }
             if (Alive && StatFdLive(fd, out st) && SameFile(f, st)) return true;
+            // Gone (or its descriptor closed since): the same file, still at its path, gives what the capture lacks
+            // (its size). Only with the root whyfail sees, and only if it is the very file (device and inode).
+            if (f.Path is { } path && Context.Root?.Path is null or "/" && Native.Stat(path, out st, follow: true) == 0 && SameFile(f, st))
+                return true;
             st = StatOf(f);
             return true;
         }
