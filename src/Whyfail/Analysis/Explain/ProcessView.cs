@@ -209,7 +209,8 @@ public sealed partial class ProcessView
             if (Alive && StatFdLive(fd, out st) && SameFile(f, st)) return true;
             // Gone (or its descriptor closed since): the same file, still at its path, gives what the capture lacks
             // (its size). Only with the root whyfail sees, and only if it is the very file (device and inode).
-            if (f.Path is { } path && Context.Root?.Path is null or "/" && Native.Stat(path, out st, follow: true) == 0 && SameFile(f, st))
+            if (f.Path is { } path && Context.Root?.Path is null or "/" && Native.Stat(path, out st, follow: true) == 0 &&
+                (SameFile(f, st) || SameOverlayEntry(f, st)))
                 return true;
             st = StatOf(f);
             return true;
@@ -222,6 +223,13 @@ public sealed partial class ProcessView
         }
         return StatFdLive(fd, out st);
     }
+
+    /// <summary>
+    /// On overlayfs, stat shows a file's real (upper or lower) device and inode while the kernel's open file has the
+    /// overlay's: the same path on the same mount is the closest identity there is.
+    /// </summary>
+    private static bool SameOverlayEntry(ContextFile f, in FileStat st) =>
+        f.FsType == "overlay" && f.MountId > 0 && st.MountId == (ulong)f.MountId;
 
     private bool StatFdLive(int fd, out FileStat st) => Native.Stat($"{TaskDir}/fd/{fd}", out st, follow: true) == 0;
 
