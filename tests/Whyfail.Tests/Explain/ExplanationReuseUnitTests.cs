@@ -35,11 +35,12 @@ public class ExplanationReuseUnitTests
         r.Keep(first, key, 0);
 
         var soon = Ev(1_000 + ExplanationReuse.Window, "\"/x\"");
-        Assert.True(r.TryReuse(soon, r.Key(soon)!));
+        Assert.True(r.TryReuse(soon, r.Key(soon)!, out _));
         Assert.Equal("path.missing_component", Assert.Single(soon.Explanation).Rule);
 
         var late = Ev(2_000 + ExplanationReuse.Window, "\"/x\"");
-        Assert.False(r.TryReuse(late, r.Key(late)!));
+        Assert.False(r.TryReuse(late, r.Key(late)!, out bool expired));
+        Assert.True(expired);
         Assert.Empty(late.Explanation);
         Assert.Equal(1, r.Reused);
     }

@@ -48,8 +48,6 @@ public sealed class ExplanationReuse
     }
 
     /// <summary>Copies the explanation of an identical earlier failure into <paramref name="ev"/>, if there is one.</summary>
-    public bool TryReuse(SyscallEvent ev, string key) => TryReuse(ev, key, out _);
-
     /// <param name="expired">An identical failure was explained, but longer than <see cref="Window"/> ago.</param>
     public bool TryReuse(SyscallEvent ev, string key, out bool expired)
     {

@@ -157,7 +157,7 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
                 parent.ChildCulprits.RemoveRange(0, parent.ChildCulprits.Count - MaxCulprits);
         }
         if (verdictPerProcess && x.Failed) _queue.Enqueue(new VerdictEntry(p));
-        foreach (var tid in p.Failures.Select(f => f.Event.Tid).Distinct().ToList()) _openByTid.Remove(tid);
+        ForgetThreads(p);
         _ended.Enqueue(p);
         Tick();
         if (p.Pending == 0 && !p.Compacted) p.Compact();
@@ -265,8 +265,14 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
         foreach (var p in gone)
         {
             _procs.Remove(p.Pid);
-            foreach (var t in p.Failures) _openByTid.Remove(t.Event.Tid);
+            ForgetThreads(p);
         }
+    }
+
+    /// <summary>The threads of an ended process no longer watch for what follows their failures.</summary>
+    private void ForgetThreads(ProcessTrack p)
+    {
+        foreach (var t in p.Failures) _openByTid.Remove(t.Event.Tid);
     }
 
     /// <summary>Judges and hands on what has waited long enough (all of it with <paramref name="force"/>).</summary>
