@@ -4,7 +4,8 @@
 Input: a directory with, per program NAME, NAME.strace (strace -f -Z -v -o) and NAME.whyfail.json
 (whyfail --json -o). Both runs are of the same program with address-space randomisation off.
 
-Calls are aligned per program in order of occurrence by syscall name (difflib), then each pair is
+Calls are aligned per program in order of occurrence by (syscall name, errno), then within the gaps by name
+alone (difflib), then each pair is
 classified:
   identical       the argument lists are the same text
   equal           the same information in a different notation (numbers in another base, flags in
@@ -135,8 +136,18 @@ INT = re.compile(r"^-?(0x[0-9a-f]+|0[0-7]*|[1-9][0-9]*)$")
 PTR = re.compile(r"^0x[0-9a-f]+$")
 
 
+# strace's "no name for this value" comments (0x1 /* AT_??? */, 0x8 /* ?_OK */): they say only that the number
+# before them has no name in the table, which a bare number in that place says too.
+UNKNOWN_COMMENT = re.compile(r"\s*/\*\s*[A-Za-z0-9_]*\?[A-Za-z0-9_?]*\s*\*/")
+NAMES = re.compile(r"^[A-Z][A-Z0-9_]*(\|[A-Z][A-Z0-9_]*)*$")
+
+
 def strip_comments(s):
     return COMMENT.sub("", s).strip()
+
+
+def strip_unknown(s):
+    return UNKNOWN_COMMENT.sub("", s).strip()
 
 
 def int_value(s):
@@ -180,10 +191,15 @@ def compare_value(a, b):
     """a: strace's text, b: whyfail's; returns identical/equal/better/worse."""
     if a == b:
         return "identical"
+    if strip_unknown(a) == strip_unknown(b):
+        return "equal"
+    # strace has no name for the value, whyfail has one (a constant newer than strace 6.1's tables)
+    if UNKNOWN_COMMENT.search(a) and int_value(strip_unknown(a)) is not None and NAMES.match(b):
+        return "better"
     sa, sb = squash(strip_comments(a)), squash(strip_comments(b))
     if sa == sb:
         # only comments or spacing differ: a comment whyfail lacks is strace's extra information
-        ca, cb = COMMENT.findall(a), COMMENT.findall(b)
+        ca, cb = COMMENT.findall(strip_unknown(a)), COMMENT.findall(strip_unknown(b))
         if ca and not cb:
             return "worse"
         if cb and not ca:
@@ -246,6 +262,30 @@ def compare_items(fa, fb):
     elif len(eb) > len(ea):
         res.append("better")
     return combine(res) if res else "identical"
+
+
+def align(sc, wc):
+    """Pairs strace's calls with whyfail's: first by (name, errno), so that a call that fails in one run
+    only (the environment differs: whyfail's own BPF programs exist, ptrace is not attached) does not shift
+    every later pair of the same name; then, inside each gap, by name alone (such pairs are wrong_errno).
+    Returns [(strace index, whyfail index or None)] and the number of whyfail calls left unpaired."""
+    pairs, extra = [], 0
+    sm = difflib.SequenceMatcher(None, [(c["name"], c["errno"]) for c in sc], [(c["name"], c["errno"]) for c in wc],
+                                 autojunk=False)
+    for tag, i1, i2, j1, j2 in sm.get_opcodes():
+        if tag == "equal":
+            pairs.extend(zip(range(i1, i2), range(j1, j2)))
+            continue
+        inner = difflib.SequenceMatcher(None, [c["name"] for c in sc[i1:i2]], [c["name"] for c in wc[j1:j2]],
+                                        autojunk=False)
+        for t, a1, a2, b1, b2 in inner.get_opcodes():
+            if t == "equal":
+                pairs.extend((i1 + a, j1 + b) for a, b in zip(range(a1, a2), range(b1, b2)))
+            else:
+                pairs.extend((i1 + a, None) for a in range(a1, a2))
+                extra += b2 - b1
+    pairs.sort()
+    return pairs, extra
 
 
 class Known:
@@ -321,20 +361,15 @@ def main():
         sc = parse_strace(os.path.join(o.dir, prog + ".strace"))
         wc = parse_whyfail(os.path.join(o.dir, prog + ".whyfail.json"))
         cnt = collections.Counter()
-        sm = difflib.SequenceMatcher(None, [c["name"] for c in sc], [c["name"] for c in wc], autojunk=False)
-        for tag, i1, i2, j1, j2 in sm.get_opcodes():
-            if tag == "equal":
-                pairs = list(zip(range(i1, i2), range(j1, j2)))
-            else:
-                pairs = [(i, None) for i in range(i1, i2)]
-                extra += j2 - j1
-            for i, j in pairs:
-                s = sc[i]
-                cls = "missing" if j is None else classify(s, wc[j], known)
-                cnt[cls] += 1
-                per_family[fam.get(s["name"], "(default)")][cls] += 1
-                if o.details and cls != "identical":
-                    details.append((prog, cls, s["line"], wc[j]["line"] if j is not None else "-"))
+        pairs, n_extra = align(sc, wc)
+        extra += n_extra
+        for i, j in pairs:
+            s = sc[i]
+            cls = "missing" if j is None else classify(s, wc[j], known)
+            cnt[cls] += 1
+            per_family[fam.get(s["name"], "(default)")][cls] += 1
+            if o.details and cls != "identical":
+                details.append((prog, cls, s["line"], wc[j]["line"] if j is not None else "-"))
         per_program[prog] = cnt
 
     total = collections.Counter()

@@ -41,6 +41,7 @@ public static class Decoder
         SchedFamily.Register,
         KeysFamily.Register,
         ArchPrctlFamily.Register,
+        FanotifyFamily.Register,
     ];
 
     /// <summary>Arguments (by kernel parameter name) that hold a path: captured whole.</summary>

@@ -79,13 +79,15 @@ internal sealed class Call
     /// What an extensible structure (open_how, clone_args, sched_attr …) holds past the <paramref name="known"/>
     /// bytes decoded, as strace shows it: its non-zero bytes as <c>/* bytes N..M */ "\x.."</c>, and <c>???</c>
     /// when the size the program passed reaches into memory that could not be read. Empty otherwise.
+    /// <paramref name="size"/>: the structure's size when the capture was not read by it (a fixed read).
     /// </summary>
-    public IEnumerable<string> StructTail(int i, int known)
+    public IEnumerable<string> StructTail(int i, int known, int size = -1)
     {
         var c = Cap(i);
         if (this[i] == 0 || c?.Data is null) yield break;
-        var d = c.Data;
-        if (c.Faulted && c.FullLength > Math.Max(d.Length, known))
+        int full = size >= 0 ? size : c.FullLength;
+        var d = c.Data.Length > full ? c.Data[..full] : c.Data;
+        if (c.Faulted && full > Math.Max(d.Length, known))
         {
             yield return "???";
             yield break;
@@ -95,8 +97,8 @@ internal sealed class Call
         int shown = Math.Min(d.Length - known, Limit);
         for (int k = known; k < known + shown; k++)
             sb.Append("\\x").Append(d[k].ToString("x2", System.Globalization.CultureInfo.InvariantCulture));
-        bool cut = shown < d.Length - known || c.FullLength > d.Length;
-        yield return $"/* bytes {known}..{Math.Max(c.FullLength, d.Length) - 1} */ \"{sb}\"" + (cut ? "..." : "");
+        bool cut = shown < d.Length - known || full > d.Length;
+        yield return $"/* bytes {known}..{Math.Max(full, d.Length) - 1} */ \"{sb}\"" + (cut ? "..." : "");
     }
 
     public string Ptr(int i) => Fmt.Ptr(this[i]);

@@ -10,7 +10,105 @@ internal static class IoUringFamily
     {
         r.Add("io_uring_setup", c => [c.UDec32(0), ParamsArg(c, 1)], s => s.Fixed(1, Params.Size));
         r.Add("io_uring_enter", c => [c.Fd(0), c.UDec32(1), c.UDec32(2), c.Flags(3, "io_uring_enter_flags"), c.Ptr(4), c.UDec(5)]);
-        r.Add("io_uring_register", c => [c.Fd(0), Opcode(c.UInt(1)), c.Ptr(2), c.UDec32(3)]);
+        // The argument's layout depends on the opcode: a fixed read covers the largest structure decoded
+        // (rsrc structures with their extension bytes, io_uring_buf_reg, short fd and iovec arrays); one that
+        // runs into an unmapped page keeps its readable prefix.
+        r.Add("io_uring_register", c => [c.Fd(0), Opcode(c.UInt(1)), RegisterArg(c), c.UDec32(3)],
+              s => s.Fixed(2, RegisterCapture));
+    }
+
+    private const int RegisterCapture = 256;
+    private static readonly StructLayout RsrcReg = Xlat.Struct("io_uring_rsrc_register");
+    private static readonly StructLayout RsrcUpd = Xlat.Struct("io_uring_rsrc_update2");
+    private static readonly StructLayout BufReg = Xlat.Struct("io_uring_buf_reg");
+
+    private static string RegisterArg(Call c)
+    {
+        if (c[2] == 0) return "NULL";
+        var ops = Xlat.Table("io_uring_register_ops");
+        uint op = c.UInt(1);
+        bool Is(string name) => ops.TryGetValue(name, out var v) && v == op;
+        uint nargs = c.UInt(3);
+        if (Is("IORING_REGISTER_FILES2") || Is("IORING_REGISTER_BUFFERS2")) return Rsrc(c, nargs, RsrcReg, RsrcRegisterFields);
+        if (Is("IORING_REGISTER_FILES_UPDATE2") || Is("IORING_REGISTER_BUFFERS_UPDATE")) return Rsrc(c, nargs, RsrcUpd, RsrcUpdateFields);
+        if (Is("IORING_REGISTER_PBUF_RING") || Is("IORING_UNREGISTER_PBUF_RING")) return BufRegArg(c);
+        if (Is("IORING_REGISTER_FILES") || Is("IORING_REGISTER_EVENTFD") || Is("IORING_REGISTER_EVENTFD_ASYNC")) return FdArray(c, nargs);
+        return c.Ptr(2);
+    }
+
+    /// <summary>
+    /// io_uring_rsrc_register / io_uring_rsrc_update2, read by the size in nr_args as the kernel does (below
+    /// their size: the pointer). Bytes past the structure: the non-zero ones, or <c>???</c> where unreadable.
+    /// The data and tags arrays are in memory not captured: their address, or [] when empty.
+    /// </summary>
+    private static string Rsrc(Call c, uint size, StructLayout l, Func<Mem, StructLayout, List<string>> fields)
+    {
+        if (size < l.Size || !c.TryData(2, l.Size, out var d)) return c.Ptr(2);
+        var f = fields(new Mem(d), l);
+        f.AddRange(c.StructTail(2, l.Size, (int)Math.Min(size, int.MaxValue)));
+        return Fmt.Struct(f);
+    }
+
+    private static string ArrayAddr(ulong addr, uint nr) => addr == 0 ? "NULL" : nr == 0 ? "[]" : Fmt.Ptr(addr);
+
+    private static List<string> RsrcRegisterFields(Mem m, StructLayout l)
+    {
+        uint nr = m.U32(l.Off("nr"));
+        var f = new List<string>
+        {
+            "nr=" + Fmt.UInt(nr),
+            "flags=" + Xlat.Table("io_uring_rsrc_register_flags").Flags(m.U32(l.Off("flags"))),
+        };
+        ulong resv2 = m.U64(l.Off("resv2"));
+        if (resv2 != 0) f.Add("resv2=" + Fmt.Hex(resv2));
+        f.Add("data=" + ArrayAddr(m.U64(l.Off("data")), nr));
+        f.Add("tags=" + ArrayAddr(m.U64(l.Off("tags")), nr));
+        return f;
+    }
+
+    private static List<string> RsrcUpdateFields(Mem m, StructLayout l)
+    {
+        uint nr = m.U32(l.Off("nr"));
+        var f = new List<string> { "offset=" + Fmt.UInt(m.U32(l.Off("offset"))) };
+        uint resv = m.U32(l.Off("resv")), resv2 = m.U32(l.Off("resv2"));
+        if (resv != 0) f.Add("resv=" + Fmt.Hex(resv));
+        f.Add("data=" + ArrayAddr(m.U64(l.Off("data")), nr));
+        f.Add("tags=" + ArrayAddr(m.U64(l.Off("tags")), nr));
+        f.Add("nr=" + Fmt.UInt(nr));
+        if (resv2 != 0) f.Add("resv2=" + Fmt.Hex(resv2));
+        return f;
+    }
+
+    /// <summary>io_uring_buf_reg: {ring_addr=…, ring_entries=…, bgid=…}, pad and resv when set.</summary>
+    private static string BufRegArg(Call c)
+    {
+        if (!c.TryData(2, BufReg.Size, out var d)) return c.Ptr(2);
+        var m = new Mem(d);
+        var f = new List<string>
+        {
+            "ring_addr=" + Fmt.Hex(m.U64(BufReg.Off("ring_addr"))),
+            "ring_entries=" + Fmt.UInt(m.U32(BufReg.Off("ring_entries"))),
+            "bgid=" + Fmt.UInt(m.U16(BufReg.Off("bgid"))),
+        };
+        ushort pad = m.U16(BufReg.Off("pad"));
+        if (pad != 0) f.Add("pad=" + Fmt.Hex(pad));
+        int resv = BufReg.Off("resv"), n = BufReg.SizeOf("resv") / 8;
+        var words = Enumerable.Range(0, n).Select(k => m.U64(resv + 8 * k)).ToArray();
+        if (words.Any(w => w != 0)) f.Add("resv=" + Fmt.Array(words.Select(Fmt.Hex)));
+        return Fmt.Struct(f);
+    }
+
+    /// <summary>An array of nr_args descriptors: [3, -1], cut with "..." where the capture ends.</summary>
+    private static string FdArray(Call c, uint nr)
+    {
+        var d = c.Data(2);
+        if (d is null || (nr > 0 && d.Length < 4)) return c.Ptr(2);
+        var m = new Mem(d);
+        int shown = (int)Math.Min(nr, (uint)(d.Length / 4));
+        var items = Enumerable.Range(0, shown).Select(k => Fmt.Int(m.U32(4 * k))).ToList();
+        if (shown < nr)
+            items.Add(c.Cap(2)!.Faulted ? "... /* " + Fmt.Ptr(c[2] + (ulong)(4 * shown)) + " */" : "...");
+        return Fmt.Array(items);
     }
 
     private static string Opcode(uint op)

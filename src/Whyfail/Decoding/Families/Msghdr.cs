@@ -1,0 +1,43 @@
+namespace Whyfail.Decoding;
+
+/// <summary>
+/// struct msghdr (sendmsg, recvmsg) in strace's notation. The name, iovec and control buffers it points to
+/// are not captured (one level of user memory is): they are shown by address, NULL, or [] when empty;
+/// msg_control is left out when msg_controllen is 0, as strace does.
+/// </summary>
+internal static class Msghdr
+{
+    private static readonly StructLayout L = Xlat.Struct("msghdr");
+
+    public static int Size => L.Size;
+
+    /// <summary>sendmsg's message: every field as the program passed it.</summary>
+    public static string Send(Call c, int i)
+    {
+        if (c[i] == 0) return "NULL";
+        if (!c.TryData(i, L.Size, out var d)) return c.Ptr(i);
+        var m = new Mem(d);
+        ulong iovlen = m.U64(L.Off("msg_iovlen")), controllen = m.U64(L.Off("msg_controllen"));
+        var f = new List<string>
+        {
+            "msg_name=" + Fmt.Ptr(m.U64(L.Off("msg_name"))),
+            "msg_namelen=" + Fmt.Int(m.U32(L.Off("msg_namelen"))),
+            "msg_iov=" + Buffer(m.U64(L.Off("msg_iov")), iovlen),
+            "msg_iovlen=" + Fmt.UDec(iovlen),
+        };
+        if (controllen != 0) f.Add("msg_control=" + Fmt.Ptr(m.U64(L.Off("msg_control"))));
+        f.Add("msg_controllen=" + Fmt.UDec(controllen));
+        f.Add("msg_flags=" + Xlat.Table("msg_flags").Flags(m.U32(L.Off("msg_flags"))));
+        return Fmt.Struct(f);
+    }
+
+    /// <summary>recvmsg's message: after a failure nothing was received; strace shows the name length offered.</summary>
+    public static string Receive(Call c, int i)
+    {
+        if (c[i] == 0) return "NULL";
+        if (c.Ok || !c.TryData(i, L.Size, out var d)) return c.Ptr(i);
+        return "{msg_namelen=" + Fmt.Int(new Mem(d).U32(L.Off("msg_namelen"))) + "}";
+    }
+
+    private static string Buffer(ulong addr, ulong len) => addr == 0 ? "NULL" : len == 0 ? "[]" : Fmt.Ptr(addr);
+}
