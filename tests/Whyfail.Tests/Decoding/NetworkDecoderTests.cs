@@ -140,8 +140,8 @@ public class SocketDecoderTests
             Line(Ev("setsockopt", [3, 1, 13, 0x1000, 8], -22, false, Sized(3, new StructBytes(8).I32(0, 1).Bytes))));
         Assert.Equal("setsockopt(3, SOL_NETLINK, 1, [1], 4)",
             Line(Ev("setsockopt", [3, 270, 1, 0x1000, 4], -92, false, Sized(3, Le32(1)))));
-        Assert.Equal("setsockopt(3, 9999 /* SOL_??? */, 5, NULL, 0)", Line(Ev("setsockopt", [3, 9999, 5, 0, 0], -92)));
-        Assert.Equal("setsockopt(3, SOL_SOCKET, 777 /* SO_??? */, \"\\1\\2\\3\", 3)",
+        Assert.Equal("setsockopt(3, 0x270f /* SOL_?? */, 5, NULL, 0)", Line(Ev("setsockopt", [3, 9999, 5, 0, 0], -92)));
+        Assert.Equal("setsockopt(3, SOL_SOCKET, 0x309 /* SO_??? */, \"\\1\\2\\3\", 3)",
             Line(Ev("setsockopt", [3, 1, 777, 0x1000, 3], -92, false, Sized(3, [1, 2, 3]))));
         Assert.Equal("getsockopt(3, SOL_SOCKET, SO_ERROR, 0x7ffd0000, [4])",
             Line(Ev("getsockopt", [3, 1, 4, 0x7ffd0000, 0x7ffd1000], -88, false, Fixed(4, Le32(4)))));

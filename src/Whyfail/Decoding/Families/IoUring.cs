@@ -86,7 +86,7 @@ internal static class IoUringFamily
         var m = new Mem(d);
         var f = new List<string>
         {
-            "ring_addr=" + Fmt.Hex(m.U64(BufReg.Off("ring_addr"))),
+            "ring_addr=" + Fmt.Ptr(m.U64(BufReg.Off("ring_addr"))),
             "ring_entries=" + Fmt.UInt(m.U32(BufReg.Off("ring_entries"))),
             "bgid=" + Fmt.UInt(m.U16(BufReg.Off("bgid"))),
         };

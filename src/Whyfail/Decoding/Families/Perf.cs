@@ -118,8 +118,14 @@ internal static class PerfFamily
         }
     }
 
-    /// <summary>The one-bit flags that are set (disabled=1, exclude_kernel=1), precise_ip's value, and any
-    /// bits the headers do not name as __reserved_1 (shifted down past the known ones).</summary>
+    /// <summary>
+    /// What linux/perf_event.h's comment on precise_ip says each value means (strace shows it the same way).
+    /// </summary>
+    private static readonly string[] PreciseIp = ["arbitrary skid", "constant skid", "requested to have 0 skid", "must have 0 skid"];
+
+    /// <summary>Every named bit of the flags word, in the header's order, as strace -v shows them (disabled=0,
+    /// precise_ip=1 /* constant skid */), then the bits the headers do not name as __reserved_1, shifted down past
+    /// the known ones, with the bit range they occupy.</summary>
     private static IEnumerable<string> Bitfield(ulong word)
     {
         ulong known = 0;
@@ -127,12 +133,12 @@ internal static class PerfFamily
         {
             known |= mask;
             ulong v = (word & mask) >> BitOperations.TrailingZeroCount(mask);
-            if (v != 0) yield return name + "=" + Fmt.UDec(v);
+            yield return name + "=" + Fmt.UDec(v) + (name == "precise_ip" && v < (ulong)PreciseIp.Length ? $" /* {PreciseIp[v]} */" : "");
         }
         ulong rest = word & ~known;
         if (rest == 0) yield break;
         int knownBits = 64 - BitOperations.LeadingZeroCount(known);
         bool above = knownBits < 64 && (rest & ((1UL << knownBits) - 1)) == 0;
-        yield return "__reserved_1=" + Fmt.Hex(above ? rest >> knownBits : rest);
+        yield return "__reserved_1=" + (above ? Fmt.Hex(rest >> knownBits) + $" /* Bits 63..{knownBits} */" : Fmt.Hex(rest));
     }
 }

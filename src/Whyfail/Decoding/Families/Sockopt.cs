@@ -25,7 +25,7 @@ internal static class SockoptFamily
         return c.IntPtr(3);
     }
 
-    public static string Level(uint level) => Levels.Value32(level, "SOL_???", hex: false);
+    public static string Level(uint level) => Levels.Value32(level, "SOL_??");
 
     private static XlatTable? OptionTable(uint level) => Levels.Lookup(level) switch
     {
@@ -42,7 +42,7 @@ internal static class SockoptFamily
         var table = OptionTable(level);
         if (table is null) return Fmt.Int(name);
         var prefix = Levels.Lookup(level) switch { "SOL_SOCKET" => "SO", "SOL_IP" => "IP", "SOL_IPV6" => "IPV6", "SOL_TCP" => "TCP", _ => "UDP" };
-        return table.Value32(name, prefix + "_???", hex: false);
+        return table.Value32(name, prefix + "_???");
     }
 
     /// <summary>[1] for an int, {l_onoff=1, l_linger=0} for SO_LINGER, a string for names, else the bytes.</summary>
