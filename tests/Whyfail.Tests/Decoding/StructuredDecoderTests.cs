@@ -99,10 +99,14 @@ public class PerfDecoderTests
             "s.type = PERF_TYPE_SOFTWARE; s.size = sizeof s; s.config = PERF_COUNT_SW_CPU_CLOCK; s.sample_period = 100000; "
             + "s.sample_type = PERF_SAMPLE_IP; s.disabled = 1; s.exclude_kernel = 1; s.precise_ip = 3; s.mmap = 1; "
             + "s.use_clockid = 1; s.clockid = CLOCK_MONOTONIC; s.sample_max_stack = 127; s.inherit_thread = 1;");
-        Assert.Equal($"perf_event_open({{type=PERF_TYPE_SOFTWARE, size={bytes.Length} /* PERF_ATTR_SIZE_VER7 */, config=PERF_COUNT_SW_CPU_CLOCK, "
-                     + "sample_period=100000, sample_type=PERF_SAMPLE_IP, read_format=0, disabled=1, exclude_kernel=1, mmap=1, "
-                     + "precise_ip=3, use_clockid=1, inherit_thread=1, wakeup_events=0, clockid=CLOCK_MONOTONIC, sample_max_stack=127}, 0, -1, -1, PERF_FLAG_FD_CLOEXEC)",
-            Decode(bytes));
+        var line = Decode(bytes);
+        Assert.StartsWith($"perf_event_open({{type=PERF_TYPE_SOFTWARE, size={bytes.Length} /* PERF_ATTR_SIZE_VER7 */, config=PERF_COUNT_SW_CPU_CLOCK, "
+                          + "sample_period=100000, sample_type=PERF_SAMPLE_IP, read_format=0, disabled=1, inherit=0, pinned=0, exclusive=0, "
+                          + "exclude_user=0, exclude_kernel=1, exclude_hv=0, exclude_idle=0, mmap=1, ", line);
+        Assert.Contains(", precise_ip=3 /* must have 0 skid */, ", line);
+        Assert.Contains(", use_clockid=1, ", line);
+        Assert.Contains(", inherit_thread=1, ", line);
+        Assert.EndsWith(", wakeup_events=0, clockid=CLOCK_MONOTONIC, sample_max_stack=127}, 0, -1, -1, PERF_FLAG_FD_CLOEXEC)", line);
     }
 }
 
