@@ -42,8 +42,21 @@ public static class VerdictJson
         if (c.Message is null) w.WriteNull("message_by"); else w.WriteString("message_by", c.MessageBy);
         w.WriteNumber("message_delay_ns", c.MessageDelayNs);
         if (c.Exit is { } e) w.WriteNumber("exit", e); else w.WriteNull("exit");
-        if (c.Signal != 0) w.WriteString("signal", Signals.Name(c.Signal) ?? c.Signal.ToString()); else w.WriteNull("signal");
+        WriteSignal(w, c.Signal);
         w.WriteEndObject();
+    }
+
+    /// <summary>"exit_status" (null when killed) and "signal" of a process's end.</summary>
+    private static void WriteEnd(Utf8JsonWriter w, int? exitStatus, int signal)
+    {
+        if (exitStatus is { } st) w.WriteNumber("exit_status", st); else w.WriteNull("exit_status");
+        WriteSignal(w, signal);
+    }
+
+    /// <summary>"signal": its name (the number when unnamed), null for none.</summary>
+    private static void WriteSignal(Utf8JsonWriter w, int signal)
+    {
+        if (signal != 0) w.WriteString("signal", Signals.Name(signal) ?? signal.ToString()); else w.WriteNull("signal");
     }
 
     /// <summary>"via": the children that passed a descendant's failure up to the verdict's process, innermost first.</summary>
@@ -55,8 +68,7 @@ public static class VerdictJson
             w.WriteStartObject();
             w.WriteNumber("pid", e.Pid);
             w.WriteString("comm", e.Comm);
-            if (e.ExitStatus is { } st) w.WriteNumber("exit_status", st); else w.WriteNull("exit_status");
-            if (e.Signal != 0) w.WriteString("signal", Signals.Name(e.Signal) ?? e.Signal.ToString()); else w.WriteNull("signal");
+            WriteEnd(w, e.ExitStatus, e.Signal);
             w.WriteNumber("reaped_by_pid", e.ParentPid);
             w.WriteString("reaped_by_comm", e.ParentComm);
             w.WriteEndObject();
@@ -70,8 +82,7 @@ public static class VerdictJson
         w.WriteString("type", "verdict");
         w.WriteNumber("pid", v.Pid);
         w.WriteString("comm", v.Comm);
-        if (v.ExitStatus is { } st) w.WriteNumber("exit_status", st); else w.WriteNull("exit_status");
-        if (v.Signal != 0) w.WriteString("signal", Signals.Name(v.Signal) ?? v.Signal.ToString()); else w.WriteNull("signal");
+        WriteEnd(w, v.ExitStatus, v.Signal);
         w.WriteBoolean("core_dumped", v.CoreDumped);
         w.WriteNumber("routine", v.Routine);
         w.WriteNumber("not_routine", v.NotRoutine);

@@ -14,6 +14,9 @@ internal static class Fmt
     /// <summary>NULL or 0x7ffd1234.</summary>
     public static string Ptr(ulong v) => v == 0 ? "NULL" : "0x" + v.ToString("x", Inv);
 
+    /// <summary>A pointer to an array (or buffer) of <paramref name="count"/> elements that was not captured: NULL, [] when empty, else its address, as strace shows it.</summary>
+    public static string ArrayPtr(ulong addr, ulong count) => addr == 0 ? "NULL" : count == 0 ? "[]" : Ptr(addr);
+
     public static string Dec(long v) => v.ToString(Inv);
     public static string UDec(ulong v) => v.ToString(Inv);
     public static string Int(ulong v) => ((int)(uint)v).ToString(Inv);

@@ -49,8 +49,6 @@ internal static class IoUringFamily
         return Fmt.Struct(f);
     }
 
-    private static string ArrayAddr(ulong addr, uint nr) => addr == 0 ? "NULL" : nr == 0 ? "[]" : Fmt.Ptr(addr);
-
     private static List<string> RsrcRegisterFields(Mem m, StructLayout l)
     {
         uint nr = m.U32(l.Off("nr"));
@@ -61,8 +59,8 @@ internal static class IoUringFamily
         };
         ulong resv2 = m.U64(l.Off("resv2"));
         if (resv2 != 0) f.Add("resv2=" + Fmt.Hex(resv2));
-        f.Add("data=" + ArrayAddr(m.U64(l.Off("data")), nr));
-        f.Add("tags=" + ArrayAddr(m.U64(l.Off("tags")), nr));
+        f.Add("data=" + Fmt.ArrayPtr(m.U64(l.Off("data")), nr));
+        f.Add("tags=" + Fmt.ArrayPtr(m.U64(l.Off("tags")), nr));
         return f;
     }
 
@@ -72,8 +70,8 @@ internal static class IoUringFamily
         var f = new List<string> { "offset=" + Fmt.UInt(m.U32(l.Off("offset"))) };
         uint resv = m.U32(l.Off("resv")), resv2 = m.U32(l.Off("resv2"));
         if (resv != 0) f.Add("resv=" + Fmt.Hex(resv));
-        f.Add("data=" + ArrayAddr(m.U64(l.Off("data")), nr));
-        f.Add("tags=" + ArrayAddr(m.U64(l.Off("tags")), nr));
+        f.Add("data=" + Fmt.ArrayPtr(m.U64(l.Off("data")), nr));
+        f.Add("tags=" + Fmt.ArrayPtr(m.U64(l.Off("tags")), nr));
         f.Add("nr=" + Fmt.UInt(nr));
         if (resv2 != 0) f.Add("resv2=" + Fmt.Hex(resv2));
         return f;

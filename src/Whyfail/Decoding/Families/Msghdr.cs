@@ -22,7 +22,7 @@ internal static class Msghdr
         {
             "msg_name=" + Fmt.Ptr(m.U64(L.Off("msg_name"))),
             "msg_namelen=" + Fmt.Int(m.U32(L.Off("msg_namelen"))),
-            "msg_iov=" + Buffer(m.U64(L.Off("msg_iov")), iovlen),
+            "msg_iov=" + Fmt.ArrayPtr(m.U64(L.Off("msg_iov")), iovlen),
             "msg_iovlen=" + Fmt.UDec(iovlen),
         };
         if (controllen != 0) f.Add("msg_control=" + Fmt.Ptr(m.U64(L.Off("msg_control"))));
@@ -38,6 +38,4 @@ internal static class Msghdr
         if (c.Ok || !c.TryData(i, L.Size, out var d)) return c.Ptr(i);
         return "{msg_namelen=" + Fmt.Int(new Mem(d).U32(L.Off("msg_namelen"))) + "}";
     }
-
-    private static string Buffer(ulong addr, ulong len) => addr == 0 ? "NULL" : len == 0 ? "[]" : Fmt.Ptr(addr);
 }
