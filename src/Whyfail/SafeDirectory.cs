@@ -1,5 +1,6 @@
 #pragma warning disable CA1416 // Linux only
 using System.Runtime.InteropServices;
+using Whyfail.Capture.Native;
 
 namespace Whyfail;
 
@@ -14,21 +15,11 @@ internal static partial class SafeDirectory
     private const uint StatxType = 1, StatxMode = 2, StatxUid = 8;
     private const int SIfMt = 0xF000, SIfDir = 0x4000, SIfReg = 0x8000, SIfLnk = 0xA000;
 
-    [StructLayout(LayoutKind.Explicit, Size = 256)]
-    private struct StatxBuffer
-    {
-        [FieldOffset(0)] public uint Mask;
-        [FieldOffset(20)] public uint Uid;
-        [FieldOffset(28)] public ushort Mode;
-    }
-
-    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Statx(int dirfd, string path, int flags, uint mask, out StatxBuffer buffer);
 
     /// <summary>lstat: (mode, uid), or null when the path does not exist.</summary>
     public static (int Mode, uint Uid)? LStat(string path)
     {
-        if (Statx(AtFdCwd, path, AtSymlinkNoFollow, StatxType | StatxMode | StatxUid, out var b) != 0)
+        if (Libc.Statx(AtFdCwd, path, AtSymlinkNoFollow, StatxType | StatxMode | StatxUid, out var b) != 0)
         {
             int errno = Marshal.GetLastPInvokeError();
             if (errno == 2 /* ENOENT */) return null;

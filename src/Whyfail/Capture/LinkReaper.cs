@@ -45,15 +45,15 @@ public static unsafe class LinkReaper
         if (_exitPipe >= 0) return null;
         var dups = new List<int>(fds.Count);
         int* pipe = stackalloc int[2];
-        if (pipe2(pipe, O_CLOEXEC) != 0) return null;
+        if (Libc.Pipe2(pipe, O_CLOEXEC) != 0) return null;
         bool started = false;
         try
         {
             // Inheritable copies: every descriptor libbpf and .NET open is close-on-exec.
-            fcntl(pipe[0], F_SETFD, 0);
+            Libc.Fcntl(pipe[0], F_SETFD, 0);
             foreach (int fd in fds)
             {
-                int d = fcntl(fd, F_DUPFD, 3);
+                int d = Libc.Fcntl(fd, F_DUPFD, 3);
                 if (d < 0) return null;
                 dups.Add(d);
             }
@@ -95,7 +95,7 @@ public static unsafe class LinkReaper
         if (args.Length < 2 || !int.TryParse(args[1], CultureInfo.InvariantCulture, out int exitFd)) return ExitCodes.Usage;
         var fds = args.Skip(2).Select(a => int.TryParse(a, CultureInfo.InvariantCulture, out int fd) ? fd : -1).Where(fd => fd > 2).ToArray();
         // Its own session: no terminal signal (Ctrl-C in the shell, a closed terminal's SIGHUP) reaches it.
-        setsid();
+        Libc.Setsid();
         // Wait for whyfail's exit (end of file; also when it was killed), so the closes never compete with its last lines.
         byte b;
         nint n;
@@ -210,7 +210,4 @@ public static unsafe class LinkReaper
     }
 
     private const int O_CLOEXEC = 0x80000, F_DUPFD = 0, F_SETFD = 2;
-    [DllImport("libc", SetLastError = true)] private static extern int pipe2(int* fds, int flags);
-    [DllImport("libc", SetLastError = true)] private static extern int fcntl(int fd, int cmd, int arg);
-    [DllImport("libc", SetLastError = true)] private static extern int setsid();
 }

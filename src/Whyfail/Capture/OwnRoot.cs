@@ -1,5 +1,6 @@
 #pragma warning disable CA1416 // Linux only
 using System.Runtime.InteropServices;
+using Whyfail.Capture.Native;
 
 namespace Whyfail.Capture;
 
@@ -13,20 +14,10 @@ internal static partial class OwnRoot
     private const int AtFdCwd = -100;
     private const uint StatxIno = 0x100, StatxMntId = 0x1000;
 
-    [StructLayout(LayoutKind.Explicit, Size = 256)]
-    private struct StatxBuffer
-    {
-        [FieldOffset(0)] public uint Mask;
-        [FieldOffset(32)] public ulong Ino;
-        [FieldOffset(144)] public ulong MntId;
-    }
-
-    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Statx(int dirfd, string path, int flags, uint mask, out StatxBuffer buffer);
 
     /// <summary>(mount id, inode) of "/", or (0, 0) when the kernel does not give the mount id (before 5.8).</summary>
     public static (uint MountId, ulong Inode) Read() =>
-        Statx(AtFdCwd, "/", 0, StatxIno | StatxMntId, out var b) == 0 && (b.Mask & StatxMntId) != 0 && b.MntId <= uint.MaxValue
+        Libc.Statx(AtFdCwd, "/", 0, StatxIno | StatxMntId, out var b) == 0 && (b.Mask & StatxMntId) != 0 && b.MntId <= uint.MaxValue
             ? ((uint)b.MntId, b.Ino)
             : (0, 0);
 }

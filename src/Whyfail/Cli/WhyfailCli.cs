@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using Whyfail.Decoding;
+using Whyfail.Rendering;
 using Whyfail.Tracing;
 
 namespace Whyfail.Cli;
@@ -77,7 +78,13 @@ public static class WhyfailCli
         var comm = new Option<string[]>("--comm") { Description = "Only processes with this name (as in /proc/PID/comm; repeatable; up to 8 are compared in the kernel, so others cost almost nothing)", HelpName = "NAME" };
         var user = new Option<string?>("--user", "-u") { Description = "Run the command as USER (name or uid): its groups, gid, then uid are set before exec", HelpName = "USER" };
         var output = new Option<string?>("--output", "-o") { Description = "Write the trace to FILE instead of standard error (never follows a symlink)", HelpName = "FILE" };
-        var json = new Option<bool>("--json") { Description = "JSON Lines output (one object per event, then a summary; see docs/json.md)" };
+        var json = new Option<bool>("--json") { Description = "JSON Lines output (one object per event, then a summary; see docs/json.md); the same as --format json" };
+        var format = new Option<string>("--format") { Description = "Output format: " + string.Join("; ", OutputFormats.All.Select(f => $"{f.Name}: {f.About}")), DefaultValueFactory = _ => OutputFormats.Text, HelpName = string.Join("|", OutputFormats.All.Select(f => f.Name)) };
+        format.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string>() is { } f && !OutputFormats.IsKnown(f))
+                r.AddError($"--format {f}: unknown format (known: {string.Join(", ", OutputFormats.All.Select(x => x.Name))})");
+        });
         var all = new Option<bool>("--all") { Description = "Show successful calls too, not only failures" };
         var routine = new Option<bool>("--routine") { Description = "Show routine failures too (searches, fallbacks, probes the program recovered from), not folded into one line" };
         var showInternal = new Option<bool>("--show-internal") { Description = "Show kernel-internal return codes (ERESTARTSYS …) that user space never sees" };
@@ -102,7 +109,7 @@ public static class WhyfailCli
         var pinpoint = new Option<bool>("--pinpoint") { Description = "Where the kernel allows kprobes and debug info is there: when an origin has several candidate error sites, arm a kprobe on each and name the one that fired. The first failure of a (function, errno) names the candidates; its later occurrences are pinpointed" };
         var metrics = new Option<string?>("--metrics") { Description = "Serve Prometheus metrics (whyfail_failures_total by syscall, errno, rule and container; events lost; probes attached) on http://ADDR:PORT/metrics", HelpName = "ADDR:PORT" };
         var inject = new Option<string[]>("--inject") { Description = "Make calls of the command fail (or return N) on purpose, strace's syntax: SET:error=ERRNO|retval=N[:when=FIRST[..LAST][+[STEP]]], plus :path=GLOB (the call's path argument) and :comm=NAME; repeatable, the first rule naming a call decides. Works on every kernel (a seccomp filter installed before exec, inherited by children); injected calls are marked \"(injected)\"", HelpName = "RULE" };
-        foreach (Option o in new Option[] { follow, noFollow, pids, system, comm, user, output, json, all, routine, showInternal, syscalls, errnos, strLimit, summary, color, noExplain, bufferSize, deep, backend, deepBudget, vmlinux, kernelSrc, pinpoint, inject, metrics })
+        foreach (Option o in new Option[] { follow, noFollow, pids, system, comm, user, output, json, format, all, routine, showInternal, syscalls, errnos, strLimit, summary, color, noExplain, bufferSize, deep, backend, deepBudget, vmlinux, kernelSrc, pinpoint, inject, metrics })
             root.Options.Add(o);
         root.Arguments.Add(command);
 
@@ -119,6 +126,8 @@ public static class WhyfailCli
                 r.AddError("--inject applies to a command started by whyfail (its seccomp filter is installed before exec)");
             if (r.GetValue(strLimit) < 0)
                 r.AddError("--string-limit must be 0 or more");
+            if (r.GetValue(json) && r.GetValue(format) is { } f && f != OutputFormats.Text && f != OutputFormats.Json)
+                r.AddError($"--json is --format json: it contradicts --format {f}");
         });
 
         root.SetAction(pr => Guard(() =>
@@ -131,7 +140,7 @@ public static class WhyfailCli
                 Follow = !pr.GetValue(noFollow),
                 User = pr.GetValue(user),
                 OutputFile = pr.GetValue(output),
-                Json = pr.GetValue(json),
+                Format = pr.GetValue(json) ? OutputFormats.Json : pr.GetValue(format)!,
                 All = pr.GetValue(all),
                 Routine = pr.GetValue(routine),
                 ShowInternal = pr.GetValue(showInternal),

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Whyfail.Decoding;
 
 namespace Whyfail.Events;
@@ -18,13 +17,13 @@ public sealed class CapabilityEvidence(int cap, int ret, int userNsLevel, uint u
     public override string Text =>
         $"capability {CapabilityName} denied (euid {Euid}, checked in {(UserNsLevel == 0 ? "the initial user namespace" : $"a user namespace at level {UserNsLevel} owned by uid {UserNsOwner}")})";
 
-    public override void WriteJsonFields(Utf8JsonWriter w)
-    {
-        w.WriteString("capability", CapabilityName);
-        w.WriteNumber("cap", Cap);
-        w.WriteNumber("ret", Ret);
-        w.WriteNumber("euid", Euid);
-        w.WriteNumber("userns_level", UserNsLevel);
-        w.WriteNumber("userns_owner", UserNsOwner);
-    }
+    public override IEnumerable<EvidenceField> Fields =>
+    [
+        EvidenceField.Of("capability", CapabilityName),
+        EvidenceField.Of("cap", Cap),
+        EvidenceField.Of("ret", Ret),
+        EvidenceField.Of("euid", (long)Euid),
+        EvidenceField.Of("userns_level", UserNsLevel),
+        EvidenceField.Of("userns_owner", (long)UserNsOwner),
+    ];
 }

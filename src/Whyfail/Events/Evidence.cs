@@ -1,18 +1,34 @@
-using System.Text.Json;
-
 namespace Whyfail.Events;
 
 /// <summary>
 /// Something the kernel did during the failing call (a denied capability check, a signal, a seccomp
-/// verdict). Each kind renders itself as one line of text and as a JSON object with a "kind" field.
+/// verdict). Each kind gives one line for people and its facts as named fields; output formats (Rendering/) decide
+/// how to write them.
 /// </summary>
 public abstract class Evidence
 {
     public abstract string Kind { get; }
     /// <summary>One line for people, e.g. "capability CAP_SYS_ADMIN denied (euid 1000, user namespace level 0)".</summary>
     public abstract string Text { get; }
-    /// <summary>Writes the fields after "kind" (the caller writes the object braces and "kind").</summary>
-    public abstract void WriteJsonFields(Utf8JsonWriter w);
+    /// <summary>The facts, in a stable order (JSON writes them between "kind" and "text"; docs/json.md names them).</summary>
+    public abstract IEnumerable<EvidenceField> Fields { get; }
+}
+
+/// <summary>
+/// One named fact of a piece of evidence: a string, a signed or unsigned integer, a boolean or a list of strings
+/// (<see cref="Value"/> holds one of those; the factories keep it so).
+/// </summary>
+public readonly struct EvidenceField
+{
+    public string Name { get; }
+    public object Value { get; }
+    private EvidenceField(string name, object value) { Name = name; Value = value; }
+
+    public static EvidenceField Of(string name, string value) => new(name, value);
+    public static EvidenceField Of(string name, long value) => new(name, value);
+    public static EvidenceField Of(string name, ulong value) => new(name, value);
+    public static EvidenceField Of(string name, bool value) => new(name, value);
+    public static EvidenceField Of(string name, IReadOnlyList<string> value) => new(name, value);
 }
 
 /// <summary>A plain-language cause, produced by one explanation rule from evidence and live state.</summary>

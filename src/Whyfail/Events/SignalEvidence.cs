@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Whyfail.Decoding;
 
 namespace Whyfail.Events;
@@ -23,12 +22,12 @@ public sealed class SignalEvidence(int sig, int senderPid, int result, ulong saF
     public override string Text =>
         $"{SignalName} from pid {SenderPid} ({ResultText}); its handler {(Restart ? "has" : "does not have")} SA_RESTART";
 
-    public override void WriteJsonFields(Utf8JsonWriter w)
-    {
-        w.WriteString("signal", SignalName);
-        w.WriteNumber("signo", Signal);
-        w.WriteNumber("sender_pid", SenderPid);
-        w.WriteString("result", ResultText);
-        w.WriteBoolean("sa_restart", Restart);
-    }
+    public override IEnumerable<EvidenceField> Fields =>
+    [
+        EvidenceField.Of("signal", SignalName),
+        EvidenceField.Of("signo", Signal),
+        EvidenceField.Of("sender_pid", SenderPid),
+        EvidenceField.Of("result", ResultText),
+        EvidenceField.Of("sa_restart", Restart),
+    ];
 }

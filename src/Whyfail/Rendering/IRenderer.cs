@@ -13,6 +13,8 @@ public interface IRenderer : IDisposable
     void Verdict(VerdictReport verdict) { }
     /// <summary>Writes out what is buffered; called after each batch of events and before waiting.</summary>
     void Flush() { }
+    /// <summary>The session can name kernel functions and addresses (formats that show raw origin records use it).</summary>
+    void UseKernelNames(IKernelNames names) { }
 }
 
 /// <summary>Counts at the end of a session (syscall × errno × comm) and what could not be reported.</summary>

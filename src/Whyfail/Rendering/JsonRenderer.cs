@@ -11,10 +11,10 @@ public sealed class JsonRenderer : IRenderer
     private readonly JsonLines _lines;
     private readonly Utf8JsonWriter _w;
 
-    /// <summary>Names origin records (set when an origin backend is attached).</summary>
-    public Func<OriginRecord, string>? OriginNames { get; set; }
-    /// <summary>Names kernel addresses ("vfs_write+0x2a1"), when kallsyms is readable.</summary>
-    public Func<ulong, string>? StackNames { get; set; }
+    /// <summary>Names origin records and kernel addresses, when the session has them (see <see cref="IRenderer.UseKernelNames"/>).</summary>
+    private IKernelNames? _names;
+
+    public void UseKernelNames(IKernelNames names) => _names = names;
 
     public JsonRenderer(Stream output)
     {
@@ -69,14 +69,7 @@ public sealed class JsonRenderer : IRenderer
         w.WriteBoolean("capture_truncated", ev.CaptureTruncated);
         w.WriteBoolean("evidence_lost", ev.EvidenceLost);
         w.WriteStartArray("evidence");
-        foreach (var e in ev.Evidence)
-        {
-            w.WriteStartObject();
-            w.WriteString("kind", e.Kind);
-            e.WriteJsonFields(w);
-            w.WriteString("text", e.Text);
-            w.WriteEndObject();
-        }
+        foreach (var e in ev.Evidence) EvidenceJson.Write(w, e);
         w.WriteEndArray();
         if (ev.Context is { } context) ContextJson.Write(w, context);
         w.WriteStartArray("explanation");
@@ -117,11 +110,11 @@ public sealed class JsonRenderer : IRenderer
             foreach (var r in ev.OriginRecords)
             {
                 w.WriteStartObject();
-                w.WriteString("function", OriginNames?.Invoke(r) ?? $"0x{r.Function:x}");
+                w.WriteString("function", _names?.Origin(r) ?? $"0x{r.Function:x}");
                 w.WriteNumber("ret", r.Ret);
                 w.WriteNumber("sp", r.StackPointer);
                 w.WriteStartArray("stack");
-                foreach (var a in r.Stack) w.WriteStringValue(StackNames?.Invoke(a) ?? $"0x{a:x}");
+                foreach (var a in r.Stack) w.WriteStringValue(_names?.Address(a) ?? $"0x{a:x}");
                 w.WriteEndArray();
                 w.WriteEndObject();
             }

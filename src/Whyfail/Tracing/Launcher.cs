@@ -99,9 +99,9 @@ public static unsafe class Launcher
         if (inject != null) psi.Environment[InjectFilter.EnvVar] = inject.Encode(); // --inject: installed by the launcher's child
         // The go pipe: both ends close-on-exec, then the read end alone made inheritable for this one start.
         int* fds = stackalloc int[2];
-        if (pipe2(fds, 0x80000 /* O_CLOEXEC */) != 0)
+        if (Libc.Pipe2(fds, 0x80000 /* O_CLOEXEC */) != 0)
             throw new WhyfailException($"cannot create a pipe for the launcher: {Libc.ErrorText(Marshal.GetLastPInvokeError())}", ExitCodes.Internal);
-        fcntl(fds[0], 2 /* F_SETFD */, 0);
+        Libc.Fcntl(fds[0], 2 /* F_SETFD */, 0);
         psi.ArgumentList.Add(Verb);
         psi.ArgumentList.Add(fds[0].ToString(System.Globalization.CultureInfo.InvariantCulture));
         if (creds != null)
@@ -138,7 +138,7 @@ public static unsafe class Launcher
             if (!GoPipes.Remove(p.Id, out fd)) throw new InvalidOperationException($"launcher {p.Id} was released twice");
         byte go = 1;
         nint n;
-        do n = write(fd, &go, 1);
+        do n = Libc.Write(fd, &go, 1);
         while (n < 0 && Marshal.GetLastPInvokeError() == 4 /* EINTR */);
         int err = Marshal.GetLastPInvokeError();
         Libc.Close(fd);
@@ -229,14 +229,14 @@ public static unsafe class Launcher
                 Libc.Kill(pid, ctx.Signal switch { PosixSignal.SIGINT => Libc.SIGINT, PosixSignal.SIGHUP => 1, PosixSignal.SIGQUIT => 3, _ => Libc.SIGTERM });
             })).ToList();
         int status = 0;
-        while (waitpid(pid, &status, 0) < 0 && Marshal.GetLastPInvokeError() == 4 /* EINTR */) { }
+        while (Libc.WaitPid(pid, &status, 0) < 0 && Marshal.GetLastPInvokeError() == 4 /* EINTR */) { }
         foreach (var r in regs) r.Dispose();
 
         if ((status & 0x7f) == 0) return (status >> 8) & 0xff;
         int termsig = status & 0x7f;
         // Die of the same signal (without a core dump of the launcher), so that whyfail reports 128+N as for the command.
         Libc.Prctl(4 /* PR_SET_DUMPABLE */, 0, 0, 0, 0);
-        signal(termsig, 0 /* SIG_DFL */);
+        Libc.Signal(termsig, 0 /* SIG_DFL */);
         Libc.Kill(Libc.GetPid(), termsig);
         return 128 + termsig;
     }
@@ -279,10 +279,10 @@ public static unsafe class Launcher
         {
             err = 0;
             fixed (int* fds = errPipe)
-                if (pipe2(fds, 0x80000 /* O_CLOEXEC */) != 0) return -1;
+                if (Libc.Pipe2(fds, 0x80000 /* O_CLOEXEC */) != 0) return -1;
             int e = 0;
             // Warm up the entry points the child uses (resolved and, under a JIT, compiled now, not in the child).
-            write(errPipe[1], &e, 0);
+            Libc.Write(errPipe[1], &e, 0);
             Libc.Execve(null, null, null);
             Inject?.WarmUp();
             int pid;
@@ -290,7 +290,7 @@ public static unsafe class Launcher
             fixed (nint* ap = argv)
             fixed (nint* ep = envp)
             {
-                pid = fork();
+                pid = Libc.Fork();
                 if (pid == 0)
                 {
                     if (Inject != null && (e = Inject.InstallInChild()) != 0)
@@ -300,7 +300,7 @@ public static unsafe class Launcher
                         Libc.Execve(p, (byte**)ap, (byte**)ep);
                         e = Marshal.GetLastPInvokeError();
                     }
-                    write(errPipe[1], &e, 4);
+                    Libc.Write(errPipe[1], &e, 4);
                     Libc.Kill(Libc.GetPid(), Libc.SIGKILL); // (no _exit: its entry point could not be warmed up)
                 }
             }
@@ -312,7 +312,7 @@ public static unsafe class Launcher
             if (n == 4)
             {
                 err = got;
-                waitpid(pid, &n, 0);
+                Libc.WaitPid(pid, &n, 0);
             }
             return pid;
         }
@@ -324,10 +324,4 @@ public static unsafe class Launcher
         }
     }
 
-    [DllImport("libc", SetLastError = true)] private static extern int fork();
-    [DllImport("libc", SetLastError = true)] private static extern int waitpid(int pid, int* status, int options);
-    [DllImport("libc", SetLastError = true)] private static extern int pipe2(int* fds, int flags);
-    [DllImport("libc", SetLastError = true)] private static extern nint write(int fd, void* buf, nint count);
-    [DllImport("libc", SetLastError = true)] private static extern int fcntl(int fd, int cmd, int arg);
-    [DllImport("libc")] private static extern nint signal(int sig, nint handler);
 }

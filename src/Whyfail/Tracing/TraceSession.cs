@@ -79,11 +79,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             var symbols = new KallsymsSymbols(kallsyms);
             pipeline.Origins = new OriginResolver(symbols, probes.Functions, OriginBackends.Describe(probes.Backend), returnKinds: BtfReturnKinds.ForRunningKernel());
             growth = new OriginGrowth(probes, pipeline.Origins, renderer, settings, settings.DeepSyscalls ?? OriginPlanner.DefaultSyscalls);
-            if (renderer is JsonRenderer jr)
-            {
-                jr.OriginNames = pipeline.Origins.Name;
-                jr.StackNames = a => symbols.Lookup(a, out ulong off) is { } n ? $"{n}+0x{off:x}" : $"0x{a:x}";
-            }
+            renderer.UseKernelNames(new Analysis.Origin.Resolve.ResolverNames(pipeline.Origins, symbols));
             renderer.Notice($"kernel origins: {probes.Functions.Count} functions watched with {OriginBackends.Describe(probes.Backend)} " +
                 $"(attached in {probes.AttachTime.TotalMilliseconds:0} ms{(probes.Refused.Count > 0 ? $"; {probes.Refused.Count} refused by the kernel, e.g. {probes.Refused[0].Function}: {probes.Refused[0].Reason}" : "")})");
             sourceLines = pipeline.SourceLines = SourceLines.ForSession(settings.Vmlinux, settings.KernelSrc, kallsyms, renderer.Notice);
@@ -251,10 +247,6 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
     {
         Stream? file = settings.OutputFile != null ? OutputFile.Open(settings.OutputFile) : null;
         _output = new GuardedOutput(file ?? Console.OpenStandardError(), settings.OutputFile ?? "standard error");
-        if (settings.Json)
-            return new JsonRenderer(_output);
-        // Standard error unbuffered, as it always is: notices and progress lines stay in order.
-        TextWriter w = new StreamWriter(_output) { AutoFlush = file == null };
         bool color = settings.Color switch
         {
             ColorMode.Always => true,
@@ -262,7 +254,9 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             _ => file == null && !Console.IsErrorRedirected && Environment.GetEnvironmentVariable("NO_COLOR") == null
                  && Environment.GetEnvironmentVariable("TERM") is { } t && t != "dumb",
         };
-        return new TextRenderer(w, color, showComm: settings.System, showRoutine: settings.Routine || settings.All);
+        // Standard error unbuffered, as it always is: notices and progress lines stay in order.
+        return OutputFormats.Create(settings.Format, _output, unbuffered: file == null,
+            new TextLook(color, ShowComm: settings.System, ShowRoutine: settings.Routine || settings.All));
     }
 
     /// <summary>

@@ -11,7 +11,10 @@ public sealed class TraceSettings
     public bool Follow { get; init; } = true;
     public string? User { get; init; }
     public string? OutputFile { get; init; }
-    public bool Json { get; init; }
+    /// <summary>--format: a name from <see cref="Rendering.OutputFormats"/>.</summary>
+    public string Format { get; init; } = Rendering.OutputFormats.Text;
+    /// <summary>--json, the alias of --format json.</summary>
+    public bool Json { get => Format == Rendering.OutputFormats.Json; init { if (value) Format = Rendering.OutputFormats.Json; } }
     public bool All { get; init; }
     /// <summary>--routine: routine failures shown one by one in text, not folded (--all implies it).</summary>
     public bool Routine { get; init; }

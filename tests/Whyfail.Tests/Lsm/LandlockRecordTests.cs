@@ -161,11 +161,7 @@ public class LandlockRecordTests
     {
         using var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms))
-        {
-            w.WriteStartObject();
-            e.WriteJsonFields(w);
-            w.WriteEndObject();
-        }
+            Whyfail.Rendering.EvidenceJson.Write(w, e);
         return JsonDocument.Parse(Encoding.UTF8.GetString(ms.ToArray())).RootElement.Clone();
     }
 }

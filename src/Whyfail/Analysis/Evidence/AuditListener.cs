@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using Whyfail.Events;
+using Whyfail.Capture.Native;
 
 namespace Whyfail.Analysis.Evidence;
 
@@ -70,7 +71,7 @@ public sealed class AuditListener : IDisposable
                 "logs them only when it is enabled (auditctl -e 1, or audit=1 on the kernel command line)";
             return null;
         }
-        int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
+        int s = Libc.Socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
         if (s < 0) { whyNot = $"no audit netlink socket ({Errno()})"; return null; }
         byte* addr = stackalloc byte[12];
         new Span<byte>(addr, 12).Clear();
@@ -78,13 +79,13 @@ public sealed class AuditListener : IDisposable
         *(uint*)(addr + 8) = 1u << (AUDIT_NLGRP_READLOG - 1);
         long* tv = stackalloc long[2];
         tv[0] = 0; tv[1] = 200_000;
-        if (bind(s, addr, 12) != 0)
+        if (Libc.Bind(s, addr, 12) != 0)
         {
             whyNot = $"cannot join the audit log's multicast group ({Errno()}; it needs CAP_AUDIT_READ)";
-            close(s);
+            Libc.Close(s);
             return null;
         }
-        setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, tv, 16);
+        Libc.SetSockOpt(s, SOL_SOCKET, SO_RCVTIMEO, tv, 16);
         whyNot = null;
         return new AuditListener(s, lsms, status);
     }
@@ -95,7 +96,7 @@ public sealed class AuditListener : IDisposable
         while (!stop)
         {
             int n;
-            fixed (byte* b = buf) n = (int)recv(fd, b, buf.Length, 0);
+            fixed (byte* b = buf) n = (int)Libc.Recv(fd, b, buf.Length, 0);
             if (n < 16) continue;
             int off = 0;
             while (off + 16 <= n)
@@ -177,8 +178,8 @@ public sealed class AuditListener : IDisposable
     {
         long* a = stackalloc long[2];
         long* b = stackalloc long[2];
-        clock_gettime(0, a);
-        clock_gettime(1, b);
+        Libc.ClockGetTime(0, a);
+        Libc.ClockGetTime(1, b);
         return (a[0] - b[0]) * 1_000_000_000 + (a[1] - b[1]);
     }
 
@@ -186,15 +187,9 @@ public sealed class AuditListener : IDisposable
     {
         stop = true;
         thread.Join(1000);
-        close(fd);
+        Libc.Close(fd);
     }
 
     private static string Errno() => Marshal.GetLastPInvokeErrorMessage();
 
-    [DllImport("libc", SetLastError = true)] private static extern int socket(int domain, int type, int protocol);
-    [DllImport("libc", SetLastError = true)] private static extern unsafe int bind(int fd, byte* addr, int len);
-    [DllImport("libc", SetLastError = true)] private static extern unsafe int setsockopt(int fd, int level, int name, long* val, int len);
-    [DllImport("libc", SetLastError = true)] private static extern unsafe nint recv(int fd, byte* buf, nint len, int flags);
-    [DllImport("libc")] private static extern int close(int fd);
-    [DllImport("libc")] private static extern unsafe int clock_gettime(int clock, long* ts);
 }

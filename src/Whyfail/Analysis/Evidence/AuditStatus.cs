@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Whyfail.Capture.Native;
 
 namespace Whyfail.Analysis.Evidence;
 
@@ -44,13 +45,13 @@ public sealed record AuditStatus(uint Enabled, uint DaemonPid, uint Lost)
     /// <summary>Sends one request and returns the payload of the reply (AUDIT_GET) or of the acknowledgement.</summary>
     private static unsafe byte[]? Exchange(ushort type, byte[]? payload, out string? error)
     {
-        int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
+        int s = Libc.Socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
         if (s < 0) { error = $"no audit netlink socket ({Marshal.GetLastPInvokeErrorMessage()})"; return null; }
         try
         {
             long* tv = stackalloc long[2];
             tv[0] = 1; tv[1] = 0;
-            setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, tv, 16);
+            Libc.SetSockOpt(s, SOL_SOCKET, SO_RCVTIMEO, tv, 16);
             int len = 16 + (payload?.Length ?? 0);
             var msg = new byte[len];
             BitConverter.TryWriteBytes(msg.AsSpan(0), len);
@@ -63,14 +64,14 @@ public sealed record AuditStatus(uint Enabled, uint DaemonPid, uint Lost)
             new Span<byte>(addr, 12).Clear();
             *(ushort*)addr = AF_NETLINK;
             fixed (byte* m = msg)
-                if (sendto(s, m, len, 0, addr, 12) != len) { error = $"audit request refused ({Marshal.GetLastPInvokeErrorMessage()})"; return null; }
+                if (Libc.SendTo(s, m, len, 0, addr, 12) != len) { error = $"audit request refused ({Marshal.GetLastPInvokeErrorMessage()})"; return null; }
             var buf = new byte[8192];
             // The acknowledgement (error 0) and, for AUDIT_GET, the status, in either order.
             byte[]? ack = null;
             for (int i = 0; i < 4; i++)
             {
                 nint n;
-                fixed (byte* b = buf) n = recv(s, b, buf.Length, 0);
+                fixed (byte* b = buf) n = Libc.Recv(s, b, buf.Length, 0);
                 if (n < 16) { error = $"no answer from the audit subsystem ({Marshal.GetLastPInvokeErrorMessage()})"; return null; }
                 int rtype = BitConverter.ToUInt16(buf, 4), rlen = Math.Min(BitConverter.ToInt32(buf, 0), (int)n);
                 if (rtype == NLMSG_ERROR)
@@ -87,13 +88,8 @@ public sealed record AuditStatus(uint Enabled, uint DaemonPid, uint Lost)
         }
         finally
         {
-            close(s);
+            Libc.Close(s);
         }
     }
 
-    [DllImport("libc", SetLastError = true)] private static extern int socket(int domain, int type, int protocol);
-    [DllImport("libc", SetLastError = true)] private static extern unsafe nint sendto(int fd, byte* buf, nint len, int flags, byte* addr, int addrlen);
-    [DllImport("libc", SetLastError = true)] private static extern unsafe int setsockopt(int fd, int level, int name, long* val, int len);
-    [DllImport("libc", SetLastError = true)] private static extern unsafe nint recv(int fd, byte* buf, nint len, int flags);
-    [DllImport("libc")] private static extern int close(int fd);
 }

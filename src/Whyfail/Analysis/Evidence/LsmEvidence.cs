@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 
 namespace Whyfail.Analysis.Evidence;
 
@@ -83,36 +82,37 @@ public sealed class LsmEvidence(AuditRecord record) : Events.Evidence
         }
     }
 
-    private void WriteLandlockFields(Utf8JsonWriter w)
+    private IEnumerable<Events.EvidenceField> LandlockFields()
     {
-        w.WriteStartArray("blockers");
-        foreach (var b in Blockers) w.WriteStringValue(b);
-        w.WriteEndArray();
-        if (Record.Field("dev") is { } dev) w.WriteString("dev", dev);
-        if (Record.Field("ino") is { } ino && ulong.TryParse(ino, NumberStyles.None, CultureInfo.InvariantCulture, out var i)) w.WriteNumber("ino", i);
-        if (Record.Pid != 0) w.WriteNumber("pid", Record.Pid);
-        if (Domain is not { } d) return;
-        w.WriteNumber("domain_pid", d.CreatorPid);
-        if (d.CreatorUid is { } uid) w.WriteNumber("domain_uid", uid);
-        if (d.CreatorExe is { } exe) w.WriteString("domain_exe", exe);
-        if (d.CreatorComm is { } comm) w.WriteString("domain_comm", comm);
-        w.WriteString("domain_record", Record.Domain!.Body);
+        yield return Events.EvidenceField.Of("blockers", Blockers);
+        if (Record.Field("dev") is { } dev) yield return Events.EvidenceField.Of("dev", dev);
+        if (Record.Field("ino") is { } ino && ulong.TryParse(ino, NumberStyles.None, CultureInfo.InvariantCulture, out var i)) yield return Events.EvidenceField.Of("ino", i);
+        if (Record.Pid != 0) yield return Events.EvidenceField.Of("pid", Record.Pid);
+        if (Domain is not { } d) yield break;
+        yield return Events.EvidenceField.Of("domain_pid", d.CreatorPid);
+        if (d.CreatorUid is { } uid) yield return Events.EvidenceField.Of("domain_uid", uid);
+        if (d.CreatorExe is { } exe) yield return Events.EvidenceField.Of("domain_exe", exe);
+        if (d.CreatorComm is { } comm) yield return Events.EvidenceField.Of("domain_comm", comm);
+        yield return Events.EvidenceField.Of("domain_record", Record.Domain!.Body);
     }
 
     /// <summary>Quotes a string from the record (it comes from the traced process's world): control characters escaped.</summary>
     private static string Escape(string s) => Decoding.StringEscaper.Quote(s);
 
-    public override void WriteJsonFields(Utf8JsonWriter w)
+    public override IEnumerable<Events.EvidenceField> Fields
     {
-        w.WriteString("lsm", Lsm);
-        if (Operation is { } op) w.WriteString("operation", op);
-        if (Subject is { } s) w.WriteString(Lsm switch { "apparmor" => "profile", "selinux" => "scontext", _ => "domain" }, s);
-        if (Object is { } o) w.WriteString("object", o);
-        if (Requested is { } r) w.WriteString("requested", r);
-        if (Denied is { } d) w.WriteString("denied", d);
-        if (Lsm == "landlock") WriteLandlockFields(w);
-        w.WriteNumber("audit_type", Record.Type);
-        w.WriteString("audit_serial", Record.Serial.ToString(CultureInfo.InvariantCulture));
-        w.WriteString("record", Record.Body);
+        get
+        {
+            yield return Events.EvidenceField.Of("lsm", Lsm);
+            if (Operation is { } op) yield return Events.EvidenceField.Of("operation", op);
+            if (Subject is { } s) yield return Events.EvidenceField.Of(Lsm switch { "apparmor" => "profile", "selinux" => "scontext", _ => "domain" }, s);
+            if (Object is { } o) yield return Events.EvidenceField.Of("object", o);
+            if (Requested is { } r) yield return Events.EvidenceField.Of("requested", r);
+            if (Denied is { } d) yield return Events.EvidenceField.Of("denied", d);
+            if (Lsm == "landlock") foreach (var f in LandlockFields()) yield return f;
+            yield return Events.EvidenceField.Of("audit_type", Record.Type);
+            yield return Events.EvidenceField.Of("audit_serial", Record.Serial.ToString(CultureInfo.InvariantCulture));
+            yield return Events.EvidenceField.Of("record", Record.Body);
+        }
     }
 }

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using Whyfail.Capture.Native;
 
 namespace Whyfail.Analysis.Explain;
 
@@ -28,18 +29,13 @@ internal static unsafe class Native
     private const int AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100;
     private const uint STATX_BASIC_STATS = 0x7ff, STATX_MNT_ID = 0x1000;
 
-    [DllImport("libc", SetLastError = true)] private static extern int statx(int dirfd, byte* path, int flags, uint mask, byte* buf);
-    [DllImport("libc", SetLastError = true)] private static extern nint readlink(byte* path, byte* buf, nint size);
-    [DllImport("libc", SetLastError = true)] private static extern nint lgetxattr(byte* path, byte* name, byte* value, nint size);
-    [DllImport("libc", SetLastError = true)] private static extern int statvfs(byte* path, byte* buf);
-    [DllImport("libc")] private static extern int clock_gettime(int clock, long* ts);
 
     /// <summary>CLOCK_BOOTTIME minus CLOCK_MONOTONIC now (time spent suspended), in ns.</summary>
     public static long SuspendedNs()
     {
         long* a = stackalloc long[2];
         long* b = stackalloc long[2];
-        if (clock_gettime(7, a) != 0 || clock_gettime(1, b) != 0) return 0;
+        if (Libc.ClockGetTime(7, a) != 0 || Libc.ClockGetTime(1, b) != 0) return 0;
         return (a[0] - b[0]) * 1_000_000_000 + (a[1] - b[1]);
     }
 
@@ -59,7 +55,7 @@ internal static unsafe class Native
         new Span<byte>(buf, 256).Clear();
         var p = Z(path);
         int r;
-        fixed (byte* pp = p) r = statx(AT_FDCWD, pp, follow ? 0 : AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_MNT_ID, buf);
+        fixed (byte* pp = p) r = Libc.Statx(AT_FDCWD, pp, follow ? 0 : AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_MNT_ID, buf);
         if (r != 0) return Marshal.GetLastPInvokeError();
         uint mask = *(uint*)buf;
         ushort mode = *(ushort*)(buf + 28);
@@ -80,7 +76,7 @@ internal static unsafe class Native
         var p = Z(path);
         var buf = new byte[4096];
         nint n;
-        fixed (byte* pp = p) fixed (byte* bp = buf) n = readlink(pp, bp, buf.Length);
+        fixed (byte* pp = p) fixed (byte* bp = buf) n = Libc.Readlink(pp, bp, buf.Length);
         return n < 0 ? null : Encoding.UTF8.GetString(buf, 0, (int)n);
     }
 
@@ -91,7 +87,7 @@ internal static unsafe class Native
         var nm = Z(name);
         var buf = new byte[1024];
         nint n;
-        fixed (byte* pp = p) fixed (byte* np = nm) fixed (byte* bp = buf) n = lgetxattr(pp, np, bp, buf.Length);
+        fixed (byte* pp = p) fixed (byte* np = nm) fixed (byte* bp = buf) n = Libc.LGetXattr(pp, np, bp, buf.Length);
         return n < 0 ? null : buf.AsSpan(0, (int)n).ToArray();
     }
 
@@ -100,7 +96,7 @@ internal static unsafe class Native
         var p = Z(path);
         byte* b = stackalloc byte[128];
         int r;
-        fixed (byte* pp = p) r = statvfs(pp, b);
+        fixed (byte* pp = p) r = Libc.Statvfs(pp, b);
         if (r != 0) return null;
         ulong U(int i) => *(ulong*)(b + 8 * i);
         // struct statvfs (x86_64 glibc): bsize, frsize, blocks, bfree, bavail, files, ffree, favail, fsid, flag, namemax

@@ -1,9 +1,10 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using Whyfail.Capture.Native;
 
 namespace Whyfail.Analysis.Explain;
 
-/// <summary>A disk quota as quotactl(Q_GETQUOTA) reports it: space in bytes, limits of 0 meaning none.</summary>
+/// <summary>A disk quota as Libc.Quotactl(Q_GETQUOTA) reports it: space in bytes, limits of 0 meaning none.</summary>
 public readonly record struct QuotaUsage(string Kind, uint Id, ulong SpaceHard, ulong SpaceSoft, ulong SpaceUsed,
     ulong FilesHard, ulong FilesSoft, ulong FilesUsed, ulong SpaceGraceEnds, ulong FilesGraceEnds)
 {
@@ -32,10 +33,6 @@ internal static unsafe class QuotaFacts
     private const int Q_GETQUOTA = 0x800007, USRQUOTA = 0, GRPQUOTA = 1, PRJQUOTA = 2;
     private const uint FS_IOC_FSGETXATTR = 0x801c581f;
 
-    [DllImport("libc", SetLastError = true)] private static extern int quotactl(int cmd, byte* special, int id, byte* addr);
-    [DllImport("libc", SetLastError = true)] private static extern int open(byte* path, int flags);
-    [DllImport("libc", SetLastError = true)] private static extern int ioctl(int fd, nuint request, byte* arg);
-    [DllImport("libc")] private static extern int close(int fd);
 
     private static byte[] Z(string s) => Encoding.UTF8.GetBytes(s + "\0");
 
@@ -49,7 +46,7 @@ internal static unsafe class QuotaFacts
         new Span<byte>(b, 72).Clear();
         var dev = Z(device);
         int r;
-        fixed (byte* d = dev) r = quotactl(unchecked((Q_GETQUOTA << 8) | type), d, unchecked((int)id), b); // QCMD
+        fixed (byte* d = dev) r = Libc.Quotactl(unchecked((Q_GETQUOTA << 8) | type), d, unchecked((int)id), b); // QCMD
         if (r != 0) return null;
         ulong U(int i) => *(ulong*)(b + 8 * i);
         return new QuotaUsage(kind, id, U(0) * 1024, U(1) * 1024, U(2), U(3), U(4), U(5), U(6), U(7));
@@ -72,7 +69,7 @@ internal static unsafe class QuotaFacts
         if (fs is null) return null;
         var p = Z(path);
         int fd;
-        fixed (byte* pp = p) fd = open(pp, 0x80800 /* O_RDONLY | O_NONBLOCK | O_CLOEXEC */);
+        fixed (byte* pp = p) fd = Libc.Open(pp, 0x80800 /* O_RDONLY | O_NONBLOCK | O_CLOEXEC */);
         if (fd < 0) return null;
         ulong subvol;
         try
@@ -81,10 +78,10 @@ internal static unsafe class QuotaFacts
             byte* a = stackalloc byte[4096];
             new Span<byte>(a, 4096).Clear();
             *(ulong*)(a + 8) = 256;
-            if (ioctl(fd, BTRFS_IOC_INO_LOOKUP, a) != 0) return null;
+            if (Libc.Ioctl(fd, BTRFS_IOC_INO_LOOKUP, a) != 0) return null;
             subvol = *(ulong*)a;
         }
-        finally { close(fd); }
+        finally { Libc.Close(fd); }
         string q = $"{fs}/qgroups/0_{subvol}";
         ulong? U(string f) => ulong.TryParse(ProcFs.Read($"{q}/{f}")?.Trim(), out var v) ? v : null;
         if (U("referenced") is not { } rfer) return null;
@@ -98,13 +95,13 @@ internal static unsafe class QuotaFacts
     {
         var p = Z(path);
         int fd;
-        fixed (byte* pp = p) fd = open(pp, 0x80800 /* O_RDONLY | O_NONBLOCK | O_CLOEXEC */);
+        fixed (byte* pp = p) fd = Libc.Open(pp, 0x80800 /* O_RDONLY | O_NONBLOCK | O_CLOEXEC */);
         if (fd < 0) return null;
         try
         {
             byte* x = stackalloc byte[28];
-            return ioctl(fd, FS_IOC_FSGETXATTR, x) == 0 ? *(uint*)(x + 12) : null;
+            return Libc.Ioctl(fd, FS_IOC_FSGETXATTR, x) == 0 ? *(uint*)(x + 12) : null;
         }
-        finally { close(fd); }
+        finally { Libc.Close(fd); }
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using Whyfail.Capture.Native;
 
 namespace Whyfail.Analysis.Seccomp;
 
@@ -170,7 +171,7 @@ public static partial class SeccompFilters
     {
         var r = new Attach();
         var buf = new byte[ClassicBpf.MaxInstructions * 8];
-        if (Ptrace(PTRACE_SEIZE, tid, 0, 0) != 0)
+        if (Libc.Ptrace(PTRACE_SEIZE, tid, 0, 0) != 0)
         {
             int e = Marshal.GetLastPInvokeError();
             r.Error = e switch
@@ -187,7 +188,7 @@ public static partial class SeccompFilters
         bool stopped = false;
         try
         {
-            if (Ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0)
+            if (Libc.Ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0)
             {
                 r.Error = $"ptrace(PTRACE_INTERRUPT) on thread {tid} failed with errno {Marshal.GetLastPInvokeError()}";
                 return r;
@@ -195,7 +196,7 @@ public static partial class SeccompFilters
             int status = 0;
             while (true)
             {
-                int w = WaitPid(tid, &status, __WALL | WNOHANG);
+                int w = Libc.WaitPid(tid, &status, __WALL | WNOHANG);
                 if (w == tid)
                 {
                     if ((status & 0xff) != 0x7f)
@@ -228,7 +229,7 @@ public static partial class SeccompFilters
             // A signal-delivery stop (the thread was about to get a signal) is a ptrace stop too: read there and hand
             // the signal back on detach. Our interrupt and group stops (SIGSTOP, …) are PTRACE_EVENT_STOP traps.
             byte* si = stackalloc byte[128];
-            if (Ptrace(PTRACE_GETSIGINFO, tid, 0, (nint)si) == 0 && (*(int*)(si + 8) >> 8) != PTRACE_EVENT_STOP)
+            if (Libc.Ptrace(PTRACE_GETSIGINFO, tid, 0, (nint)si) == 0 && (*(int*)(si + 8) >> 8) != PTRACE_EVENT_STOP)
                 inject = *(int*)si;
 
             // One copy per filter: the kernel writes the whole program (at most 4096 instructions) and returns its length.
@@ -237,7 +238,7 @@ public static partial class SeccompFilters
             {
                 for (int i = 0; i < MaxFilters; i++)
                 {
-                    nint n = Ptrace(PTRACE_SECCOMP_GET_FILTER, tid, i, (nint)b);
+                    nint n = Libc.Ptrace(PTRACE_SECCOMP_GET_FILTER, tid, i, (nint)b);
                     if (n < 0)
                     {
                         int e = Marshal.GetLastPInvokeError();
@@ -267,17 +268,10 @@ public static partial class SeccompFilters
         finally
         {
             // Detaching needs the thread stopped; if it never stopped, this thread's exit detaches it instead.
-            if (stopped) Ptrace(PTRACE_DETACH, tid, 0, inject);
+            if (stopped) Libc.Ptrace(PTRACE_DETACH, tid, 0, inject);
             r.Stopped = clock.Elapsed;
         }
     }
-
-    // glibc declares ptrace variadic; on x86_64 a call with integer arguments only is the same as a fixed one.
-    [LibraryImport("libc", EntryPoint = "ptrace", SetLastError = true)]
-    private static partial nint Ptrace(nint request, int pid, nint addr, nint data);
-
-    [LibraryImport("libc", EntryPoint = "waitpid", SetLastError = true)]
-    private static unsafe partial int WaitPid(int pid, int* status, int options);
 
     /// <summary>/proc/TID/stat shows the thread in a ptrace stop (state t).</summary>
     private static bool InTracingStop(int tid)

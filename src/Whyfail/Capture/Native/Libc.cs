@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Whyfail.Capture.Native;
 
-/// <summary>The few libc calls .NET does not expose.</summary>
+/// <summary>Every libc call whyfail makes that .NET does not expose: the one place for P/Invoke besides libbpf.</summary>
 internal static unsafe partial class Libc
 {
     private const string Lib = "libc";
@@ -78,6 +78,124 @@ internal static unsafe partial class Libc
     internal static partial nint StrError(int errnum);
 
     internal static string ErrorText(int errno) => Marshal.PtrToStringUTF8(StrError(errno)) ?? $"errno {errno}";
+
+    // Sockets (the audit netlink socket).
+    [LibraryImport(Lib, EntryPoint = "socket", SetLastError = true)]
+    internal static partial int Socket(int domain, int type, int protocol);
+
+    [LibraryImport(Lib, EntryPoint = "bind", SetLastError = true)]
+    internal static partial int Bind(int fd, byte* addr, int len);
+
+    [LibraryImport(Lib, EntryPoint = "setsockopt", SetLastError = true)]
+    internal static partial int SetSockOpt(int fd, int level, int name, void* val, int len);
+
+    [LibraryImport(Lib, EntryPoint = "recv", SetLastError = true)]
+    internal static partial nint Recv(int fd, byte* buf, nint len, int flags);
+
+    [LibraryImport(Lib, EntryPoint = "sendto", SetLastError = true)]
+    internal static partial nint SendTo(int fd, byte* buf, nint len, int flags, byte* addr, int addrlen);
+
+    [LibraryImport(Lib, EntryPoint = "poll", SetLastError = true)]
+    internal static partial int Poll(PollFd* fds, ulong n, int timeout);
+
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct PollFd
+    {
+        public int Fd;
+        public short Events, Revents;
+    }
+
+    // Time.
+    internal const int CLOCK_REALTIME = 0, CLOCK_MONOTONIC = 1, CLOCK_BOOTTIME = 7;
+
+    /// <summary>clock_gettime into ts[0] (seconds) and ts[1] (nanoseconds).</summary>
+    [LibraryImport(Lib, EntryPoint = "clock_gettime", SetLastError = true)]
+    internal static partial int ClockGetTime(int clock, long* ts);
+
+    // Files.
+    [LibraryImport(Lib, EntryPoint = "open", SetLastError = true)]
+    internal static partial int Open(byte* path, int flags);
+
+    [LibraryImport(Lib, EntryPoint = "write", SetLastError = true)]
+    internal static partial nint Write(int fd, void* buf, nint count);
+
+    [LibraryImport(Lib, EntryPoint = "pipe2", SetLastError = true)]
+    internal static partial int Pipe2(int* fds, int flags);
+
+    [LibraryImport(Lib, EntryPoint = "ioctl", SetLastError = true)]
+    internal static partial int Ioctl(int fd, ulong request, void* arg);
+
+    [LibraryImport(Lib, EntryPoint = "readlink", SetLastError = true)]
+    internal static partial nint Readlink(byte* path, byte* buf, nint size);
+
+    [LibraryImport(Lib, EntryPoint = "lgetxattr", SetLastError = true)]
+    internal static partial nint LGetXattr(byte* path, byte* name, byte* value, nint size);
+
+    [LibraryImport(Lib, EntryPoint = "statvfs", SetLastError = true)]
+    internal static partial int Statvfs(byte* path, byte* buf);
+
+    [LibraryImport(Lib, EntryPoint = "quotactl", SetLastError = true)]
+    internal static partial int Quotactl(int cmd, byte* special, int id, byte* addr);
+
+    internal const int AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100;
+
+    /// <summary>statx into a raw 256-byte buffer (struct statx).</summary>
+    [LibraryImport(Lib, EntryPoint = "statx", SetLastError = true)]
+    internal static partial int Statx(int dirfd, byte* path, int flags, uint mask, byte* buf);
+
+    [LibraryImport(Lib, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Statx(int dirfd, string path, int flags, uint mask, out StatxBuffer buffer);
+
+    /// <summary>struct statx (include/uapi/linux/stat.h): the fields whyfail reads.</summary>
+    [StructLayout(LayoutKind.Explicit, Size = 256)]
+    internal struct StatxBuffer
+    {
+        [FieldOffset(0)] public uint Mask;
+        [FieldOffset(20)] public uint Uid;
+        [FieldOffset(24)] public uint Gid;
+        [FieldOffset(28)] public ushort Mode;
+        [FieldOffset(32)] public ulong Ino;
+        [FieldOffset(144)] public ulong MntId;
+    }
+
+    [LibraryImport(Lib, EntryPoint = "fnmatch")]
+    internal static partial int Fnmatch(byte* pattern, byte* s, int flags);
+
+    // Processes.
+    [LibraryImport(Lib, EntryPoint = "fork", SetLastError = true)]
+    internal static partial int Fork();
+
+    [LibraryImport(Lib, EntryPoint = "setsid", SetLastError = true)]
+    internal static partial int Setsid();
+
+    [LibraryImport(Lib, EntryPoint = "waitpid", SetLastError = true)]
+    internal static partial int WaitPid(int pid, int* status, int options);
+
+    [LibraryImport(Lib, EntryPoint = "signal")]
+    internal static partial nint Signal(int sig, nint handler);
+
+    // glibc declares ptrace variadic; on x86_64 a call with integer arguments only is the same as a fixed one.
+    [LibraryImport(Lib, EntryPoint = "ptrace", SetLastError = true)]
+    internal static partial nint Ptrace(nint request, int pid, nint addr, nint data);
+
+    [LibraryImport(Lib, EntryPoint = "capset", SetLastError = true)]
+    internal static partial int Capset(void* header, void* data);
+
+    [LibraryImport(Lib, EntryPoint = "process_vm_readv", SetLastError = true)]
+    internal static partial long ProcessVmReadv(int pid, IoVec* local, ulong liovcnt, IoVec* remote, ulong riovcnt, ulong flags);
+
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct IoVec
+    {
+        public void* Base;
+        public nuint Len;
+    }
+
+    [LibraryImport(Lib, EntryPoint = "syscall", SetLastError = true)]
+    internal static partial long Syscall(long nr, long a1, long a2, long a3);
+
+    [LibraryImport(Lib, EntryPoint = "syscall", SetLastError = true)]
+    internal static partial long Syscall(long nr, long a1, long a2, void* a3);
 
     [StructLayout(LayoutKind.Sequential)]
     internal struct Passwd

@@ -44,14 +44,6 @@ public sealed unsafe class InjectSupervisor : IDisposable
         public uint Flags;
     }
 
-    [StructLayout(LayoutKind.Sequential)]
-    private struct PollFd
-    {
-        public int Fd;
-        public short Events;
-        public short Revents;
-    }
-
     private readonly InjectFilter filter;
     private readonly InjectLedger ledger;
     private readonly Action<string> notice;
@@ -104,9 +96,9 @@ public sealed unsafe class InjectSupervisor : IDisposable
                 if (!int.TryParse(c, out int pid)) continue;
                 int found = FindListener(pid);
                 if (found < 0) continue;
-                int pidfd = (int)syscall(434 /* pidfd_open */, pid, 0, 0);
+                int pidfd = (int)Libc.Syscall(434 /* pidfd_open */, pid, 0, 0);
                 if (pidfd < 0) continue;
-                int got = (int)syscall(438 /* pidfd_getfd */, pidfd, found, 0);
+                int got = (int)Libc.Syscall(438 /* pidfd_getfd */, pidfd, found, 0);
                 int err = Marshal.GetLastPInvokeError();
                 Libc.Close(pidfd);
                 if (got >= 0) return got;
@@ -136,17 +128,17 @@ public sealed unsafe class InjectSupervisor : IDisposable
 
     private void Serve()
     {
-        var pfd = new PollFd { Fd = fd, Events = POLLIN };
+        var pfd = new Libc.PollFd { Fd = fd, Events = POLLIN };
         while (!stop)
         {
             pfd.Revents = 0;
-            int n = poll(&pfd, 1, 200);
+            int n = Libc.Poll(&pfd, 1, 200);
             if (n < 0 && Marshal.GetLastPInvokeError() == EINTR) continue;
             if (n < 0) throw new InvalidOperationException($"poll: {Libc.ErrorText(Marshal.GetLastPInvokeError())}");
             if (n == 0) continue;
             if ((pfd.Revents & POLLIN) == 0 && (pfd.Revents & POLLHUP) != 0) return; // no process left under the filter
             Notif req = default;
-            if (ioctl(fd, NOTIF_RECV, &req) < 0)
+            if (Libc.Ioctl(fd, NOTIF_RECV, &req) < 0)
             {
                 int e = Marshal.GetLastPInvokeError();
                 if (e is EINTR or ENOENT) continue; // the caller went away (killed, or a signal interrupted it)
@@ -181,7 +173,7 @@ public sealed unsafe class InjectSupervisor : IDisposable
             if (rule.When != null && !rule.When.Selects(count)) continue;
             // The memory was read while the call waited; make sure it was this call's thread that was read.
             ulong id = req.Id;
-            if (ioctl(fd, NOTIF_ID_VALID, &id) < 0)
+            if (Libc.Ioctl(fd, NOTIF_ID_VALID, &id) < 0)
             {
                 Uncount(counted);
                 return;
@@ -193,7 +185,7 @@ public sealed unsafe class InjectSupervisor : IDisposable
             break;
         }
         Answered++;
-        if (ioctl(fd, NOTIF_SEND, &resp) < 0)
+        if (Libc.Ioctl(fd, NOTIF_SEND, &resp) < 0)
         {
             // The caller stopped waiting before the answer: killed, or interrupted by a signal or a ptrace stop (whyfail's
             // own, reading seccomp filters), after which the kernel restarts the call and notifies it again. This
@@ -232,9 +224,9 @@ public sealed unsafe class InjectSupervisor : IDisposable
             {
                 ulong at = addr + (ulong)have;
                 int chunk = (int)Math.Min((ulong)(buf.Length - have), 4096 - (at & 4095)); // never across a page boundary
-                var local = new IoVec { Base = b + have, Len = (nuint)chunk };
-                var remote = new IoVec { Base = (void*)at, Len = (nuint)chunk };
-                long n = process_vm_readv(tid, &local, 1, &remote, 1, 0);
+                var local = new Libc.IoVec { Base = b + have, Len = (nuint)chunk };
+                var remote = new Libc.IoVec { Base = (void*)at, Len = (nuint)chunk };
+                long n = Libc.ProcessVmReadv(tid, &local, 1, &remote, 1, 0);
                 if (n <= 0) return null;
                 int nul = Array.IndexOf(buf, (byte)0, have, (int)n);
                 if (nul >= 0) return Encoding.UTF8.GetString(buf, 0, nul);
@@ -243,14 +235,14 @@ public sealed unsafe class InjectSupervisor : IDisposable
         return null; // longer than PATH_MAX: not a path the kernel would accept
     }
 
-    /// <summary>fnmatch(3) without flags: '*' and '?' also match '/'; [..] classes.</summary>
+    /// <summary>Libc.Fnmatch(3) without flags: '*' and '?' also match '/'; [..] classes.</summary>
     public static bool Glob(string pattern, string s)
     {
         var p = Encoding.UTF8.GetBytes(pattern + "\0");
         var t = Encoding.UTF8.GetBytes(s + "\0");
         fixed (byte* pp = p)
         fixed (byte* tp = t)
-            return fnmatch(pp, tp, 0) == 0;
+            return Libc.Fnmatch(pp, tp, 0) == 0;
     }
 
     public void Dispose()
@@ -261,16 +253,4 @@ public sealed unsafe class InjectSupervisor : IDisposable
         fd = -1;
     }
 
-    [StructLayout(LayoutKind.Sequential)]
-    private struct IoVec
-    {
-        public void* Base;
-        public nuint Len;
-    }
-
-    [DllImport("libc", SetLastError = true)] private static extern long syscall(long nr, long a1, long a2, long a3);
-    [DllImport("libc", SetLastError = true)] private static extern int ioctl(int fd, ulong request, void* arg);
-    [DllImport("libc", SetLastError = true)] private static extern int poll(PollFd* fds, ulong n, int timeout);
-    [DllImport("libc", SetLastError = true)] private static extern long process_vm_readv(int pid, IoVec* local, ulong liovcnt, IoVec* remote, ulong riovcnt, ulong flags);
-    [DllImport("libc")] private static extern int fnmatch(byte* pattern, byte* s, int flags);
 }

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Whyfail.Decoding;
 using Whyfail.Events;
+using Whyfail.Capture.Native;
 
 namespace Whyfail.Tracing.Inject;
 
@@ -41,7 +42,7 @@ public sealed unsafe class Injector : IDisposable
         if (v.Major < 5 || (v.Major == 5 && v.Minor < 9))
             return $"Linux 5.9 or later (seccomp user notification with SECCOMP_USER_NOTIF_FLAG_CONTINUE, pidfd_getfd); this kernel is {v}";
         uint action = InjectFilter.RetUserNotif;
-        if (syscall(317 /* seccomp */, 2 /* SECCOMP_GET_ACTION_AVAIL */, 0, &action) != 0)
+        if (Libc.Syscall(317 /* seccomp */, 2 /* SECCOMP_GET_ACTION_AVAIL */, 0, &action) != 0)
             return $"seccomp user notification (SECCOMP_RET_USER_NOTIF), which this kernel does not offer: {Capture.Native.Libc.ErrorText(Marshal.GetLastPInvokeError())}";
         return null;
     }
@@ -75,5 +76,4 @@ public sealed unsafe class Injector : IDisposable
 
     public void Dispose() => supervisor?.Dispose();
 
-    [DllImport("libc", SetLastError = true)] private static extern long syscall(long nr, long a1, long a2, void* a3);
 }

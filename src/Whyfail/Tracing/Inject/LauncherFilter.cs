@@ -61,7 +61,7 @@ public sealed unsafe class LauncherFilter : IDisposable
     {
         uint* hdr = stackalloc uint[2] { 0x20080522 /* _LINUX_CAPABILITY_VERSION_3 */, 0 };
         uint* data = stackalloc uint[6] { caps, caps, 0, 0, 0, 0 }; // {effective, permitted, inheritable} × 2
-        capset(hdr, data);
+        Libc.Capset(hdr, data);
     }
 
     /// <summary>Resolves the entry points the child calls, in the parent (a harmless call of each).</summary>
@@ -78,11 +78,11 @@ public sealed unsafe class LauncherFilter : IDisposable
         uint allow = InjectFilter.RetAllow;
         int op = warmUp ? SECCOMP_GET_ACTION_AVAIL : SECCOMP_SET_MODE_FILTER;
         var fprog = warmUp ? &allow : (void*)fprogHandle.AddrOfPinnedObject();
-        if (syscall(SYS_seccomp, op, warmUp ? 0 : flags, fprog) >= 0) return 0;
+        if (Libc.Syscall(SYS_seccomp, op, warmUp ? 0 : flags, fprog) >= 0) return 0;
         int e = Marshal.GetLastPInvokeError();
         if (e != EACCES || warmUp) return e;
         Libc.Prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-        return syscall(SYS_seccomp, op, warmUp ? 0 : flags, fprog) >= 0 ? 0 : Marshal.GetLastPInvokeError();
+        return Libc.Syscall(SYS_seccomp, op, warmUp ? 0 : flags, fprog) >= 0 ? 0 : Marshal.GetLastPInvokeError();
     }
 
     public void Dispose()
@@ -91,6 +91,4 @@ public sealed unsafe class LauncherFilter : IDisposable
         if (programHandle.IsAllocated) programHandle.Free();
     }
 
-    [DllImport("libc", SetLastError = true)] private static extern long syscall(long nr, long a1, long a2, void* a3);
-    [DllImport("libc", SetLastError = true)] private static extern int capset(void* header, void* data);
 }
