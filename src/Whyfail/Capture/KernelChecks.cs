@@ -50,7 +50,7 @@ public static class KernelChecks
         }
     }
 
-    private static readonly string[] TracefsEvents = ["/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events"];
+    private static readonly string[] TracefsEvents = Tracefs.InEachRoot("events").ToArray();
 
     /// <summary>
     /// Whether the running kernel has a BTF-enabled tracepoint of this name (tp_btf can attach to it).

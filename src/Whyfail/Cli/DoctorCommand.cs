@@ -84,9 +84,9 @@ public static class DoctorCommand
                 _ => lockdown,
             },
             "boot without lockdown=confidentiality (lockdown=integrity at most): confidentiality mode forbids kprobes, fentry/fexit and kernel memory reads, which kernel origins need"));
-        const string tracing = "/sys/kernel/tracing";
+        string tracing = Tracefs.Root;
         bool tracefs = File.Exists(Path.Combine(tracing, "available_events")) || Directory.Exists(Path.Combine(tracing, "events"));
-        list.Add(new("tracefs", tracefs, tracefs ? $"mounted at {tracing}" : "not mounted", $"mount -t tracefs nodev {tracing}"));
+        list.Add(new("tracefs", tracefs, tracefs ? $"mounted at {tracing}" : "not mounted", Tracefs.MountHint));
         if (tracefs)
         {
             var tracers = TryRead(Path.Combine(tracing, "available_tracers")) ?? "";

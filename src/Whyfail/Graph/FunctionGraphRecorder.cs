@@ -20,7 +20,7 @@ namespace Whyfail.Graph;
 /// </summary>
 public sealed class FunctionGraphRecorder : IDisposable
 {
-    public const string Tracing = "/sys/kernel/tracing";
+    private static string Tracing => Tracefs.Root;
     private const string InstancePrefix = "whyfail-";
     private const string TopLevelClaim = "whyfail: owns the top-level function_graph tracer";
 
@@ -47,7 +47,7 @@ public sealed class FunctionGraphRecorder : IDisposable
     public static string? Unavailable()
     {
         if (!File.Exists(Path.Combine(Tracing, "available_tracers")))
-            return $"tracefs is not mounted at {Tracing} (mount -t tracefs nodev {Tracing})";
+            return $"tracefs is not mounted at {Tracing} ({Tracefs.MountHint})";
         var tracers = Read(Path.Combine(Tracing, "available_tracers")).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (tracers.Contains("function_graph")) return null;
         string? lockdown = KernelChecks.LockdownMode();

@@ -220,19 +220,14 @@ public sealed class GraphSession(GraphSettings settings, TextWriter stderr)
         return plan.Functions;
     }
 
-    private static HashSet<string>? TraceableNames()
+    /// <summary>The traceable kernel functions, or null when the list is unreadable (then nothing is refused up front).</summary>
+    private static IReadOnlySet<string>? TraceableNames()
     {
         try
         {
-            var set = new HashSet<string>();
-            foreach (var line in File.ReadLines(Path.Combine(FunctionGraphRecorder.Tracing, "available_filter_functions")))
-            {
-                int sp = line.IndexOf(' ');
-                set.Add(sp < 0 ? line : line[..sp]);
-            }
-            return set;
+            return TraceableFunctions.Load().Names;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (KernelAnalysisException)
         {
             return null;
         }

@@ -32,7 +32,7 @@ public readonly record struct BtfFunctionInfo(string Name, BtfReturnKind ReturnK
 /// </summary>
 public sealed class BtfReturnTypes
 {
-    public const string DefaultPath = "/sys/kernel/btf/vmlinux";
+    public const string DefaultPath = Capture.KernelChecks.BtfPath;
 
     public BtfReturnTypes(BtfTypeTable types) => Types = types;
 

@@ -32,13 +32,7 @@ public sealed class KernelText : IKernelTextReader, IDisposable
     public string Source { get; }
 
     /// <summary>Paths of the debug vmlinux tried when none is given (Debian's -dbg package, then /boot).</summary>
-    public static IReadOnlyList<string> WellKnownVmlinuxPaths(string release) =>
-    [
-        $"/usr/lib/debug/boot/vmlinux-{release}",
-        $"/usr/lib/debug/lib/modules/{release}/vmlinux",
-        $"/boot/vmlinux-{release}",
-        $"/lib/modules/{release}/build/vmlinux",
-    ];
+    public static IReadOnlyList<string> WellKnownVmlinuxPaths(string release) => Analysis.Origin.Source.DebugInfoLocator.Candidates(release, buildId: null);
 
     /// <summary>
     /// Opens the best available sources. <paramref name="vmlinuxPath"/>, when given, must exist and match

@@ -6,11 +6,7 @@ namespace Whyfail.Analysis.Origin.Kernel;
 /// </summary>
 public sealed class TraceableFunctions
 {
-    public static readonly IReadOnlyList<string> DefaultPaths =
-    [
-        "/sys/kernel/tracing/available_filter_functions",
-        "/sys/kernel/debug/tracing/available_filter_functions",
-    ];
+    public static readonly IReadOnlyList<string> DefaultPaths = Capture.Tracefs.InEachRoot("available_filter_functions").ToList();
 
     private readonly HashSet<string> _names;
 
@@ -42,7 +38,7 @@ public sealed class TraceableFunctions
             }
         }
         if (why.Count == 0)
-            why.Add($"{DefaultPaths[0]} is missing (tracefs is not mounted: mount -t tracefs nodev /sys/kernel/tracing)");
+            why.Add($"{DefaultPaths[0]} is missing (tracefs is not mounted: {Capture.Tracefs.MountHint})");
         throw new KernelAnalysisException("the list of traceable kernel functions is not readable: " + string.Join("; ", why));
     }
 
