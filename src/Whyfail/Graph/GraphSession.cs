@@ -21,8 +21,6 @@ namespace Whyfail.Graph;
 /// </summary>
 public sealed class GraphSession(GraphSettings settings, TextWriter stderr)
 {
-    private volatile bool _stop;
-    private Process? _child;
     private readonly List<Invocation> _recorded = [];
     private readonly Dictionary<int, List<SyscallEvent>> _exits = [];
     private bool _trampolines;
@@ -40,13 +38,7 @@ public sealed class GraphSession(GraphSettings settings, TextWriter stderr)
             return 0;
         }
 
-        string? executable = null;
-        if (settings.Command.Count > 0)
-            executable = Launcher.Resolve(settings.Command[0])
-                ?? throw new WhyfailException(Tracing.Launcher.NotFound(settings.Command[0]), ExitCodes.CommandNotFound);
-        foreach (var pid in settings.Pids)
-            if (!Directory.Exists($"/proc/{pid}"))
-                throw new WhyfailException($"no process with pid {pid}", ExitCodes.NoSuchProcess);
+        var target = SessionHost.Resolve(settings.Command, settings.Pids);
         if (FunctionGraphRecorder.Unavailable() is { } why)
             throw new WhyfailException($"cannot record call graphs: {why}. " +
                 "Failing calls themselves can still be traced and explained here with `whyfail -- CMD`.", ExitCodes.KernelUnsupported);
@@ -66,8 +58,8 @@ public sealed class GraphSession(GraphSettings settings, TextWriter stderr)
         }
 
         using var output = new GraphOutput(settings, stderr);
-        // Ctrl-C / SIGTERM from here on end the session through the normal path (tracefs cleaned up).
-        using var signals = new StopSignals(this);
+        // Ctrl-C / SIGTERM from here on go to the command or end the session, through the normal path (tracefs cleaned up).
+        using var host = SessionHost.Start(target);
         var pipeline = new AnalysisPipeline(new AnalysisOptions(Explain: false));
         var originFunctions = PlanOrigins(output);
         using var capture = new TracepointCapture(new CaptureOptions
@@ -107,20 +99,10 @@ public sealed class GraphSession(GraphSettings settings, TextWriter stderr)
             output.Notice($"recording with {recorder.Description}");
             try
             {
-                if (executable != null)
-                {
-                    _child = Launcher.Start(executable, settings.Command, null);
-                    capture.Adopt([_child.Id], armOnExec: true);
-                    recorder.Start([_child.Id]);
-                    Launcher.Release(_child);
-                }
-                else
-                {
-                    capture.Adopt(settings.Pids, armOnExec: false);
-                    recorder.Start(settings.Pids);
+                host.Begin(capture, beforeRun: recorder.Start);
+                if (host.Child == null)
                     output.Notice($"recording pid {string.Join(", ", settings.Pids)} and the children they create from now on; Ctrl-C to stop");
-                }
-                exitCode = TraceLoop.Run(capture, _child, settings.Pids, () => _stop);
+                exitCode = host.Loop(capture);
             }
             finally
             {
@@ -232,29 +214,6 @@ public sealed class GraphSession(GraphSettings settings, TextWriter stderr)
             return null;
         }
     }
-
-    /// <summary>SIGINT/SIGTERM/SIGHUP end the recording cleanly (the tracefs instance is removed on the way out).</summary>
-    private sealed class StopSignals : IDisposable
-    {
-        private readonly List<PosixSignalRegistration> _regs = [];
-
-        public StopSignals(GraphSession s)
-        {
-            foreach (var sig in new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP })
-                _regs.Add(PosixSignalRegistration.Create(sig, ctx =>
-                {
-                    ctx.Cancel = true;
-                    s._stop = true;
-                    if (s._child is { HasExited: false } child && !(ctx.Signal == PosixSignal.SIGINT && !Console.IsInputRedirected))
-                        Libc.Kill(child.Id, Libc.SIGTERM);
-                }));
-        }
-
-        public void Dispose()
-        {
-            foreach (var r in _regs) r.Dispose();
-        }
-    }
 }
 
 /// <summary>The chosen output (text, JSON Lines or HTML) to standard error or -o FILE.</summary>
@@ -276,12 +235,7 @@ internal sealed class GraphOutput : IDisposable
         else if (s.Html) _html = new GraphHtmlRenderer(_writer);
         else
         {
-            bool color = s.Color switch
-            {
-                ColorMode.Always => true,
-                ColorMode.Never => false,
-                _ => _file == null && !Console.IsErrorRedirected && Environment.GetEnvironmentVariable("NO_COLOR") == null,
-            };
+            bool color = s.Color.Decide(toFile: _file != null);
             _text = new GraphTextRenderer(_writer, color, s.FoldAbove);
         }
     }

@@ -20,7 +20,6 @@ namespace Whyfail.Tracing;
 /// </summary>
 public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
 {
-    private volatile bool _stop;
     private volatile bool _reopen;
     private bool ReopensOnHup => settings.OutputFile != null;
     private Process? _child;
@@ -29,19 +28,9 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
     public int Run()
     {
         // Validate everything that can be checked without the kernel first: fast, clear errors.
-        string? executable = null;
-        Launcher.Credentials? creds = null;
-        if (settings.Command.Count > 0)
-        {
-            executable = Launcher.Resolve(settings.Command[0])
-                ?? throw new WhyfailException(Launcher.NotFound(settings.Command[0]), ExitCodes.CommandNotFound);
-            if (settings.User != null) creds = Launcher.LookupUser(settings.User);
-        }
+        var target = SessionHost.Resolve(settings.Command, settings.Pids, settings.User);
         if (settings.KernelSrc != null && !Directory.Exists(settings.KernelSrc) && !File.Exists(settings.KernelSrc))
             throw new WhyfailException($"--kernel-src {settings.KernelSrc}: no such directory or tarball", ExitCodes.Usage);
-        foreach (var pid in settings.Pids)
-            if (!Directory.Exists($"/proc/{pid}"))
-                throw new WhyfailException($"no process with pid {pid}", ExitCodes.NoSuchProcess);
 
         using var renderer = CreateRenderer();
         var pipeline = new AnalysisPipeline(new AnalysisOptions(settings.Explain, settings.StringLimit));
@@ -50,10 +39,11 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
 
         using var injector = Inject.Injector.Create(settings.Inject);
         var originFunctions = PlanOrigins(renderer);
-        // The launcher (whyfail itself, stopped before exec) starts now so that its start-up overlaps
-        // loading the BPF programs; killed if the session fails before releasing it.
-        if (executable != null) _child = Launcher.Start(executable, settings.Command, creds, injector?.Filter);
-        using var unreleased = new Launcher.KillUnlessReleased(_child);
+        // The launcher (whyfail itself, held before exec) starts now so that its start-up overlaps loading the
+        // BPF programs; killed if the session fails before releasing it. SIGHUP with -o FILE and no command
+        // reopens the file (log rotation of a long --system or -p session).
+        using var host = SessionHost.Start(target, injector?.Filter, onHangup: ReopensOnHup ? () => _reopen = true : null);
+        _child = host.Child;
         SourceLines? sourceLines = null;
         using var capture = new TracepointCapture(new CaptureOptions
         {
@@ -127,26 +117,18 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             tracker.Add(ev, shown);
         };
 
-        using var signals = new SignalForwarding(this);
         int exitCode = 0;
         try
         {
             pipeline.WarmUp();
-            if (executable != null)
-            {
-                capture.Adopt([_child!.Id], armOnExec: true);
-                Launcher.Release(_child);
-                unreleased.Released = true;
+            bool runs = host.Begin(capture);
+            if (_child != null && runs)
                 injector?.Start(_child.Id, renderer.Notice);
-            }
-            else
-            {
-                if (settings.Pids.Count > 0) capture.Adopt(settings.Pids, armOnExec: false);
+            else if (_child == null)
                 renderer.Notice(StartLine.For(settings, metrics?.Endpoint));
-            }
             metrics?.Refresh(capture, (pipeline.ExplanationsSkipped, pipeline.ExplanationsReused), now: true);
 
-            exitCode = TraceLoop.Run(capture, _child, settings.Pids, () => _stop || _output!.Failure != null, () =>
+            exitCode = host.Loop(capture, () => _output!.Failure != null, () =>
             {
                 tracker.Tick();
                 renderer.Flush();
@@ -247,50 +229,9 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
     {
         Stream? file = settings.OutputFile != null ? OutputFile.Open(settings.OutputFile) : null;
         _output = new GuardedOutput(file ?? Console.OpenStandardError(), settings.OutputFile ?? "standard error");
-        bool color = settings.Color switch
-        {
-            ColorMode.Always => true,
-            ColorMode.Never => false,
-            _ => file == null && !Console.IsErrorRedirected && Environment.GetEnvironmentVariable("NO_COLOR") == null
-                 && Environment.GetEnvironmentVariable("TERM") is { } t && t != "dumb",
-        };
+        bool color = settings.Color.Decide(toFile: file != null);
         // Standard error unbuffered, as it always is: notices and progress lines stay in order.
         return OutputFormats.Create(settings.Format, _output, unbuffered: file == null,
             new TextLook(color, ShowComm: settings.System, ShowRoutine: settings.Routine || settings.All));
-    }
-
-    /// <summary>
-    /// SIGINT / SIGTERM / SIGHUP: forwarded to a launched command (which then exits and ends the
-    /// session); without one, they end the session cleanly (detach, summary) — except SIGHUP with -o FILE,
-    /// which reopens the file (log rotation of a long-running --system or -p session).
-    /// </summary>
-    private sealed class SignalForwarding : IDisposable
-    {
-        private readonly List<PosixSignalRegistration> _regs = [];
-
-        public SignalForwarding(TraceSession s)
-        {
-            foreach (var sig in new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP })
-                _regs.Add(PosixSignalRegistration.Create(sig, ctx =>
-                {
-                    ctx.Cancel = true;
-                    if (s._child is { HasExited: false } child)
-                    {
-                        // A terminal's Ctrl-C already reached the whole foreground process group.
-                        bool fromTerminal = ctx.Signal == PosixSignal.SIGINT && !Console.IsInputRedirected;
-                        if (!fromTerminal)
-                            Libc.Kill(child.Id, ctx.Signal switch { PosixSignal.SIGINT => Libc.SIGINT, PosixSignal.SIGHUP => 1, _ => Libc.SIGTERM });
-                    }
-                    else if (ctx.Signal == PosixSignal.SIGHUP && s.ReopensOnHup)
-                        s._reopen = true;
-                    else
-                        s._stop = true;
-                }));
-        }
-
-        public void Dispose()
-        {
-            foreach (var r in _regs) r.Dispose();
-        }
     }
 }

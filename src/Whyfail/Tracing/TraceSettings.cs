@@ -2,6 +2,21 @@ namespace Whyfail.Tracing;
 
 public enum ColorMode { Auto, Always, Never }
 
+public static class ColorModes
+{
+    /// <summary>
+    /// Whether text output is coloured: always, never, or (auto) when it goes to standard error, that is a terminal,
+    /// NO_COLOR is not set and TERM is set and not "dumb".
+    /// </summary>
+    public static bool Decide(this ColorMode mode, bool toFile) => mode switch
+    {
+        ColorMode.Always => true,
+        ColorMode.Never => false,
+        _ => !toFile && !Console.IsErrorRedirected && Environment.GetEnvironmentVariable("NO_COLOR") == null
+             && Environment.GetEnvironmentVariable("TERM") is { } t && t != "dumb",
+    };
+}
+
 /// <summary>Everything the command line says about one tracing session.</summary>
 public sealed class TraceSettings
 {
