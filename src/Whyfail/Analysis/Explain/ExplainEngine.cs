@@ -44,6 +44,7 @@ public sealed class ExplainEngine
         new AddressNotAvailable(),
         new LockConflict(),
         new TextBusy(),
+        new ExecArgsTooBig(),
         new MountBusy(),
         new KillPermission(),
         new KillNoProcess(),
