@@ -70,6 +70,7 @@ public sealed class ExplainEngine
         new PipeNoReader(),
         new FileSizeLimit(),
         new OpenTmpfile(),
+        new PathSearch(),
     ];
 
     private readonly IExplainRule[] rules;

@@ -5,12 +5,12 @@ namespace Whyfail.Tests.Integration;
 
 /// <summary>
 /// Failures of execve that depend on state counted or found in the kernel at the failure, by short-lived programs:
-/// E2BIG (argv and envp against MAX_ARG_STRLEN and the stack limit's quarter) and ETXTBSY from the caller's own
-/// descriptor open for writing.
+/// E2BIG (argv and envp against MAX_ARG_STRLEN and the stack limit's quarter), ETXTBSY from the caller's own
+/// descriptor open for writing, and a shell's search through PATH that finds nothing.
 /// </summary>
 [Collection("tracing")]
 [Trait("suite", "integration")]
-public class ExecArgsTests
+public class ExecFailureTests
 {
     private static string Text(JsonElement ev, string rule, out string? fix)
     {
@@ -76,6 +76,27 @@ public class ExecArgsTests
         finally
         {
             dir.Delete(true);
+        }
+    }
+
+    [Fact]
+    public void CommandNotFoundNamesEveryDirectoryOfPath()
+    {
+        var dirs = Enumerable.Range(0, 3).Select(_ => Directory.CreateTempSubdirectory("whyfail-path-").FullName).ToList();
+        try
+        {
+            var run = WhyfailRunner.Run("--", "/bin/sh", "-c", $"PATH={string.Join(':', dirs)}; nosuchcmd-wf; exit 0");
+            // the shell looks in each directory (stat or execve, depending on the shell); the last miss is the search's end
+            var ev = run.Syscalls.LastOrDefault(e => e.GetProperty("errno").GetString() == "ENOENT" &&
+                e.GetProperty("explanation").EnumerateArray().Any(x => x.GetProperty("rule").GetString() == "path.search"));
+            Assert.True(ev.ValueKind == JsonValueKind.Object, run.ToString());
+            var text = Text(ev, "path.search", out var fix);
+            Assert.Contains($"looked for \"nosuchcmd-wf\" in 3 directories, one after the other, and none had it: {string.Join(", ", dirs.Select(d => $"\"{d}\""))}", text);
+            Assert.Contains("add its directory to the search path (PATH for commands)", fix);
+        }
+        finally
+        {
+            foreach (var d in dirs) Directory.Delete(d, true);
         }
     }
 }
