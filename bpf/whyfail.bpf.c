@@ -871,8 +871,9 @@ __noinline int ctx_file(struct scratch_buf *sb, u32 off, u32 what, u64 pathp, u6
 	struct wf_ctx_file *f = (struct wf_ctx_file *)(sb->data + o);
 	__builtin_memset(f, 0, sizeof(*f));
 	u32 arg = what & 7;
-	f->arg = arg < 6 ? arg : 0xff;
-	f->fd = arg == 6 ? WF_CTX_FD_CWD : arg == 7 ? WF_CTX_FD_ROOT : (int)h->args[arg];
+	bool writer = what & 0x80;   /* a descriptor the task has open for writing: its number in what >> 8 */
+	f->arg = writer ? WF_CTX_ARG_WRITER : arg < 6 ? arg : 0xff;
+	f->fd = writer ? (int)(what >> 8) : arg == 6 ? WF_CTX_FD_CWD : arg == 7 ? WF_CTX_FD_ROOT : (int)h->args[arg];
 	if (filep) {
 		struct file *file = (struct file *)filep;
 		f->f_flags = BPF_CORE_READ(file, f_flags);
@@ -943,6 +944,180 @@ static __always_inline u32 count_fds(u64 open_fds, u32 max_fds)
 
 static const int ctx_rlim_index[WF_CTX_RLIMS] = WF_CTX_RLIM_ORDER;
 
+/*
+ * Two bounded walks of the failure path, each a bpf_loop (the verifier checks the step once) whose state lives in a
+ * per-CPU map, not on the stack (the call chain from sys_exit shares 512 bytes of stack):
+ * - E2BIG from execve: argv and envp counted as fs/exec.c does (strings with their NULs, the longest one), read
+ *   from the caller's memory, which is still the old program's after a failed exec;
+ * - ETXTBSY from execve: the task's own descriptors open for writing on a regular file (the writer may be the
+ *   caller itself, a shell's `exec 3>>FILE`), found before the task exits and closes them.
+ */
+struct exec_walk {
+	u64 vec[2];            /* argv, envp (user pointers; 0: none) */
+	u64 cur;               /* the rest of the string being measured, 0 between strings */
+	u64 cur_len;           /* its bytes measured so far */
+	u64 strings[2];
+	u64 bytes[2];
+	u64 longest;
+	u32 longest_vec;
+	u32 longest_index;
+	u32 which;             /* 0 argv, 1 envp, 2 done */
+	u32 index;             /* the string's index in its vector */
+	u32 flags;             /* WF_CTXF_EXEC_FAULT */
+	u32 pad;
+};
+
+struct writer_scan {
+	u64 fdarr;             /* the descriptor table's array (struct file **) */
+	u32 max;               /* descriptors to look at */
+	u32 n;                 /* writers found */
+	u64 fds[4];            /* their numbers (WF_CTX_FILES kept) */
+	u64 files[4];          /* their struct file * */
+};
+
+struct fail_walks {
+	struct exec_walk w;
+	struct writer_scan s;
+	u8 chunk[WF_EXEC_CHUNK];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct fail_walks);
+} fail_walks SEC(".maps");
+
+/* One string of argv/envp (with the pointer to it), or WF_EXEC_CHUNK more bytes of a long one. 1: stop. */
+static long exec_walk_step(u64 i, void *unused)
+{
+	u32 zero = 0;
+	struct fail_walks *fw = bpf_map_lookup_elem(&fail_walks, &zero);
+	if (!fw)
+		return 1;
+	struct exec_walk *w = &fw->w;
+	u32 v = w->which;
+	if (v > 1)
+		return 1;
+	v &= 1;
+	if (!w->cur) {
+		u64 p = 0;
+		if (w->vec[v] && bpf_probe_read_user(&p, sizeof(p), (void *)(w->vec[v] + (u64)w->index * 8))) {
+			w->flags |= WF_CTXF_EXEC_FAULT;
+			return 1;
+		}
+		if (!p) {               /* the vector's end (a NULL vector has none: the kernel counts it as empty) */
+			w->which = v + 1;
+			w->index = 0;
+			return v + 1 > 1;
+		}
+		w->cur = p;
+		w->cur_len = 0;
+	}
+	/* the length with its NUL when below the chunk; the chunk's size when the string is at least chunk - 1 long */
+	long n = bpf_probe_read_user_str(fw->chunk, WF_EXEC_CHUNK, (void *)w->cur);
+	if (n <= 0) {
+		w->flags |= WF_CTXF_EXEC_FAULT;
+		return 1;
+	}
+	if (n == WF_EXEC_CHUNK) {
+		w->cur += WF_EXEC_CHUNK - 1;
+		w->cur_len += WF_EXEC_CHUNK - 1;
+		return 0;
+	}
+	u64 len = w->cur_len + n;
+	w->strings[v]++;
+	w->bytes[v] += len;
+	if (len > w->longest) {
+		w->longest = len;
+		w->longest_vec = v;
+		w->longest_index = w->index;
+	}
+	w->index++;
+	w->cur = 0;
+	return 0;
+}
+
+/* Counts argv and envp into the wf_context at ctx_off; returns the WF_CTXF_EXEC_* flags. */
+__noinline u32 count_exec_args(struct scratch_buf *sb, u32 ctx_off, u64 argv, u64 envp)
+{
+	u32 zero = 0;
+	struct fail_walks *fw = bpf_map_lookup_elem(&fail_walks, &zero);
+	if (!sb || !fw)
+		return 0;
+	__builtin_memset(&fw->w, 0, sizeof(fw->w));
+	fw->w.vec[0] = argv;
+	fw->w.vec[1] = envp;
+	bpf_loop(WF_EXEC_STEPS, exec_walk_step, 0, 0);
+	u64 o = ctx_off;
+	VERIFIER_MASK(o, 0xfff);
+	struct wf_context *c = (struct wf_context *)(sb->data + o);
+	struct exec_walk *w = &fw->w;
+	c->exec_strings[0] = w->strings[0];
+	c->exec_strings[1] = w->strings[1];
+	c->exec_bytes[0] = w->bytes[0];
+	c->exec_bytes[1] = w->bytes[1];
+	c->exec_longest = w->longest;
+	c->exec_longest_vec = w->longest_vec;
+	c->exec_longest_index = w->longest_index;
+	u32 flags = WF_CTXF_EXEC_ARGS | w->flags;
+	if (w->which < 2 && !(w->flags & WF_CTXF_EXEC_FAULT))
+		flags |= WF_CTXF_EXEC_PARTIAL;
+	return flags;
+}
+
+/* Descriptor i: kept when open for writing (O_WRONLY or O_RDWR, not O_PATH) on a regular file. */
+static long writer_scan_step(u64 i, void *unused)
+{
+	u32 zero = 0;
+	struct fail_walks *fw = bpf_map_lookup_elem(&fail_walks, &zero);
+	if (!fw)
+		return 1;
+	struct writer_scan *s = &fw->s;
+	if (i >= s->max || s->n >= WF_CTX_FILES)
+		return 1;
+	u64 file = 0, inode = 0;
+	u32 fl = 0;
+	u16 mode = 0;
+	if (bpf_probe_read_kernel(&file, sizeof(file), (void *)(s->fdarr + i * 8)) || !file)
+		return 0;
+	bpf_probe_read_kernel(&fl, sizeof(fl), (void *)(file + bpf_core_field_offset(struct file, f_flags)));
+	if (((fl & 3) != 1 && (fl & 3) != 2) || (fl & 010000000 /* O_PATH */))
+		return 0;
+	if (bpf_probe_read_kernel(&inode, sizeof(inode), (void *)(file + bpf_core_field_offset(struct file, f_inode))) || !inode)
+		return 0;
+	bpf_probe_read_kernel(&mode, sizeof(mode), (void *)(inode + bpf_core_field_offset(struct inode, i_mode)));
+	if ((mode & 0170000) != 0100000 /* S_IFREG */)
+		return 0;
+	u32 k = s->n & 3;
+	s->fds[k] = i;
+	s->files[k] = file;
+	s->n++;
+	return 0;
+}
+
+/* The task's descriptors open for writing on regular files, as wf_ctx_file records (WF_CTX_ARG_WRITER) at off. */
+__noinline int capture_writers(struct scratch_buf *sb, u32 off, u64 fdarr, u32 max_fds)
+{
+	u32 zero = 0;
+	struct fail_walks *fw = bpf_map_lookup_elem(&fail_walks, &zero);
+	if (!sb || !fw || !fdarr)
+		return off;
+	struct writer_scan *s = &fw->s;
+	s->fdarr = fdarr;
+	s->max = max_fds < WF_CTX_WRITERS_SCAN ? max_fds : WF_CTX_WRITERS_SCAN;
+	s->n = 0;
+	bpf_loop(WF_CTX_WRITERS_SCAN, writer_scan_step, 0, 0);
+	u32 end = off;
+	for (u32 k = 0; k < WF_CTX_FILES; k++) {
+		if (k >= s->n)
+			break;
+		u64 fd = s->fds[k & 3];
+		end = ctx_file(sb, end, 0x80 | (u32)(fd & 0xffff) << 8, 0, s->files[k & 3]);
+	}
+	return end;
+}
+
 /* The wf_context at off (below 4 KiB) and its file records; returns the new offset. */
 __noinline int capture_context(struct scratch_buf *sb, u32 off, u32 flags, u32 fd_args)
 {
@@ -1002,6 +1177,10 @@ __noinline int capture_context(struct scratch_buf *sb, u32 off, u32 flags, u32 f
 		c->nfds = count_fds((u64)BPF_CORE_READ(fdt, open_fds), max_fds);
 		flags |= WF_CTXF_FDS_COUNTED;
 	}
+	if (h->ret == -7 /* E2BIG */ && (h->nr == WF_NR_EXECVE || h->nr == WF_NR_EXECVEAT)) {
+		bool at = h->nr == WF_NR_EXECVEAT;
+		flags |= count_exec_args(sb, o, at ? h->args[2] : h->args[1], at ? h->args[3] : h->args[2]);
+	}
 	c->flags = flags;
 	/* the signals rules ask about: SIGPIPE, SIGCHLD, SIGXFSZ (constant indices for CO-RE) */
 	struct sighand_struct *sh = task->sighand;
@@ -1038,6 +1217,15 @@ __noinline int capture_context(struct scratch_buf *sb, u32 off, u32 flags, u32 f
 			bpf_probe_read_kernel(&file, sizeof(file), (void *)(fdarr + fd * 8));
 		end = ctx_file(sb, end, i, 0, file);
 		nf++;
+	}
+	if (h->ret == -26 /* ETXTBSY */ && (h->nr == WF_NR_EXECVE || h->nr == WF_NR_EXECVEAT)) {
+		end = capture_writers(sb, end, fdarr, max_fds);
+		u32 zero = 0;
+		struct fail_walks *fw = bpf_map_lookup_elem(&fail_walks, &zero);
+		if (fw)
+			nf += fw->s.n < WF_CTX_FILES ? fw->s.n : WF_CTX_FILES;
+		if (max_fds <= WF_CTX_WRITERS_SCAN)
+			c->flags |= WF_CTXF_WRITERS_SCANNED;
 	}
 	c->n_files = nf;
 	c->size = end - (u32)o;

@@ -177,6 +177,10 @@ struct wf_uring_rec {
 #define WF_CTXF_ENTRY_TRACKED 2         /* seccomp filter mode and sys_enter seen: NOT_ENTERED is meaningful */
 #define WF_CTXF_NOT_ENTERED   4         /* the call never reached sys_enter: refused before it ran (seccomp, ptrace) */
 #define WF_CTXF_FDS_COUNTED   8         /* nfds holds the number of open descriptors */
+#define WF_CTXF_EXEC_ARGS     16        /* E2BIG from execve/execveat: exec_* hold argv and envp as counted at the failure */
+#define WF_CTXF_EXEC_PARTIAL  32        /* ... the count stopped early (WF_EXEC_STEPS reached): the numbers are lower bounds */
+#define WF_CTXF_EXEC_FAULT    64        /* ... a pointer or string could not be read: the numbers stop there */
+#define WF_CTXF_WRITERS_SCANNED 128     /* ETXTBSY from execve: every descriptor of the task was looked at for writers */
 
 struct wf_context {
 	unsigned int   size;            /* bytes of the section: this header and the file records */
@@ -199,7 +203,20 @@ struct wf_context {
 	unsigned long long sig_ignored;   /* bit sig-1: handler SIG_IGN, for WF_CTX_SIGNALS only */
 	unsigned long long sig_caught;    /* bit sig-1: a handler, for WF_CTX_SIGNALS only */
 	unsigned long long sig_blocked;   /* the blocked mask (signals 1..64) */
-};                                      /* 272 bytes */
+	/* WF_CTXF_EXEC_ARGS only: [0] argv, [1] envp, as fs/exec.c counts them (strings with their NULs) */
+	unsigned long long exec_strings[2];
+	unsigned long long exec_bytes[2];
+	unsigned long long exec_longest;  /* bytes of the longest string, NUL included */
+	unsigned int   exec_longest_vec;  /* 0: argv, 1: envp */
+	unsigned int   exec_longest_index;
+};                                      /* 320 bytes */
+
+#define WF_EXEC_STEPS     (1 << 20)     /* bpf_loop steps of the argv/envp count: a string, or 16 KiB more of a long one */
+#define WF_EXEC_CHUNK     16384         /* bytes read at once when measuring a string */
+
+/* wf_ctx_file.arg of a descriptor the failing task itself has open for writing (ETXTBSY from execve: a possible writer) */
+#define WF_CTX_ARG_WRITER 0xfe
+#define WF_CTX_WRITERS_SCAN 1024        /* descriptors looked at for writers */
 
 #define WF_CTX_SIGNALS    ((1ULL << 12) | (1ULL << 16) | (1ULL << 24)) /* SIGPIPE, SIGCHLD, SIGXFSZ: the ones rules ask about */
 

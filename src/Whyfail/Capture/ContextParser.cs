@@ -29,6 +29,7 @@ public static unsafe class ContextParser
         }
         ContextFile? cwd = null, root = null;
         var files = new List<ContextFile>();
+        var writers = new List<ContextFile>();
         int off = WfContext.SizeOf;
         for (int k = 0; k < c.NFiles && off + WfCtxFile.SizeOf <= r.Length; k++)
         {
@@ -36,6 +37,7 @@ public static unsafe class ContextParser
             off += size;
             if (f.Fd == WfConst.CtxFdCwd && f.Arg < 0) cwd = f;
             else if (f.Fd == WfConst.CtxFdRoot && f.Arg < 0) root = f;
+            else if (f.Arg == WfConst.CtxArgWriter) writers.Add(f);
             else files.Add(f);
         }
         bool tracked = (c.Flags & WfConst.CtxfEntryTracked) != 0;
@@ -63,6 +65,12 @@ public static unsafe class ContextParser
             Cwd = cwd,
             Root = root,
             Files = files,
+            Writers = writers,
+            WritersAll = (c.Flags & WfConst.CtxfWritersScanned) != 0 && writers.Count < WfConst.CtxFiles,
+            Exec = (c.Flags & WfConst.CtxfExecArgs) == 0 ? null
+                : new ExecArgs(c.ExecStrings[0], c.ExecBytes[0], c.ExecStrings[1], c.ExecBytes[1], c.ExecLongest,
+                    c.ExecLongestVec == 1, c.ExecLongestIndex, (c.Flags & WfConst.CtxfExecPartial) != 0,
+                    (c.Flags & WfConst.CtxfExecFault) != 0),
         };
     }
 

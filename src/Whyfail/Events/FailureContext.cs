@@ -60,6 +60,20 @@ public sealed record ContextFile(int Fd, int Arg, ContextFileFlags Flags, uint M
 }
 
 /// <summary>
+/// The argument and environment strings of an execve that failed with E2BIG, counted in the kernel at the failure as
+/// fs/exec.c counts them: each string with its NUL.
+/// </summary>
+/// <param name="LongestInEnv">Whether the longest string is in envp (else argv).</param>
+/// <param name="Partial">The count stopped before the end (the numbers are lower bounds).</param>
+/// <param name="Fault">A pointer or string could not be read: the numbers stop there.</param>
+public sealed record ExecArgs(ulong ArgStrings, ulong ArgBytes, ulong EnvStrings, ulong EnvBytes, ulong Longest,
+    bool LongestInEnv, uint LongestIndex, bool Partial, bool Fault)
+{
+    /// <summary>Whether the numbers are complete.</summary>
+    public bool Complete => !Partial && !Fault;
+}
+
+/// <summary>
 /// The failing task's state as of the failing call's exit, captured in the kernel (struct wf_context): what the
 /// explanation rules would otherwise read in /proc, which is gone when a short-lived command has exited.
 /// </summary>
@@ -119,6 +133,12 @@ public sealed record FailureContext
     public ContextFile? Root { get; init; }
     /// <summary>The descriptor arguments' files, in argument order.</summary>
     public IReadOnlyList<ContextFile> Files { get; init; } = [];
+    /// <summary>ETXTBSY from execve: the task's own descriptors open for writing on regular files (the first three).</summary>
+    public IReadOnlyList<ContextFile> Writers { get; init; } = [];
+    /// <summary><see cref="Writers"/> were looked for at the failure and are all there (fewer than the kernel side keeps).</summary>
+    public bool WritersAll { get; init; }
+    /// <summary>E2BIG from execve: argv and envp as counted at the failure, else null.</summary>
+    public ExecArgs? Exec { get; init; }
 
     /// <summary>The resource limits kept, in the kernel side's order (WF_CTX_RLIM_ORDER), with their /proc names.</summary>
     public static readonly string[] LimitNames =

@@ -44,6 +44,25 @@ internal static class ContextJson
         w.WriteStartArray("files");
         foreach (var f in c.Files) File(w, null, f);
         w.WriteEndArray();
+        if (c.Writers.Count > 0)
+        {
+            w.WriteStartArray("writers");
+            foreach (var f in c.Writers) File(w, null, f);
+            w.WriteEndArray();
+        }
+        if (c.Exec is { } x)
+        {
+            w.WriteStartObject("exec_args");
+            w.WriteNumber("argv_strings", x.ArgStrings);
+            w.WriteNumber("argv_bytes", x.ArgBytes);
+            w.WriteNumber("envp_strings", x.EnvStrings);
+            w.WriteNumber("envp_bytes", x.EnvBytes);
+            w.WriteNumber("longest", x.Longest);
+            w.WriteString("longest_in", x.LongestInEnv ? "envp" : "argv");
+            w.WriteNumber("longest_index", x.LongestIndex);
+            w.WriteBoolean("complete", x.Complete);
+            w.WriteEndObject();
+        }
         w.WriteEndObject();
     }
 
@@ -61,7 +80,7 @@ internal static class ContextJson
     {
         if (name is null) w.WriteStartObject(); else w.WriteStartObject(name);
         w.WriteNumber("fd", f.Fd);
-        if (f.Arg >= 0) w.WriteNumber("arg", f.Arg);
+        if (f.Arg is >= 0 and < 6) w.WriteNumber("arg", f.Arg);
         w.WriteBoolean("open", f.Open);
         if (f.Open)
         {

@@ -44,6 +44,7 @@ public sealed class ExplainEngine
         new AddressNotAvailable(),
         new LockConflict(),
         new TextBusy(),
+        new ExecArgsTooBig(),
         new MountBusy(),
         new KillPermission(),
         new KillNoProcess(),
@@ -69,6 +70,7 @@ public sealed class ExplainEngine
         new PipeNoReader(),
         new FileSizeLimit(),
         new OpenTmpfile(),
+        new PathSearch(),
     ];
 
     private readonly IExplainRule[] rules;

@@ -109,6 +109,8 @@ public sealed class ExplanationReuse
         AppendFile(sb, c.Cwd);
         AppendFile(sb, c.Root);
         foreach (var f in c.Files) AppendFile(sb, f);
+        foreach (var f in c.Writers) AppendFile(sb, f);
+        if (c.Exec is { } x) sb.Append("|x:").Append(x);
     }
 
     private static void AppendFile(StringBuilder sb, ContextFile? f)

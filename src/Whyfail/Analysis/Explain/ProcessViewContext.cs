@@ -100,6 +100,19 @@ public sealed partial class ProcessView
         return new FdInfo(fd, target, (int)f.OpenFlags, f.Position, f.MountId, new Dictionary<string, string>(), []);
     }
 
+    /// <summary>
+    /// The failing task's own descriptors that had the file <paramref name="st"/> (at <paramref name="path"/> in the
+    /// task's view) open for writing at the failure (captured for ETXTBSY from execve), as <see cref="FdInfo"/>s.
+    /// </summary>
+    public IReadOnlyList<FdInfo> CapturedWritersOf(in FileStat st, string path)
+    {
+        var r = new List<FdInfo>();
+        foreach (var f in Context?.Writers ?? [])
+            if (f.Open && (SameFile(f, st) || (SameOverlayEntry(f, st) && f.Path == path)))
+                r.Add(new FdInfo(f.Fd, f.Target ?? path, (int)f.OpenFlags, f.Position, f.MountId, new Dictionary<string, string>(), []));
+        return r;
+    }
+
     /// <summary>The context knows whether descriptor <paramref name="fd"/> was open at the failure.</summary>
     public bool FdKnown(int fd) => Context?.File(fd) is not null;
 
