@@ -48,8 +48,9 @@ public sealed class DwarfDump(string vmlinux, string? buildId, string tool)
         string die = Run($"--debug-info={sub.Groups[1].Value}", "--show-children");
         string? origin = null;
         // The root's own abstract origin only: the first DW_AT_abstract_origin before its first child.
-        var rootBlock = die.Split("\n\n", 3);
-        string rootText = rootBlock.Length > 1 ? rootBlock[1] : die;
+        int start = SubprogramAt.Match(die) is { Success: true } r ? r.Index : 0;
+        int end = die.IndexOf("\n\n", start, StringComparison.Ordinal);
+        string rootText = end > start ? die[start..end] : die[start..];
         if (AbstractOrigin.Match(rootText) is { Success: true } ao)
             origin = Run($"--debug-info={ao.Groups[1].Value}", "--show-children");
         string line = Run($"--debug-line={stmt.Groups[1].Value}");
