@@ -72,14 +72,12 @@ public sealed class ProbeSession(ProbeSettings settings, TextWriter stderr)
         using var output = CreateOutput();
         var targets = new List<ProbeTarget>();
         DebugInfo? debug = null;
-        DwarfDump? dump = null;
+        DwarfReader? dump = null;
         if (settings.Lines)
         {
             debug = DebugInfoLocator.Find(settings.Vmlinux, kallsyms, out var missing)
                 ?? throw new WhyfailException($"--lines needs the kernel's debug info: {missing}", ExitCodes.KernelUnsupported);
-            string tool = DwarfDump.FindTool()
-                ?? throw new WhyfailException("--lines needs llvm-dwarfdump (Debian: apt-get install llvm)", ExitCodes.KernelUnsupported);
-            dump = new DwarfDump(debug.Path, debug.BuildId, tool);
+            dump = new DwarfReader(debug.Path);
         }
         foreach (var name in settings.Functions)
         {
@@ -89,11 +87,20 @@ public sealed class ProbeSession(ProbeSettings settings, TextWriter stderr)
             DwarfFunction? dwarf = null;
             if (dump != null)
             {
-                dwarf = dump.Function(name, debug!.ToLink(sym.Address));
-                output.Notice($"source lines: {dwarf.LineProbes.Count} line addresses of {dwarf.File} in {name} ({dump.LastSource})");
+                try
+                {
+                    dwarf = dump.Function(name, debug!.ToLink(sym.Address));
+                }
+                catch (Exception e) when (e is InvalidDataException or KernelAnalysisException or IndexOutOfRangeException or ArgumentException)
+                {
+                    throw new WhyfailException($"--lines: cannot read the DWARF of {name} in {debug!.Path}: {e.Message}", ExitCodes.KernelUnsupported);
+                }
+                output.Notice($"source lines: {dwarf.LineProbes.Count} line addresses of {dwarf.File} in {name}, {dwarf.Variables.Count} parameters and locals " +
+                    $"(DWARF of its compilation unit only, from {debug.Path}: {dump.LastCost})");
             }
             targets.Add(new ProbeTarget(name, sig, dwarf, sym.Address));
         }
+        dump?.Dispose();
         var lines = debug != null ? ProbePlan.LinesOf(targets, debug.Slide, settings.MaxLines) : [];
         int wanted = targets.Sum(t => t.Dwarf?.LineProbes.Count ?? 0);
         if (lines.Count < wanted)

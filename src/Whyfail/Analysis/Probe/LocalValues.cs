@@ -126,25 +126,6 @@ public static class LocalValues
         return value;
     }
 
-    private static readonly Dictionary<string, int> Sizes = new(StringComparer.Ordinal)
-    {
-        ["char"] = 1, ["signed char"] = 1, ["unsigned char"] = 1, ["_Bool"] = 1, ["bool"] = 1, ["u8"] = 1, ["s8"] = 1, ["__u8"] = 1, ["__s8"] = 1,
-        ["short int"] = 2, ["short unsigned int"] = 2, ["u16"] = 2, ["s16"] = 2, ["__u16"] = 2, ["__s16"] = 2, ["umode_t"] = 2,
-        ["int"] = 4, ["unsigned int"] = 4, ["u32"] = 4, ["s32"] = 4, ["__u32"] = 4, ["__s32"] = 4, ["pid_t"] = 4, ["uid_t"] = 4,
-        ["gid_t"] = 4, ["gfp_t"] = 4, ["fmode_t"] = 4, ["__kernel_pid_t"] = 4, ["dev_t"] = 4,
-        ["long int"] = 8, ["long unsigned int"] = 8, ["long long int"] = 8, ["long long unsigned int"] = 8, ["u64"] = 8, ["s64"] = 8,
-        ["__u64"] = 8, ["__s64"] = 8, ["size_t"] = 8, ["ssize_t"] = 8, ["loff_t"] = 8, ["phys_addr_t"] = 8, ["uintptr_t"] = 8,
-    };
-
-    /// <summary>Bytes of a type llvm-dwarfdump named ("u64", "perf_event_attr *"); null for aggregates and unknown names.</summary>
-    public static int? SizeOf(string typeName)
-    {
-        string t = typeName.Replace("const ", "").Replace("volatile ", "").Trim();
-        if (t.EndsWith('*')) return 8;
-        if (t.StartsWith("enum ", StringComparison.Ordinal)) return 4;
-        return Sizes.TryGetValue(t, out int n) ? n : null;
-    }
-
     /// <summary>A value as SystemTap's $$vars shows it: hex, cut to the type's size.</summary>
     public static string Format(ulong? value, int? size)
     {

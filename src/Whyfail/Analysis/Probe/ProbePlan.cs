@@ -28,7 +28,7 @@ public sealed class ProbePlan
                 foreach (var v in dwarf.Variables)
                 {
                     if (!v.InScope(probe.Address) || v.At(probe.Address) is not { } loc) continue;
-                    if (LocalValues.ReadNeeded(loc.Expression, LocalValues.SizeOf(v.TypeName) ?? 0) is { } r && !reads.Contains(r) && reads.Count < MaxReads)
+                    if (LocalValues.ReadNeeded(loc.Expression, v.Size ?? 0) is { } r && !reads.Contains(r) && reads.Count < MaxReads)
                         reads.Add(r);
                 }
                 lines.Add(new LineTarget(f, probe, unchecked(probe.Address + (ulong)slide), reads));

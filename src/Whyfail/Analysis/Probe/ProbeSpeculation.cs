@@ -103,7 +103,7 @@ public sealed class ProbeSpeculation(ProbePlan plan, WhenCondition when, ProbeSt
         foreach (var v in dwarf.Variables)
         {
             if (!v.InScope(linkAddress)) continue;
-            int? size = LocalValues.SizeOf(v.TypeName);
+            int? size = v.Size;
             var loc = v.At(linkAddress);
             string text = loc == null ? "?"
                 : size == null ? "{...}"
