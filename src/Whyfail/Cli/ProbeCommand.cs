@@ -17,8 +17,8 @@ public static class ProbeCommand
         does). At exit: entries, exits matching and not matching, lines seen, lines that could not be probed.
 
         Needs kprobes (`whyfail doctor`); --lines needs the kernel's debug vmlinux (--vmlinux, or
-        linux-image-$(uname -r)-dbg) and llvm-dwarfdump. Only the probed function's DWARF is read, once per
-        kernel build (cached under /var/cache/whyfail/probe).
+        linux-image-$(uname -r)-dbg). Only the probed function's compilation unit is read from it (a few
+        MB of the 600 MB file, under a second).
 
         --when: comparisons of ret with numbers or error names, && and ||, parentheses:
           'ret == -EINVAL'   'ret < 0'   'ret == -EPERM || ret == -EACCES'   (no --when: every call)
@@ -52,7 +52,6 @@ public static class ProbeCommand
             int modes = (r.GetValue(command) is { Length: > 0 } ? 1 : 0) + (r.GetValue(pids) is { Length: > 0 } ? 1 : 0);
             if (modes == 0) r.AddError("nothing to watch: give a command after -- or -p PID (see whyfail probe --help)");
             else if (modes > 1) r.AddError("choose one of: a command, -p PID");
-            if (r.GetValue(maxLines) < 1) r.AddError("--max-lines must be 1 or more");
         });
         cmd.SetAction(pr => WhyfailCli.Guard(() =>
         {
@@ -82,7 +81,7 @@ public static class ProbeCommand
                 OutputFile = pr.GetValue(output),
                 Json = pr.GetValue(json),
                 Vmlinux = pr.GetValue(vmlinux),
-                MaxLines = pr.GetValue(maxLines),
+                MaxLines = pr.GetValue(maxLines) is var n and > 0 ? n : throw new WhyfailException("--max-lines must be 1 or more", ExitCodes.Usage),
             };
             return new ProbeSession(settings, Console.Error).Run();
         }));
