@@ -149,6 +149,9 @@ public sealed class ProbeSession(ProbeSettings settings, TextWriter stderr)
         }
         finally
         {
+            probes.Drain();
+            if (probes.HandOffLinks() is int reaper)
+                output.Notice($"the kernel detaches kprobes one at a time: a helper (whyfail {LinkReaper.Verb}, pid {reaper}) detaches the probes once whyfail has exited");
             capture.Detach();
             probes.Drain();
             stats.Lost = probes.Lost;

@@ -168,6 +168,18 @@ public sealed unsafe class ProbeCapture : IDisposable
     /// <summary>An exception thrown by <see cref="OnHit"/>, rethrown by the session.</summary>
     public Exception? CallbackError { get; private set; }
 
+    /// <summary>
+    /// Hands the probe links to a <see cref="LinkReaper"/> (each kprobe's close waits for the kernel; the reaper
+    /// closes them after whyfail has exited); returns its pid, or null when whyfail closes them itself on Dispose.
+    /// </summary>
+    public int? HandOffLinks()
+    {
+        var fds = _links.Select(l => Libbpf.LinkFd(l)).Where(fd => fd >= 0).ToList();
+        if (LinkReaper.HandOff(fds, $"{fds.Count} whyfail probe kprobes") is not int pid) return null;
+        LinkReaper.LetGo(_links);
+        return pid;
+    }
+
     /// <summary>Detaches every probe (in parallel: each close waits for the kernel) and frees the ring and the object.</summary>
     public void Dispose()
     {
