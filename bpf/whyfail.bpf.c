@@ -23,22 +23,7 @@ const volatile struct wf_config cfg = {};
 #define VERIFIER_MASK(v, m) asm volatile("%[x] &= " #m : [x] "+r"(v))
 
 
-/* Per-task state: the traced flag and evidence gathered during the current syscall. */
-struct task_state {
-	u32 flags;
-	u32 n_ev;
-	struct wf_evidence ev[WF_MAX_EVIDENCE];
-	u32 n_orig;            /* error returns recorded during the current syscall (may exceed the ring) */
-	u32 pad;
-	struct wf_origin_rec orig[WF_MAX_ORIGIN]; /* ring: record k lives at k % WF_MAX_ORIGIN */
-	u32 n_pin;             /* error-site kprobe hits during the current syscall (may exceed the ring) */
-	u32 pad2;
-	struct wf_pin_rec pin[WF_MAX_PIN]; /* ring: hit k lives at k % WF_MAX_PIN */
-	u32 followups;         /* successes still to report after the latest failure (WF_FOLLOWUPS) */
-	u32 msg_budget;        /* writes to standard output still to report after the latest failure */
-	u32 entered;           /* seccomp filter mode only: syscall nr + 1 seen at sys_enter, 0 after sys_exit */
-	u32 enter_seen;        /* a sys_enter was seen since tracking started (a call in flight then has none) */
-};
+#include "task_state.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);

@@ -389,6 +389,9 @@ public sealed unsafe class TracepointCapture : IDisposable
         }
     }
 
+    /// <summary>The descriptor of the task-storage map that says which tasks are traced (probe.bpf.o reuses it).</summary>
+    internal int TasksMapFd => _bpf.MapFd(BpfMaps.Tasks);
+
     /// <summary>BPF programs attached now (tracepoints, evidence; origin and site probes are counted by their owners).</summary>
     public int AttachedPrograms => _bpf?.AttachedCount ?? 0;
 

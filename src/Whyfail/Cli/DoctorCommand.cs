@@ -48,6 +48,15 @@ public static class DoctorCommand
         return cmd;
     }
 
+    /// <summary>`whyfail probe`: kprobes for the entry, return and line probes; the debug vmlinux for --lines.</summary>
+    private static Check ProbeCheck(bool debugInfo)
+    {
+        string? why = Capture.Probe.ProbeCapture.Unavailable();
+        return new("whyfail probe", why == null,
+            why == null ? $"kprobes on function entries, returns and source lines{(debugInfo ? "; --lines with the debug info above" : "; --lines needs the debug info above")}" : $"refused: {why}",
+            "a kernel that allows kprobes (not locked down): whyfail probe FUNCTION tests one hypothesis about a kernel function");
+    }
+
     public static List<Check> Run()
     {
         var list = new List<Check>();
@@ -125,6 +134,7 @@ public static class DoctorCommand
             "the static call graph that chooses which functions to watch needs the kernel's machine code"));
         var (debugOk, debugDetail, debugUnlocks) = Analysis.Origin.Source.SourceDoctor.DebugInfo(release);
         list.Add(new("debug info", debugOk, debugDetail, debugUnlocks));
+        list.Add(ProbeCheck(debugOk));
         bool kallsyms = KallsymsVisible();
         list.Add(new("kallsyms", kallsyms, kallsyms ? "addresses visible" : "addresses hidden (zeros)", "run as root with kernel.kptr_restrict ≤ 1"));
         list.Add(SyscallEntryCheck());

@@ -167,6 +167,7 @@ public static class WhyfailCli
         root.Subcommands.Add(ErrnoCommand());
         root.Subcommands.Add(DoctorCommand.Build());
         root.Subcommands.Add(Graph.GraphCommand.Build());
+        root.Subcommands.Add(ProbeCommand.Build());
         return root;
     }
 

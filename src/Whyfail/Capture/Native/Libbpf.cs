@@ -56,6 +56,9 @@ internal static unsafe partial class Libbpf
     [LibraryImport(Lib, EntryPoint = "bpf_map__initial_value")]
     internal static partial void* MapInitialValue(nint map, out nuint size);
 
+    [LibraryImport(Lib, EntryPoint = "bpf_map__reuse_fd", SetLastError = true)]
+    internal static partial int MapReuseFd(nint map, int fd);
+
     [LibraryImport(Lib, EntryPoint = "bpf_map_update_elem", SetLastError = true)]
     internal static partial int MapUpdateElem(int fd, void* key, void* value, ulong flags);
 

@@ -140,6 +140,31 @@ public sealed class BtfTypeTable
         return (int)o.U32(o.Offset(protoId) + 12 + index * 8 + 4);
     }
 
+    /// <summary>The name of parameter <paramref name="index"/> of a FUNC_PROTO ("" when the BTF has none).</summary>
+    public string ParameterNameOf(int protoId, int index)
+    {
+        if (KindOf(protoId) != BtfKind.FuncProto || (uint)index >= (uint)VlenOf(protoId))
+            throw new ArgumentOutOfRangeException(nameof(index));
+        var o = Owner(protoId);
+        return o.StringAt(o.U32(o.Offset(protoId) + 12 + index * 8));
+    }
+
+    /// <summary>The members of a STRUCT or UNION: name, type id, offset and size in bits (size 0: not a bit field).</summary>
+    public IReadOnlyList<(string Name, int Type, int BitOffset, int BitSize)> MembersOf(int id)
+    {
+        if (KindOf(id) is not (BtfKind.Struct or BtfKind.Union)) return [];
+        var o = Owner(id);
+        int at = o.Offset(id) + 12;
+        bool kflag = KindFlagOf(id);
+        var list = new List<(string, int, int, int)>(VlenOf(id));
+        for (int i = 0; i < VlenOf(id); i++, at += 12)
+        {
+            uint off = o.U32(at + 8);
+            list.Add((o.StringAt(o.U32(at)), (int)o.U32(at + 4), (int)(kflag ? off & 0xffffff : off), kflag ? (int)(off >> 24) : 0));
+        }
+        return list;
+    }
+
     /// <summary>Follows TYPEDEF, CONST, VOLATILE, RESTRICT and TYPE_TAG to the underlying type id.</summary>
     public int Resolve(int id)
     {

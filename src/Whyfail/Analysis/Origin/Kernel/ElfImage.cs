@@ -242,24 +242,43 @@ public sealed class ElfImage : IDisposable
     }
 
     /// <summary>Whether a section called <paramref name="name"/> exists (e.g. ".debug_info": the file carries DWARF).</summary>
-    public bool HasSection(string name)
+    public bool HasSection(string name) => FindSection(name) != null;
+
+    /// <summary>The file offset and size of the section called <paramref name="name"/>, or null.</summary>
+    public (ulong Offset, ulong Size)? FindSection(string name)
     {
-        if (_shnum == 0) return false;
+        if (_shnum == 0) return null;
         Span<byte> eh = stackalloc byte[64];
         ReadExactly(_file, eh, 0, Path);
         int shstrndx = U16(eh, 62);
-        if (shstrndx >= _shnum) return false;
+        if (shstrndx >= _shnum) return null;
         var strSh = ReadSectionHeader(shstrndx);
-        if (strSh.Size > 1 << 20) return false;
+        if (strSh.Size > 1 << 20) return null;
         var names = new byte[strSh.Size];
         ReadExactly(_file, names, (long)strSh.Offset, Path);
         byte[] wanted = Encoding.UTF8.GetBytes(name + "\0");
         for (int i = 0; i < _shnum; i++)
         {
-            uint at = ReadSectionHeader(i).Name;
-            if (at < names.Length && names.AsSpan((int)at).StartsWith(wanted)) return true;
+            var sh = ReadSectionHeader(i);
+            if (sh.Name < names.Length && names.AsSpan((int)sh.Name).StartsWith(wanted)) return (sh.Offset, sh.Size);
         }
-        return false;
+        return null;
+    }
+
+    /// <summary>Up to <paramref name="length"/> bytes of the file at <paramref name="offset"/> (fewer at its end).</summary>
+    public byte[] ReadAt(ulong offset, int length)
+    {
+        var buf = new byte[length];
+        int n;
+        try
+        {
+            n = ReadFully(_file, buf, (long)offset);
+        }
+        catch (IOException e)
+        {
+            throw new KernelAnalysisException($"cannot read {Path} at offset {offset}: {e.Message}", e);
+        }
+        return n == length ? buf : buf[..n];
     }
 
     public void Dispose() => _file.Dispose();

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The value of the `tasks` task-storage map, shared by whyfail.bpf.c (which owns the map) and
+ * probe.bpf.c (which reuses the same map by descriptor to see which tasks are traced): both must
+ * declare the same value size.
+ */
+#ifndef WHYFAIL_TASK_STATE_H
+#define WHYFAIL_TASK_STATE_H
+#include "whyfail.h"
+
+/* Per-task state: the traced flag and evidence gathered during the current syscall. */
+struct task_state {
+	u32 flags;
+	u32 n_ev;
+	struct wf_evidence ev[WF_MAX_EVIDENCE];
+	u32 n_orig;            /* error returns recorded during the current syscall (may exceed the ring) */
+	u32 pad;
+	struct wf_origin_rec orig[WF_MAX_ORIGIN]; /* ring: record k lives at k % WF_MAX_ORIGIN */
+	u32 n_pin;             /* error-site kprobe hits during the current syscall (may exceed the ring) */
+	u32 pad2;
+	struct wf_pin_rec pin[WF_MAX_PIN]; /* ring: hit k lives at k % WF_MAX_PIN */
+	u32 followups;         /* successes still to report after the latest failure (WF_FOLLOWUPS) */
+	u32 msg_budget;        /* writes to standard output still to report after the latest failure */
+	u32 entered;           /* seccomp filter mode only: syscall nr + 1 seen at sys_enter, 0 after sys_exit */
+	u32 enter_seen;        /* a sys_enter was seen since tracking started (a call in flight then has none) */
+};
+
+#endif
