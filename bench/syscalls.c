@@ -5,7 +5,8 @@
  *   syscalls fail    THREADS ITERS   openat(AT_FDCWD, MISSING, O_RDONLY) = -1 ENOENT, in a loop
  *   syscalls getppid THREADS ITERS   getppid(), a cheap call that succeeds
  *   syscalls mix     THREADS ITERS   alternately one of each (50/50)
- *   syscalls marker                  one failing openat of MARKER, its CLOCK_REALTIME time printed
+ *   syscalls marker [S]              one failing openat of MARKER, its CLOCK_REALTIME time printed
+ *                                    (then S seconds of sleep before exiting; default 0)
  *
  * Each of THREADS threads (1 or 2) makes ITERS calls, using the raw syscall(2) wrapper so that
  * exactly one system call is made per iteration. Threads start together at a barrier; each
@@ -108,19 +109,23 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: syscalls fail|getppid|mix THREADS ITERS\n"
-		"       syscalls marker\n"
+		"       syscalls marker [SECONDS]\n"
 		"  THREADS is 1 or 2; each thread makes ITERS calls\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	if (argc == 2 && strcmp(argv[1], "marker") == 0) {
+	if ((argc == 2 || argc == 3) && strcmp(argv[1], "marker") == 0) {
 		struct timespec now;
 		clock_gettime(CLOCK_REALTIME, &now);    /* vDSO, not a system call */
 		long r = syscall(SYS_openat, AT_FDCWD, MARKER, O_RDONLY, 0);
 		printf("mode=marker marker_realtime_ns=%lld ret=%ld\n",
 		       (long long)now.tv_sec * 1000000000LL + now.tv_nsec, r);
+		if (argc == 3 && atoi(argv[2]) > 0) {
+			fflush(stdout);
+			sleep((unsigned)atoi(argv[2]));
+		}
 		return 0;
 	}
 	if (argc != 4)

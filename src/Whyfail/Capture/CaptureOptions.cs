@@ -19,6 +19,9 @@ public sealed class CaptureOptions
     public Capture.Origin.OriginBackend? OriginBackend { get; init; }
     /// <summary>Progress while attaching origin probes: (done, total).</summary>
     public Action<int, int>? OriginProgress { get; init; }
+    /// <summary>How long origin probes may be attached before tracing starts, with backends that attach one function at a time;
+    /// the rest is left in <see cref="Origin.OriginAttacher.Pending"/>. Null: all of them.</summary>
+    public TimeSpan? OriginUpFront { get; init; }
     /// <summary>Load the error-site kprobe program (--pinpoint; only where the kernel has kprobes).</summary>
     public bool Pinpoint { get; init; }
     /// <summary>

@@ -98,7 +98,7 @@ public sealed unsafe class TracepointCapture : IDisposable
                     _bpf.Attach(prog);
                 if (backend != OriginBackend.None)
                 {
-                    var origin = new OriginAttacher(backend, _bpf.Program(OriginAttacher.ProgramFor(backend)), options.OriginFunctions, options.OriginProgress);
+                    var origin = new OriginAttacher(backend, _bpf.Program(OriginAttacher.ProgramFor(backend)), options.OriginFunctions, options.OriginProgress, options.OriginUpFront);
                     if (origin.Functions.Count == 0)
                     {
                         limitations.Add($"origin backend {OriginBackends.Describe(backend)}: the kernel refused every function ({origin.Refused.FirstOrDefault().Reason})");

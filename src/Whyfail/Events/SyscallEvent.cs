@@ -80,6 +80,8 @@ public sealed class SyscallEvent
     public List<Evidence> Evidence { get; } = [];
     public List<Explanation> Explanation { get; } = [];
     public Origin? Origin { get; set; }
+    /// <summary>With an origin backend: why this failure's kernel origin is missing or partial (<see cref="OriginMiss"/>), else null.</summary>
+    public string? OriginMissed { get; set; }
     /// <summary>Why the failure was judged routine (recovered by design), or null (the verdict).</summary>
     public Routine? Routine { get; set; }
     /// <summary>What the failure led to: the message it caused, the exit it explains (the verdict), or null.</summary>
@@ -106,4 +108,13 @@ public sealed class SyscallEvent
 
     /// <summary>An io_uring completion with an error (then <see cref="ErrorAsData"/> is set), not a syscall's own result.</summary>
     public UringCompletion? Uring { get; init; }
+}
+
+/// <summary>Values of <see cref="SyscallEvent.OriginMissed"/> (docs/json.md).</summary>
+public static class OriginMiss
+{
+    /// <summary>The syscall's call graph was not (fully) watched yet when it failed: attached in the background, or on this first failure.</summary>
+    public const string NotWatchedYet = "not watched yet";
+    /// <summary>The syscall is not among those watched (--deep LIST for a command), or the growth budget is spent.</summary>
+    public const string NotWatched = "not watched";
 }

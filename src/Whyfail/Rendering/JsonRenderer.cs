@@ -103,6 +103,7 @@ public sealed class JsonRenderer : IRenderer
         }
         else
             w.WriteNull("origin");
+        if (ev.OriginMissed is { } missed) w.WriteString("origin_missed", missed);
         if (ev.OriginRecords.Count > 0)
         {
             // The raw error returns behind the origin (addresses or attach indexes), for tools and for checking whyfail.

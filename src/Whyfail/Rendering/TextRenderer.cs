@@ -48,11 +48,14 @@ public sealed class TextRenderer(TextWriter output, bool color, bool showComm, b
             if (Unwatched(0)) sb.Append('*');
             for (int i = 1; i < o.Chain.Count; i++) sb.Append(" ← ").Append(o.Chain[i]).Append(Unwatched(i) ? "*" : "").Append(SourceText.ChainLocation(o, i));
             bool anyUnwatched = Enumerable.Range(0, o.Chain.Count).Any(Unwatched);
-            sb.Append(Paint($"  [{o.Backend}, {o.Confidence} confidence{(anyUnwatched ? "; * not watched, from the kernel stack" : "")}]", Dim)).Append('\n');
+            sb.Append(Paint($"  [{o.Backend}, {o.Confidence} confidence{(anyUnwatched ? "; * not watched, from the kernel stack" : "")}" +
+                $"{(ev.OriginMissed == OriginMiss.NotWatchedYet ? "; its call graph was not all watched yet" : "")}]", Dim)).Append('\n');
             SourceText.AppendSites(sb, o, s => Paint(s, Cyan), s => Paint(s, Red));
             foreach (var c in o.ErrnoChanges)
                 sb.Append("    ").Append(Paint("errno changed:", Cyan)).Append(' ').Append(c).Append('\n');
         }
+        else if (ev.OriginMissed == OriginMiss.NotWatchedYet)
+            sb.Append("    ").Append(Paint("origin:", Cyan)).Append(Paint(" not watched yet (this syscall's kernel call graph is being attached; its later failures have an origin)", Dim)).Append('\n');
         foreach (var x in ev.Explanation)
         {
             // Said once per process: every later event of an exited process has the same caveat.

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Whyfail.Analysis.Origin;
 using Whyfail.Analysis.Origin.Resolve;
 using Whyfail.Capture.Origin;
@@ -8,82 +9,299 @@ using Whyfail.Rendering;
 namespace Whyfail.Tracing;
 
 /// <summary>
-/// Grows the watched set while tracing, so that later occurrences of a failure get a confirmed origin:
-/// functions seen on a failure's kernel stack between watched ones (reached through function pointers,
-/// so invisible to the static call graph), and — for -p and --system — the call graph of a syscall
-/// first seen failing that was not planned at start (computed in the background, within a budget).
-/// Everything is attached on the polling thread, between batches of events.
+/// Grows the watched set while tracing, on a thread of its own so that the command runs meanwhile:
+/// <list type="bullet">
+/// <item>with <c>--deep auto</c>, the rest of the default syscall set after what was attached before the command
+/// started (a short time budget: the first calls of <see cref="OriginPlanner.First"/>'s graph), syscall by syscall;</item>
+/// <item>the call graph of a syscall first seen failing that was not planned (with <c>-p</c>, <c>--system</c> and
+/// <c>--deep auto</c>; not with an explicit <c>--deep LIST</c> for a command), computed in the background; a
+/// planned syscall still waiting its turn is moved to the front when it fails;</item>
+/// <item>functions seen on a failure's kernel stack between watched ones (reached through function pointers,
+/// so invisible to the static call graph).</item>
+/// </list>
+/// Each failure is marked (<see cref="SyscallEvent.OriginMissed"/>) when its syscall's graph was not fully watched
+/// when it failed. <see cref="Stop"/> ends the attaching at once (after the function being attached).
 /// </summary>
-public sealed class OriginGrowth(OriginAttacher probes, OriginResolver resolver, IRenderer renderer, TraceSettings settings, IReadOnlyCollection<string> planned)
+public sealed class OriginGrowth
 {
-    /// <summary>At most this many functions are added while tracing (each costs attach time and per-call overhead).</summary>
+    /// <summary>At most this many functions are added while tracing (each costs attach time and per-call overhead),
+    /// beyond the default set attached in the background.</summary>
     public const int MaxAdded = 1500;
-    /// <summary>Functions taken from the call graph of one syscall first seen failing.</summary>
+    /// <summary>Functions taken from the call graph of one syscall first seen failing (at most --deep-budget).</summary>
     public const int PerSyscallBudget = 200;
 
-    private readonly HashSet<string> _syscallsSeen = new(planned, StringComparer.Ordinal);
+    private readonly OriginAttacher _probes;
+    private readonly OriginResolver _resolver;
+    private readonly IRenderer _renderer;
+    private readonly TraceSettings _settings;
+    private readonly bool _growsBySyscall;
+    private readonly IReadOnlyList<string>? _backgroundSet;
+
+    // Polling thread only.
+    private readonly HashSet<string> _claimed = new(StringComparer.Ordinal);  // failed or planned: judged once
+    private readonly HashSet<string> _growing = new(StringComparer.Ordinal);  // planned or queued, not all attached yet
+    private readonly Stopwatch _since = Stopwatch.StartNew();
+    private bool _backgroundReported;
+
+    // Shared with the attach thread and the planner.
+    private readonly ConcurrentDictionary<string, ulong> _watchedSince = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<string> _notices = new();
-    private readonly ConcurrentQueue<(string Syscall, IReadOnlyList<string> Functions)> _plans = new();
     private readonly ConcurrentQueue<string> _toPlan = new();
-    private Task? _planner;
-    private int _added;
-    private bool _full;
+    private readonly Lock _attaching = new();
+    private readonly Lock _work = new();
+    private readonly LinkedList<Job> _urgent = new();       // failures first
+    private readonly LinkedList<Job> _background = new();   // the rest of the default set, in order
+    private readonly HashSet<string> _hurried = new(StringComparer.Ordinal); // failed before their turn
+    private readonly CancellationTokenSource _cancel = new();
+    private readonly SemaphoreSlim _ready = new(0);
+    private Thread? _attacher;
+    private int _planning, _setToPlan;
+    private int _added, _inBackground, _backgroundLeft;
+    private volatile bool _full;
 
-    private bool GrowsBySyscall => settings.System || settings.Pids.Count > 0;
+    private sealed record Job(string? Syscall, IReadOnlyList<string> Functions, bool Grown);
 
-    /// <summary>Called for each reported event (polling thread).</summary>
+    /// <param name="watched">Syscalls whose call graph is fully attached already.</param>
+    /// <param name="pending">Syscalls (with their functions) planned but not attached yet, in the order to attach them.</param>
+    /// <param name="backgroundSet">--deep auto: the default set, planned in the background (its call graphs may not be cached yet).</param>
+    public OriginGrowth(OriginAttacher probes, OriginResolver resolver, IRenderer renderer, TraceSettings settings,
+        IEnumerable<string> watched, IReadOnlyList<(string Syscall, IReadOnlyList<string> Functions)> pending, IReadOnlyList<string>? backgroundSet)
+    {
+        _probes = probes;
+        _resolver = resolver;
+        _renderer = renderer;
+        _settings = settings;
+        _backgroundSet = backgroundSet;
+        _growsBySyscall = settings.System || settings.Pids.Count > 0 || backgroundSet != null;
+        foreach (var sc in watched)
+        {
+            _claimed.Add(sc);
+            _watchedSince[sc] = 0;
+        }
+        foreach (var (sc, fns) in pending)
+        {
+            _claimed.Add(sc);
+            _growing.Add(sc);
+            _background.AddLast(new Job(sc, fns, false));
+        }
+        _backgroundLeft = _background.Count + (backgroundSet != null ? 1 : 0);
+        if (backgroundSet != null)
+        {
+            foreach (var sc in backgroundSet.Where(sc => !_watchedSince.ContainsKey(sc)))
+            {
+                _claimed.Add(sc);
+                _growing.Add(sc);
+            }
+            Plan(null);
+        }
+        if (_background.Count > 0) _ready.Release();
+    }
+
+    private int Budget => Math.Min(PerSyscallBudget, _settings.DeepBudget);
+
+    /// <summary>Starts attaching in the background (call once tracing has started).</summary>
+    public void Start()
+    {
+        _attacher = new Thread(AttachLoop, 1 << 20) { IsBackground = true, Name = "whyfail origin growth" };
+        _attacher.Start();
+    }
+
+    /// <summary>Called for each reported event (polling thread), after its origin was resolved.</summary>
     public void Saw(SyscallEvent ev)
     {
-        if (!ev.Failed || !GrowsBySyscall || _full || ev.Syscall.Length == 0 || ev.Syscall.StartsWith("syscall_", StringComparison.Ordinal)) return;
-        if (!_syscallsSeen.Add(ev.Syscall)) return;
-        _toPlan.Enqueue(ev.Syscall);
-        if (_planner is null or { IsCompleted: true })
-            _planner = Task.Run(PlanQueued);
+        if (!ev.Failed || ev.Syscall.Length == 0) return;
+        string sc = ev.Syscall;
+        if (_watchedSince.TryGetValue(sc, out ulong since) && since <= ev.TimestampNs) return;
+        if (_claimed.Add(sc) && _growsBySyscall && !_full && !sc.StartsWith("syscall_", StringComparison.Ordinal))
+        {
+            _growing.Add(sc);
+            Plan(sc);
+        }
+        else if (_growing.Contains(sc))
+            Hurry(sc);
+        ev.OriginMissed = _growing.Contains(sc) ? OriginMiss.NotWatchedYet : OriginMiss.NotWatched;
     }
 
+    /// <summary>Queues a syscall's call graph to compute (null: --deep auto's default set, after the failures).</summary>
+    private void Plan(string? sc)
+    {
+        if (sc is null) Volatile.Write(ref _setToPlan, 1);
+        else _toPlan.Enqueue(sc);
+        if (Interlocked.CompareExchange(ref _planning, 1, 0) == 0)
+            Task.Run(PlanQueued);
+    }
+
+    /// <summary>A planned syscall failed before its turn: it goes first.</summary>
+    private void Hurry(string sc)
+    {
+        lock (_work)
+        {
+            _hurried.Add(sc); // for a job not queued yet (the default set still being planned)
+            for (var n = _background.First; n != null; n = n.Next)
+                if (n.Value.Syscall == sc)
+                {
+                    _background.Remove(n);
+                    _urgent.AddFirst(n.Value);
+                    _ready.Release();
+                    return;
+                }
+        }
+    }
+
+    /// <summary>One planner at a time (a call graph built on a cache miss is large): the syscalls first seen failing first.</summary>
     private void PlanQueued()
     {
-        while (_toPlan.TryDequeue(out var sc))
+        do
         {
-            var plan = OriginPlanner.Make([sc], PerSyscallBudget, _notices.Enqueue, settings.Vmlinux);
-            _plans.Enqueue((sc, plan.Functions));
+            while (!_cancel.IsCancellationRequested)
+            {
+                if (_toPlan.TryDequeue(out var first))
+                {
+                    var batch = new List<string> { first };
+                    while (_toPlan.TryDequeue(out var more)) batch.Add(more);
+                    var plan = OriginPlanner.Make(batch, Budget * batch.Count, _notices.Enqueue, _settings.Vmlinux);
+                    foreach (var sc in batch)
+                    {
+                        var fns = plan.PerSyscall.FirstOrDefault(p => p.Syscall == sc).Functions ?? [];
+                        Enqueue(new Job(sc, fns.Take(Budget).ToList(), true), urgent: true);
+                    }
+                }
+                else if (Interlocked.Exchange(ref _setToPlan, 0) == 1)
+                    PlanBackgroundSet();
+                else
+                    break;
+            }
+            Volatile.Write(ref _planning, 0);
+        }
+        while ((!_toPlan.IsEmpty || Volatile.Read(ref _setToPlan) == 1) && !_cancel.IsCancellationRequested
+               && Interlocked.CompareExchange(ref _planning, 1, 0) == 0);
+    }
+
+    /// <summary>--deep auto: the default set's call graphs (from the cache, or computed now), queued after what is there.</summary>
+    private void PlanBackgroundSet()
+    {
+        var plan = OriginPlanner.Make(_backgroundSet!, _settings.DeepBudget, _notices.Enqueue, _settings.Vmlinux);
+        lock (_work)
+        {
+            foreach (var (sc, fns) in plan.PerSyscall)
+            {
+                // Watched already, or queued (up front's remainder, a failure's): that job stands; the others in order.
+                if (_watchedSince.ContainsKey(sc) || _urgent.Concat(_background).Any(j => j.Syscall == sc)) continue;
+                if (_hurried.Contains(sc)) _urgent.AddLast(new Job(sc, fns, false));
+                else _background.AddLast(new Job(sc, fns, false));
+                _backgroundLeft++;
+            }
+            foreach (var sc in _backgroundSet!.Except(plan.Syscalls))
+                _watchedSince.TryAdd(sc, 0); // not on this kernel: nothing to wait for
+            _backgroundLeft--;
+        }
+        _ready.Release();
+    }
+
+    private void Enqueue(Job job, bool urgent)
+    {
+        lock (_work) (urgent ? _urgent : _background).AddLast(job);
+        _ready.Release();
+    }
+
+    private void AttachLoop()
+    {
+        var token = _cancel.Token;
+        try
+        {
+            while (!token.IsCancellationRequested)
+            {
+                _ready.Wait(token);
+                while (!token.IsCancellationRequested && Next() is { } job)
+                {
+                    if (job.Grown && _full) continue;
+                    var sw = Stopwatch.StartNew();
+                    var names = job.Grown ? job.Functions.Take(MaxAdded - _added).ToList() : job.Functions;
+                    IReadOnlyList<string> added;
+                    lock (_attaching) added = _probes.Add(names, token);
+                    if (token.IsCancellationRequested) break;
+                    if (job.Syscall is { } sc) _watchedSince.TryAdd(sc, Now());
+                    if (job.Grown)
+                    {
+                        _added += names.Count;
+                        if (_added >= MaxAdded) _full = true;
+                    }
+                    else
+                    {
+                        _inBackground += added.Count;
+                        lock (_work) _backgroundLeft--;
+                    }
+                    Report(job, added, sw.Elapsed);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
         }
     }
 
-    /// <summary>Attaches what was found since the last call (polling thread).</summary>
+    private Job? Next()
+    {
+        lock (_work)
+        {
+            var list = _urgent.Count > 0 ? _urgent : _background;
+            if (list.First is not { } first) return null;
+            list.RemoveFirst();
+            return first.Value;
+        }
+    }
+
+    private void Report(Job job, IReadOnlyList<string> added, TimeSpan took)
+    {
+        if (job.Syscall is null)
+        {
+            if (added.Count > 0)
+                _notices.Enqueue($"kernel origins: now also watching {string.Join(", ", added)} (seen between watched functions on the kernel stack of a failure; later occurrences confirm the origin)");
+        }
+        else if (job.Grown)
+        {
+            if (job.Functions.Count > 0)
+                _notices.Enqueue($"kernel origins: {job.Syscall} failed for the first time: now watching {added.Count} more functions of its call graph " +
+                    $"(attached in {took.TotalMilliseconds:0} ms), so its later failures have an origin");
+            if (_full)
+                _notices.Enqueue($"kernel origins: {MaxAdded} functions added while tracing; no more will be (use --deep for the syscalls that matter)");
+        }
+    }
+
+    private static ulong Now() => (ulong)(Stopwatch.GetTimestamp() * (1e9 / Stopwatch.Frequency)); // CLOCK_MONOTONIC, as bpf_ktime_get_ns
+
+    /// <summary>Reports what the background found and attached (polling thread).</summary>
     public void Step()
     {
-        while (_notices.TryDequeue(out var n)) renderer.Notice(n);
-        if (resolver.Unwatched.Count > 0)
+        while (_notices.TryDequeue(out var n)) _renderer.Notice(n);
+        if (_resolver.Unwatched.Count > 0)
         {
-            var names = resolver.Unwatched.ToList();
-            resolver.Unwatched.Clear();
-            var added = Add(names);
-            if (added.Count > 0)
-                renderer.Notice($"kernel origins: now also watching {string.Join(", ", added)} (seen between watched functions on the kernel stack of a failure; later occurrences confirm the origin)");
+            var names = _resolver.Unwatched.ToList();
+            _resolver.Unwatched.Clear();
+            if (!_full) Enqueue(new Job(null, names, true), urgent: true);
         }
-        while (_plans.TryDequeue(out var p))
+        if (!_backgroundReported && _backgroundSet != null && Volatile.Read(ref _backgroundLeft) == 0)
         {
-            if (p.Functions.Count == 0) continue;
-            var added = Add(p.Functions);
-            renderer.Notice($"kernel origins: {p.Syscall} failed for the first time: now watching {added.Count} more functions of its call graph, so its later failures have an origin");
+            _backgroundReported = true;
+            _renderer.Notice($"kernel origins: the default syscall set is watched: {_probes.Functions.Count} functions in all, " +
+                $"{_inBackground} of them attached in the background while the command ran ({_since.Elapsed.TotalMilliseconds:0} ms)");
         }
     }
 
-    private IReadOnlyList<string> Add(IReadOnlyList<string> names)
+    /// <summary>
+    /// Stops attaching at once (the command has exited, or the session stops): the function being attached is
+    /// the last; a call graph still being computed is left to finish on its own (nothing attaches it). What was
+    /// attached stays in the attacher, for the caller to detach or hand to the reaper.
+    /// </summary>
+    public void Stop()
     {
-        if (_full) return [];
-        var take = names.Take(MaxAdded - _added).ToList();
-        var added = probes.Add(take);
-        _added += take.Count;
-        if (_added >= MaxAdded)
-        {
-            _full = true;
-            renderer.Notice($"kernel origins: {MaxAdded} functions added while tracing; no more will be (use --deep for the syscalls that matter)");
-        }
-        return added;
+        if (_cancel.IsCancellationRequested) return;
+        _cancel.Cancel();
+        // The attach in progress ends after its current function; nothing attaches after it (Add sees the cancel).
+        lock (_attaching) { }
+        Step();
+        if (!_backgroundReported && _backgroundSet != null)
+            _renderer.Notice($"kernel origins: the command ended while attaching in the background: {_probes.Functions.Count} functions watched, " +
+                $"{_inBackground} of them attached while it ran ({_since.Elapsed.TotalMilliseconds:0} ms); the rest of the default set was not attached");
     }
-
-    /// <summary>Waits for a background plan still running (so it does not outlive the session).</summary>
-    public void Finish() => _planner?.Wait(TimeSpan.FromSeconds(30));
 }

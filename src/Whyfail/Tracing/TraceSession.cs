@@ -38,7 +38,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         var summary = new TraceSummary { Print = settings.Summary };
 
         using var injector = Inject.Injector.Create(settings.Inject);
-        var originFunctions = PlanOrigins(renderer);
+        var origins = PlanOrigins(renderer);
         // The launcher (whyfail itself, held before exec) starts now so that its start-up overlaps loading the
         // BPF programs; killed if the session fails before releasing it. SIGHUP with -o FILE and no command
         // reopens the file (log rotation of a long --system or -p session).
@@ -52,7 +52,8 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             Follow = settings.Follow,
             RingBufferBytes = settings.BufferBytes,
             Captures = Decoder.CaptureSpecs(),
-            OriginFunctions = originFunctions,
+            OriginFunctions = origins.Functions,
+            OriginUpFront = origins.UpFront,
             OriginBackend = settings.Backend,
             OriginProgress = Progress("attaching origin probes"),
             Pinpoint = settings.Pinpoint,
@@ -67,11 +68,19 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         {
             var kallsyms = Kallsyms.Load();
             var symbols = new KallsymsSymbols(kallsyms);
-            pipeline.Origins = new OriginResolver(symbols, probes.Functions, OriginBackends.Describe(probes.Backend), returnKinds: BtfReturnKinds.ForRunningKernel());
-            growth = new OriginGrowth(probes, pipeline.Origins, renderer, settings, settings.DeepSyscalls ?? OriginPlanner.DefaultSyscalls);
+            pipeline.Origins = new OriginResolver(symbols, probes.Functions, OriginBackends.Describe(probes.Backend), returnKinds: BtfReturnKinds.ForRunningKernel(),
+                indexNames: probes.IndexNames);
+            // What was not attached before the command starts is attached while it runs.
+            IReadOnlyList<(string Syscall, IReadOnlyList<string> Functions)> pending = probes.Pending.Count > 0 ? [(origins.Syscalls[0], probes.Pending)] : [];
+            growth = new OriginGrowth(probes, pipeline.Origins, renderer, settings,
+                probes.Pending.Count > 0 ? origins.Syscalls.Skip(1) : origins.Syscalls, pending, origins.InBackground);
             renderer.UseKernelNames(new Analysis.Origin.Resolve.ResolverNames(pipeline.Origins, symbols));
             renderer.Notice($"kernel origins: {probes.Functions.Count} functions watched with {OriginBackends.Describe(probes.Backend)} " +
-                $"(attached in {probes.AttachTime.TotalMilliseconds:0} ms{(probes.Refused.Count > 0 ? $"; {probes.Refused.Count} refused by the kernel, e.g. {probes.Refused[0].Function}: {probes.Refused[0].Reason}" : "")})");
+                $"(attached in {probes.AttachTime.TotalMilliseconds:0} ms{(probes.Refused.Count > 0 ? $"; {probes.Refused.Count} refused by the kernel, e.g. {probes.Refused[0].Function}: {probes.Refused[0].Reason}" : "")})" +
+                (origins.InBackground != null
+                    ? $"; {(probes.Pending.Count > 0 ? $"the other {probes.Pending.Count} functions of {origins.Syscalls[0]}'s call graph and " : "")}the rest of the default syscall set " +
+                      "are attached while the command runs, and a syscall's call graph when it first fails (failures before that say \"not watched yet\")"
+                    : ""));
             sourceLines = pipeline.SourceLines = SourceLines.ForSession(settings.Vmlinux, settings.KernelSrc, kallsyms, renderer.Notice);
         }
         if (settings.Pinpoint)
@@ -126,6 +135,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
                 injector?.Start(_child.Id, renderer.Notice);
             else if (_child == null)
                 renderer.Notice(StartLine.For(settings, metrics?.Endpoint));
+            growth?.Start();
             metrics?.Refresh(capture, (pipeline.ExplanationsSkipped, pipeline.ExplanationsReused), now: true);
 
             exitCode = host.Loop(capture, () => _output!.Failure != null, () =>
@@ -139,15 +149,15 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             }, stoppedEarly: () =>
             {
                 // The report can no longer be written: stop watching, let the command finish untraced.
-                growth?.Finish();
+                growth?.Stop();
                 capture.Detach();
                 stderr.WriteLine($"whyfail: cannot write to {_output!.Name}: {_output.Failure}; stopped tracing, waiting for the command to finish untraced");
             });
         }
         finally
         {
-            // Events already in the ring buffer are reported, then every program is detached.
-            growth?.Finish();
+            // Events already in the ring buffer are reported, then every program is detached (attaching stops at once).
+            growth?.Stop();
             capture.Detach();
             if (capture.ReaperPid is int reaper)
                 renderer.Notice($"kernel origins: the kernel detaches probes one at a time, so a helper (whyfail {LinkReaper.Verb}, pid {reaper}) " +
@@ -188,24 +198,41 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         renderer.Notice($"reopened {TextSafety.Sanitize(settings.OutputFile!)} on SIGHUP");
     }
 
+    /// <summary>What to watch for origins: <paramref name="Functions"/> before the command starts (for at most
+    /// <paramref name="UpFront"/> with backends that attach one function at a time), the call graphs of
+    /// <paramref name="Syscalls"/>; with --deep auto, <paramref name="InBackground"/> is the default set, attached while
+    /// the command runs.</summary>
+    private sealed record OriginPlan(IReadOnlyList<string> Functions, IReadOnlyList<string> Syscalls, TimeSpan? UpFront, IReadOnlyList<string>? InBackground);
+
+    /// <summary>
+    /// --deep auto attaches at most this long before the command starts (openat's call graph first); fexit and single
+    /// kretprobes cost ~17 ms per function in the lab's emulated CPU, and the default set has ~600.
+    /// </summary>
+    internal static readonly TimeSpan UpFrontAttach = TimeSpan.FromMilliseconds(500);
+
     /// <summary>The kernel functions to watch for origins, or none (with a notice saying why).</summary>
-    private IReadOnlyList<string> PlanOrigins(IRenderer renderer)
+    private OriginPlan PlanOrigins(IRenderer renderer)
     {
+        var none = new OriginPlan([], [], null, null);
+        bool auto = settings.DeepSyscalls == null;
         var deep = settings.DeepSyscalls ?? OriginPlanner.DefaultSyscalls;
-        if (deep.Count == 0 || settings.Backend == OriginBackend.None) return [];
+        if (deep.Count == 0 || settings.Backend == OriginBackend.None) return none;
         if (settings.Backend == null && OriginBackends.Candidates(out var whyNone).Count == 0)
         {
             renderer.Notice($"no kernel origins: {whyNone}. Failures, evidence and explanations still come from tracepoints; " +
                 "on a kernel that allows kprobes or fexit (as Debian, Ubuntu, Fedora and RHEL kernels do unless locked down) whyfail also shows where in the kernel each error is born (see whyfail doctor).");
-            return [];
+            return none;
         }
         foreach (var r in LinkReaper.Find())
             renderer.Notice($"{LinkReaper.Describe(r)} (the kernel detaches probes one at a time: attaching may be slower until it ends)");
-        var plan = OriginPlanner.Make(deep, settings.DeepBudget, renderer.Notice, settings.Vmlinux);
+        // --deep auto: the most common failure's graph before the command starts, the rest while it runs.
+        var plan = auto
+            ? OriginPlanner.Make([OriginPlanner.First], Math.Min(OriginGrowth.PerSyscallBudget, settings.DeepBudget), renderer.Notice, settings.Vmlinux)
+            : OriginPlanner.Make(deep, settings.DeepBudget, renderer.Notice, settings.Vmlinux);
         if (plan.Functions.Count > 0)
             renderer.Notice($"kernel call graph of {plan.Syscalls.Count} syscall(s) from {plan.TextSource}: {plan.Functions.Count} functions " +
-                $"({plan.Elapsed.TotalMilliseconds:0} ms{(plan.Truncated ? $", cut at --deep-budget {settings.DeepBudget}" : "")})");
-        return plan.Functions;
+                $"({plan.Elapsed.TotalMilliseconds:0} ms{(plan.Truncated ? $", cut at {(auto ? "the first syscall's budget" : $"--deep-budget {settings.DeepBudget}")}" : "")})");
+        return auto ? new OriginPlan(plan.Functions, plan.Syscalls, UpFrontAttach, deep) : new OriginPlan(plan.Functions, plan.Syscalls, null, null);
     }
 
     /// <summary>A progress line on the terminal for slow steps (only when standard error is a terminal).</summary>

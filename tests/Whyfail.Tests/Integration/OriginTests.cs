@@ -262,6 +262,9 @@ public class OriginTests
             Assert.Single(run.Lines, l => l.GetProperty("type").GetString() == "notice" && l.GetProperty("text").GetString()!.Contains("mkdir failed for the first time"));
             var failures = run.Failures("mkdir", "ENOENT").ToList();
             Assert.True(failures.Count == 2, run.ToString());
+            // The first failure says why it has no (or only a partial) origin; the second has no such caveat.
+            Assert.Equal("not watched yet", failures[0].GetProperty("origin_missed").GetString());
+            Assert.False(failures[1].TryGetProperty("origin_missed", out _), failures[1].ToString());
             var o = Origin(failures[1]);
             Assert.Contains("do_mkdirat", Chain(o));
             Assert.Contains(o.GetProperty("function").GetString(), new[] { "walk_component", "step_into", "lookup_slow", "__lookup_slow", "lookup_fast", "link_path_walk", "path_parentat", "filename_parentat" });
@@ -270,6 +273,37 @@ public class OriginTests
         {
             if (!target.HasExited) target.Kill();
         }
+    }
+
+    /// <summary>
+    /// --deep auto for a command: only openat's call graph is attached before the command starts, the rest of the
+    /// default set while it runs, and mkdir (the syscall: not in the default set) when it first fails. Its first
+    /// failure says its origin is "not watched yet"; once whyfail says it watches mkdir's graph, the second failure has
+    /// an origin. A budget of 20 functions per plan keeps the probes few (on 6.1 each fexit link costs the kernel
+    /// ~150 ms to detach, after whyfail has exited).
+    /// </summary>
+    [Fact]
+    public void WithDeepAutoAFailureBeforeItsGraphIsWatchedSaysSoAndALaterOneHasAnOrigin()
+    {
+        string path = $"/nonexistent-whyfail-{Guid.NewGuid():N}/d";
+        var run = WhyfailRunner.Run(["--deep", "auto", "--deep-budget", "20", "--", P("mkdir_path"), path, "2"], TimeSpan.FromMinutes(10), (p, outFile) =>
+        {
+            // mkdir_path reads a line (whyfail's standard input, which it inherits) before each mkdir.
+            p.StandardInput.WriteLine();
+            p.StandardInput.Flush();
+            WaitForOutput(p, outFile, "mkdir failed for the first time");
+            p.StandardInput.WriteLine();
+            p.StandardInput.Close();
+        });
+        Assert.True(run.ExitCode == 2, run.ToString());
+        var notices = run.Lines.Where(l => l.GetProperty("type").GetString() == "notice").Select(l => l.GetProperty("text").GetString()!).ToList();
+        Assert.Contains(notices, t => t.Contains("the rest of the default syscall set are attached while the command runs"));
+        Assert.Single(notices, t => t.Contains("mkdir failed for the first time"));
+        var failures = run.Failures("mkdir", "ENOENT").ToList();
+        Assert.True(failures.Count == 2, run.ToString());
+        Assert.Equal("not watched yet", failures[0].GetProperty("origin_missed").GetString());
+        Assert.False(failures[1].TryGetProperty("origin_missed", out _), failures[1].ToString());
+        Assert.Contains("do_mkdirat", Chain(Origin(failures[1])));
     }
 }
 

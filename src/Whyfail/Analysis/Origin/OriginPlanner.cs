@@ -18,7 +18,12 @@ public static class OriginPlanner
         "io_uring_setup", "bpf", "mount", "kill", "ptrace", "setns", "unshare", "socket", "ioctl",
     ];
 
-    public sealed record Plan(IReadOnlyList<string> Functions, IReadOnlyList<string> Syscalls, string TextSource, TimeSpan Elapsed, bool Truncated);
+    /// <summary>--deep auto: the syscall whose call graph is attached first (the most common failure by far).</summary>
+    public const string First = "openat";
+
+    /// <param name="PerSyscall">For each planned syscall, its functions within <paramref name="Functions"/>, shallowest first.</param>
+    public sealed record Plan(IReadOnlyList<string> Functions, IReadOnlyList<string> Syscalls, string TextSource, TimeSpan Elapsed, bool Truncated,
+        IReadOnlyList<(string Syscall, IReadOnlyList<string> Functions)> PerSyscall);
 
     /// <summary>Builds the watch list; kernel facts that are missing are reported through <paramref name="notice"/> and yield an empty plan.</summary>
     public static Plan Make(IReadOnlyList<string> syscalls, int budget, Action<string> notice, string? vmlinux = null)
@@ -61,12 +66,14 @@ public static class OriginPlanner
                 }
                 if (!any || truncated) break;
             }
-            return new Plan(all, planned, graph?.TextSource ?? "the call graph cache", sw.Elapsed, truncated);
+            var kept = new HashSet<string>(all, StringComparer.Ordinal);
+            var bySyscall = planned.Select((sc, i) => (sc, (IReadOnlyList<string>)perSyscall[i].Where(kept.Contains).Distinct().ToList())).ToList();
+            return new Plan(all, planned, graph?.TextSource ?? "the call graph cache", sw.Elapsed, truncated, bySyscall);
         }
         catch (KernelAnalysisException e)
         {
             notice($"no kernel origins: the functions to watch could not be chosen: {e.Message}");
-            return new Plan([], syscalls, "", sw.Elapsed, false);
+            return new Plan([], syscalls, "", sw.Elapsed, false, []);
         }
         finally
         {

@@ -27,17 +27,25 @@ public sealed unsafe class OriginAttacher : IDisposable
 {
     private readonly List<int> _fds = [];          // fexit: program and link fds
     private readonly List<nint> _links = [];       // libbpf links (kprobe backends)
+    private readonly Lock _gate = new();           // _fds and _links: appended by a background attach, read at detach
+    private readonly Lock _adding = new();         // one attach at a time
 
     private readonly nint _program;
-    private readonly List<string> _functions = [];
-    private readonly List<(string Function, string Reason)> _refused = [];
+    private readonly AppendOnlyList<string> _functions = new();
+    private readonly AppendOnlyList<string> _byIndex = new();
+    private readonly AppendOnlyList<(string Function, string Reason)> _refused = new();
+    private readonly HashSet<string> _known = new(StringComparer.Ordinal);
 
     public OriginBackend Backend { get; }
-    /// <summary>Functions attached, in the order of their index (kretprobe cookie). Only grows (<see cref="Add"/>).</summary>
+    /// <summary>Functions attached, in attach order. Only grows (<see cref="Add"/>, possibly from another thread).</summary>
     public IReadOnlyList<string> Functions => _functions;
+    /// <summary>Names by kretprobe cookie (an index given before attaching, so an event never names an index not yet known).</summary>
+    public IReadOnlyList<string> IndexNames => _byIndex;
     /// <summary>Functions the kernel refused, with the reason.</summary>
     public IReadOnlyList<(string Function, string Reason)> Refused => _refused;
     public TimeSpan AttachTime { get; }
+    /// <summary>Functions of the initial list left unattached because <c>upFront</c> ran out (attach them later with <see cref="Add"/>).</summary>
+    public IReadOnlyList<string> Pending { get; } = [];
 
     /// <summary>Name of the program in whyfail.bpf.c that a backend uses.</summary>
     public static string ProgramFor(OriginBackend b) => b switch
@@ -50,70 +58,97 @@ public sealed unsafe class OriginAttacher : IDisposable
 
     /// <param name="program">The loaded origin program (libbpf handle) for <paramref name="backend"/>.</param>
     /// <param name="progress">Called with (done, total) while attaching.</param>
-    internal OriginAttacher(OriginBackend backend, nint program, IReadOnlyList<string> functions, Action<int, int>? progress = null)
+    /// <param name="upFront">With a backend that attaches one function at a time, stop after this long and leave
+    /// the rest in <see cref="Pending"/> (kretprobe.multi attaches its whole list in one call); null: everything.</param>
+    internal OriginAttacher(OriginBackend backend, nint program, IReadOnlyList<string> functions, Action<int, int>? progress = null, TimeSpan? upFront = null)
     {
         Backend = backend;
         _program = program;
         var sw = Stopwatch.StartNew();
-        Attach(functions, progress);
+        var list = functions.Where(_known.Add).ToList();
+        var stop = upFront is { } limit && backend != OriginBackend.KretprobeMulti ? new Func<bool>(() => sw.Elapsed >= limit) : null;
+        int done = Attach(list, progress, stop);
+        Pending = list[done..];
+        foreach (var f in Pending) _known.Remove(f);
         AttachTime = sw.Elapsed;
     }
 
     /// <summary>
     /// Watches more functions while tracing (ones seen on the stack of a failure, or the call graph of a
-    /// syscall seen failing); those already watched are skipped. Returns the ones the kernel accepted.
+    /// syscall seen failing); those already watched are skipped. Returns the ones the kernel accepted. Safe to
+    /// call from a background thread while events are resolved; stops between two functions once
+    /// <paramref name="cancel"/> is set.
     /// </summary>
-    public IReadOnlyList<string> Add(IEnumerable<string> functions)
+    public IReadOnlyList<string> Add(IEnumerable<string> functions, CancellationToken cancel = default)
     {
-        var known = new HashSet<string>(_functions, StringComparer.Ordinal);
-        known.UnionWith(_refused.Select(r => r.Function));
-        int before = _functions.Count;
-        Attach(functions.Where(known.Add).ToList(), null);
-        return _functions.Skip(before).ToList();
-    }
-
-    private void Attach(IReadOnlyList<string> functions, Action<int, int>? progress)
-    {
-        switch (Backend)
+        lock (_adding)
         {
-            case OriginBackend.KretprobeMulti:
-                AttachMulti(_program, functions, _functions, _refused);
-                break;
-            case OriginBackend.Fexit:
-                AttachFexit(_program, functions, _functions, _refused, progress);
-                break;
-            case OriginBackend.Kretprobe:
-                AttachKretprobes(_program, functions, _functions, _refused, progress);
-                break;
+            var list = functions.Where(_known.Add).ToList();
+            int before = _functions.Count;
+            int done = Attach(list, null, cancel.CanBeCanceled ? () => cancel.IsCancellationRequested : null);
+            foreach (var f in list.Skip(done)) _known.Remove(f);
+            return _functions.Skip(before).ToList();
         }
     }
 
-    private void AttachMulti(nint program, IReadOnlyList<string> functions, List<string> attached, List<(string, string)> refused)
+    /// <summary>Attaches the list in order until <paramref name="stop"/> says so; returns how many were tried.</summary>
+    private int Attach(IReadOnlyList<string> functions, Action<int, int>? progress, Func<bool>? stop)
     {
+        if (stop?.Invoke() == true) return 0;
+        switch (Backend)
+        {
+            case OriginBackend.KretprobeMulti:
+                AttachMulti(functions);
+                return functions.Count;
+            case OriginBackend.Fexit:
+                return AttachEach(functions, progress, stop, AttachFexit);
+            case OriginBackend.Kretprobe:
+                return AttachEach(functions, progress, stop, AttachKretprobe);
+        }
+        return 0;
+    }
+
+    private int AttachEach(IReadOnlyList<string> functions, Action<int, int>? progress, Func<bool>? stop, Action<string> attach)
+    {
+        for (int i = 0; i < functions.Count; i++)
+        {
+            if (i > 0 && stop?.Invoke() == true) return i;
+            attach(functions[i]);
+            progress?.Invoke(i + 1, functions.Count);
+        }
+        return functions.Count;
+    }
+
+    private void AttachMulti(IReadOnlyList<string> functions)
+    {
+        // Every name gets its cookie (index) before the link exists.
+        int first = _byIndex.Count;
+        foreach (var f in functions) _byIndex.Add(f);
         // One link for all: if the kernel refuses one symbol the whole call fails, so on failure
         // fall back to halves (bisection) to find and skip the refused ones.
-        void Try(List<string> names)
+        void Try(int from, int count)
         {
-            if (names.Count == 0) return;
-            nint link = AttachMultiOnce(program, names, attached.Count);
+            if (count == 0) return;
+            var names = functions.Skip(from).Take(count).ToList();
+            nint link = AttachMultiOnce(_program, names, first + from);
             if (link != 0)
             {
-                _links.Add(link);
-                attached.AddRange(names);
+                lock (_gate) _links.Add(link);
+                foreach (var n in names) _functions.Add(n);
                 return;
             }
             int err = Marshal.GetLastPInvokeError();
             LibbpfLog.Take();
-            if (names.Count == 1)
+            if (count == 1)
             {
-                refused.Add((names[0], Libc.ErrorText(err)));
+                _refused.Add((names[0], Libc.ErrorText(err)));
                 return;
             }
-            int half = names.Count / 2;
-            Try(names[..half]);
-            Try(names[half..]);
+            int half = count / 2;
+            Try(from, half);
+            Try(from + half, count - half);
         }
-        Try(functions.ToList());
+        Try(0, functions.Count);
     }
 
     private static nint AttachMultiOnce(nint program, List<string> names, int firstIndex)
@@ -143,70 +178,67 @@ public sealed unsafe class OriginAttacher : IDisposable
         }
     }
 
-    private void AttachKretprobes(nint program, IReadOnlyList<string> functions, List<string> attached, List<(string, string)> refused, Action<int, int>? progress)
+    private void AttachKretprobe(string function)
     {
-        for (int i = 0; i < functions.Count; i++)
+        int index = _byIndex.Count;
+        _byIndex.Add(function);
+        var opts = new Libbpf.KprobeOpts { Sz = (nuint)sizeof(Libbpf.KprobeOpts), BpfCookie = (ulong)index, Retprobe = 1 };
+        nint link = Libbpf.ProgramAttachKprobe(_program, function, &opts);
+        if (link == 0)
         {
-            var opts = new Libbpf.KprobeOpts { Sz = (nuint)sizeof(Libbpf.KprobeOpts), BpfCookie = (ulong)attached.Count, Retprobe = 1 };
-            nint link = Libbpf.ProgramAttachKprobe(program, functions[i], &opts);
-            if (link == 0)
-            {
-                refused.Add((functions[i], Libc.ErrorText(Marshal.GetLastPInvokeError())));
-                LibbpfLog.Take();
-            }
-            else
-            {
-                _links.Add(link);
-                attached.Add(functions[i]);
-            }
-            progress?.Invoke(i + 1, functions.Count);
+            _refused.Add((function, Libc.ErrorText(Marshal.GetLastPInvokeError())));
+            LibbpfLog.Take();
+            return;
         }
+        lock (_gate) _links.Add(link);
+        _functions.Add(function);
     }
 
-    private void AttachFexit(nint program, IReadOnlyList<string> functions, List<string> attached, List<(string, string)> refused, Action<int, int>? progress)
+    private void AttachFexit(string fn)
     {
-        nint insns = Libbpf.ProgramInsns(program);
-        nuint count = Libbpf.ProgramInsnCount(program);
+        nint insns = Libbpf.ProgramInsns(_program);
+        nuint count = Libbpf.ProgramInsnCount(_program);
         nint btf = KernelChecks.VmlinuxBtf();
-        for (int i = 0; i < functions.Count; i++)
+        int btfId = btf != 0 ? Libbpf.BtfFindByNameKind(btf, fn, Libbpf.BTF_KIND_FUNC) : -1;
+        if (btfId <= 0)
         {
-            string fn = functions[i];
-            progress?.Invoke(i + 1, functions.Count);
-            int btfId = btf != 0 ? Libbpf.BtfFindByNameKind(btf, fn, Libbpf.BTF_KIND_FUNC) : -1;
-            if (btfId <= 0)
-            {
-                refused.Add((fn, "no BTF for this function"));
-                continue;
-            }
-            var opts = new Libbpf.ProgLoadOpts
-            {
-                Sz = (nuint)sizeof(Libbpf.ProgLoadOpts),
-                ExpectedAttachType = Libbpf.BPF_TRACE_FEXIT,
-                AttachBtfId = (uint)btfId,
-            };
-            int prog = Libbpf.ProgLoad(Libbpf.BPF_PROG_TYPE_TRACING, "wf_origin", "GPL", insns, count, &opts);
-            if (prog < 0)
-            {
-                refused.Add((fn, Libc.ErrorText(Marshal.GetLastPInvokeError())));
-                LibbpfLog.Take();
-                continue;
-            }
-            int link = Libbpf.LinkCreate(prog, 0, Libbpf.BPF_TRACE_FEXIT, 0);
-            if (link < 0)
-            {
-                refused.Add((fn, Libc.ErrorText(Marshal.GetLastPInvokeError())));
-                Libc.Close(prog);
-                continue;
-            }
+            _refused.Add((fn, "no BTF for this function"));
+            return;
+        }
+        var opts = new Libbpf.ProgLoadOpts
+        {
+            Sz = (nuint)sizeof(Libbpf.ProgLoadOpts),
+            ExpectedAttachType = Libbpf.BPF_TRACE_FEXIT,
+            AttachBtfId = (uint)btfId,
+        };
+        int prog = Libbpf.ProgLoad(Libbpf.BPF_PROG_TYPE_TRACING, "wf_origin", "GPL", insns, count, &opts);
+        if (prog < 0)
+        {
+            _refused.Add((fn, Libc.ErrorText(Marshal.GetLastPInvokeError())));
+            LibbpfLog.Take();
+            return;
+        }
+        int link = Libbpf.LinkCreate(prog, 0, Libbpf.BPF_TRACE_FEXIT, 0);
+        if (link < 0)
+        {
+            _refused.Add((fn, Libc.ErrorText(Marshal.GetLastPInvokeError())));
+            Libc.Close(prog);
+            return;
+        }
+        lock (_gate)
+        {
             _fds.Add(link);
             _fds.Add(prog);
-            attached.Add(fn);
         }
+        _functions.Add(fn);
     }
 
     /// <summary>The descriptors that hold the probes attached (one per link; fexit programs are held by their links).</summary>
-    public IEnumerable<int> LinkFds() =>
-        _links.Select(l => Libbpf.LinkFd(l)).Concat(_fds.Where((_, i) => i % 2 == 0)).Where(fd => fd >= 0);
+    public IEnumerable<int> LinkFds()
+    {
+        lock (_gate)
+            return _links.Select(l => Libbpf.LinkFd(l)).Concat(_fds.Where((_, i) => i % 2 == 0)).Where(fd => fd >= 0).ToList();
+    }
 
     /// <summary>
     /// Lets go of links handed to a <see cref="LinkReaper"/>: libbpf forgets them without detaching (its detach of
@@ -216,19 +248,27 @@ public sealed unsafe class OriginAttacher : IDisposable
     /// </summary>
     public void Release()
     {
-        LinkReaper.LetGo(_links);
-        foreach (var fd in _fds) Libc.Close(fd);
-        _fds.Clear();
+        lock (_gate)
+        {
+            LinkReaper.LetGo(_links);
+            foreach (var fd in _fds) Libc.Close(fd);
+            _fds.Clear();
+        }
     }
 
     public void Dispose()
     {
         // Closing many links one by one waits for one RCU grace period each; in parallel they share them.
-        var links = _links.ToArray();
-        _links.Clear();
+        nint[] links;
+        int[] fds;
+        lock (_gate)
+        {
+            links = _links.ToArray();
+            _links.Clear();
+            fds = _fds.ToArray();
+            _fds.Clear();
+        }
         Parallel.ForEach(links, new ParallelOptions { MaxDegreeOfParallelism = 64 }, l => Libbpf.LinkDestroy(l));
-        var fds = _fds.ToArray();
-        _fds.Clear();
         // links (even indexes) first, then their programs
         Parallel.ForEach(Enumerable.Range(0, fds.Length / 2), new ParallelOptions { MaxDegreeOfParallelism = 64 }, i => Libc.Close(fds[2 * i]));
         foreach (var (fd, i) in fds.Select((fd, i) => (fd, i)))

@@ -19,7 +19,7 @@ public interface IKernelSymbols
 /// (lower stack address) and whose kernel stack contains the current chain link as a caller, which
 /// excludes failures in sibling calls that were handled.
 /// </summary>
-public sealed class OriginResolver(IKernelSymbols symbols, IReadOnlyList<string> attachedFunctions, string backend, int maxStackFrames = Capture.EventParser.OriginStack, IReturnKinds? returnKinds = null)
+public sealed class OriginResolver(IKernelSymbols symbols, IReadOnlyList<string> attachedFunctions, string backend, int maxStackFrames = Capture.EventParser.OriginStack, IReturnKinds? returnKinds = null, IReadOnlyList<string>? indexNames = null)
 {
     private readonly HashSet<string> _attached = new(StringComparer.Ordinal);
     private int _attachedSeen;
@@ -121,7 +121,10 @@ public sealed class OriginResolver(IKernelSymbols symbols, IReadOnlyList<string>
     public string Name(OriginRecord r)
     {
         if (r.IsIndex)
-            return r.Function < (ulong)attachedFunctions.Count ? attachedFunctions[(int)r.Function] : $"function#{r.Function}";
+        {
+            var byIndex = indexNames ?? attachedFunctions;
+            return r.Function < (ulong)byIndex.Count ? byIndex[(int)r.Function] : $"function#{r.Function}";
+        }
         return symbols.Lookup(r.Function, out _) ?? $"0x{r.Function:x}";
     }
 
