@@ -36,22 +36,9 @@ public sealed class ProbeSettings
 /// </summary>
 public sealed class ProbeSession(ProbeSettings settings, TextWriter stderr)
 {
-    private volatile bool _stop;
-    private Process? _child;
-
     public int Run()
     {
-        string? executable = null;
-        Launcher.Credentials? creds = null;
-        if (settings.Command.Count > 0)
-        {
-            executable = Launcher.Resolve(settings.Command[0])
-                ?? throw new WhyfailException(Launcher.NotFound(settings.Command[0]), ExitCodes.CommandNotFound);
-            if (settings.User != null) creds = Launcher.LookupUser(settings.User);
-        }
-        foreach (var pid in settings.Pids)
-            if (!Directory.Exists($"/proc/{pid}"))
-                throw new WhyfailException($"no process with pid {pid}", ExitCodes.NoSuchProcess);
+        var target = SessionHost.Resolve(settings.Command, settings.Pids, settings.User);
         KernelChecks.RequireBpf();
         if (ProbeCapture.Unavailable() is { } why)
             throw new WhyfailException($"whyfail probe needs kprobes (a kprobe on each function's entry and source lines, a kretprobe on its return), and {why}. " +
@@ -109,8 +96,8 @@ public sealed class ProbeSession(ProbeSettings settings, TextWriter stderr)
         var stats = new ProbeStats { Functions = settings.Functions, Condition = settings.When.Text };
         var speculation = new ProbeSpeculation(plan, settings.When, stats, output.Call);
 
-        if (executable != null) _child = Launcher.Start(executable, settings.Command, creds);
-        using var unreleased = new Launcher.KillUnlessReleased(_child);
+        // The command's launcher (held before exec), signals forwarded to it or ending the run: the shared session host.
+        using var host = SessionHost.Start(target);
         using var capture = new TracepointCapture(new CaptureOptions
         {
             Follow = true,
@@ -128,19 +115,11 @@ public sealed class ProbeSession(ProbeSettings settings, TextWriter stderr)
             $"(attached in {sw.ElapsedMilliseconds} ms){(settings.When.Text.Length > 0 ? $"; calls reported when {settings.When.Text}" : "")}");
         probes.OnHit = speculation.Handle;
 
-        using var signals = new StopSignals(this);
         int exitCode = 0;
         try
         {
-            if (_child != null)
-            {
-                capture.Adopt([_child.Id], armOnExec: true);
-                Launcher.Release(_child);
-                unreleased.Released = true;
-            }
-            else
-                capture.Adopt(settings.Pids, armOnExec: false);
-            exitCode = TraceLoop.Run(capture, _child, settings.Pids, () => _stop, () =>
+            host.Begin(capture);
+            exitCode = host.Loop(capture, afterPoll: () =>
             {
                 probes.Poll(0);
                 if (probes.CallbackError is { } e) throw e;
@@ -165,31 +144,5 @@ public sealed class ProbeSession(ProbeSettings settings, TextWriter stderr)
     {
         Stream stream = settings.OutputFile != null ? OutputFile.Open(settings.OutputFile) : Console.OpenStandardError();
         return settings.Json ? new ProbeJson(stream, settings.Args) : new ProbeText(new StreamWriter(stream) { AutoFlush = settings.OutputFile == null }, settings.Args);
-    }
-
-    /// <summary>Ctrl-C / SIGTERM: passed to a launched command (whose end ends the run); without one, they end the run (statistics printed).</summary>
-    private sealed class StopSignals : IDisposable
-    {
-        private readonly List<PosixSignalRegistration> _regs = [];
-
-        public StopSignals(ProbeSession s)
-        {
-            foreach (var sig in new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP })
-                _regs.Add(PosixSignalRegistration.Create(sig, ctx =>
-                {
-                    ctx.Cancel = true;
-                    if (s._child is { HasExited: false } child)
-                    {
-                        if (!(ctx.Signal == PosixSignal.SIGINT && !Console.IsInputRedirected)) Libc.Kill(child.Id, Libc.SIGTERM);
-                    }
-                    else
-                        s._stop = true;
-                }));
-        }
-
-        public void Dispose()
-        {
-            foreach (var r in _regs) r.Dispose();
-        }
     }
 }
