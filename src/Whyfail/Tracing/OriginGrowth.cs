@@ -54,20 +54,25 @@ public sealed class OriginGrowth(OriginAttacher probes, OriginResolver resolver,
     public void Step()
     {
         while (_notices.TryDequeue(out var n)) renderer.Notice(n);
-        if (resolver.Unwatched.Count > 0)
-        {
-            var names = resolver.Unwatched.ToList();
-            resolver.Unwatched.Clear();
-            var added = Add(names);
-            if (added.Count > 0)
-                renderer.Notice($"kernel origins: now also watching {string.Join(", ", added)} (seen between watched functions on the kernel stack of a failure; later occurrences confirm the origin)");
-        }
+        Take(resolver.Unwatched, "seen between watched functions on the kernel stack of a failure; later occurrences confirm the origin");
+        Take(resolver.DeeperCallees, "called by an origin that may be deeper; later occurrences go down into them");
         while (_plans.TryDequeue(out var p))
         {
             if (p.Functions.Count == 0) continue;
             var added = Add(p.Functions);
             renderer.Notice($"kernel origins: {p.Syscall} failed for the first time: now watching {added.Count} more functions of its call graph, so its later failures have an origin");
         }
+    }
+
+    /// <summary>Watches the functions the resolver proposed (and forgets the proposal), with a notice saying why.</summary>
+    private void Take(HashSet<string> proposed, string why)
+    {
+        if (proposed.Count == 0) return;
+        var names = proposed.ToList();
+        proposed.Clear();
+        var added = Add(names);
+        if (added.Count > 0)
+            renderer.Notice($"kernel origins: now also watching {string.Join(", ", added)} ({why})");
     }
 
     private IReadOnlyList<string> Add(IReadOnlyList<string> names)

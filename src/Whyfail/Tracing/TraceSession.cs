@@ -73,11 +73,13 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         foreach (var l in capture.Limitations) renderer.Notice(l);
         pipeline.Backlog = () => capture.Backlog;
         OriginGrowth? growth = null;
+        KernelCallees? callees = null;
         if (capture.OriginProbes is { } probes)
         {
             var kallsyms = Kallsyms.Load();
             var symbols = new KallsymsSymbols(kallsyms);
-            pipeline.Origins = new OriginResolver(symbols, probes.Functions, OriginBackends.Describe(probes.Backend), returnKinds: BtfReturnKinds.ForRunningKernel());
+            pipeline.Origins = new OriginResolver(symbols, probes.Functions, OriginBackends.Describe(probes.Backend), returnKinds: BtfReturnKinds.ForRunningKernel(),
+                callees: callees = KernelCallees.ForRunningKernel(kallsyms, settings.Vmlinux));
             growth = new OriginGrowth(probes, pipeline.Origins, renderer, settings, settings.DeepSyscalls ?? OriginPlanner.DefaultSyscalls);
             if (renderer is JsonRenderer jr)
             {
@@ -185,6 +187,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             summary.ExplanationsSkipped = pipeline.ExplanationsSkipped;
             renderer.Summary(summary);
             sourceLines?.Dispose();
+            callees?.Dispose();
         }
         renderer.Flush();
         _output!.Flush();
