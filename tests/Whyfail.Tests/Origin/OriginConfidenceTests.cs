@@ -125,6 +125,24 @@ public class OriginConfidenceTests
     }
 
     [Fact]
+    public void AFunctionTailCalledByTheChainIsItsInnerLink()
+    {
+        // Debian 6.12, io_uring_setup(0, p): __x64_sys_io_uring_setup jumps into io_uring_setup, which holds
+        // "if (!entries) return -EINVAL;" (io_uring_create inlined). Both returns share one frame and its callers.
+        var syms = new TableSymbols(new() { [0x1000] = "entry_SYSCALL_64", [0x2000] = "do_syscall_64", [0x3000] = "__x64_sys_io_uring_setup", [0x4000] = "io_uring_setup" });
+        var ev = new SyscallEvent
+        {
+            Ret = -22, KernelRet = -22,
+            OriginRecords = [Rec(1, -22, 0xff80, 0x2087, 0x1076), Rec(0, -22, 0xff80, 0x2087, 0x1076)],
+        };
+        var facts = new Facts(new() { ["io_uring_setup"] = new([], 0, true), ["__x64_sys_io_uring_setup"] = new(["io_uring_setup"], 0, false) });
+        var o = new OriginResolver(syms, ["__x64_sys_io_uring_setup", "io_uring_setup"], "test", returnKinds: new Kinds(), callees: facts).Resolve(ev)!;
+        Assert.Equal("io_uring_setup", o.Function);
+        Assert.Equal(["io_uring_setup", "__x64_sys_io_uring_setup"], o.Chain);
+        Assert.Equal("high", o.Confidence);
+    }
+
+    [Fact]
     public void KernelCalleesReadsDirectAndIndirectCallsAndTheErrnoFromMachineCode()
     {
         var k = new FakeKernel()

@@ -13,6 +13,8 @@ public sealed class KernelCallees(Kallsyms symbols, Func<IKernelTextReader> open
 {
     private const int MaxBytes = 64 * 1024;
     private readonly Dictionary<(string, int), CalleeFacts?> _cache = new();
+    // Infrastructure the call graph never watches (scheduling, locking, allocation): not where an errno is born.
+    private readonly CallGraphDenylist _deny = CallGraphDenylist.For(new CallGraphOptions());
     private IKernelTextReader? _text;
     private bool _failed;
 
@@ -109,7 +111,7 @@ public sealed class KernelCallees(Kallsyms symbols, Func<IKernelTextReader> open
                     || !symbols.TryFindStart(to, out t) || t.Name.StartsWith("__SCT__", StringComparison.Ordinal))
                     continue;
             }
-            if (t.Name != sym.Name) direct.Add(t.Name);
+            if (t.Name != sym.Name && !_deny.IsDenied(t.Name)) direct.Add(t.Name);
         }
         return true;
     }

@@ -62,6 +62,13 @@ public sealed class OriginResolver(IKernelSymbols symbols, IReadOnlyList<string>
         for (int i = root - 1; i >= 0; i--)
         {
             int cur = chain[^1];
+            if (TailCalled(recs, i, cur))
+            {
+                // cur jumped into it (walk_component → step_into, __x64_sys_io_uring_setup → io_uring_setup):
+                // the same frame, the same callers, returned just before it with the same value.
+                chain.Add(i);
+                continue;
+            }
             if (recs[i].StackPointer >= recs[cur].StackPointer) continue;
             if (IsCalledFrom(recs[i], names[cur]) || ExtendsStack(recs[i].Stack, recs[cur].Stack)
                 || (recs[i].Stack.Count >= maxStackFrames && recs[i].Ret == recs[cur].Ret))
@@ -154,6 +161,15 @@ public sealed class OriginResolver(IKernelSymbols symbols, IReadOnlyList<string>
             parts.Add($"{direct.Count} unwatched function{(direct.Count == 1 ? "" : "s")} ({string.Join(", ", direct.Take(MaxNamed))}{(direct.Count > MaxNamed ? ", …" : "")})");
         return $"{function} has no instruction making {ErrName(want)} and makes {string.Join(" and ", parts)}, which may have returned it";
     }
+
+    /// <summary>
+    /// Whether record <paramref name="inner"/> is of a function the function of record <paramref name="outer"/> tail-called:
+    /// it returned right before it (no record between them), with the same value, on the same stack pointer and the
+    /// same callers — a function that jumps into another leaves its own frame to it.
+    /// </summary>
+    internal static bool TailCalled(IReadOnlyList<OriginRecord> recs, int inner, int outer) =>
+        inner == outer - 1 && recs[inner].Ret == recs[outer].Ret && recs[inner].StackPointer == recs[outer].StackPointer
+        && recs[inner].Stack.Count > 0 && recs[inner].Stack.SequenceEqual(recs[outer].Stack);
 
     private HashSet<string> AttachedSet()
     {
