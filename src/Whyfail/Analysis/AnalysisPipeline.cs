@@ -60,6 +60,8 @@ public sealed class AnalysisPipeline(AnalysisOptions settings)
         }
         if (ev.Failed && !Errno.IsInternal(ev.Errno) && _explain != null)
             Explain(ev);
+        // Origins that are not functions (seccomp, a signal, a security module), once the explanation has looked.
+        if (Origins != null) Origin.Resolve.OriginCauses.Apply(ev);
     }
 
     /// <summary>Failures explained by reusing the explanation of an identical one (<see cref="ExplanationReuse"/>).</summary>

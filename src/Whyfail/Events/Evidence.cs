@@ -57,6 +57,26 @@ public sealed class Origin
     public IReadOnlyList<bool> ChainWatched { get; init; } = [];
     /// <summary>The origin function was not watched: it was placed from the kernel stack (a later occurrence may confirm it).</summary>
     public bool Inferred { get; init; }
+    /// <summary>
+    /// The origin function made calls nobody watched (indirect calls through function pointers, or direct calls to
+    /// functions not watched) and holds no instruction producing the errno itself: the error may come from deeper.
+    /// </summary>
+    public bool Deeper { get; init; }
+    /// <summary>Why <see cref="Deeper"/>: what it called that was not watched.</summary>
+    public string? DeeperWhy { get; init; }
+    /// <summary>How the origin was found: "return_values", "kernel_stack", "zoom" (watched because an earlier failure's
+    /// origin was uncertain), or for origins that are not functions "sys_enter", "seccomp_filters", "signal", "audit", "lsm_hook".</summary>
+    public string FoundBy { get; set; } = "";
+    /// <summary>"function", or an origin that is not a function: "seccomp", "signal", "lsm".</summary>
+    public string Kind { get; set; } = "function";
+    /// <summary>For kinds other than "function": what refused or interrupted the call, in words.</summary>
+    public string? Cause { get; set; }
+    /// <summary>"lsm": the security module ("apparmor", "selinux", "landlock"…).</summary>
+    public string? Module { get; set; }
+    /// <summary>"lsm": the hook (its implementation function when watched, e.g. apparmor_file_open, else the operation).</summary>
+    public string? Hook { get; set; }
+    /// <summary>"signal": the signal's name.</summary>
+    public string? Signal { get; set; }
 
     // Source lines (set when a debug vmlinux is found; see Analysis/Origin/Source).
     /// <summary>Where the origin is in the source: the exact error site, else the function; innermost inlined frame first.</summary>

@@ -98,6 +98,14 @@ public sealed class JsonRenderer : IRenderer
             w.WriteBoolean("inferred", o.Inferred);
             w.WriteString("backend", o.Backend);
             w.WriteString("confidence", o.Confidence);
+            w.WriteBoolean("deeper", o.Deeper);
+            if (o.DeeperWhy is null) w.WriteNull("deeper_why"); else w.WriteString("deeper_why", o.DeeperWhy);
+            w.WriteString("found_by", o.FoundBy);
+            w.WriteString("kind", o.Kind);
+            if (o.Cause is { } cause) w.WriteString("cause", cause);
+            if (o.Module is { } module) w.WriteString("module", module);
+            if (o.Hook is { } hook) w.WriteString("hook", hook);
+            if (o.Signal is { } signal) w.WriteString("signal", signal);
             SourceJson.Write(w, o);
             w.WriteEndObject();
         }

@@ -42,14 +42,22 @@ public sealed class TextRenderer(TextWriter output, bool color, bool showComm, b
         {
             // '*': seen on the kernel stack only, not watched.
             bool Unwatched(int i) => i < o.ChainWatched.Count && !o.ChainWatched[i];
-            sb.Append("    ").Append(Paint("origin:", Cyan)).Append(' ').Append(o.Function);
-            if (o.Offset != 0) sb.Append("+0x").Append(o.Offset.ToString("x"));
-            sb.Append(SourceText.Location(o.Frames));
-            if (Unwatched(0)) sb.Append('*');
-            for (int i = 1; i < o.Chain.Count; i++) sb.Append(" ← ").Append(o.Chain[i]).Append(Unwatched(i) ? "*" : "").Append(SourceText.ChainLocation(o, i));
+            sb.Append("    ").Append(Paint("origin:", Cyan)).Append(' ');
+            // An origin that is not a function (seccomp, a signal, a security module) is named first.
+            if (o.Cause is { } cause) sb.Append(TextSafety.Sanitize(cause)).Append(o.Function.Length > 0 ? "; path: " : "");
+            if (o.Function.Length > 0)
+            {
+                sb.Append(o.Function);
+                if (o.Offset != 0) sb.Append("+0x").Append(o.Offset.ToString("x"));
+                sb.Append(SourceText.Location(o.Frames));
+                if (Unwatched(0)) sb.Append('*');
+                for (int i = 1; i < o.Chain.Count; i++) sb.Append(" ← ").Append(o.Chain[i]).Append(Unwatched(i) ? "*" : "").Append(SourceText.ChainLocation(o, i));
+            }
             bool anyUnwatched = Enumerable.Range(0, o.Chain.Count).Any(Unwatched);
-            sb.Append(Paint($"  [{o.Backend}, {o.Confidence} confidence{(anyUnwatched ? "; * not watched, from the kernel stack" : "")}" +
+            sb.Append(Paint($"  [{o.Backend}, {o.Confidence} confidence{(o.Deeper ? ", may be deeper" : "")}{(anyUnwatched ? "; * not watched, from the kernel stack" : "")}" +
                 $"{(ev.OriginMissed == OriginMiss.NotWatchedYet ? "; its call graph was not all watched yet" : "")}]", Dim)).Append('\n');
+            if (o.DeeperWhy is { } deeper)
+                sb.Append("    ").Append(Paint("may be deeper:", Cyan)).Append(' ').Append(deeper).Append('\n');
             SourceText.AppendSites(sb, o, s => Paint(s, Cyan), s => Paint(s, Red));
             foreach (var c in o.ErrnoChanges)
                 sb.Append("    ").Append(Paint("errno changed:", Cyan)).Append(' ').Append(c).Append('\n');

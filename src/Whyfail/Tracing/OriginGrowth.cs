@@ -59,7 +59,8 @@ public sealed class OriginGrowth
     private int _added, _inBackground, _backgroundLeft;
     private volatile bool _full;
 
-    private sealed record Job(string? Syscall, IReadOnlyList<string> Functions, bool Grown);
+    /// <param name="Why">For functions proposed by the resolver (no syscall): why they are watched now.</param>
+    private sealed record Job(string? Syscall, IReadOnlyList<string> Functions, bool Grown, string? Why = null);
 
     /// <param name="watched">Syscalls whose call graph is fully attached already.</param>
     /// <param name="pending">Syscalls (with their functions) planned but not attached yet, in the order to attach them.</param>
@@ -256,7 +257,7 @@ public sealed class OriginGrowth
         if (job.Syscall is null)
         {
             if (added.Count > 0)
-                _notices.Enqueue($"kernel origins: now also watching {string.Join(", ", added)} (seen between watched functions on the kernel stack of a failure; later occurrences confirm the origin)");
+                _notices.Enqueue($"kernel origins: now also watching {string.Join(", ", added)} ({job.Why})");
         }
         else if (job.Grown)
         {
@@ -274,18 +275,23 @@ public sealed class OriginGrowth
     public void Step()
     {
         while (_notices.TryDequeue(out var n)) _renderer.Notice(n);
-        if (_resolver.Unwatched.Count > 0)
-        {
-            var names = _resolver.Unwatched.ToList();
-            _resolver.Unwatched.Clear();
-            if (!_full) Enqueue(new Job(null, names, true), urgent: true);
-        }
+        Take(_resolver.Unwatched, "seen between watched functions on the kernel stack of a failure; later occurrences confirm the origin");
+        Take(_resolver.DeeperCallees, "called by an origin that may be deeper; later occurrences go down into them");
         if (!_backgroundReported && _backgroundSet != null && Volatile.Read(ref _backgroundLeft) == 0)
         {
             _backgroundReported = true;
             _renderer.Notice($"kernel origins: the default syscall set is watched: {_probes.Functions.Count} functions in all, " +
                 $"{_inBackground} of them attached in the background while the command ran ({_since.Elapsed.TotalMilliseconds:0} ms)");
         }
+    }
+
+    /// <summary>Queues the functions the resolver proposed (and forgets the proposal), to be attached first.</summary>
+    private void Take(HashSet<string> proposed, string why)
+    {
+        if (proposed.Count == 0) return;
+        var names = proposed.ToList();
+        proposed.Clear();
+        if (!_full) Enqueue(new Job(null, names, true, why), urgent: true);
     }
 
     /// <summary>

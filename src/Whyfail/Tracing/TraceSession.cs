@@ -64,12 +64,13 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         foreach (var l in capture.Limitations) renderer.Notice(l);
         pipeline.Backlog = () => capture.Backlog;
         OriginGrowth? growth = null;
+        KernelCallees? callees = null;
         if (capture.OriginProbes is { } probes)
         {
             var kallsyms = Kallsyms.Load();
             var symbols = new KallsymsSymbols(kallsyms);
             pipeline.Origins = new OriginResolver(symbols, probes.Functions, OriginBackends.Describe(probes.Backend), returnKinds: BtfReturnKinds.ForRunningKernel(),
-                indexNames: probes.IndexNames);
+                indexNames: probes.IndexNames, callees: callees = KernelCallees.ForRunningKernel(kallsyms, settings.Vmlinux));
             // What was not attached before the command starts is attached while it runs.
             IReadOnlyList<(string Syscall, IReadOnlyList<string> Functions)> pending = probes.Pending.Count > 0 ? [(origins.Syscalls[0], probes.Pending)] : [];
             growth = new OriginGrowth(probes, pipeline.Origins, renderer, settings,
@@ -173,6 +174,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             summary.ExplanationsSkipped = pipeline.ExplanationsSkipped;
             renderer.Summary(summary);
             sourceLines?.Dispose();
+            callees?.Dispose();
         }
         renderer.Flush();
         _output!.Flush();

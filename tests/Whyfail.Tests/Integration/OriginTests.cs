@@ -124,6 +124,7 @@ public class OriginTests
         Assert.True(first.GetProperty("inferred").GetBoolean());
         Assert.NotEqual(0, first.GetProperty("offset").GetInt64());
         Assert.Equal("medium", first.GetProperty("confidence").GetString());
+        Assert.Equal("kernel_stack", first.GetProperty("found_by").GetString());
         var chain = Chain(first);
         Assert.Equal(["pid_ns_ctl_handler", "proc_sys_call_handler"], chain.Take(2));
         Assert.Contains("vfs_write", chain);
@@ -138,6 +139,9 @@ public class OriginTests
         Assert.Equal("pid_ns_ctl_handler", second.GetProperty("function").GetString());
         Assert.False(second.GetProperty("inferred").GetBoolean());
         Assert.Equal("high", second.GetProperty("confidence").GetString());
+        // Watched because the first occurrence's stack showed it: found by zooming in.
+        Assert.Equal("zoom", second.GetProperty("found_by").GetString());
+        Assert.False(second.GetProperty("deeper").GetBoolean());
         Assert.Equal(["pid_ns_ctl_handler", "proc_sys_call_handler"], Chain(second).Take(2));
         Assert.Contains(failures[1].GetProperty("origin_records").EnumerateArray(), r => r.GetProperty("function").GetString() == "pid_ns_ctl_handler" && r.GetProperty("ret").GetInt64() == -1);
     }
@@ -217,6 +221,10 @@ public class OriginTests
             var chain = Chain(o);
             Assert.Equal(["mnt_want_write", "filename_create"], chain.Skip(1).Take(2));
             Assert.Equal("high", o.GetProperty("confidence").GetString());
+            // It holds "return -EROFS" itself: not deeper, whatever it calls.
+            Assert.False(o.GetProperty("deeper").GetBoolean());
+            Assert.Equal("return_values", o.GetProperty("found_by").GetString());
+            Assert.Equal("function", o.GetProperty("kind").GetString());
         }
         finally
         {

@@ -85,5 +85,7 @@ internal sealed class FakeKernel
         public Emitter CallRax() => Put(0xFF, 0xD0);
         public Emitter JmpRax() => Put(0xFF, 0xE0);
         public Emitter Ud2() => Put(0x0F, 0x0B);
+        /// <summary>mov eax, imm32 (how a function makes "return -ENOSPC").</summary>
+        public Emitter MovEax(int value) => Put([0xB8, .. BitConverter.GetBytes(value)]);
     }
 }

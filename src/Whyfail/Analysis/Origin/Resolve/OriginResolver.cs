@@ -19,7 +19,8 @@ public interface IKernelSymbols
 /// (lower stack address) and whose kernel stack contains the current chain link as a caller, which
 /// excludes failures in sibling calls that were handled.
 /// </summary>
-public sealed class OriginResolver(IKernelSymbols symbols, IReadOnlyList<string> attachedFunctions, string backend, int maxStackFrames = Capture.EventParser.OriginStack, IReturnKinds? returnKinds = null, IReadOnlyList<string>? indexNames = null)
+public sealed class OriginResolver(IKernelSymbols symbols, IReadOnlyList<string> attachedFunctions, string backend, int maxStackFrames = Capture.EventParser.OriginStack, IReturnKinds? returnKinds = null,
+    IReadOnlyList<string>? indexNames = null, ICalleeFacts? callees = null)
 {
     private readonly HashSet<string> _attached = new(StringComparer.Ordinal);
     private int _attachedSeen;
@@ -30,6 +31,19 @@ public sealed class OriginResolver(IKernelSymbols symbols, IReadOnlyList<string>
     /// </summary>
     public HashSet<string> Unwatched { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Direct callees of an origin that may be deeper (see <see cref="Events.Origin.Deeper"/>), not watched yet, whose
+    /// return type can carry an errno: watching them lets a later occurrence go deeper. The caller takes them.
+    /// </summary>
+    public HashSet<string> DeeperCallees { get; } = new(StringComparer.Ordinal);
+
+    // Functions this resolver asked to watch (from a stack, or below an uncertain origin): an origin found among
+    // them was found by zooming in.
+    private readonly HashSet<string> _proposed = new(StringComparer.Ordinal);
+
+    /// <summary>Callees of an uncertain origin named in <see cref="Events.Origin.DeeperWhy"/> at most.</summary>
+    private const int MaxNamed = 3;
+
     public Events.Origin? Resolve(SyscallEvent ev)
     {
         var recs = ev.OriginRecords;
@@ -37,10 +51,24 @@ public sealed class OriginResolver(IKernelSymbols symbols, IReadOnlyList<string>
         long want = ev.KernelRet;
 
         var names = recs.Select(Name).ToArray();
-        var chain = new List<int> { recs.Count - 1 };
-        for (int i = recs.Count - 2; i >= 0; i--)
+        // The chain starts at the last function that returned the syscall's own value. A call where no watched
+        // function returned it has no origin: the errors recorded belong to something else (a permission check
+        // returning -ESRCH inside a call that failed with -ENOSPC).
+        int root = -1;
+        for (int i = recs.Count - 1; i >= 0 && root < 0; i--)
+            if (recs[i].Ret == want) root = i;
+        if (root < 0) return null;
+        var chain = new List<int> { root };
+        for (int i = root - 1; i >= 0; i--)
         {
             int cur = chain[^1];
+            if (TailCalled(recs, i, cur))
+            {
+                // cur jumped into it (walk_component → step_into, __x64_sys_io_uring_setup → io_uring_setup):
+                // the same frame, the same callers, returned just before it with the same value.
+                chain.Add(i);
+                continue;
+            }
             if (recs[i].StackPointer >= recs[cur].StackPointer) continue;
             if (IsCalledFrom(recs[i], names[cur]) || ExtendsStack(recs[i].Stack, recs[cur].Stack)
                 || (recs[i].Stack.Count >= maxStackFrames && recs[i].Ret == recs[cur].Ret))
@@ -75,8 +103,6 @@ public sealed class OriginResolver(IKernelSymbols symbols, IReadOnlyList<string>
             changes.Add($"{below.Name} returned {ErrName(recs[below.Record].Ret)} to {links[barrier].Name}, which returns {ReturnWord(links[barrier].Name)}: " +
                 $"{origin.Name}{(origin.Traced ? "" : " (not watched)")} made {ErrName(want)} anew");
         }
-        if (recs[chain[^1]].Ret != want)
-            changes.Add($"{names[chain[^1]]} returned {ErrName(recs[chain[^1]].Ret)}, the syscall returned {ErrName(want)}");
 
         // Callers at the origin, from its kernel stack (traced or not).
         var stack = new List<string>();
@@ -86,13 +112,17 @@ public sealed class OriginResolver(IKernelSymbols symbols, IReadOnlyList<string>
             stack.Add(f.Offset != 0 ? $"{f.Name}+0x{f.Offset:x}" : f.Name);
 
         foreach (var l in links)
-            if (!l.Traced && !l.Attached && returnKinds != null && returnKinds.CanCarryErrno(l.Name))
-                Unwatched.Add(l.Name);
+            if (!l.Traced && !l.Attached && returnKinds != null && returnKinds.CanCarryErrno(l.Name) && Unwatched.Add(l.Name))
+                _proposed.Add(l.Name);
+
+        // Did the error start in the origin function, or in a call it made that nobody watched?
+        string? deeperWhy = exact && origin.Traced && barrier < 0 ? DeeperWhy(origin.Name, want) : null;
 
         string confidence = !exact ? "low"
             : !origin.Traced || (barrier < 0 && StackChain.UnwatchedBelow(links, originAt)) ? "medium"
-            : ev.OriginDropped > 0 ? "medium"
-            : recs[chain[^1]].Ret == want ? "high" : "medium";
+            : ev.OriginDropped > 0 || deeperWhy != null ? "medium"
+            // Functions that failed after the chain's root returned: the root may be a handled sibling.
+            : root == recs.Count - 1 ? "high" : "medium";
         return new Events.Origin
         {
             Function = origin.Name,
@@ -101,6 +131,9 @@ public sealed class OriginResolver(IKernelSymbols symbols, IReadOnlyList<string>
             Chain = links.Skip(originAt).Select(l => l.Name).ToList(),
             ChainWatched = links.Skip(originAt).Select(l => l.Traced || l.Attached).ToList(),
             Inferred = !origin.Traced,
+            Deeper = deeperWhy != null,
+            DeeperWhy = deeperWhy,
+            FoundBy = !origin.Traced ? "kernel_stack" : _proposed.Contains(origin.Name) ? "zoom" : "return_values",
             ErrnoChanges = changes,
             Backend = backend,
             Confidence = confidence,
@@ -108,6 +141,35 @@ public sealed class OriginResolver(IKernelSymbols symbols, IReadOnlyList<string>
             Inner = links.Take(originAt).Select(l => l.Traced ? $"{l.Name} ({ErrName(recs[l.Record].Ret)})" : $"{l.Name} ({(returnKinds?.CannotCarryErrno(l.Name) == true ? "returns " + ReturnWord(l.Name) : "not watched")})").ToList(),
         };
     }
+
+    /// <summary>
+    /// Null when <paramref name="function"/> makes the error itself (an instruction producing it) or every call it
+    /// makes that could return an errno was watched; else the unwatched calls, in words (its watchable direct
+    /// callees are proposed for watching).
+    /// </summary>
+    private string? DeeperWhy(string function, long want)
+    {
+        if (callees == null || want >= 0 || want < -4095 || callees.Of(function, (int)-want) is not { } facts || facts.MakesErrno) return null;
+        var attached = AttachedSet();
+        var direct = facts.Direct.Where(n => !attached.Contains(n) && returnKinds?.CanCarryErrno(n) == true).ToList();
+        if (facts.Indirect == 0 && direct.Count == 0) return null;
+        foreach (var n in direct)
+            if (DeeperCallees.Add(n)) _proposed.Add(n);
+        var parts = new List<string>();
+        if (facts.Indirect > 0) parts.Add($"{facts.Indirect} indirect call{(facts.Indirect == 1 ? "" : "s")} (function pointers)");
+        if (direct.Count > 0)
+            parts.Add($"{direct.Count} unwatched function{(direct.Count == 1 ? "" : "s")} ({string.Join(", ", direct.Take(MaxNamed))}{(direct.Count > MaxNamed ? ", …" : "")})");
+        return $"{function} has no instruction making {ErrName(want)} and makes {string.Join(" and ", parts)}, which may have returned it";
+    }
+
+    /// <summary>
+    /// Whether record <paramref name="inner"/> is of a function the function of record <paramref name="outer"/> tail-called:
+    /// it returned right before it (no record between them), with the same value, on the same stack pointer and the
+    /// same callers — a function that jumps into another leaves its own frame to it.
+    /// </summary>
+    internal static bool TailCalled(IReadOnlyList<OriginRecord> recs, int inner, int outer) =>
+        inner == outer - 1 && recs[inner].Ret == recs[outer].Ret && recs[inner].StackPointer == recs[outer].StackPointer
+        && recs[inner].Stack.Count > 0 && recs[inner].Stack.SequenceEqual(recs[outer].Stack);
 
     private HashSet<string> AttachedSet()
     {

@@ -1,0 +1,83 @@
+using Whyfail.Analysis.Evidence;
+using Whyfail.Analysis.Origin.Kernel;
+using Whyfail.Events;
+
+namespace Whyfail.Analysis.Origin.Resolve;
+
+/// <summary>
+/// Origins that are not a kernel function's return value, from what the failure's context, evidence and
+/// explanation already established: a seccomp filter that refused the call before the syscall body ran (the
+/// kernel never passed sys_enter), a signal that turned an ERESTART* code into EINTR, a security module's denial
+/// (its hook and the module). A function origin found for the same call stays, as the path the error took.
+/// </summary>
+public static class OriginCauses
+{
+    public static void Apply(SyscallEvent ev)
+    {
+        if (!ev.Failed || ev.Injected) return;
+        if (Seccomp(ev) is { } s) ev.Origin = s;
+        else if (Signal(ev) is { } g) ev.Origin = g;
+        else if (Lsm(ev) is { } l) ev.Origin = l;
+    }
+
+    private static Events.Origin? Seccomp(SyscallEvent ev)
+    {
+        var ctx = ev.Context;
+        bool notEntered = ctx is { EntryTracked: true, NotEntered: true };
+        // Without the entry fact, the rule's evaluation of the thread's own filters (a certain verdict) says it.
+        bool byFilters = !notEntered && ev.Explanation.Any(x => x.Rule == "seccomp.blocked" && x.Certain);
+        if (!notEntered && !byFilters) return null;
+        return new Events.Origin
+        {
+            Kind = "seccomp",
+            Cause = notEntered
+                ? $"a seccomp filter refused the call before it ran ({ev.Syscall} never reached the kernel's syscall body: no sys_enter)"
+                : $"a seccomp filter refused the call before it ran (the thread's filters, run on the call, return SECCOMP_RET_ERRNO with {Decoding.Errno.Name(ev.Errno) ?? ev.Errno.ToString()})",
+            FoundBy = notEntered ? "sys_enter" : "seccomp_filters",
+            Confidence = notEntered ? "high" : "medium",
+            Backend = notEntered ? "sys_enter" : "seccomp filters",
+        };
+    }
+
+    private static Events.Origin? Signal(SyscallEvent ev)
+    {
+        if (!ev.Explanation.Any(x => x.Rule == "signal.interrupted")) return null;
+        var sig = ev.Evidence.OfType<SignalEvidence>().LastOrDefault(s => s.Result == 0);
+        if (sig == null) return null;
+        var o = ev.Origin ?? new Events.Origin { Backend = "signal evidence", Confidence = "high" };
+        o.Kind = "signal";
+        o.Signal = sig.SignalName;
+        o.FoundBy = "signal";
+        o.Cause = $"{sig.SignalName} from pid {sig.SenderPid} interrupted the call: the kernel's {Decoding.Errno.Name(ev.KernelErrno) ?? ev.KernelErrno.ToString()}" +
+            (ev.Origin is { Function.Length: > 0 } f ? $" (from {f.Function})" : "") + " became EINTR when its handler ran";
+        return o;
+    }
+
+    private static Events.Origin? Lsm(SyscallEvent ev)
+    {
+        var denial = ev.Evidence.OfType<LsmEvidence>().FirstOrDefault();
+        // The innermost chain link that is a security module's hook implementation (apparmor_file_open…).
+        string? hook = null, module = null;
+        if (ev.Origin is { Kind: "function" } fo)
+            foreach (var fn in fo.Chain)
+                if (ModuleOf(fn) is { } m && (denial == null || m == denial.Lsm)) { hook = fn; module = m; break; }
+        if (denial == null && hook == null) return null;
+        module = denial?.Lsm ?? module;
+        var o = ev.Origin ?? new Events.Origin { Backend = "audit", Confidence = "high" };
+        o.Kind = "lsm";
+        o.Module = module;
+        o.Hook = hook ?? denial?.Operation;
+        o.FoundBy = hook != null ? "lsm_hook" : "audit";
+        o.Cause = $"the {module} security module denied the call" + (o.Hook is { } h ? $" (hook {Decoding.StringEscaper.Quote(h)})" : "");
+        return o;
+    }
+
+    /// <summary>The module whose hook implementation <paramref name="function"/> is, by name prefix (the capability module's cap_* checks left out: they are capability decisions).</summary>
+    public static string? ModuleOf(string function)
+    {
+        foreach (var (lsm, prefix) in IndirectCallFamilies.LsmPrefixes)
+            if (lsm != "capability" && lsm != "bpf" && function.StartsWith(prefix, StringComparison.Ordinal))
+                return lsm;
+        return null;
+    }
+}
