@@ -49,6 +49,8 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         var summary = new TraceSummary { Print = settings.Summary };
 
         using var injector = Inject.Injector.Create(settings.Inject);
+        // Deny rules: loaded (verified) before the trace, so that a kernel without BPF LSM is said at once; attached below.
+        using var deny = settings.Deny.Count > 0 ? Deny.DenyMatcher.Load(settings.Deny) : null;
         var originFunctions = PlanOrigins(renderer);
         // The launcher (whyfail itself, stopped before exec) starts now so that its start-up overlaps
         // loading the BPF programs; killed if the session fails before releasing it.
@@ -110,6 +112,15 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         {
             if (_output!.Failure != null) return; // nowhere to report it: the session is stopping
             injector?.Mark(ev);
+            if (deny != null)
+            {
+                deny.Mark(ev);
+                if (ev.Failed && ev.DeniedBy == null && !settings.DenyAllFailures)
+                {
+                    summary.Filtered++;
+                    return;
+                }
+            }
             SignalRestart.Apply(ev);
             switch (filter.Judge(ev))
             {
@@ -146,12 +157,14 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             else
             {
                 if (settings.Pids.Count > 0) capture.Adopt(settings.Pids, armOnExec: false);
-                renderer.Notice(StartLine.For(settings, metrics?.Endpoint));
+                if (deny != null) deny.Start(renderer.Notice);
+                else renderer.Notice(StartLine.For(settings, metrics?.Endpoint));
             }
             metrics?.Refresh(capture, (pipeline.ExplanationsSkipped, pipeline.ExplanationsReused), now: true);
 
             exitCode = TraceLoop.Run(capture, _child, settings.Pids, () => _stop || _output!.Failure != null, () =>
             {
+                deny?.Tick(renderer.Notice);
                 tracker.Tick();
                 renderer.Flush();
                 growth?.Step();
@@ -169,18 +182,21 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         finally
         {
             // Events already in the ring buffer are reported, then every program is detached.
+            deny?.Stop();
             growth?.Finish();
             capture.Detach();
             if (capture.ReaperPid is int reaper)
                 renderer.Notice($"kernel origins: the kernel detaches probes one at a time, so a helper (whyfail {LinkReaper.Verb}, pid {reaper}) " +
                     "detaches them in the background once whyfail has exited (whyfail doctor shows it while it runs)");
             capture.Drain();
+            deny?.Tick(renderer.Notice, final: true);
             if (_output!.Failure == null) tracker.Finish(exitCode);
             var stats = capture.Stats;
             summary.Reported = stats.Reported;
             summary.Lost = stats.LostEvents;
             summary.LostEvidence = stats.LostEvidence;
             summary.Injected = injector?.Injected;
+            summary.Deny = deny?.Summary();
             summary.ExplanationsReused = pipeline.ExplanationsReused;
             summary.ExplanationsSkipped = pipeline.ExplanationsSkipped;
             renderer.Summary(summary);
