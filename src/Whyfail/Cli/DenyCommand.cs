@@ -27,7 +27,7 @@ public static class DenyCommand
         ? one character but '/', \c the character c (\: a colon, \* a star). Quote rules in the shell.
 
         Examples:
-          whyfail deny 'create=*.exe:user=!root'           nobody but root creates *.exe files
+          whyfail deny 'create=*.exe:user=!root'           only root may create *.exe files
           whyfail deny 'open=/etc/shadow*:comm=cat'        cat may not open /etc/shadow or its backups
           whyfail deny 'exec=/tmp/**' 'exec=/dev/shm/**'  nothing runs from /tmp or /dev/shm
           whyfail deny 'bind=8080:errno=EADDRINUSE'        port 8080 looks taken, to test a fallback

@@ -105,7 +105,11 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         {
             if (ev.Failed) { if (ev.Routine is null) summary.NotRoutine++; else summary.Routine++; }
             renderer.Event(ev);
-        }, renderer.Verdict, launcherPid: _child?.Id);
+        }, v =>
+        {
+            // whyfail deny: only the ends its refusals explain, not every process of the machine that exits badly.
+            if (deny == null || settings.DenyAllFailures || v.Culprits.Any(c => c.DeniedBy != null)) renderer.Verdict(v);
+        }, launcherPid: _child?.Id);
         capture.OnExit = tracker.Exit;
         capture.OnMessage = tracker.Message;
         capture.OnEvent = ev =>

@@ -44,9 +44,10 @@ public sealed class DenyMatcher : IDisposable
     /// <summary>Attaches the programs: the rules refuse from now on.</summary>
     public void Start(Action<string> notice)
     {
+        var sw = Stopwatch.StartNew();
         _enforcer.Attach();
         notice($"deny: enforcing {_rules.Count} rule(s) with BPF LSM programs on the hooks {string.Join(", ", _enforcer.Hooks.Select(DenyHooks.Name))}, " +
-            "for every process but whyfail itself, until Ctrl-C or SIGTERM; each refusal is reported with its call");
+            $"for every process but whyfail itself, until Ctrl-C or SIGTERM; each refusal is reported with its call (attached in {sw.ElapsedMilliseconds} ms)");
         foreach (var r in _rules)
             notice($"deny: rule {r.Number} ({r.Text}): {Describe(r)}");
     }
