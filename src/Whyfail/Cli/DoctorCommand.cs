@@ -139,6 +139,7 @@ public static class DoctorCommand
         list.Add(new("kallsyms", kallsyms, kallsyms ? "addresses visible" : "addresses hidden (zeros)", "run as root with kernel.kptr_restrict ≤ 1"));
         list.Add(SyscallEntryCheck());
         list.Add(InjectCheck());
+        list.Add(DenyCheck(priv && btf));
         return list;
     }
 
@@ -171,6 +172,24 @@ public static class DoctorCommand
                 ? "works for commands whyfail starts, lockdown or not: a seccomp filter installed before exec (SECCOMP_RET_ERRNO), and user notification answered by whyfail for path=, comm=, when=, retval= (Linux 5.9+)"
                 : $"only rules without conditions (SECCOMP_RET_ERRNO); path=, comm=, when= and retval= need {why}",
             "Linux 5.9+ (seccomp user notification with SECCOMP_USER_NOTIF_FLAG_CONTINUE, pidfd_getfd)");
+    }
+
+    /// <summary>`whyfail deny` needs BPF LSM: "bpf" among the active security modules, and the kernel accepting the programs.</summary>
+    private static Check DenyCheck(bool canLoad)
+    {
+        const string unlocks = "a kernel with CONFIG_BPF_LSM=y booted with \"bpf\" in lsm=, not refusing BPF LSM programs (whyfail deny)";
+        var status = Capture.Deny.BpfLsm.Read();
+        if (status.Unavailable is { } why) return new("deny", false, why, unlocks);
+        if (!canLoad) return new("deny", null, $"BPF LSM is active ({status.Describe()}); loading its programs needs root", unlocks);
+        try
+        {
+            using var probe = Capture.Deny.DenyEnforcer.Load([new(1, "exec=/nonexistent", Capture.Deny.DenyWhat.Exec, "/nonexistent", 0, 13, Capture.Deny.DenyUsers.Any, [], null)]);
+            return new("deny", true, $"BPF LSM programs load ({status.Describe()})", unlocks);
+        }
+        catch (WhyfailException e)
+        {
+            return new("deny", false, e.Message.Replace("whyfail deny cannot refuse anything on this kernel: ", ""), unlocks);
+        }
     }
 
     private static bool CanOpen(string path)

@@ -26,6 +26,7 @@ public static class WhyfailCli
           whyfail errno 512                        what an errno number or name means
           whyfail doctor                           what this kernel lets whyfail see
           whyfail graph --syscall X --diff -- CMD  kernel call trees of the failing calls (see graph --help)
+          whyfail deny 'create=*.exe:user=!root'   refuse operations by rule, system-wide (see deny --help)
 
         Exit status: the command's own (128+N if killed by signal N; 127 if not found); whyfail's
         own errors: 2 usage, 3 missing privilege, 4 kernel lacks a feature, 5 no such process,
@@ -168,6 +169,7 @@ public static class WhyfailCli
         root.Subcommands.Add(DoctorCommand.Build());
         root.Subcommands.Add(Graph.GraphCommand.Build());
         root.Subcommands.Add(ProbeCommand.Build());
+        root.Subcommands.Add(DenyCommand.Build());
         return root;
     }
 

@@ -106,6 +106,9 @@ public sealed class SyscallEvent
     public string? InjectedBy { get; set; }
     public bool Injected => InjectedBy != null;
 
+    /// <summary>`whyfail deny`: the rule's refusal that made this call fail (null when no rule refused it).</summary>
+    public Denial? DeniedBy { get; set; }
+
     /// <summary>An io_uring completion with an error (then <see cref="ErrorAsData"/> is set), not a syscall's own result.</summary>
     public UringCompletion? Uring { get; init; }
 }

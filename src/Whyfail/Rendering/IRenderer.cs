@@ -28,6 +28,8 @@ public sealed class TraceSummary
     public long Filtered { get; set; }
     /// <summary>Calls whyfail injected (--inject), null without --inject.</summary>
     public long? Injected { get; set; }
+    /// <summary>`whyfail deny`: refusals per rule (the kernel's counters) and how many were reported; null otherwise.</summary>
+    public DenySummary? Deny { get; set; }
     /// <summary>Failures judged routine / not routine (the verdict's judgement).</summary>
     public long Routine { get; set; }
     public long NotRoutine { get; set; }
@@ -44,5 +46,22 @@ public sealed class TraceSummary
         var key = (syscall, errno, comm);
         if (Counts.Count >= MaxRows && !Counts.ContainsKey(key)) key = (syscall, errno, "(other)");
         Counts[key] = Counts.GetValueOrDefault(key) + 1;
+    }
+}
+
+/// <summary>What `whyfail deny` refused: per rule from the kernel's counters; reported = paired with their failing call.</summary>
+/// <param name="RingFull">Refusals the kernel had no room to report (its ring buffer was full).</param>
+/// <param name="Unpaired">Refusals reported without their call: no failing call of the thread followed in the trace.</param>
+public sealed record DenySummary(IReadOnlyList<(int Number, string Text, ulong Refused)> Rules, ulong Reported, ulong RingFull, ulong Unpaired)
+{
+    /// <summary>Refusals not reported with their call, whatever the reason (the counters' total minus <see cref="Reported"/>).</summary>
+    public ulong Unreported
+    {
+        get
+        {
+            ulong total = 0;
+            foreach (var r in Rules) total += r.Refused;
+            return total > Reported ? total - Reported : 0;
+        }
     }
 }

@@ -130,6 +130,7 @@ public sealed class JsonRenderer : IRenderer
             w.WriteEndArray();
         }
         w.WriteBoolean("injected", ev.Injected);
+        DenyJson.Write(w, ev.DeniedBy);
         VerdictJson.WriteEventFields(w, ev);
         CgroupJson.Write(w, ev);
         w.WriteEndObject();
@@ -154,6 +155,7 @@ public sealed class JsonRenderer : IRenderer
         w.WriteNumber("lost_evidence", s.LostEvidence);
         w.WriteNumber("hidden_internal", s.HiddenInternal);
         if (s.Injected is { } inj) w.WriteNumber("injected", inj);
+        if (s.Deny is { } deny) DenyJson.WriteSummary(w, deny);
         w.WriteNumber("routine", s.Routine);
         w.WriteNumber("not_routine", s.NotRoutine);
         w.WriteNumber("explanations_reused", s.ExplanationsReused);

@@ -98,6 +98,7 @@ public sealed class TextRenderer(TextWriter output, bool color, bool showComm, b
             sb.Append(Paint(result, Red)).Append(" (").Append(Errno.Message(e)).Append(')');
         }
         if (ev.Injected) sb.Append(Paint(" (injected)", Red));
+        if (ev.DeniedBy is { } denial) sb.Append(Paint($" (denied by rule {denial.Rule})", Red));
     }
 
     /// <summary>The folded line for the routine failures since the last line shown.</summary>
@@ -147,6 +148,13 @@ public sealed class TextRenderer(TextWriter output, bool color, bool showComm, b
             Notice($"{s.Reported} event(s) captured, none lost");
         if (s.Injected is { } inj)
             Notice($"--inject: {inj} call(s) injected");
+        if (s.Deny is { } deny)
+        {
+            foreach (var r in deny.Rules)
+                Notice($"deny: rule {r.Number} ({r.Text}) refused {r.Refused} operation(s)");
+            Notice($"deny: {deny.Reported} refusal(s) reported with their call, {deny.Unreported} not" +
+                (deny.Unreported > 0 ? $" ({deny.RingFull} with no room in the ring buffer, {deny.Unpaired} without a failing call of their thread in the trace)" : ""));
+        }
         if (s.ExplanationsSkipped > 0)
             Notice($"{s.ExplanationsSkipped} failure(s) reported without an explanation: whyfail could not keep up with a flood of varied failures (a quarter of the ring buffer was waiting); narrow with --syscall, --errno or --comm, or raise --buffer-size");
         if (s.HiddenInternal > 0 && s.Print)

@@ -38,6 +38,8 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         var summary = new TraceSummary { Print = settings.Summary };
 
         using var injector = Inject.Injector.Create(settings.Inject);
+        // Deny rules: loaded (verified) before the trace, so that a kernel without BPF LSM is said at once; attached below.
+        using var deny = settings.Deny.Count > 0 ? Deny.DenyMatcher.Load(settings.Deny) : null;
         var origins = PlanOrigins(renderer);
         // The launcher (whyfail itself, held before exec) starts now so that its start-up overlaps loading the
         // BPF programs; killed if the session fails before releasing it. SIGHUP with -o FILE and no command
@@ -99,13 +101,26 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         {
             if (ev.Failed) { if (ev.Routine is null) summary.NotRoutine++; else summary.Routine++; }
             renderer.Event(ev);
-        }, renderer.Verdict, launcherPid: _child?.Id);
+        }, v =>
+        {
+            // whyfail deny: only the ends its refusals explain, not every process of the machine that exits badly.
+            if (deny == null || settings.DenyAllFailures || v.Culprits.Any(c => c.DeniedBy != null)) renderer.Verdict(v);
+        }, launcherPid: _child?.Id);
         capture.OnExit = tracker.Exit;
         capture.OnMessage = tracker.Message;
         capture.OnEvent = ev =>
         {
             if (_output!.Failure != null) return; // nowhere to report it: the session is stopping
             injector?.Mark(ev);
+            if (deny != null)
+            {
+                deny.Mark(ev);
+                if (ev.Failed && ev.DeniedBy == null && !settings.DenyAllFailures)
+                {
+                    summary.Filtered++;
+                    return;
+                }
+            }
             SignalRestart.Apply(ev);
             switch (filter.Judge(ev))
             {
@@ -135,12 +150,16 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             if (_child != null && runs)
                 injector?.Start(_child.Id, renderer.Notice);
             else if (_child == null)
-                renderer.Notice(StartLine.For(settings, metrics?.Endpoint));
+            {
+                if (deny != null) deny.Start(renderer.Notice);
+                else renderer.Notice(StartLine.For(settings, metrics?.Endpoint));
+            }
             growth?.Start();
             metrics?.Refresh(capture, (pipeline.ExplanationsSkipped, pipeline.ExplanationsReused), now: true);
 
             exitCode = host.Loop(capture, () => _output!.Failure != null, () =>
             {
+                deny?.Tick(renderer.Notice);
                 tracker.Tick();
                 renderer.Flush();
                 growth?.Step();
@@ -158,18 +177,21 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         finally
         {
             // Events already in the ring buffer are reported, then every program is detached (attaching stops at once).
+            deny?.Stop();
             growth?.Stop();
             capture.Detach();
             if (capture.ReaperPid is int reaper)
                 renderer.Notice($"kernel origins: the kernel detaches probes one at a time, so a helper (whyfail {LinkReaper.Verb}, pid {reaper}) " +
                     "detaches them in the background once whyfail has exited (whyfail doctor shows it while it runs)");
             capture.Drain();
+            deny?.Tick(renderer.Notice, final: true);
             if (_output!.Failure == null) tracker.Finish(exitCode);
             var stats = capture.Stats;
             summary.Reported = stats.Reported;
             summary.Lost = stats.LostEvents;
             summary.LostEvidence = stats.LostEvidence;
             summary.Injected = injector?.Injected;
+            summary.Deny = deny?.Summary();
             summary.ExplanationsReused = pipeline.ExplanationsReused;
             summary.ExplanationsSkipped = pipeline.ExplanationsSkipped;
             renderer.Summary(summary);

@@ -60,6 +60,12 @@ public sealed class TraceSettings
     /// <summary>--inject rules, in command-line order.</summary>
     public IReadOnlyList<Inject.InjectRule> Inject { get; init; } = [];
 
+    /// <summary>`whyfail deny` rules, in command-line order (empty: a plain trace).</summary>
+    public IReadOnlyList<Capture.Deny.DenyRule> Deny { get; init; } = [];
+
+    /// <summary>`whyfail deny --all-failures`: report every failure, not only the refusals.</summary>
+    public bool DenyAllFailures { get; init; }
+
     /// <summary>--metrics ADDR:PORT: serve Prometheus metrics there.</summary>
     public Whyfail.Metrics.MetricsEndpoint? Metrics { get; init; }
 }

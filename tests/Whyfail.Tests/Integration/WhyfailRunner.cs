@@ -34,7 +34,7 @@ public static class WhyfailRunner
     {
         var list = args.ToList();
         int dashdash = list.IndexOf("--");
-        if (!list.Contains("--deep") && list.Count > 0 && list[0] is not ("errno" or "doctor" or "graph" or "probe" or "__reap"))
+        if (!list.Contains("--deep") && list.Count > 0 && list[0] is not ("errno" or "doctor" or "graph" or "probe" or "__reap" or "deny"))
             list.Insert(dashdash >= 0 ? dashdash : list.Count, "--deep=none");
         args = list;
         // The native binary (WHYFAIL_BIN, set by test.sh to out/whyfail) when built, else the assembly.

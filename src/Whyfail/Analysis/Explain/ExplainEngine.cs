@@ -14,6 +14,7 @@ public sealed class ExplainEngine
     static readonly IExplainRule[] Rules =
     [
         new Injected(),
+        new DeniedByRule(),
         new SeccompBlocked(),
         new LsmDenied(),
         new CapabilityDenied(),
@@ -146,7 +147,7 @@ public sealed class ExplainEngine
             {
                 foreach (var e in rule.Explain(ev, proc)) found.Add(e);
                 if (rule.FromEvidence) evidenceBased.Add(rule.Id);
-                if (rule is Injected && found.Count > 0) break; // whyfail made this error: nothing else caused it
+                if (rule is Injected or DeniedByRule && found.Count > 0) break; // whyfail made this error: nothing else caused it
             }
             catch (Exception ex)
             {

@@ -34,7 +34,7 @@ public sealed class ExplanationReuse
     /// <summary>The identity of <paramref name="ev"/>'s failure, or null when it must be explained afresh.</summary>
     public string? Key(SyscallEvent ev)
     {
-        if (!ev.Failed || ev.Injected) return null;
+        if (!ev.Failed || ev.Injected || ev.DeniedBy != null) return null;
         var sb = _sb.Clear();
         sb.Append(ev.Pid).Append('|').Append(ev.Nr).Append('|').Append(ev.Ret).Append('|').Append(ev.KernelRet)
           .Append('|').Append(ev.Uid).Append(',').Append(ev.Euid).Append(',').Append(ev.Gid).Append(',').Append(ev.Egid)
