@@ -20,13 +20,6 @@
 char LICENSE[] SEC("license") = "GPL";
 
 struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, 1 /* BPF_F_NO_PREALLOC */);
-	__type(key, int);
-	__type(value, struct task_state);
-} tasks SEC(".maps");
-
-struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20);
 } probe_events SEC(".maps");

@@ -2,7 +2,7 @@
 /*
  * The value of the `tasks` task-storage map, shared by whyfail.bpf.c (which owns the map) and
  * probe.bpf.c (which reuses the same map by descriptor to see which tasks are traced): both must
- * declare the same value size.
+ * declare the same value size, so the map itself is declared here too.
  */
 #ifndef WHYFAIL_TASK_STATE_H
 #define WHYFAIL_TASK_STATE_H
@@ -24,5 +24,14 @@ struct task_state {
 	u32 entered;           /* seccomp filter mode only: syscall nr + 1 seen at sys_enter, 0 after sys_exit */
 	u32 enter_seen;        /* a sys_enter was seen since tracking started (a call in flight then has none) */
 };
+
+/* The traced tasks: whyfail.bpf.c owns the map; probe.bpf.c's copy is replaced by it (bpf_map__reuse_fd) before
+ * loading, so both objects declare it alike from here. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, 1 /* BPF_F_NO_PREALLOC */);
+	__type(key, int);
+	__type(value, struct task_state);
+} tasks SEC(".maps");
 
 #endif

@@ -25,13 +25,6 @@ const volatile struct wf_config cfg = {};
 
 #include "task_state.h"
 
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, 1 /* BPF_F_NO_PREALLOC */);
-	__type(key, int);
-	__type(value, struct task_state);
-} tasks SEC(".maps");
-
 /* Thread groups to adopt (-p, launched command): consulted by the task iterator and on fork. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
