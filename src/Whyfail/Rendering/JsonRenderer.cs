@@ -47,6 +47,28 @@ public sealed class JsonRenderer : IRenderer
         foreach (var a in ev.Args) w.WriteNumberValue(a);
         w.WriteEndArray();
         w.WriteNumber("ret", ev.ErrorAsData ? 0 : ev.Ret);
+        WriteErrno(w, ev);
+        w.WriteBoolean("capture_truncated", ev.CaptureTruncated);
+        w.WriteBoolean("evidence_lost", ev.EvidenceLost);
+        w.WriteStartArray("evidence");
+        foreach (var e in ev.Evidence) EvidenceJson.Write(w, e);
+        w.WriteEndArray();
+        if (ev.Context is { } context) ContextJson.Write(w, context);
+        WriteExplanation(w, ev);
+        WriteOrigin(w, ev.Origin);
+        if (ev.OriginMissed is { } missed) w.WriteString("origin_missed", missed);
+        WriteOriginRecords(w, ev.OriginRecords);
+        w.WriteBoolean("injected", ev.Injected);
+        DenyJson.Write(w, ev.DeniedBy);
+        VerdictJson.WriteEventFields(w, ev);
+        CgroupJson.Write(w, ev);
+        w.WriteEndObject();
+        EndLine();
+    }
+
+    /// <summary>errno, errno_nr, errno_text, internal; kernel_ret/kernel_errno when the kernel's value differs (docs/json.md).</summary>
+    private static void WriteErrno(Utf8JsonWriter w, SyscallEvent ev)
+    {
         if (ev.Failed)
         {
             int e = ev.Errno;
@@ -66,12 +88,11 @@ public sealed class JsonRenderer : IRenderer
             w.WriteNull("errno_text");
             w.WriteBoolean("internal", false);
         }
-        w.WriteBoolean("capture_truncated", ev.CaptureTruncated);
-        w.WriteBoolean("evidence_lost", ev.EvidenceLost);
-        w.WriteStartArray("evidence");
-        foreach (var e in ev.Evidence) EvidenceJson.Write(w, e);
-        w.WriteEndArray();
-        if (ev.Context is { } context) ContextJson.Write(w, context);
+    }
+
+    /// <summary>The explanation rules' sentences, one object each.</summary>
+    private static void WriteExplanation(Utf8JsonWriter w, SyscallEvent ev)
+    {
         w.WriteStartArray("explanation");
         foreach (var x in ev.Explanation)
         {
@@ -83,58 +104,58 @@ public sealed class JsonRenderer : IRenderer
             w.WriteEndObject();
         }
         w.WriteEndArray();
-        if (ev.Origin is { } o)
+    }
+
+    /// <summary>Where in the kernel the error was born, or null.</summary>
+    private static void WriteOrigin(Utf8JsonWriter w, Origin? origin)
+    {
+        if (origin is not { } o)
         {
-            w.WriteStartObject("origin");
-            w.WriteString("function", o.Function);
-            w.WriteNumber("offset", o.Offset);
-            WriteStrings(w, "chain", o.Chain);
-            WriteStrings(w, "errno_changes", o.ErrnoChanges);
-            WriteStrings(w, "stack", o.Stack);
-            WriteStrings(w, "inner", o.Inner);
-            w.WriteStartArray("chain_watched");
-            foreach (var t in o.ChainWatched) w.WriteBooleanValue(t);
+            w.WriteNull("origin");
+            return;
+        }
+        w.WriteStartObject("origin");
+        w.WriteString("function", o.Function);
+        w.WriteNumber("offset", o.Offset);
+        WriteStrings(w, "chain", o.Chain);
+        WriteStrings(w, "errno_changes", o.ErrnoChanges);
+        WriteStrings(w, "stack", o.Stack);
+        WriteStrings(w, "inner", o.Inner);
+        w.WriteStartArray("chain_watched");
+        foreach (var t in o.ChainWatched) w.WriteBooleanValue(t);
+        w.WriteEndArray();
+        w.WriteBoolean("inferred", o.Inferred);
+        w.WriteString("backend", o.Backend);
+        w.WriteString("confidence", o.Confidence);
+        w.WriteBoolean("deeper", o.Deeper);
+        if (o.DeeperWhy is null) w.WriteNull("deeper_why"); else w.WriteString("deeper_why", o.DeeperWhy);
+        w.WriteString("found_by", o.FoundBy);
+        w.WriteString("kind", o.Kind);
+        if (o.Cause is { } cause) w.WriteString("cause", cause);
+        if (o.Module is { } module) w.WriteString("module", module);
+        if (o.Hook is { } hook) w.WriteString("hook", hook);
+        if (o.Signal is { } signal) w.WriteString("signal", signal);
+        SourceJson.Write(w, o);
+        w.WriteEndObject();
+    }
+
+    /// <summary>The raw error returns behind the origin (addresses or attach indexes), for tools and for checking whyfail.</summary>
+    private void WriteOriginRecords(Utf8JsonWriter w, IReadOnlyList<OriginRecord> records)
+    {
+        if (records.Count == 0) return;
+        w.WriteStartArray("origin_records");
+        foreach (var r in records)
+        {
+            w.WriteStartObject();
+            w.WriteString("function", _names?.Origin(r) ?? $"0x{r.Function:x}");
+            w.WriteNumber("ret", r.Ret);
+            w.WriteNumber("sp", r.StackPointer);
+            w.WriteStartArray("stack");
+            foreach (var a in r.Stack) w.WriteStringValue(_names?.Address(a) ?? $"0x{a:x}");
             w.WriteEndArray();
-            w.WriteBoolean("inferred", o.Inferred);
-            w.WriteString("backend", o.Backend);
-            w.WriteString("confidence", o.Confidence);
-            w.WriteBoolean("deeper", o.Deeper);
-            if (o.DeeperWhy is null) w.WriteNull("deeper_why"); else w.WriteString("deeper_why", o.DeeperWhy);
-            w.WriteString("found_by", o.FoundBy);
-            w.WriteString("kind", o.Kind);
-            if (o.Cause is { } cause) w.WriteString("cause", cause);
-            if (o.Module is { } module) w.WriteString("module", module);
-            if (o.Hook is { } hook) w.WriteString("hook", hook);
-            if (o.Signal is { } signal) w.WriteString("signal", signal);
-            SourceJson.Write(w, o);
             w.WriteEndObject();
         }
-        else
-            w.WriteNull("origin");
-        if (ev.OriginMissed is { } missed) w.WriteString("origin_missed", missed);
-        if (ev.OriginRecords.Count > 0)
-        {
-            // The raw error returns behind the origin (addresses or attach indexes), for tools and for checking whyfail.
-            w.WriteStartArray("origin_records");
-            foreach (var r in ev.OriginRecords)
-            {
-                w.WriteStartObject();
-                w.WriteString("function", _names?.Origin(r) ?? $"0x{r.Function:x}");
-                w.WriteNumber("ret", r.Ret);
-                w.WriteNumber("sp", r.StackPointer);
-                w.WriteStartArray("stack");
-                foreach (var a in r.Stack) w.WriteStringValue(_names?.Address(a) ?? $"0x{a:x}");
-                w.WriteEndArray();
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-        }
-        w.WriteBoolean("injected", ev.Injected);
-        DenyJson.Write(w, ev.DeniedBy);
-        VerdictJson.WriteEventFields(w, ev);
-        CgroupJson.Write(w, ev);
-        w.WriteEndObject();
-        EndLine();
+        w.WriteEndArray();
     }
 
     public void Verdict(VerdictReport v)

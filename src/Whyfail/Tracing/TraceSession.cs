@@ -46,46 +46,11 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         // reopens the file (log rotation of a long --system or -p session).
         using var host = SessionHost.Start(target, injector?.Filter, onHangup: ReopensOnHup ? () => _reopen = true : null);
         _child = host.Child;
-        SourceLines? sourceLines = null;
-        using var capture = new TracepointCapture(new CaptureOptions
-        {
-            TraceAll = settings.System,
-            ReportSuccess = settings.All,
-            Follow = settings.Follow,
-            RingBufferBytes = settings.BufferBytes,
-            Captures = Decoder.CaptureSpecs(),
-            OriginFunctions = origins.Functions,
-            OriginUpFront = origins.UpFront,
-            OriginBackend = settings.Backend,
-            OriginProgress = Progress("attaching origin probes"),
-            Pinpoint = settings.Pinpoint,
-            Syscalls = settings.Syscalls?.ToHashSet(),
-            Errnos = settings.Errnos?.ToHashSet(),
-            Comms = settings.Comms?.ToList(),
-        });
+        using var capture = OpenCapture(origins);
         foreach (var l in capture.Limitations) renderer.Notice(l);
         pipeline.Backlog = () => capture.Backlog;
-        OriginGrowth? growth = null;
-        KernelCallees? callees = null;
-        if (capture.OriginProbes is { } probes)
-        {
-            var kallsyms = Kallsyms.Load();
-            var symbols = new KallsymsSymbols(kallsyms);
-            pipeline.Origins = new OriginResolver(symbols, probes.Functions, OriginBackends.Describe(probes.Backend), returnKinds: BtfReturnKinds.ForRunningKernel(),
-                indexNames: probes.IndexNames, callees: callees = KernelCallees.ForRunningKernel(kallsyms, settings.Vmlinux));
-            // What was not attached before the command starts is attached while it runs.
-            IReadOnlyList<(string Syscall, IReadOnlyList<string> Functions)> pending = probes.Pending.Count > 0 ? [(origins.Syscalls[0], probes.Pending)] : [];
-            growth = new OriginGrowth(probes, pipeline.Origins, renderer, settings,
-                probes.Pending.Count > 0 ? origins.Syscalls.Skip(1) : origins.Syscalls, pending, origins.InBackground);
-            renderer.UseKernelNames(new Analysis.Origin.Resolve.ResolverNames(pipeline.Origins, symbols));
-            renderer.Notice($"kernel origins: {probes.Functions.Count} functions watched with {OriginBackends.Describe(probes.Backend)} " +
-                $"(attached in {probes.AttachTime.TotalMilliseconds:0} ms{(probes.Refused.Count > 0 ? $"; {probes.Refused.Count} refused by the kernel, e.g. {probes.Refused[0].Function}: {probes.Refused[0].Reason}" : "")})" +
-                (origins.InBackground != null
-                    ? $"; {(probes.Pending.Count > 0 ? $"the other {probes.Pending.Count} functions of {origins.Syscalls[0]}'s call graph and " : "")}the rest of the default syscall set " +
-                      "are attached while the command runs, and a syscall's call graph when it first fails (failures before that say \"not watched yet\")"
-                    : ""));
-            sourceLines = pipeline.SourceLines = SourceLines.ForSession(settings.Vmlinux, settings.KernelSrc, kallsyms, renderer.Notice);
-        }
+        var (growth, callees) = AttachOrigins(capture, origins, pipeline, renderer);
+        var sourceLines = pipeline.SourceLines;
         if (settings.Pinpoint)
             pipeline.Pinpoint = PinpointSetup.Make(capture, sourceLines, renderer.Notice);
 
@@ -186,14 +151,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             capture.Drain();
             deny?.Tick(renderer.Notice, final: true);
             if (_output!.Failure == null) tracker.Finish(exitCode);
-            var stats = capture.Stats;
-            summary.Reported = stats.Reported;
-            summary.Lost = stats.LostEvents;
-            summary.LostEvidence = stats.LostEvidence;
-            summary.Injected = injector?.Injected;
-            summary.Deny = deny?.Summary();
-            summary.ExplanationsReused = pipeline.ExplanationsReused;
-            summary.ExplanationsSkipped = pipeline.ExplanationsSkipped;
+            FillSummary(summary, capture, pipeline, injector, deny);
             renderer.Summary(summary);
             sourceLines?.Dispose();
             callees?.Dispose();
@@ -203,6 +161,64 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         if (_output.Failure != null)
             throw new WhyfailException($"cannot write to {_output.Name}: {_output.Failure}; the report is incomplete", ExitCodes.Output);
         return exitCode;
+    }
+
+    /// <summary>Loads and attaches the tracepoint programs (and the origin probes planned before the command starts).</summary>
+    private TracepointCapture OpenCapture(OriginPlan origins) => new(new CaptureOptions
+    {
+        TraceAll = settings.System,
+        ReportSuccess = settings.All,
+        Follow = settings.Follow,
+        RingBufferBytes = settings.BufferBytes,
+        Captures = Decoder.CaptureSpecs(),
+        OriginFunctions = origins.Functions,
+        OriginUpFront = origins.UpFront,
+        OriginBackend = settings.Backend,
+        OriginProgress = Progress("attaching origin probes"),
+        Pinpoint = settings.Pinpoint,
+        Syscalls = settings.Syscalls?.ToHashSet(),
+        Errnos = settings.Errnos?.ToHashSet(),
+        Comms = settings.Comms?.ToList(),
+    });
+
+    /// <summary>
+    /// With origin probes attached: the resolver that names where each error was born, the growth of the watched set
+    /// while the command runs, names for raw records, and source lines when debug info is there.
+    /// </summary>
+    private (OriginGrowth? Growth, KernelCallees? Callees) AttachOrigins(TracepointCapture capture, OriginPlan origins, AnalysisPipeline pipeline, IRenderer renderer)
+    {
+        if (capture.OriginProbes is not { } probes) return (null, null);
+        KernelCallees? callees;
+        var kallsyms = Kallsyms.Load();
+        var symbols = new KallsymsSymbols(kallsyms);
+        pipeline.Origins = new OriginResolver(symbols, probes.Functions, OriginBackends.Describe(probes.Backend), returnKinds: BtfReturnKinds.ForRunningKernel(),
+            indexNames: probes.IndexNames, callees: callees = KernelCallees.ForRunningKernel(kallsyms, settings.Vmlinux));
+        // What was not attached before the command starts is attached while it runs.
+        IReadOnlyList<(string Syscall, IReadOnlyList<string> Functions)> pending = probes.Pending.Count > 0 ? [(origins.Syscalls[0], probes.Pending)] : [];
+        var growth = new OriginGrowth(probes, pipeline.Origins, renderer, settings,
+            probes.Pending.Count > 0 ? origins.Syscalls.Skip(1) : origins.Syscalls, pending, origins.InBackground);
+        renderer.UseKernelNames(new Analysis.Origin.Resolve.ResolverNames(pipeline.Origins, symbols));
+        renderer.Notice($"kernel origins: {probes.Functions.Count} functions watched with {OriginBackends.Describe(probes.Backend)} " +
+            $"(attached in {probes.AttachTime.TotalMilliseconds:0} ms{(probes.Refused.Count > 0 ? $"; {probes.Refused.Count} refused by the kernel, e.g. {probes.Refused[0].Function}: {probes.Refused[0].Reason}" : "")})" +
+            (origins.InBackground != null
+                ? $"; {(probes.Pending.Count > 0 ? $"the other {probes.Pending.Count} functions of {origins.Syscalls[0]}'s call graph and " : "")}the rest of the default syscall set " +
+                  "are attached while the command runs, and a syscall's call graph when it first fails (failures before that say \"not watched yet\")"
+                : ""));
+        pipeline.SourceLines = SourceLines.ForSession(settings.Vmlinux, settings.KernelSrc, kallsyms, renderer.Notice);
+        return (growth, callees);
+    }
+
+    /// <summary>What the session counted, for the summary at exit.</summary>
+    private static void FillSummary(TraceSummary summary, TracepointCapture capture, AnalysisPipeline pipeline, Inject.Injector? injector, Deny.DenyMatcher? deny)
+    {
+        var stats = capture.Stats;
+        summary.Reported = stats.Reported;
+        summary.Lost = stats.LostEvents;
+        summary.LostEvidence = stats.LostEvidence;
+        summary.Injected = injector?.Injected;
+        summary.Deny = deny?.Summary();
+        summary.ExplanationsReused = pipeline.ExplanationsReused;
+        summary.ExplanationsSkipped = pipeline.ExplanationsSkipped;
     }
 
     /// <summary>SIGHUP with -o FILE and no command: the file is reopened (appending), for log rotation.</summary>
