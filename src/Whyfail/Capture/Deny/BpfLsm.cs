@@ -23,7 +23,7 @@ public sealed record BpfLsm(IReadOnlyList<string>? ActiveLsms, string? Lockdown,
     public static BpfLsm Read()
     {
         var (lsm, lockdown) = ReadSecurityFs();
-        if (!File.Exists("/sys/kernel/btf/vmlinux"))
+        if (!File.Exists(KernelChecks.BtfPath))
             return new(lsm, lockdown, "the kernel has no BTF (/sys/kernel/btf/vmlinux), which BPF LSM programs need");
         if (lsm is null)
             return new(null, lockdown, "the list of active security modules could not be read (securityfs: /sys/kernel/security/lsm)");
