@@ -370,10 +370,14 @@ int BPF_PROG(on_signal_generate, int sig, struct kernel_siginfo *info, struct ta
 	return 0;
 }
 
-/* sa_flags of the current task's handler for sig (constant indices keep CO-RE and the verifier happy). */
+/*
+ * sa_flags of the current task's handler for sig (constant indices keep CO-RE and the verifier happy). A global
+ * function: the verifier checks its 64 cases once, not again for each evidence item on each path of on_sys_exit.
+ */
 #define SA_CASE(n) case n: return sh->action[n - 1].sa.sa_flags;
-static __noinline u64 sa_flags_of(struct sighand_struct *sh, int sig)
+__noinline u64 sa_flags_of(int sig)
 {
+	struct sighand_struct *sh = bpf_get_current_task_btf()->sighand;
 	if (!sh)
 		return 0;
 	switch (sig) {
@@ -906,18 +910,30 @@ __noinline int ctx_file(struct scratch_buf *sb, u32 off, u32 what, u64 pathp, u6
 	return o + sizeof(*f) + ((used + 7) & ~7u);
 }
 
-/* Open descriptors, counted in the table's bitmap (up to 65536). */
+/* Open descriptors, counted in the table's bitmap (up to 65536), a word per bpf_loop step (the verifier checks the
+ * step once instead of unrolling 1024 of them). */
+struct fd_count {
+	u64 open_fds;
+	u32 words;
+	u32 n;
+};
+
+static long count_fds_step(u64 k, void *ctx)
+{
+	struct fd_count *fc = ctx;
+	if (k >= fc->words)
+		return 1;
+	u64 bits = 0;
+	bpf_probe_read_kernel(&bits, sizeof(bits), (void *)(fc->open_fds + k * 8));
+	fc->n += __builtin_popcountll(bits);
+	return 0;
+}
+
 static __always_inline u32 count_fds(u64 open_fds, u32 max_fds)
 {
-	u32 words = (max_fds + 63) / 64, n = 0;
-	for (u32 k = 0; k < 1024; k++) {
-		if (k >= words)
-			break;
-		u64 bits = 0;
-		bpf_probe_read_kernel(&bits, sizeof(bits), (void *)(open_fds + k * 8));
-		n += __builtin_popcountll(bits);
-	}
-	return n;
+	struct fd_count fc = { .open_fds = open_fds, .words = (max_fds + 63) / 64, .n = 0 };
+	bpf_loop(1024, count_fds_step, &fc, 0);
+	return fc.n;
 }
 
 static const int ctx_rlim_index[WF_CTX_RLIMS] = WF_CTX_RLIM_ORDER;
@@ -1212,6 +1228,95 @@ __noinline int capture_context(struct scratch_buf *sb, u32 off, u32 flags, u32 f
 }
 
 /*
+ * After the event's header: the evidence gathered while the call ran, then (below) the latest origin records and
+ * site hits; the task's lists are emptied. Each returns the offset after what it copied (together they end below
+ * 3 KiB). Global functions, like capture_args: the verifier checks each once, instead of every path of
+ * on_sys_exit through each loop (copying the three lists inline cost it ~570 000 instructions: its start-up).
+ */
+__noinline u32 copy_evidence(struct scratch_buf *sb, struct task_state *st, long ret)
+{
+	u32 off = sizeof(struct wf_event);
+	if (!sb || !st)
+		return off;
+	u8 *buf = sb->data;
+	struct wf_event *h = (struct wf_event *)buf;
+	u32 n = st->n_ev;
+	if (n > WF_MAX_EVIDENCE) {
+		n = WF_MAX_EVIDENCE;
+		h->flags |= WF_EVF_EVIDENCE_LOST;
+	}
+	for (u32 k = 0; k < WF_MAX_EVIDENCE; k++) {
+		if (k >= n)
+			break;
+		/* A capability check that said no inside a call that succeeded (--all) decided nothing. */
+		if (ret >= 0 && st->ev[k].kind == WF_EV_CAPABILITY)
+			continue;
+		struct wf_evidence *e = (struct wf_evidence *)(buf + off);
+		*e = st->ev[k];
+		if (e->kind == WF_EV_SIGNAL)
+			e->d = sa_flags_of(e->a);
+		off += sizeof(*e);
+		h->n_evidence++;
+	}
+	st->n_ev = 0;
+	return off;
+}
+
+__noinline u32 copy_origins(struct scratch_buf *sb, struct task_state *st, u32 off)
+{
+	if (!sb || !st || !st->n_orig)
+		return off;
+	u8 *buf = sb->data;
+	struct wf_event *h = (struct wf_event *)buf;
+	COPY_LATEST(st->orig, st->n_orig, WF_MAX_ORIGIN, struct wf_origin_rec, h->n_origin, h->origin_dropped);
+	st->n_orig = 0;
+	return off;
+}
+
+__noinline u32 copy_pins(struct scratch_buf *sb, struct task_state *st, u32 off)
+{
+	if (!sb || !st || !st->n_pin)
+		return off;
+	u8 *buf = sb->data;
+	struct wf_event *h = (struct wf_event *)buf;
+	COPY_LATEST(st->pin, st->n_pin, WF_MAX_PIN, struct wf_pin_rec, h->n_pin, h->pin_dropped);
+	st->n_pin = 0;
+	return off;
+}
+
+/* The user memory the syscall's arguments point at, as the capture spec of its number says; returns the new end. */
+__noinline u32 capture_args(struct scratch_buf *sb, struct wf_capture_spec *spec, u32 off)
+{
+	if (!sb || !spec)
+		return off;
+	struct wf_event *h = (struct wf_event *)sb->data;
+	for (u32 i = 0; i < 6; i++) {
+		u32 kind = spec->kind[i];
+		if (kind == WF_CAP_NONE)
+			continue;
+		u64 val = h->args[i];
+		if (!val)
+			continue;
+		if (kind == WF_CAP_STRV) {
+			off = capture_strv(sb, off, i, val);
+			continue;
+		}
+		u64 lenval = 0;
+		u32 la = spec->len_arg[i];
+		if (kind == WF_CAP_SIZED && la < 6)
+			lenval = h->args[la];
+		else if (kind == WF_CAP_SIZED_PTR && la < 6) {
+			u32 l32 = 0;
+			if (h->args[la])
+				bpf_probe_read_user(&l32, sizeof(l32), (void *)h->args[la]);
+			lenval = l32;
+		}
+		off = capture_one(sb, off, i | kind << 8 | (u32)spec->size[i] << 16, val, lenval);
+	}
+	return off;
+}
+
+/*
  * Seccomp filter mode only: the kernel runs seccomp (and ptrace's entry stop) before the sys_enter
  * tracepoint, so a call a filter refuses reaches sys_exit without passing here. Every other task
  * returns after one field read, before any map lookup.
@@ -1332,70 +1437,16 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 	h->cgroup_id = bpf_get_current_cgroup_id();
 
-	u32 off = sizeof(struct wf_event);
-	if (st) {
-		u32 n = st->n_ev;
-		if (n > WF_MAX_EVIDENCE) {
-			n = WF_MAX_EVIDENCE;
-			h->flags |= WF_EVF_EVIDENCE_LOST;
-		}
-		for (u32 k = 0; k < WF_MAX_EVIDENCE; k++) {
-			if (k >= n)
-				break;
-			/* A capability check that said no inside a call that succeeded (--all) decided nothing. */
-			if (ret >= 0 && st->ev[k].kind == WF_EV_CAPABILITY)
-				continue;
-			struct wf_evidence *e = (struct wf_evidence *)(buf + off);
-			*e = st->ev[k];
-			if (e->kind == WF_EV_SIGNAL)
-				e->d = sa_flags_of(task->sighand, e->a);
-			off += sizeof(*e);
-			h->n_evidence++;
-		}
-		st->n_ev = 0;
-
-		/* evidence + origin records + site hits end below 3 KiB */
-		if (st->n_orig) {
-			COPY_LATEST(st->orig, st->n_orig, WF_MAX_ORIGIN, struct wf_origin_rec, h->n_origin, h->origin_dropped);
-			st->n_orig = 0;
-		}
-		if (st->n_pin) {
-			COPY_LATEST(st->pin, st->n_pin, WF_MAX_PIN, struct wf_pin_rec, h->n_pin, h->pin_dropped);
-			st->n_pin = 0;
-		}
-	}
-
+	u32 off = copy_evidence(sb, st, ret);
+	off = copy_origins(sb, st, off);
+	off = copy_pins(sb, st, off);
 	struct wf_capture_spec *spec = bpf_map_lookup_elem(&capture, &nr);
 	if (ret < 0 && !cfg.context_off) {
 		u64 o = off;
 		VERIFIER_MASK(o, 0xfff);
 		off = capture_context(sb, o, ctx_flags, spec ? spec->fd_args : 0);
 	}
-	if (spec) {
-		for (u32 i = 0; i < 6; i++) {
-			u32 kind = spec->kind[i];
-			if (kind == WF_CAP_NONE)
-				continue;
-			u64 val = h->args[i];
-			if (!val)
-				continue;
-			if (kind == WF_CAP_STRV) {
-				off = capture_strv(sb, off, i, val);
-				continue;
-			}
-			u64 lenval = 0;
-			u32 la = spec->len_arg[i];
-			if (kind == WF_CAP_SIZED && la < 6)
-				lenval = h->args[la];
-			else if (kind == WF_CAP_SIZED_PTR && la < 6) {
-				u32 l32 = 0;
-				if (h->args[la])
-					bpf_probe_read_user(&l32, sizeof(l32), (void *)h->args[la]);
-				lenval = l32;
-			}
-			off = capture_one(sb, off, i | kind << 8 | (u32)spec->size[i] << 16, val, lenval);
-		}
-	}
+	off = capture_args(sb, spec, off);
 
 	/* Blobs end before WF_SCRATCH (see blob_room); the mask proves it to the verifier. */
 	u64 len = off;

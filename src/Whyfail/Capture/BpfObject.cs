@@ -61,6 +61,7 @@ internal sealed unsafe class BpfObject : IDisposable
 
     public void Load()
     {
+        using var stats = VerifierStats.Request(Handle);
         if (Libbpf.ObjectLoad(Handle) < 0)
         {
             int err = Marshal.GetLastPInvokeError();
@@ -71,6 +72,7 @@ internal sealed unsafe class BpfObject : IDisposable
             throw new WhyfailException(hint, err == 1 ? ExitCodes.NoPermission : ExitCodes.KernelUnsupported, VerifierSummary(log));
         }
         LibbpfLog.Take();
+        stats?.Print();
     }
 
     /// <summary>Attaches a program by its section (tp_btf/...); returns false with the reason when the kernel says no.</summary>

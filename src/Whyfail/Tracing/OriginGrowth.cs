@@ -93,16 +93,19 @@ public sealed class OriginGrowth
                 _claimed.Add(sc);
                 _growing.Add(sc);
             }
-            Plan(null);
         }
         if (_background.Count > 0) _ready.Release();
     }
 
     private int Budget => Math.Min(PerSyscallBudget, _settings.DeepBudget);
 
-    /// <summary>Starts attaching in the background (call once tracing has started).</summary>
+    /// <summary>
+    /// Starts attaching in the background (call once tracing has started), and with --deep auto planning the default
+    /// set: not before, as building a call graph that is not cached yet would hold the command's start.
+    /// </summary>
     public void Start()
     {
+        if (_backgroundSet != null) Plan(null);
         _attacher = new Thread(AttachLoop, 1 << 20) { IsBackground = true, Name = "whyfail origin growth" };
         _attacher.Start();
     }

@@ -40,17 +40,21 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         using var injector = Inject.Injector.Create(settings.Inject);
         // Deny rules: loaded (verified) before the trace, so that a kernel without BPF LSM is said at once; attached below.
         using var deny = settings.Deny.Count > 0 ? Deny.DenyMatcher.Load(settings.Deny) : null;
+        StartupTimes.Mark("settings checked");
         var origins = PlanOrigins(renderer);
+        StartupTimes.Mark("origins planned");
         // The launcher (whyfail itself, held before exec) starts now so that its start-up overlaps loading the
         // BPF programs; killed if the session fails before releasing it. SIGHUP with -o FILE and no command
         // reopens the file (log rotation of a long --system or -p session).
         using var host = SessionHost.Start(target, injector?.Filter, onHangup: ReopensOnHup ? () => _reopen = true : null);
         _child = host.Child;
         using var capture = OpenCapture(origins);
+        StartupTimes.Mark("programs loaded and attached");
         foreach (var l in capture.Limitations) renderer.Notice(l);
         pipeline.Backlog = () => capture.Backlog;
         var (growth, callees) = AttachOrigins(capture, origins, pipeline, renderer);
         var sourceLines = pipeline.SourceLines;
+        StartupTimes.Mark("origin resolver ready");
         if (settings.Pinpoint)
             pipeline.Pinpoint = PinpointSetup.Make(capture, sourceLines, renderer.Notice);
 
@@ -111,7 +115,9 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         try
         {
             pipeline.WarmUp();
+            StartupTimes.Mark("analysis warmed up");
             bool runs = host.Begin(capture);
+            StartupTimes.Mark("command released");
             if (_child != null && runs)
                 injector?.Start(_child.Id, renderer.Notice);
             else if (_child == null)
@@ -142,9 +148,11 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         finally
         {
             // Events already in the ring buffer are reported, then every program is detached (attaching stops at once).
+            StartupTimes.Mark("command ended");
             deny?.Stop();
             growth?.Stop();
             capture.Detach();
+            StartupTimes.Mark("detached (probe links handed off)");
             if (capture.ReaperPid is int reaper)
                 renderer.Notice($"kernel origins: the kernel detaches probes one at a time, so a helper (whyfail {LinkReaper.Verb}, pid {reaper}) " +
                     "detaches them in the background once whyfail has exited (whyfail doctor shows it while it runs)");
@@ -158,6 +166,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         }
         renderer.Flush();
         _output!.Flush();
+        StartupTimes.Mark("summary written");
         if (_output.Failure != null)
             throw new WhyfailException($"cannot write to {_output.Name}: {_output.Failure}; the report is incomplete", ExitCodes.Output);
         return exitCode;

@@ -28,6 +28,20 @@ internal static unsafe partial class Libbpf
     [LibraryImport(Lib, EntryPoint = "bpf_program__set_autoload")]
     internal static partial int ProgramSetAutoload(nint prog, [MarshalAs(UnmanagedType.U1)] bool autoload);
 
+    [LibraryImport(Lib, EntryPoint = "bpf_program__autoload")]
+    [return: MarshalAs(UnmanagedType.U1)]
+    internal static partial bool ProgramAutoload(nint prog);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_object__next_program")]
+    internal static partial nint NextProgram(nint obj, nint prev);
+
+    /// <summary>Verifier log level for this program's load (4: statistics only).</summary>
+    [LibraryImport(Lib, EntryPoint = "bpf_program__set_log_level")]
+    internal static partial int ProgramSetLogLevel(nint prog, uint level);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_program__set_log_buf")]
+    internal static partial int ProgramSetLogBuf(nint prog, byte* buf, nuint size);
+
     [LibraryImport(Lib, EntryPoint = "bpf_program__attach", SetLastError = true)]
     internal static partial nint ProgramAttach(nint prog);
 

@@ -1,0 +1,21 @@
+using System.Diagnostics;
+
+namespace Whyfail.Tracing;
+
+/// <summary>
+/// WHYFAIL_STARTUP_TIMES=1: one line on standard error per step of a session's start and end (milliseconds since the
+/// process started, and its CPU time), to see where launch → the command's first call and its exit → whyfail's exit go
+/// (bench/README "Start-up"). Off by default; costs nothing then.
+/// </summary>
+internal static class StartupTimes
+{
+    private static readonly bool On = Environment.GetEnvironmentVariable("WHYFAIL_STARTUP_TIMES") == "1";
+
+    public static void Mark(string step)
+    {
+        if (!On) return;
+        using var self = Process.GetCurrentProcess();
+        double since = (DateTime.Now - self.StartTime).TotalMilliseconds;
+        Console.Error.WriteLine($"whyfail: startup: {step}: {since:0} ms since launch, {self.TotalProcessorTime.TotalMilliseconds:0} ms CPU");
+    }
+}
