@@ -68,8 +68,10 @@ public sealed unsafe class TracepointCapture : IDisposable
         }
         candidates.Remove(OriginBackend.None);
         candidates.Add(OriginBackend.None);
+        StartupTimes.Mark("origin backends probed");
         var capCandidates = CapabilitySource.Candidates();
         Capabilities = capCandidates[0];
+        StartupTimes.Mark("capability sources probed");
         foreach (var backend in candidates)
         {
             var capBefore = Capabilities;
@@ -83,6 +85,7 @@ public sealed unsafe class TracepointCapture : IDisposable
                 limitations.Add($"origin backend {OriginBackends.Describe(backend)} refused by this kernel ({e.Message})");
                 continue;
             }
+            StartupTimes.Mark("programs loaded");
             try
             {
                 _statsFd = _bpf.MapFd(BpfMaps.Stats);
@@ -96,6 +99,7 @@ public sealed unsafe class TracepointCapture : IDisposable
                 AttachCapabilityFallback(limitations);
                 foreach (var prog in UringPrograms)
                     _bpf.Attach(prog);
+                StartupTimes.Mark("tracepoints attached");
                 if (backend != OriginBackend.None)
                 {
                     var origin = new OriginAttacher(backend, _bpf.Program(OriginAttacher.ProgramFor(backend)), options.OriginFunctions, options.OriginProgress, options.OriginUpFront);
@@ -250,6 +254,7 @@ public sealed unsafe class TracepointCapture : IDisposable
                 bpf.SetAutoload(prog, uring.Contains(prog));
             if (noUring != null && !limitations.Any(l => l.StartsWith("no io_uring completions", StringComparison.Ordinal)))
                 limitations.Add($"no io_uring completions: {noUring}; io_uring requests that fail are not shown");
+            StartupTimes.Mark("object opened and configured");
             try
             {
                 bpf.Load();

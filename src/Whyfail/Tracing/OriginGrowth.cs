@@ -132,7 +132,7 @@ public sealed class OriginGrowth
         if (sc is null) Volatile.Write(ref _setToPlan, 1);
         else _toPlan.Enqueue(sc);
         if (Interlocked.CompareExchange(ref _planning, 1, 0) == 0)
-            Task.Run(PlanQueued);
+            new Thread(() => { Background(); PlanQueued(); }, 1 << 20) { IsBackground = true, Name = "whyfail origin planner" }.Start();
     }
 
     /// <summary>A planned syscall failed before its turn: it goes first.</summary>
@@ -208,8 +208,19 @@ public sealed class OriginGrowth
         _ready.Release();
     }
 
+    /// <summary>
+    /// The planner and the attacher run at the lowest priority (nice 19, this thread only): building a call graph that is
+    /// not cached costs seconds of CPU, which the command (just released) and, when it has ended, whyfail's report and
+    /// exit must not wait for, least of all on a machine with few CPUs.
+    /// </summary>
+    private static void Background() =>
+        Capture.Native.Libc.SetPriority(PrioProcess, (uint)Capture.Native.Libc.GetTid(), 19);
+
+    private static readonly int PrioProcess = (int)Decoding.Xlat.Table("priority_which")["PRIO_PROCESS"];
+
     private void AttachLoop()
     {
+        Background();
         var token = _cancel.Token;
         try
         {

@@ -52,11 +52,17 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         StartupTimes.Mark("programs loaded and attached");
         foreach (var l in capture.Limitations) renderer.Notice(l);
         pipeline.Backlog = () => capture.Backlog;
-        var (growth, callees) = AttachOrigins(capture, origins, pipeline, renderer);
-        var sourceLines = pipeline.SourceLines;
-        StartupTimes.Mark("origin resolver ready");
+        // The origin resolver (kallsyms, the kernel's text, source lines) is made after the command is released: reading
+        // kallsyms alone costs seconds in the lab's emulated CPU, and no event is processed before the loop. --pinpoint
+        // needs it (and its source lines) to place its kprobes before the command starts.
+        (OriginGrowth? growth, KernelCallees? callees) = (null, null);
+        SourceLines? sourceLines = null;
         if (settings.Pinpoint)
+        {
+            (growth, callees) = AttachOrigins(capture, origins, pipeline, renderer);
+            sourceLines = pipeline.SourceLines;
             pipeline.Pinpoint = PinpointSetup.Make(capture, sourceLines, renderer.Notice);
+        }
 
         string? noAudit = null;
         using var audit = settings.Explain ? Analysis.Evidence.AuditListener.Start(out noAudit) : null;
@@ -124,6 +130,12 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             {
                 if (deny != null) deny.Start(renderer.Notice);
                 else renderer.Notice(StartLine.For(settings, metrics?.Endpoint));
+            }
+            if (!settings.Pinpoint)
+            {
+                (growth, callees) = AttachOrigins(capture, origins, pipeline, renderer);
+                sourceLines = pipeline.SourceLines;
+                StartupTimes.Mark("origin resolver ready");
             }
             growth?.Start();
             metrics?.Refresh(capture, (pipeline.ExplanationsSkipped, pipeline.ExplanationsReused), now: true);

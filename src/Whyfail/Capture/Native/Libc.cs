@@ -191,6 +191,12 @@ internal static unsafe partial class Libc
         public nuint Len;
     }
 
+    [LibraryImport(Lib, EntryPoint = "setpriority", SetLastError = true)]
+    internal static partial int SetPriority(int which, uint who, int prio);
+
+    [LibraryImport(Lib, EntryPoint = "gettid")]
+    internal static partial int GetTid();
+
     [LibraryImport(Lib, EntryPoint = "syscall", SetLastError = true)]
     internal static partial long Syscall(long nr, long a1, long a2, long a3);
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Whyfail.Tracing;
+namespace Whyfail.Capture;
 
 /// <summary>
 /// WHYFAIL_STARTUP_TIMES=1: one line on standard error per step of a session's start and end (milliseconds since the
