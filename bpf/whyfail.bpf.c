@@ -401,7 +401,51 @@ static __always_inline bool is_error_value(u64 v)
 	return ((s64)v < 0 && (s64)v >= -4095) || (v >> 32 == 0 && (s32)v < 0 && (s32)v >= -4095);
 }
 
-static __always_inline void origin_record(void *ctx, u64 fn, u64 ret, u64 sp)
+__noinline int wf_btf_anchor_origin_args(struct wf_origin_args *a)
+{
+	return a != 0;
+}
+
+/*
+ * --args (cfg.origin_args, read-only: without it the verifier drops all of this): the function's
+ * arguments, sent to the ring buffer as a wf_origin_args numbered like its origin record. Pointers
+ * are followed at return: kernel memory as bytes (a struct's first members), else as a string; user
+ * addresses as a string only.
+ */
+static __always_inline void origin_args(u32 seq, u64 fn, s64 ret, u64 sp, const u64 *args, bool entry_seen)
+{
+	struct wf_origin_args *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		stat_inc(WF_STAT_LOST_EVENTS);
+		return;
+	}
+	r->type = WF_REC_ORIGIN_ARGS;
+	r->entry_seen = entry_seen;
+	r->seq = seq;
+	r->tid = (u32)bpf_get_current_pid_tgid();
+	r->read_ok = 0;
+	r->fn = fn;
+	r->ret = ret;
+	r->sp = sp;
+	for (int i = 0; i < WF_ORIGIN_NARGS; i++) {
+		u64 v = args[i];
+		void *dst = r->data + i * WF_ORIGIN_ARG_BYTES;
+		r->args[i] = v;
+		if (!entry_seen)
+			continue;
+		if (v >= 0xffff800000000000ULL) {
+			if (bpf_probe_read_kernel(dst, WF_ORIGIN_ARG_BYTES, (void *)v) == 0 ||
+			    bpf_probe_read_kernel_str(dst, WF_ORIGIN_ARG_BYTES, (void *)v) > 0)
+				r->read_ok |= 1u << i;
+		} else if (v >= 0x10000 && v < 0x800000000000ULL) {
+			if (bpf_probe_read_user_str(dst, WF_ORIGIN_ARG_BYTES, (void *)v) > 0)
+				r->read_ok |= 1u << (i + WF_ORIGIN_USER_READ);
+		}
+	}
+	bpf_ringbuf_submit(r, 0);
+}
+
+static __always_inline void origin_record(void *ctx, u64 fn, u64 ret, u64 sp, const u64 *args, bool entry_seen)
 {
 	struct task_state *st = state_of(bpf_get_current_task_btf(), false);
 	if (!st || !(st->flags & WF_TRACED))
@@ -419,6 +463,8 @@ static __always_inline void origin_record(void *ctx, u64 fn, u64 ret, u64 sp)
 				r->stack[k] = 0;
 	}
 	st->n_orig = n + 1;
+	if (cfg.origin_args)
+		origin_args(n, fn, r->ret, sp, args, entry_seen);
 }
 
 /* fentry/fexit backend: a template loaded once, then cloned for every function (user space). */
@@ -430,7 +476,71 @@ int origin_fexit(u64 *ctx)
 	if (!is_error_value(ret))
 		return 0;
 	u64 here = 0;
-	origin_record(ctx, bpf_get_func_ip(ctx), ret, (u64)&here);
+	u64 args[WF_ORIGIN_NARGS] = {};
+	if (cfg.origin_args)
+		for (int i = 0; i < WF_ORIGIN_NARGS; i++)
+			bpf_get_func_arg(ctx, i, &args[i]); /* beyond the function's own: stays 0 */
+	origin_record(ctx, bpf_get_func_ip(ctx), ret, (u64)&here, args, true);
+	return 0;
+}
+
+/*
+ * --args with the kretprobe backends: the return probe no longer sees the argument registers, so an
+ * entry probe on the same functions (same cookies) stores them per thread and function until the return.
+ * An LRU map: entries whose return never comes (kretprobe maxactive misses) are pushed out.
+ */
+struct origin_entry_key {
+	u32 tid;
+	u32 cookie;
+};
+
+struct origin_entry_regs {
+	u64 args[WF_ORIGIN_NARGS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct origin_entry_key);
+	__type(value, struct origin_entry_regs);
+} origin_entries SEC(".maps");
+
+static __always_inline void origin_entry_store(struct pt_regs *ctx)
+{
+	struct task_state *st = state_of(bpf_get_current_task_btf(), false);
+	if (!st || !(st->flags & WF_TRACED))
+		return;
+	struct origin_entry_key k = { (u32)bpf_get_current_pid_tgid(), (u32)bpf_get_attach_cookie(ctx) };
+	struct origin_entry_regs v = { { ctx->di, ctx->si, ctx->dx, ctx->cx, ctx->r8, ctx->r9 } };
+	bpf_map_update_elem(&origin_entries, &k, &v, BPF_ANY);
+}
+
+/* The stored arguments of this thread's call of the function (deleted: a later call stores its own). */
+static __always_inline bool origin_entry_take(struct pt_regs *ctx, u64 *args)
+{
+	if (!cfg.origin_args)
+		return false;
+	struct origin_entry_key k = { (u32)bpf_get_current_pid_tgid(), (u32)bpf_get_attach_cookie(ctx) };
+	struct origin_entry_regs *v = bpf_map_lookup_elem(&origin_entries, &k);
+	if (!v)
+		return false;
+	for (int i = 0; i < WF_ORIGIN_NARGS; i++)
+		args[i] = v->args[i];
+	bpf_map_delete_elem(&origin_entries, &k);
+	return true;
+}
+
+SEC("kprobe.multi/do_sys_openat2")
+int origin_entry_multi(struct pt_regs *ctx)
+{
+	origin_entry_store(ctx);
+	return 0;
+}
+
+SEC("kprobe/do_sys_openat2")
+int origin_entry(struct pt_regs *ctx)
+{
+	origin_entry_store(ctx);
 	return 0;
 }
 
@@ -439,9 +549,11 @@ SEC("kretprobe.multi/do_sys_openat2")
 int origin_kretprobe_multi(struct pt_regs *ctx)
 {
 	u64 ret = ctx->ax;
+	u64 args[WF_ORIGIN_NARGS] = {};
+	bool seen = origin_entry_take(ctx, args);
 	if (!is_error_value(ret))
 		return 0;
-	origin_record(ctx, bpf_get_attach_cookie(ctx), ret, ctx->sp);
+	origin_record(ctx, bpf_get_attach_cookie(ctx), ret, ctx->sp, args, seen);
 	return 0;
 }
 
@@ -449,9 +561,11 @@ SEC("kretprobe/do_sys_openat2")
 int origin_kretprobe(struct pt_regs *ctx)
 {
 	u64 ret = ctx->ax;
+	u64 args[WF_ORIGIN_NARGS] = {};
+	bool seen = origin_entry_take(ctx, args);
 	if (!is_error_value(ret))
 		return 0;
-	origin_record(ctx, bpf_get_attach_cookie(ctx), ret, ctx->sp);
+	origin_record(ctx, bpf_get_attach_cookie(ctx), ret, ctx->sp, args, seen);
 	return 0;
 }
 

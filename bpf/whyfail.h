@@ -259,6 +259,32 @@ struct wf_origin_rec {
 };                                      /* 152 bytes */
 
 /*
+ * --args: the arguments of a function whose error return was recorded (sent with the record, before the
+ * syscall's own record): the six argument registers at entry (fexit: the trampoline's copy; kretprobe
+ * backends: what an entry kprobe stored for this task and function), and up to WF_ORIGIN_ARG_BYTES read
+ * at return behind each one that points somewhere (kernel memory, else a user string). User space pairs
+ * it with origin record number seq of the same thread's next syscall record (seq counts every error
+ * return of the call: origin_dropped + k for the record k kept).
+ */
+#define WF_REC_ORIGIN_ARGS  5
+#define WF_ORIGIN_NARGS     6     /* arguments passed in registers (x86_64 SysV) */
+#define WF_ORIGIN_ARG_BYTES 128   /* bytes read behind one pointer argument */
+#define WF_ORIGIN_USER_READ 8     /* read_ok bit (i + this): argument i's bytes are a user string */
+
+struct wf_origin_args {
+	unsigned short type;            /* WF_REC_ORIGIN_ARGS */
+	unsigned short entry_seen;      /* 1: the values are the arguments (0: kretprobe whose entry was not seen) */
+	unsigned int   seq;             /* this error return's number in the call (task_state.n_orig before it) */
+	unsigned int   tid;
+	unsigned int   read_ok;         /* bit i: data[i] read from kernel memory; bit i + WF_ORIGIN_USER_READ: a user string */
+	unsigned long long fn;          /* as wf_origin_rec.fn */
+	long long      ret;             /* as wf_origin_rec.ret */
+	unsigned long long sp;          /* as wf_origin_rec.sp */
+	unsigned long long args[WF_ORIGIN_NARGS];
+	unsigned char  data[WF_ORIGIN_NARGS * WF_ORIGIN_ARG_BYTES];
+};                                      /* 848 bytes */
+
+/*
  * --pinpoint: a kprobe on an instruction that stands for one error site (the errno constant, or a
  * branch into a shared "return -E..." block) fired while the traced syscall ran. In firing order,
  * the latest WF_MAX_PIN kept. The kprobe fires before its instruction runs, so for a conditional
@@ -288,7 +314,7 @@ struct wf_config {
 	unsigned int trace_all;         /* --system */
 	unsigned int report_success;    /* --all */
 	unsigned int self_tgid;         /* never trace whyfail itself */
-	unsigned int pad;
+	unsigned int origin_args;       /* --args: every origin record also sends its function's arguments (wf_origin_args) */
 	/*
 	 * Filters (--syscall, --errno, --comm), applied before an event is built: what they drop never
 	 * reaches the ring buffer. User space applies the same filters again (they decide what is shown);

@@ -22,6 +22,9 @@ public sealed class AnalysisPipeline(AnalysisOptions settings)
     /// <summary>Set when a debug vmlinux of the running kernel was found: origins get source lines.</summary>
     public Origin.Source.SourceLines? SourceLines { get; set; }
 
+    /// <summary>Set with --args: the origin chain's functions get their arguments.</summary>
+    public Origin.ChainArguments? ChainArgs { get; set; }
+
     /// <summary>Set with --pinpoint where kprobes and debug info are there: error sites decided by kprobes.</summary>
     public Origin.Source.Pinpointer? Pinpoint { get; set; }
 
@@ -56,6 +59,7 @@ public sealed class AnalysisPipeline(AnalysisOptions settings)
         if (ev.Origin != null)
         {
             SourceLines?.Annotate(ev.Origin, ev.KernelErrno != 0 ? ev.KernelErrno : ev.Errno);
+            ChainArgs?.Apply(ev);
             Pinpoint?.Apply(ev);
         }
         if (ev.Failed && !Errno.IsInternal(ev.Errno) && _explain != null)

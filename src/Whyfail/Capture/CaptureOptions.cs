@@ -22,6 +22,8 @@ public sealed class CaptureOptions
     /// <summary>How long origin probes may be attached before tracing starts, with backends that attach one function at a time;
     /// the rest is left in <see cref="Origin.OriginAttacher.Pending"/>. Null: all of them.</summary>
     public TimeSpan? OriginUpFront { get; init; }
+    /// <summary>--args: each origin record also brings its function's arguments (kretprobe backends: an entry probe per function too).</summary>
+    public bool OriginArgs { get; init; }
     /// <summary>Load the error-site kprobe program (--pinpoint; only where the kernel has kprobes).</summary>
     public bool Pinpoint { get; init; }
     /// <summary>

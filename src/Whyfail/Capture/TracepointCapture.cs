@@ -102,7 +102,8 @@ public sealed unsafe class TracepointCapture : IDisposable
                 StartupTimes.Mark("tracepoints attached");
                 if (backend != OriginBackend.None)
                 {
-                    var origin = new OriginAttacher(backend, _bpf.Program(OriginAttacher.ProgramFor(backend)), options.OriginFunctions, options.OriginProgress, options.OriginUpFront);
+                    var origin = new OriginAttacher(backend, _bpf.Program(OriginAttacher.ProgramFor(backend)), options.OriginFunctions, options.OriginProgress, options.OriginUpFront,
+                        EntryProgramFor(options, backend) is { } entry ? _bpf.Program(entry) : 0);
                     if (origin.Functions.Count == 0)
                     {
                         limitations.Add($"origin backend {OriginBackends.Describe(backend)}: the kernel refused every function ({origin.Refused.FirstOrDefault().Reason})");
@@ -177,6 +178,7 @@ public sealed unsafe class TracepointCapture : IDisposable
             TraceAll = options.TraceAll ? 1u : 0,
             ReportSuccess = options.ReportSuccess ? 1u : 0,
             SelfTgid = (uint)Environment.ProcessId,
+            OriginArgs = options.OriginArgs ? 1u : 0,
             // The failure's context is read through kernel pointers, which lockdown=confidentiality refuses.
             ContextOff = KernelChecks.LockdownMode() == "confidentiality" ? 1u : 0,
         };
@@ -229,6 +231,11 @@ public sealed unsafe class TracepointCapture : IDisposable
             // Origin programs are loaded only for the backend being tried.
             foreach (var prog in OriginPrograms)
                 bpf.SetAutoload(prog, backend != OriginBackend.None && prog == OriginAttacher.ProgramFor(backend));
+            // --args with a kretprobe backend: its entry program and room for the arguments it keeps; else nothing.
+            foreach (var prog in OriginEntryPrograms)
+                bpf.SetAutoload(prog, prog == EntryProgramFor(options, backend));
+            if (EntryProgramFor(options, backend) == null)
+                Libbpf.MapSetMaxEntries(bpf.Map(BpfMaps.OriginEntries), 1);
             bpf.SetAutoload(SiteKprobes.ProgramName, PinpointLoads(options));
 
             // Capability denials: the programs of the chosen source only (the tracepoint's is in OptionalTracepoints).
@@ -284,6 +291,18 @@ public sealed unsafe class TracepointCapture : IDisposable
 
     private static readonly string[] RequiredPrograms = [BpfPrograms.OnFork, BpfPrograms.OnExec, BpfPrograms.OnSysEnter, BpfPrograms.OnSysExit, BpfPrograms.OnProcessExit];
     internal static readonly string[] OriginPrograms = [BpfPrograms.OriginFexit, BpfPrograms.OriginKretprobeMulti, BpfPrograms.OriginKretprobe];
+    private static readonly string[] OriginEntryPrograms = [BpfPrograms.OriginEntryMulti, BpfPrograms.OriginEntry];
+
+    /// <summary>--args: the entry program that keeps a kretprobe backend's arguments until the return (fexit reads them at return).</summary>
+    private static string? EntryProgramFor(CaptureOptions options, OriginBackend backend) => !options.OriginArgs ? null : backend switch
+    {
+        OriginBackend.KretprobeMulti => BpfPrograms.OriginEntryMulti,
+        OriginBackend.Kretprobe => BpfPrograms.OriginEntry,
+        _ => null,
+    };
+
+    /// <summary>--args: argument records waiting for their thread's syscall record (null without --args).</summary>
+    private OriginArgsRecords? _originArgs;
 
     private static readonly (string Program, string Tracepoint, string What)[] OptionalTracepoints =
     [
@@ -466,8 +485,15 @@ public sealed unsafe class TracepointCapture : IDisposable
                 case WfConst.RecUring:
                     if (UringRecord.Parse(record) is { } completion) self.OnEvent?.Invoke(completion);
                     break;
+                case WfConst.RecOriginArgs:
+                    (self._originArgs ??= new OriginArgsRecords()).Add(record);
+                    break;
                 default:
-                    if (EventParser.Parse(record) is { } ev) self.OnEvent?.Invoke(ev);
+                    if (EventParser.Parse(record) is { } ev)
+                    {
+                        self._originArgs?.Pair(ev);
+                        self.OnEvent?.Invoke(ev);
+                    }
                     break;
             }
             return Environment.TickCount64 > self._yieldAt ? -4 /* EINTR: back to the polling loop; this sample is consumed */ : 0;

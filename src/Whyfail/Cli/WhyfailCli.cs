@@ -110,7 +110,8 @@ public static class WhyfailCli
         var pinpoint = new Option<bool>("--pinpoint") { Description = "Where the kernel allows kprobes and debug info is there: when an origin has several candidate error sites, arm a kprobe on each and name the one that fired. The first failure of a (function, errno) names the candidates; its later occurrences are pinpointed" };
         var metrics = new Option<string?>("--metrics") { Description = "Serve Prometheus metrics (whyfail_failures_total by syscall, errno, rule and container; events lost; probes attached) on http://ADDR:PORT/metrics", HelpName = "ADDR:PORT" };
         var inject = new Option<string[]>("--inject") { Description = "Make calls of the command fail (or return N) on purpose, strace's syntax: SET:error=ERRNO|retval=N[:when=FIRST[..LAST][+[STEP]]], plus :path=GLOB (the call's path argument) and :comm=NAME; repeatable, the first rule naming a call decides. Works on every kernel (a seccomp filter installed before exec, inherited by children); injected calls are marked \"(injected)\"", HelpName = "RULE" };
-        foreach (Option o in new Option[] { follow, noFollow, pids, system, comm, user, output, json, format, all, routine, showInternal, syscalls, errnos, strLimit, summary, color, noExplain, bufferSize, deep, backend, deepBudget, vmlinux, kernelSrc, pinpoint, inject, metrics })
+        var originArgs = new Option<bool>("--args") { Description = "Show the arguments of each function on the origin chain, typed from BTF (structs one level deep, strings, pointers as addresses). Needs kernel origins: kprobes or fexit" };
+        foreach (Option o in new Option[] { follow, noFollow, pids, system, comm, user, output, json, format, all, routine, showInternal, syscalls, errnos, strLimit, summary, color, noExplain, bufferSize, deep, backend, deepBudget, vmlinux, kernelSrc, pinpoint, originArgs, inject, metrics })
             root.Options.Add(o);
         root.Arguments.Add(command);
 
@@ -159,6 +160,7 @@ public static class WhyfailCli
                 Vmlinux = pr.GetValue(vmlinux),
                 KernelSrc = pr.GetValue(kernelSrc),
                 Pinpoint = pr.GetValue(pinpoint),
+                Args = pr.GetValue(originArgs),
                 Metrics = pr.GetValue(metrics) is { } m ? Metrics.MetricsEndpoint.Parse(m) : null,
                 Inject = Tracing.Inject.InjectParser.ParseAll(pr.GetValue(inject)),
             };

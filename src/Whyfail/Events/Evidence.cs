@@ -55,6 +55,10 @@ public sealed class Origin
     public IReadOnlyList<string> Inner { get; init; } = [];
     /// <summary>Parallel to <see cref="Chain"/>: false for functions seen only on the kernel stack (not watched).</summary>
     public IReadOnlyList<bool> ChainWatched { get; init; } = [];
+    /// <summary>Parallel to <see cref="Chain"/>: the index of the link's record in the event's origin records, -1 for functions seen only on the kernel stack.</summary>
+    public IReadOnlyList<int> ChainRecords { get; init; } = [];
+    /// <summary>--args: parallel to <see cref="Chain"/>, each function's arguments typed from BTF (null where none were recorded).</summary>
+    public IReadOnlyList<IReadOnlyList<ProbeValue>?> ChainArgs { get; set; } = [];
     /// <summary>The origin function was not watched: it was placed from the kernel stack (a later occurrence may confirm it).</summary>
     public bool Inferred { get; init; }
     /// <summary>

@@ -55,6 +55,8 @@ public sealed class SyscallEvent
     public bool CaptureTruncated { get; init; }
     /// <summary>Error returns of traced kernel functions during the call (empty without an origin backend).</summary>
     public IReadOnlyList<OriginRecord> OriginRecords { get; init; } = [];
+    /// <summary>--args: parallel to <see cref="OriginRecords"/>, each function's arguments (null where none came).</summary>
+    public IReadOnlyList<OriginCallArgs?> OriginArgs { get; set; } = [];
     /// <summary>Error returns that happened but were not kept (only the latest 16 are).</summary>
     public int OriginDropped { get; init; }
     /// <summary>Error-site kprobes that fired during the call (--pinpoint), in firing order; only the latest 8 are kept.</summary>

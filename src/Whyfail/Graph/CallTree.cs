@@ -11,6 +11,8 @@ public sealed class CallNode(string name)
     public List<CallNode> Children { get; } = [];
     /// <summary>The value the function returned, when an origin backend watched it (function_graph on these kernels has none).</summary>
     public long? Ret { get; set; }
+    /// <summary>--args: the function's arguments, for nodes on the error path whose error return an origin backend recorded.</summary>
+    public IReadOnlyList<Events.ProbeValue>? Args { get; set; }
     /// <summary>On the path from the syscall entry to where the error was born (or, without an origin, to the last call before returning).</summary>
     public bool OnErrorPath { get; set; }
     /// <summary>Where a failing tree parts from the successful one (set by <see cref="TreeDiff"/>).</summary>

@@ -11,23 +11,33 @@ namespace Whyfail.Graph;
 public static class ErrorPath
 {
     /// <param name="records">Error returns of watched functions during the call, in return order, named.</param>
-    public static void Mark(Invocation inv, IReadOnlyList<(string Function, long Ret)> records)
+    /// <param name="args">--args: parallel to <paramref name="records"/>, each function's arguments (null where none); kept on the error path's nodes.</param>
+    public static void Mark(Invocation inv, IReadOnlyList<(string Function, long Ret)> records, IReadOnlyList<IReadOnlyList<ProbeValue>?>? args = null)
     {
         // Return order is post-order: pair each record with the next node of that name, in order.
         var post = inv.Root.PostOrder().ToList();
         int cursor = 0;
-        foreach (var (fn, ret) in records)
+        for (int k = 0; k < records.Count; k++)
         {
+            var (fn, ret) = records[k];
             int at = post.FindIndex(cursor, n => n.Name == fn);
             if (at < 0) continue;
             post[at].Ret = ret;
+            if (args != null && k < args.Count) post[at].Args = args[k];
             cursor = at + 1;
         }
+        MarkPath(inv, records.Count);
+        // Arguments of failures the call handled (off the error path) would only distract.
+        foreach (var n in post)
+            if (!n.OnErrorPath) n.Args = null;
+    }
 
+    private static void MarkPath(Invocation inv, int recorded)
+    {
         // Follow the error as it climbed: from the entry, into the last child that returned the
         // syscall's error value, as deep as such returns were recorded; then down to the origin's
         // function if the backend placed it deeper still.
-        if (records.Count > 0 && inv.Ret is { } want)
+        if (recorded > 0 && inv.Ret is { } want)
         {
             var path = new List<CallNode> { inv.Root };
             for (var n = inv.Root; ;)

@@ -45,7 +45,8 @@ public static class GraphCommand
         var command = new Argument<string[]>("command") { Description = "The command to run and record, after --", Arity = ArgumentArity.ZeroOrMore };
 
         var cmd = new Command("graph", About);
-        foreach (Option o in new Option[] { syscall, errnos, diff, pids, output, json, html, input, backend, budget, fold, color })
+        var args = new Option<bool>("--args") { Description = "Show the arguments of the functions on the error path whose error return was recorded, typed from BTF (structs one level deep, strings, pointers as addresses). Needs an origin backend: kprobes or fexit" };
+        foreach (Option o in new Option[] { syscall, errnos, diff, pids, output, json, html, input, backend, budget, fold, color, args })
             cmd.Options.Add(o);
         cmd.Arguments.Add(command);
         cmd.Validators.Add(r =>
@@ -86,6 +87,7 @@ public static class GraphCommand
                 DeepBudget = pr.GetValue(budget),
                 FoldAbove = pr.GetValue(fold),
                 Color = pr.GetValue(color),
+                Args = pr.GetValue(args),
             };
             return new GraphSession(settings, Console.Error).Run();
         }));

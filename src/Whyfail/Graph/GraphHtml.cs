@@ -70,7 +70,7 @@ public sealed class GraphHtmlRenderer(TextWriter w)
     private static void Node(StringBuilder sb, CallNode n)
     {
         string cls = (n.OnErrorPath ? " err" : "") + (n.Divergence ? " parts" : "");
-        string label = $"<span class=\"dur\">{E(GraphWords.Duration(n.DurationUs))}</span><span class=\"fn\">{E(n.Name)}()</span>" +
+        string label = $"<span class=\"dur\">{E(GraphWords.Duration(n.DurationUs))}</span><span class=\"fn\">{E(n.Name)}({E(n.Args is { } args ? Rendering.ArgumentText.Join(args) : "")})</span>" +
             (n.Ret is { } r ? $" <span class=\"ret\">= {E(GraphWords.Ret(r))}</span>" : "") +
             (n.Divergence ? " <span class=\"partnote\">parts from the successful call here</span>" : "");
         if (n.Children.Count == 0)

@@ -87,6 +87,11 @@ public sealed class GraphJsonWriter(Stream output)
         else w.WriteNull("duration_us");
         if (n.Ret is { } r) w.WriteNumber("ret", r);
         if (n.OnErrorPath) w.WriteBoolean("error_path", true);
+        if (n.Args is { } args)
+        {
+            w.WritePropertyName("args");
+            Rendering.ArgumentText.WriteList(w, args);
+        }
         if (n.Divergence) w.WriteBoolean("parts", true);
         if (n.Children.Count > 0)
         {
@@ -172,6 +177,10 @@ public sealed class GraphJsonWriter(Stream output)
 
     private static List<string> Strings(JsonElement array) => array.EnumerateArray().Select(c => c.GetString() ?? "").ToList();
 
+    private static Events.ProbeValue ReadValue(JsonElement e) =>
+        new(e.GetProperty("name").GetString() ?? "", e.GetProperty("value").GetString() ?? "",
+            e.TryGetProperty("members", out var m) ? m.EnumerateArray().Select(ReadValue).ToList() : null);
+
     private static CallNode ReadNode(JsonElement e)
     {
         var n = new CallNode(e.GetProperty("function").GetString() ?? "")
@@ -180,6 +189,7 @@ public sealed class GraphJsonWriter(Stream output)
             Ret = e.TryGetProperty("ret", out var r) ? r.GetInt64() : null,
             OnErrorPath = e.TryGetProperty("error_path", out var p) && p.GetBoolean(),
             Divergence = e.TryGetProperty("parts", out var v) && v.GetBoolean(),
+            Args = e.TryGetProperty("args", out var a) && a.ValueKind == JsonValueKind.Array ? a.EnumerateArray().Select(ReadValue).ToList() : null,
         };
         if (e.TryGetProperty("calls", out var calls))
             foreach (var c in calls.EnumerateArray()) n.Children.Add(ReadNode(c));

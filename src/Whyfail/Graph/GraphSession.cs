@@ -24,6 +24,7 @@ public sealed class GraphSession(GraphSettings settings, TextWriter stderr)
     private readonly List<Invocation> _recorded = [];
     private readonly Dictionary<int, List<SyscallEvent>> _exits = [];
     private bool _trampolines;
+    private ChainArguments? _args;
 
     public int Run()
     {
@@ -69,15 +70,19 @@ public sealed class GraphSession(GraphSettings settings, TextWriter stderr)
             Captures = Decoder.CaptureSpecs(),
             OriginFunctions = originFunctions,
             OriginBackend = settings.Backend,
+            OriginArgs = settings.Args,
         });
         foreach (var l in capture.Limitations) output.Notice(l);
         // Capability evidence through fexit on cap_capable (kernels before 6.14) leaves trampoline brackets too.
         _trampolines = capture.Capabilities.Kind == CapabilitySourceKind.Fexit;
         OriginResolver? resolver = null;
+        if (settings.Args && capture.OriginProbes == null)
+            throw new WhyfailException(Tracing.TraceSession.ArgsNeedOrigins(string.Join("; ", capture.Limitations.Where(l => l.Contains("origin", StringComparison.Ordinal)))), ExitCodes.KernelUnsupported);
         if (capture.OriginProbes is { } probes)
         {
             resolver = new OriginResolver(new KallsymsSymbols(Kallsyms.Load()), probes.Functions, OriginBackends.Describe(probes.Backend));
             pipeline.Origins = resolver;
+            if (settings.Args) _args = ChainArguments.ForKernel(KernelChecks.BtfPath);
             _trampolines |= probes.Backend == OriginBackend.Fexit;
             output.Notice($"return values and error paths from {OriginBackends.Describe(probes.Backend)} on {probes.Functions.Count} kernel functions " +
                 $"(attached in {probes.AttachTime.TotalMilliseconds:0} ms)");
@@ -170,7 +175,8 @@ public sealed class GraphSession(GraphSettings settings, TextWriter stderr)
                 summary.ProbeCallsRemoved += ProbeNoise.Strip(inv.Root, _trampolines);
                 inv.Origin = ev.Origin;
                 var records = resolver == null ? [] : ev.OriginRecords.Select(r => (resolver.Name(r), r.Ret)).ToList();
-                ErrorPath.Mark(inv, records);
+                ErrorPath.Mark(inv, records, _args == null ? null
+                    : records.Select((r, k) => k < ev.OriginArgs.Count && ev.OriginArgs[k] is { } a ? _args.Format(r.Item1, a) : null).ToList());
                 if (settings.Errnos == null || settings.Errnos.Contains(ev.Errno))
                     failing.Add(inv);
             }
@@ -192,9 +198,12 @@ public sealed class GraphSession(GraphSettings settings, TextWriter stderr)
 
     private IReadOnlyList<string> PlanOrigins(GraphOutput output)
     {
+        if (settings.Args && settings.Backend == OriginBackend.None)
+            throw new WhyfailException("--args shows the arguments of the functions on the error path, from the origin backend's records: --backend none turns it off", ExitCodes.Usage);
         if (settings.Backend == OriginBackend.None) return [];
         if (settings.Backend == null && OriginBackends.Candidates(out var whyNone).Count == 0)
         {
+            if (settings.Args) throw new WhyfailException(Tracing.TraceSession.ArgsNeedOrigins(whyNone), ExitCodes.KernelUnsupported);
             output.Notice($"no return values: {whyNone}; the error path is then the last calls before the return");
             return [];
         }

@@ -18,6 +18,8 @@ public sealed class GraphSettings
     /// <summary>Origin backend (return values, error path); null = the best the kernel allows.</summary>
     public Capture.Origin.OriginBackend? Backend { get; init; }
     public int DeepBudget { get; init; } = 300;
+    /// <summary>--args: the arguments of the functions on the error path (from the origin backend's records).</summary>
+    public bool Args { get; init; }
     public int FoldAbove { get; init; } = 12;
     public int BufferKbPerCpu { get; init; } = 16384;
 }

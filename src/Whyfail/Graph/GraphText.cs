@@ -101,7 +101,7 @@ public sealed class GraphTextRenderer(TextWriter w, bool color, int foldAbove = 
             sb.Append(n.OnErrorPath ? '>' : n.Divergence ? '*' : ' ');
             sb.Append(' ').Append(GraphWords.Duration(row.DurationUs).PadLeft(14)).Append(" |  ").Append(' ', row.Depth * 2);
             bool opens = !row.Folded && n.Children.Count > 0 && row.Repeat == 1;
-            sb.Append(n.Name).Append("()");
+            sb.Append(n.Name).Append('(').Append(n.Args is { } args ? Rendering.ArgumentText.Join(args) : "").Append(')');
             if (row.Folded) sb.Append($" {{ … {n.Descendants()} calls }}");
             else sb.Append(opens ? " {" : ";");
             if (row.Repeat > 1) sb.Append($"  ×{row.Repeat}");

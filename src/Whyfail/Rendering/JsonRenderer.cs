@@ -124,6 +124,13 @@ public sealed class JsonRenderer : IRenderer
         w.WriteStartArray("chain_watched");
         foreach (var t in o.ChainWatched) w.WriteBooleanValue(t);
         w.WriteEndArray();
+        if (o.ChainArgs.Count > 0)
+        {
+            // --args: parallel to chain; null where a function's arguments were not recorded.
+            w.WriteStartArray("chain_args");
+            for (int i = 0; i < o.Chain.Count; i++) ArgumentText.WriteList(w, i < o.ChainArgs.Count ? o.ChainArgs[i] : null);
+            w.WriteEndArray();
+        }
         w.WriteBoolean("inferred", o.Inferred);
         w.WriteString("backend", o.Backend);
         w.WriteString("confidence", o.Confidence);

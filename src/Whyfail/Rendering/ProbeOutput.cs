@@ -24,14 +24,11 @@ public sealed class ProbeText(TextWriter w, bool showArgs) : IProbeOutput
 
     public void Call(ProbeCall c)
     {
-        string args = showArgs ? string.Join(", ", c.Args.Select(Value)) : "";
+        string args = showArgs ? ArgumentText.Join(c.Args) : "";
         w.WriteLine($"{TextSafety.Sanitize(c.Comm)}[{c.Tid}] {c.Function}({args}) = {c.ReturnText}");
         foreach (var l in c.Lines)
             w.WriteLine($"    {l.File}:{l.Line}  {string.Join(' ', l.Locals.Select(v => $"{v.Name}={v.Text}"))}".TrimEnd());
     }
-
-    private static string Value(ProbeValue v) =>
-        v.Members is { } m ? $"{v.Name}={v.Text} {{{string.Join(", ", m.Select(x => $"{x.Name}={x.Text}"))}}}" : $"{v.Name}={TextSafety.Sanitize(v.Text)}";
 
     public void Stats(ProbeStats s)
     {
@@ -70,7 +67,7 @@ public sealed class ProbeJson(Stream output, bool showArgs) : IProbeOutput
         if (showArgs)
         {
             j.WriteStartArray("args");
-            foreach (var a in c.Args) WriteValue(a);
+            foreach (var a in c.Args) ArgumentText.Write(j, a);
             j.WriteEndArray();
         }
         j.WriteStartArray("lines");
@@ -88,21 +85,6 @@ public sealed class ProbeJson(Stream output, bool showArgs) : IProbeOutput
         j.WriteEndArray();
         j.WriteEndObject();
         _out.EndLine();
-    }
-
-    private void WriteValue(ProbeValue v)
-    {
-        var j = _out.Writer;
-        j.WriteStartObject();
-        j.WriteString("name", v.Name);
-        j.WriteString("value", v.Text);
-        if (v.Members is { } m)
-        {
-            j.WriteStartArray("members");
-            foreach (var x in m) WriteValue(x);
-            j.WriteEndArray();
-        }
-        j.WriteEndObject();
     }
 
     public void Stats(ProbeStats s)

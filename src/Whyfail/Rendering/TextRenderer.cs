@@ -56,6 +56,10 @@ public sealed class TextRenderer(TextWriter output, bool color, bool showComm, b
             bool anyUnwatched = Enumerable.Range(0, o.Chain.Count).Any(Unwatched);
             sb.Append(Paint($"  [{o.Backend}, {o.Confidence} confidence{(o.Deeper ? ", may be deeper" : "")}{(anyUnwatched ? "; * not watched, from the kernel stack" : "")}" +
                 $"{(ev.OriginMissed == OriginMiss.NotWatchedYet ? "; its call graph was not all watched yet" : "")}]", Dim)).Append('\n');
+            // --args: one line per chain function whose arguments were recorded, innermost first.
+            for (int i = 0; i < o.ChainArgs.Count && i < o.Chain.Count; i++)
+                if (o.ChainArgs[i] is { } args)
+                    sb.Append("    ").Append(Paint("args:", Cyan)).Append(' ').Append(o.Chain[i]).Append('(').Append(ArgumentText.Join(args)).Append(")\n");
             if (o.DeeperWhy is { } deeper)
                 sb.Append("    ").Append(Paint("may be deeper:", Cyan)).Append(' ').Append(deeper).Append('\n');
             SourceText.AppendSites(sb, o, s => Paint(s, Cyan), s => Paint(s, Red));

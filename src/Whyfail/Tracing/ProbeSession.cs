@@ -70,7 +70,7 @@ public sealed class ProbeSession(ProbeSettings settings, TextWriter stderr)
         {
             if (!kallsyms.TryGetSymbol(name, out var sym))
                 throw new WhyfailException($"no kernel function '{name}' in /proc/kallsyms (inlined everywhere, or misspelt)", ExitCodes.Usage);
-            var sig = ProbeSignature.For(name, btf);
+            var sig = FunctionSignature.For(name, btf);
             DwarfFunction? dwarf = null;
             if (dump != null)
             {

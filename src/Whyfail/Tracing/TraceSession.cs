@@ -196,6 +196,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         OriginUpFront = origins.UpFront,
         OriginBackend = settings.Backend,
         OriginProgress = Progress("attaching origin probes"),
+        OriginArgs = settings.Args,
         Pinpoint = settings.Pinpoint,
         Syscalls = settings.Syscalls?.ToHashSet(),
         Errnos = settings.Errnos?.ToHashSet(),
@@ -208,7 +209,14 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
     /// </summary>
     private (OriginGrowth? Growth, KernelCallees? Callees) AttachOrigins(TracepointCapture capture, OriginPlan origins, AnalysisPipeline pipeline, IRenderer renderer)
     {
-        if (capture.OriginProbes is not { } probes) return (null, null);
+        if (capture.OriginProbes is not { } probes)
+        {
+            if (settings.Args)
+                throw new WhyfailException(ArgsNeedOrigins(string.Join("; ", capture.Limitations.Where(l => l.Contains("origin", StringComparison.Ordinal)))), ExitCodes.KernelUnsupported);
+            return (null, null);
+        }
+        if (settings.Args)
+            pipeline.ChainArgs = ChainArguments.ForKernel(KernelChecks.BtfPath);
         KernelCallees? callees;
         var kallsyms = Kallsyms.Load();
         var symbols = new KallsymsSymbols(kallsyms);
@@ -277,9 +285,12 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         var none = new OriginPlan([], [], null, null);
         bool auto = settings.DeepSyscalls == null;
         var deep = settings.DeepSyscalls ?? OriginPlanner.DefaultSyscalls;
+        if (settings.Args && (deep.Count == 0 || settings.Backend == OriginBackend.None))
+            throw new WhyfailException("--args shows the arguments of the functions on the origin chain: it needs kernel origins, which --deep none / --backend none turn off", ExitCodes.Usage);
         if (deep.Count == 0 || settings.Backend == OriginBackend.None) return none;
         if (settings.Backend == null && OriginBackends.Candidates(out var whyNone).Count == 0)
         {
+            if (settings.Args) throw new WhyfailException(ArgsNeedOrigins(whyNone), ExitCodes.KernelUnsupported);
             renderer.Notice($"no kernel origins: {whyNone}. Failures, evidence and explanations still come from tracepoints; " +
                 "on a kernel that allows kprobes or fexit (as Debian, Ubuntu, Fedora and RHEL kernels do unless locked down) whyfail also shows where in the kernel each error is born (see whyfail doctor).");
             return none;
@@ -295,6 +306,11 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
                 $"({plan.Elapsed.TotalMilliseconds:0} ms{(plan.Truncated ? $", cut at {(auto ? "the first syscall's budget" : $"--deep-budget {settings.DeepBudget}")}" : "")})");
         return auto ? new OriginPlan(plan.Functions, plan.Syscalls, UpFrontAttach, deep) : new OriginPlan(plan.Functions, plan.Syscalls, null, null);
     }
+
+    /// <summary>Why --args cannot be honoured: no origin backend, so no origin chain to show arguments for.</summary>
+    internal static string ArgsNeedOrigins(string? why) =>
+        "--args shows the arguments of the functions on the origin chain, which needs kernel origins: kprobes or fexit" +
+        (string.IsNullOrEmpty(why) ? "" : $" ({why})") + ". Run without --args to trace and explain failures from tracepoints (whyfail doctor says what this kernel allows)";
 
     /// <summary>A progress line on the terminal for slow steps (only when standard error is a terminal).</summary>
     private Action<int, int>? Progress(string what)

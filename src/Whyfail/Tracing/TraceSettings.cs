@@ -56,6 +56,8 @@ public sealed class TraceSettings
 
     /// <summary>--pinpoint: kprobes on candidate error sites decide which one a later failure took.</summary>
     public bool Pinpoint { get; init; }
+    /// <summary>--args: the arguments of the origin chain's functions (needs an origin backend).</summary>
+    public bool Args { get; init; }
 
     /// <summary>--inject rules, in command-line order.</summary>
     public IReadOnlyList<Inject.InjectRule> Inject { get; init; } = [];

@@ -1,7 +1,9 @@
+using Whyfail.Analysis.Origin.Kernel;
+
 namespace Whyfail.Analysis.Probe;
 
 /// <summary>A probed function: its BTF signature, its DWARF (with --lines), and its live address.</summary>
-public sealed record ProbeTarget(string Name, ProbeSignature Signature, DwarfFunction? Dwarf, ulong LiveAddress);
+public sealed record ProbeTarget(string Name, FunctionSignature Signature, DwarfFunction? Dwarf, ulong LiveAddress);
 
 /// <summary>A line probe: the function it belongs to, the lines that begin at its address, the memory reads its locals need.</summary>
 public sealed record LineTarget(int Function, DwarfLineProbe Probe, ulong LiveAddress, IReadOnlyList<(int Reg, long Off, int Size)> Reads);

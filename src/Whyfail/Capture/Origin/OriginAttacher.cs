@@ -31,6 +31,7 @@ public sealed unsafe class OriginAttacher : IDisposable
     private readonly Lock _adding = new();         // one attach at a time
 
     private readonly nint _program;
+    private readonly nint _entryProgram;             // --args with a kretprobe backend: the entry probe on the same functions (0: none)
     private readonly AppendOnlyList<string> _functions = new();
     private readonly AppendOnlyList<string> _byIndex = new();
     private readonly AppendOnlyList<(string Function, string Reason)> _refused = new();
@@ -60,10 +61,13 @@ public sealed unsafe class OriginAttacher : IDisposable
     /// <param name="progress">Called with (done, total) while attaching.</param>
     /// <param name="upFront">With a backend that attaches one function at a time, stop after this long and leave
     /// the rest in <see cref="Pending"/> (kretprobe.multi attaches its whole list in one call); null: everything.</param>
-    internal OriginAttacher(OriginBackend backend, nint program, IReadOnlyList<string> functions, Action<int, int>? progress = null, TimeSpan? upFront = null)
+    /// <param name="entryProgram">--args with a kretprobe backend: the entry program attached beside each return probe, with the same cookie (0: none).</param>
+    internal OriginAttacher(OriginBackend backend, nint program, IReadOnlyList<string> functions, Action<int, int>? progress = null, TimeSpan? upFront = null,
+        nint entryProgram = 0)
     {
         Backend = backend;
         _program = program;
+        _entryProgram = entryProgram;
         var sw = Stopwatch.StartNew();
         var list = functions.Where(_known.Add).ToList();
         var stop = upFront is { } limit && backend != OriginBackend.KretprobeMulti ? new Func<bool>(() => sw.Elapsed >= limit) : null;
@@ -130,10 +134,17 @@ public sealed unsafe class OriginAttacher : IDisposable
         {
             if (count == 0) return;
             var names = functions.Skip(from).Take(count).ToList();
-            nint link = AttachMultiOnce(_program, names, first + from);
+            nint link = AttachMultiOnce(_program, names, first + from, retprobe: true);
             if (link != 0)
             {
-                lock (_gate) _links.Add(link);
+                // The entry probes after the return probes: an entry whose return is not probed would only fill the map.
+                nint entry = _entryProgram != 0 ? AttachMultiOnce(_entryProgram, names, first + from, retprobe: false) : 0;
+                if (entry == 0 && _entryProgram != 0) LibbpfLog.Take();
+                lock (_gate)
+                {
+                    _links.Add(link);
+                    if (entry != 0) _links.Add(entry);
+                }
                 foreach (var n in names) _functions.Add(n);
                 return;
             }
@@ -151,7 +162,7 @@ public sealed unsafe class OriginAttacher : IDisposable
         Try(0, functions.Count);
     }
 
-    private static nint AttachMultiOnce(nint program, List<string> names, int firstIndex)
+    private static nint AttachMultiOnce(nint program, List<string> names, int firstIndex, bool retprobe)
     {
         var strings = names.Select(n => Marshal.StringToCoTaskMemUTF8(n)).ToArray();
         var cookies = new ulong[names.Count];
@@ -167,7 +178,7 @@ public sealed unsafe class OriginAttacher : IDisposable
                     Syms = (nint)syms,
                     Cookies = (nint)c,
                     Cnt = (nuint)names.Count,
-                    Retprobe = 1,
+                    Retprobe = retprobe ? (byte)1 : (byte)0,
                 };
                 return Libbpf.ProgramAttachKprobeMulti(program, null, &opts);
             }
@@ -190,7 +201,18 @@ public sealed unsafe class OriginAttacher : IDisposable
             LibbpfLog.Take();
             return;
         }
-        lock (_gate) _links.Add(link);
+        nint entry = 0;
+        if (_entryProgram != 0)
+        {
+            var entryOpts = new Libbpf.KprobeOpts { Sz = (nuint)sizeof(Libbpf.KprobeOpts), BpfCookie = (ulong)index };
+            entry = Libbpf.ProgramAttachKprobe(_entryProgram, function, &entryOpts);
+            if (entry == 0) LibbpfLog.Take();
+        }
+        lock (_gate)
+        {
+            _links.Add(link);
+            if (entry != 0) _links.Add(entry);
+        }
         _functions.Add(function);
     }
 

@@ -130,6 +130,7 @@ public sealed class OriginResolver(IKernelSymbols symbols, IReadOnlyList<string>
             Offset = origin.Traced && barrier < 0 ? 0 : (long)origin.CallOffset,
             Chain = links.Skip(originAt).Select(l => l.Name).ToList(),
             ChainWatched = links.Skip(originAt).Select(l => l.Traced || l.Attached).ToList(),
+            ChainRecords = links.Skip(originAt).Select(l => l.Record).ToList(),
             Inferred = !origin.Traced,
             Deeper = deeperWhy != null,
             DeeperWhy = deeperWhy,

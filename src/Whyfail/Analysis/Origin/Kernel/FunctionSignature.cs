@@ -1,20 +1,19 @@
 using System.Buffers.Binary;
-using Whyfail.Analysis.Origin.Kernel;
 using Whyfail.Decoding;
 using Whyfail.Events;
 
-namespace Whyfail.Analysis.Probe;
+namespace Whyfail.Analysis.Origin.Kernel;
 
 /// <summary>What the entry probe reads behind an argument (the values of WF_PROBE_ARG_* in bpf/probe.h).</summary>
 public enum ArgRead { Value = 0, Kernel = 1, String = 2 }
 
 /// <summary>
-/// A kernel function's parameters and return type from the kernel's BTF: what the entry probe reads
+/// A kernel function's parameters and return type from the kernel's BTF: what an entry probe reads
 /// behind each argument (a pointer to a struct or union: its first bytes; a char pointer: the string),
 /// and how an argument and the return value are printed (structs one level deep, strings, pointers as
-/// addresses, errors by name).
+/// addresses, errors by name). Shared by `whyfail probe` and --args (origin chains, graph error paths).
 /// </summary>
-public sealed class ProbeSignature
+public sealed class FunctionSignature
 {
     public const int Registers = 6;
     private readonly BtfTypeTable? _btf;
@@ -23,7 +22,7 @@ public sealed class ProbeSignature
 
     public string Function { get; }
 
-    private ProbeSignature(string function, BtfTypeTable? btf, int funcId)
+    private FunctionSignature(string function, BtfTypeTable? btf, int funcId)
     {
         Function = function;
         _btf = btf;
@@ -35,7 +34,7 @@ public sealed class ProbeSignature
     }
 
     /// <summary>The function's signature, or one with no parameters known when BTF does not have it.</summary>
-    public static ProbeSignature For(string function, BtfTypeTable? btf) =>
+    public static FunctionSignature For(string function, BtfTypeTable? btf) =>
         new(function, btf, btf?.FunctionsNamed(function).FirstOrDefault() ?? 0);
 
     public bool Known => _btf != null && _params.Count + _returnType > 0 || _params.Count > 0;
@@ -61,25 +60,36 @@ public sealed class ProbeSignature
         return kinds;
     }
 
-    /// <summary>The arguments at entry: registers, and the memory the entry probe read behind pointers.</summary>
-    public IReadOnlyList<ProbeValue> Arguments(ProbeHit entry)
+    /// <summary>The arguments of a `whyfail probe` entry: registers, and the memory the entry probe read behind pointers.</summary>
+    public IReadOnlyList<ProbeValue> Arguments(ProbeHit entry) =>
+        Arguments([entry.Regs[5], entry.Regs[4], entry.Regs[1], entry.Regs[2], entry.Regs[8], entry.Regs[9]], entry.ReadOk, 0, entry.Data, 128);
+
+    /// <summary>--args: an origin record's arguments (values at entry, memory read behind pointers at its return).</summary>
+    public IReadOnlyList<ProbeValue> Arguments(OriginCallArgs a) => Arguments(a.Values, a.KernelRead, a.UserString, a.Data, a.Stride);
+
+    /// <summary>
+    /// The arguments from their register values (rdi rsi rdx rcx r8 r9) and the bytes behind them: slot i of
+    /// <paramref name="data"/> (<paramref name="stride"/> bytes each) holds kernel memory when bit i of
+    /// <paramref name="kernelRead"/> is set, a string from user memory when bit i of <paramref name="userString"/> is.
+    /// A struct is shown from kernel memory only; a string from either.
+    /// </summary>
+    public IReadOnlyList<ProbeValue> Arguments(ulong[] values, uint kernelRead, uint userString, byte[] data, int stride)
     {
-        ulong[] regsInOrder = [entry.Regs[5], entry.Regs[4], entry.Regs[1], entry.Regs[2], entry.Regs[8], entry.Regs[9]];
         var list = new List<ProbeValue>();
         var reads = Reads();
-        for (int i = 0; i < Math.Min(Registers, _params.Count); i++)
+        for (int i = 0; i < Math.Min(Math.Min(Registers, values.Length), _params.Count); i++)
         {
-            ulong v = regsInOrder[i];
+            ulong v = values[i];
             int type = _params[i].Type;
-            bool read = (entry.ReadOk & (1u << i)) != 0;
-            var mem = entry.Data.AsSpan(i * 128, 128);
+            bool kernel = (kernelRead & (1u << i)) != 0, read = kernel || (userString & (1u << i)) != 0;
+            var mem = data.AsSpan(i * stride, stride);
             string name = _params[i].Name;
             if (reads[i] == ArgRead.String && read)
             {
                 int end = mem.IndexOf((byte)0);
                 list.Add(new ProbeValue(name, StringEscaper.Quote(end < 0 ? mem : mem[..end], 64, end < 0)));
             }
-            else if (reads[i] == ArgRead.Kernel && read)
+            else if (reads[i] == ArgRead.Kernel && kernel)
             {
                 int target = _btf!.Resolve((int)_btf.SizeOrTypeOf(_btf.Resolve(type)));
                 list.Add(new ProbeValue(name, $"0x{v:x}", Members(target, mem)));
