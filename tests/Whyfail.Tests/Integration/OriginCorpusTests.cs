@@ -28,8 +28,8 @@ public class OriginCorpusTests
     /// <summary>Case, syscall, errno, the right origin functions (either; same on 6.1 and 6.12).</summary>
     private static readonly (string Case, string Syscall, string Errno, string[] Origin)[] Cases =
     [
-        // Reached through ns->ops->install: first placed from the kernel stack, then watched (zoom by kernel_stack).
-        ("setns_netns_unprivileged", "setns", "EPERM", ["netns_install"]),
+        // Called through a function pointer by vfs_mkobj: placed from the kernel stack (6.12: then watched, zoom by kernel_stack).
+        ("mqueue_queues_max", "mq_open", "ENOSPC", ["mqueue_create_attr"]),
         ("kill_bad_signal", "kill", "EINVAL", ["check_kill_permission"]),
         ("kill_init", "kill", "EPERM", ["check_kill_permission"]),
         ("ptrace_not_traced", "ptrace", "ESRCH", ["ptrace_check_attach"]),
