@@ -50,10 +50,13 @@ def show(o):
     name = o.get("function") or ""
     kind = o.get("kind", "function")
     s = name if kind == "function" else f"[{kind}{(' ' + o['module']) if o.get('module') else ''}] {name}".strip()
-    return f"{s} ({o.get('confidence')}{', deeper' if o.get('deeper') else ''}, {o.get('found_by', '?')})"
+    way = o.get('found_by', '?') + (f" by {o['zoomed_by']}" if o.get('zoomed_by') else "")
+    return f"{s} ({o.get('confidence')}{', deeper' if o.get('deeper') else ''}, {way})"
 
 
 counts = {"first": 0, "zoom": 0, "wrong": 0, "none": 0, "missing": 0}
+# Per way: how the right origin was found at the failure that counted (first: the first failure's; zoom: the second's).
+ways = {}
 high_wrong = 0
 print(f"| case | expected ({kernel}) | first failure | second failure | result |")
 print("|---|---|---|---|---|")
@@ -70,6 +73,10 @@ for case, (sc, errno, want) in expect.items():
     else:
         result = "none"
     counts[result] += 1
+    if result in ("first", "zoom"):
+        o = got[0] if result == "first" else got[1]
+        way = o.get("found_by", "?") + (":" + o["zoomed_by"] if o.get("zoomed_by") else "")
+        ways[way] = ways.get(way, 0) + 1
     for o in got[:2]:
         if o and not right(o, want) and o.get("confidence") == "high":
             high_wrong += 1
@@ -81,3 +88,4 @@ print()
 print(f"{n} cases: correct at first failure {counts['first']}, after zoom-in {counts['zoom']}, wrong {counts['wrong']}, "
       f"none {counts['none']}, not seen {counts['missing']}; correct after zoom-in {ok}/{n} ({100.0 * ok / n:.0f} %); "
       f"high confidence while wrong: {high_wrong}")
+print("right origins by the way they were found: " + ", ".join(f"{w} {n}" for w, n in sorted(ways.items(), key=lambda x: -x[1])))

@@ -71,6 +71,10 @@ public sealed class Origin
     /// <summary>How the origin was found: "return_values", "kernel_stack", "zoom" (watched because an earlier failure's
     /// origin was uncertain), or for origins that are not functions "sys_enter", "seccomp_filters", "signal", "audit", "lsm_hook".</summary>
     public string FoundBy { get; set; } = "";
+    /// <summary>With <see cref="FoundBy"/> "zoom": the way the origin function came to be watched: "kernel_stack" (seen on an
+    /// earlier failure's stack), "callees" (a direct callee of an origin that may be deeper), "btf_targets" (a function an
+    /// indirect call of such an origin can reach: its prototype is an operations table's, its name the failure's file system's).</summary>
+    public string? ZoomedBy { get; set; }
     /// <summary>"function", or an origin that is not a function: "seccomp", "signal", "lsm".</summary>
     public string Kind { get; set; } = "function";
     /// <summary>For kinds other than "function": what refused or interrupted the call, in words.</summary>

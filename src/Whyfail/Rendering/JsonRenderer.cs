@@ -137,6 +137,7 @@ public sealed class JsonRenderer : IRenderer
         w.WriteBoolean("deeper", o.Deeper);
         if (o.DeeperWhy is null) w.WriteNull("deeper_why"); else w.WriteString("deeper_why", o.DeeperWhy);
         w.WriteString("found_by", o.FoundBy);
+        if (o.ZoomedBy is { } zoomedBy) w.WriteString("zoomed_by", zoomedBy);
         w.WriteString("kind", o.Kind);
         if (o.Cause is { } cause) w.WriteString("cause", cause);
         if (o.Module is { } module) w.WriteString("module", module);

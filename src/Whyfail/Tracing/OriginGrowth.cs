@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Whyfail.Analysis.Origin;
+using Whyfail.Analysis.Origin.Kernel;
 using Whyfail.Analysis.Origin.Resolve;
 using Whyfail.Capture.Origin;
 using Whyfail.Events;
@@ -98,6 +99,15 @@ public sealed class OriginGrowth
     }
 
     private int Budget => Math.Min(PerSyscallBudget, _settings.DeepBudget);
+
+    /// <summary>Functions taken for the indirect calls of one uncertain origin (their BTF targets and what those call).</summary>
+    public const int IndirectBudget = 150;
+
+    // The BTF targets of indirect calls and the call graph below them: loaded on the first uncertain origin that
+    // makes indirect calls, on a thread of their own (one at a time), kept for the next ones.
+    private readonly Lock _indirectLock = new();
+    private IndirectCallTargets? _targets;
+    private CallGraph? _graph;
 
     /// <summary>
     /// Starts attaching in the background (call once tracing has started), and with --deep auto planning the default
@@ -271,7 +281,7 @@ public sealed class OriginGrowth
         if (job.Syscall is null)
         {
             if (added.Count > 0)
-                _notices.Enqueue($"kernel origins: now also watching {string.Join(", ", added)} ({job.Why})");
+                _notices.Enqueue($"kernel origins: now also watching {string.Join(", ", added.Take(12))}{(added.Count > 12 ? $" and {added.Count - 12} more" : "")} ({job.Why})");
         }
         else if (job.Grown)
         {
@@ -291,11 +301,48 @@ public sealed class OriginGrowth
         while (_notices.TryDequeue(out var n)) _renderer.Notice(n);
         Take(_resolver.Unwatched, "seen between watched functions on the kernel stack of a failure; later occurrences confirm the origin");
         Take(_resolver.DeeperCallees, "called by an origin that may be deeper; later occurrences go down into them");
+        while (!_full && _resolver.IndirectCalls.TryDequeue(out var call))
+            Task.Run(() => ZoomIndirect(call.Origin, call.Syscall, call.Prefixes));
         if (!_backgroundReported && _backgroundSet != null && Volatile.Read(ref _backgroundLeft) == 0)
         {
             _backgroundReported = true;
             _renderer.Notice($"kernel origins: the default syscall set is watched: {_probes.Functions.Count} functions in all, " +
                 $"{_inBackground} of them attached in the background while the command ran ({_since.Elapsed.TotalMilliseconds:0} ms)");
+        }
+    }
+
+    /// <summary>
+    /// Zooms in through the indirect calls of an uncertain origin: the functions BTF says those calls can reach (an
+    /// operations table's prototype) that belong to the failure's file system or socket family, and below them what
+    /// they call (staying in that code), within <see cref="IndirectBudget"/>; queued to be attached first.
+    /// </summary>
+    private void ZoomIndirect(string origin, string syscall, IReadOnlyList<string> prefixes)
+    {
+        try
+        {
+            var sw = Stopwatch.StartNew();
+            List<string> names;
+            int roots;
+            lock (_indirectLock)
+            {
+                if (_cancel.IsCancellationRequested) return;
+                _targets ??= new IndirectCallTargets(BtfTypeTable.Load(Capture.KernelChecks.BtfPath));
+                _graph ??= CallGraph.ForRunningKernel(_settings.Vmlinux);
+                var targets = _targets.Named(prefixes);
+                roots = targets.Count;
+                var opts = new CallGraphOptions { MaxDepth = 5, MaxFunctions = IndirectBudget * 2, MaxVisited = 4000, FollowOnly = prefixes, AddIndirectFamilies = false };
+                var watched = new HashSet<string>(_probes.Functions, StringComparer.Ordinal);
+                names = _graph.ExploreFrom(syscall, targets, opts).Names.Where(n => !watched.Contains(n)).Take(IndirectBudget).ToList();
+            }
+            if (names.Count == 0) return;
+            _resolver.Proposed(names, "btf_targets");
+            Enqueue(new Job(null, names, true, $"reachable from the indirect calls of {origin} in a failing {syscall}: " +
+                $"{roots} functions with an operations table's prototype named {string.Join("/", prefixes.Select(p => p + "*"))} (BTF) and what they call; " +
+                $"found in {sw.Elapsed.TotalMilliseconds:0} ms"), urgent: true);
+        }
+        catch (Exception e) when (e is KernelAnalysisException or IOException or UnauthorizedAccessException)
+        {
+            _notices.Enqueue($"kernel origins: the indirect calls of {origin} could not be followed: {e.Message}");
         }
     }
 
@@ -320,6 +367,11 @@ public sealed class OriginGrowth
         // The attach in progress ends after its current function; nothing attaches after it (Add sees the cancel).
         lock (_attaching) { }
         Step();
+        lock (_indirectLock)
+        {
+            _graph?.Dispose();
+            _graph = null;
+        }
         if (!_backgroundReported && _backgroundSet != null)
             _renderer.Notice($"kernel origins: the command ended while attaching in the background: {_probes.Functions.Count} functions watched, " +
                 $"{_inBackground} of them attached while it ran ({_since.Elapsed.TotalMilliseconds:0} ms); the rest of the default set was not attached");

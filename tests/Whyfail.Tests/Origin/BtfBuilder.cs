@@ -43,6 +43,9 @@ internal sealed class BtfBuilder
     public int Int(string name, int size, uint encoding) => Type(name, 1, 0, (uint)size, false, encoding << 24 | (uint)(size * 8));
     public int Ptr(int to) => Type("", 2, 0, (uint)to);
     public int Struct(string name, int size) => Type(name, 4, 0, (uint)size);
+    /// <summary>A struct whose members are laid out 8 bytes apart.</summary>
+    public int Struct(string name, params (string Name, int Type)[] members) =>
+        Type(name, 4, members.Length, (uint)(8 * members.Length), false, members.SelectMany((m, i) => new[] { Str(m.Name), (uint)m.Type, (uint)(64 * i) }).ToArray());
     public int Enum(string name, params string[] values)
     {
         var extra = new List<uint>();

@@ -72,11 +72,19 @@ public class OriginConfidenceTests
     [Fact]
     public void AnOriginHoldingTheErrnoItselfOrCallingOnlyWatchedFunctionsIsHigh()
     {
-        var makes = new Facts(new() { ["vfs_write"] = new(["fsnotify_modify_hook"], 2, true) });
+        var makes = new Facts(new() { ["vfs_write"] = new(["fsnotify_modify_hook"], 0, true) });
         var o = new OriginResolver(Syms, Watched, "test", returnKinds: new Kinds(), callees: makes).Resolve(Write())!;
         Assert.False(o.Deeper);
         Assert.Null(o.DeeperWhy);
         Assert.Equal("high", o.Confidence);
+
+        // Making the errno itself does not rule out an indirect callee's (6.12 lab: vfs_write makes -EINVAL, and so does
+        // eventfd_write behind f_op->write; "high" was wrong there).
+        var makesAndCallsThrough = new Facts(new() { ["vfs_write"] = new(["fsnotify_modify_hook"], 2, true) });
+        o = new OriginResolver(Syms, Watched, "test", returnKinds: new Kinds(), callees: makesAndCallsThrough).Resolve(Write())!;
+        Assert.True(o.Deeper);
+        Assert.Equal("medium", o.Confidence);
+        Assert.Equal("vfs_write makes -ENOSPC itself but also 2 indirect calls (function pointers), which may have returned it", o.DeeperWhy);
 
         var allWatched = new Facts(new() { ["vfs_write"] = new(["rw_verify_area"], 0, false) });
         o = new OriginResolver(Syms, Watched, "test", returnKinds: new Kinds(), callees: allWatched).Resolve(Write())!;
@@ -99,6 +107,36 @@ public class OriginConfidenceTests
         Assert.False(o.Deeper);
         Assert.Equal("high", o.Confidence);
         Assert.Equal("zoom", o.FoundBy);
+    }
+
+    [Fact]
+    public void TheIndirectCallsOfAnUncertainOriginAreFollowedIntoTheFailuresFileSystem()
+    {
+        // vfs_write makes 2 indirect calls; the write's descriptor (argument 0) is on tmpfs: its targets are shmem_'s.
+        var facts = new Facts(new() { ["vfs_write"] = new([], 2, false), ["shmem_inode_acct_blocks"] = new([], 0, true) });
+        var watched = new List<string>(Watched);
+        var resolver = new OriginResolver(Syms, watched, "test", returnKinds: new Kinds(), callees: facts);
+        var tmpfs = new ContextFile(3, 0, ContextFileFlags.Open, 0x81a4, 1, 0x17, 40, 7, 0, "tmpfs", ["fill"]);
+        SyscallEvent Failure(params OriginRecord[] inner)
+        {
+            var ev = Write(inner);
+            return new SyscallEvent { Syscall = "write", Ret = ev.Ret, KernelRet = ev.KernelRet, OriginRecords = ev.OriginRecords, Context = new FailureContext { Files = [tmpfs] } };
+        }
+        Assert.True(resolver.Resolve(Failure())!.Deeper);
+        Assert.True(resolver.IndirectCalls.TryDequeue(out var call));
+        Assert.Equal(("vfs_write", "write"), (call.Origin, call.Syscall));
+        Assert.Equal(["shmem_", "tmpfs_"], call.Prefixes);
+        Assert.False(resolver.IndirectCalls.TryDequeue(out _));
+        resolver.Resolve(Failure());
+        Assert.False(resolver.IndirectCalls.TryDequeue(out _)); // asked once per origin and file system
+        // What OriginGrowth does: the BTF targets and what they call are watched and reported back.
+        resolver.Proposed(["shmem_write_begin", "shmem_inode_acct_blocks"], "btf_targets");
+        watched.AddRange(["shmem_write_begin", "shmem_inode_acct_blocks"]);
+        var o = resolver.Resolve(Failure(Rec(6, ENOSPC, 0xee00, 0x70c0, 0x50c0, 0x40a0, 0x3010, 0x2087, 0x1076)))!;
+        Assert.Equal("shmem_inode_acct_blocks", o.Function);
+        Assert.Equal("zoom", o.FoundBy);
+        Assert.Equal("btf_targets", o.ZoomedBy);
+        Assert.Equal("high", o.Confidence);
     }
 
     [Fact]

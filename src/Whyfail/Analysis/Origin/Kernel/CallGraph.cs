@@ -171,6 +171,30 @@ public sealed class CallGraph : IDisposable
         };
     }
 
+    /// <summary>
+    /// The call graph below <paramref name="roots"/> (depth 0) instead of a syscall's entry: the functions an indirect
+    /// call can reach (<see cref="IndirectCallTargets"/>) and what they call. Ambiguous and unknown names are skipped.
+    /// </summary>
+    public CallGraphResult ExploreFrom(string label, IEnumerable<string> roots, CallGraphOptions opts)
+    {
+        ArgumentNullException.ThrowIfNull(opts);
+        var clock = Stopwatch.StartNew();
+        var walk = new Walk(this, opts);
+        foreach (var r in roots) walk.AddNamed(r, 0, null);
+        walk.Run();
+        return new CallGraphResult
+        {
+            Syscall = label,
+            EntrySymbols = [],
+            Functions = walk.Kept,
+            Reached = walk.Reached,
+            Scanned = walk.Scanned,
+            UnreadableFunctions = walk.Unreadable,
+            Truncated = walk.Truncated,
+            Elapsed = clock.Elapsed,
+        };
+    }
+
     private bool Keep(string name, CallGraphOptions opts) =>
         (!opts.RequireTraceable || _traceable!.Contains(name)) && (!opts.RequireErrnoReturn || _btf!.CanReturnErrno(name));
 
@@ -216,6 +240,7 @@ public sealed class CallGraph : IDisposable
             {
                 var (symbol, depth) = _queue.Dequeue();
                 if (depth >= opts.MaxDepth) continue;
+                if (depth > 0 && opts.FollowOnly.Count > 0 && !opts.FollowOnly.Any(p => symbol.Name.StartsWith(p, StringComparison.Ordinal))) continue;
                 var targets = new List<(KernelSymbol Symbol, CallGraphEdge Via)>();
                 var coldSeen = new HashSet<ulong>();
                 ScanInto(symbol, targets, coldSeen);

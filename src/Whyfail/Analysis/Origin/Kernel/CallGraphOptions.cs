@@ -32,6 +32,12 @@ public sealed record CallGraphOptions
     /// <summary>Names skipped in addition to <see cref="CallGraphDenylist.Default"/> (a trailing '*' makes a prefix).</summary>
     public IReadOnlyList<string> ExtraDeny { get; init; } = [];
 
+    /// <summary>
+    /// When not empty, only functions whose name starts with one of these are scanned below depth 0 (the others are kept,
+    /// not followed): the walk stays inside one file system's or protocol's code (shmem_write_begin → shmem_get_folio_gfp …).
+    /// </summary>
+    public IReadOnlyList<string> FollowOnly { get; init; } = [];
+
     /// <summary>A canonical spelling of every option, for cache keys.</summary>
     public string CacheKey()
     {
@@ -40,6 +46,7 @@ public sealed record CallGraphOptions
           .Append("-b").Append(MaxFunctionBytes)
           .Append(FollowTailCalls ? "-tail" : "").Append(AddIndirectFamilies ? "-fam" + IndirectCallFamilies.Revision : "")
           .Append(RequireTraceable ? "-tr" : "").Append(RequireErrnoReturn ? "-errno" : "");
+        if (FollowOnly.Count > 0) sb.Append("-only:").AppendJoin(',', FollowOnly.Order(StringComparer.Ordinal));
         if (ExtraDeny.Count > 0) sb.Append("-deny:").AppendJoin(',', ExtraDeny.Order(StringComparer.Ordinal));
         return sb.ToString();
     }

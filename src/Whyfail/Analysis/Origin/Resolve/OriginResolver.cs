@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Whyfail.Decoding;
 using Whyfail.Events;
 
@@ -37,9 +38,24 @@ public sealed class OriginResolver(IKernelSymbols symbols, IReadOnlyList<string>
     /// </summary>
     public HashSet<string> DeeperCallees { get; } = new(StringComparer.Ordinal);
 
-    // Functions this resolver asked to watch (from a stack, or below an uncertain origin): an origin found among
-    // them was found by zooming in.
-    private readonly HashSet<string> _proposed = new(StringComparer.Ordinal);
+    /// <summary>
+    /// Origins that may be deeper because they make indirect calls, with the name prefixes the failure's context gives
+    /// for the functions those calls reach (the file system of a descriptor argument, a socket's family): the caller
+    /// resolves them through BTF (<see cref="Kernel.IndirectCallTargets"/>), watches them and reports them back with
+    /// <see cref="Proposed"/>. The caller takes them.
+    /// </summary>
+    public ConcurrentQueue<(string Origin, string Syscall, IReadOnlyList<string> Prefixes)> IndirectCalls { get; } = new();
+    private readonly HashSet<string> _indirectAsked = new(StringComparer.Ordinal);
+
+    // Functions this resolver (or its caller, for indirect calls) asked to watch, and why: an origin found among them
+    // was found by zooming in, that way ("kernel_stack", "callees", "btf_targets").
+    private readonly ConcurrentDictionary<string, string> _proposed = new(StringComparer.Ordinal);
+
+    /// <summary>Marks <paramref name="functions"/> as watched because of an uncertain origin, found <paramref name="way"/> (any thread).</summary>
+    public void Proposed(IEnumerable<string> functions, string way)
+    {
+        foreach (var f in functions) _proposed.TryAdd(f, way);
+    }
 
     /// <summary>Callees of an uncertain origin named in <see cref="Events.Origin.DeeperWhy"/> at most.</summary>
     private const int MaxNamed = 3;
@@ -113,10 +129,10 @@ public sealed class OriginResolver(IKernelSymbols symbols, IReadOnlyList<string>
 
         foreach (var l in links)
             if (!l.Traced && !l.Attached && returnKinds != null && returnKinds.CanCarryErrno(l.Name) && Unwatched.Add(l.Name))
-                _proposed.Add(l.Name);
+                _proposed.TryAdd(l.Name, "kernel_stack");
 
         // Did the error start in the origin function, or in a call it made that nobody watched?
-        string? deeperWhy = exact && origin.Traced && barrier < 0 ? DeeperWhy(origin.Name, want) : null;
+        string? deeperWhy = exact && origin.Traced && barrier < 0 ? DeeperWhy(origin.Name, want, ev) : null;
 
         string confidence = !exact ? "low"
             : !origin.Traced || (barrier < 0 && StackChain.UnwatchedBelow(links, originAt)) ? "medium"
@@ -134,7 +150,8 @@ public sealed class OriginResolver(IKernelSymbols symbols, IReadOnlyList<string>
             Inferred = !origin.Traced,
             Deeper = deeperWhy != null,
             DeeperWhy = deeperWhy,
-            FoundBy = !origin.Traced ? "kernel_stack" : _proposed.Contains(origin.Name) ? "zoom" : "return_values",
+            FoundBy = !origin.Traced ? "kernel_stack" : _proposed.ContainsKey(origin.Name) ? "zoom" : "return_values",
+            ZoomedBy = origin.Traced && _proposed.TryGetValue(origin.Name, out var way) ? way : null,
             ErrnoChanges = changes,
             Backend = backend,
             Confidence = confidence,
@@ -144,23 +161,45 @@ public sealed class OriginResolver(IKernelSymbols symbols, IReadOnlyList<string>
     }
 
     /// <summary>
-    /// Null when <paramref name="function"/> makes the error itself (an instruction producing it) or every call it
-    /// makes that could return an errno was watched; else the unwatched calls, in words (its watchable direct
-    /// callees are proposed for watching).
+    /// Null when <paramref name="function"/> makes the error itself (an instruction producing it) and makes no indirect
+    /// call, or every call it makes that could return an errno was watched; else the unwatched calls, in words (its
+    /// watchable direct callees are proposed for watching, its indirect calls to be followed through BTF).
     /// </summary>
-    private string? DeeperWhy(string function, long want)
+    private string? DeeperWhy(string function, long want, SyscallEvent ev)
     {
-        if (callees == null || want >= 0 || want < -4095 || callees.Of(function, (int)-want) is not { } facts || facts.MakesErrno) return null;
+        if (callees == null || want >= 0 || want < -4095 || callees.Of(function, (int)-want) is not { } facts) return null;
+        // A function holding an instruction that makes the errno may still have passed on an indirect callee's (vfs_write
+        // makes -EINVAL itself, and so does eventfd_write behind f_op->write): only its direct calls are then ruled out.
+        if (facts.MakesErrno && facts.Indirect == 0) return null;
         var attached = AttachedSet();
-        var direct = facts.Direct.Where(n => !attached.Contains(n) && returnKinds?.CanCarryErrno(n) == true).ToList();
+        var direct = facts.MakesErrno ? [] : facts.Direct.Where(n => !attached.Contains(n) && returnKinds?.CanCarryErrno(n) == true).ToList();
         if (facts.Indirect == 0 && direct.Count == 0) return null;
         foreach (var n in direct)
-            if (DeeperCallees.Add(n)) _proposed.Add(n);
+            if (DeeperCallees.Add(n)) _proposed.TryAdd(n, "callees");
+        if (facts.Indirect > 0 && IndirectPrefixes(ev) is { Count: > 0 } prefixes && _indirectAsked.Add(function + "\0" + string.Join(',', prefixes)))
+            IndirectCalls.Enqueue((function, ev.Syscall, prefixes));
         var parts = new List<string>();
         if (facts.Indirect > 0) parts.Add($"{facts.Indirect} indirect call{(facts.Indirect == 1 ? "" : "s")} (function pointers)");
         if (direct.Count > 0)
             parts.Add($"{direct.Count} unwatched function{(direct.Count == 1 ? "" : "s")} ({string.Join(", ", direct.Take(MaxNamed))}{(direct.Count > MaxNamed ? ", …" : "")})");
-        return $"{function} has no instruction making {ErrName(want)} and makes {string.Join(" and ", parts)}, which may have returned it";
+        return facts.MakesErrno
+            ? $"{function} makes {ErrName(want)} itself but also {string.Join(" and ", parts)}, which may have returned it"
+            : $"{function} has no instruction making {ErrName(want)} and makes {string.Join(" and ", parts)}, which may have returned it";
+    }
+
+    /// <summary>
+    /// The name prefixes of the functions the failing call's indirect calls may have reached: those of the file system of
+    /// each descriptor argument (from the failure's context) and, for socket(2), of the family asked for.
+    /// </summary>
+    private static List<string> IndirectPrefixes(SyscallEvent ev)
+    {
+        var prefixes = new List<string>();
+        foreach (var f in ev.Context?.Files ?? [])
+            if (f.Arg >= 0 && f.Open)
+                prefixes.AddRange(Kernel.IndirectCallTargets.FsPrefixes(f.FsType, f.Names.Count > 0 ? f.Names[0] : null));
+        if (ev.Syscall is "socket" or "socketpair")
+            prefixes.AddRange(Kernel.IndirectCallTargets.SocketPrefixes((int)ev.Args[0]));
+        return prefixes.Distinct(StringComparer.Ordinal).ToList();
     }
 
     /// <summary>
