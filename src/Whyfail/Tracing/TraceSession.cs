@@ -70,7 +70,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         {
             // whyfail deny: only the ends its refusals explain, not every process of the machine that exits badly.
             if (deny == null || settings.DenyAllFailures || v.Culprits.Any(c => c.DeniedBy != null)) renderer.Verdict(v);
-        }, launcherPid: _child?.Id);
+        }, launcherPid: _child?.Id, maxHeld: settings.System ? Analysis.Verdict.FailureTracker.MaxHeldService : Analysis.Verdict.FailureTracker.MaxHeld);
         capture.OnExit = tracker.Exit;
         capture.OnMessage = tracker.Message;
         capture.OnEvent = ev =>
@@ -120,16 +120,18 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
                 else renderer.Notice(StartLine.For(settings, metrics?.Endpoint));
             }
             growth?.Start();
-            metrics?.Refresh(capture, (pipeline.ExplanationsSkipped, pipeline.ExplanationsReused), now: true);
+            metrics?.Refresh(capture, (pipeline.ExplanationsSkipped, pipeline.ExplanationsReused), tracker.JudgedEarly, now: true);
 
+            var heap = new HeapPacer();
             exitCode = host.Loop(capture, () => _output!.Failure != null, () =>
             {
                 deny?.Tick(renderer.Notice);
                 tracker.Tick();
                 renderer.Flush();
+                heap.Step();
                 growth?.Step();
                 pipeline.Pinpoint?.Step();
-                metrics?.Refresh(capture, (pipeline.ExplanationsSkipped, pipeline.ExplanationsReused));
+                metrics?.Refresh(capture, (pipeline.ExplanationsSkipped, pipeline.ExplanationsReused), tracker.JudgedEarly);
                 if (_reopen) ReopenOutput(renderer);
             }, stoppedEarly: () =>
             {
@@ -152,6 +154,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             deny?.Tick(renderer.Notice, final: true);
             if (_output!.Failure == null) tracker.Finish(exitCode);
             FillSummary(summary, capture, pipeline, injector, deny);
+            summary.JudgedEarly = tracker.JudgedEarly;
             renderer.Summary(summary);
             sourceLines?.Dispose();
             callees?.Dispose();
