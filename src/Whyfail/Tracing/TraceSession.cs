@@ -122,13 +122,15 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             growth?.Start();
             metrics?.Refresh(capture, (pipeline.ExplanationsSkipped, pipeline.ExplanationsReused), tracker.JudgedEarly, now: true);
 
-            var heap = new HeapPacer();
+            // A service runs for days: its heap is kept near its live size. A command's session is short, and a flood of
+            // its failures would pay for collections it does not need (issue 16: the consumer's cost per event).
+            var heap = settings.System ? new HeapPacer() : null;
             exitCode = host.Loop(capture, () => _output!.Failure != null, () =>
             {
                 deny?.Tick(renderer.Notice);
                 tracker.Tick();
                 renderer.Flush();
-                heap.Step();
+                heap?.Step();
                 growth?.Step();
                 pipeline.Pinpoint?.Step();
                 metrics?.Refresh(capture, (pipeline.ExplanationsSkipped, pipeline.ExplanationsReused), tracker.JudgedEarly);

@@ -84,6 +84,8 @@ public unsafe class ServiceMemoryTests
         Assert.True(r.TryReuse(Failure(7, 2 * ExplanationReuse.Window + 200, "/late"), r.Key(Failure(7, 0, "/late"))!, out _));
     }
 
+    private static readonly byte[]?[] Kept = new byte[16][];
+
     [Fact]
     public void ThePacerCollectsTheWholeHeapOnceEnoughWasAllocated()
     {
@@ -91,11 +93,11 @@ public unsafe class ServiceMemoryTests
         int fullBefore = GC.CollectionCount(2);
         pacer.Step();
         Assert.Equal(0, pacer.Collections.Full); // nothing allocated yet: nothing to do
-        long sink = 0;
+        var last = Kept; // stored where the JIT cannot see their end, so that they are really on the heap
         for (long done = 0; done < Whyfail.Tracing.HeapPacer.MinFullBytes + (1 << 20); done += 1024)
-            sink += new byte[1024 - 24].Length; // garbage, as a flood's events become
+            last[(done >> 10) & 15] = new byte[1024 - 24]; // garbage, as a flood's events become
         pacer.Step();
-        Assert.True(sink > 0);
+        Assert.NotNull(last[0]);
         Assert.Equal(1, pacer.Collections.Full);
         Assert.True(GC.CollectionCount(2) > fullBefore);
         pacer.Step();
