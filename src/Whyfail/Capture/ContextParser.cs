@@ -19,26 +19,20 @@ public static unsafe class ContextParser
         if (r.Length < WfContext.SizeOf) return null;
         var c = MemoryMarshal.Read<WfContext>(r);
         int ngroups = (int)c.Ngroups;
-        var groups = new List<uint>();
-        for (int i = 0; i < Math.Min(Math.Max(ngroups, 0), WfContext.Layout.GroupsCount); i++) groups.Add(c.Groups[i]);
-        var limits = new Dictionary<string, (ulong?, ulong?)>(StringComparer.Ordinal);
-        for (int k = 0; k < WfContext.Layout.RlimCurCount && k < FailureContext.LimitNames.Length; k++)
-        {
-            ulong cur = c.RlimCur[k], max = c.RlimMax[k];
-            limits[FailureContext.LimitNames[k]] = (cur == RlimInfinity ? null : cur, max == RlimInfinity ? null : max);
-        }
+        var last = t_last ??= new Recent();
+        var groups = last.GroupsOf(new ReadOnlySpan<uint>(c.Groups, Math.Min(Math.Max(ngroups, 0), WfContext.Layout.GroupsCount)));
+        var limits = last.LimitsOf(new ReadOnlySpan<ulong>(c.RlimCur, WfContext.Layout.RlimCurCount), new ReadOnlySpan<ulong>(c.RlimMax, WfContext.Layout.RlimMaxCount));
         ContextFile? cwd = null, root = null;
-        var files = new List<ContextFile>();
-        var writers = new List<ContextFile>();
+        List<ContextFile>? files = null, writers = null;
         int off = WfContext.SizeOf;
         for (int k = 0; k < c.NFiles && off + WfCtxFile.SizeOf <= r.Length; k++)
         {
-            var f = ParseFile(r[off..], out int size);
+            var f = last.FileOf(r[off..], out int size);
             off += size;
             if (f.Fd == WfConst.CtxFdCwd && f.Arg < 0) cwd = f;
             else if (f.Fd == WfConst.CtxFdRoot && f.Arg < 0) root = f;
-            else if (f.Arg == WfConst.CtxArgWriter) writers.Add(f);
-            else files.Add(f);
+            else if (f.Arg == WfConst.CtxArgWriter) (writers ??= []).Add(f);
+            else (files ??= []).Add(f);
         }
         bool tracked = (c.Flags & WfConst.CtxfEntryTracked) != 0;
         return new FailureContext
@@ -64,14 +58,75 @@ public static unsafe class ContextParser
             SignalsBlocked = c.SigBlocked,
             Cwd = cwd,
             Root = root,
-            Files = files,
-            Writers = writers,
-            WritersAll = (c.Flags & WfConst.CtxfWritersScanned) != 0 && writers.Count < WfConst.CtxFiles,
+            Files = (IReadOnlyList<ContextFile>?)files ?? [],
+            Writers = (IReadOnlyList<ContextFile>?)writers ?? [],
+            WritersAll = (c.Flags & WfConst.CtxfWritersScanned) != 0 && (writers?.Count ?? 0) < WfConst.CtxFiles,
             Exec = (c.Flags & WfConst.CtxfExecArgs) == 0 ? null
                 : new ExecArgs(c.ExecStrings[0], c.ExecBytes[0], c.ExecStrings[1], c.ExecBytes[1], c.ExecLongest,
                     c.ExecLongestVec == 1, c.ExecLongestIndex, (c.Flags & WfConst.CtxfExecPartial) != 0,
                     (c.Flags & WfConst.CtxfExecFault) != 0),
         };
+    }
+
+    /// <summary>
+    /// The limits, groups and files of the last contexts parsed (on this thread). A process's failures carry the same
+    /// ones again and again (a flood of failures of one program: the same cwd, root and limits each time); the
+    /// objects are immutable, so an identical section shares them instead of allocating and holding a copy per
+    /// failure (~1 KB of dictionary and strings each).
+    /// </summary>
+    [ThreadStatic] private static Recent? t_last;
+
+    private sealed class Recent
+    {
+        private readonly ulong[] _rlim = new ulong[WfContext.Layout.RlimCurCount + WfContext.Layout.RlimMaxCount];
+        private IReadOnlyDictionary<string, (ulong?, ulong?)>? _limits;
+        private uint[] _groupIds = [];
+        private IReadOnlyList<uint>? _groups;
+        /// <summary>The last few file records, raw, with what they were parsed into (cwd, root, a descriptor or two).</summary>
+        private readonly (byte[] Raw, ContextFile File)?[] _files = new (byte[], ContextFile)?[4];
+        private int _nextFile;
+
+        public IReadOnlyList<uint> GroupsOf(ReadOnlySpan<uint> ids)
+        {
+            if (_groups is null || !ids.SequenceEqual(_groupIds))
+            {
+                _groupIds = ids.ToArray();
+                _groups = Array.AsReadOnly((uint[])_groupIds.Clone());
+            }
+            return _groups;
+        }
+
+        public IReadOnlyDictionary<string, (ulong?, ulong?)> LimitsOf(ReadOnlySpan<ulong> cur, ReadOnlySpan<ulong> max)
+        {
+            if (_limits is not null && cur.SequenceEqual(_rlim.AsSpan(0, cur.Length)) && max.SequenceEqual(_rlim.AsSpan(cur.Length, max.Length)))
+                return _limits;
+            cur.CopyTo(_rlim);
+            max.CopyTo(_rlim.AsSpan(cur.Length));
+            var limits = new Dictionary<string, (ulong?, ulong?)>(StringComparer.Ordinal);
+            for (int k = 0; k < cur.Length && k < max.Length && k < FailureContext.LimitNames.Length; k++)
+                limits[FailureContext.LimitNames[k]] = (cur[k] == RlimInfinity ? null : cur[k], max[k] == RlimInfinity ? null : max[k]);
+            return _limits = new System.Collections.ObjectModel.ReadOnlyDictionary<string, (ulong?, ulong?)>(limits);
+        }
+
+        public ContextFile FileOf(ReadOnlySpan<byte> r, out int size)
+        {
+            size = FileSize(r);
+            var raw = r[..Math.Min(size, r.Length)];
+            foreach (var e in _files)
+                if (e is { } hit && raw.SequenceEqual(hit.Raw)) return hit.File;
+            var f = ParseFile(r, out size);
+            _files[_nextFile] = (raw.ToArray(), f);
+            _nextFile = (_nextFile + 1) % _files.Length;
+            return f;
+        }
+    }
+
+    /// <summary>Bytes of one wf_ctx_file record and its names (padded to 8), as far as <paramref name="r"/> has them.</summary>
+    private static int FileSize(ReadOnlySpan<byte> r)
+    {
+        var f = MemoryMarshal.Read<WfCtxFile>(r);
+        int namesLen = (int)Math.Min(f.NamesLen, (uint)Math.Max(r.Length - WfCtxFile.SizeOf, 0));
+        return WfCtxFile.SizeOf + ((namesLen + 7) & ~7);
     }
 
     private static ContextFile ParseFile(ReadOnlySpan<byte> r, out int size)

@@ -35,30 +35,31 @@ public static unsafe class EventParser
         int nul = comm.IndexOf((byte)0);
 
         int off = WfEvent.SizeOf;
-        var evidence = new List<Evidence>(h.NEvidence);
+        // Most records have no evidence, origin records or site hits: no list is allocated for them.
+        var evidence = h.NEvidence > 0 ? new List<Evidence>(h.NEvidence) : null;
         for (int k = 0; k < h.NEvidence && off + WfEvidence.SizeOf <= r.Length; k++, off += WfEvidence.SizeOf)
         {
             var e = MemoryMarshal.Read<WfEvidence>(r[off..]);
             switch (e.Kind)
             {
-                case WfConst.EvCapability: evidence.Add(new CapabilityEvidence(e.A, e.B, e.C, (uint)e.D, (uint)e.E)); break;
-                case WfConst.EvSignal: evidence.Add(new SignalEvidence(e.A, e.B, e.C, e.D)); break;
+                case WfConst.EvCapability: evidence!.Add(new CapabilityEvidence(e.A, e.B, e.C, (uint)e.D, (uint)e.E)); break;
+                case WfConst.EvSignal: evidence!.Add(new SignalEvidence(e.A, e.B, e.C, e.D)); break;
             }
         }
-        var origin = new List<OriginRecord>(h.NOrigin);
+        var origin = h.NOrigin > 0 ? new List<OriginRecord>(h.NOrigin) : null;
         for (int k = 0; k < h.NOrigin && off + WfOriginRec.SizeOf <= r.Length; k++, off += WfOriginRec.SizeOf)
         {
             var o = MemoryMarshal.Read<WfOriginRec>(r[off..]);
             var stack = new List<ulong>(WfOriginRec.Layout.StackCount);
             for (int f = 0; f < WfOriginRec.Layout.StackCount && o.Stack[f] != 0; f++)
                 stack.Add(o.Stack[f]);
-            origin.Add(new OriginRecord(o.Fn, o.Fn < KernelHalf, o.Ret, o.Sp, stack));
+            origin!.Add(new OriginRecord(o.Fn, o.Fn < KernelHalf, o.Ret, o.Sp, stack));
         }
-        var hits = new List<SiteHit>(h.NPin);
+        var hits = h.NPin > 0 ? new List<SiteHit>(h.NPin) : null;
         for (int k = 0; k < h.NPin && off + WfPinRec.SizeOf <= r.Length; k++, off += WfPinRec.SizeOf)
         {
             var p = MemoryMarshal.Read<WfPinRec>(r[off..]);
-            hits.Add(new SiteHit((int)p.Probe, p.Flags));
+            hits!.Add(new SiteHit((int)p.Probe, p.Flags));
         }
         FailureContext? context = null;
         if ((h.Flags & WfConst.EvfContext) != 0 && off + ContextParser.HeaderSize <= r.Length)
@@ -96,12 +97,12 @@ public static unsafe class EventParser
             Euid = h.Euid,
             Gid = h.Gid,
             Egid = h.Egid,
-            Comm = Encoding.UTF8.GetString(nul >= 0 ? comm[..nul] : comm),
+            Comm = RecentComm(nul >= 0 ? comm[..nul] : comm),
             CgroupId = h.CgroupId,
             Captured = blobs,
-            OriginRecords = origin,
+            OriginRecords = (IReadOnlyList<OriginRecord>?)origin ?? [],
             OriginDropped = h.OriginDropped,
-            SiteHits = hits,
+            SiteHits = (IReadOnlyList<SiteHit>?)hits ?? [],
             CaptureTruncated = (h.Flags & WfConst.EvfBlobTruncated) != 0,
             EvidenceLost = (h.Flags & WfConst.EvfEvidenceLost) != 0,
             FollowUp = (h.Flags & WfConst.EvfFollowup) != 0,
@@ -113,7 +114,7 @@ public static unsafe class EventParser
             ev.Ret = -err;
             ev.ErrorAsData = true;
         }
-        ev.Evidence.AddRange(evidence);
+        if (evidence != null) ev.Evidence.AddRange(evidence);
         return ev;
     }
 
@@ -151,6 +152,17 @@ public static unsafe class EventParser
     /// <summary>The error value getsockopt stored (its optval, captured as arg 3), when it is one.</summary>
     private static int? DataError(SyscallEvent ev) =>
         ev.Capture(3)?.Data is { Length: >= 4 } d && System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(d) is > 0 and < 4096 and var v ? v : null;
+
+    /// <summary>The last comm decoded (on this thread): a flood of events of one process makes one string, not one each.</summary>
+    [ThreadStatic] private static (byte[] Bytes, string Text)? t_comm;
+
+    private static string RecentComm(ReadOnlySpan<byte> b)
+    {
+        if (t_comm is { } last && b.SequenceEqual(last.Bytes)) return last.Text;
+        string text = Encoding.UTF8.GetString(b);
+        t_comm = (b.ToArray(), text);
+        return text;
+    }
 
     private static string Comm(ReadOnlySpan<byte> b)
     {

@@ -95,7 +95,7 @@ public static class WhyfailCli
         var summary = new Option<bool>("--summary", "-c") { Description = "Print counts (syscall × errno × process name) at exit" };
         var color = new Option<ColorMode>("--color") { Description = "Colour the text output", DefaultValueFactory = _ => ColorMode.Auto };
         var noExplain = new Option<bool>("--no-explain") { Description = "Do not look at live system state to explain failures" };
-        var bufferSize = new Option<string>("--buffer-size") { Description = "Kernel ring buffer size, 4K to 1G (e.g. 16M, 256M; rounded up to a power of two); larger loses fewer events in floods", DefaultValueFactory = _ => "16M", HelpName = "SIZE" };
+        var bufferSize = new Option<string>("--buffer-size") { Description = "Kernel ring buffer size, 4K to 1G (e.g. 16M, 256M; rounded up to a power of two); larger loses fewer events in floods (default 16M, 4M with --system: the service's memory)", DefaultValueFactory = _ => "16M", HelpName = "SIZE" };
         var deep = new Option<string>("--deep") { Description = "Syscalls whose kernel origin is traced: auto (a default set of often-failing calls), none, or a comma-separated list", DefaultValueFactory = _ => "auto", HelpName = "auto|none|LIST" };
         var backend = new Option<string>("--backend") { Description = "Origin backend: auto, kretprobe.multi, fexit, kretprobe, none", DefaultValueFactory = _ => "auto", HelpName = "NAME" };
         var deepBudget = new Option<int>("--deep-budget") { Description = "At most this many kernel functions are watched for origins", DefaultValueFactory = _ => 600, HelpName = "N" };
@@ -153,7 +153,7 @@ public static class WhyfailCli
                 Comms = pr.GetValue(comm) is { Length: > 0 } c ? c.SelectMany(Split).ToHashSet() : null,
                 StringLimit = pr.GetValue(strLimit),
                 Color = pr.GetValue(color),
-                BufferBytes = ParseSize(pr.GetValue(bufferSize)!),
+                BufferBytes = pr.GetResult(bufferSize) is null or { Implicit: true } && pr.GetValue(system) ? TraceSettings.ServiceBufferBytes : ParseSize(pr.GetValue(bufferSize)!),
                 DeepSyscalls = ParseDeep(pr.GetValue(deep)!),
                 Backend = ParseBackend(pr.GetValue(backend)!),
                 DeepBudget = pr.GetValue(deepBudget),

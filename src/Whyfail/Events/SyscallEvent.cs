@@ -54,13 +54,15 @@ public sealed class SyscallEvent
     /// <summary>A string or buffer was longer than what the capture keeps.</summary>
     public bool CaptureTruncated { get; init; }
     /// <summary>Error returns of traced kernel functions during the call (empty without an origin backend).</summary>
-    public IReadOnlyList<OriginRecord> OriginRecords { get; init; } = [];
+    public IReadOnlyList<OriginRecord> OriginRecords { get => _originRecords; init => _originRecords = value; }
+    private IReadOnlyList<OriginRecord> _originRecords = [];
     /// <summary>--args: parallel to <see cref="OriginRecords"/>, each function's arguments (null where none came).</summary>
     public IReadOnlyList<OriginCallArgs?> OriginArgs { get; set; } = [];
     /// <summary>Error returns that happened but were not kept (only the latest 16 are).</summary>
     public int OriginDropped { get; init; }
     /// <summary>Error-site kprobes that fired during the call (--pinpoint), in firing order; only the latest 8 are kept.</summary>
-    public IReadOnlyList<SiteHit> SiteHits { get; init; } = [];
+    public IReadOnlyList<SiteHit> SiteHits { get => _siteHits; init => _siteHits = value; }
+    private IReadOnlyList<SiteHit> _siteHits = [];
     /// <summary>More evidence happened during the call than the kernel side keeps.</summary>
     public bool EvidenceLost { get; init; }
     /// <summary>The caller's cgroup v2 id (the inode of its directory under /sys/fs/cgroup); 0 when unknown.</summary>
@@ -74,7 +76,22 @@ public sealed class SyscallEvent
     public bool ErrorAsData { get; set; }
 
     /// <summary>The task's state at the failure (credentials, limits, cwd/root, descriptor arguments), or null.</summary>
-    public FailureContext? Context { get; init; }
+    public FailureContext? Context { get => _context; init => _context = value; }
+    private FailureContext? _context;
+
+    /// <summary>
+    /// After the event was rendered: the raw kernel data that only analysis and rendering read (the failure's
+    /// context, origin records, site hits) is dropped. An event kept longer, in the verdict's history of its
+    /// process, then holds what the verdict reads (call, arguments, errno, explanation, consequence), not ~1 KB
+    /// of context per failure.
+    /// </summary>
+    public void DropRaw()
+    {
+        _context = null;
+        _originRecords = [];
+        OriginArgs = [];
+        _siteHits = [];
+    }
 
     // Filled by decoding and analysis.
     public string Syscall { get; set; } = "";

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Whyfail.Events;
 
@@ -6,9 +8,31 @@ namespace Whyfail.Rendering;
 /// <summary>The "context" object of a JSON event: the task's state captured at the failure (see docs/json.md).</summary>
 internal static class ContextJson
 {
+    /// <summary>
+    /// The last context written and its JSON (on this thread). A process's failures mostly carry equal contexts (the
+    /// parser shares their limits, groups and files), and the object is the largest part of an event's line: an equal
+    /// one is written as the bytes made for the first, not field by field again.
+    /// </summary>
+    [ThreadStatic] private static (FailureContext Context, byte[] Json, JavaScriptEncoder? Encoder)? t_last;
+
     public static void Write(Utf8JsonWriter w, FailureContext c)
     {
-        w.WriteStartObject("context");
+        w.WritePropertyName("context");
+        if (t_last is { } last && last.Encoder == w.Options.Encoder && (ReferenceEquals(last.Context, c) || last.Context.Equals(c)))
+        {
+            w.WriteRawValue(last.Json, skipInputValidation: true);
+            return;
+        }
+        var buffer = new ArrayBufferWriter<byte>(2048);
+        using (var cw = new Utf8JsonWriter(buffer, w.Options)) WriteObject(cw, c);
+        var json = buffer.WrittenSpan.ToArray();
+        t_last = (c, json, w.Options.Encoder);
+        w.WriteRawValue(json, skipInputValidation: true);
+    }
+
+    private static void WriteObject(Utf8JsonWriter w, FailureContext c)
+    {
+        w.WriteStartObject();
         Ids(w, "uids", c.Uid, c.Euid, c.Suid, c.Fsuid);
         Ids(w, "gids", c.Gid, c.Egid, c.Sgid, c.Fsgid);
         w.WriteNumber("ngroups", c.GroupCount);

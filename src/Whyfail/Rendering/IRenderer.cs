@@ -36,6 +36,8 @@ public sealed class TraceSummary
     /// <summary>Failures explained by reusing an identical failure's explanation, and left unexplained because whyfail fell behind.</summary>
     public long ExplanationsReused { get; set; }
     public long ExplanationsSkipped { get; set; }
+    /// <summary>Failures the verdict judged before their wait for what follows was over (too many were held).</summary>
+    public long JudgedEarly { get; set; }
     public bool Print { get; set; }
 
     /// <summary>Distinct (syscall, errno, comm) rows kept; later process names are counted as "(other)" (a long --system session meets endless names).</summary>

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using System.Text.Encodings.Web;
 
@@ -21,12 +22,15 @@ public sealed class JsonEscaping : JavaScriptEncoder
     public override bool WillEncode(int unicodeScalar) =>
         unicodeScalar < 0x20 || unicodeScalar >= 0x7f || unicodeScalar is '"' or '\\' or '<' or '>' or '&' or '\'' or '+';
 
-    public override unsafe int FindFirstCharacterToEncode(char* text, int textLength)
-    {
-        for (int i = 0; i < textLength; i++)
-            if (WillEncode(text[i])) return i;
-        return -1;
-    }
+    /// <summary>What <see cref="WillEncode"/> says no to (printable ASCII but the seven above), for vectorised searches: every string written is checked.</summary>
+    private const string Plain = " !#$%()*,-./0123456789:;=?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz{|}~";
+    private static readonly SearchValues<char> PlainChars = SearchValues.Create(Plain);
+    private static readonly SearchValues<byte> PlainBytes = SearchValues.Create(Encoding.ASCII.GetBytes(Plain)); // UTF-8: bytes >= 0x80 are non-ASCII
+
+    public override unsafe int FindFirstCharacterToEncode(char* text, int textLength) =>
+        new ReadOnlySpan<char>(text, textLength).IndexOfAnyExcept(PlainChars);
+
+    public override int FindFirstCharacterToEncodeUtf8(ReadOnlySpan<byte> utf8Text) => utf8Text.IndexOfAnyExcept(PlainBytes);
 
     public override unsafe bool TryEncodeUnicodeScalar(int unicodeScalar, char* buffer, int bufferLength, out int numberOfCharactersWritten)
     {

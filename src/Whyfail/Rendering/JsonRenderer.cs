@@ -29,28 +29,40 @@ public sealed class JsonRenderer : IRenderer
 
     public void Notice(string text) => _lines.Notice(text);
 
+    /// <summary>The names every syscall line has, encoded once (a flood writes them hundreds of thousands of times).</summary>
+    private static class Names
+    {
+        private static JsonEncodedText E(string s) => JsonEncodedText.Encode(s, JsonEscaping.Instance);
+        public static readonly JsonEncodedText Type = E("type"), Syscall = E("syscall"), TsNs = E("ts_ns"), Pid = E("pid"), Tid = E("tid"),
+            Comm = E("comm"), Uid = E("uid"), Euid = E("euid"), Nr = E("nr"), Args = E("args"), RawArgs = E("raw_args"), Ret = E("ret"),
+            CaptureTruncated = E("capture_truncated"), EvidenceLost = E("evidence_lost"), Evidence = E("evidence"),
+            Errno = E("errno"), ErrnoNr = E("errno_nr"), ErrnoText = E("errno_text"), Internal = E("internal");
+    }
+
     public void Event(SyscallEvent ev)
     {
         var w = _w;
         w.WriteStartObject();
-        w.WriteString("type", "syscall");
-        w.WriteNumber("ts_ns", ev.TimestampNs);
-        w.WriteNumber("pid", ev.Pid);
-        w.WriteNumber("tid", ev.Tid);
-        w.WriteString("comm", ev.Comm);
-        w.WriteNumber("uid", ev.Uid);
-        w.WriteNumber("euid", ev.Euid);
-        w.WriteString("syscall", ev.Syscall);
-        w.WriteNumber("nr", ev.Nr);
-        WriteStrings(w, "args", ev.DecodedArgs);
-        w.WriteStartArray("raw_args");
+        w.WriteString(Names.Type, Names.Syscall);
+        w.WriteNumber(Names.TsNs, ev.TimestampNs);
+        w.WriteNumber(Names.Pid, ev.Pid);
+        w.WriteNumber(Names.Tid, ev.Tid);
+        w.WriteString(Names.Comm, ev.Comm);
+        w.WriteNumber(Names.Uid, ev.Uid);
+        w.WriteNumber(Names.Euid, ev.Euid);
+        w.WriteString(Names.Syscall, ev.Syscall);
+        w.WriteNumber(Names.Nr, ev.Nr);
+        w.WriteStartArray(Names.Args);
+        foreach (var a in ev.DecodedArgs) w.WriteStringValue(a);
+        w.WriteEndArray();
+        w.WriteStartArray(Names.RawArgs);
         foreach (var a in ev.Args) w.WriteNumberValue(a);
         w.WriteEndArray();
-        w.WriteNumber("ret", ev.ErrorAsData ? 0 : ev.Ret);
+        w.WriteNumber(Names.Ret, ev.ErrorAsData ? 0 : ev.Ret);
         WriteErrno(w, ev);
-        w.WriteBoolean("capture_truncated", ev.CaptureTruncated);
-        w.WriteBoolean("evidence_lost", ev.EvidenceLost);
-        w.WriteStartArray("evidence");
+        w.WriteBoolean(Names.CaptureTruncated, ev.CaptureTruncated);
+        w.WriteBoolean(Names.EvidenceLost, ev.EvidenceLost);
+        w.WriteStartArray(Names.Evidence);
         foreach (var e in ev.Evidence) EvidenceJson.Write(w, e);
         w.WriteEndArray();
         if (ev.Context is { } context) ContextJson.Write(w, context);
@@ -72,10 +84,10 @@ public sealed class JsonRenderer : IRenderer
         if (ev.Failed)
         {
             int e = ev.Errno;
-            w.WriteString("errno", Errno.Name(e) ?? e.ToString());
-            w.WriteNumber("errno_nr", e);
-            w.WriteString("errno_text", Errno.Message(e));
-            w.WriteBoolean("internal", Errno.IsInternal(e));
+            w.WriteString(Names.Errno, Errno.Name(e) ?? e.ToString());
+            w.WriteNumber(Names.ErrnoNr, e);
+            w.WriteString(Names.ErrnoText, Errno.Message(e));
+            w.WriteBoolean(Names.Internal, Errno.IsInternal(e));
             if (ev.KernelRet != ev.Ret && !ev.ErrorAsData)
             {
                 w.WriteNumber("kernel_ret", ev.KernelRet);
@@ -189,6 +201,7 @@ public sealed class JsonRenderer : IRenderer
         w.WriteNumber("not_routine", s.NotRoutine);
         w.WriteNumber("explanations_reused", s.ExplanationsReused);
         w.WriteNumber("explanations_skipped", s.ExplanationsSkipped);
+        w.WriteNumber("judged_early", s.JudgedEarly);
         w.WriteStartArray("counts");
         foreach (var ((sys, err, comm), n) in s.Counts.OrderByDescending(kv => kv.Value))
         {

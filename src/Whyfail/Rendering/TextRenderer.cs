@@ -161,6 +161,8 @@ public sealed class TextRenderer(TextWriter output, bool color, bool showComm, b
         }
         if (s.ExplanationsSkipped > 0)
             Notice($"{s.ExplanationsSkipped} failure(s) reported without an explanation: whyfail could not keep up with a flood of varied failures (a quarter of the ring buffer was waiting); narrow with --syscall, --errno or --comm, or raise --buffer-size");
+        if (s.JudgedEarly > 0)
+            Notice($"{s.JudgedEarly} failure(s) judged before the end of their wait for what follows: too many were waiting (a flood); a message or exit that came later is not linked to them");
         if (s.HiddenInternal > 0 && s.Print)
             Notice($"{s.HiddenInternal} kernel-internal return code(s) hidden (ERESTARTSYS …); --show-internal shows them");
         output.Flush();

@@ -80,7 +80,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         {
             // whyfail deny: only the ends its refusals explain, not every process of the machine that exits badly.
             if (deny == null || settings.DenyAllFailures || v.Culprits.Any(c => c.DeniedBy != null)) renderer.Verdict(v);
-        }, launcherPid: _child?.Id);
+        }, launcherPid: _child?.Id, maxHeld: settings.System ? Analysis.Verdict.FailureTracker.MaxHeldService : Analysis.Verdict.FailureTracker.MaxHeld);
         capture.OnExit = tracker.Exit;
         capture.OnMessage = tracker.Message;
         capture.OnEvent = ev =>
@@ -138,16 +138,20 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
                 StartupTimes.Mark("origin resolver ready");
             }
             growth?.Start();
-            metrics?.Refresh(capture, (pipeline.ExplanationsSkipped, pipeline.ExplanationsReused), now: true);
+            metrics?.Refresh(capture, (pipeline.ExplanationsSkipped, pipeline.ExplanationsReused), tracker.JudgedEarly, now: true);
 
+            // A service runs for days: its heap is kept near its live size. A command's session is short, and a flood of
+            // its failures would pay for collections it does not need (issue 16: the consumer's cost per event).
+            var heap = settings.System ? new HeapPacer() : null;
             exitCode = host.Loop(capture, () => _output!.Failure != null, () =>
             {
                 deny?.Tick(renderer.Notice);
                 tracker.Tick();
                 renderer.Flush();
+                heap?.Step();
                 growth?.Step();
                 pipeline.Pinpoint?.Step();
-                metrics?.Refresh(capture, (pipeline.ExplanationsSkipped, pipeline.ExplanationsReused));
+                metrics?.Refresh(capture, (pipeline.ExplanationsSkipped, pipeline.ExplanationsReused), tracker.JudgedEarly);
                 if (_reopen) ReopenOutput(renderer);
             }, stoppedEarly: () =>
             {
@@ -172,6 +176,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             deny?.Tick(renderer.Notice, final: true);
             if (_output!.Failure == null) tracker.Finish(exitCode);
             FillSummary(summary, capture, pipeline, injector, deny);
+            summary.JudgedEarly = tracker.JudgedEarly;
             renderer.Summary(summary);
             sourceLines?.Dispose();
             callees?.Dispose();

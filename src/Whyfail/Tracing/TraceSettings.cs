@@ -42,6 +42,12 @@ public sealed class TraceSettings
     public int StringLimit { get; init; } = 64;
     public ColorMode Color { get; init; }
     public int BufferBytes { get; init; } = 16 << 20;
+    /// <summary>
+    /// --system's ring buffer when --buffer-size is not given: 4 MiB (~5,000 failures with their context, a second of a
+    /// 5,000/s flood). Its pages are mapped twice (the kernel maps the data area twice for wrap-around reads), so the
+    /// default 16 MiB would be 32 MB of a long-running service's resident memory on its own.
+    /// </summary>
+    public const int ServiceBufferBytes = 4 << 20;
     /// <summary>Syscalls whose kernel origin is traced (--deep); null = the default set, empty = none.</summary>
     public IReadOnlyList<string>? DeepSyscalls { get; init; }
     /// <summary>--backend; null = the best the kernel allows.</summary>

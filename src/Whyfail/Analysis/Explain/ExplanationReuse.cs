@@ -67,14 +67,22 @@ public sealed class ExplanationReuse
     /// <summary>Keeps the explanation <paramref name="ev"/> just got (everything it gained from <paramref name="before"/> on).</summary>
     public void Keep(SyscallEvent ev, string key, int before)
     {
-        if (_byKey.Count >= Capacity) Evict(ev.TimestampNs);
+        // Expired entries go once per window, not only at capacity: a service's live set stays the last second's
+        // failures (keys are long: arguments and context), not the last Capacity ones.
+        if (_byKey.Count >= Capacity || ev.TimestampNs > _sweptTs + Window)
+        {
+            _sweptTs = ev.TimestampNs;
+            Evict(ev.TimestampNs);
+        }
         _byKey[key] = (ev.TimestampNs, ev.Explanation.Skip(before).ToArray());
     }
+
+    private ulong _sweptTs;
 
     private void Evict(ulong now)
     {
         var stale = _byKey.Where(kv => now < kv.Value.Ts || now - kv.Value.Ts > Window).Select(kv => kv.Key).ToList();
-        if (stale.Count < Capacity / 2)
+        if (_byKey.Count >= Capacity && stale.Count < Capacity / 2)
             stale.AddRange(_byKey.OrderBy(kv => kv.Value.Ts).Take(Capacity / 2).Select(kv => kv.Key));
         foreach (var k in stale) _byKey.Remove(k);
     }

@@ -11,7 +11,9 @@ namespace Whyfail.Analysis.Verdict;
 /// </summary>
 /// <param name="launcherPid">whyfail's launcher when it started the command (one verdict, for the command); null with -p and
 /// --system (a verdict for each traced process that ends badly).</param>
-public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictReport> verdict, int? launcherPid)
+/// <param name="maxHeld">Failures held at most (<see cref="MaxHeld"/>, or <see cref="MaxHeldService"/> for --system); beyond, the oldest
+/// is judged before its time (counted in <see cref="JudgedEarly"/>).</param>
+public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictReport> verdict, int? launcherPid, int maxHeld = FailureTracker.MaxHeld)
 {
     private readonly bool verdictPerProcess = launcherPid is null;
 
@@ -19,6 +21,17 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
     public const int DecisionDelayMs = 1000;
     /// <summary>Held entries beyond this are judged at once (a flood of failures must not fill memory).</summary>
     public const int MaxHeld = 20000;
+    /// <summary>
+    /// The same for --system, which runs for days and answers for no command of its own: a flood of 5,000 failures a
+    /// second holds ~1,000 for a fifth of a second instead of 5,000 for a second (bench/soak: the service's memory).
+    /// </summary>
+    public const int MaxHeldService = 1000;
+
+    /// <summary>
+    /// Failures handed on before <see cref="DecisionDelayMs"/> because more than the limit were waiting: a message or an
+    /// exit that came later is not linked to them (the summary's "judged_early").
+    /// </summary>
+    public long JudgedEarly { get; private set; }
     /// <summary>Failures of one thread still watching for what the thread does next.</summary>
     private const int OpenPerThread = 32;
     /// <summary>Culprits named per process.</summary>
@@ -83,7 +96,7 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
         }
         // Judged here too, not only after a batch of events: a batch can take seconds to analyse (a flood),
         // and what is due must reach the output meanwhile (a full disk is noticed while the command runs).
-        if (_queue.Count > MaxHeld || HeadDue()) Tick();
+        if (_queue.Count > maxHeld || HeadDue()) Tick();
     }
 
     /// <summary>The oldest held entry can be handed on now (cheap: looks at the head only).</summary>
@@ -244,7 +257,7 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
     }
 
     /// <summary>How often, and after how long idle, processes whose end was not reported are looked for in /proc.</summary>
-    public const int SweepMs = 5000;
+    public const int SweepMs = 1000;
     private long _sweptMs;
 
     /// <summary>
@@ -293,7 +306,11 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
                     break;
                 case FailureEntry f:
                     var p = Proc(f.T.Event.Pid);
-                    if (!force && p.Exit is null && now - f.T.ArrivedMs < DecisionDelayMs && _queue.Count <= MaxHeld) return;
+                    if (!force && p.Exit is null && now - f.T.ArrivedMs < DecisionDelayMs)
+                    {
+                        if (_queue.Count <= maxHeld) return;
+                        JudgedEarly++;
+                    }
                     Judge(f.T, p);
                     break;
             }
@@ -309,6 +326,7 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
         t.Released = true;
         p.Pending--;
         release(ev);
+        ev.DropRaw(); // rendered: the history keeps what the verdict reads, not the failure's context
         if (p.Exit is not null && p.Pending == 0 && !p.Compacted) p.Compact();
     }
 
