@@ -1,5 +1,6 @@
 using Whyfail.Analysis.Evidence;
 using Whyfail.Events;
+using static Whyfail.Analysis.Explain.Errnos;
 
 namespace Whyfail.Analysis;
 
@@ -15,7 +16,6 @@ namespace Whyfail.Analysis;
 /// </summary>
 public static class SignalRestart
 {
-    public const int EINTR = 4, ERESTARTSYS = 512, ERESTARTNOINTR = 513, ERESTARTNOHAND = 514, ERESTART_RESTARTBLOCK = 516;
 
     public static void Apply(SyscallEvent ev)
     {

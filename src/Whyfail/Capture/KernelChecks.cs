@@ -98,20 +98,4 @@ public static class KernelChecks
         }
         return CpuList.Count(list) ?? Environment.ProcessorCount;
     }
-
-    /// <summary>
-    /// /sys/kernel/security/lockdown's selected mode ("none", "integrity", "confidentiality"), or
-    /// null when securityfs is not mounted or the kernel has no lockdown LSM.
-    /// </summary>
-    public static string? LockdownMode()
-    {
-        try
-        {
-            var s = File.ReadAllText("/sys/kernel/security/lockdown");
-            int a = s.IndexOf('['), b = s.IndexOf(']');
-            return a >= 0 && b > a ? s[(a + 1)..b] : null;
-        }
-        catch (IOException) { return null; }
-        catch (UnauthorizedAccessException) { return null; }
-    }
 }

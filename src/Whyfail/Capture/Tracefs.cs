@@ -12,9 +12,16 @@ public static class Tracefs
     /// <summary>How to mount it, for messages.</summary>
     public const string MountHint = "mount -t tracefs nodev " + Standard;
 
-    /// <summary>The first root where tracefs is mounted (it has events/ or available_events), else the standard one.</summary>
-    public static string Root =>
-        Roots.FirstOrDefault(r => Directory.Exists(Path.Combine(r, "events")) || File.Exists(Path.Combine(r, "available_events"))) ?? Standard;
+    private static string? mounted;
+
+    /// <summary>
+    /// The first root where tracefs is mounted (it has events/ or available_events), else the standard one. Found
+    /// once and remembered; while none is mounted every access looks again (it may be mounted meanwhile).
+    /// </summary>
+    public static string Root => (mounted ??= FindMounted()) ?? Standard;
+
+    private static string? FindMounted() =>
+        Roots.FirstOrDefault(r => Directory.Exists(Path.Combine(r, "events")) || File.Exists(Path.Combine(r, "available_events")));
 
     /// <summary><paramref name="name"/> under each root, in order of preference.</summary>
     public static IEnumerable<string> InEachRoot(string name) => Roots.Select(r => Path.Combine(r, name));

@@ -180,7 +180,7 @@ public sealed unsafe class TracepointCapture : IDisposable
             SelfTgid = (uint)Environment.ProcessId,
             OriginArgs = options.OriginArgs ? 1u : 0,
             // The failure's context is read through kernel pointers, which lockdown=confidentiality refuses.
-            ContextOff = KernelChecks.LockdownMode() == "confidentiality" ? 1u : 0,
+            ContextOff = SecurityFs.LockdownMode() == "confidentiality" ? 1u : 0,
         };
         (c.OwnRootMntId, c.OwnRootIno) = OwnRoot.Read();
         if (options.Syscalls is { } syscalls)

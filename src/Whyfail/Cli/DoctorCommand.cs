@@ -82,7 +82,7 @@ public static class DoctorCommand
                     ? $"LSM denials from the audit log ({(audit.ActiveLsms.Count > 0 ? string.Join(",", audit.ActiveLsms) : "modules unknown")}; Landlock only when audit is enabled)"
                     : noAudit!,
                 "CAP_AUDIT_READ and a kernel with CONFIG_AUDIT: AppArmor, SELinux and Landlock denials as evidence"));
-        string? lockdown = KernelChecks.LockdownMode();
+        string? lockdown = SecurityFs.LockdownMode();
         // Only confidentiality mode forbids what whyfail uses (kprobes, /proc/kcore, bpf_probe_read_kernel,
         // tracefs); integrity mode forbids writing user or kernel memory, which whyfail never does.
         list.Add(new("lockdown", lockdown is null ? null : lockdown != "confidentiality",

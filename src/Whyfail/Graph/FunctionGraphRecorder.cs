@@ -50,7 +50,7 @@ public sealed class FunctionGraphRecorder : IDisposable
             return $"tracefs is not mounted at {Tracing} ({Tracefs.MountHint})";
         var tracers = Read(Path.Combine(Tracing, "available_tracers")).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (tracers.Contains("function_graph")) return null;
-        string? lockdown = KernelChecks.LockdownMode();
+        string? lockdown = SecurityFs.LockdownMode();
         return $"this kernel has no function_graph tracer (available_tracers: {string.Join(' ', tracers)}). " +
             "whyfail graph records the kernel's call tree with it; it needs a kernel built with CONFIG_FUNCTION_GRAPH_TRACER=y " +
             "(Debian, Ubuntu, Fedora and RHEL kernels are)" +

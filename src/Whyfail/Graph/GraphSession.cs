@@ -28,22 +28,49 @@ public sealed class GraphSession(GraphSettings settings, TextWriter stderr)
 
     public int Run()
     {
-        if (settings.Input != null)
-        {
-            if (!File.Exists(settings.Input))
-                throw new WhyfailException($"--input: no such file: {settings.Input}", ExitCodes.Usage);
-            var graphs = GraphJsonWriter.Read(settings.Input);
-            using var view = new GraphOutput(settings, stderr);
-            foreach (var g in graphs) view.Invocation(g);
-            view.Finish(new GraphSummary { Recorded = graphs.Count, Failing = graphs.Count(g => g.Failed), Shown = graphs.Count });
-            return 0;
-        }
+        if (settings.Input != null) return Replay(settings.Input);
 
         var target = SessionHost.Resolve(settings.Command, settings.Pids);
         if (FunctionGraphRecorder.Unavailable() is { } why)
             throw new WhyfailException($"cannot record call graphs: {why}. " +
                 "Failing calls themselves can still be traced and explained here with `whyfail -- CMD`.", ExitCodes.KernelUnsupported);
+        var (entries, nrs) = EntryFunctions();
 
+        using var output = new GraphOutput(settings, stderr);
+        // Ctrl-C / SIGTERM from here on go to the command or end the session, through the normal path (tracefs cleaned up).
+        using var host = SessionHost.Start(target);
+        var pipeline = new AnalysisPipeline(new AnalysisOptions(Explain: false));
+        using var capture = OpenCapture(output);
+        var resolver = AttachOrigins(capture, pipeline, output);
+        capture.OnEvent = ev =>
+        {
+            if (!nrs.Contains(ev.Nr)) return;
+            pipeline.Process(ev);
+            if (!_exits.TryGetValue(ev.Tid, out var list)) _exits[ev.Tid] = list = [];
+            list.Add(ev);
+        };
+
+        var summary = new GraphSummary();
+        int exitCode = Record(entries, host, capture, output, summary);
+        Report(Correlate(summary, resolver), summary, output);
+        return exitCode;
+    }
+
+    /// <summary>--input: the trees of an earlier run's JSON, shown again.</summary>
+    private int Replay(string input)
+    {
+        if (!File.Exists(input))
+            throw new WhyfailException($"--input: no such file: {input}", ExitCodes.Usage);
+        var graphs = GraphJsonWriter.Read(input);
+        using var view = new GraphOutput(settings, stderr);
+        foreach (var g in graphs) view.Invocation(g);
+        view.Finish(new GraphSummary { Recorded = graphs.Count, Failing = graphs.Count(g => g.Failed), Shown = graphs.Count });
+        return 0;
+    }
+
+    /// <summary>The kernel entry function of each --syscall (what function_graph filters on) and the syscall numbers.</summary>
+    private (Dictionary<string, (string, int)> Entries, HashSet<int> Nrs) EntryFunctions()
+    {
         var nrs = new HashSet<int>();
         var entries = new Dictionary<string, (string, int)>();
         var traceable = TraceableNames();
@@ -57,70 +84,70 @@ public sealed class GraphSession(GraphSettings settings, TextWriter stderr)
             entries[entry] = (sc, nr);
             nrs.Add(nr);
         }
+        return (entries, nrs);
+    }
 
-        using var output = new GraphOutput(settings, stderr);
-        // Ctrl-C / SIGTERM from here on go to the command or end the session, through the normal path (tracefs cleaned up).
-        using var host = SessionHost.Start(target);
-        var pipeline = new AnalysisPipeline(new AnalysisOptions(Explain: false));
-        var originFunctions = PlanOrigins(output);
-        using var capture = new TracepointCapture(new CaptureOptions
+    /// <summary>The sys_exit capture (every call, successes included, for --diff) with the planned origin probes.</summary>
+    private TracepointCapture OpenCapture(GraphOutput output)
+    {
+        var capture = new TracepointCapture(new CaptureOptions
         {
             ReportSuccess = true,
             Follow = true,
             Captures = Decoder.CaptureSpecs(),
-            OriginFunctions = originFunctions,
+            OriginFunctions = PlanOrigins(output),
             OriginBackend = settings.Backend,
             OriginArgs = settings.Args,
         });
         foreach (var l in capture.Limitations) output.Notice(l);
         // Capability evidence through fexit on cap_capable (kernels before 6.14) leaves trampoline brackets too.
         _trampolines = capture.Capabilities.Kind == CapabilitySourceKind.Fexit;
-        OriginResolver? resolver = null;
+        return capture;
+    }
+
+    /// <summary>The origin resolver over the attached origin probes; null when none are attached.</summary>
+    private OriginResolver? AttachOrigins(TracepointCapture capture, AnalysisPipeline pipeline, GraphOutput output)
+    {
         if (settings.Args && capture.OriginProbes == null)
             throw new WhyfailException(Tracing.TraceSession.ArgsNeedOrigins(string.Join("; ", capture.Limitations.Where(l => l.Contains("origin", StringComparison.Ordinal)))), ExitCodes.KernelUnsupported);
-        if (capture.OriginProbes is { } probes)
-        {
-            resolver = new OriginResolver(new KallsymsSymbols(Kallsyms.Load()), probes.Functions, OriginBackends.Describe(probes.Backend));
-            pipeline.Origins = resolver;
-            if (settings.Args) _args = ChainArguments.ForKernel(KernelChecks.BtfPath);
-            _trampolines |= probes.Backend == OriginBackend.Fexit;
-            output.Notice($"return values and error paths from {OriginBackends.Describe(probes.Backend)} on {probes.Functions.Count} kernel functions " +
-                $"(attached in {probes.AttachTime.TotalMilliseconds:0} ms)");
-        }
-        capture.OnEvent = ev =>
-        {
-            if (!nrs.Contains(ev.Nr)) return;
-            pipeline.Process(ev);
-            if (!_exits.TryGetValue(ev.Tid, out var list)) _exits[ev.Tid] = list = [];
-            list.Add(ev);
-        };
+        if (capture.OriginProbes is not { } probes) return null;
+        var resolver = new OriginResolver(new KallsymsSymbols(Kallsyms.Load()), probes.Functions, OriginBackends.Describe(probes.Backend));
+        pipeline.Origins = resolver;
+        if (settings.Args) _args = ChainArguments.ForKernel(KernelChecks.BtfPath);
+        _trampolines |= probes.Backend == OriginBackend.Fexit;
+        output.Notice($"return values and error paths from {OriginBackends.Describe(probes.Backend)} on {probes.Functions.Count} kernel functions " +
+            $"(attached in {probes.AttachTime.TotalMilliseconds:0} ms)");
+        return resolver;
+    }
 
-        int exitCode = 0;
-        var summary = new GraphSummary();
-        using (var recorder = new FunctionGraphRecorder(entries, inv => { lock (_recorded) _recorded.Add(inv); }, settings.BufferKbPerCpu))
+    /// <summary>Runs the command (or watches the pids) with function_graph recording the entry functions; the command's exit code.</summary>
+    private int Record(Dictionary<string, (string, int)> entries, SessionHost host, TracepointCapture capture, GraphOutput output, GraphSummary summary)
+    {
+        using var recorder = new FunctionGraphRecorder(entries, inv => { lock (_recorded) _recorded.Add(inv); }, settings.BufferKbPerCpu);
+        if (recorder.RemovedStale.Count > 0)
+            output.Notice($"removed tracefs instances left by whyfail processes that no longer run: {string.Join(", ", recorder.RemovedStale)}");
+        output.Notice($"recording with {recorder.Description}");
+        try
         {
-            if (recorder.RemovedStale.Count > 0)
-                output.Notice($"removed tracefs instances left by whyfail processes that no longer run: {string.Join(", ", recorder.RemovedStale)}");
-            output.Notice($"recording with {recorder.Description}");
-            try
-            {
-                host.Begin(capture, beforeRun: recorder.Start);
-                if (host.Child == null)
-                    output.Notice($"recording pid {string.Join(", ", settings.Pids)} and the children they create from now on; Ctrl-C to stop");
-                exitCode = host.Loop(capture);
-            }
-            finally
-            {
-                recorder.Stop();
-                capture.Detach();
-                capture.Drain();
-                summary.LostEvents = recorder.LostEvents;
-                if (recorder.Unparsed > 0)
-                    output.Notice($"{recorder.Unparsed} line(s) of the function_graph trace had an unknown shape and were skipped");
-            }
+            host.Begin(capture, beforeRun: recorder.Start);
+            if (host.Child == null)
+                output.Notice($"recording pid {string.Join(", ", settings.Pids)} and the children they create from now on; Ctrl-C to stop");
+            return host.Loop(capture);
         }
+        finally
+        {
+            recorder.Stop();
+            capture.Detach();
+            capture.Drain();
+            summary.LostEvents = recorder.LostEvents;
+            if (recorder.Unparsed > 0)
+                output.Notice($"{recorder.Unparsed} line(s) of the function_graph trace had an unknown shape and were skipped");
+        }
+    }
 
-        var shown = Correlate(summary, resolver);
+    /// <summary>The notices about what is missing from the trees, then the failing trees and the summary.</summary>
+    private void Report(List<Invocation> shown, GraphSummary summary, GraphOutput output)
+    {
         if (summary.LostEvents > 0)
             output.Notice($"the trace buffer overflowed: {summary.LostEvents} function_graph events were lost, so some trees may be incomplete");
         if (summary.ProbeCallsRemoved > 0)
@@ -132,7 +159,6 @@ public sealed class GraphSession(GraphSettings settings, TextWriter stderr)
                 $"({summary.Recorded} invocation(s) recorded, all successful or filtered)");
         foreach (var inv in shown) output.Invocation(inv);
         output.Finish(summary);
-        return exitCode;
     }
 
     /// <summary>Pairs each recorded tree with whyfail's sys_exit event of the same thread and keeps the failing ones.</summary>

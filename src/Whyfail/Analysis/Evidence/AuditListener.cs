@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using Whyfail.Events;
+using Whyfail.Capture;
 using Whyfail.Capture.Native;
 
 namespace Whyfail.Analysis.Evidence;
@@ -57,8 +58,7 @@ public sealed class AuditListener : IDisposable
     /// <summary>Starts listening, or returns null with the reason (no audit support, no CAP_AUDIT_READ, no LSM).</summary>
     public static unsafe AuditListener? Start(out string? whyNot)
     {
-        var lsms = (File.Exists("/sys/kernel/security/lsm") ? File.ReadAllText("/sys/kernel/security/lsm") : "")
-            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var lsms = SecurityFs.ActiveLsms()?.ToArray() ?? [];
         if (lsms.Length > 0 && !lsms.Any(l => l is "apparmor" or "selinux" or "landlock" or "smack" or "tomoyo"))
         {
             whyNot = $"no security module that logs denials is active ({string.Join(",", lsms)})";

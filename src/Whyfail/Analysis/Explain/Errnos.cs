@@ -15,7 +15,9 @@ internal static class Errnos
         EPROTONOSUPPORT = 93, EOPNOTSUPP = 95, EAFNOSUPPORT = 97, EADDRINUSE = 98, EADDRNOTAVAIL = 99,
         ENETDOWN = 100, ENETUNREACH = 101, ECONNABORTED = 103, ECONNRESET = 104, ENOBUFS = 105, EISCONN = 106,
         ENOTCONN = 107, ETIMEDOUT = 110, ECONNREFUSED = 111, EHOSTDOWN = 112, EHOSTUNREACH = 113, EALREADY = 114,
-        EINPROGRESS = 115, EDQUOT = 122;
+        EINPROGRESS = 115, EDQUOT = 122, EMEDIUMTYPE = 124,
+        // Kernel-internal values a syscall exit can carry before signal delivery turns them into EINTR or a restart.
+        ERESTARTSYS = 512, ERESTARTNOINTR = 513, ERESTARTNOHAND = 514, ERESTART_RESTARTBLOCK = 516;
 
     /// <summary>
     /// The name of an errno for sentences ("ENOMSG", "ERESTARTSYS"), from the generated errno table (Decoding/Data):

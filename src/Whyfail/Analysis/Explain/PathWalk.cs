@@ -106,75 +106,19 @@ public sealed partial class ProcessView
 
     private readonly Dictionary<(string, int?, bool, Credentials), PathWalkResult> walks = [];
 
+    /// <summary>
+    /// Walks <paramref name="path"/> as the kernel's path lookup would for <paramref name="creds"/>: the input's
+    /// length, the start (root, cwd or directory descriptor), then each component in turn (search permission,
+    /// "..", NAME_MAX, existence, symbolic links), stopping at the first that fails.
+    /// </summary>
     private PathWalkResult Walk(string path, int? dirfd, bool followFinal, Credentials creds)
     {
         var r = new PathWalkResult { Input = path };
-        if (path.Length == 0) { r.Outcome = WalkOutcome.Empty; return r; }
-        if (Encoding.UTF8.GetByteCount(path) >= PATH_MAX)
-        {
-            r.Outcome = WalkOutcome.NameTooLong;
-            r.Detail = $"the path is {Encoding.UTF8.GetByteCount(path)} bytes long; PATH_MAX is {PATH_MAX} including the terminating NUL";
-            return r;
-        }
-
         var w = new WalkPos(this);
-        if (path[0] == '/')
-        {
-            if (RootUnresolvable is { } why)
-            {
-                r.Outcome = WalkOutcome.Unresolvable;
-                r.Detail = $"\"{path}\" cannot be checked: {why}";
-                NoteLost("the process's root directory");
-                return r;
-            }
-            w.SetRoot();
-        }
-        else if (dirfd is null or AT_FDCWD)
-        {
-            if (cwdHost is null || Cwd is null)
-            {
-                r.Outcome = WalkOutcome.Unresolvable;
-                r.Detail = cwdUnresolvable is { } why ? $"\"{path}\" is relative and {why}" : $"\"{path}\" is relative and the working directory of pid {Pid} is unknown (the process is gone)";
-                NoteLost("the process's working directory");
-                return r;
-            }
-            w.SetBase(cwdHost, Cwd);
-        }
-        else
-        {
-            var fd = Fd(dirfd.Value);
-            if (fd is null)
-            {
-                r.Outcome = WalkOutcome.BadDirfd;
-                r.Detail = $"\"{path}\" is relative to descriptor {dirfd}, which is not open in pid {Pid} now";
-                return r;
-            }
-            if (FdHostPath(dirfd.Value) is not { } dirHost)
-            {
-                r.Outcome = WalkOutcome.Unresolvable;
-                r.Detail = $"\"{path}\" is relative to descriptor {dirfd} ({InOwnRoot(fd.Target)}), which this machine cannot reach now (pid {Pid} has exited)";
-                NoteLost($"the directory of descriptor {dirfd}");
-                return r;
-            }
-            w.SetBase(dirHost, InOwnRoot(fd.Target));
-        }
-
+        if (RefusedInput(path, r) || !PlacedStart(path, dirfd, w, r)) return r;
         var cur = w.MakeStart(null);
         r.Components.Add(cur);
-        if (!cur.Exists && Alive && !Directory.Exists(TaskDir))
-        {
-            // It was alive when the event arrived and exited since: its root and cwd are gone with it.
-            r.Outcome = WalkOutcome.Unresolvable;
-            r.Detail = $"pid {Pid} exited before \"{path}\" could be checked from its root and working directory";
-            return r;
-        }
-        if (!cur.Exists)
-        {
-            r.Outcome = cur.Errno == Errnos.ENOTDIR ? WalkOutcome.NotDirectory : WalkOutcome.Error;
-            r.FailedAt = cur;
-            r.Detail = cur.Errno == Errnos.ENOTDIR ? $"the start \"{cur.Path}\" is not a directory" : $"the start \"{cur.Path}\" could not be examined ({Errnos.Name(cur.Errno)})";
-            return r;
-        }
+        if (!StartUsable(path, cur, r)) return r;
 
         var queue = new LinkedList<(string Name, string? From)>();
         foreach (var p in Split(path)) queue.AddLast((p, null));
@@ -188,19 +132,7 @@ public sealed partial class ProcessView
             queue.RemoveFirst();
             bool last = queue.Count == 0;
             r.TargetDir = cur;
-            if (cur.Kind != FileKind.Directory)
-            {
-                r.Outcome = WalkOutcome.NotDirectory;
-                r.FailedAt = cur;
-                return r;
-            }
-            cur.Search = Permissions.Check(creds, cur.Stat, Access.Exec, cur.Acl);
-            if (!cur.Search.Allowed)
-            {
-                r.Outcome = WalkOutcome.SearchDenied;
-                r.FailedAt = cur;
-                return r;
-            }
+            if (!Searchable(cur, creds, r)) return r;
             if (name == "..")
             {
                 w.Up();
@@ -209,56 +141,16 @@ public sealed partial class ProcessView
                 if (last) r.Target = cur;
                 continue;
             }
-            if (Encoding.UTF8.GetByteCount(name) > NAME_MAX)
-            {
-                var tooLong = new PathComponent { Name = name, Path = w.Child(name), HostPath = w.HostChild(name), Errno = Errnos.ENAMETOOLONG, FromLink = from, Dir = cur };
-                r.Components.Add(tooLong);
-                r.Outcome = WalkOutcome.NameTooLong;
-                r.FailedAt = tooLong;
-                r.Detail = $"a component is {Encoding.UTF8.GetByteCount(name)} bytes long; NAME_MAX is {NAME_MAX}";
-                return r;
-            }
+            if (NameTooLong(name, from, cur, w, r)) return r;
 
             var child = MakeComponent(name, w.Child(name), w.HostChild(name), from);
             child.Dir = cur;
             r.Components.Add(child);
-            if (!child.Exists && Alive && !Directory.Exists($"{ProcDir}/root/"))
-            {
-                // It exited while its root or cwd was being walked: /proc/PID/root now resolves nowhere.
-                r.Outcome = WalkOutcome.Unresolvable;
-                r.Detail = $"pid {Pid} exited while \"{path}\" was being checked from its root and working directory";
-                return r;
-            }
-            if (!child.Exists)
-            {
-                if (last) r.Target = child;
-                r.Outcome = child.Errno == Errnos.ENOENT ? WalkOutcome.Missing : WalkOutcome.Error;
-                r.FailedAt = child;
-                if (r.Outcome == WalkOutcome.Error) r.Detail = $"\"{child.Path}\" could not be examined ({Errnos.Name(child.Errno)})";
-                return r;
-            }
+            if (!Found(path, child, last, r)) return r;
             if (child.Kind == FileKind.Symlink && (!last || followFinal || r.MustBeDirectory))
             {
-                hops++;
-                var target = child.LinkTarget ?? "";
-                r.Links.Add((child.Path, target));
-                if (hops > MAXSYMLINKS)
-                {
-                    r.Outcome = WalkOutcome.Loop;
-                    r.FailedAt = child;
-                    return r;
-                }
-                if (target.Length == 0)
-                {
-                    r.Outcome = WalkOutcome.Missing;
-                    r.FailedAt = child;
-                    r.Detail = $"\"{child.Path}\" is a symbolic link with an empty target";
-                    return r;
-                }
-                var parts = Split(target);
-                for (int i = parts.Count - 1; i >= 0; i--) queue.AddFirst((parts[i], child.Path));
-                if (last && EndsAsDirectory(target)) r.MustBeDirectory = true;
-                if (target[0] == '/')
+                if (!Followed(child, last, queue, ref hops, r)) return r;
+                if (child.LinkTarget![0] == '/')
                 {
                     w.SetRoot();
                     cur = w.MakeStart(child.Path, "/");
@@ -272,14 +164,134 @@ public sealed partial class ProcessView
             if (last) r.Target = child;
         }
 
-        if (r.MustBeDirectory && cur.Kind != FileKind.Directory)
-        {
-            r.Outcome = WalkOutcome.NotDirectory;
-            r.FailedAt = cur;
-            return r;
-        }
+        if (r.MustBeDirectory && cur.Kind != FileKind.Directory) return Ended(r, WalkOutcome.NotDirectory, cur);
         r.Outcome = WalkOutcome.Ok;
         return r;
+    }
+
+    /// <summary>Ends the walk with <paramref name="outcome"/> at <paramref name="at"/>; true, for "stop here".</summary>
+    private static bool End(PathWalkResult r, WalkOutcome outcome, PathComponent? at = null, string? detail = null)
+    {
+        Ended(r, outcome, at, detail);
+        return true;
+    }
+
+    private static PathWalkResult Ended(PathWalkResult r, WalkOutcome outcome, PathComponent? at = null, string? detail = null)
+    {
+        r.Outcome = outcome;
+        if (at is not null) r.FailedAt = at;
+        if (detail is not null) r.Detail = detail;
+        return r;
+    }
+
+    /// <summary>The empty path and one of PATH_MAX bytes or more fail before any lookup; true if refused.</summary>
+    private static bool RefusedInput(string path, PathWalkResult r)
+    {
+        if (path.Length == 0) return End(r, WalkOutcome.Empty);
+        int bytes = Encoding.UTF8.GetByteCount(path);
+        return bytes >= PATH_MAX
+            && End(r, WalkOutcome.NameTooLong, detail: $"the path is {bytes} bytes long; PATH_MAX is {PATH_MAX} including the terminating NUL");
+    }
+
+    /// <summary>
+    /// Places the walk at its start: the process's root for an absolute path, its cwd or the directory of
+    /// <paramref name="dirfd"/> for a relative one. False (with the outcome set) when that start cannot be reached.
+    /// </summary>
+    private bool PlacedStart(string path, int? dirfd, WalkPos w, PathWalkResult r)
+    {
+        if (path[0] == '/')
+        {
+            if (RootUnresolvable is { } why)
+            {
+                NoteLost("the process's root directory");
+                return !End(r, WalkOutcome.Unresolvable, detail: $"\"{path}\" cannot be checked: {why}");
+            }
+            w.SetRoot();
+            return true;
+        }
+        if (dirfd is null or AT_FDCWD)
+        {
+            if (cwdHost is null || Cwd is null)
+            {
+                NoteLost("the process's working directory");
+                return !End(r, WalkOutcome.Unresolvable, detail: cwdUnresolvable is { } why
+                    ? $"\"{path}\" is relative and {why}"
+                    : $"\"{path}\" is relative and the working directory of pid {Pid} is unknown (the process is gone)");
+            }
+            w.SetBase(cwdHost, Cwd);
+            return true;
+        }
+        var fd = Fd(dirfd.Value);
+        if (fd is null)
+            return !End(r, WalkOutcome.BadDirfd, detail: $"\"{path}\" is relative to descriptor {dirfd}, which is not open in pid {Pid} now");
+        if (FdHostPath(dirfd.Value) is not { } dirHost)
+        {
+            NoteLost($"the directory of descriptor {dirfd}");
+            return !End(r, WalkOutcome.Unresolvable,
+                detail: $"\"{path}\" is relative to descriptor {dirfd} ({InOwnRoot(fd.Target)}), which this machine cannot reach now (pid {Pid} has exited)");
+        }
+        w.SetBase(dirHost, InOwnRoot(fd.Target));
+        return true;
+    }
+
+    /// <summary>The start exists and is a directory; false (with the outcome set) otherwise.</summary>
+    private bool StartUsable(string path, PathComponent start, PathWalkResult r)
+    {
+        if (start.Exists) return true;
+        // It was alive when the event arrived and exited since: its root and cwd are gone with it.
+        if (Alive && !Directory.Exists(TaskDir))
+            return !End(r, WalkOutcome.Unresolvable, detail: $"pid {Pid} exited before \"{path}\" could be checked from its root and working directory");
+        return start.Errno == Errnos.ENOTDIR
+            ? !End(r, WalkOutcome.NotDirectory, start, $"the start \"{start.Path}\" is not a directory")
+            : !End(r, WalkOutcome.Error, start, $"the start \"{start.Path}\" could not be examined ({Errnos.Name(start.Errno)})");
+    }
+
+    /// <summary>The walk may continue into <paramref name="dir"/>: a directory the credentials may search.</summary>
+    private static bool Searchable(PathComponent dir, Credentials creds, PathWalkResult r)
+    {
+        if (dir.Kind != FileKind.Directory) return !End(r, WalkOutcome.NotDirectory, dir);
+        dir.Search = Permissions.Check(creds, dir.Stat, Access.Exec, dir.Acl);
+        return dir.Search.Allowed || !End(r, WalkOutcome.SearchDenied, dir);
+    }
+
+    /// <summary>A component over NAME_MAX bytes ends the walk with ENAMETOOLONG; true if it did.</summary>
+    private static bool NameTooLong(string name, string? from, PathComponent dir, WalkPos w, PathWalkResult r)
+    {
+        int bytes = Encoding.UTF8.GetByteCount(name);
+        if (bytes <= NAME_MAX) return false;
+        var tooLong = new PathComponent { Name = name, Path = w.Child(name), HostPath = w.HostChild(name), Errno = Errnos.ENAMETOOLONG, FromLink = from, Dir = dir };
+        r.Components.Add(tooLong);
+        return End(r, WalkOutcome.NameTooLong, tooLong, $"a component is {bytes} bytes long; NAME_MAX is {NAME_MAX}");
+    }
+
+    /// <summary>The component exists; false (with the outcome set) when it does not or could not be examined.</summary>
+    private bool Found(string path, PathComponent child, bool last, PathWalkResult r)
+    {
+        if (child.Exists) return true;
+        // It exited while its root or cwd was being walked: /proc/PID/root now resolves nowhere.
+        if (Alive && !Directory.Exists($"{ProcDir}/root/"))
+            return !End(r, WalkOutcome.Unresolvable, detail: $"pid {Pid} exited while \"{path}\" was being checked from its root and working directory");
+        if (last) r.Target = child;
+        return child.Errno == Errnos.ENOENT
+            ? !End(r, WalkOutcome.Missing, child)
+            : !End(r, WalkOutcome.Error, child, $"\"{child.Path}\" could not be examined ({Errnos.Name(child.Errno)})");
+    }
+
+    /// <summary>
+    /// Queues the target of the symbolic link <paramref name="link"/> in place of it; false (with the outcome set)
+    /// after MAXSYMLINKS links or for an empty target.
+    /// </summary>
+    private static bool Followed(PathComponent link, bool last, LinkedList<(string Name, string? From)> queue, ref int hops, PathWalkResult r)
+    {
+        hops++;
+        var target = link.LinkTarget ?? "";
+        r.Links.Add((link.Path, target));
+        if (hops > MAXSYMLINKS) return !End(r, WalkOutcome.Loop, link);
+        if (target.Length == 0) return !End(r, WalkOutcome.Missing, link, $"\"{link.Path}\" is a symbolic link with an empty target");
+        var parts = Split(target);
+        for (int i = parts.Count - 1; i >= 0; i--) queue.AddFirst((parts[i], link.Path));
+        if (last && EndsAsDirectory(target)) r.MustBeDirectory = true;
+        return true;
     }
 
     internal PathComponent MakeComponent(string name, string display, string host, string? from, bool isStart = false, bool follow = false)

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Whyfail.Capture.Native;
+using static Whyfail.Analysis.Explain.Errnos;
 
 namespace Whyfail.Analysis.Seccomp;
 
@@ -162,27 +163,18 @@ public static partial class SeccompFilters
         PTRACE_SECCOMP_GET_FILTER = 0x420c;
     private const int PTRACE_EVENT_STOP = 128;
     private const int WNOHANG = 1, __WALL = 0x40000000;
-    private const int EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EACCES = 13, EINVAL = 22, EMEDIUMTYPE = 124;
     /// <summary>More filters than a thread can hold (the kernel caps a thread's filters at 32768 instructions in all).</summary>
     private const int MaxFilters = 8192;
 
     // Runs on its own thread: every ptrace request must come from the thread that attached.
-    private static unsafe Attach AttachAndRead(int tid)
+    /// <summary>
+    /// Seizes the thread, interrupts it, waits for the stop, copies every filter, and detaches (handing back a
+    /// signal the stop had intercepted). Each step sets <see cref="Attach.Error"/> when it fails.
+    /// </summary>
+    private static Attach AttachAndRead(int tid)
     {
         var r = new Attach();
-        var buf = new byte[ClassicBpf.MaxInstructions * 8];
-        if (Libc.Ptrace(PTRACE_SEIZE, tid, 0, 0) != 0)
-        {
-            int e = Marshal.GetLastPInvokeError();
-            r.Error = e switch
-            {
-                ESRCH => $"thread {tid} exited before whyfail could attach to it",
-                EPERM => $"the kernel refused to let whyfail attach to thread {tid} with ptrace (EPERM: another tracer attached first, or a security module such as Yama or SELinux forbids it)",
-                _ => $"ptrace(PTRACE_SEIZE) on thread {tid} failed with errno {e}",
-            };
-            r.Cacheable = false;
-            return r;
-        }
+        if (!Seized(tid, r)) return r;
         var clock = Stopwatch.StartNew();
         int inject = 0;
         bool stopped = false;
@@ -193,76 +185,9 @@ public static partial class SeccompFilters
                 r.Error = $"ptrace(PTRACE_INTERRUPT) on thread {tid} failed with errno {Marshal.GetLastPInvokeError()}";
                 return r;
             }
-            int status = 0;
-            while (true)
-            {
-                int w = Libc.WaitPid(tid, &status, __WALL | WNOHANG);
-                if (w == tid)
-                {
-                    if ((status & 0xff) != 0x7f)
-                    {
-                        // Not WIFSTOPPED: WIFEXITED or WIFSIGNALED, it died meanwhile.
-                        r.Error = $"thread {tid} exited while whyfail was reading its filters";
-                        return r;
-                    }
-                    break;
-                }
-                if (w < 0)
-                {
-                    int e = Marshal.GetLastPInvokeError();
-                    if (e == EINTR) continue;
-                    r.Error = $"waiting for thread {tid} to stop failed with errno {e}";
-                    return r;
-                }
-                // Someone else's waitpid(-1) may have taken the stop report (.NET reaps that way when whyfail was
-                // started with SIGCHLD ignored); the thread is stopped all the same, which is all ptrace needs.
-                if (clock.Elapsed > TimeSpan.FromMilliseconds(1) && InTracingStop(tid)) break;
-                if (clock.Elapsed > StopTimeout)
-                {
-                    r.Error = $"thread {tid} did not stop within {StopTimeout.TotalSeconds:0.#} s (it is probably in an uninterruptible sleep)";
-                    return r;
-                }
-                if (clock.Elapsed < TimeSpan.FromMilliseconds(2)) Thread.Yield();
-                else Thread.Sleep(1);
-            }
-            stopped = true;
-            // A signal-delivery stop (the thread was about to get a signal) is a ptrace stop too: read there and hand
-            // the signal back on detach. Our interrupt and group stops (SIGSTOP, …) are PTRACE_EVENT_STOP traps.
-            byte* si = stackalloc byte[128];
-            if (Libc.Ptrace(PTRACE_GETSIGINFO, tid, 0, (nint)si) == 0 && (*(int*)(si + 8) >> 8) != PTRACE_EVENT_STOP)
-                inject = *(int*)si;
-
-            // One copy per filter: the kernel writes the whole program (at most 4096 instructions) and returns its length.
-            var programs = new List<byte[]>();
-            fixed (byte* b = buf)
-            {
-                for (int i = 0; i < MaxFilters; i++)
-                {
-                    nint n = Libc.Ptrace(PTRACE_SECCOMP_GET_FILTER, tid, i, (nint)b);
-                    if (n < 0)
-                    {
-                        int e = Marshal.GetLastPInvokeError();
-                        if (e == ENOENT && i > 0) break;
-                        r.Error = e switch
-                        {
-                            ENOENT => "the kernel says the thread has no seccomp filters",
-                            EACCES => "the kernel refused to hand out the filters (EACCES: whyfail needs CAP_SYS_ADMIN and must not be under seccomp itself)",
-                            EINVAL => "the kernel cannot hand out seccomp filters (EINVAL: built without CONFIG_CHECKPOINT_RESTORE, or the thread left filter mode)",
-                            EMEDIUMTYPE => $"filter {i + 1} is not a classic BPF program (EMEDIUMTYPE)",
-                            _ => $"ptrace(PTRACE_SECCOMP_GET_FILTER) failed with errno {e}",
-                        };
-                        r.Cacheable = e is EACCES or EINVAL or EMEDIUMTYPE;
-                        return r;
-                    }
-                    if (n == 0 || n > ClassicBpf.MaxInstructions)
-                    {
-                        r.Error = $"the kernel reported {n} instructions for filter {i + 1}";
-                        return r;
-                    }
-                    programs.Add(buf.AsSpan(0, (int)n * 8).ToArray());
-                }
-            }
-            r.Programs = programs;
+            if (!(stopped = Stopped(tid, clock, r))) return r;
+            inject = InterceptedSignal(tid);
+            r.Programs = ReadFilters(tid, r);
             return r;
         }
         finally
@@ -271,6 +196,105 @@ public static partial class SeccompFilters
             if (stopped) Libc.Ptrace(PTRACE_DETACH, tid, 0, inject);
             r.Stopped = clock.Elapsed;
         }
+    }
+
+    /// <summary>PTRACE_SEIZE of the thread; false, with the reason in <paramref name="r"/>, when refused.</summary>
+    private static bool Seized(int tid, Attach r)
+    {
+        if (Libc.Ptrace(PTRACE_SEIZE, tid, 0, 0) == 0) return true;
+        int e = Marshal.GetLastPInvokeError();
+        r.Error = e switch
+        {
+            ESRCH => $"thread {tid} exited before whyfail could attach to it",
+            EPERM => $"the kernel refused to let whyfail attach to thread {tid} with ptrace (EPERM: another tracer attached first, or a security module such as Yama or SELinux forbids it)",
+            _ => $"ptrace(PTRACE_SEIZE) on thread {tid} failed with errno {e}",
+        };
+        r.Cacheable = false;
+        return false;
+    }
+
+    /// <summary>Waits, up to <see cref="StopTimeout"/>, until the interrupted thread is in a ptrace stop.</summary>
+    private static unsafe bool Stopped(int tid, Stopwatch clock, Attach r)
+    {
+        int status = 0;
+        while (true)
+        {
+            int w = Libc.WaitPid(tid, &status, __WALL | WNOHANG);
+            if (w == tid)
+            {
+                if ((status & 0xff) == 0x7f) return true;
+                // Not WIFSTOPPED: WIFEXITED or WIFSIGNALED, it died meanwhile.
+                r.Error = $"thread {tid} exited while whyfail was reading its filters";
+                return false;
+            }
+            if (w < 0)
+            {
+                int e = Marshal.GetLastPInvokeError();
+                if (e == EINTR) continue;
+                r.Error = $"waiting for thread {tid} to stop failed with errno {e}";
+                return false;
+            }
+            // Someone else's waitpid(-1) may have taken the stop report (.NET reaps that way when whyfail was
+            // started with SIGCHLD ignored); the thread is stopped all the same, which is all ptrace needs.
+            if (clock.Elapsed > TimeSpan.FromMilliseconds(1) && InTracingStop(tid)) return true;
+            if (clock.Elapsed > StopTimeout)
+            {
+                r.Error = $"thread {tid} did not stop within {StopTimeout.TotalSeconds:0.#} s (it is probably in an uninterruptible sleep)";
+                return false;
+            }
+            if (clock.Elapsed < TimeSpan.FromMilliseconds(2)) Thread.Yield();
+            else Thread.Sleep(1);
+        }
+    }
+
+    /// <summary>
+    /// The signal a signal-delivery stop intercepted, to hand back on detach (a signal-delivery stop is a ptrace
+    /// stop too); 0 for our interrupt and group stops (SIGSTOP, …), which are PTRACE_EVENT_STOP traps.
+    /// </summary>
+    private static unsafe int InterceptedSignal(int tid)
+    {
+        byte* si = stackalloc byte[128];
+        return Libc.Ptrace(PTRACE_GETSIGINFO, tid, 0, (nint)si) == 0 && (*(int*)(si + 8) >> 8) != PTRACE_EVENT_STOP
+            ? *(int*)si : 0;
+    }
+
+    /// <summary>
+    /// Copies the stopped thread's filters, one PTRACE_SECCOMP_GET_FILTER each (the kernel writes the whole program,
+    /// at most 4096 instructions, and returns its length); null, with the reason in <paramref name="r"/>, on failure.
+    /// </summary>
+    private static unsafe List<byte[]>? ReadFilters(int tid, Attach r)
+    {
+        var buf = new byte[ClassicBpf.MaxInstructions * 8];
+        var programs = new List<byte[]>();
+        fixed (byte* b = buf)
+        {
+            for (int i = 0; i < MaxFilters; i++)
+            {
+                nint n = Libc.Ptrace(PTRACE_SECCOMP_GET_FILTER, tid, i, (nint)b);
+                if (n < 0)
+                {
+                    int e = Marshal.GetLastPInvokeError();
+                    if (e == ENOENT && i > 0) break;
+                    r.Error = e switch
+                    {
+                        ENOENT => "the kernel says the thread has no seccomp filters",
+                        EACCES => "the kernel refused to hand out the filters (EACCES: whyfail needs CAP_SYS_ADMIN and must not be under seccomp itself)",
+                        EINVAL => "the kernel cannot hand out seccomp filters (EINVAL: built without CONFIG_CHECKPOINT_RESTORE, or the thread left filter mode)",
+                        EMEDIUMTYPE => $"filter {i + 1} is not a classic BPF program (EMEDIUMTYPE)",
+                        _ => $"ptrace(PTRACE_SECCOMP_GET_FILTER) failed with errno {e}",
+                    };
+                    r.Cacheable = e is EACCES or EINVAL or EMEDIUMTYPE;
+                    return null;
+                }
+                if (n == 0 || n > ClassicBpf.MaxInstructions)
+                {
+                    r.Error = $"the kernel reported {n} instructions for filter {i + 1}";
+                    return null;
+                }
+                programs.Add(buf.AsSpan(0, (int)n * 8).ToArray());
+            }
+        }
+        return programs;
     }
 
     /// <summary>/proc/TID/stat shows the thread in a ptrace stop (state t).</summary>

@@ -228,4 +228,13 @@ internal static unsafe partial class Libc
     internal const int SIGSTOP = 19, SIGCONT = 18, SIGKILL = 9, SIGINT = 2, SIGTERM = 15;
     internal const int PR_SET_PDEATHSIG = 1;
     internal const uint S_IFMT = 0xF000, S_IFREG = 0x8000, S_IFCHR = 0x2000, S_IFIFO = 0x1000;
+
+    [LibraryImport(Lib, EntryPoint = "mount", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    internal static partial int Mount(string source, string target, string fstype, ulong flags, nint data);
+
+    [LibraryImport(Lib, EntryPoint = "umount2", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    internal static partial int Umount2(string target, int flags);
+
+    internal const ulong MS_RDONLY = 1, MS_NOSUID = 2, MS_NODEV = 4, MS_NOEXEC = 8;
+    internal const int MNT_DETACH = 2;
 }

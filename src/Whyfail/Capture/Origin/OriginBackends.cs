@@ -25,7 +25,7 @@ public static class OriginBackends
         whyNone = null;
         if (list.Count == 0)
         {
-            string? lockdown = KernelChecks.LockdownMode();
+            string? lockdown = SecurityFs.LockdownMode();
             whyNone = $"this kernel has no kprobes ({KprobePmu} is missing) and refuses fexit programs ({fexitRefused})" +
                 (lockdown == "confidentiality" ? "; it runs with lockdown=confidentiality, which forbids both" : "");
         }

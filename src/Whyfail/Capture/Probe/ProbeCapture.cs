@@ -37,7 +37,7 @@ public sealed unsafe class ProbeCapture : IDisposable
     public static string? Unavailable()
     {
         if (Directory.Exists("/sys/bus/event_source/devices/kprobe")) return null;
-        string? lockdown = KernelChecks.LockdownMode();
+        string? lockdown = SecurityFs.LockdownMode();
         return "this kernel has no kprobes (/sys/bus/event_source/devices/kprobe is missing)"
             + (lockdown is "confidentiality" or "integrity" ? $"; it runs with lockdown={lockdown}" : "");
     }

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using Whyfail.Capture.Native;
+using static Whyfail.Analysis.Explain.Errnos;
 
 namespace Whyfail.Tracing.Inject;
 
@@ -21,7 +22,6 @@ public sealed unsafe class InjectSupervisor : IDisposable
     private const ulong NOTIF_RECV = 0xc0502100, NOTIF_SEND = 0xc0182101, NOTIF_ID_VALID = 0x40082102;
     private const uint FLAG_CONTINUE = 1;
     private const short POLLIN = 1, POLLHUP = 0x10;
-    private const int EINTR = 4, ENOENT = 2;
 
     [StructLayout(LayoutKind.Sequential)]
     private struct Notif

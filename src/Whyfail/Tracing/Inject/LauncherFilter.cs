@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Whyfail.Capture.Native;
+using static Whyfail.Analysis.Explain.Errnos;
 
 namespace Whyfail.Tracing.Inject;
 
@@ -15,7 +16,7 @@ namespace Whyfail.Tracing.Inject;
 public sealed unsafe class LauncherFilter : IDisposable
 {
     private const int SYS_seccomp = 317, SECCOMP_SET_MODE_FILTER = 1, SECCOMP_GET_ACTION_AVAIL = 2, PR_SET_NO_NEW_PRIVS = 38, PR_GET_NO_NEW_PRIVS = 39,
-        PR_SET_KEEPCAPS = 8, EACCES = 13, CAP_SYS_ADMIN = 21;
+        PR_SET_KEEPCAPS = 8, CAP_SYS_ADMIN = 21;
 
     [StructLayout(LayoutKind.Sequential)]
     private struct SockFprog

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Whyfail.Analysis.Seccomp;
 using Whyfail.Events;
+using static Whyfail.Analysis.Explain.Errnos;
 
 namespace Whyfail.Analysis.Explain.Rules;
 
@@ -16,7 +17,6 @@ public sealed class SeccompBlocked : IExplainRule
 {
     public string Id => "seccomp.blocked";
 
-    private const int ENOSYS = 38;
 
     // Besides the errno, a look at the thread's status line: without filters the rule is not about this call at
     // all (and does not count as a rule that ran in the "unknown" explanation).

@@ -1,3 +1,5 @@
+using Whyfail.Capture;
+
 namespace Whyfail.Analysis.Origin.Kernel;
 
 /// <summary>
@@ -8,7 +10,6 @@ namespace Whyfail.Analysis.Origin.Kernel;
 /// </summary>
 public sealed class IndirectCallFamilies
 {
-    public const string LsmListPath = "/sys/kernel/security/lsm";
 
     /// <summary>Checks that end in CAP_* decisions (EPERM).</summary>
     public static readonly IReadOnlyList<string> CapabilityHelpers =
@@ -85,18 +86,7 @@ public sealed class IndirectCallFamilies
     public IReadOnlyList<string> ActiveLsms { get; }
 
     /// <summary>The active LSMs from /sys/kernel/security/lsm, or every LSM that has a known prefix when unreadable.</summary>
-    public static IndirectCallFamilies ForRunningKernel(string lsmPath = LsmListPath)
-    {
-        try
-        {
-            var text = File.ReadAllText(lsmPath).Trim();
-            if (text.Length > 0) return new IndirectCallFamilies(text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-        }
-        return new IndirectCallFamilies(LsmPrefixes.Keys);
-    }
+    public static IndirectCallFamilies ForRunningKernel() => new(SecurityFs.ActiveLsms() ?? LsmPrefixes.Keys.ToArray());
 
     /// <summary>True for syscalls that take a path name.</summary>
     public static bool IsFileSyscall(string syscall) => PathSyscalls.Contains(syscall);

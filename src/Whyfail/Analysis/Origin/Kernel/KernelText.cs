@@ -1,3 +1,5 @@
+using Whyfail.Capture;
+
 namespace Whyfail.Analysis.Origin.Kernel;
 
 /// <summary>Reads bytes of kernel text at LIVE (KASLR-relocated) addresses.</summary>
@@ -183,19 +185,7 @@ public sealed class KernelText : IKernelTextReader, IDisposable
         return buffer;
     }
 
-    private static string Lockdown()
-    {
-        try
-        {
-            string text = File.ReadAllText("/sys/kernel/security/lockdown");
-            int open = text.IndexOf('['), close = text.IndexOf(']');
-            return open >= 0 && close > open ? text[(open + 1)..close] : "";
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return "";
-        }
-    }
+    private static string Lockdown() => SecurityFs.LockdownMode() ?? "";
 
     public void Dispose()
     {
