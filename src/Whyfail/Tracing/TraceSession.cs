@@ -24,6 +24,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
     private bool ReopensOnHup => settings.OutputFile != null;
     private Process? _child;
     private GuardedOutput? _output;
+    private Task<Kallsyms>? _kallsyms;
 
     public int Run()
     {
@@ -34,15 +35,15 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
 
         using var renderer = CreateRenderer();
         var pipeline = new AnalysisPipeline(new AnalysisOptions(settings.Explain, settings.StringLimit));
-        var filter = new EventFilter(settings);
-        var summary = new TraceSummary { Print = settings.Summary };
-
         using var injector = Inject.Injector.Create(settings.Inject);
         // Deny rules: loaded (verified) before the trace, so that a kernel without BPF LSM is said at once; attached below.
         using var deny = settings.Deny.Count > 0 ? Deny.DenyMatcher.Load(settings.Deny) : null;
         StartupTimes.Mark("settings checked");
         var origins = PlanOrigins(renderer);
         StartupTimes.Mark("origins planned");
+        // The origin resolver's symbol table (/proc/kallsyms: seconds in the lab's emulated CPU) is read on a thread of
+        // its own while the programs load, so that making the resolver after the release does not hold the loop.
+        _kallsyms = origins.Functions.Count > 0 ? Task.Run(() => Kallsyms.Load()) : null;
         // The launcher (whyfail itself, held before exec) starts now so that its start-up overlaps loading the
         // BPF programs; killed if the session fails before releasing it. SIGHUP with -o FILE and no command
         // reopens the file (log rotation of a long --system or -p session).
@@ -52,16 +53,14 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         StartupTimes.Mark("programs loaded and attached");
         foreach (var l in capture.Limitations) renderer.Notice(l);
         pipeline.Backlog = () => capture.Backlog;
-        // The origin resolver (kallsyms, the kernel's text, source lines) is made after the command is released: reading
-        // kallsyms alone costs seconds in the lab's emulated CPU, and no event is processed before the loop. --pinpoint
-        // needs it (and its source lines) to place its kprobes before the command starts.
-        (OriginGrowth? growth, KernelCallees? callees) = (null, null);
-        SourceLines? sourceLines = null;
+        var run = new RunState(renderer, pipeline, new EventFilter(settings), new TraceSummary { Print = settings.Summary }, injector, deny, host, capture, origins);
+        // The origin resolver (kallsyms, the kernel's text, source lines) is made after the command is released: no
+        // event is processed before the loop. --pinpoint needs it (and its source lines) to place its kprobes before
+        // the command starts.
         if (settings.Pinpoint)
         {
-            (growth, callees) = AttachOrigins(capture, origins, pipeline, renderer);
-            sourceLines = pipeline.SourceLines;
-            pipeline.Pinpoint = PinpointSetup.Make(capture, sourceLines, renderer.Notice);
+            MakeResolver(run);
+            pipeline.Pinpoint = PinpointSetup.Make(capture, run.SourceLines, renderer.Notice);
         }
 
         string? noAudit = null;
@@ -69,117 +68,20 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         if (noAudit is not null) renderer.Notice($"no LSM denial evidence: {noAudit}");
         pipeline.Audit = audit;
         using var metrics = settings.Metrics is { } endpoint ? Metrics.FailureMetrics.Start(endpoint) : null;
-        var cgroups = new Analysis.Cgroups.CgroupResolver();
-
-        // The verdict: failures are held until judged (routine, linked to a message, culprit of a bad exit), then rendered.
-        var tracker = new Analysis.Verdict.FailureTracker(ev =>
-        {
-            if (ev.Failed) { if (ev.Routine is null) summary.NotRoutine++; else summary.Routine++; }
-            renderer.Event(ev);
-        }, v =>
-        {
-            // whyfail deny: only the ends its refusals explain, not every process of the machine that exits badly.
-            if (deny == null || settings.DenyAllFailures || v.Culprits.Any(c => c.DeniedBy != null)) renderer.Verdict(v);
-        }, launcherPid: _child?.Id, maxHeld: settings.System ? Analysis.Verdict.FailureTracker.MaxHeldService : Analysis.Verdict.FailureTracker.MaxHeld);
-        capture.OnExit = tracker.Exit;
-        capture.OnMessage = tracker.Message;
-        capture.OnEvent = ev =>
-        {
-            if (_output!.Failure != null) return; // nowhere to report it: the session is stopping
-            injector?.Mark(ev);
-            if (deny != null)
-            {
-                deny.Mark(ev);
-                if (ev.Failed && ev.DeniedBy == null && !settings.DenyAllFailures)
-                {
-                    summary.Filtered++;
-                    return;
-                }
-            }
-            SignalRestart.Apply(ev);
-            switch (filter.Judge(ev))
-            {
-                case EventFilter.Verdict.Filtered:
-                    summary.Filtered++;
-                    return;
-                case EventFilter.Verdict.HiddenInternal:
-                    summary.HiddenInternal++;
-                    ev.Syscall = SyscallTable.Name(ev.Nr) ?? $"syscall_{ev.Nr}";
-                    CountIn(summary, ev);
-                    return;
-            }
-            ev.Cgroup = cgroups.Resolve(ev.CgroupId);
-            pipeline.Process(ev);
-            metrics?.Count(ev);
-            growth?.Saw(ev);
-            bool shown = settings.All || ev.Failed; // follow-up successes only inform the verdict
-            if (shown) CountIn(summary, ev);
-            tracker.Add(ev, shown);
-        };
+        run.Metrics = metrics;
+        run.Tracker = MakeTracker(run);
+        capture.OnExit = run.Tracker.Exit;
+        capture.OnMessage = run.Tracker.Message;
+        capture.OnEvent = ev => Route(run, ev);
 
         int exitCode = 0;
         try
         {
-            pipeline.WarmUp();
-            StartupTimes.Mark("analysis warmed up");
-            bool runs = host.Begin(capture);
-            StartupTimes.Mark("command released");
-            if (_child != null && runs)
-                injector?.Start(_child.Id, renderer.Notice);
-            else if (_child == null)
-            {
-                if (deny != null) deny.Start(renderer.Notice);
-                else renderer.Notice(StartLine.For(settings, metrics?.Endpoint));
-            }
-            if (!settings.Pinpoint)
-            {
-                (growth, callees) = AttachOrigins(capture, origins, pipeline, renderer);
-                sourceLines = pipeline.SourceLines;
-                StartupTimes.Mark("origin resolver ready");
-            }
-            growth?.Start();
-            metrics?.Refresh(capture, (pipeline.ExplanationsSkipped, pipeline.ExplanationsReused), tracker.JudgedEarly, now: true);
-
-            // A service runs for days: its heap is kept near its live size. A command's session is short, and a flood of
-            // its failures would pay for collections it does not need (issue 16: the consumer's cost per event).
-            var heap = settings.System ? new HeapPacer() : null;
-            exitCode = host.Loop(capture, () => _output!.Failure != null, () =>
-            {
-                deny?.Tick(renderer.Notice);
-                tracker.Tick();
-                renderer.Flush();
-                heap?.Step();
-                growth?.Step();
-                pipeline.Pinpoint?.Step();
-                metrics?.Refresh(capture, (pipeline.ExplanationsSkipped, pipeline.ExplanationsReused), tracker.JudgedEarly);
-                if (_reopen) ReopenOutput(renderer);
-            }, stoppedEarly: () =>
-            {
-                // The report can no longer be written: stop watching, let the command finish untraced.
-                growth?.Stop();
-                capture.Detach();
-                stderr.WriteLine($"whyfail: cannot write to {_output!.Name}: {_output.Failure}; stopped tracing, waiting for the command to finish untraced");
-            });
+            exitCode = Trace(run);
         }
         finally
         {
-            // Events already in the ring buffer are reported, then every program is detached (attaching stops at once).
-            StartupTimes.Mark("command ended");
-            deny?.Stop();
-            growth?.Stop();
-            capture.Detach();
-            StartupTimes.Mark("detached (probe links handed off)");
-            if (capture.ReaperPid is int reaper)
-                renderer.Notice($"kernel origins: the kernel detaches probes one at a time, so a helper (whyfail {LinkReaper.Verb}, pid {reaper}) " +
-                    "detaches them in the background once whyfail has exited (whyfail doctor shows it while it runs)");
-            capture.Drain();
-            deny?.Tick(renderer.Notice, final: true);
-            if (_output!.Failure == null) tracker.Finish(exitCode);
-            FillSummary(summary, capture, pipeline, injector, deny);
-            summary.JudgedEarly = tracker.JudgedEarly;
-            renderer.Summary(summary);
-            sourceLines?.Dispose();
-            callees?.Dispose();
+            Finish(run, exitCode);
         }
         renderer.Flush();
         _output!.Flush();
@@ -187,6 +89,151 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         if (_output.Failure != null)
             throw new WhyfailException($"cannot write to {_output.Name}: {_output.Failure}; the report is incomplete", ExitCodes.Output);
         return exitCode;
+    }
+
+    /// <summary>What one run's steps share; the disposable parts are owned (and disposed) by <see cref="Run"/>.</summary>
+    private sealed class RunState(IRenderer renderer, AnalysisPipeline pipeline, EventFilter filter, TraceSummary summary,
+        Inject.Injector? injector, Deny.DenyMatcher? deny, SessionHost host, TracepointCapture capture, OriginPlan origins)
+    {
+        public IRenderer Renderer { get; } = renderer;
+        public AnalysisPipeline Pipeline { get; } = pipeline;
+        public EventFilter Filter { get; } = filter;
+        public TraceSummary Summary { get; } = summary;
+        public Inject.Injector? Injector { get; } = injector;
+        public Deny.DenyMatcher? Deny { get; } = deny;
+        public SessionHost Host { get; } = host;
+        public TracepointCapture Capture { get; } = capture;
+        public OriginPlan Origins { get; } = origins;
+        public Analysis.Cgroups.CgroupResolver Cgroups { get; } = new();
+        public Analysis.Verdict.FailureTracker Tracker { get; set; } = null!;
+        public Metrics.FailureMetrics? Metrics { get; set; }
+        public OriginGrowth? Growth { get; set; }
+        public KernelCallees? Callees { get; set; }
+        public SourceLines? SourceLines { get; set; }
+    }
+
+    /// <summary>The origin resolver, origin growth and source lines, once per run (before or after the release).</summary>
+    private void MakeResolver(RunState run)
+    {
+        (run.Growth, run.Callees) = AttachOrigins(run.Capture, run.Origins, run.Pipeline, run.Renderer);
+        run.SourceLines = run.Pipeline.SourceLines;
+    }
+
+    /// <summary>The verdict: failures are held until judged (routine, linked to a message, culprit of a bad exit), then rendered.</summary>
+    private Analysis.Verdict.FailureTracker MakeTracker(RunState run) => new(ev =>
+    {
+        if (ev.Failed) { if (ev.Routine is null) run.Summary.NotRoutine++; else run.Summary.Routine++; }
+        run.Renderer.Event(ev);
+    }, v =>
+    {
+        // whyfail deny: only the ends its refusals explain, not every process of the machine that exits badly.
+        if (run.Deny == null || settings.DenyAllFailures || v.Culprits.Any(c => c.DeniedBy != null)) run.Renderer.Verdict(v);
+    }, launcherPid: _child?.Id, maxHeld: settings.System ? Analysis.Verdict.FailureTracker.MaxHeldService : Analysis.Verdict.FailureTracker.MaxHeld);
+
+    /// <summary>One event from the capture: marked (injected, denied), filtered, analysed, counted, handed to the verdict.</summary>
+    private void Route(RunState run, SyscallEvent ev)
+    {
+        if (_output!.Failure != null) return; // nowhere to report it: the session is stopping
+        var summary = run.Summary;
+        run.Injector?.Mark(ev);
+        if (run.Deny is { } deny)
+        {
+            deny.Mark(ev);
+            if (ev.Failed && ev.DeniedBy == null && !settings.DenyAllFailures)
+            {
+                summary.Filtered++;
+                return;
+            }
+        }
+        SignalRestart.Apply(ev);
+        switch (run.Filter.Judge(ev))
+        {
+            case EventFilter.Verdict.Filtered:
+                summary.Filtered++;
+                return;
+            case EventFilter.Verdict.HiddenInternal:
+                summary.HiddenInternal++;
+                ev.Syscall = SyscallTable.Name(ev.Nr) ?? $"syscall_{ev.Nr}";
+                CountIn(summary, ev);
+                return;
+        }
+        ev.Cgroup = run.Cgroups.Resolve(ev.CgroupId);
+        run.Pipeline.Process(ev);
+        run.Metrics?.Count(ev);
+        run.Growth?.Saw(ev);
+        bool shown = settings.All || ev.Failed; // follow-up successes only inform the verdict
+        if (shown) CountIn(summary, ev);
+        run.Tracker.Add(ev, shown);
+    }
+
+    /// <summary>Releases the command (or starts watching), makes the origin resolver, and polls until the end; the exit code.</summary>
+    private int Trace(RunState run)
+    {
+        var (renderer, pipeline, capture, tracker) = (run.Renderer, run.Pipeline, run.Capture, run.Tracker);
+        pipeline.WarmUp();
+        StartupTimes.Mark("analysis warmed up");
+        bool runs = run.Host.Begin(capture);
+        StartupTimes.Mark("command released");
+        if (_child != null && runs)
+            run.Injector?.Start(_child.Id, renderer.Notice);
+        else if (_child == null)
+        {
+            if (run.Deny != null) run.Deny.Start(renderer.Notice);
+            else renderer.Notice(StartLine.For(settings, run.Metrics?.Endpoint));
+        }
+        if (!settings.Pinpoint)
+        {
+            MakeResolver(run);
+            StartupTimes.Mark("origin resolver ready");
+        }
+        run.Growth?.Start();
+        run.Metrics?.Refresh(capture, (pipeline.ExplanationsSkipped, pipeline.ExplanationsReused), tracker.JudgedEarly, now: true);
+
+        // A service runs for days: its heap is kept near its live size. A command's session is short, and a flood of
+        // its failures would pay for collections it does not need (issue 16: the consumer's cost per event).
+        var heap = settings.System ? new HeapPacer() : null;
+        return run.Host.Loop(capture, () => _output!.Failure != null, () =>
+        {
+            run.Deny?.Tick(renderer.Notice);
+            tracker.Tick();
+            renderer.Flush();
+            heap?.Step();
+            run.Growth?.Step();
+            pipeline.Pinpoint?.Step();
+            run.Metrics?.Refresh(capture, (pipeline.ExplanationsSkipped, pipeline.ExplanationsReused), tracker.JudgedEarly);
+            if (_reopen) ReopenOutput(renderer);
+        }, stoppedEarly: () =>
+        {
+            // The report can no longer be written: stop watching, let the command finish untraced.
+            run.Growth?.Stop();
+            capture.Detach();
+            stderr.WriteLine($"whyfail: cannot write to {_output!.Name}: {_output.Failure}; stopped tracing, waiting for the command to finish untraced");
+        });
+    }
+
+    /// <summary>
+    /// The end, on every path: events already in the ring buffer are reported, then every program is detached
+    /// (attaching stops at once), the verdict and the summary are written, and the analysis' kernel files closed.
+    /// </summary>
+    private void Finish(RunState run, int exitCode)
+    {
+        var (renderer, capture) = (run.Renderer, run.Capture);
+        StartupTimes.Mark("command ended");
+        run.Deny?.Stop();
+        run.Growth?.Stop();
+        capture.Detach();
+        StartupTimes.Mark("detached (probe links handed off)");
+        if (capture.ReaperPid is int reaper)
+            renderer.Notice($"kernel origins: the kernel detaches probes one at a time, so a helper (whyfail {LinkReaper.Verb}, pid {reaper}) " +
+                "detaches them in the background once whyfail has exited (whyfail doctor shows it while it runs)");
+        capture.Drain();
+        run.Deny?.Tick(renderer.Notice, final: true);
+        if (_output!.Failure == null) run.Tracker.Finish(exitCode);
+        FillSummary(run.Summary, capture, run.Pipeline, run.Injector, run.Deny);
+        run.Summary.JudgedEarly = run.Tracker.JudgedEarly;
+        renderer.Summary(run.Summary);
+        run.SourceLines?.Dispose();
+        run.Callees?.Dispose();
     }
 
     /// <summary>Loads and attaches the tracepoint programs (and the origin probes planned before the command starts).</summary>
@@ -223,7 +270,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         if (settings.Args)
             pipeline.ChainArgs = ChainArguments.ForKernel(KernelChecks.BtfPath);
         KernelCallees? callees;
-        var kallsyms = Kallsyms.Load();
+        var kallsyms = _kallsyms?.GetAwaiter().GetResult() ?? Kallsyms.Load();
         var symbols = new KallsymsSymbols(kallsyms);
         pipeline.Origins = new OriginResolver(symbols, probes.Functions, OriginBackends.Describe(probes.Backend), returnKinds: BtfReturnKinds.ForRunningKernel(),
             indexNames: probes.IndexNames, callees: callees = KernelCallees.ForRunningKernel(kallsyms, settings.Vmlinux));
