@@ -1222,8 +1222,9 @@ __noinline int capture_context(struct scratch_buf *sb, u32 off, u32 flags, u32 f
 SEC("tp_btf/sys_enter")
 int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 {
-	u32 enr = (u32)id;
-	if (enr < WF_MAX_SYSCALLS && (cfg.entry_mask[enr >> 6] >> (enr & 63)) & 1)
+	u64 enr = (u32)id, word = enr >> 6;
+	VERIFIER_MASK(word, 7); /* WF_MAX_SYSCALLS / 64 - 1 */
+	if (enr < WF_MAX_SYSCALLS && (cfg.entry_mask[word] >> (enr & 63)) & 1)
 		entry_copy(enr, regs->di, regs->si, regs->r8); /* in/out arguments: bpf/copy_nested.h */
 	struct task_struct *task = bpf_get_current_task_btf();
 	if (task->seccomp.mode != 2)

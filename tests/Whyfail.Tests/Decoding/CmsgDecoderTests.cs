@@ -56,13 +56,13 @@ public class CmsgDecoderTests
     [CompilerFact]
     public void TwoMessagesAndLeftoverBytes()
     {
-        // SCM_CREDENTIALS then IP_TTL, then 8 bytes that are no message: their address, as strace shows it.
+        // SCM_RIGHTS then IP_TTL, then 8 bytes that are no message: their address, as strace shows it.
         var ctl = Control(32 + 24 + 8,
-            "struct { int pid; unsigned uid, gid; } u = { 42, 1000, -1 }; /* struct ucred */ c->cmsg_len = CMSG_LEN(sizeof u); c->cmsg_level = SOL_SOCKET; " +
-            "c->cmsg_type = SCM_CREDENTIALS; memcpy(CMSG_DATA(c), &u, sizeof u); " +
+            "int u[3] = { 42, 1000, -1 }; c->cmsg_len = CMSG_LEN(sizeof u); c->cmsg_level = SOL_SOCKET; " +
+            "c->cmsg_type = SCM_RIGHTS; memcpy(CMSG_DATA(c), &u, sizeof u); " +
             "c = (struct cmsghdr *)((char *)c + CMSG_SPACE(sizeof u)); c->cmsg_len = CMSG_LEN(sizeof(int)); c->cmsg_level = SOL_IP; " +
             "c->cmsg_type = IP_TTL; *(unsigned *)CMSG_DATA(c) = 0xfacefeed;");
-        Assert.Equal("[{cmsg_len=28, cmsg_level=SOL_SOCKET, cmsg_type=SCM_CREDENTIALS, cmsg_data={pid=42, uid=1000, gid=-1}}, " +
+        Assert.Equal("[{cmsg_len=28, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[42, 1000, -1]}, " +
                      "{cmsg_len=20, cmsg_level=SOL_IP, cmsg_type=IP_TTL, cmsg_data=[4207869677]}, ... /* 0x7038 */]",
             Control(Send(ctl, ctl.Length)));
     }

@@ -130,7 +130,6 @@ internal static class Cmsg
         var items = new List<string>();
         for (int k = 0; k < count; k++)
             items.Add(signed ? Fmt.Int(m.U32(k * 4)) : Fmt.UInt(m.U32(k * 4)));
-        }
         return Fmt.Array(items);
     }
 
