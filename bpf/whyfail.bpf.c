@@ -652,7 +652,7 @@ __noinline int capture_one(struct scratch_buf *sb, u32 off, u32 what, u64 val, u
 		if (n >= (long)size - 1)
 			h->flags |= WF_EVF_BLOB_TRUNCATED;
 	} else {
-		if (kind == WF_CAP_SIZED || kind == WF_CAP_SIZED_PTR) {
+		if (kind == WF_CAP_SIZED || kind == WF_CAP_SIZED_PTR || kind == WF_CAP_NESTED) {
 			want = (u32)lenval;
 			if (lenval < size)
 				size = (u32)lenval;
@@ -725,6 +725,8 @@ __noinline int capture_strv(struct scratch_buf *sb, u32 off, u32 i, u64 val)
 		h->flags |= WF_EVF_BLOB_TRUNCATED;
 	return off;
 }
+
+#include "copy_nested.h"
 
 /*
  * Appends the latest records of a per-task ring (n recorded, record k at k % max) to buf at off, in
@@ -1433,11 +1435,16 @@ __noinline u32 capture_args(struct scratch_buf *sb, struct wf_capture_spec *spec
 /*
  * Seccomp filter mode only: the kernel runs seccomp (and ptrace's entry stop) before the sys_enter
  * tracepoint, so a call a filter refuses reaches sys_exit without passing here. Every other task
- * returns after one field read, before any map lookup.
+ * returns after one field read, before any map lookup. Before that, the few calls whose arguments
+ * the kernel writes back (cfg.entry_mask, a bit test for every other call) get their entry copy.
  */
 SEC("tp_btf/sys_enter")
 int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 {
+	u64 enr = (u32)id, word = enr >> 6;
+	VERIFIER_MASK(word, 7); /* WF_MAX_SYSCALLS / 64 - 1 */
+	if (enr < WF_MAX_SYSCALLS && (cfg.entry_mask[word] >> (enr & 63)) & 1)
+		entry_copy(enr, regs->di, regs->si, regs->r8); /* in/out arguments: bpf/copy_nested.h */
 	struct task_struct *task = bpf_get_current_task_btf();
 	if (task->seccomp.mode != 2)
 		return 0;
@@ -1560,7 +1567,10 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		VERIFIER_MASK(o, 0xfff);
 		off = capture_context(sb, o, ctx_flags, spec ? spec->fd_args : 0);
 	}
+	u32 blobs_at = off;
 	off = capture_args(sb, spec, off);
+	if (spec)
+		off = capture_nested(sb, blobs_at, off, nr);
 
 	/* Blobs end before WF_SCRATCH (see blob_room); the mask proves it to the verifier. */
 	u64 len = off;

@@ -34,6 +34,13 @@
 #define WF_CAP_SIZED      3     /* arg[len_arg[i]] bytes, capped at size[i] */
 #define WF_CAP_STRV       4     /* NULL-terminated array of strings (argv): up to 8 strings */
 #define WF_CAP_SIZED_PTR  5     /* *(u32 *)arg[len_arg[i]] bytes (socklen_t *), capped at size[i] */
+#define WF_CAP_NESTED     6     /* blob kind only: memory a pointer inside argument nested_arg's blob points to
+                                 * (wf_blob.index = the nested entry; see bpf/copy_nested.h) */
+
+#define WF_MAX_NESTED     4     /* second-level copies per syscall */
+#define WF_CAP_ENTRY      7     /* blob kind only: argument entry_arg's first bytes as they were at sys_enter (in/out
+                                 * structures the kernel writes back: perf_event_attr.size, the capability header) */
+#define WF_ENTRY_MAX      16    /* bytes copied at entry */
 
 /* record order after the header: evidence, origin records, site hits, the context (WF_EVF_CONTEXT), blobs */
 
@@ -58,7 +65,21 @@ struct wf_capture_spec {
 	unsigned char  len_arg[6];
 	unsigned short size[6];
 	unsigned char  fd_args;         /* bit i: argument i is a descriptor (its file goes into the context) */
-	unsigned char  pad[7];
+	unsigned char  nested_arg;      /* the argument whose copied structure holds the nested pointers (>= 6: none) */
+	unsigned char  entry_arg;       /* the argument copied at entry too (entry_size bytes; wf_config.entry_mask) */
+	unsigned char  entry_size;      /* at most WF_ENTRY_MAX; 0: none */
+	unsigned char  pad[4];
+	/*
+	 * Nested entry k (used when nested_size[k] != 0): the u64 at byte nested_ptr[k] of nested_arg's copy is a
+	 * pointer; the nested_len_size[k]-byte (4 or 8) integer at byte nested_len[k] times nested_elem[k] is its
+	 * length in bytes; copied up to nested_size[k] bytes (at most WF_MAX_BLOB).
+	 */
+	unsigned char  nested_ptr[WF_MAX_NESTED];
+	unsigned char  nested_len[WF_MAX_NESTED];
+	unsigned char  nested_len_size[WF_MAX_NESTED];
+	unsigned char  nested_pad[WF_MAX_NESTED];
+	unsigned short nested_elem[WF_MAX_NESTED];
+	unsigned short nested_size[WF_MAX_NESTED];
 };
 
 struct wf_evidence {
@@ -346,6 +367,9 @@ struct wf_config {
 	unsigned long long own_root_ino;
 	unsigned int own_root_mnt_id;
 	unsigned int pad4;
+	/* Syscalls whose capture spec copies an argument at sys_enter too (entry_arg/entry_size): a bit test is all
+	 * the other calls pay at entry. */
+	unsigned long long entry_mask[WF_MAX_SYSCALLS / 64];
 };
 
 #endif

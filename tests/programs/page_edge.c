@@ -7,10 +7,16 @@
  *   io_uring_register: IORING_REGISTER_FILES2 on a directory's descriptor (not an io_uring: EOPNOTSUPP),
  *                    a 32-byte io_uring_rsrc_register at the page's end passed with size 40.
  *   sendmsg:         on descriptor -1 (EBADF), a struct msghdr filling the page's last 56 bytes.
+ *   sendmsg:         SCM_RIGHTS with descriptors 0 and -1 over a Unix stream socket: the socket refuses
+ *                    the control message (EBADF for -1); the cmsg buffer is second-level memory.
+ *   perf_event_open: attr->size 200 with a non-zero byte past the kernel's attribute: E2BIG, and the kernel
+ *                    writes the size it supports into attr->size (in/out: shown as 200 => N).
+ *   capset:          header version 0x12345678: EINVAL, and the kernel writes its preferred version back.
  * Exit 0 when all failed as expected. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/io_uring.h>
 #include <linux/openat2.h>
 #include <linux/perf_event.h>
@@ -58,5 +64,37 @@ int main(void)
 	long r4 = syscall(SYS_sendmsg, -1, msg, 0);
 	int e4 = errno;
 
-	return r1 == -1 && e1 == EINVAL && r2 == -1 && e2 == EFAULT && r3 == -1 && e3 == EOPNOTSUPP && r4 == -1 && e4 == EBADF ? 0 : 1;
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		return 2;
+	int fds[2] = { 0, -1 };
+	char *ctl = p + page / 2 - CMSG_SPACE(sizeof(fds));
+	memset(ctl, 0, CMSG_SPACE(sizeof(fds)));
+	char byte = 'x';
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = CMSG_SPACE(sizeof(fds)) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	c->cmsg_len = CMSG_LEN(sizeof(fds));
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	memcpy(CMSG_DATA(c), fds, sizeof(fds));
+	long r5 = syscall(SYS_sendmsg, sv[0], &m, MSG_NOSIGNAL);
+	int e5 = errno;
+
+	static char big[200];
+	struct perf_event_attr *battr = (void *)big;
+	battr->type = PERF_TYPE_SOFTWARE;
+	battr->size = sizeof(big);
+	big[sizeof(big) - 1] = 1;
+	long r6 = syscall(SYS_perf_event_open, battr, 0, -1, -1, 0UL);
+	int e6 = errno;
+
+	struct __user_cap_header_struct hdr = { .version = 0x12345678, .pid = 0 };
+	struct __user_cap_data_struct data[2] = { { 0 } };
+	long r7 = syscall(SYS_capset, &hdr, data);
+	int e7 = errno;
+
+	return r1 == -1 && e1 == EINVAL && r2 == -1 && e2 == EFAULT && r3 == -1 && e3 == EOPNOTSUPP && r4 == -1 && e4 == EBADF &&
+	       r5 == -1 && e5 == EBADF && r6 == -1 && e6 == E2BIG && battr->size != sizeof(big) && r7 == -1 && e7 == EINVAL &&
+	       hdr.version != 0x12345678 ? 0 : 1;
 }

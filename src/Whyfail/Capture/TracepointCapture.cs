@@ -214,6 +214,9 @@ public sealed unsafe class TracepointCapture : IDisposable
         c.SoError = (uint)Decoding.Xlat.Table("so_options")["SO_ERROR"];
         foreach (int nr in options.FollowUps)
             if (nr >= 0 && nr < WfConst.MaxSyscalls) c.FollowupMask[nr / 64] |= 1UL << (nr % 64);
+        // In/out arguments copied at sys_enter too (the few calls whose structure the kernel writes back).
+        foreach (var (nr, spec) in Decoding.Decoder.CaptureSpecs())
+            if (spec.EntrySize != 0 && nr < WfConst.MaxSyscalls) c.EntryMask[nr / 64] |= 1UL << (nr % 64);
         return c;
     }
 
@@ -330,6 +333,17 @@ public sealed unsafe class TracepointCapture : IDisposable
                 v.Size[i] = spec.Size[i];
             }
             v.FdArgs = spec.FdArgs;
+            v.NestedArg = spec.NestedArg;
+            v.EntryArg = spec.EntryArg;
+            v.EntrySize = spec.EntrySize;
+            for (int k = 0; k < WfCaptureSpec.Layout.NestedSizeCount && k < Decoding.CaptureSpec.MaxNested; k++)
+            {
+                v.NestedPtr[k] = spec.NestedPtr[k];
+                v.NestedLen[k] = spec.NestedLen[k];
+                v.NestedLenSize[k] = spec.NestedLenSize[k];
+                v.NestedElem[k] = spec.NestedElem[k];
+                v.NestedSize[k] = spec.NestedSize[k];
+            }
             uint key = (uint)nr;
             if (Libbpf.MapUpdateElem(fd, &key, &v, 0) < 0)
                 throw new WhyfailException($"could not configure argument capture for syscall {nr}: {Libc.ErrorText(Marshal.GetLastPInvokeError())}", ExitCodes.Internal);

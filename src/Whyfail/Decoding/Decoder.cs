@@ -128,15 +128,7 @@ public static class Decoder
     public static CaptureSpec? CaptureSpecFor(int nr) =>
         nr is >= 0 and < SyscallTable.MaxNr && SpecByNr[nr] is { } s ? Copy(s) : null;
 
-    private static CaptureSpec Copy(CaptureSpec s)
-    {
-        var c = new CaptureSpec();
-        Array.Copy(s.Kind, c.Kind, 6);
-        Array.Copy(s.LenArg, c.LenArg, 6);
-        Array.Copy(s.Size, c.Size, 6);
-        c.FdArgs = s.FdArgs;
-        return c;
-    }
+    private static CaptureSpec Copy(CaptureSpec s) => s.Clone();
 
     /// <summary>Captures implied by the declared argument types: path and other input strings, argv.</summary>
     private static CaptureSpec DefaultSpec(SyscallInfo info)

@@ -9,11 +9,14 @@ public enum CaptureKind : byte
     Sized = 3,       // length taken from another argument
     StringVector = 4,// NULL-terminated array of strings (argv/envp)
     SizedByPointer = 5, // length read through a pointer argument (socklen_t *)
+    Nested = 6,      // memory a pointer inside an argument's copied structure points to (Index: the nested entry)
+    Entry = 7,       // an argument's first bytes as they were at sys_enter (in/out structures the kernel writes back)
 }
 
 /// <summary>User memory an argument pointed at, copied in the kernel at syscall exit.</summary>
 /// <param name="Arg">Argument index, 0..5.</param>
-/// <param name="Index">Element index for <see cref="CaptureKind.StringVector"/>, else 0.</param>
+/// <param name="Index">Element index for <see cref="CaptureKind.StringVector"/>, the nested entry for
+/// <see cref="CaptureKind.Nested"/>, else 0.</param>
 /// <param name="Data">The bytes, or null when the memory could not be read (bad address).</param>
 /// <param name="FullLength">For sized captures: the length the program asked for, before the cap.</param>
 /// <param name="Faulted">The object ran into an unreadable page: <paramref name="Data"/> is the readable
@@ -114,7 +117,7 @@ public sealed class SyscallEvent
     public CapturedArg? Capture(int arg)
     {
         foreach (var c in Captured)
-            if (c.Arg == arg) return c;
+            if (c.Arg == arg && c.Kind is not (CaptureKind.Nested or CaptureKind.Entry)) return c;
         return null;
     }
 

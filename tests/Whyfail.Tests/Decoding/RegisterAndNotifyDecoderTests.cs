@@ -87,6 +87,26 @@ public class RegisterAndNotifyDecoderTests
     }
 
     [CompilerFact]
+    public void RsrcDataAndTagsArraysAreShownFromTheirNestedCopies()
+    {
+        var reg = Struct(Uring, "struct io_uring_rsrc_register", "s.nr = 3; s.data = 0x2000; s.tags = 0x3000;");
+        var fds = CStruct.Bytes("", "struct { int v[3]; }", "s.v[0] = 0; s.v[1] = -1; s.v[2] = 7;");
+        var tags = CStruct.Bytes("", "struct { unsigned long long v[2]; }", "s.v[0] = 0xbadc0ded; s.v[1] = 0;");
+        var op = (ulong)13; // IORING_REGISTER_FILES2
+        // data copied whole; tags ran into an unmapped page after two of three: strace's "... /* address */".
+        Assert.Equal("io_uring_register(0, IORING_REGISTER_FILES2, {nr=3, flags=0, data=[0, -1, 7], " +
+                     "tags=[0xbadc0ded, 0, ... /* 0x3010 */]}, 32)",
+            Line(Ev("io_uring_register", [0, op, 0x7000, 32], -95, false, reg.Fixed(2),
+                new Whyfail.Events.CapturedArg(2, Whyfail.Events.CaptureKind.Nested, 0, fds, 48),
+                new Whyfail.Events.CapturedArg(2, Whyfail.Events.CaptureKind.Nested, 1, tags, 24, Faulted: true))));
+        // Unreadable from the first element: the address.
+        Assert.Equal("io_uring_register(0, IORING_REGISTER_FILES2, {nr=3, flags=0, data=0x2000, tags=0x3000}, 32)",
+            Line(Ev("io_uring_register", [0, op, 0x7000, 32], -95, false, reg.Fixed(2),
+                new Whyfail.Events.CapturedArg(2, Whyfail.Events.CaptureKind.Nested, 0, null, 48),
+                new Whyfail.Events.CapturedArg(2, Whyfail.Events.CaptureKind.Nested, 1, null, 24))));
+    }
+
+    [CompilerFact]
     public void SendmsgShowsTheHeaderRecvmsgTheOfferedNameLength()
     {
         var empty = CStruct.Bytes("#include <sys/socket.h>", "struct msghdr", "");

@@ -5,7 +5,8 @@ namespace Whyfail.Tests.Integration;
 /// <summary>
 /// Arguments the way the kernel reads them, end to end: structures that end at the edge of an unmapped
 /// page (tests/programs/page_edge.c). The kernel reads what the size says; so must the capture, and the
-/// decoders show the readable prefix rather than a bare pointer.
+/// decoders show the readable prefix rather than a bare pointer. Memory a copied structure points to
+/// (sendmsg's control messages) is copied too (bpf/copy_nested.h).
 /// </summary>
 [Collection("tracing")]
 [Trait("suite", "integration")]
@@ -40,8 +41,23 @@ public class DecodingEdgeTests
         Assert.True(reg.GetProperty("capture_truncated").GetBoolean());
 
         // A msghdr that fills the page's last bytes exactly: all of it is readable and decoded.
-        var msg = Assert.Single(run.Failures("sendmsg", "EBADF"));
+        var sends = run.Failures("sendmsg", "EBADF").ToList();
+        var msg = Assert.Single(sends, s => s.GetProperty("args")[0].GetString() == "-1");
         Assert.Equal("{msg_name=NULL, msg_namelen=0, msg_iov=NULL, msg_iovlen=0, msg_controllen=0, msg_flags=MSG_DONTWAIT}",
             msg.GetProperty("args")[1].GetString());
+
+        // SCM_RIGHTS refused by a Unix socket (descriptor -1): the control buffer msghdr points to is copied
+        // as second-level memory and decoded as strace shows it.
+        var rights = Assert.Single(sends, s => s.GetProperty("args")[0].GetString() != "-1");
+        Assert.Contains("msg_control=[{cmsg_len=24, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[0, -1]}], msg_controllen=24, ",
+            rights.GetProperty("args")[1].GetString());
+        Assert.Equal("MSG_NOSIGNAL", rights.GetProperty("args")[2].GetString());
+
+        // In/out arguments, copied at sys_enter too: perf_event_open's size as passed, then the size the kernel
+        // wrote back (strace's "=>"); capset's header version as passed, not the one the kernel wrote back.
+        var e2big = Assert.Single(run.Failures("perf_event_open", "E2BIG"));
+        Assert.Matches(@"^\{type=PERF_TYPE_SOFTWARE, size=200 => (\d+)( /\* PERF_ATTR_SIZE_VER\d+ \*/)?, ", e2big.GetProperty("args")[0].GetString()!);
+        var capset = Assert.Single(run.Failures("capset", "EINVAL"));
+        Assert.Equal("{version=0x12345678 /* _LINUX_CAPABILITY_VERSION_??? */, pid=0}", capset.GetProperty("args")[0].GetString());
     }
 }

@@ -46,7 +46,41 @@ internal sealed class Call
     public CapturedArg? Cap(int i)
     {
         foreach (var c in Ev.Captured)
-            if (c.Arg == i && c.Kind != CaptureKind.StringVector) return c;
+            if (c.Arg == i && c.Kind is not (CaptureKind.StringVector or CaptureKind.Nested or CaptureKind.Entry)) return c;
+        return null;
+    }
+
+    /// <summary>Argument i's first bytes as they were at sys_enter (before the kernel wrote back), or null.</summary>
+    public byte[]? Entry(int i)
+    {
+        if (this[i] == 0) return null;
+        foreach (var c in Ev.Captured)
+            if (c.Arg == i && c.Kind == CaptureKind.Entry) return c.Data;
+        return null;
+    }
+
+    /// <summary>
+    /// The captured bytes of argument i as the program passed them: the exit copy with the entry copy (if any) over its
+    /// first bytes, where the kernel may have written back (perf_event_attr.size, the capability header's version).
+    /// </summary>
+    public byte[]? AsPassed(int i)
+    {
+        var d = Data(i);
+        var e = Entry(i);
+        if (d is null || e is null) return d;
+        var r = (byte[])d.Clone();
+        e.AsSpan(0, Math.Min(e.Length, r.Length)).CopyTo(r);
+        return r;
+    }
+
+    /// <summary>Whether the call failed with the named errno.</summary>
+    public bool FailedWith(string errno) => Errno.TryParse(errno, out int e) && Ev.Errno == e;
+
+    /// <summary>The second-level copy <paramref name="k"/> (memory a pointer inside argument i's structure points to), or null.</summary>
+    public CapturedArg? Nested(int i, int k)
+    {
+        foreach (var c in Ev.Captured)
+            if (c.Arg == i && c.Kind == CaptureKind.Nested && c.Index == k) return c;
         return null;
     }
 

@@ -15,14 +15,17 @@ internal static class CredsFamily
         r.Add("getresuid getresgid", c => [c.Ptr(0), c.Ptr(1), c.Ptr(2)]);
         r.Add("setgroups getgroups", c => [c.Dec(0), c.Ptr(1)]);
         // capget's data is its result; capset's is its input (two structs for versions 2 and 3).
-        r.Add("capget", c => [HeaderArg(c, 0), c.Ptr(1)], s => s.Fixed(0, Header.Size));
-        r.Add("capset", c => [HeaderArg(c, 0), DataArg(c, 1)], s => s.Fixed(0, Header.Size).Fixed(1, 2 * Data.Size));
+        // The header as passed (entry copy): on a bad version the kernel writes its preferred one back.
+        r.Add("capget", c => [HeaderArg(c, 0), c.Ptr(1)], s => s.Fixed(0, Header.Size).Entry(0, Header.Size));
+        r.Add("capset", c => [HeaderArg(c, 0), DataArg(c, 1)],
+              s => s.Fixed(0, Header.Size).Fixed(1, 2 * Data.Size).Entry(0, Header.Size));
     }
 
     private static string HeaderArg(Call c, int i)
     {
         if (c[i] == 0) return "NULL";
-        if (!c.TryData(i, Header.Size, out var d)) return c.Ptr(i);
+        var d = c.AsPassed(i);
+        if (d is null || d.Length < Header.Size) return c.Ptr(i);
         var m = new Mem(d);
         return Fmt.Struct([
             "version=" + Versions.Value32(m.U32(Header.Off("version")), "_LINUX_CAPABILITY_VERSION_???"),
@@ -34,7 +37,8 @@ internal static class CredsFamily
     private static string DataArg(Call c, int i)
     {
         if (c[i] == 0) return "NULL";
-        uint version = c.TryData(0, Header.Size, out var h) ? new Mem(h).U32(Header.Off("version")) : 0;
+        var h = c.AsPassed(0);
+        uint version = h is not null && h.Length >= Header.Size ? new Mem(h).U32(Header.Off("version")) : 0;
         int words = version == (uint)Versions["_LINUX_CAPABILITY_VERSION_1"] ? 1 : 2;
         if (!c.TryData(i, words * Data.Size, out var d)) return c.Ptr(i);
         var m = new Mem(d);

@@ -13,9 +13,19 @@ internal static class IoUringFamily
         // The argument's layout depends on the opcode: a fixed read covers the largest structure decoded
         // (rsrc structures with their extension bytes, io_uring_buf_reg, short fd and iovec arrays); one that
         // runs into an unmapped page keeps its readable prefix.
+        // The rsrc structures' data and tags arrays are second-level copies (nested entries 0/1: rsrc_register's
+        // layout, 2/3: rsrc_update2's); data is copied as iovecs, the larger of its two element types.
         r.Add("io_uring_register", c => [c.Fd(0), Opcode(c.UInt(1)), RegisterArg(c), c.UDec32(3)],
-              s => s.Fixed(2, RegisterCapture));
+              s => s.Fixed(2, RegisterCapture)
+                  .Nested(RegData, 2, RsrcReg.Off("data"), RsrcReg.Off("nr"), RsrcReg.SizeOf("nr"), IovecSize, ArrayCap)
+                  .Nested(RegTags, 2, RsrcReg.Off("tags"), RsrcReg.Off("nr"), RsrcReg.SizeOf("nr"), TagSize, ArrayCap)
+                  .Nested(UpdData, 2, RsrcUpd.Off("data"), RsrcUpd.Off("nr"), RsrcUpd.SizeOf("nr"), IovecSize, ArrayCap)
+                  .Nested(UpdTags, 2, RsrcUpd.Off("tags"), RsrcUpd.Off("nr"), RsrcUpd.SizeOf("nr"), TagSize, ArrayCap));
     }
+
+    private const int RegData = 0, RegTags = 1, UpdData = 2, UpdTags = 3;
+    private const int IovecSize = 16, TagSize = 8, FdSize = 4;
+    private const int ArrayCap = 1024;
 
     private const int RegisterCapture = 256;
     private static readonly StructLayout RsrcReg = Xlat.Struct("io_uring_rsrc_register");
@@ -29,8 +39,10 @@ internal static class IoUringFamily
         uint op = c.UInt(1);
         bool Is(string name) => ops.TryGetValue(name, out var v) && v == op;
         uint nargs = c.UInt(3);
-        if (Is("IORING_REGISTER_FILES2") || Is("IORING_REGISTER_BUFFERS2")) return Rsrc(c, nargs, RsrcReg, RsrcRegisterFields);
-        if (Is("IORING_REGISTER_FILES_UPDATE2") || Is("IORING_REGISTER_BUFFERS_UPDATE")) return Rsrc(c, nargs, RsrcUpd, RsrcUpdateFields);
+        if (Is("IORING_REGISTER_FILES2") || Is("IORING_REGISTER_BUFFERS2"))
+            return Rsrc(c, nargs, RsrcReg, (m, l) => RsrcRegisterFields(c, m, l, Is("IORING_REGISTER_FILES2")));
+        if (Is("IORING_REGISTER_FILES_UPDATE2") || Is("IORING_REGISTER_BUFFERS_UPDATE"))
+            return Rsrc(c, nargs, RsrcUpd, (m, l) => RsrcUpdateFields(c, m, l, Is("IORING_REGISTER_FILES_UPDATE2")));
         if (Is("IORING_REGISTER_PBUF_RING") || Is("IORING_UNREGISTER_PBUF_RING")) return BufRegArg(c);
         if (Is("IORING_REGISTER_FILES") || Is("IORING_REGISTER_EVENTFD") || Is("IORING_REGISTER_EVENTFD_ASYNC")) return FdArray(c, nargs);
         return c.Ptr(2);
@@ -39,7 +51,7 @@ internal static class IoUringFamily
     /// <summary>
     /// io_uring_rsrc_register / io_uring_rsrc_update2, read by the size in nr_args as the kernel does (below
     /// their size: the pointer). Bytes past the structure: the non-zero ones, or <c>???</c> where unreadable.
-    /// The data and tags arrays are in memory not captured: their address, or [] when empty.
+    /// The data and tags arrays (second-level copies) element by element, as strace -v prints them.
     /// </summary>
     private static string Rsrc(Call c, uint size, StructLayout l, Func<Mem, StructLayout, List<string>> fields)
     {
@@ -49,7 +61,7 @@ internal static class IoUringFamily
         return Fmt.Struct(f);
     }
 
-    private static List<string> RsrcRegisterFields(Mem m, StructLayout l)
+    private static List<string> RsrcRegisterFields(Call c, Mem m, StructLayout l, bool files)
     {
         uint nr = m.U32(l.Off("nr"));
         var f = new List<string>
@@ -59,22 +71,64 @@ internal static class IoUringFamily
         };
         ulong resv2 = m.U64(l.Off("resv2"));
         if (resv2 != 0) f.Add("resv2=" + Fmt.Hex(resv2));
-        f.Add("data=" + Fmt.ArrayPtr(m.U64(l.Off("data")), nr));
-        f.Add("tags=" + Fmt.ArrayPtr(m.U64(l.Off("tags")), nr));
+        f.Add("data=" + NestedArray(c, RegData, m.U64(l.Off("data")), nr, files ? FdSize : IovecSize, files ? FdItem : IovecItem));
+        f.Add("tags=" + NestedArray(c, RegTags, m.U64(l.Off("tags")), nr, TagSize, TagItem));
         return f;
     }
 
-    private static List<string> RsrcUpdateFields(Mem m, StructLayout l)
+    private static List<string> RsrcUpdateFields(Call c, Mem m, StructLayout l, bool files)
     {
         uint nr = m.U32(l.Off("nr"));
         var f = new List<string> { "offset=" + Fmt.UInt(m.U32(l.Off("offset"))) };
         uint resv = m.U32(l.Off("resv")), resv2 = m.U32(l.Off("resv2"));
         if (resv != 0) f.Add("resv=" + Fmt.Hex(resv));
-        f.Add("data=" + Fmt.ArrayPtr(m.U64(l.Off("data")), nr));
-        f.Add("tags=" + Fmt.ArrayPtr(m.U64(l.Off("tags")), nr));
+        f.Add("data=" + NestedArray(c, UpdData, m.U64(l.Off("data")), nr, files ? FdSize : IovecSize, files ? UpdateFdItem : IovecItem));
+        f.Add("tags=" + NestedArray(c, UpdTags, m.U64(l.Off("tags")), nr, TagSize, TagItem));
         f.Add("nr=" + Fmt.UInt(nr));
         if (resv2 != 0) f.Add("resv2=" + Fmt.Hex(resv2));
         return f;
+    }
+
+    private static string FdItem(Mem m, int at) => Fmt.Int(m.U32(at));
+
+    /// <summary>IORING_REGISTER_FILES_UPDATE2's descriptors: below -1 by name (IORING_REGISTER_FILES_SKIP).</summary>
+    private static string UpdateFdItem(Mem m, int at)
+    {
+        int fd = m.I32(at);
+        return fd < -1 ? Xlat.Table("uring_files_update_fds").Value32((uint)fd, null, hex: false) : Fmt.Int((uint)fd);
+    }
+
+    private static string IovecItem(Mem m, int at) =>
+        "{iov_base=" + Fmt.Ptr(m.U64(at)) + ", iov_len=" + Fmt.UDec(m.U64(at + 8)) + "}";
+
+    private static string TagItem(Mem m, int at) => Fmt.Hex(m.U64(at));
+
+    /// <summary>
+    /// An array a copied structure points to (nested entry k), as strace's print_array shows it unabbreviated (-v):
+    /// NULL, [] when empty, the address when its first element is unreadable, <c>... /* address */</c> where it
+    /// becomes unreadable, <c>...</c> where the copy's cap ends.
+    /// </summary>
+    private static string NestedArray(Call c, int k, ulong addr, uint nr, int size, Func<Mem, int, string> item)
+    {
+        if (addr == 0) return "NULL";
+        if (nr == 0) return "[]";
+        if (addr + (ulong)nr * (ulong)size <= addr) return Fmt.Ptr(addr);
+        var cap = c.Nested(2, k);
+        if (cap?.Data is null) return Fmt.Ptr(addr);
+        var m = new Mem(cap.Data);
+        var items = new List<string>();
+        for (long i = 0; i < nr; i++)
+        {
+            int at = (int)(i * size);
+            if (!m.Has(at, size))
+            {
+                if (i == 0) return Fmt.Ptr(addr);
+                items.Add(cap.Faulted ? "... /* " + Fmt.Ptr(addr + (ulong)at) + " */" : "...");
+                break;
+            }
+            items.Add(item(m, at));
+        }
+        return Fmt.Array(items);
     }
 
     /// <summary>io_uring_buf_reg: {ring_addr=…, ring_entries=…, bgid=…}, pad and resv when set.</summary>

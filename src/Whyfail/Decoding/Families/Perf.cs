@@ -23,13 +23,23 @@ internal static class PerfFamily
     {
         // flags is an unsigned long: all 64 bits (a 32-bit view would hide high bits the kernel rejects).
         r.Add("perf_event_open", c => [AttrArg(c, 0), c.Dec(1), c.Dec(2), c.Dec(3), Xlat.Table("perf_open_flags").Flags(c[4])],
-              s => s.Fixed(0, Math.Max(AttrSizeVer8, Attr.Size)));
+              s => s.Fixed(0, Math.Max(AttrSizeVer8, Attr.Size)).Entry(0, Attr.End("size")));
+    }
+
+    private static string SizeText(uint size) => Fmt.UDec(size) + (Sizes.Lookup(size) is { } n ? $" /* {n} */" : "");
+
+    /// <summary>strace's " => 112" on E2BIG: the size the kernel wrote back (only when the entry copy says what was passed).</summary>
+    private static string SizeAfter(Call c, int i)
+    {
+        if (!c.FailedWith("E2BIG") || c.Entry(i) is null || !c.TryData(i, Attr.End("size"), out var after)) return "";
+        return " => " + SizeText(new Mem(after).U32(Attr.Off("size")));
     }
 
     private static string AttrArg(Call c, int i)
     {
         if (c[i] == 0) return "NULL";
-        var d = c.Data(i);
+        // As the program passed it: on E2BIG the kernel writes the size it supports into attr->size.
+        var d = c.AsPassed(i);
         int ver0 = (int)Sizes["PERF_ATTR_SIZE_VER0"];
         if (d is null || d.Length < ver0) return c.Ptr(i);
         var m = new Mem(d);
@@ -45,8 +55,7 @@ internal static class PerfFamily
         var f = new List<string>();
         var typeName = Types.Lookup(type);
         f.Add("type=" + (typeName ?? Fmt.UDec(type)));
-        var sizeName = Sizes.Lookup(size);
-        f.Add("size=" + Fmt.UDec(size) + (sizeName is null ? "" : $" /* {sizeName} */"));
+        f.Add("size=" + SizeText(size) + SizeAfter(c, i));
         f.Add("config=" + Config(typeName, U64("config")));
 
         ulong bits = m.U64(Attr.Off("read_format") + 8);

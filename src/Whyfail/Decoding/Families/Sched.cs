@@ -20,8 +20,10 @@ internal static class SchedFamily
         // Written by the kernel: nothing to show when the call failed.
         r.Add("sched_getparam", c => [c.Dec(0), c.Ok ? c.IntPtr(1) : c.Ptr(1)], s => s.Fixed(1, 4));
         r.Add("sched_get_priority_min sched_get_priority_max", c => [Policy(c.UInt(0))]);
-        r.Add("sched_setattr", c => [c.Dec(0), SetAttr(c, 1), c.UDec32(2)],
-              s => s.Fixed(1, Math.Max(Attr.Size, 2 * SizeVer1)));
+        // The attribute as passed (entry copy of its size): on E2BIG the kernel writes the size it supports back,
+        // shown as strace does: {…} => {size=N}.
+        r.Add("sched_setattr", c => [c.Dec(0), SetAttr(c, 1) + SizeAfter(c, 1), c.UDec32(2)],
+              s => s.Fixed(1, Math.Max(Attr.Size, 2 * SizeVer1)).Entry(1, Attr.End("size")));
         r.Add("sched_getattr", c => [c.Dec(0), c.Ok ? GetAttr(c, 1) : c.Ptr(1), c.UDec32(2), c.UDec32(3)],
               s => s.Fixed(1, Attr.Size));
     }
@@ -32,13 +34,19 @@ internal static class SchedFamily
     private static string SetAttr(Call c, int i)
     {
         if (c[i] == 0) return "NULL";
-        var d = c.Data(i);
+        var d = c.AsPassed(i);
         if (d is null || d.Length < 4) return c.Ptr(i);
         var m = new Mem(d);
         uint usize = m.U32(Attr.Off("size"));
         int size = (int)Math.Min(usize == 0 ? (uint)SizeVer0 : usize, (uint)Attr.Size);
         if (size >= SizeVer0 && d.Length < size) return c.Ptr(i);
         return Render(m, size, usize == 0 ? (uint)SizeVer0 : usize, isSet: true);
+    }
+
+    private static string SizeAfter(Call c, int i)
+    {
+        if (!c.FailedWith("E2BIG") || c.Entry(i) is null || !c.TryData(i, 4, out var after)) return "";
+        return " => {size=" + Fmt.UInt(new Mem(after).U32(Attr.Off("size"))) + "}";
     }
 
     /// <summary>sched_getattr's result: the size the kernel wrote.</summary>

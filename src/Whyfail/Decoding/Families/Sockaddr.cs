@@ -69,8 +69,11 @@ internal static class Sockaddr
         if (m.Has(In.Off("sin_port"), 2)) f.Add($"sin_port=htons({m.U16BE(In.Off("sin_port"))})");
         int a = In.Off("sin_addr");
         if (m.Has(a, 4))
-            f.Add($"sin_addr=inet_addr(\"{m.U8(a)}.{m.U8(a + 1)}.{m.U8(a + 2)}.{m.U8(a + 3)}\")");
+            f.Add("sin_addr=" + InetAddr(m, a));
     }
+
+    /// <summary>An IPv4 address (network order) at byte <paramref name="a"/>: inet_addr("127.0.0.1").</summary>
+    public static string InetAddr(Mem m, int a) => $"inet_addr(\"{m.U8(a)}.{m.U8(a + 1)}.{m.U8(a + 2)}.{m.U8(a + 3)}\")";
 
     private static void Inet6(Mem m, List<string> f)
     {

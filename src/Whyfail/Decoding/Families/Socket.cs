@@ -25,7 +25,7 @@ internal static class SocketFamily
               s => s.Sized(1, 2, CaptureSpec.BufferSize).Sized(4, 5, CaptureSpec.SockaddrSize));
         r.Add("recvfrom", c => [c.Fd(0), c.Ptr(1), c.UDec(2), c.Flags(3, "msg_flags"), Sockaddr.Arg(c, 4, output: true), c.IntPtr(5)],
               s => s.SizedByPointer(4, 5, CaptureSpec.SockaddrSize).Fixed(5, 4));
-        r.Add("sendmsg", c => [c.Fd(0), Msghdr.Send(c, 1), c.Flags(2, "msg_flags")], s => s.Fixed(1, Msghdr.Size));
+        r.Add("sendmsg", c => [c.Fd(0), Msghdr.Send(c, 1), c.Flags(2, "msg_flags")], s => Msghdr.Capture(s, 1));
         r.Add("recvmsg", c => [c.Fd(0), Msghdr.Receive(c, 1), c.Flags(2, "msg_flags")], s => s.Fixed(1, Msghdr.Size));
         r.Add("sendmmsg", c => [c.Fd(0), c.Ptr(1), c.UDec(2), c.Flags(3, "msg_flags")]);
         r.Add("recvmmsg", c => [c.Fd(0), c.Ptr(1), c.UDec(2), c.Flags(3, "msg_flags"), TimeFamily.Timespec(c, 4)],
