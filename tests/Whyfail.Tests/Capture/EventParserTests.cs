@@ -236,6 +236,8 @@ public unsafe class EventParserTests
         Assert.Equal(WfConst.CapSized, (int)CaptureKind.Sized);
         Assert.Equal(WfConst.CapStrv, (int)CaptureKind.StringVector);
         Assert.Equal(WfConst.CapSizedPtr, (int)CaptureKind.SizedByPointer);
-        Assert.Equal(Enum.GetValues<CaptureKind>().Length, 6);
+        Assert.Equal(WfConst.CapNested, (int)CaptureKind.Nested);
+        Assert.Equal(WfConst.CapEntry, (int)CaptureKind.Entry);
+        Assert.Equal(8, Enum.GetValues<CaptureKind>().Length);
     }
 }
