@@ -38,3 +38,25 @@ public class ErrnosTests
             if (Errno.Name(e) is { } n) Assert.Equal(n, Errnos.Name(e));
     }
 }
+
+/// <summary>The rules' capability constants and names agree with the generated capability table.</summary>
+public class CapTests
+{
+    [Fact]
+    public void EveryConstantIsTheTablesValue()
+    {
+        var consts = typeof(Cap).GetFields(BindingFlags.Public | BindingFlags.Static).Where(f => f.IsLiteral).ToList();
+        Assert.True(consts.Count >= 13);
+        foreach (var f in consts)
+        {
+            Assert.True(Capabilities.TryParse("CAP_" + f.Name, out int value), $"CAP_{f.Name} is not in the capability table");
+            Assert.Equal(value, (int)f.GetRawConstantValue()!);
+        }
+    }
+
+    [Theory]
+    [InlineData(21, "CAP_SYS_ADMIN")]
+    [InlineData(38, "CAP_PERFMON")]   // not a constant of the rules, named all the same
+    [InlineData(99, "capability 99")]
+    public void NamesComeFromTheTable(int cap, string name) => Assert.Equal(name, Cap.Name(cap));
+}

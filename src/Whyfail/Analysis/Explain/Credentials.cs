@@ -4,20 +4,17 @@ namespace Whyfail.Analysis.Explain;
 [Flags]
 public enum Access { None = 0, Exec = 1, Write = 2, Read = 4 }
 
-/// <summary>Linux capability numbers used by the rules.</summary>
+/// <summary>
+/// Linux capability numbers the rules compare with (constants, for patterns), checked against the generated table by
+/// a test; names come from that table (Decoding/Data/xlat.tsv, "capabilities").
+/// </summary>
 public static class Cap
 {
     public const int CHOWN = 0, DAC_OVERRIDE = 1, DAC_READ_SEARCH = 2, FOWNER = 3, KILL = 5, SETGID = 6, SETUID = 7,
         NET_BIND_SERVICE = 10, NET_ADMIN = 12, SYS_CHROOT = 18, SYS_PTRACE = 19, SYS_ADMIN = 21, SYS_RESOURCE = 24;
 
-    public static string Name(int cap) => cap switch
-    {
-        CHOWN => "CAP_CHOWN", DAC_OVERRIDE => "CAP_DAC_OVERRIDE", DAC_READ_SEARCH => "CAP_DAC_READ_SEARCH",
-        FOWNER => "CAP_FOWNER", KILL => "CAP_KILL", SETGID => "CAP_SETGID", SETUID => "CAP_SETUID",
-        NET_BIND_SERVICE => "CAP_NET_BIND_SERVICE", NET_ADMIN => "CAP_NET_ADMIN", SYS_CHROOT => "CAP_SYS_CHROOT",
-        SYS_PTRACE => "CAP_SYS_PTRACE", SYS_ADMIN => "CAP_SYS_ADMIN", SYS_RESOURCE => "CAP_SYS_RESOURCE",
-        _ => $"capability {cap}",
-    };
+    /// <summary>"CAP_SYS_ADMIN" for 21; "capability N" for a number the headers do not name.</summary>
+    public static string Name(int cap) => Decoding.Capabilities.Name(cap) ?? $"capability {cap}";
 }
 
 /// <summary>
