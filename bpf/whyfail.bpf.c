@@ -427,6 +427,8 @@ static __always_inline void origin_args(u32 seq, u64 fn, s64 ret, u64 sp, const 
 	r->fn = fn;
 	r->ret = ret;
 	r->sp = sp;
+	/* Unrolled: 6.1's verifier refuses a loop whose body ends in a helper call ("back-edge from insn N to N+1"). */
+#pragma unroll
 	for (int i = 0; i < WF_ORIGIN_NARGS; i++) {
 		u64 v = args[i];
 		void *dst = r->data + i * WF_ORIGIN_ARG_BYTES;

@@ -82,7 +82,10 @@ public sealed unsafe class TracepointCapture : IDisposable
             catch (WhyfailException e) when (backend != OriginBackend.None)
             {
                 Capabilities = capBefore; // the origin program, not the capability one, was refused
-                limitations.Add($"origin backend {OriginBackends.Describe(backend)} refused by this kernel ({e.Message})");
+                // The verifier's last word (the instruction it stopped at, its reason) says what to fix; the rest is noise here.
+                var lines = e.Detail?.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(l => !l.StartsWith("--", StringComparison.Ordinal)).TakeLast(3).ToList();
+                string? said = lines is { Count: > 0 } ? string.Join(" | ", lines) : null;
+                limitations.Add($"origin backend {OriginBackends.Describe(backend)} refused by this kernel ({e.Message}{(said != null ? $"; libbpf: {said}" : "")})");
                 continue;
             }
             StartupTimes.Mark("programs loaded");
