@@ -157,18 +157,7 @@ public sealed class CallGraph : IDisposable
             foreach (var name in _families.ForEntry(syscallName))
                 walk.AddNamed(name, 1, entries[0].Name);
         walk.Run();
-
-        return new CallGraphResult
-        {
-            Syscall = syscallName,
-            EntrySymbols = entries.Select(e => e.Name).ToArray(),
-            Functions = walk.Kept,
-            Reached = walk.Reached,
-            Scanned = walk.Scanned,
-            UnreadableFunctions = walk.Unreadable,
-            Truncated = walk.Truncated,
-            Elapsed = clock.Elapsed,
-        };
+        return walk.Result(syscallName, entries.Select(e => e.Name).ToArray(), clock.Elapsed);
     }
 
     /// <summary>
@@ -182,17 +171,7 @@ public sealed class CallGraph : IDisposable
         var walk = new Walk(this, opts);
         foreach (var r in roots) walk.AddNamed(r, 0, null);
         walk.Run();
-        return new CallGraphResult
-        {
-            Syscall = label,
-            EntrySymbols = [],
-            Functions = walk.Kept,
-            Reached = walk.Reached,
-            Scanned = walk.Scanned,
-            UnreadableFunctions = walk.Unreadable,
-            Truncated = walk.Truncated,
-            Elapsed = clock.Elapsed,
-        };
+        return walk.Result(label, [], clock.Elapsed);
     }
 
     private bool Keep(string name, CallGraphOptions opts) =>
@@ -213,6 +192,19 @@ public sealed class CallGraph : IDisposable
         public List<string> Unreadable { get; } = new();
         public bool Truncated { get; private set; }
         private bool Full => Kept.Count >= opts.MaxFunctions;
+
+        /// <summary>What the walk found, as the graph of <paramref name="syscall"/> from <paramref name="entries"/>.</summary>
+        public CallGraphResult Result(string syscall, string[] entries, TimeSpan elapsed) => new()
+        {
+            Syscall = syscall,
+            EntrySymbols = entries,
+            Functions = Kept,
+            Reached = Reached,
+            Scanned = Scanned,
+            UnreadableFunctions = Unreadable,
+            Truncated = Truncated,
+            Elapsed = elapsed,
+        };
 
         public void AddNamed(string name, int depth, string? caller)
         {
