@@ -218,7 +218,7 @@ public sealed unsafe class TracepointCapture : IDisposable
         foreach (int nr in options.FollowUps)
             if (nr >= 0 && nr < WfConst.MaxSyscalls) c.FollowupMask[nr / 64] |= 1UL << (nr % 64);
         // In/out arguments copied at sys_enter too (the few calls whose structure the kernel writes back).
-        foreach (var (nr, spec) in Decoding.Decoder.CaptureSpecs())
+        foreach (var (nr, spec) in options.Captures)
             if (spec.EntrySize != 0 && nr < WfConst.MaxSyscalls) c.EntryMask[nr / 64] |= 1UL << (nr % 64);
         return c;
     }
