@@ -109,11 +109,11 @@ public sealed class GraphSession(GraphSettings settings, TextWriter stderr)
     private OriginResolver? AttachOrigins(TracepointCapture capture, AnalysisPipeline pipeline, GraphOutput output)
     {
         if (settings.Args && capture.OriginProbes == null)
-            throw new WhyfailException(Tracing.TraceSession.ArgsNeedOrigins(string.Join("; ", capture.Limitations.Where(l => l.Contains("origin", StringComparison.Ordinal)))), ExitCodes.KernelUnsupported);
+            throw Tracing.TraceSession.ArgsNeedOrigins(capture);
         if (capture.OriginProbes is not { } probes) return null;
         var resolver = new OriginResolver(new KallsymsSymbols(Kallsyms.Load()), probes.Functions, OriginBackends.Describe(probes.Backend));
         pipeline.Origins = resolver;
-        if (settings.Args) _args = ChainArguments.ForKernel(KernelChecks.BtfPath);
+        if (settings.Args) _args = ChainArguments.ForRunningKernel();
         _trampolines |= probes.Backend == OriginBackend.Fexit;
         output.Notice($"return values and error paths from {OriginBackends.Describe(probes.Backend)} on {probes.Functions.Count} kernel functions " +
             $"(attached in {probes.AttachTime.TotalMilliseconds:0} ms)");
@@ -229,7 +229,7 @@ public sealed class GraphSession(GraphSettings settings, TextWriter stderr)
         if (settings.Backend == OriginBackend.None) return [];
         if (settings.Backend == null && OriginBackends.Candidates(out var whyNone).Count == 0)
         {
-            if (settings.Args) throw new WhyfailException(Tracing.TraceSession.ArgsNeedOrigins(whyNone), ExitCodes.KernelUnsupported);
+            if (settings.Args) throw Tracing.TraceSession.ArgsNeedOrigins(whyNone);
             output.Notice($"no return values: {whyNone}; the error path is then the last calls before the return");
             return [];
         }

@@ -326,13 +326,18 @@ public sealed class OriginGrowth
             lock (_indirectLock)
             {
                 if (_cancel.IsCancellationRequested) return;
-                _targets ??= new IndirectCallTargets(BtfTypeTable.Load(Capture.KernelChecks.BtfPath));
+                _targets ??= new IndirectCallTargets(BtfTypeTable.Running);
                 _graph ??= CallGraph.ForRunningKernel(_settings.Vmlinux);
                 var targets = _targets.Named(prefixes);
                 roots = targets.Count;
                 var opts = new CallGraphOptions { MaxDepth = 5, MaxFunctions = IndirectBudget * 2, MaxVisited = 4000, FollowOnly = prefixes, AddIndirectFamilies = false };
                 var watched = new HashSet<string>(_probes.Functions, StringComparer.Ordinal);
                 names = _graph.ExploreFrom(syscall, targets, opts).Names.Where(n => !watched.Contains(n)).Take(IndirectBudget).ToList();
+                if (_cancel.IsCancellationRequested)
+                {
+                    CloseGraph(); // Stop did not wait for this zoom
+                    return;
+                }
             }
             if (names.Count == 0) return;
             _resolver.Proposed(names, "btf_targets");
@@ -344,6 +349,13 @@ public sealed class OriginGrowth
         {
             _notices.Enqueue($"kernel origins: the indirect calls of {origin} could not be followed: {e.Message}");
         }
+    }
+
+    /// <summary>Closes the call graph of the indirect-call zooms (under <see cref="_indirectLock"/>).</summary>
+    private void CloseGraph()
+    {
+        _graph?.Dispose();
+        _graph = null;
     }
 
     /// <summary>Queues the functions the resolver proposed (and forgets the proposal), to be attached first.</summary>
@@ -367,10 +379,12 @@ public sealed class OriginGrowth
         // The attach in progress ends after its current function; nothing attaches after it (Add sees the cancel).
         lock (_attaching) { }
         Step();
-        lock (_indirectLock)
+        // A zoom still building its call graph (seconds in an emulated CPU) must not hold the prompt: it sees the cancel
+        // when it ends and closes the graph itself.
+        if (_indirectLock.TryEnter())
         {
-            _graph?.Dispose();
-            _graph = null;
+            try { CloseGraph(); }
+            finally { _indirectLock.Exit(); }
         }
         if (!_backgroundReported && _backgroundSet != null)
             _renderer.Notice($"kernel origins: the command ended while attaching in the background: {_probes.Functions.Count} functions watched, " +

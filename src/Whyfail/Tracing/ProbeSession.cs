@@ -50,7 +50,7 @@ public sealed class ProbeSession(ProbeSettings settings, TextWriter stderr)
         BtfTypeTable? btf = null;
         try
         {
-            btf = BtfTypeTable.Load(KernelChecks.BtfPath);
+            btf = BtfTypeTable.Running;
         }
         catch (KernelAnalysisException)
         {

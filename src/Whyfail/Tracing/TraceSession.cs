@@ -264,11 +264,11 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         if (capture.OriginProbes is not { } probes)
         {
             if (settings.Args)
-                throw new WhyfailException(ArgsNeedOrigins(string.Join("; ", capture.Limitations.Where(l => l.Contains("origin", StringComparison.Ordinal)))), ExitCodes.KernelUnsupported);
+                throw ArgsNeedOrigins(capture);
             return (null, null);
         }
         if (settings.Args)
-            pipeline.ChainArgs = ChainArguments.ForKernel(KernelChecks.BtfPath);
+            pipeline.ChainArgs = ChainArguments.ForRunningKernel();
         KernelCallees? callees;
         var kallsyms = _kallsyms?.GetAwaiter().GetResult() ?? Kallsyms.Load();
         var symbols = new KallsymsSymbols(kallsyms);
@@ -342,7 +342,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         if (deep.Count == 0 || settings.Backend == OriginBackend.None) return none;
         if (settings.Backend == null && OriginBackends.Candidates(out var whyNone).Count == 0)
         {
-            if (settings.Args) throw new WhyfailException(ArgsNeedOrigins(whyNone), ExitCodes.KernelUnsupported);
+            if (settings.Args) throw ArgsNeedOrigins(whyNone);
             renderer.Notice($"no kernel origins: {whyNone}. Failures, evidence and explanations still come from tracepoints; " +
                 "on a kernel that allows kprobes or fexit (as Debian, Ubuntu, Fedora and RHEL kernels do unless locked down) whyfail also shows where in the kernel each error is born (see whyfail doctor).");
             return none;
@@ -360,9 +360,14 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
     }
 
     /// <summary>Why --args cannot be honoured: no origin backend, so no origin chain to show arguments for.</summary>
-    internal static string ArgsNeedOrigins(string? why) =>
+    internal static WhyfailException ArgsNeedOrigins(string? why) => new(
         "--args shows the arguments of the functions on the origin chain, which needs kernel origins: kprobes or fexit" +
-        (string.IsNullOrEmpty(why) ? "" : $" ({why})") + ". Run without --args to trace and explain failures from tracepoints (whyfail doctor says what this kernel allows)";
+        (string.IsNullOrEmpty(why) ? "" : $" ({why})") + ". Run without --args to trace and explain failures from tracepoints (whyfail doctor says what this kernel allows)",
+        ExitCodes.KernelUnsupported);
+
+    /// <summary><see cref="ArgsNeedOrigins(string?)"/> when the capture attached no origin probes: why, from its limitations.</summary>
+    internal static WhyfailException ArgsNeedOrigins(TracepointCapture capture) =>
+        ArgsNeedOrigins(string.Join("; ", capture.Limitations.Where(l => l.Contains("origin", StringComparison.Ordinal))));
 
     /// <summary>A progress line on the terminal for slow steps (only when standard error is a terminal).</summary>
     private Action<int, int>? Progress(string what)

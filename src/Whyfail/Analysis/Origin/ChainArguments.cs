@@ -15,12 +15,12 @@ public sealed class ChainArguments(BtfTypeTable? btf)
     /// <summary>Whether the arguments are typed (BTF was readable).</summary>
     public bool Typed => btf != null;
 
-    /// <summary>With the running kernel's BTF read now (<paramref name="path"/>; before the command starts, so the first failure waits for nothing).</summary>
-    public static ChainArguments ForKernel(string path)
+    /// <summary>With the running kernel's BTF (<see cref="BtfTypeTable.Running"/>), read now: before the command starts, so the first failure waits for nothing.</summary>
+    public static ChainArguments ForRunningKernel()
     {
         try
         {
-            return new(File.Exists(path) ? BtfTypeTable.Load(path) : null);
+            return new(File.Exists(Capture.KernelChecks.BtfPath) ? BtfTypeTable.Running : null);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or KernelAnalysisException)
         {

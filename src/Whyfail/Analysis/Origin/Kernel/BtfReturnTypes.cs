@@ -38,7 +38,7 @@ public sealed class BtfReturnTypes
 
     public BtfTypeTable Types { get; }
 
-    public static BtfReturnTypes Load(string path = DefaultPath) => new(BtfTypeTable.Load(path));
+    public static BtfReturnTypes Load(string path = DefaultPath) => new(path == DefaultPath ? BtfTypeTable.Running : BtfTypeTable.Load(path));
 
     public static BtfReturnTypes Parse(byte[] data) => new(BtfTypeTable.Parse(data));
 

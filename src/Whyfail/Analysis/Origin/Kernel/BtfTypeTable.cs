@@ -85,6 +85,14 @@ public sealed class BtfTypeTable
     /// <summary>Parses a complete (base) BTF blob, or a split one on top of <paramref name="baseTable"/>.</summary>
     public static BtfTypeTable Parse(byte[] data, BtfTypeTable? baseTable = null) => new(data, baseTable);
 
+    private static readonly Lazy<BtfTypeTable> RunningKernel = new(() => Load(Capture.KernelChecks.BtfPath));
+
+    /// <summary>
+    /// The running kernel's BTF (/sys/kernel/btf/vmlinux, ~5 MB), parsed once per process and shared by every reader
+    /// (return kinds, --args, indirect-call targets, probe): a table is read-only once built. Throws as <see cref="Load"/>.
+    /// </summary>
+    public static BtfTypeTable Running => RunningKernel.Value;
+
     public static BtfTypeTable Load(string path, BtfTypeTable? baseTable = null)
     {
         byte[] data;
