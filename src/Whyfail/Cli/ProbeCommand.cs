@@ -83,7 +83,7 @@ public static class ProbeCommand
                 Vmlinux = pr.GetValue(vmlinux),
                 MaxLines = pr.GetValue(maxLines) is var n and > 0 ? n : throw new WhyfailException("--max-lines must be 1 or more", ExitCodes.Usage),
             };
-            return new ProbeSession(settings, Console.Error).Run();
+            return new ProbeSession(settings).Run();
         }));
         return cmd;
     }

@@ -34,7 +34,7 @@ public sealed class ProbeSettings
 /// tasks; <see cref="ProbeSpeculation"/> keeps each call until it returns and reports it only when the
 /// --when condition holds. Every kernel object is released on any exit path.
 /// </summary>
-public sealed class ProbeSession(ProbeSettings settings, TextWriter stderr)
+public sealed class ProbeSession(ProbeSettings settings)
 {
     public int Run()
     {

@@ -115,7 +115,7 @@ public sealed partial class ProcessView
     {
         var r = new PathWalkResult { Input = path };
         var w = new WalkPos(this);
-        if (RefusedInput(path, r) || !PlacedStart(path, dirfd, w, r)) return r;
+        if (!InputAccepted(path, r) || !PlacedStart(path, dirfd, w, r)) return r;
         var cur = w.MakeStart(null);
         r.Components.Add(cur);
         if (!StartUsable(path, cur, r)) return r;
@@ -141,7 +141,7 @@ public sealed partial class ProcessView
                 if (last) r.Target = cur;
                 continue;
             }
-            if (NameTooLong(name, from, cur, w, r)) return r;
+            if (!NameFits(name, from, cur, w, r)) return r;
 
             var child = MakeComponent(name, w.Child(name), w.HostChild(name), from);
             child.Dir = cur;
@@ -169,11 +169,14 @@ public sealed partial class ProcessView
         return r;
     }
 
-    /// <summary>Ends the walk with <paramref name="outcome"/> at <paramref name="at"/>; true, for "stop here".</summary>
-    private static bool End(PathWalkResult r, WalkOutcome outcome, PathComponent? at = null, string? detail = null)
+    /// <summary>
+    /// Ends the walk with <paramref name="outcome"/> at <paramref name="at"/>. Returns false, the answer of every step
+    /// helper below when the walk cannot go on (each returns true for "go on").
+    /// </summary>
+    private static bool Stop(PathWalkResult r, WalkOutcome outcome, PathComponent? at = null, string? detail = null)
     {
         Ended(r, outcome, at, detail);
-        return true;
+        return false;
     }
 
     private static PathWalkResult Ended(PathWalkResult r, WalkOutcome outcome, PathComponent? at = null, string? detail = null)
@@ -184,13 +187,13 @@ public sealed partial class ProcessView
         return r;
     }
 
-    /// <summary>The empty path and one of PATH_MAX bytes or more fail before any lookup; true if refused.</summary>
-    private static bool RefusedInput(string path, PathWalkResult r)
+    /// <summary>The empty path and one of PATH_MAX bytes or more fail before any lookup; false (with the outcome set) for those.</summary>
+    private static bool InputAccepted(string path, PathWalkResult r)
     {
-        if (path.Length == 0) return End(r, WalkOutcome.Empty);
+        if (path.Length == 0) return Stop(r, WalkOutcome.Empty);
         int bytes = Encoding.UTF8.GetByteCount(path);
-        return bytes >= PATH_MAX
-            && End(r, WalkOutcome.NameTooLong, detail: $"the path is {bytes} bytes long; PATH_MAX is {PATH_MAX} including the terminating NUL");
+        return bytes < PATH_MAX
+            || Stop(r, WalkOutcome.NameTooLong, detail: $"the path is {bytes} bytes long; PATH_MAX is {PATH_MAX} including the terminating NUL");
     }
 
     /// <summary>
@@ -204,7 +207,7 @@ public sealed partial class ProcessView
             if (RootUnresolvable is { } why)
             {
                 NoteLost("the process's root directory");
-                return !End(r, WalkOutcome.Unresolvable, detail: $"\"{path}\" cannot be checked: {why}");
+                return Stop(r, WalkOutcome.Unresolvable, detail: $"\"{path}\" cannot be checked: {why}");
             }
             w.SetRoot();
             return true;
@@ -214,7 +217,7 @@ public sealed partial class ProcessView
             if (cwdHost is null || Cwd is null)
             {
                 NoteLost("the process's working directory");
-                return !End(r, WalkOutcome.Unresolvable, detail: cwdUnresolvable is { } why
+                return Stop(r, WalkOutcome.Unresolvable, detail: cwdUnresolvable is { } why
                     ? $"\"{path}\" is relative and {why}"
                     : $"\"{path}\" is relative and the working directory of pid {Pid} is unknown (the process is gone)");
             }
@@ -223,11 +226,11 @@ public sealed partial class ProcessView
         }
         var fd = Fd(dirfd.Value);
         if (fd is null)
-            return !End(r, WalkOutcome.BadDirfd, detail: $"\"{path}\" is relative to descriptor {dirfd}, which is not open in pid {Pid} now");
+            return Stop(r, WalkOutcome.BadDirfd, detail: $"\"{path}\" is relative to descriptor {dirfd}, which is not open in pid {Pid} now");
         if (FdHostPath(dirfd.Value) is not { } dirHost)
         {
             NoteLost($"the directory of descriptor {dirfd}");
-            return !End(r, WalkOutcome.Unresolvable,
+            return Stop(r, WalkOutcome.Unresolvable,
                 detail: $"\"{path}\" is relative to descriptor {dirfd} ({InOwnRoot(fd.Target)}), which this machine cannot reach now (pid {Pid} has exited)");
         }
         w.SetBase(dirHost, InOwnRoot(fd.Target));
@@ -240,28 +243,28 @@ public sealed partial class ProcessView
         if (start.Exists) return true;
         // It was alive when the event arrived and exited since: its root and cwd are gone with it.
         if (Alive && !Directory.Exists(TaskDir))
-            return !End(r, WalkOutcome.Unresolvable, detail: $"pid {Pid} exited before \"{path}\" could be checked from its root and working directory");
+            return Stop(r, WalkOutcome.Unresolvable, detail: $"pid {Pid} exited before \"{path}\" could be checked from its root and working directory");
         return start.Errno == Errnos.ENOTDIR
-            ? !End(r, WalkOutcome.NotDirectory, start, $"the start \"{start.Path}\" is not a directory")
-            : !End(r, WalkOutcome.Error, start, $"the start \"{start.Path}\" could not be examined ({Errnos.Name(start.Errno)})");
+            ? Stop(r, WalkOutcome.NotDirectory, start, $"the start \"{start.Path}\" is not a directory")
+            : Stop(r, WalkOutcome.Error, start, $"the start \"{start.Path}\" could not be examined ({Errnos.Name(start.Errno)})");
     }
 
     /// <summary>The walk may continue into <paramref name="dir"/>: a directory the credentials may search.</summary>
     private static bool Searchable(PathComponent dir, Credentials creds, PathWalkResult r)
     {
-        if (dir.Kind != FileKind.Directory) return !End(r, WalkOutcome.NotDirectory, dir);
+        if (dir.Kind != FileKind.Directory) return Stop(r, WalkOutcome.NotDirectory, dir);
         dir.Search = Permissions.Check(creds, dir.Stat, Access.Exec, dir.Acl);
-        return dir.Search.Allowed || !End(r, WalkOutcome.SearchDenied, dir);
+        return dir.Search.Allowed || Stop(r, WalkOutcome.SearchDenied, dir);
     }
 
-    /// <summary>A component over NAME_MAX bytes ends the walk with ENAMETOOLONG; true if it did.</summary>
-    private static bool NameTooLong(string name, string? from, PathComponent dir, WalkPos w, PathWalkResult r)
+    /// <summary>The component fits NAME_MAX bytes; false (with the outcome set: ENAMETOOLONG) when it does not.</summary>
+    private static bool NameFits(string name, string? from, PathComponent dir, WalkPos w, PathWalkResult r)
     {
         int bytes = Encoding.UTF8.GetByteCount(name);
-        if (bytes <= NAME_MAX) return false;
+        if (bytes <= NAME_MAX) return true;
         var tooLong = new PathComponent { Name = name, Path = w.Child(name), HostPath = w.HostChild(name), Errno = Errnos.ENAMETOOLONG, FromLink = from, Dir = dir };
         r.Components.Add(tooLong);
-        return End(r, WalkOutcome.NameTooLong, tooLong, $"a component is {bytes} bytes long; NAME_MAX is {NAME_MAX}");
+        return Stop(r, WalkOutcome.NameTooLong, tooLong, $"a component is {bytes} bytes long; NAME_MAX is {NAME_MAX}");
     }
 
     /// <summary>The component exists; false (with the outcome set) when it does not or could not be examined.</summary>
@@ -270,11 +273,11 @@ public sealed partial class ProcessView
         if (child.Exists) return true;
         // It exited while its root or cwd was being walked: /proc/PID/root now resolves nowhere.
         if (Alive && !Directory.Exists($"{ProcDir}/root/"))
-            return !End(r, WalkOutcome.Unresolvable, detail: $"pid {Pid} exited while \"{path}\" was being checked from its root and working directory");
+            return Stop(r, WalkOutcome.Unresolvable, detail: $"pid {Pid} exited while \"{path}\" was being checked from its root and working directory");
         if (last) r.Target = child;
         return child.Errno == Errnos.ENOENT
-            ? !End(r, WalkOutcome.Missing, child)
-            : !End(r, WalkOutcome.Error, child, $"\"{child.Path}\" could not be examined ({Errnos.Name(child.Errno)})");
+            ? Stop(r, WalkOutcome.Missing, child)
+            : Stop(r, WalkOutcome.Error, child, $"\"{child.Path}\" could not be examined ({Errnos.Name(child.Errno)})");
     }
 
     /// <summary>
@@ -286,8 +289,8 @@ public sealed partial class ProcessView
         hops++;
         var target = link.LinkTarget ?? "";
         r.Links.Add((link.Path, target));
-        if (hops > MAXSYMLINKS) return !End(r, WalkOutcome.Loop, link);
-        if (target.Length == 0) return !End(r, WalkOutcome.Missing, link, $"\"{link.Path}\" is a symbolic link with an empty target");
+        if (hops > MAXSYMLINKS) return Stop(r, WalkOutcome.Loop, link);
+        if (target.Length == 0) return Stop(r, WalkOutcome.Missing, link, $"\"{link.Path}\" is a symbolic link with an empty target");
         var parts = Split(target);
         for (int i = parts.Count - 1; i >= 0; i--) queue.AddFirst((parts[i], link.Path));
         if (last && EndsAsDirectory(target)) r.MustBeDirectory = true;
