@@ -51,7 +51,7 @@ public sealed class AnalysisPipeline(AnalysisOptions settings)
         else
         {
             ev.Syscall = SyscallTable.Name(ev.Nr) ?? $"syscall_{ev.Nr}";
-            ev.DecodedArgs = Decoder.Decode(ev, settings.StringLimit);
+            ev.DecodedArgs = _lastDecoded is { } last && last.Repeats(ev) ? last.Args : Decoded(ev);
         }
         if (ev.Failed) Audit?.Attach(ev);
         if (ev.Failed && Origins != null)
@@ -66,6 +66,26 @@ public sealed class AnalysisPipeline(AnalysisOptions settings)
             Explain(ev);
         // Origins that are not functions (seccomp, a signal, a security module), once the explanation has looked.
         if (Origins != null) Origin.Resolve.OriginCauses.Apply(ev);
+    }
+
+    /// <summary>
+    /// The last call decoded: what decoding reads (number, result, arguments, their captured memory). The capture shares
+    /// the arguments and their memory between equal records (<see cref="Capture.EventParser"/>), so a repeat is known
+    /// by reference and gets the same decoded strings (immutable) instead of decoding them again.
+    /// </summary>
+    private sealed record LastDecoded(int Nr, long Ret, bool ErrorAsData, ulong[] RawArgs, IReadOnlyList<CapturedArg> Captured, IReadOnlyList<string> Args)
+    {
+        public bool Repeats(SyscallEvent ev) => ev.Nr == Nr && ev.Ret == Ret && ev.ErrorAsData == ErrorAsData &&
+            ReferenceEquals(ev.Args, RawArgs) && ReferenceEquals(ev.Captured, Captured);
+    }
+
+    private LastDecoded? _lastDecoded;
+
+    private IReadOnlyList<string> Decoded(SyscallEvent ev)
+    {
+        var args = Decoder.Decode(ev, settings.StringLimit);
+        _lastDecoded = new LastDecoded(ev.Nr, ev.Ret, ev.ErrorAsData, ev.Args, ev.Captured, args);
+        return args;
     }
 
     /// <summary>Failures explained by reusing the explanation of an identical one (<see cref="ExplanationReuse"/>).</summary>

@@ -29,8 +29,8 @@ public static unsafe class EventParser
         if (r.Length < WfEvent.SizeOf) return null;
         var h = MemoryMarshal.Read<WfEvent>(r);
         if (h.Type != WfConst.RecSyscall) return null;
-        var args = new ulong[WfEvent.Layout.ArgsCount];
-        for (int i = 0; i < args.Length; i++) args[i] = h.Args[i];
+        var repeat = t_repeat ??= new Repeat();
+        var args = repeat.ArgsOf(new ReadOnlySpan<ulong>(h.Args, WfEvent.Layout.ArgsCount));
         var comm = new ReadOnlySpan<byte>(h.Comm, WfEvent.Layout.CommCount);
         int nul = comm.IndexOf((byte)0);
 
@@ -65,25 +65,10 @@ public static unsafe class EventParser
         if ((h.Flags & WfConst.EvfContext) != 0 && off + ContextParser.HeaderSize <= r.Length)
         {
             int size = (int)BinaryPrimitives.ReadUInt32LittleEndian(r[off..]);
-            context = ContextParser.Parse(r.Slice(off, Math.Min(size, r.Length - off)));
+            context = repeat.ContextOf(r.Slice(off, Math.Min(size, r.Length - off)));
             off += size;
         }
-        var blobs = new List<CapturedArg>(h.NBlobs);
-        for (int k = 0; k < h.NBlobs && off + WfBlob.SizeOf <= r.Length; k++)
-        {
-            var b = MemoryMarshal.Read<WfBlob>(r[off..]);
-            off += WfBlob.SizeOf;
-            byte[]? data = null;
-            if (b.Len != Unreadable)
-            {
-                int len = Math.Min((int)b.Len, r.Length - off);
-                data = r.Slice(off, len).ToArray();
-                off += (len + 7) & ~7;
-            }
-            // WF_BLOB_FAULTED in the kind: the copy stopped at an unreadable page (the data is the readable prefix)
-            blobs.Add(new CapturedArg(b.Arg, (CaptureKind)(b.Kind & ~WfConst.BlobFaulted), b.Index, data, b.FullLen,
-                (b.Kind & WfConst.BlobFaulted) != 0));
-        }
+        var blobs = repeat.BlobsOf(r[Math.Min(off, r.Length)..], h.NBlobs) ?? ParseBlobs(r, off, h.NBlobs);
         var ev = new SyscallEvent
         {
             Nr = (int)h.Nr,
@@ -116,6 +101,30 @@ public static unsafe class EventParser
         }
         if (evidence != null) ev.Evidence.AddRange(evidence);
         return ev;
+    }
+
+    /// <summary>The wf_blob records from <paramref name="off"/> on, as far as the record has them.</summary>
+    private static List<CapturedArg> ParseBlobs(ReadOnlySpan<byte> r, int off, int n)
+    {
+        var blobs = new List<CapturedArg>(n);
+        int start = off;
+        for (int k = 0; k < n && off + WfBlob.SizeOf <= r.Length; k++)
+        {
+            var b = MemoryMarshal.Read<WfBlob>(r[off..]);
+            off += WfBlob.SizeOf;
+            byte[]? data = null;
+            if (b.Len != Unreadable)
+            {
+                int len = Math.Min((int)b.Len, r.Length - off);
+                data = r.Slice(off, len).ToArray();
+                off += (len + 7) & ~7;
+            }
+            // WF_BLOB_FAULTED in the kind: the copy stopped at an unreadable page (the data is the readable prefix)
+            blobs.Add(new CapturedArg(b.Arg, (CaptureKind)(b.Kind & ~WfConst.BlobFaulted), b.Index, data, b.FullLen,
+                (b.Kind & WfConst.BlobFaulted) != 0));
+        }
+        if (t_repeat is { } repeat) repeat.KeepBlobs(r[Math.Min(start, r.Length)..], n, blobs);
+        return blobs;
     }
 
     /// <summary>The record type (WF_REC_*), or 0 when the record is too short to have one.</summary>
@@ -152,6 +161,48 @@ public static unsafe class EventParser
     /// <summary>The error value getsockopt stored (its optval, captured as arg 3), when it is one.</summary>
     private static int? DataError(SyscallEvent ev) =>
         ev.Capture(3)?.Data is { Length: >= 4 } d && System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(d) is > 0 and < 4096 and var v ? v : null;
+
+    /// <summary>
+    /// The parts of the last syscall record parsed (on this thread) that a repeat shares: a flood of one failure (a loop
+    /// retrying a missing file) sends the same arguments, argument memory and context again and again. An equal part is
+    /// the same (immutable) object as the one before, not a copy: no allocation or parsing per event for it, and the
+    /// later stages (decoding, the verdict's subject, the JSON of the context) know a repeat by reference.
+    /// </summary>
+    [ThreadStatic] private static Repeat? t_repeat;
+
+    private sealed class Repeat
+    {
+        private ulong[] _args = [];
+        private byte[] _context = [];
+        private FailureContext? _contextParsed;
+        private byte[] _blobs = [];
+        private int _nBlobs = -1;
+        private List<CapturedArg>? _blobsParsed;
+
+        public ulong[] ArgsOf(ReadOnlySpan<ulong> args)
+        {
+            if (!args.SequenceEqual(_args)) _args = args.ToArray();
+            return _args;
+        }
+
+        public FailureContext? ContextOf(ReadOnlySpan<byte> raw)
+        {
+            if (_contextParsed != null && raw.SequenceEqual(_context)) return _contextParsed;
+            var parsed = ContextParser.Parse(raw);
+            (_context, _contextParsed) = parsed != null ? (raw.ToArray(), parsed) : ([], null);
+            return parsed;
+        }
+
+        public List<CapturedArg>? BlobsOf(ReadOnlySpan<byte> raw, int n) =>
+            _blobsParsed != null && n == _nBlobs && raw.SequenceEqual(_blobs) ? _blobsParsed : null;
+
+        public void KeepBlobs(ReadOnlySpan<byte> raw, int n, List<CapturedArg> parsed)
+        {
+            // Large captures (a write's buffer, argv) are rarely repeated: only small ones are kept to compare.
+            if (raw.Length > 1024) { _blobsParsed = null; return; }
+            (_blobs, _nBlobs, _blobsParsed) = (raw.ToArray(), n, parsed);
+        }
+    }
 
     /// <summary>The last comm decoded (on this thread): a flood of events of one process makes one string, not one each.</summary>
     [ThreadStatic] private static (byte[] Bytes, string Text)? t_comm;

@@ -20,7 +20,7 @@ public sealed class JsonLines
 
     /// <summary>
     /// <paramref name="buffered"/>: lines collect in memory and reach the stream in large writes from
-    /// <see cref="Flush"/> (the trace session calls it after each batch of events) or when 32 KiB are
+    /// <see cref="Flush"/> (the trace session calls it after each batch of events) or when 256 KiB are
     /// pending — one write(2) per event was most of the cost at a flood of failures. Otherwise each
     /// line is written and flushed at once. (Utf8JsonWriter.Flush on a Stream flushes the stream too,
     /// hence the buffer writer.)
@@ -39,7 +39,7 @@ public sealed class JsonLines
         _pending.Write("\n"u8);
         Writer.Reset();
         if (!_buffered) Flush();
-        else if (_pending.WrittenCount >= 1 << 15) WritePending();
+        else if (_pending.WrittenCount >= 1 << 18) WritePending();
     }
 
     private void WritePending()

@@ -52,9 +52,8 @@ public sealed class JsonRenderer : IRenderer
         w.WriteNumber(Names.Euid, ev.Euid);
         w.WriteString(Names.Syscall, ev.Syscall);
         w.WriteNumber(Names.Nr, ev.Nr);
-        w.WriteStartArray(Names.Args);
-        foreach (var a in ev.DecodedArgs) w.WriteStringValue(a);
-        w.WriteEndArray();
+        w.WritePropertyName(Names.Args);
+        w.WriteRawValue(ArgsJson(ev.DecodedArgs, w.Options), skipInputValidation: true);
         w.WriteStartArray(Names.RawArgs);
         foreach (var a in ev.Args) w.WriteNumberValue(a);
         w.WriteEndArray();
@@ -76,6 +75,24 @@ public sealed class JsonRenderer : IRenderer
         CgroupJson.Write(w, ev);
         w.WriteEndObject();
         EndLine();
+    }
+
+    /// <summary>The decoded arguments last written and their JSON array: a repeated call shares the same list (decoding reuses it).</summary>
+    private IReadOnlyList<string>? _argsOf;
+    private byte[] _argsJson = [];
+
+    private byte[] ArgsJson(IReadOnlyList<string> args, JsonWriterOptions options)
+    {
+        if (ReferenceEquals(args, _argsOf)) return _argsJson;
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var aw = new Utf8JsonWriter(buffer, options))
+        {
+            aw.WriteStartArray();
+            foreach (var a in args) aw.WriteStringValue(a);
+            aw.WriteEndArray();
+        }
+        (_argsOf, _argsJson) = (args, buffer.WrittenSpan.ToArray());
+        return _argsJson;
     }
 
     /// <summary>errno, errno_nr, errno_text, internal; kernel_ret/kernel_errno when the kernel's value differs (docs/json.md).</summary>

@@ -228,6 +228,33 @@ public unsafe class EventParserTests
     }
 
     [Fact]
+    public void ARepeatedRecordSharesItsPartsAndADifferentOneDoesNot()
+    {
+        // A flood of one failure: records equal but for the time. The arguments and their memory are the same objects
+        // (later stages know a repeat by reference); a record that differs in them gets its own, with its own values.
+        static byte[] Make(ulong ts, string path, ulong arg5 = 0x6000)
+        {
+            var r = new Record().Blob(1, (byte)CaptureKind.String, System.Text.Encoding.UTF8.GetBytes(path));
+            r.Header.TsNs = ts;
+            r.Header.Args[5] = arg5;
+            return r.Bytes();
+        }
+        var first = EventParser.Parse(Make(1, "/a/missing"))!;
+        var again = EventParser.Parse(Make(2, "/a/missing"))!;
+        Assert.Equal((1UL, 2UL), (first.TimestampNs, again.TimestampNs));
+        Assert.Same(first.Args, again.Args);
+        Assert.Same(first.Captured, again.Captured);
+
+        var other = EventParser.Parse(Make(3, "/b/missing", arg5: 7))!;
+        Assert.NotSame(first.Captured, other.Captured);
+        Assert.NotSame(first.Args, other.Args);
+        Assert.Equal("/b/missing", System.Text.Encoding.UTF8.GetString(Assert.Single(other.Captured).Data!));
+        Assert.Equal(7UL, other.Args[5]);
+        Assert.Equal("/a/missing", System.Text.Encoding.UTF8.GetString(Assert.Single(first.Captured).Data!));
+        Assert.Equal(0x6000UL, first.Args[5]);
+    }
+
+    [Fact]
     public void TheCaptureKindsAreTheKernelSides()
     {
         Assert.Equal(WfConst.CapNone, (int)CaptureKind.None);

@@ -15,6 +15,20 @@ public sealed partial record FailureSubject(string? Path, string? Name, string? 
 
     public static FailureSubject Of(SyscallEvent ev)
     {
+        // A repeat of the last call (the capture and decoding share its parts: equal by reference) has its subject.
+        if (t_last is { } last && last.Syscall == ev.Syscall && ReferenceEquals(last.Args, ev.Args) &&
+            ReferenceEquals(last.Captured, ev.Captured) && ReferenceEquals(last.Decoded, ev.DecodedArgs))
+            return last.Subject;
+        var subject = Find(ev);
+        t_last = (ev.Syscall, ev.Args, ev.Captured, ev.DecodedArgs, subject);
+        return subject;
+    }
+
+    /// <summary>The last call's parts that decide its subject (on this thread), and that subject.</summary>
+    [ThreadStatic] private static (string Syscall, ulong[] Args, IReadOnlyList<CapturedArg> Captured, IReadOnlyList<string> Decoded, FailureSubject Subject)? t_last;
+
+    private static FailureSubject Find(SyscallEvent ev)
+    {
         var paths = SyscallArgs.Paths(ev);
         if (paths.Count > 0 && paths[0].Path.Length > 0)
         {
