@@ -140,6 +140,9 @@ PTR = re.compile(r"^0x[0-9a-f]+$")
 # before them has no name in the table, which a bare number in that place says too.
 UNKNOWN_COMMENT = re.compile(r"\s*/\*\s*[A-Za-z0-9_]*\?[A-Za-z0-9_?]*\s*\*/")
 NAMES = re.compile(r"^[A-Z][A-Z0-9_]*(\|[A-Z][A-Z0-9_]*)*$")
+# whyfail's "72 /* PERF_ATTR_SIZE_VER1 */": a number followed by its name says what strace's bare name says
+# (compared as the name; comments are otherwise dropped inside structures, which would leave the bare number)
+NUMBER_NAMED = re.compile(r"(?<![\w.])-?(?:0x[0-9a-f]+|[0-9]+) /\* ([A-Z][A-Z0-9_]*) \*/")
 
 
 def strip_comments(s):
@@ -317,7 +320,9 @@ def classify(s, w, known):
         return "wrong_errno"
     if s["args"] == w["args"]:
         return "identical"
-    aa, ab = split_top(s["args"]), split_top(w["args"])
+    if NUMBER_NAMED.sub(r"\1", w["args"]) == s["args"]:
+        return "equal"
+    aa, ab = split_top(s["args"]), split_top(NUMBER_NAMED.sub(r"\1", w["args"]))
     res = []
     for i in range(max(len(aa), len(ab))):
         x = aa[i] if i < len(aa) else ""

@@ -42,6 +42,7 @@ public static class Decoder
         KeysFamily.Register,
         ArchPrctlFamily.Register,
         FanotifyFamily.Register,
+        ModuleFamily.Register,
     ];
 
     /// <summary>Arguments (by kernel parameter name) that hold a path: captured whole.</summary>

@@ -120,6 +120,18 @@ public class CmsgDecoderTests
     }
 
     [CompilerFact]
+    public void ScmSecurityIsNamedFromTheKernelInternalTable()
+    {
+        // SCM_SECURITY (3) is declared in the kernel's include/linux/socket.h only, not in the UAPI headers; the
+        // program spells the number as strace's msg_control.c does. Its data is the label, shown whole as a string.
+        var scm = Control(24, "c->cmsg_len = CMSG_LEN(5); c->cmsg_level = SOL_SOCKET; c->cmsg_type = 3; memcpy(CMSG_DATA(c), \"ab\\0cd\", 5);");
+        Assert.Equal("[{cmsg_len=21, cmsg_level=SOL_SOCKET, cmsg_type=SCM_SECURITY, cmsg_data=\"ab\\0cd\"}]", Control(Send(scm, 24)));
+        var ip = Control(16, "c->cmsg_len = CMSG_LEN(0); c->cmsg_level = SOL_IP; c->cmsg_type = 3;");
+        Assert.Equal("[{cmsg_len=16, cmsg_level=SOL_IP, cmsg_type=SCM_SECURITY}]", Control(Send(ip, 16)));
+        Assert.Equal(3UL, Xlat.Table("scm_types")["SCM_SECURITY"]);
+    }
+
+    [CompilerFact]
     public void ShortOrUnreadableBuffersAreShownByAddress()
     {
         var ctl = Control(16, "c->cmsg_len = CMSG_LEN(0); c->cmsg_level = SOL_SOCKET; c->cmsg_type = SCM_RIGHTS;");

@@ -27,6 +27,24 @@ public class DataTests
     }
 
     [Fact]
+    public void InternalConstantsCiteTheKernelAndJoinTheirTables()
+    {
+        using var s = typeof(Decoder).Assembly.GetManifestResourceStream("xlat_internal.tsv");
+        var rows = new StreamReader(s!).ReadToEnd().Split('\n').Where(l => l.Length > 0 && l[0] != '#').Select(l => l.Split('\t')).ToList();
+        Assert.NotEmpty(rows);
+        foreach (var r in rows)
+        {
+            Assert.Equal(4, r.Length);
+            Assert.StartsWith("include/", r[3]);
+            // Each joins the generated table it names, with its declared value.
+            Assert.True(Xlat.Table(r[0]).TryGetValue(r[1], out var v), $"{r[0]} {r[1]}");
+            Assert.Equal(DataFileHex(r[2]), v);
+        }
+    }
+
+    private static ulong DataFileHex(string s) => Convert.ToUInt64(s, 16);
+
+    [Fact]
     public void ConstantsComeFromTheHeaders()
     {
         Assert.Equal(0x80000UL, Xlat.Table("open_flags")["O_CLOEXEC"]);

@@ -308,7 +308,15 @@ public class FcntlIoctlDecoderTests
 
     [Fact]
     public void IoctlRequestIs32Bit() =>
-        Assert.Equal("ioctl(1, TCGETS, 0)", Line(Ev("ioctl", [1, 0xffffffff00005401, 0], -25)));
+        Assert.Equal("ioctl(1, TCGETS, 0x1)", Line(Ev("ioctl", [1, 0xffffffff00005401, 1], -25)));
+
+    [Fact]
+    public void AZeroArgumentOfANamedRequestIsNull()
+    {
+        // As strace prints them (tests/ioctl_sock.c, ioctl_block.c): the pointer of a request it knows.
+        Assert.Equal("ioctl(-1, FIOSETOWN, NULL)", Line(Ev("ioctl", [0xffffffff, 0x8901, 0], -9)));
+        Assert.Equal("ioctl(-1, _IOC(_IOC_NONE, 0xab, 0x1, 0), 0)", Line(Ev("ioctl", [0xffffffff, 0xab01, 0], -9)));
+    }
 }
 
 public class InotifyAndMountDecoderTests
@@ -322,6 +330,20 @@ public class InotifyAndMountDecoderTests
             Line(Ev("inotify_add_watch", [3, 1, 0x91000000], -17, false, Str(1, "/d"))));
         Assert.Equal("inotify_init1(IN_NONBLOCK|IN_CLOEXEC)", Line(Ev("inotify_init1", [0x80800], -24)));
         Assert.Equal("inotify_rm_watch(3, 7)", Line(Ev("inotify_rm_watch", [3, 7], -22)));
+    }
+
+    [Fact]
+    public void NewMountApi()
+    {
+        // As strace 6.1 prints them for its tests/fsmount.c, fsconfig.c and mount_setattr.c.
+        Assert.Equal("fsmount(-1, 0, MOUNT_ATTR_RDONLY)", Line(Ev("fsmount", [0xffffffff, 0, 1], -9)));
+        Assert.Equal("fsmount(-1, FSMOUNT_CLOEXEC|0xfffffffe, MOUNT_ATTR_RDONLY|MOUNT_ATTR_NOSUID|MOUNT_ATTR_NODEV|MOUNT_ATTR_NOEXEC|" +
+                     "MOUNT_ATTR_NOATIME|MOUNT_ATTR_STRICTATIME|MOUNT_ATTR_NODIRATIME)",
+            Line(Ev("fsmount", [0xffffffff, 0xffffffff, 0xbf], -9)));
+        Assert.StartsWith("fsconfig(3, FSCONFIG_SET_BINARY, ", Line(Ev("fsconfig", [3, 2, 0, 0, 0], -22)));
+        Assert.StartsWith("fsconfig(3, 0xfacefeed /* FSCONFIG_??? */, ", Line(Ev("fsconfig", [3, 0xfacefeed, 0, 0, 0], -22)));
+        Assert.Equal("mount_setattr(-1, NULL, AT_SYMLINK_NOFOLLOW, 0x7ffff7fb7000, 4294967295)",
+            Line(Ev("mount_setattr", [0xffffffff, 0, 0x100, 0x7ffff7fb7000, 0xffffffff], -7)));
     }
 
     [Fact]

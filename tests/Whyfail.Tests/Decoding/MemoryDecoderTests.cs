@@ -6,6 +6,19 @@ namespace Whyfail.Tests.Decoding;
 public class MemoryDecoderTests
 {
     [Fact]
+    public void NumaPolicies()
+    {
+        // As strace 6.1 prints them for its tests/set_mempolicy.c and mbind.c.
+        Assert.Equal("set_mempolicy(MPOL_DEFAULT, 0xfacefeedfffffffe, 14627392582107119343)",
+            Line(Ev("set_mempolicy", [0, 0xfacefeedfffffffe, 14627392582107119343], -22)));
+        Assert.Equal("set_mempolicy(MPOL_BIND|MPOL_F_STATIC_NODES, NULL, 0)", Line(Ev("set_mempolicy", [0x8002, 0, 0], -22)));
+        Assert.Equal("set_mempolicy(0xff /* MPOL_??? */, NULL, 0)", Line(Ev("set_mempolicy", [0xff, 0, 0], -22)));
+        Assert.Equal("mbind(0xfffffff1fffffff2, 18446744026464911348, MPOL_DEFAULT, 0xfffffff5fffffff6, 18446744039349813240, " +
+                     "MPOL_MF_STRICT|MPOL_MF_MOVE|MPOL_MF_MOVE_ALL|0xfffffff8)",
+            Line(Ev("mbind", [0xfffffff1fffffff2, 18446744026464911348, 0, 0xfffffff5fffffff6, 18446744039349813240, 0xffffffff], -22)));
+    }
+
+    [Fact]
     public void Mmap()
     {
         Assert.Equal("mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)",

@@ -138,7 +138,7 @@ public class SocketDecoderTests
             Line(Ev("setsockopt", [3, 1, 25, 0x1000, 5], -1, false, Sized(3, "eth0\0"u8.ToArray()))));
         Assert.Equal("setsockopt(3, SOL_SOCKET, SO_LINGER, {l_onoff=1, l_linger=0}, 8)",
             Line(Ev("setsockopt", [3, 1, 13, 0x1000, 8], -22, false, Sized(3, new StructBytes(8).I32(0, 1).Bytes))));
-        Assert.Equal("setsockopt(3, SOL_NETLINK, 1, [1], 4)",
+        Assert.Equal("setsockopt(3, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, [1], 4)",
             Line(Ev("setsockopt", [3, 270, 1, 0x1000, 4], -92, false, Sized(3, Le32(1)))));
         Assert.Equal("setsockopt(3, 0x270f /* SOL_?? */, 5, NULL, 0)", Line(Ev("setsockopt", [3, 9999, 5, 0, 0], -92)));
         Assert.Equal("setsockopt(3, SOL_SOCKET, 0x309 /* SO_??? */, \"\\1\\2\\3\", 3)",

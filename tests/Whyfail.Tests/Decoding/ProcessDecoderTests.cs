@@ -181,6 +181,19 @@ public class WaitAndSignalDecoderTests
             Line(Ev("sigaltstack", [0x1000, 0], -1, false, Fixed(0, new StructBytes(24).U64(0, 0x7f0000).U32(8, 1).U64(16, 8192).Bytes))));
 }
 
+public class ModuleDecoderTests
+{
+    [Fact]
+    public void KernelCodeFromFiles()
+    {
+        // As strace 6.1 prints them for its tests/finit_module.c and kexec_file_load.c.
+        Assert.Equal("finit_module(-1091571699, NULL, MODULE_INIT_IGNORE_MODVERSIONS|0xdec0ded0)",
+            Line(Ev("finit_module", [0xdeb0d1edbeeff00d, 0, 0xdec0ded1], -38)));
+        Assert.Equal("kexec_file_load(-1159878751, -553988398, 0, NULL, 0xbadc0dedda7a1058)",
+            Line(Ev("kexec_file_load", [0xdeadca57badda7a1, 0xdec0ded1defaced2, 0, 0, 0xbadc0dedda7a1058], -38)));
+    }
+}
+
 public class PtracePrctlDecoderTests
 {
     [Fact]
@@ -193,8 +206,12 @@ public class PtracePrctlDecoderTests
         Assert.Equal("ptrace(PTRACE_CONT, 1234, NULL, SIGSTOP)", Line(Ev("ptrace", [7, 1234, 0, 19], -3)));
         Assert.Equal("ptrace(PTRACE_DETACH, 1234, NULL, 0)", Line(Ev("ptrace", [17, 1234, 0, 0], -3)));
         Assert.Equal("ptrace(PTRACE_PEEKDATA, 1234, 0x1000, 0x7ffd0000)", Line(Ev("ptrace", [2, 1234, 0x1000, 0x7ffd0000], -5)));
-        Assert.Equal("ptrace(PTRACE_GETREGS, 1234, 0, 0x7ffd0000)", Line(Ev("ptrace", [12, 1234, 0, 0x7ffd0000], -3)));
+        Assert.Equal("ptrace(PTRACE_GETREGS, 1234, NULL, 0x7ffd0000)", Line(Ev("ptrace", [12, 1234, 0, 0x7ffd0000], -3)));
         Assert.Equal("ptrace(0x9999 /* PTRACE_??? */, 1, 0x2, 0x3)", Line(Ev("ptrace", [0x9999, 1, 2, 3], -5)));
+        // The pid is a pid_t: the kernel reads the register's low 32 bits (strace's tests/ptrace.c passes garbage above them).
+        Assert.Equal("ptrace(0xdeadbeeffffffeed /* PTRACE_??? */, 15097, NULL, NULL)",
+            Line(Ev("ptrace", [0xdeadbeeffffffeed, 0xdeadbeef00003af9, 0, 0], -3)));
+        Assert.Equal("ptrace(PTRACE_ATTACH, -1)", Line(Ev("ptrace", [16, 0x00000001ffffffff, 0, 0], -3)));
     }
 
     [Fact]

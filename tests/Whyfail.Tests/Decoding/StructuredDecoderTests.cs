@@ -50,21 +50,32 @@ public class PerfDecoderTests
     [Fact]
     public void ConfigByType()
     {
-        Assert.Contains("config=PERF_COUNT_HW_CACHE_L1D|PERF_COUNT_HW_CACHE_OP_READ<<8|PERF_COUNT_HW_CACHE_RESULT_MISS<<16,",
+        Assert.Contains("config=PERF_COUNT_HW_CACHE_RESULT_MISS<<16|PERF_COUNT_HW_CACHE_OP_READ<<8|PERF_COUNT_HW_CACHE_L1D,",
             Decode(Attr(3, 128, 0x10000).Bytes));
         Assert.Contains("type=PERF_TYPE_SOFTWARE, size=128 /* PERF_ATTR_SIZE_VER7 */, config=PERF_COUNT_SW_PAGE_FAULTS,",
             Decode(Attr(1, 128, 2).Bytes));
-        Assert.Contains("type=PERF_TYPE_TRACEPOINT, size=128 /* PERF_ATTR_SIZE_VER7 */, config=0x1a2,", Decode(Attr(2, 128, 0x1a2).Bytes));
+        Assert.Contains("type=PERF_TYPE_TRACEPOINT, size=128 /* PERF_ATTR_SIZE_VER7 */, config=418,", Decode(Attr(2, 128, 0x1a2).Bytes));
         Assert.Contains("type=10, size=128 /* PERF_ATTR_SIZE_VER7 */, config=0x3c,", Decode(Attr(10, 128, 0x3c).U64(Config1, 7).Bytes));
         Assert.Contains("config1=0x7", Decode(Attr(10, 128, 0x3c).U64(Config1, 7).Bytes));
-        Assert.Contains("config=PERF_COUNT_HW_CPU_CYCLES|0x800000000,", Decode(Attr(0, 128, 0x800000000).Bytes));
+        Assert.Contains("config=0x8<<32|PERF_COUNT_HW_CPU_CYCLES,", Decode(Attr(0, 128, 0x800000000).Bytes));
         Assert.Contains("config=0x63 /* PERF_COUNT_SW_??? */,", Decode(Attr(1, 128, 99).Bytes));
+        // strace's tests/perf_event_open.c: the PMU type and bits 24..31 of a cache event, high to low.
+        Assert.Contains("config=0xdeadf157<<32|0x1<<24|PERF_COUNT_HW_CACHE_RESULT_MISS<<16|0x3<<8|PERF_COUNT_HW_CACHE_NODE,",
+            Decode(Attr(3, 128, 0xdeadf15701010306).Bytes));
     }
 
     [Fact]
     public void Breakpoint() =>
         Assert.Contains("wakeup_events=0, bp_type=HW_BREAKPOINT_W, bp_addr=0x601000, bp_len=8}",
             Decode(Attr(5, 128, 0).U32(BpType, 2).U64(Config1, 0x601000).U64(Config2, 8).Bytes));
+
+    [Fact]
+    public void BreakpointTypeIsAnEnumeration()
+    {
+        Assert.Contains("bp_type=HW_BREAKPOINT_RW,", Decode(Attr(5, 128, 0).U32(BpType, 3).Bytes));
+        Assert.Contains("bp_type=0x5 /* HW_BREAKPOINT_INVALID */,", Decode(Attr(5, 128, 0).U32(BpType, 5).Bytes));
+        Assert.Contains("bp_type=0x10 /* HW_BREAKPOINT_??? */,", Decode(Attr(5, 128, 0).U32(BpType, 16).Bytes));
+    }
 
     [Fact]
     public void FieldsFollowTheDeclaredSize()

@@ -152,6 +152,31 @@ internal static class Xlat
                 entries.Add((row[0], DataFile.ParseHex(row[1])));
         }
         Flush();
+        AddInternal();
+    }
+
+    /// <summary>
+    /// Adds the kernel-internal constants of Data/xlat_internal.tsv (declared from the kernel's own headers, each row
+    /// citing its header) to the generated tables they name; a name a generated table has keeps its generated value.
+    /// </summary>
+    private static void AddInternal()
+    {
+        var extra = new Dictionary<string, List<(string, ulong)>>(StringComparer.Ordinal);
+        foreach (var row in DataFile.Rows("xlat_internal.tsv"))
+        {
+            if (row.Length < 4 || row[3].Length == 0)
+                throw new InvalidDataException($"xlat_internal.tsv: {string.Join(' ', row)}: table, name, value and source expected");
+            if (!extra.TryGetValue(row[0], out var list)) extra[row[0]] = list = [];
+            list.Add((row[1], DataFile.ParseHex(row[2])));
+        }
+        foreach (var (table, rows) in extra)
+        {
+            var t = Table(table);
+            var entries = t.Entries.ToList();
+            foreach (var (n, v) in rows)
+                if (!t.TryGetValue(n, out _)) entries.Add((n, v));
+            Tables[table] = new XlatTable(table, t.IsFlags, entries);
+        }
     }
 
     public static XlatTable Table(string name) =>

@@ -104,6 +104,7 @@ internal static class Cmsg
     {
         "SCM_RIGHTS" when n >= 4 => Ints(d, n / 4, signed: true),
         "SCM_CREDENTIALS" when n >= Ucred.Size => Creds(new Mem(d.ToArray())),
+        "SCM_SECURITY" when n >= 1 => Security(d, n),
         "SO_TIMESTAMP_OLD" when n >= 1 => Time(d, n, OldTv, "tv_usec"),
         "SO_TIMESTAMPNS_OLD" when n >= 1 => Time(d, n, OldTs, "tv_nsec"),
         "SO_TIMESTAMPING_OLD" when n >= 1 => Times(d, n, OldTs),
@@ -120,6 +121,7 @@ internal static class Cmsg
         "IP_TTL" or "IP_CHECKSUM" when n >= 4 => Ints(d, n / 4, signed: false),
         "IP_TOS" or "IP_RECVOPTS" or "IP_RETOPTS" when n >= 1 => Bytes(d, n),
         "IP_RECVERR" when n >= Ee.Size + SockaddrIn.Size => RecvErr(d),
+        "SCM_SECURITY" when n >= 1 => Security(d, n),
         "IP_ORIGDSTADDR" when n >= SockaddrIn.Size => Sockaddr.Format(d[..Math.Min(n, CaptureSpec.SockaddrSize)].ToArray()),
         _ => null,
     };
@@ -132,6 +134,10 @@ internal static class Cmsg
             items.Add(signed ? Fmt.Int(m.U32(k * 4)) : Fmt.UInt(m.U32(k * 4)));
         return Fmt.Array(items);
     }
+
+    /// <summary>SCM_SECURITY's label: every byte as a string, as strace prints it (print_quoted_string, no -s limit).</summary>
+    private static string Security(ReadOnlySpan<byte> d, int n) =>
+        StringEscaper.Quote(d[..Math.Min(n, d.Length)], int.MaxValue, n > d.Length);
 
     private static string Bytes(ReadOnlySpan<byte> d, int count)
     {

@@ -12,8 +12,14 @@ internal static class IoctlFamily
 
     public static void Register(Registry r)
     {
-        r.Add("ioctl", c => [c.Fd(0), Request(c.UInt(1)), c.Hex(2)]);
+        r.Add("ioctl", c => [c.Fd(0), Request(c.UInt(1)), Arg(c)]);
     }
+
+    /// <summary>
+    /// The argument: in hex, or NULL when zero for a request the table names (strace decodes those, and their
+    /// argument is a pointer for all but a few); an unnamed request's zero stays 0, as strace prints it.
+    /// </summary>
+    private static string Arg(Call c) => c[2] == 0 && Requests.Lookup(c.UInt(1)) is not null ? "NULL" : c.Hex(2);
 
     public static string Request(uint req) => Requests.Lookup(req) ?? Ioc(req);
 

@@ -1,6 +1,6 @@
 namespace Whyfail.Decoding;
 
-/// <summary>mmap, mprotect, munmap, brk, madvise, mlock*, munlock*, mremap, msync, mincore, pkey_mprotect, mseal.</summary>
+/// <summary>mmap, mprotect, munmap, brk, madvise, mlock*, munlock*, mremap, msync, mincore, pkey_mprotect, mseal, set_mempolicy, mbind.</summary>
 internal static class MemoryFamily
 {
     private static readonly XlatTable Masks = Xlat.Table("mmap_masks");
@@ -22,6 +22,19 @@ internal static class MemoryFamily
         r.Add("msync", c => [c.Ptr(0), c.UDec(1), c.Flags(2, "msync_flags")]);
         r.Add("mincore", c => [c.Ptr(0), c.UDec(1), c.Ptr(2)]);
         r.Add("mseal", c => [c.Ptr(0), c.UDec(1), c.Hex(2)]);
+        r.Add("set_mempolicy", c => c.With((0, Policy(c.UInt(0)))));
+        r.Add("mbind", c => c.With((2, Policy(c.UInt(2))), (5, c.Flags(5, "mbind_flags"))));
+    }
+
+    /// <summary>A NUMA policy as strace prints it: the mode (MPOL_BIND), then the mode flags (|MPOL_F_STATIC_NODES).</summary>
+    public static string Policy(uint mode)
+    {
+        var flags = Xlat.Table("mpol_mode_flags");
+        uint mask = 0;
+        foreach (var (_, v) in flags.Entries) mask |= (uint)v;
+        uint f = mode & mask;
+        var m = Xlat.Table("mpol_modes").Value(mode & ~mask, "MPOL_???");
+        return f == 0 ? m : m + "|" + flags.Flags(f);
     }
 
     /// <summary>PROT_READ|PROT_WRITE, or PROT_NONE.</summary>

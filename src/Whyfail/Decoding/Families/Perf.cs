@@ -70,7 +70,10 @@ internal static class PerfFamily
         f.Add((watermark ? "wakeup_watermark=" : "wakeup_events=") + Fmt.UDec(Field("wakeup_events")));
         if (typeName == "PERF_TYPE_BREAKPOINT")
         {
-            f.Add("bp_type=" + Xlat.Table("hw_breakpoint_types").Flags(Field("bp_type"), "HW_BREAKPOINT_EMPTY"));
+            // An enumeration, as strace prints it: a value up to X|RW that names nothing is "invalid", above that unknown.
+            var bpType = Xlat.Table("hw_breakpoint_type");
+            ulong bt = Field("bp_type");
+            f.Add("bp_type=" + bpType.Value(bt, bt <= bpType["HW_BREAKPOINT_INVALID"] ? "HW_BREAKPOINT_INVALID" : "HW_BREAKPOINT_???"));
             if (Has("config1")) f.Add("bp_addr=" + Fmt.Ptr(U64("config1")));
             if (Has("config2")) f.Add("bp_len=" + Fmt.UDec(U64("config2")));
         }
@@ -88,7 +91,7 @@ internal static class PerfFamily
         NonZero("sample_regs_user", Fmt.Hex);
         NonZero("sample_stack_user", Fmt.UDec);
         if (Has("clockid") && (bits & Bits["use_clockid"]) != 0)
-            f.Add("clockid=" + Xlat.Table("clock_ids").Value32((uint)Field("clockid"), "CLOCK_???", hex: false));
+            f.Add("clockid=" + Xlat.Table("clock_ids").Value32((uint)Field("clockid"), "CLOCK_???"));
         NonZero("sample_regs_intr", Fmt.Hex);
         NonZero("aux_watermark", Fmt.UDec);
         NonZero("sample_max_stack", Fmt.UDec);
@@ -104,28 +107,32 @@ internal static class PerfFamily
         switch (type)
         {
             case "PERF_TYPE_HARDWARE":
-            case "PERF_TYPE_SOFTWARE":
             {
-                var table = Xlat.Table(type == "PERF_TYPE_HARDWARE" ? "perf_hw_ids" : "perf_sw_ids");
-                // The high half may select a PMU (PERF_PMU_TYPE_SHIFT) on hybrid systems.
-                var id = table.Value(config & 0xffffffff, type == "PERF_TYPE_HARDWARE" ? "PERF_COUNT_HW_???" : "PERF_COUNT_SW_???");
-                ulong high = config & ~0xffffffffUL;
-                return high == 0 ? id : id + "|" + Fmt.Hex(high);
+                // The high half selects a PMU (PERF_PMU_TYPE_SHIFT) on hybrid systems: 0x8<<32|PERF_COUNT_HW_CPU_CYCLES, as strace prints it.
+                var id = Xlat.Table("perf_hw_ids").Value(config & 0xffffffff, "PERF_COUNT_HW_???");
+                return High(config, 32) + id;
             }
+            case "PERF_TYPE_TRACEPOINT":
+                return Fmt.UDec(config); // a tracepoint id (tracing/events/…/id)
+            case "PERF_TYPE_SOFTWARE":
+                return Xlat.Table("perf_sw_ids").Value(config, "PERF_COUNT_SW_???");
             case "PERF_TYPE_HW_CACHE":
             {
-                // perf_event.h: config = id | (op << 8) | (result << 16)
-                var id = Xlat.Table("perf_hw_cache_ids").Value(config & 0xff, "PERF_COUNT_HW_CACHE_???");
-                var op = Xlat.Table("perf_hw_cache_ops").Value((config >> 8) & 0xff, "PERF_COUNT_HW_CACHE_OP_???");
-                var res = Xlat.Table("perf_hw_cache_results").Value((config >> 16) & 0xff, "PERF_COUNT_HW_CACHE_RESULT_???");
-                ulong rest = config & ~0xffffffUL;
-                var s = $"{id}|{op}<<8|{res}<<16";
-                return rest == 0 ? s : s + "|" + Fmt.Hex(rest);
+                // perf_event.h: config = id | (op << 8) | (result << 16), a PMU type in the high half; strace's order, high to low.
+                // An unnamed part is its bare number (0x3<<8), as strace prints it inside the expression.
+                var id = Xlat.Table("perf_hw_cache_ids").Value(config & 0xff);
+                var op = Xlat.Table("perf_hw_cache_ops").Value((config >> 8) & 0xff);
+                var res = Xlat.Table("perf_hw_cache_results").Value((config >> 16) & 0xff);
+                ulong mid = (config & 0xffffffff) >> 24;
+                return High(config, 32) + (mid == 0 ? "" : Fmt.Hex(mid) + "<<24|") + $"{res}<<16|{op}<<8|{id}";
             }
             default:
                 return Fmt.Hex(config);
         }
     }
+
+    /// <summary>The bits of <paramref name="config"/> from <paramref name="shift"/> up as strace prints them ("0xfaceca75&lt;&lt;32|"), or "".</summary>
+    private static string High(ulong config, int shift) => (config >> shift) == 0 ? "" : Fmt.Hex(config >> shift) + "<<" + shift + "|";
 
     /// <summary>
     /// What linux/perf_event.h's comment on precise_ip says each value means (strace shows it the same way).

@@ -11,7 +11,8 @@ internal static class PtraceFamily
     {
         var name = Requests.Lookup(c[0]);
         var req = name ?? Requests.Value(c[0], "PTRACE_???");
-        string pid = c.LDec(1);
+        // The kernel takes the pid as a pid_t (an int) from the long register, as strace prints it.
+        string pid = c.Dec(1);
         return name switch
         {
             "PTRACE_TRACEME" => [req],
@@ -23,7 +24,10 @@ internal static class PtraceFamily
                 [req, pid, c.Ptr(2), Signals.Format(c.Long(3))],
             "PTRACE_PEEKTEXT" or "PTRACE_PEEKDATA" or "PTRACE_PEEKUSR" or "PTRACE_POKETEXT" or "PTRACE_POKEDATA"
                 or "PTRACE_POKEUSR" => [req, pid, c.Hex(2), c.Hex(3)],
-            _ => [req, pid, c.Hex(2), c.Hex(3)],
+            _ => [req, pid, Addr(c, 2), Addr(c, 3)],
         };
     }
+
+    /// <summary>addr and data of a request strace does not decode: pointers (NULL when zero).</summary>
+    private static string Addr(Call c, int i) => c[i] == 0 ? "NULL" : c.Hex(i);
 }

@@ -34,6 +34,9 @@ internal static class SockoptFamily
         "SOL_IPV6" => Xlat.Table("ipv6_options"),
         "SOL_TCP" => Xlat.Table("tcp_options"),
         "SOL_UDP" => Xlat.Table("udp_options"),
+        "SOL_NETLINK" => Xlat.Table("netlink_options"),
+        "SOL_PACKET" => Xlat.Table("packet_options"),
+        "SOL_RAW" => Xlat.Table("raw_options"),
         _ => null,
     };
 
@@ -41,7 +44,11 @@ internal static class SockoptFamily
     {
         var table = OptionTable(level);
         if (table is null) return Fmt.Int(name);
-        var prefix = Levels.Lookup(level) switch { "SOL_SOCKET" => "SO", "SOL_IP" => "IP", "SOL_IPV6" => "IPV6", "SOL_TCP" => "TCP", _ => "UDP" };
+        var prefix = Levels.Lookup(level) switch
+        {
+            "SOL_SOCKET" => "SO", "SOL_IP" => "IP", "SOL_IPV6" => "IPV6", "SOL_TCP" => "TCP", "SOL_NETLINK" => "NETLINK",
+            "SOL_PACKET" => "PACKET", "SOL_RAW" => "ICMP", _ => "UDP",
+        };
         return table.Value32(name, prefix + "_???");
     }
 
