@@ -255,6 +255,9 @@ public sealed class CallGraph : IDisposable
             foreach (var site in sites)
             {
                 if (site.Kind == CallSiteKind.Jump && !opts.FollowTailCalls && !IsColdTarget(site.Target)) continue;
+                // A retpoline/ITS/call-depth thunk is an indirect call, not a callee (the first thunk shares its address
+                // with section markers such as __softirqentry_text_end).
+                if (graph._symbols.IsIndirectThunk(site.Target)) continue;
                 if (!graph._symbols.TryFind(site.Target, out var t)) continue;
                 if (IsCold(t.Name))
                 {

@@ -191,6 +191,27 @@ public sealed class Kallsyms
         return false;
     }
 
+    /// <summary>
+    /// Whether <paramref name="address"/> lies in an x86 indirect-branch thunk: a retpoline (<c>__x86_indirect_thunk_rax</c>),
+    /// an ITS thunk (<c>__x86_indirect_its_thunk_*</c>) or a call-depth thunk (<c>__x86_indirect_call_thunk_*</c>,
+    /// <c>__x86_indirect_jump_thunk_*</c>). Every symbol covering it counts, not only the one <see cref="TryFind"/> picks:
+    /// the first thunk shares its address with section markers (<c>__softirqentry_text_end</c> on Debian's 6.12,
+    /// <c>__indirect_thunk_start</c> and <c>__static_call_text_end</c> on 6.1).
+    /// </summary>
+    public bool IsIndirectThunk(ulong address)
+    {
+        int i = IndexAtOrBelow(address);
+        if (i < 0) return false;
+        ulong start = _text[i].Address;
+        for (; i >= 0 && _text[i].Address == start; i--)
+            if (_text[i].Name.StartsWith(IndirectThunkPrefix, StringComparison.Ordinal) && _text[i].Contains(address))
+                return true;
+        return false;
+    }
+
+    /// <summary>The name prefix of every x86 indirect-branch thunk (return thunks are <c>__x86_return_*</c>).</summary>
+    public const string IndirectThunkPrefix = "__x86_indirect_";
+
     /// <summary>The text symbol that starts exactly at <paramref name="address"/> (the first listed, when aliases share it).</summary>
     public bool TryFindStart(ulong address, out KernelSymbol symbol)
     {

@@ -85,12 +85,14 @@ public sealed class KernelCallees(Kallsyms symbols, Func<IKernelTextReader> open
             ulong target = instr.NearBranch64;
             bool call = instr.FlowControl == FlowControl.Call;
             if (!call && target >= sym.Address && target < end) continue; // a jump inside the function
-            if (!symbols.TryFind(target, out var t)) continue;
-            if (t.Name.StartsWith("__x86_indirect_", StringComparison.Ordinal))
+            if (symbols.IsIndirectThunk(target))
             {
-                indirect++; // CALL/JMP __x86_indirect_thunk_rax: a retpoline left in place
+                // CALL/JMP __x86_indirect_thunk_rax (a retpoline left in place: CPUs without eIBRS, TCG), or an ITS or
+                // call-depth thunk; the jump form is a tail call through a function pointer.
+                indirect++;
                 continue;
             }
+            if (!symbols.TryFind(target, out var t)) continue;
             if (t.Name.EndsWith(".cold", StringComparison.Ordinal) || t.Name.Contains(".cold.", StringComparison.Ordinal))
             {
                 if (seenCold.Add(t.Address)) Scan(text, t, errno, direct, ref indirect, ref makes, seenCold);

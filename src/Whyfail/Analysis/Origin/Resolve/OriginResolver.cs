@@ -100,6 +100,7 @@ public sealed class OriginResolver(IKernelSymbols symbols, IReadOnlyList<string>
         if (!exact) first = 0;
         // ...unless the value cannot have climbed from there (a bool or void function in between).
         var (originAt, barrier) = exact ? StackChain.BornAt(links, first, recs, want, returnKinds) : (first, -1);
+        if (exact) originAt = ByMachineCode(links, first, originAt, barrier, want);
         var origin = links[originAt];
         // The record whose stack the origin's callers are read from.
         int originRec = origin.Traced ? origin.Record : links.Take(originAt).Last(l => l.Traced).Record;
@@ -186,6 +187,44 @@ public sealed class OriginResolver(IKernelSymbols symbols, IReadOnlyList<string>
             ? $"{function} makes {ErrName(want)} itself but also {string.Join(" and ", parts)}, which may have returned it"
             : $"{function} has no instruction making {ErrName(want)} and makes {string.Join(" and ", parts)}, which may have returned it";
     }
+
+    /// <summary>
+    /// Narrows, with the functions' machine code, an origin the stack leaves open between <paramref name="first"/> (the
+    /// innermost watched link that returned the syscall's value) and the unwatched links below it:
+    /// <list type="bullet">
+    /// <item>above a bool barrier, an unwatched link that has no instruction making the errno and makes no call that could
+    /// have returned it is passed over (setpriority: can_nice returns capable()'s answer as an int; set_one_prio, watched,
+    /// made -EACCES);</item>
+    /// <item>when the watched link itself makes no such instruction and calls nothing unwatched but the unwatched link
+    /// below it (a syscall wrapper: __x64_sys_setns → __do_sys_setns, which cannot be watched), that link is the
+    /// origin if its code makes the errno.</item>
+    /// </list>
+    /// </summary>
+    private int ByMachineCode(List<ChainLink> links, int first, int originAt, int barrier, long want)
+    {
+        if (callees == null || want >= 0 || want < -4095) return originAt;
+        int errno = (int)-want;
+        var below = new HashSet<string>(links.Take(first).Select(l => l.Name), StringComparer.Ordinal);
+        if (originAt < first && !links[originAt].Traced)
+        {
+            for (int j = originAt; j < first; j++)
+            {
+                if (links[j].Traced) continue;
+                if (callees.Of(links[j].Name, errno) is not { } facts || facts.MakesErrno || MayPassOn(facts, below)) return j;
+            }
+            return first;
+        }
+        if (barrier < 0 && originAt == first && first > 0 && links[first].Traced && !links[first - 1].Traced
+            && callees.Of(links[first].Name, errno) is { MakesErrno: false, Indirect: 0 } outer
+            && outer.Direct.All(d => d == links[first - 1].Name || below.Contains(d) || AttachedSet().Contains(d) || returnKinds?.CanCarryErrno(d) != true)
+            && callees.Of(links[first - 1].Name, errno) is { MakesErrno: true })
+            return first - 1;
+        return originAt;
+    }
+
+    /// <summary>Whether a function may have passed on an errno it did not make: an indirect call, or an unwatched direct callee that can carry one and is not in the chain below.</summary>
+    private bool MayPassOn(CalleeFacts facts, HashSet<string> below) =>
+        facts.Indirect > 0 || facts.Direct.Any(d => !below.Contains(d) && !AttachedSet().Contains(d) && returnKinds?.CanCarryErrno(d) != false);
 
     /// <summary>
     /// The name prefixes of the functions the failing call's indirect calls may have reached: those of the file system of
