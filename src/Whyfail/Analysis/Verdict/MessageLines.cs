@@ -13,11 +13,18 @@ public sealed class MessageLines
     {
         public readonly StringBuilder Text = new();
         public ulong FirstTs;
-        public long SinceMs;
+        /// <summary>When the last write arrived here (whyfail's clock).</summary>
+        public long LastArrivedMs;
         public required MessageWrite Last;
     }
 
-    /// <summary>An unfinished line is taken as it is after this long without a newline.</summary>
+    /// <summary>
+    /// An unfinished line is taken as it is after this long without another write, counted both in the kernel's
+    /// clock (from the last write's timestamp) and in whyfail's (from its arrival): either alone splits messages
+    /// when whyfail reads behind the kernel or the writer is slow between its writes (glibc's error() looks up a
+    /// translation between "cat: PATH" and ": Permission denied"; in an emulated lab kernel that took over 200 ms
+    /// of whyfail's time, and the second half was linked to the lookup's own failure).
+    /// </summary>
     public const int PartialLineMs = 200;
     private const int MaxLine = 1024;
     private readonly Dictionary<int, Pending> _byTid = [];
@@ -27,9 +34,10 @@ public sealed class MessageLines
     {
         var done = new List<(string, ulong, MessageWrite)>();
         if (!_byTid.TryGetValue(m.Tid, out var p))
-            _byTid[m.Tid] = p = new Pending { FirstTs = m.TimestampNs, SinceMs = nowMs, Last = m };
-        if (p.Text.Length == 0) { p.FirstTs = m.TimestampNs; p.SinceMs = nowMs; }
+            _byTid[m.Tid] = p = new Pending { FirstTs = m.TimestampNs, Last = m };
+        if (p.Text.Length == 0) p.FirstTs = m.TimestampNs;
         p.Last = m;
+        p.LastArrivedMs = nowMs;
         foreach (char c in Encoding.UTF8.GetString(m.Data))
         {
             if (c == '\n')
@@ -46,14 +54,19 @@ public sealed class MessageLines
         return done;
     }
 
-    /// <summary>Lines left unfinished: those of one thread group (it ended), or those waiting longer than <see cref="PartialLineMs"/>.</summary>
-    public List<(string Line, ulong Ts, MessageWrite Write)> Flush(long nowMs, int? pid = null)
+    /// <summary>
+    /// Lines left unfinished: those of one thread group (it ended), or those whose last write is older than
+    /// <see cref="PartialLineMs"/> in both clocks (<paramref name="kernelNowNs"/>: CLOCK_MONOTONIC, the clock of the
+    /// events' timestamps; null, now).
+    /// </summary>
+    public List<(string Line, ulong Ts, MessageWrite Write)> Flush(long nowMs, int? pid = null, ulong? kernelNowNs = null)
     {
+        ulong kernelNow = kernelNowNs ?? MonotonicNs();
         var done = new List<(string, ulong, MessageWrite)>();
         foreach (var (tid, p) in _byTid)
         {
             if (p.Text.Length == 0) continue;
-            if (pid is { } only ? p.Last.Pid != only : nowMs - p.SinceMs < PartialLineMs) continue;
+            if (pid is { } only ? p.Last.Pid != only : !Quiet(p, nowMs, kernelNow)) continue;
             done.Add((p.Text.ToString(), p.FirstTs, p.Last));
             p.Text.Clear();
         }
@@ -62,4 +75,11 @@ public sealed class MessageLines
                 _byTid.Remove(tid);
         return done;
     }
+
+    private static bool Quiet(Pending p, long nowMs, ulong kernelNowNs) =>
+        nowMs == long.MaxValue ||
+        (nowMs - p.LastArrivedMs >= PartialLineMs && (kernelNowNs <= p.Last.TimestampNs ? 0 : kernelNowNs - p.Last.TimestampNs) >= PartialLineMs * 1_000_000UL);
+
+    /// <summary>CLOCK_MONOTONIC in ns (Stopwatch on Linux), the clock of bpf_ktime_get_ns.</summary>
+    private static ulong MonotonicNs() => (ulong)(System.Diagnostics.Stopwatch.GetTimestamp() * (1e9 / System.Diagnostics.Stopwatch.Frequency));
 }
