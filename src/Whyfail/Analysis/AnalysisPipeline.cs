@@ -117,8 +117,7 @@ public sealed class AnalysisPipeline(AnalysisOptions settings)
         if (!expired && Backlog?.Invoke() is double backlog and >= MaxBacklog)
         {
             ExplanationsSkipped++;
-            // CLOCK_MONOTONIC on Linux, the clock of bpf_ktime_get_ns.
-            ulong now = (ulong)(System.Diagnostics.Stopwatch.GetTimestamp() * (1e9 / System.Diagnostics.Stopwatch.Frequency));
+            ulong now = KernelClock.NowNs();
             string behind = ev.TimestampNs != 0 && now > ev.TimestampNs ? $"{(now - ev.TimestampNs) / 1e9:0.0} s behind the kernel, " : "";
             ev.Explanation.Add(new Explanation("skipped",
                 $"not explained: whyfail could not keep up with a flood of failures ({behind}{backlog:P0} of the ring buffer waiting), " +

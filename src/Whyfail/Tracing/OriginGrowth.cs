@@ -293,7 +293,7 @@ public sealed class OriginGrowth
         }
     }
 
-    private static ulong Now() => (ulong)(Stopwatch.GetTimestamp() * (1e9 / Stopwatch.Frequency)); // CLOCK_MONOTONIC, as bpf_ktime_get_ns
+    private static ulong Now() => KernelClock.NowNs();
 
     /// <summary>Reports what the background found and attached (polling thread).</summary>
     public void Step()

@@ -61,7 +61,7 @@ public sealed class MessageLines
     /// </summary>
     public List<(string Line, ulong Ts, MessageWrite Write)> Flush(long nowMs, int? pid = null, ulong? kernelNowNs = null)
     {
-        ulong kernelNow = kernelNowNs ?? MonotonicNs();
+        ulong kernelNow = kernelNowNs ?? KernelClock.NowNs();
         var done = new List<(string, ulong, MessageWrite)>();
         foreach (var (tid, p) in _byTid)
         {
@@ -79,7 +79,4 @@ public sealed class MessageLines
     private static bool Quiet(Pending p, long nowMs, ulong kernelNowNs) =>
         nowMs == long.MaxValue ||
         (nowMs - p.LastArrivedMs >= PartialLineMs && (kernelNowNs <= p.Last.TimestampNs ? 0 : kernelNowNs - p.Last.TimestampNs) >= PartialLineMs * 1_000_000UL);
-
-    /// <summary>CLOCK_MONOTONIC in ns (Stopwatch on Linux), the clock of bpf_ktime_get_ns.</summary>
-    private static ulong MonotonicNs() => (ulong)(System.Diagnostics.Stopwatch.GetTimestamp() * (1e9 / System.Diagnostics.Stopwatch.Frequency));
 }

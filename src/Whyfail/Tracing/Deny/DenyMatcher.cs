@@ -90,7 +90,7 @@ public sealed class DenyMatcher : IDisposable
     {
         _enforcer.Consume();
         if (_pending.Count == 0) return;
-        ulong now = (ulong)(Stopwatch.GetTimestamp() * (1_000_000_000.0 / Stopwatch.Frequency));
+        ulong now = KernelClock.NowNs();
         _aged.Clear();
         foreach (var (tid, list) in _pending)
         {
