@@ -60,6 +60,27 @@ public class IndirectCallTargetsTests
         Assert.All(shmem, n => Assert.StartsWith("shmem_", n));
         Assert.True(shmem.Count < 200, $"{shmem.Count} tmpfs targets");
     }
+
+    /// <summary>
+    /// read(2) of a tmpfs directory (the corpus's read_directory): vfs_read calls f_op->read, generic_read_dir for every
+    /// directory, which no shmem_ prefix names; setsockopt(SOL_IP, IP_TTL) on a TCP socket (setsockopt_ip_ttl_zero):
+    /// sk_prot->setsockopt is tcp_setsockopt, which passes SOL_IP to icsk_af_ops->setsockopt, ip_setsockopt, and on to
+    /// do_ip_setsockopt — the socket's family is not in the context, the level says it.
+    /// </summary>
+    [FactRequiringKernelBtf]
+    public void OnThisKernelADirectorysReadAndAnIpLevelOptionReachTheirHandlers()
+    {
+        var t = new IndirectCallTargets(BtfTypeTable.Load(BtfReturnTypes.DefaultPath));
+        const uint dir = 0x41ed, file = 0x81a4; // drwxr-xr-x, -rw-r--r--
+        Assert.Equal(["generic_read_dir"], t.Named(IndirectCallTargets.FileTypePrefixes(dir)));
+        Assert.Empty(IndirectCallTargets.FileTypePrefixes(file));
+        var ip = t.Named(IndirectCallTargets.SocketLevelPrefixes(0));
+        Assert.Contains("tcp_setsockopt", ip);
+        Assert.Contains("ip_setsockopt", ip);
+        Assert.Contains("do_ip_setsockopt", ip);
+        Assert.True(ip.Count < 150, $"{ip.Count} SOL_IP targets");
+        Assert.Empty(IndirectCallTargets.SocketLevelPrefixes(1)); // SOL_SOCKET: sockfs's own sock_ prefix says it
+    }
 }
 
 /// <summary>A fact that reads the running kernel's BTF: skipped, with the reason, on a kernel without it.</summary>

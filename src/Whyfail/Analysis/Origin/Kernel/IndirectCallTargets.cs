@@ -75,6 +75,30 @@ public sealed class IndirectCallTargets
         if (fsType.Length > 0) yield return fsType + "_";
     }
 
+    private const uint S_IFDIR = 0x4000;
+    private const int SOL_IP = 0, SOL_TCP = 6, SOL_UDP = 17, SOL_IPV6 = 41;
+
+    /// <summary>
+    /// The names of the operations every file system gives a file of this type (<paramref name="mode"/>'s S_IFMT bits)
+    /// from libfs, whatever its own prefix: a directory's <c>-&gt;read</c> is <c>generic_read_dir</c> (tmpfs, ext4, xfs…).
+    /// </summary>
+    public static IEnumerable<string> FileTypePrefixes(uint mode) =>
+        (mode & 0xF000) == S_IFDIR ? ["generic_read_dir"] : [];
+
+    /// <summary>
+    /// The prefixes of the code a setsockopt/getsockopt <paramref name="level"/> is handled by, when the socket's family
+    /// is not known (the context has the descriptor, not the family): SOL_IP reaches ip_setsockopt → do_ip_setsockopt
+    /// through <c>sk_prot-&gt;setsockopt</c> (tcp_/udp_/raw_setsockopt) and <c>icsk_af_ops-&gt;setsockopt</c>.
+    /// </summary>
+    public static IEnumerable<string> SocketLevelPrefixes(int level) => level switch
+    {
+        SOL_IP => ["ip_", "do_ip_", "tcp_setsockopt", "tcp_getsockopt", "udp_setsockopt", "udp_getsockopt", "raw_setsockopt", "raw_getsockopt"],
+        SOL_TCP => ["tcp_", "do_tcp_"],
+        SOL_UDP => ["udp_", "udpv6_"],
+        SOL_IPV6 => ["ipv6_", "do_ipv6_", "tcp_setsockopt", "tcp_getsockopt", "udpv6_setsockopt", "udpv6_getsockopt", "rawv6_"],
+        _ => [],
+    };
+
     /// <summary>The prefixes of a socket family's operations (AF_UNIX: unix_; AF_INET: inet_, tcp_, udp_, ip_; AF_NETLINK: netlink_).</summary>
     public static IEnumerable<string> SocketPrefixes(int family) => family switch
     {

@@ -75,6 +75,8 @@ public sealed class OriginResolver(IKernelSymbols symbols, IReadOnlyList<string>
             if (recs[i].Ret == want) root = i;
         if (root < 0) return null;
         var chain = new List<int> { root };
+        // A callee that returned another value, passed over for an earlier one that returned the link's own (see SameValueBefore).
+        (int Skipped, int Taken) passedOver = (-1, -1);
         for (int i = root - 1; i >= 0; i--)
         {
             int cur = chain[^1];
@@ -85,10 +87,13 @@ public sealed class OriginResolver(IKernelSymbols symbols, IReadOnlyList<string>
                 chain.Add(i);
                 continue;
             }
-            if (recs[i].StackPointer >= recs[cur].StackPointer) continue;
-            if (IsCalledFrom(recs[i], names[cur]) || ExtendsStack(recs[i].Stack, recs[cur].Stack)
-                || (recs[i].Stack.Count >= maxStackFrames && recs[i].Ret == recs[cur].Ret))
-                chain.Add(i);
+            if (!Below(recs, names, i, cur)) continue;
+            if (recs[i].Ret != recs[cur].Ret && passedOver.Skipped < 0 && SameValueBefore(recs, names, i, cur) is var k and >= 0)
+            {
+                passedOver = (i, k);
+                i = k;
+            }
+            chain.Add(i);
         }
         chain.Reverse(); // innermost first
 
@@ -114,6 +119,9 @@ public sealed class OriginResolver(IKernelSymbols symbols, IReadOnlyList<string>
             if (recs[inner.Record].Ret != recs[outer.Record].Ret && !straddles)
                 changes.Add($"{inner.Name} returned {ErrName(recs[inner.Record].Ret)}, {outer.Name} returned {ErrName(recs[outer.Record].Ret)}");
         }
+        if (passedOver.Skipped >= 0)
+            changes.Add($"{names[passedOver.Skipped]} returned {ErrName(recs[passedOver.Skipped].Ret)} after {names[passedOver.Taken]} returned " +
+                $"{ErrName(recs[passedOver.Taken].Ret)}: taken as handled");
         if (barrier >= 0)
         {
             var below = links.Take(barrier).Last(l => l.Traced);
@@ -137,7 +145,7 @@ public sealed class OriginResolver(IKernelSymbols symbols, IReadOnlyList<string>
 
         string confidence = !exact ? "low"
             : !origin.Traced || (barrier < 0 && StackChain.UnwatchedBelow(links, originAt)) ? "medium"
-            : ev.OriginDropped > 0 || deeperWhy != null ? "medium"
+            : ev.OriginDropped > 0 || deeperWhy != null || passedOver.Skipped >= 0 ? "medium"
             // Functions that failed after the chain's root returned: the root may be a handled sibling.
             : root == recs.Count - 1 ? "high" : "medium";
         return new Events.Origin
@@ -235,10 +243,38 @@ public sealed class OriginResolver(IKernelSymbols symbols, IReadOnlyList<string>
         var prefixes = new List<string>();
         foreach (var f in ev.Context?.Files ?? [])
             if (f.Arg >= 0 && f.Open)
+            {
+                prefixes.AddRange(Kernel.IndirectCallTargets.FileTypePrefixes(f.Mode));
                 prefixes.AddRange(Kernel.IndirectCallTargets.FsPrefixes(f.FsType, f.Names.Count > 0 ? f.Names[0] : null));
+            }
         if (ev.Syscall is "socket" or "socketpair")
             prefixes.AddRange(Kernel.IndirectCallTargets.SocketPrefixes((int)ev.Args[0]));
+        if (ev.Syscall is "setsockopt" or "getsockopt")
+            prefixes.AddRange(Kernel.IndirectCallTargets.SocketLevelPrefixes((int)ev.Args[1]));
         return prefixes.Distinct(StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>Whether record <paramref name="i"/> ran below (inside) the call of record <paramref name="cur"/>.</summary>
+    private bool Below(IReadOnlyList<OriginRecord> recs, string[] names, int i, int cur) =>
+        recs[i].StackPointer < recs[cur].StackPointer
+        && (IsCalledFrom(recs[i], names[cur]) || ExtendsStack(recs[i].Stack, recs[cur].Stack)
+            || (recs[i].Stack.Count >= maxStackFrames && recs[i].Ret == recs[cur].Ret));
+
+    /// <summary>
+    /// When the last callee of <paramref name="cur"/> to fail (<paramref name="last"/>) returned another value than cur, an
+    /// earlier callee of the same call that returned cur's own value and is no callee of <paramref name="last"/>: the
+    /// value climbed from there, and the later failure was handled (6.1 shmem_get_folio_gfp: shmem_alloc_and_acct_folio
+    /// returns -ENOSPC, shmem_unused_huge_shrink then finds nothing to free, and -ENOSPC is returned). -1 when none: the
+    /// search stops at the first record that returned before cur was called (at cur's stack depth or above).
+    /// </summary>
+    private int SameValueBefore(IReadOnlyList<OriginRecord> recs, string[] names, int last, int cur)
+    {
+        for (int j = last - 1; j >= 0; j--)
+        {
+            if (recs[j].StackPointer >= recs[cur].StackPointer || names[j] == names[cur]) return -1;
+            if (recs[j].Ret == recs[cur].Ret && Below(recs, names, j, cur) && !Below(recs, names, j, last)) return j;
+        }
+        return -1;
     }
 
     /// <summary>

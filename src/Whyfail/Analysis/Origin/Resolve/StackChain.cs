@@ -32,10 +32,21 @@ public readonly record struct ChainLink(string Name, int Record, ulong CallOffse
 /// </summary>
 public static class StackChain
 {
-    /// <summary>Names bpf_get_stack reports for the BPF machinery itself (fexit trampolines, programs).</summary>
+    /// <summary>
+    /// Names bpf_get_stack reports for the BPF and ftrace machinery itself: fexit trampolines, programs, and on 6.1 the
+    /// ftrace trampoline a function watched both by fexit and by an ftrace user (a kprobe) is entered through.
+    /// </summary>
     public static bool IsBpfFrame(string name) =>
         name.StartsWith("bpf_trampoline", StringComparison.Ordinal) || name.StartsWith("bpf_prog_", StringComparison.Ordinal)
-        || name == "__bpf_prog_exit" || name.StartsWith("__bpf_prog_exit", StringComparison.Ordinal);
+        || name.StartsWith("__bpf_prog_e", StringComparison.Ordinal) || IsTrampoline(name);
+
+    /// <summary>A trampoline: the frame right above it is the watched function's entry ("fn+0x5", its call into the trampoline).</summary>
+    private static bool IsTrampoline(string name) =>
+        name.StartsWith("bpf_trampoline", StringComparison.Ordinal) || name.StartsWith("ftrace_trampoline", StringComparison.Ordinal)
+        || name is "ftrace_caller" or "ftrace_regs_caller" or "ftrace_stub" or "ftrace_regs_call" or "ftrace_call";
+
+    /// <summary>The largest offset of a function's entry frame: the return address of its __fentry__ call (+5, +9 after endbr64).</summary>
+    private const ulong EntryFrameMax = 0x10;
 
     /// <summary>
     /// The chain of <paramref name="chain"/> (record indexes, innermost first) with the unwatched
@@ -61,7 +72,13 @@ public static class StackChain
             if (end >= 0)
                 offsetInNext = frames[end].Offset;
             else if (outerStack.Count > 0)
+            {
                 end = frames.FindIndex(f => f.Address == outerStack[0]);
+                // Under fexit the outer stack opens with the BPF program, its trampoline and the outer's own entry:
+                // its first real caller frame is the one shared (6.1: __x64_sys_setns jumps into __do_sys_setns).
+                if (end < 0 && Callers(recs[chain[k + 1]], outer, symbols) is [var caller, ..])
+                    end = frames.FindIndex(f => f.Address == caller.Address);
+            }
             if (end < 0) continue;
             for (int j = 0; j < end; j++)
             {
@@ -116,9 +133,9 @@ public static class StackChain
         foreach (var a in rec.Stack)
         {
             var s = symbols.Lookup(a, out ulong off);
-            bool entry = afterTrampoline;
+            bool entry = afterTrampoline && s != null && !IsBpfFrame(s) && off <= EntryFrameMax;
             // Trampolines made after kallsyms was read (functions watched later) have no name yet.
-            afterTrampoline = s == null || s.StartsWith("bpf_trampoline", StringComparison.Ordinal);
+            afterTrampoline = s == null || IsTrampoline(s) || (afterTrampoline && IsBpfFrame(s));
             if (s == null || IsBpfFrame(s) || entry) continue;
             if (frames.Count == 0 && s == self) continue;
             frames.Add(new Frame(s, off, a));
