@@ -1,0 +1,114 @@
+using System.Text;
+using Xunit;
+using static Whyfail.Tests.Decoding.Kit;
+
+namespace Whyfail.Tests.Decoding;
+
+/// <summary>
+/// keyctl by command and ioctl requests beyond the common table, against strace 6.1's output for the same calls
+/// (tests/keyctl.c, ioctl_evdev.c, ioctl_loop.c, ioctl_block.c, ioctl_tiocm.c in strace's suite).
+/// </summary>
+public class KeyctlIoctlDecoderTests
+{
+    private const ulong P = 0x7ffff7d80000;
+    private static ulong Neg(long v) => unchecked((ulong)v);
+    private static byte[] Z(string s) => Encoding.ASCII.GetBytes(s + "\0");
+
+    [Fact]
+    public void KeyctlCommandsShowTheirArgumentsAsTheCommandReadsThem()
+    {
+        Assert.Equal("keyctl(0xfacefeed /* KEYCTL_??? */, 0xdeadfee1badc0de5, 0xdeadfee2badc0de6, 0xdeadfee3badc0de7, 0xdeadfee4badc0de8)",
+            Line(Ev("keyctl", [0xfacefeed, 0xdeadfee1badc0de5, 0xdeadfee2badc0de6, 0xdeadfee3badc0de7, 0xdeadfee4badc0de8], -95)));
+        Assert.Equal("keyctl(KEYCTL_GET_KEYRING_ID, -557785390, -1)",
+            Line(Ev("keyctl", [0, 0xdeadc0dedec0ded2, 0xbadc0dedffffffff], -22)));
+        Assert.Equal("keyctl(KEYCTL_UPDATE, KEY_SPEC_REQUESTOR_KEYRING, NULL, 0)",
+            Line(Ev("keyctl", [2, Neg(-8), 0, 0], -126)));
+        Assert.Equal("keyctl(KEYCTL_REVOKE, KEY_SPEC_GROUP_KEYRING)", Line(Ev("keyctl", [3, 0xfffffffa], -22)));
+        Assert.Equal("keyctl(KEYCTL_CHOWN, -559026163, 2718281828, -1)",
+            Line(Ev("keyctl", [4, 0xdeadf00d, 2718281828, 0xffffffff], -22)));
+        Assert.Equal("keyctl(KEYCTL_SET_REQKEY_KEYRING, -1159983635 /* KEY_REQKEY_DEFL_??? */)",
+            Line(Ev("keyctl", [14, 0xbadc0dedbadc0ded], -22)));
+        Assert.Equal("keyctl(KEYCTL_REJECT, -557785390, 3134983661, ENODEV, -557785390)",
+            Line(Ev("keyctl", [19, 0xdec0ded2, 0xbadc0ded, 19, 0xdec0ded2], -1)));
+        Assert.Equal("keyctl(KEYCTL_MOVE, KEY_SPEC_THREAD_KEYRING, -1159983635, KEY_SPEC_THREAD_KEYRING, KEYCTL_MOVE_EXCL|0xfffffffe)",
+            Line(Ev("keyctl", [30, 0xffffffff, 0xbadc0ded, 0xffffffff, 0xffffffff], -22)));
+        Assert.Equal("keyctl(KEYCTL_SESSION_TO_PARENT)", Line(Ev("keyctl", [18], -1)));
+    }
+
+    [Fact]
+    public void KeyctlStringsAndPayloadsComeFromTheCopiedBytes()
+    {
+        // SEARCH: two C strings; the second cut at -s with "..."
+        Assert.Equal("keyctl(KEYCTL_SEARCH, 0, \"shrt type\", \"AbCdEfGhIjKlMnOpQrStUvWxYz012345\"..., KEY_SPEC_USER_SESSION_KEYRING)",
+            Line(Ev("keyctl", [10, 0, P, P + 0x100, 0xfffffffb], -22, false,
+                Fixed(2, Z("shrt type")), Fixed(3, Z("AbCdEfGhIjKlMnOpQrStUvWxYz0123456789")))));
+        // a string whose NUL lies past an unreadable page: the pointer, as strace
+        Assert.Equal("keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0x7ffff7fbcffb)",
+            Line(Ev("keyctl", [1, 0x7ffff7fbcffb], -14, true,
+                new Whyfail.Events.CapturedArg(1, Whyfail.Events.CaptureKind.Fixed, 0, Encoding.ASCII.GetBytes("abcde"), 256, true))));
+        // UPDATE: the payload by its length
+        Assert.Equal("keyctl(KEYCTL_UPDATE, -557785390, \"shrt desc\", 9)",
+            Line(Ev("keyctl", [2, 0xdec0ded2, P, 9], -22, false, Fixed(2, Z("shrt desc\0garbage")))));
+    }
+
+    [CompilerFact]
+    public void KeyctlPkeyParamsAndDhParamsFromRealStructs()
+    {
+        var pkey = CStruct.Bytes("#include <linux/keyctl.h>", "struct keyctl_pkey_params",
+            "s.key_id = -559038242; s.in_len = 10; s.out_len = 10; s.__spare[1] = 0xfacefeed;");
+        Assert.Equal("keyctl(KEYCTL_PKEY_ENCRYPT, {key_id=-559038242, in_len=10, out_len=10, __spare=[0, 0xfacefeed, 0, 0, 0, 0, 0]}, \"\", \"AbCdEfGhIj\", 0x7ffff7d70ff8)",
+            Line(Ev("keyctl", [25, P, P + 0x100, P + 0x200, 0x7ffff7d70ff8], -22, false,
+                Fixed(1, pkey), Fixed(2, Z("")), Fixed(3, Encoding.ASCII.GetBytes("AbCdEfGhIjKLMN")))));
+        var verify = CStruct.Bytes("#include <linux/keyctl.h>", "struct keyctl_pkey_params",
+            "s.key_id = KEY_SPEC_PROCESS_KEYRING; s.in_len = 0; s.in2_len = 0;");
+        Assert.Equal("keyctl(KEYCTL_PKEY_VERIFY, {key_id=KEY_SPEC_PROCESS_KEYRING, in_len=0, in2_len=0}, \"\", \"\", \"\")",
+            Line(Ev("keyctl", [28, P, P + 0x100, P + 0x200, P + 0x300], -126, false,
+                Fixed(1, verify), Fixed(2, Z("")), Fixed(3, Z("")), Fixed(4, Z("")))));
+        var dh = CStruct.Bytes("#include <linux/keyctl.h>", "struct keyctl_dh_params",
+            "s.priv = KEY_SPEC_GROUP_KEYRING; s.prime = 1234567890; s.base = -1153374643;");
+        Assert.Equal("keyctl(KEYCTL_DH_COMPUTE, {private=KEY_SPEC_GROUP_KEYRING, prime=1234567890, base=-1153374643}, 0x7ffff7d88ff7, 9, NULL)",
+            Line(Ev("keyctl", [23, P, 0x7ffff7d88ff7, 9, 0], -95, false, Fixed(1, dh))));
+    }
+
+    [Fact]
+    public void IoctlRequestsFromTheMoreTablesAndEvdevNumbers()
+    {
+        Assert.Equal("ioctl(-1, SIOCGSTAMP_NEW, NULL)", Line(Ev("ioctl", [0xffffffff, 0x80108906, 0], -9)));
+        Assert.Equal("ioctl(-1, BLKTRACESTOP)", Line(Ev("ioctl", [0xffffffff, 0x1275, 0], -9)));
+        Assert.Equal("ioctl(-1, EVIOCGBIT(EV_KEY, 8), NULL)", Line(Ev("ioctl", [0xffffffff, 0x80084521, 0], -9)));
+        Assert.Equal("ioctl(-1, EVIOCGBIT(0, 0), NULL)", Line(Ev("ioctl", [0xffffffff, 0x80004520, 0], -9)));
+        Assert.Equal("ioctl(-1, EVIOCGBIT(0x1f /* EV_??? */, 42), NULL)", Line(Ev("ioctl", [0xffffffff, 0x802a453f, 0], -9)));
+        Assert.Equal("ioctl(-1, EVIOCGABS(ABS_X), NULL)", Line(Ev("ioctl", [0xffffffff, 0x80184540, 0], -9)));
+        Assert.Equal("ioctl(-1, EVIOCSABS(0x3f /* ABS_??? */), NULL)", Line(Ev("ioctl", [0xffffffff, 0x401845ff, 0], -9)));
+        Assert.Equal("ioctl(-1, EVIOCGNAME(0), NULL)", Line(Ev("ioctl", [0xffffffff, 0x80004506, 0], -9)));
+        Assert.Equal("ioctl(-1, EVIOCGMTSLOTS(8), NULL)", Line(Ev("ioctl", [0xffffffff, 0x8008450a, 0], -9)));
+        // an unknown request keeps the _IOC notation and a hex argument
+        Assert.Equal("ioctl(-1, _IOC(_IOC_NONE, 0x5a, 0x41, 0), 0x7fffffffec68)",
+            Line(Ev("ioctl", [0xffffffff, 0x5a41, 0x7fffffffec68], -9)));
+    }
+
+    [CompilerFact]
+    public void IoctlArgumentsAsTheRequestReadsThem()
+    {
+        Assert.Equal("ioctl(-1, LOOP_SET_FD, -1159983635)", Line(Ev("ioctl", [0xffffffff, 0x4C00, 0xdeadbeefbadc0ded], -9)));
+        Assert.Equal("ioctl(-1, BLKFRASET, 16045690984232390125)", Line(Ev("ioctl", [0xffffffff, 0x1264, 0xdeadbeefbadc0ded], -9)));
+        Assert.Equal("ioctl(-1, PERF_EVENT_IOC_ENABLE, PERF_IOC_FLAG_GROUP|0xbadc0dec)",
+            Line(Ev("ioctl", [0xffffffff, 0x2400, 0xdeadbeefbadc0ded], -9)));
+        Assert.Equal("ioctl(-1, BLKROSET, [-559038737])",
+            Line(Ev("ioctl", [0xffffffff, 0x125d, P], -9, false, Fixed(2, Le32(0xdeadbeef)))));
+        Assert.Equal("ioctl(-1, BLKDISCARD, [16045690984232390125, 18072662651950788621])",
+            Line(Ev("ioctl", [0xffffffff, 0x1277, P], -9, false,
+                Fixed(2, [.. Le64(0xdeadbeefbadc0ded), .. Le64(0xfacefeedcafef00d)]))));
+        Assert.Equal("ioctl(-1, TIOCMBIS, [TIOCM_LE|TIOCM_DTR|0xffff1e00])",
+            Line(Ev("ioctl", [0xffffffff, 0x5416, P], -9, false, Fixed(2, Le32(0xffff1e03)))));
+        // 4 bytes before an unreadable page where 8 are needed: the pointer
+        Assert.Equal("ioctl(-1, BLKDISCARD, 0x7ffff7fbcffc)",
+            Line(Ev("ioctl", [0xffffffff, 0x1277, 0x7ffff7fbcffc], -9, true, Fixed(2, Le32(1)))));
+        Assert.Equal("ioctl(-1, SIOCBRADDBR, \"0123456789012345\"...)",
+            Line(Ev("ioctl", [0xffffffff, 0x89a0, P], -9, false, Fixed(2, Encoding.ASCII.GetBytes("0123456789012345678")))));
+        var ws = CStruct.Bytes("#include <asm/termios.h>", "struct winsize",
+            "s.ws_row = 33152; s.ws_col = 33666; s.ws_xpixel = 34180; s.ws_ypixel = 34694;");
+        Assert.Equal("ioctl(-1, TIOCSWINSZ, {ws_row=33152, ws_col=33666, ws_xpixel=34180, ws_ypixel=34694})",
+            Line(Ev("ioctl", [0xffffffff, 0x5414, P], -9, false, Fixed(2, ws))));
+    }
+}
