@@ -112,3 +112,36 @@ public class KeyctlIoctlDecoderTests
             Line(Ev("ioctl", [0xffffffff, 0x5414, P], -9, false, Fixed(2, ws))));
     }
 }
+
+/// <summary>bpf commands beyond map creation and program loading, against strace 6.1's tests/bpf.c output.</summary>
+public class BpfCommandDecoderTests
+{
+    private const string Inc = "#include <linux/bpf.h>";
+
+    [CompilerFact]
+    public void ElementIdAndLinkCommandsFromRealAttributes()
+    {
+        var elem = CStruct.Bytes(Inc, "union bpf_attr", "s.map_fd = -1; s.key = 0xdeadbeef; s.value = 0xbadc0ded; s.flags = BPF_F_LOCK;");
+        Assert.Equal("bpf(BPF_MAP_LOOKUP_ELEM, {map_fd=-1, key=0xdeadbeef, value=0xbadc0ded, flags=BPF_F_LOCK}, 32)",
+            Kit.Line(Kit.Ev("bpf", [1, 0x1000, 32], -9, false, Kit.Sized(1, elem[..32]))));
+        // size 4: only map_fd was passed; key and value are zero as the kernel sees them, flags not reached
+        Assert.Equal("bpf(BPF_MAP_LOOKUP_ELEM, {map_fd=-1, key=NULL, value=NULL}, 4)",
+            Kit.Line(Kit.Ev("bpf", [1, 0x1000, 4], -9, false, Kit.Sized(1, elem[..4]))));
+        var ids = CStruct.Bytes(Inc, "union bpf_attr", "s.start_id = 3134983661; s.next_id = 3405705229; s.open_flags = 0xffffff27;");
+        Assert.Equal("bpf(BPF_PROG_GET_NEXT_ID, {start_id=3134983661, next_id=3405705229}, 8)",
+            Kit.Line(Kit.Ev("bpf", [11, 0x1000, 8], -22, false, Kit.Sized(1, ids[..8]))));
+        Assert.Equal("bpf(BPF_MAP_GET_FD_BY_ID, {map_id=3134983661, next_id=3405705229, open_flags=0xffffff27}, 12)",
+            Kit.Line(Kit.Ev("bpf", [14, 0x1000, 12], -22, false, Kit.Sized(1, ids[..12]))));
+        var link = CStruct.Bytes(Inc, "union bpf_attr",
+            "s.link_create.prog_fd = -1; s.link_create.target_fd = 0xdeadbeef; s.link_create.attach_type = BPF_CGROUP_DEVICE; s.link_create.flags = 4;");
+        Assert.Equal("bpf(BPF_LINK_CREATE, {link_create={prog_fd=-1, target_fd=-559038737, attach_type=BPF_CGROUP_DEVICE, flags=0x4}}, 16)",
+            Kit.Line(Kit.Ev("bpf", [28, 0x1000, 16], -9, false, Kit.Sized(1, link[..16]))));
+        var pin = CStruct.Bytes(Inc, "union bpf_attr", "s.pathname = 0x2000; s.bpf_fd = -1; s.file_flags = BPF_F_RDONLY|BPF_F_WRONLY;");
+        Assert.Equal("bpf(BPF_OBJ_PIN, {pathname=\"/sys/fs/bpf/foo/bar\", bpf_fd=-1, file_flags=BPF_F_RDONLY|BPF_F_WRONLY}, 16)",
+            Kit.Line(Kit.Ev("bpf", [6, 0x1000, 16], -22, false, Kit.Sized(1, pin[..16]),
+                new Whyfail.Events.CapturedArg(1, Whyfail.Events.CaptureKind.Nested, 0,
+                    Encoding.ASCII.GetBytes("/sys/fs/bpf/foo/bar\0xyz"), 256))));
+        // an unreadable attribute stays a pointer
+        Assert.Equal("bpf(BPF_MAP_FREEZE, 0x1000, 4)", Kit.Line(Kit.Ev("bpf", [22, 0x1000, 4], -9, false, Kit.Unreadable(1, Whyfail.Events.CaptureKind.Sized))));
+    }
+}
