@@ -136,6 +136,17 @@ public class BpfCommandDecoderTests
             "s.link_create.prog_fd = -1; s.link_create.target_fd = 0xdeadbeef; s.link_create.attach_type = BPF_CGROUP_DEVICE; s.link_create.flags = 4;");
         Assert.Equal("bpf(BPF_LINK_CREATE, {link_create={prog_fd=-1, target_fd=-559038737, attach_type=BPF_CGROUP_DEVICE, flags=0x4}}, 16)",
             Kit.Line(Kit.Ev("bpf", [28, 0x1000, 16], -9, false, Kit.Sized(1, link[..16]))));
+        // bytes past strace's structure (16 for this attach type): extra_data, every byte in hex
+        var big = new byte[48];
+        link[..16].CopyTo(big, 0);
+        for (int k = 16; k < 48; k++) big[k] = (byte)('0' + (k - 16) % 10);
+        var hex = string.Concat(big[16..].Select(b => $"\\x{b:x2}"));
+        Assert.Equal("bpf(BPF_LINK_CREATE, {link_create={prog_fd=-1, target_fd=-559038737, attach_type=BPF_CGROUP_DEVICE, flags=0x4}, extra_data=\"" + hex + "\" /* bytes 16..47 */}, 48)",
+            Kit.Line(Kit.Ev("bpf", [28, 0x1000, 48], -7, false, Kit.Sized(1, big))));
+        // the size reaches an unreadable page: the readable prefix, then ???
+        Assert.Equal("bpf(BPF_LINK_CREATE, {link_create={prog_fd=-1, target_fd=-559038737, attach_type=BPF_CGROUP_DEVICE, flags=0x4}, ???}, 48)",
+            Kit.Line(Kit.Ev("bpf", [28, 0x1000, 48], -14, true,
+                new Whyfail.Events.CapturedArg(1, Whyfail.Events.CaptureKind.Sized, 0, big[..47], 48, true))));
         var pin = CStruct.Bytes(Inc, "union bpf_attr", "s.pathname = 0x2000; s.bpf_fd = -1; s.file_flags = BPF_F_RDONLY|BPF_F_WRONLY;");
         Assert.Equal("bpf(BPF_OBJ_PIN, {pathname=\"/sys/fs/bpf/foo/bar\", bpf_fd=-1, file_flags=BPF_F_RDONLY|BPF_F_WRONLY}, 16)",
             Kit.Line(Kit.Ev("bpf", [6, 0x1000, 16], -22, false, Kit.Sized(1, pin[..16]),

@@ -20,7 +20,8 @@ internal static class BpfFamily
         // BPF_OBJ_PIN/BPF_OBJ_GET's pathname is a pointer inside the attribute: a second-level copy. A string has no
         // length beside it, so its own pointer stands as the length (the copy is always the cap: no mapped address
         // is below it); for the other commands the first 8 bytes are no pointer and the copy fails harmlessly.
-        r.Add("bpf", Decode, s => s.Sized(1, 2, Math.Max(Map.Size, Prog.Size))
+        // The whole attribute up to a page (WF_MAX_BLOB): bytes past the command's structure are strace's extra_data.
+        r.Add("bpf", Decode, s => s.Sized(1, 2, CaptureSpec.PathSize)
             .Nested(0, 1, Obj.Off("pathname"), Obj.Off("pathname"), 8, 1, PathCopy));
     }
 
@@ -124,7 +125,8 @@ internal static class BpfFamily
             _ => null,
         };
         if (shape is not var (l, last)) return null;
-        var d = Attr(c, 1, l.End(last));
+        int attrSize = l.End(last);
+        var d = Attr(c, 1, attrSize);
         if (d is null) return null;
         var m = new Mem(d);
         uint U(string f) => m.U32(l.Off(f));
@@ -187,8 +189,37 @@ internal static class BpfFamily
                 if (Reaches("link_create.target_btf_id") && type == 0 && U("link_create.target_btf_id") != 0)
                     lc.Add("target_btf_id=" + Fmt.UInt(U("link_create.target_btf_id")));
                 f.Add("link_create=" + Fmt.Struct(lc));
+                // strace's structure ends at flags but for attach type 0 (target_btf_id); for the types whose
+                // union it decodes further (not shown here) bytes past flags are no extra data
+                if (type != 0 && Xlat.Table("bpf_attach_types").Lookup(type) is "BPF_TRACE_ITER" or "BPF_PERF_EVENT"
+                        or "BPF_TRACE_KPROBE_MULTI")
+                    return Fmt.Struct(f);
+                if (type != 0) attrSize = l.End("link_create.flags");
                 break;
         }
+        f.AddRange(Extra(c, 1, attrSize));
         return Fmt.Struct(f);
+    }
+
+    /// <summary>
+    /// What the attribute holds past the command's structure (<paramref name="attrSize"/> bytes, strace 6.1's), as
+    /// strace shows it: every byte in hex when any is non-zero (the kernel then fails with E2BIG), with its offsets;
+    /// <c>???</c> when the size reaches into memory that could not be read.
+    /// </summary>
+    private static IEnumerable<string> Extra(Call c, int i, int attrSize)
+    {
+        uint size = c.UInt(2);
+        var cap = c.Cap(i);
+        if (size <= attrSize || cap?.Data is not { } d) yield break;
+        if (d.Length < size)
+        {
+            if (cap.Faulted) yield return "???";
+            yield break;
+        }
+        var extra = d.AsSpan(attrSize, (int)size - attrSize);
+        if (!extra.ContainsAnyExcept((byte)0)) yield break;
+        var sb = new System.Text.StringBuilder(extra.Length * 4 + 32);
+        foreach (var b in extra) sb.Append("\\x").Append(b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture));
+        yield return $"extra_data=\"{sb}\" /* bytes {attrSize}..{size - 1} */";
     }
 }
