@@ -156,3 +156,27 @@ public class BpfCommandDecoderTests
         Assert.Equal("bpf(BPF_MAP_FREEZE, 0x1000, 4)", Kit.Line(Kit.Ev("bpf", [22, 0x1000, 4], -9, false, Kit.Unreadable(1, Whyfail.Events.CaptureKind.Sized))));
     }
 }
+
+/// <summary>setsockopt's multicast and packet structures, against strace 6.1's ip_mreq.c, net-packet_mreq.c, net-tpacket_req.c.</summary>
+public class SockoptStructDecoderTests
+{
+    [CompilerFact]
+    public void MembershipRequestsFromRealStructs()
+    {
+        var mreq = CStruct.Bytes("#include <netinet/in.h>\n#include <arpa/inet.h>", "struct ip_mreq",
+            "s.imr_multiaddr.s_addr = inet_addr(\"224.0.0.3\"); s.imr_interface.s_addr = inet_addr(\"127.0.0.1\");");
+        Assert.Equal("setsockopt(0, SOL_IP, IP_ADD_MEMBERSHIP, {imr_multiaddr=inet_addr(\"224.0.0.3\"), imr_interface=inet_addr(\"127.0.0.1\")}, 8)",
+            Kit.Line(Kit.Ev("setsockopt", [0, 0, 35, 0x1000, 8], -14, false, Kit.Sized(3, mreq))));
+        // shorter than the structure: the pointer, as strace
+        Assert.Equal("setsockopt(0, SOL_IP, IP_ADD_MEMBERSHIP, 0x1000, 4)",
+            Kit.Line(Kit.Ev("setsockopt", [0, 0, 35, 0x1000, 4], -22, false, Kit.Sized(3, mreq[..4]))));
+        var pm = CStruct.Bytes("#include <linux/if_packet.h>", "struct packet_mreq",
+            "s.mr_ifindex = 0; s.mr_type = 0xffff; s.mr_alen = 8; memset(s.mr_address, 0xff, 8);");
+        Assert.Equal("setsockopt(-1, SOL_PACKET, PACKET_ADD_MEMBERSHIP, {mr_ifindex=0, mr_type=0xffff /* PACKET_MR_??? */, mr_alen=8, mr_address=ff:ff:ff:ff:ff:ff:ff:ff}, 16)",
+            Kit.Line(Kit.Ev("setsockopt", [0xffffffff, 263, 1, 0x1000, 16], -9, false, Kit.Sized(3, pm))));
+        var tp = CStruct.Bytes("#include <linux/if_packet.h>", "struct tpacket_req",
+            "s.tp_block_size = 4096; s.tp_block_nr = 1; s.tp_frame_size = 2048; s.tp_frame_nr = 2;");
+        Assert.Equal("setsockopt(-1, SOL_PACKET, PACKET_RX_RING, {tp_block_size=4096, tp_block_nr=1, tp_frame_size=2048, tp_frame_nr=2}, 16)",
+            Kit.Line(Kit.Ev("setsockopt", [0xffffffff, 263, 5, 0x1000, 16], -9, false, Kit.Sized(3, tp))));
+    }
+}

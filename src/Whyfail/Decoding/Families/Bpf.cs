@@ -10,6 +10,7 @@ internal static class BpfFamily
     private static readonly StructLayout Obj = Xlat.Struct("bpf_attr_obj");
     private static readonly StructLayout Ids = Xlat.Struct("bpf_attr_ids");
     private static readonly StructLayout Link = Xlat.Struct("bpf_attr_link_create");
+    private static readonly StructLayout Attach = Xlat.Struct("bpf_attr_attach");
 
     /// <summary>Bytes copied of BPF_OBJ_PIN/BPF_OBJ_GET's pathname (a second-level copy).</summary>
     private const int PathCopy = CaptureSpec.StringSize;
@@ -122,6 +123,8 @@ internal static class BpfFamily
                 or "BPF_PROG_GET_FD_BY_ID" or "BPF_MAP_GET_FD_BY_ID" => (Ids, "open_flags"),
             "BPF_BTF_GET_FD_BY_ID" or "BPF_LINK_GET_FD_BY_ID" => (Ids, "start_id"),
             "BPF_LINK_CREATE" => (Link, "link_create.target_btf_id"),
+            "BPF_PROG_ATTACH" => (Attach, "replace_bpf_fd"),
+            "BPF_PROG_DETACH" => (Attach, "attach_type"),
             _ => null,
         };
         if (shape is not var (l, last)) return null;
@@ -175,6 +178,16 @@ internal static class BpfFamily
                 break;
             case "BPF_LINK_GET_FD_BY_ID":
                 f.Add("link_id=" + Fmt.UInt(U("start_id")));
+                break;
+            case "BPF_PROG_ATTACH":
+                f.AddRange(["target_fd=" + Fd("target_fd"), "attach_bpf_fd=" + Fd("attach_bpf_fd"),
+                    "attach_type=" + Xlat.Table("bpf_attach_types").Value(U("attach_type"), "BPF_???"),
+                    "attach_flags=" + Xlat.Table("bpf_attach_flags").Flags(U("attach_flags"))]);
+                if (Reaches("replace_bpf_fd")) f.Add("replace_bpf_fd=" + Fd("replace_bpf_fd"));
+                break;
+            case "BPF_PROG_DETACH":
+                f.AddRange(["target_fd=" + Fd("target_fd"),
+                    "attach_type=" + Xlat.Table("bpf_attach_types").Value(U("attach_type"), "BPF_???")]);
                 break;
             case "BPF_LINK_CREATE":
                 uint type = U("link_create.attach_type");
