@@ -180,3 +180,25 @@ public class SockoptStructDecoderTests
             Kit.Line(Kit.Ev("setsockopt", [0xffffffff, 263, 5, 0x1000, 16], -9, false, Kit.Sized(3, tp))));
     }
 }
+
+/// <summary>ioctl's struct ifreq for the requests that set an interface property (strace 6.1's ioctl_sock.c).</summary>
+public class IfreqDecoderTests
+{
+    [CompilerFact]
+    public void IfreqFromRealStructs()
+    {
+        const string inc = "#include <sys/socket.h>\n#include <linux/if.h>";
+        var mtu = CStruct.Bytes(inc, "struct ifreq", "memcpy(s.ifr_name, \"0123456789012345\", 16); s.ifr_mtu = -87097646;");
+        Assert.Equal("ioctl(-1, SIOCSIFMTU, {ifr_name=\"012345678901234\"..., ifr_mtu=-87097646})",
+            Kit.Line(Kit.Ev("ioctl", [0xffffffff, 0x8922, 0x1000], -9, false, Kit.Fixed(2, mtu))));
+        var name = CStruct.Bytes(inc, "struct ifreq", "strcpy(s.ifr_name, \"012345678901234\"); strcpy(s.ifr_newname, \"abcdefghijklmno\");");
+        Assert.Equal("ioctl(-1, SIOCSIFNAME, {ifr_name=\"012345678901234\", ifr_newname=\"abcdefghijklmno\"})",
+            Kit.Line(Kit.Ev("ioctl", [0xffffffff, 0x8923, 0x1000], -9, false, Kit.Fixed(2, name))));
+        var flags = CStruct.Bytes(inc, "struct ifreq", "strcpy(s.ifr_name, \"lo\"); s.ifr_flags = IFF_UP|IFF_LOOPBACK;");
+        Assert.Equal("ioctl(-1, SIOCSIFFLAGS, {ifr_name=\"lo\", ifr_flags=IFF_UP|IFF_LOOPBACK})",
+            Kit.Line(Kit.Ev("ioctl", [0xffffffff, 0x8914, 0x1000], -9, false, Kit.Fixed(2, flags))));
+        var idx = CStruct.Bytes(inc, "struct ifreq", "s.ifr_ifindex = 1;");
+        Assert.Equal("ioctl(-1, SIOCGIFNAME, {ifr_ifindex=1})",
+            Kit.Line(Kit.Ev("ioctl", [0xffffffff, 0x8910, 0x1000], -9, false, Kit.Fixed(2, idx))));
+    }
+}

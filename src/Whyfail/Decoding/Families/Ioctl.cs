@@ -74,8 +74,63 @@ internal static class IoctlFamily
             // a bridge name: IFNAMSIZ bytes at most (strace shows 16 and "..." when no NUL is among them)
             "SIOCBRADDBR" or "SIOCBRDELBR" => IfName(c, 2),
             "TIOCSWINSZ" => Winsize(c),
-            _ => c.Hex(2),
+            "SIOCSIFENCAP" => Ints(1, 4, o => Fmt.Int(m.U32(o))),
+            _ => Ifreq(c, name) ?? c.Hex(2),
         };
+    }
+
+    /// <summary>
+    /// struct ifreq of the requests that set an interface property, as strace 6.1 shows it on entry: ifr_name, then
+    /// the union member the request reads (SIOCGIFNAME, SIOCBRADDIF, SIOCBRDELIF: ifr_ifindex alone); null for
+    /// other requests (their argument stays a pointer), the pointer when the structure could not be read.
+    /// </summary>
+    private static string? Ifreq(Call c, string name)
+    {
+        string? member = name switch
+        {
+            "SIOCSIFADDR" => "ifr_addr", "SIOCSIFDSTADDR" => "ifr_dstaddr", "SIOCSIFBRDADDR" => "ifr_broadaddr",
+            "SIOCSIFNETMASK" => "ifr_netmask", "SIOCSIFFLAGS" => "ifr_flags", "SIOCSIFMETRIC" => "ifr_metric",
+            "SIOCSIFMTU" => "ifr_mtu", "SIOCSIFSLAVE" => "ifr_slave", "SIOCSIFNAME" => "ifr_newname",
+            "SIOCSIFTXQLEN" => "ifr_qlen", "SIOCSIFMAP" => "ifr_map",
+            "SIOCGIFNAME" or "SIOCBRADDIF" or "SIOCBRDELIF" => "ifr_ifindex",
+            _ => null,
+        };
+        if (member is null) return null;
+        var l = Xlat.Struct("ifreq");
+        if (!c.TryData(2, l.Size, out var d)) return c.Ptr(2);
+        var m = new Mem(d);
+        int at = l.Off(member);
+        if (member == "ifr_ifindex")
+        {
+            uint index = m.U32(at);
+            return Fmt.Struct(["ifr_ifindex=" + (name == "SIOCGIFNAME" ? Fmt.Int(index) : Cmsg.IfIndex(index))]);
+        }
+        string value = member switch
+        {
+            "ifr_addr" or "ifr_dstaddr" or "ifr_broadaddr" or "ifr_netmask" =>
+                Sockaddr.Format(d.AsMemory(at, l.SizeOf(member))),
+            "ifr_flags" => Xlat.Table("iff_flags").Flags(m.U16(at)),
+            "ifr_metric" or "ifr_mtu" or "ifr_qlen" => Fmt.Int(m.U32(at)),
+            "ifr_slave" or "ifr_newname" => FieldString(m, at, l.SizeOf(member), c.Limit),
+            _ => IfMap(m, at),
+        };
+        return Fmt.Struct(["ifr_name=" + FieldString(m, l.Off("ifr_name"), l.SizeOf("ifr_name"), c.Limit), member + "=" + value]);
+    }
+
+    /// <summary>A char array field as strace's print_quoted_cstring: up to its NUL, else its size - 1 bytes and "...".</summary>
+    private static string FieldString(Mem m, int at, int size, int limit)
+    {
+        var s = m.Slice(at, size);
+        int nul = s.IndexOf((byte)0);
+        return nul >= 0 ? StringEscaper.Quote(s[..nul], limit, false) : StringEscaper.Quote(s[..Math.Max(0, size - 1)], limit, true);
+    }
+
+    /// <summary>struct ifmap: every field in hex.</summary>
+    private static string IfMap(Mem m, int at)
+    {
+        var l = Xlat.Struct("ifmap");
+        return Fmt.Struct(new[] { "mem_start", "mem_end", "base_addr", "irq", "dma", "port" }
+            .Select(f => f + "=" + Fmt.Hex(m.Field(at + l.Off(f), l.SizeOf(f)))));
     }
 
     /// <summary>struct winsize, read as the program passed it.</summary>
