@@ -202,3 +202,20 @@ public class IfreqDecoderTests
             Kit.Line(Kit.Ev("ioctl", [0xffffffff, 0x8910, 0x1000], -9, false, Kit.Fixed(2, idx))));
     }
 }
+
+/// <summary>ptrace requests with a structure or sigset argument (strace 6.1's ptrace.c test).</summary>
+public class PtraceArgDecoderTests
+{
+    [CompilerFact]
+    public void PeeksiginfoSigmaskAndListen()
+    {
+        var args = CStruct.Bytes("#include <linux/ptrace.h>", "struct ptrace_peeksiginfo_args",
+            "s.off = 16045690985305276141ULL; s.flags = PTRACE_PEEKSIGINFO_SHARED; s.nr = 42;");
+        Assert.Equal("ptrace(PTRACE_PEEKSIGINFO, 4805, {off=16045690985305276141, flags=PTRACE_PEEKSIGINFO_SHARED, nr=42}, 0xdeadbeeffffffeed)",
+            Kit.Line(Kit.Ev("ptrace", [0x4209, 4805, 0x1000, 0xdeadbeeffffffeed], -3, false, Kit.Fixed(2, args))));
+        Assert.Equal("ptrace(PTRACE_SETSIGMASK, 4805, 8, [USR1])",
+            Kit.Line(Kit.Ev("ptrace", [0x420b, 4805, 8, 0x1000], -3, false, Kit.Fixed(3, Kit.Le64(1UL << 9)))));
+        Assert.Equal("ptrace(PTRACE_LISTEN, 4805)", Kit.Line(Kit.Ev("ptrace", [0x4208, 4805, 0, 0], -3)));
+        Assert.Equal("ptrace(PTRACE_GET_SYSCALL_INFO, 4861, 0, NULL)", Kit.Line(Kit.Ev("ptrace", [0x420e, 4861, 0, 0], -3)));
+    }
+}
