@@ -185,7 +185,7 @@ internal static class Cmsg
     }
 
     /// <summary>An interface index as strace prints it: if_nametoindex("lo") when this host has it, else the number.</summary>
-    private static string IfIndex(uint index)
+    internal static string IfIndex(uint index)
     {
         try
         {

@@ -9,6 +9,7 @@ internal static class KeysFamily
               s => s.Str(0).Str(1).Sized(2, 3, CaptureSpec.BufferSize));
         r.Add("request_key", c => [c.Str(0), c.Str(1), c.Str(2), Keyring(c, 3)],
               s => s.Str(0).Str(1).Str(2));
+        KeyctlFamily.Register(r);
     }
 
     /// <summary>A key_serial_t (an int): a special keyring by name, else the serial number.</summary>

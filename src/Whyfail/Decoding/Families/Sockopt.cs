@@ -60,6 +60,7 @@ internal static class SockoptFamily
         if (d is null) return c.Ptr(3);
         var opt = OptionTable(c.UInt(1))?.Lookup(c.UInt(2));
         var m = new Mem(d);
+        if (Structured(c, opt, d) is { } s) return s;
         if (opt == "SO_LINGER" && d.Length >= Linger.Size)
             return Fmt.Struct([
                 "l_onoff=" + Fmt.Dec(m.I32(Linger.Off("l_onoff"))),
@@ -73,5 +74,58 @@ internal static class SockoptFamily
         }
         if (d.Length == 4) return "[" + Fmt.Dec(m.I32(0)) + "]";
         return c.Buf(3);
+    }
+
+    /// <summary>
+    /// The multicast and packet-socket requests strace 6.1 decodes as structures (ip_mreq, ipv6_mreq, group_req,
+    /// packet_mreq, tpacket_req), with its length rules: the pointer when the length is short (or, for the packet
+    /// structures, not exactly theirs) or the bytes could not be read; null for any other option.
+    /// </summary>
+    private static string? Structured(Call c, string? opt, byte[] d)
+    {
+        int len = c.Int(4);
+        var m = new Mem(d);
+        StructLayout? l = opt switch
+        {
+            "IP_ADD_MEMBERSHIP" or "IP_DROP_MEMBERSHIP" => Xlat.Struct("ip_mreq"),
+            "IPV6_ADD_MEMBERSHIP" or "IPV6_DROP_MEMBERSHIP" or "IPV6_JOIN_ANYCAST" or "IPV6_LEAVE_ANYCAST" => Xlat.Struct("ipv6_mreq"),
+            "MCAST_JOIN_GROUP" or "MCAST_LEAVE_GROUP" => Xlat.Struct("group_req"),
+            "PACKET_ADD_MEMBERSHIP" or "PACKET_DROP_MEMBERSHIP" => Xlat.Struct("packet_mreq"),
+            "PACKET_RX_RING" or "PACKET_TX_RING" => Xlat.Struct("tpacket_req"),
+            _ => null,
+        };
+        if (l is null) return null;
+        bool exact = opt!.StartsWith("PACKET_", StringComparison.Ordinal);
+        if ((exact ? len != l.Size : len < l.Size) || d.Length < l.Size) return c.Ptr(3);
+        uint U(string f) => m.U32(l.Off(f));
+        string V6(string f) => new System.Net.IPAddress(m.Slice(l.Off(f), 16)).ToString();
+        return opt switch
+        {
+            "IP_ADD_MEMBERSHIP" or "IP_DROP_MEMBERSHIP" => Fmt.Struct([
+                "imr_multiaddr=" + Sockaddr.InetAddr(m, l.Off("imr_multiaddr")),
+                "imr_interface=" + Sockaddr.InetAddr(m, l.Off("imr_interface"))]),
+            "MCAST_JOIN_GROUP" or "MCAST_LEAVE_GROUP" => Fmt.Struct([
+                "gr_interface=" + Cmsg.IfIndex(U("gr_interface")),
+                "gr_group=" + Sockaddr.Format(d.AsMemory(l.Off("gr_group"), l.SizeOf("gr_group")))]),
+            "PACKET_ADD_MEMBERSHIP" or "PACKET_DROP_MEMBERSHIP" => PacketMreq(m, l),
+            "PACKET_RX_RING" or "PACKET_TX_RING" => Fmt.Struct(
+                new[] { "tp_block_size", "tp_block_nr", "tp_frame_size", "tp_frame_nr" }.Select(f => f + "=" + Fmt.UInt(U(f)))),
+            _ => Fmt.Struct([
+                $"inet_pton(AF_INET6, \"{V6("ipv6mr_multiaddr")}\", &ipv6mr_multiaddr)",
+                "ipv6mr_interface=" + Cmsg.IfIndex(U("ipv6mr_interface"))]),
+        };
+    }
+
+    /// <summary>struct packet_mreq: the interface, the type, and mr_alen bytes of the address (at most its 8).</summary>
+    private static string PacketMreq(Mem m, StructLayout l)
+    {
+        int alen = m.U16(l.Off("mr_alen"));
+        var addr = m.Slice(l.Off("mr_address"), Math.Min(alen, l.SizeOf("mr_address"))).ToArray();
+        return Fmt.Struct([
+            "mr_ifindex=" + Cmsg.IfIndex(m.U32(l.Off("mr_ifindex"))),
+            "mr_type=" + Xlat.Table("packet_mreq_types").Value(m.U16(l.Off("mr_type")), "PACKET_MR_???"),
+            "mr_alen=" + Fmt.UInt((uint)alen),
+            "mr_address=" + string.Join(":", addr.Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture))),
+        ]);
     }
 }
