@@ -315,9 +315,17 @@ class Known:
         return None
 
 
+# The fresh working directory bench/decoding/run makes for each run (mktemp -d /tmp/whyfail-decoding-w.XXXXXX): a
+# program that prints its absolute path shows a different directory name under each tracer, the same file otherwise.
+RUN_DIR = re.compile(r"/tmp/whyfail-decoding-w\.[A-Za-z0-9]{6}(?=/|\"|$)")
+
+
 def classify(s, w, known):
     if s["errno"] != w["errno"]:
         return "wrong_errno"
+    if RUN_DIR.search(s["args"]) and RUN_DIR.search(w["args"]):
+        s, w = dict(s, args=RUN_DIR.sub("/tmp/whyfail-decoding-w.RUN", s["args"])), \
+            dict(w, args=RUN_DIR.sub("/tmp/whyfail-decoding-w.RUN", w["args"]))
     if s["args"] == w["args"]:
         return "identical"
     if NUMBER_NAMED.sub(r"\1", w["args"]) == s["args"]:

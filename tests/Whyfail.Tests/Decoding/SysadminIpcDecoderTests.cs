@@ -142,4 +142,41 @@ public class SysadminIpcDecoderTests
         var shortCap = new CapturedArg(0, CaptureKind.String, 0, bytes[..10], 0, Faulted: true);
         Assert.Equal("delete_module(0x7ffff7fbcff6, 0)", Line(Ev("delete_module", [0x7ffff7fbcff6, 0], -38, false, shortCap)));
     }
+
+    [CompilerFact]
+    public void MountSetattrReadsStructMountAttrBySize()
+    {
+        var a = C("#include <linux/mount.h>", "struct mount_attr",
+            "s.attr_set = MOUNT_ATTR_RDONLY|MOUNT_ATTR_NOSUID; s.attr_clr = 0; s.propagation = MS_UNBINDABLE; s.userns_fd = 9;");
+        Assert.Equal("mount_setattr(-1, \"/dev/full\", AT_RECURSIVE, {attr_set=MOUNT_ATTR_RDONLY|MOUNT_ATTR_NOSUID, attr_clr=0, propagation=MS_UNBINDABLE, userns_fd=9}, 32)",
+            Line(Ev("mount_setattr", [0xffffffff, 0x1000, 0x8000, 0x2000, 32], -22, false, Str(1, "/dev/full"), Sized(3, a))));
+        // Smaller than MOUNT_ATTR_SIZE_VER0: the address, as strace shows it.
+        Assert.Equal("mount_setattr(-1, \"/dev/full\", 0, 0x2000, 16)",
+            Line(Ev("mount_setattr", [0xffffffff, 0x1000, 0, 0x2000, 16], -22, false, Str(1, "/dev/full"), Sized(3, a[..16]))));
+    }
+
+    [Fact]
+    public void PrctlOptionsReadTheirArgumentsAsStraceShowsThem()
+    {
+        Assert.Equal("prctl(PR_SET_UNALIGN, PR_UNALIGN_NOPRINT|PR_UNALIGN_SIGBUS)", Line(Ev("prctl", [6, 3], -22)));
+        Assert.Equal("prctl(PR_SET_TSC, 0xfacebeef /* PR_TSC_??? */)", Line(Ev("prctl", [26, 0xfacebeef], -22)));
+        Assert.Equal("prctl(PR_SET_PDEATHSIG, 13464652301225295597)", Line(Ev("prctl", [1, 13464652301225295597], -22)));
+        Assert.Equal("prctl(PR_MCE_KILL, PR_MCE_KILL_SET, 0xff /* PR_MCE_KILL_??? */, 0, 0)", Line(Ev("prctl", [33, 1, 0xff, 0, 0], -22)));
+        Assert.Equal("prctl(PR_MCE_KILL_GET, 0xaaaa, 0xbbbb, 0xcccc, 0xdddd)", Line(Ev("prctl", [34, 0xaaaa, 0xbbbb, 0xcccc, 0xdddd], -22)));
+        Assert.Equal("prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, NULL, 1, \"name\")",
+            Line(Ev("prctl", [0x53564d41, 0, 0, 1, 0x1000], -22, false, Str(4, "name"))));
+        Assert.Equal("prctl(PR_SET_SECUREBITS, SECBIT_NOROOT|SECBIT_KEEP_CAPS_LOCKED|0x100000000)", Line(Ev("prctl", [28, 0x100000021], -1)));
+        Assert.Equal("sched_setaffinity(1, 0, [])", Line(Ev("sched_setaffinity", [1, 0, 0x1000], -22)));
+    }
+
+    [CompilerFact]
+    public void GroupListsAndPollTimeouts()
+    {
+        var groups = C("#include <sys/types.h>", "struct { gid_t a[2]; }", "s.a[0] = (gid_t)-1; s.a[1] = 4294967294u;");
+        Assert.Equal("setgroups(2, [-1, 4294967294])", Line(Ev("setgroups", [2, 0x1000], -22, false, Fixed(1, groups))));
+        Assert.Equal("setgroups(3, [-1, 4294967294, ... /* 0x1008 */])", Line(Ev("setgroups", [3, 0x1000], -14, false, Faulted(1, groups))));
+        var ts = C("#include <linux/time_types.h>", "struct __kernel_timespec", "s.tv_sec = 3735928559; s.tv_nsec = 4207869677;");
+        Assert.Equal("ppoll(NULL, 0, {tv_sec=3735928559, tv_nsec=4207869677}, NULL, 8)", Line(Ev("ppoll", [0, 0, 0x1000, 0, 8], -22, false, Fixed(2, ts))));
+        Assert.Equal("futex(0x1000, FUTEX_WAKE_BITSET, 10, 0)", Line(Ev("futex", [0x1000, 10, 10, 0x2000, 0x3000, 0], -22)));
+    }
 }

@@ -21,7 +21,7 @@ internal static class FileOpsFamily
         r.Add("linkat", c => [c.Dirfd(0), c.Path(1), c.Dirfd(2), c.Path(3), c.Flags(4, "at_flags_all")]);
         r.Add("fchownat", c => [c.Dirfd(0), c.Path(1), Fmt.Id(c[2]), Fmt.Id(c[3]), c.Flags(4, "at_flags")]);
         r.Add("fchmodat2", c => [c.Dirfd(0), c.Path(1), c.Octal(2), c.Flags(3, "at_flags")]);
-        r.Add("utimensat", c => [c.Dirfd(0), c.Path(1), Times(c, 2), c.Flags(3, "at_flags")],
+        r.Add("utimensat", c => [c.Dirfd(0), c.Path(1), Times(c, 2), c.Flags(3, "at_flags_all")],
               s => s.Fixed(2, 2 * Ts.Size));
         r.Add("mknod", c => MknodArgs([c.Path(0)], c.UInt(1), c.UInt(2)));
         r.Add("mknodat", c => MknodArgs([c.Dirfd(0), c.Path(1)], c.UInt(2), c.UInt(3)));
@@ -108,6 +108,7 @@ internal static class FileOpsFamily
     /// <summary>mknod: the mode with its file type; the device only for character and block devices.</summary>
     private static string[] MknodArgs(string[] head, uint mode, uint dev)
     {
+        mode &= 0xffff; // the kernel reads a umode_t
         var type = FileTypes.Lookup(mode & IfMt);
         if (type is "S_IFCHR" or "S_IFBLK")
             return [.. head, Fmt.SymbolicMode(mode), Makedev(dev)];

@@ -60,7 +60,7 @@ internal static class FutexFamily
             "FUTEX_LOCK_PI" or "FUTEX_LOCK_PI2" => [uaddr, op, timeout],
             "FUTEX_UNLOCK_PI" or "FUTEX_TRYLOCK_PI" => [uaddr, op],
             "FUTEX_WAIT_BITSET" => [uaddr, op, val, timeout, val3],
-            "FUTEX_WAKE_BITSET" => [uaddr, op, val, c.Ptr(3), uaddr2, val3],
+            "FUTEX_WAKE_BITSET" => [uaddr, op, val, val3],
             "FUTEX_WAIT_REQUEUE_PI" => [uaddr, op, val, timeout, uaddr2],
             _ => [uaddr, op, c.Hex(2), c.Hex(3), uaddr2, c.Hex(5)],
         };

@@ -13,8 +13,9 @@ internal static class ModuleFamily
         r.Add("init_module", c => [c.Ptr(0), c.UDec(1), c.Str(2)], s => s.Str(2));
         r.Add("delete_module", c => [c.Str(0), c.Flags(1, "delete_module_flags")], s => s.Str(0));
         r.Add("kexec_load", c => [c.Ptr(0), c.UDec(1), c.Ptr(2), KexecFlags(c[3])]);
-        r.Add("kexec_file_load", c => [c.Fd(0), c.Fd(1), c.UDec(2), c.Str(3), Xlat.Table("kexec_file_flags").Flags(c[4])],
-              s => s.Str(3));
+        // The command line is read by its length (cmdline_len counts the NUL): shown as that many bytes, as strace does.
+        r.Add("kexec_file_load", c => [c.Fd(0), c.Fd(1), c.UDec(2), c.Buf(3), Xlat.Table("kexec_file_flags").Flags(c[4])],
+              s => s.Sized(3, 2, CaptureSpec.BufferSize));
     }
 
     /// <summary>kexec_load's flags: the architecture in the high half (KEXEC_ARCH_X86_64), then KEXEC_ flags, as strace shows them.</summary>

@@ -5,6 +5,25 @@ namespace Whyfail.Decoding;
 internal static class MountFamily
 {
     private static readonly XlatTable Magic = Xlat.Table("mount_magic");
+    private static readonly StructLayout Attr = Xlat.Struct("mount_attr");
+
+    /// <summary>{attr_set=MOUNT_ATTR_RDONLY, attr_clr=0, propagation=MS_PRIVATE, userns_fd=0}, the non-zero bytes past it as strace shows them.</summary>
+    private static string MountAttr(Call c, int i, ulong size)
+    {
+        if (c[i] == 0) return "NULL";
+        if (size < Xlat.Table("mount_attr_sizes")["MOUNT_ATTR_SIZE_VER0"] || !c.TryData(i, Attr.Size, out var d)) return c.Ptr(i);
+        var m = new Mem(d);
+        var attrs = Xlat.Table("mount_attr_flags");
+        var f = new List<string>
+        {
+            "attr_set=" + attrs.Flags(m.U64(Attr.Off("attr_set"))),
+            "attr_clr=" + attrs.Flags(m.U64(Attr.Off("attr_clr"))),
+            "propagation=" + Xlat.Table("mount_flags").Value(m.U64(Attr.Off("propagation")), "MS_???"),
+            "userns_fd=" + Fmt.UDec(m.U64(Attr.Off("userns_fd"))),
+        };
+        f.AddRange(c.StructTail(i, Attr.Size));
+        return Fmt.Struct(f);
+    }
 
     public static void Register(Registry r)
     {
@@ -20,7 +39,9 @@ internal static class MountFamily
         r.Add("fspick", c => [c.Dirfd(0), c.Path(1), c.Flags(2, "fspick_flags")]);
         r.Add("move_mount", c => [c.Dirfd(0), c.Path(1), c.Dirfd(2), c.Path(3), c.Flags(4, "move_mount_flags")]);
         r.Add("fsopen", c => [c.Str(0), c.Flags(1, "fsopen_flags")]);
-        r.Add("mount_setattr", c => c.With((2, c.Flags(2, "at_flags"))));
+        // mount_setattr(dfd, path, flags, attr, size): struct mount_attr read by its size (from MOUNT_ATTR_SIZE_VER0 on).
+        r.Add("mount_setattr", c => [c.Dirfd(0), c.Path(1), c.Flags(2, "mount_setattr_flags"), MountAttr(c, 3, c[4]), c.UDec(4)],
+              s => s.Sized(3, 4, 2 * Attr.Size));
     }
 
     private static string[] Fsconfig(Call c)

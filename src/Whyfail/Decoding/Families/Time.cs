@@ -25,6 +25,9 @@ internal static class TimeFamily
         r.Add("timerfd_settime", c => [c.Fd(0), c.Flags(1, "timerfd_settime_flags"), Itimerspec(c, 2), c.Ptr(3)],
               s => s.Fixed(2, Its.Size));
         r.Add("timerfd_gettime", c => [c.Fd(0), c.Ptr(1)]);
+        // ppoll(fds, nfds, timeout, sigmask, sigsetsize): the pollfd array is not copied (its address shows).
+        r.Add("ppoll", c => [Fmt.ArrayPtr(c[0], c.UInt(1)), c.UDec32(1), Timespec(c, 2), SignalFamily.Sigset(c, 3, 4), c.UDec(4)],
+              s => s.Fixed(2, Ts.Size).Fixed(3, SignalFamily.SigsetSize));
         r.Add("clock_adjtime", c => [Clock(c, 0), c.Ptr(1)]);
         r.Add("getitimer", c => [c.Enum(0, "itimer_which", "ITIMER_???"), c.Ptr(1)]);
         r.Add("setitimer", c => [c.Enum(0, "itimer_which", "ITIMER_???"), Itimerval(c, 1), c.Ptr(2)],
