@@ -653,6 +653,18 @@ __noinline int capture_one(struct scratch_buf *sb, u32 off, u32 what, u64 val, u
 			n--; /* drop the NUL */
 		if (n >= (long)size - 1)
 			h->flags |= WF_EVF_BLOB_TRUNCATED;
+		if (n < 0 && size < 4096) {
+			/* A string (not a path: paths are read whole, PATH_MAX) with no NUL before an unreadable
+			 * page: keep the bytes up to it, marked faulted (strace shows such a string cut at -s when
+			 * that many bytes were readable, its address otherwise). */
+			u64 part = 4096 - (val & 4095);
+			VERIFIER_MASK(part, 0xfff);
+			if (part > 0 && part < sz && bpf_probe_read_user(dst, part, (void *)val) == 0) {
+				b->kind |= WF_BLOB_FAULTED;
+				h->flags |= WF_EVF_BLOB_TRUNCATED;
+				n = part;
+			}
+		}
 	} else {
 		if (kind == WF_CAP_SIZED || kind == WF_CAP_SIZED_PTR || kind == WF_CAP_NESTED) {
 			want = (u32)lenval;

@@ -12,14 +12,17 @@
  *   perf_event_open: attr->size 200 with a non-zero byte past the kernel's attribute: E2BIG, and the kernel
  *                    writes the size it supports into attr->size (in/out: shown as 200 => N).
  *   capset:          header version 0x12345678: EINVAL, and the kernel writes its preferred version back.
+ *   delete_module, semop, move_pages: a string and two arrays running into the unmapped page.
  * Exit 0 when all failed as expected. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/io_uring.h>
+#include <linux/mempolicy.h>
 #include <linux/openat2.h>
 #include <linux/perf_event.h>
+#include <linux/sem.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -94,7 +97,22 @@ int main(void)
 	long r7 = syscall(SYS_capset, &hdr, data);
 	int e7 = errno;
 
-	return r1 == -1 && e1 == EINVAL && r2 == -1 && e2 == EFAULT && r3 == -1 && e3 == EOPNOTSUPP && r4 == -1 && e4 == EBADF &&
+	/* A string and arrays running into the unmapped page: an 80-byte module name with no NUL before the page's end
+	 * (delete_module: EFAULT, EPERM or ENOSYS), two sembufs asked for and one readable (semop: EFAULT or EINVAL),
+	 * two page addresses asked for and one readable (move_pages: EFAULT). */
+	char *name = end - 80;
+	memset(name, 'm', 80);
+	long r8 = syscall(SYS_delete_module, name, 0);
+	struct sembuf *ops = (void *)(end - sizeof(struct sembuf));
+	ops->sem_num = 7;
+	ops->sem_op = -1;
+	ops->sem_flg = SEM_UNDO;
+	long r9 = syscall(SYS_semop, -1, ops, 2);
+	void **pages = (void *)(end - sizeof(void *));
+	*pages = p;
+	long r10 = syscall(SYS_move_pages, 0, 2, pages, NULL, NULL, MPOL_MF_MOVE_ALL);
+
+	return r8 == -1 && r9 == -1 && r10 == -1 && r1 == -1 && e1 == EINVAL && r2 == -1 && e2 == EFAULT && r3 == -1 && e3 == EOPNOTSUPP && r4 == -1 && e4 == EBADF &&
 	       r5 == -1 && e5 == EBADF && r6 == -1 && e6 == E2BIG && battr->size != sizeof(big) && r7 == -1 && e7 == EINVAL &&
 	       hdr.version != 0x12345678 ? 0 : 1;
 }

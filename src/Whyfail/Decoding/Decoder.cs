@@ -43,6 +43,8 @@ public static class Decoder
         ArchPrctlFamily.Register,
         FanotifyFamily.Register,
         ModuleFamily.Register,
+        SysadminFamily.Register,
+        IpcFamily.Register,
     ];
 
     /// <summary>Arguments (by kernel parameter name) that hold a path: captured whole.</summary>

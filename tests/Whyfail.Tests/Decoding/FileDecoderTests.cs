@@ -79,7 +79,7 @@ public class OpenDecoderTests
     {
         Assert.Equal("openat2(AT_FDCWD, \"/x\", {flags=O_RDONLY|O_CLOEXEC, resolve=RESOLVE_NO_SYMLINKS|RESOLVE_BENEATH}, 24)",
             Line(Ev("openat2", [AtFdcwd, 0x1000, 0x2000, 24], -40, false, Str(1, "/x"), Sized(2, OpenHow(0x80000, 0, 0x0c)))));
-        Assert.Equal("openat2(3, \"f\", {flags=O_WRONLY|O_CREAT, mode=0640}, 24)",
+        Assert.Equal("openat2(3, \"f\", {flags=O_WRONLY|O_CREAT, mode=0640, resolve=0}, 24)",
             Line(Ev("openat2", [3, 0x1000, 0x2000, 24], -13, false, Str(1, "f"), Sized(2, OpenHow(0x41, 0x1a0, 0)))));
         // a struct shorter than the first version cannot be decoded: the pointer
         Assert.Equal("openat2(3, \"f\", 0x2000, 16)",
@@ -101,7 +101,7 @@ public class StatAndAccessDecoderTests
             Line(Ev("newfstatat", [5, 0x1000, 0x7ffd0000, 0x1000], -9, false, Str(1, ""))));
         Assert.Equal("statx(AT_FDCWD, \"/x\", AT_STATX_SYNC_AS_STAT, STATX_TYPE|STATX_MODE, 0x7ffd0000)",
             Line(Ev("statx", [AtFdcwd, 0x1000, 0, 3, 0x7ffd0000], -2, false, Str(1, "/x"))));
-        Assert.Equal("statx(AT_FDCWD, \"/x\", AT_SYMLINK_NOFOLLOW|AT_STATX_DONT_SYNC, STATX_BASIC_STATS|STATX_BTIME, 0x7ffd0000)",
+        Assert.Equal("statx(AT_FDCWD, \"/x\", AT_STATX_DONT_SYNC|AT_SYMLINK_NOFOLLOW, STATX_ALL, 0x7ffd0000)",
             Line(Ev("statx", [AtFdcwd, 0x1000, 0x4100, 0xfff, 0x7ffd0000], -2, false, Str(1, "/x"))));
         Assert.Equal("statfs(\"/mnt\", 0x7ffd0000)", Line(Ev("statfs", [0x1000, 0x7ffd0000], -2, false, Str(0, "/mnt"))));
     }
@@ -182,9 +182,11 @@ public class FileOpsDecoderTests
     public void Utimensat()
     {
         const long utimeNow = (1L << 30) - 1, utimeOmit = (1L << 30) - 2;
-        Assert.Equal("utimensat(AT_FDCWD, \"/x\", [{tv_sec=0, tv_nsec=UTIME_NOW}, {tv_sec=0, tv_nsec=UTIME_OMIT}], 0)",
+        Assert.Equal("utimensat(AT_FDCWD, \"/x\", [UTIME_NOW, UTIME_OMIT], 0)",
             Line(Ev("utimensat", [AtFdcwd, 1, 2, 0], -1, false, Str(1, "/x"), Fixed(2, Timespecs(0, utimeNow, 0, utimeOmit)))));
-        Assert.Equal("utimensat(3, NULL, [{tv_sec=1700000000, tv_nsec=5}, {tv_sec=-1, tv_nsec=999999999}], AT_EMPTY_PATH)",
+        // A valid time carries strace's calendar comment, in the local time zone.
+        Assert.Matches(@"^utimensat\(3, NULL, \[\{tv_sec=1700000000, tv_nsec=5\} /\* 2023-11-1[45]T\d\d:\d\d:20\.000000005[+-]\d{4} \*/, " +
+                       @"\{tv_sec=-1, tv_nsec=999999999\} /\* 19(69|70)-\d\d-\d\dT\d\d:\d\d:59\.999999999[+-]\d{4} \*/\], AT_EMPTY_PATH\)$",
             Line(Ev("utimensat", [3, 0, 2, 0x1000], -22, false, Fixed(2, Timespecs(1700000000, 5, -1, 999999999)))));
         Assert.Equal("utimensat(AT_FDCWD, \"/x\", NULL, 0)", Line(Ev("utimensat", [AtFdcwd, 1, 0, 0], -1, false, Str(1, "/x"))));
         Assert.Equal("utimensat(AT_FDCWD, \"/x\", 0xbad, 0)",

@@ -29,7 +29,7 @@ public class MemoryDecoderTests
             Line(Ev("mmap", [0, 4096, 1, 0x80003, 3, 0], -95)));
         Assert.Equal("mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE|MAP_NORESERVE|MAP_STACK, -1, 0)",
             Line(Ev("mmap", [0, 4096, 0, 0x24002, ulong.MaxValue, 0], -12)));
-        Assert.Equal("mmap(NULL, 4096, PROT_READ|0x10, 0 /* MAP_??? */|MAP_ANONYMOUS, -1, 0)",
+        Assert.Equal("mmap(NULL, 4096, PROT_READ|0x10, MAP_FILE|MAP_ANONYMOUS, -1, 0)",
             Line(Ev("mmap", [0, 4096, 0x11, 0x20, ulong.MaxValue, 0], -22)));
     }
 

@@ -123,7 +123,7 @@ public class DefaultNotationTests
         Assert.Equal("fsync(-1)", Line(Ev("fsync", [0xffffffff], -9)));
         Assert.Equal("syncfs(3)", Line(Ev("syncfs", [3], -5)));
         Assert.Equal("fchdir(3)", Line(Ev("fchdir", [3], -20)));
-        Assert.Equal("splice(3, NULL, 4, 0x7ffd0000, 4096, 0x1)", Line(Ev("splice", [3, 0, 4, 0x7ffd0000, 4096, 1], -22)));
+        Assert.Equal("vmsplice(3, 0x7ffd0000, 4096, 0x1)", Line(Ev("vmsplice", [3, 0x7ffd0000, 4096, 1], -22)));
     }
 
     [Fact]

@@ -6,7 +6,8 @@ namespace Whyfail.Tests.Integration;
 /// Arguments the way the kernel reads them, end to end: structures that end at the edge of an unmapped
 /// page (tests/programs/page_edge.c). The kernel reads what the size says; so must the capture, and the
 /// decoders show the readable prefix rather than a bare pointer. Memory a copied structure points to
-/// (sendmsg's control messages) is copied too (bpf/copy_nested.h).
+/// (sendmsg's control messages) is copied too (bpf/copy_nested.h). Strings and arrays that run into the page are shown
+/// up to it (delete_module's name, semop's sembufs, move_pages' addresses).
 /// </summary>
 [Collection("tracing")]
 [Trait("suite", "integration")]
@@ -59,5 +60,17 @@ public class DecodingEdgeTests
         Assert.Matches(@"^\{type=PERF_TYPE_SOFTWARE, size=200 => (\d+)( /\* PERF_ATTR_SIZE_VER\d+ \*/)?, ", e2big.GetProperty("args")[0].GetString()!);
         var capset = Assert.Single(run.Failures("capset", "EINVAL"));
         Assert.Equal("{version=0x12345678 /* _LINUX_CAPABILITY_VERSION_??? */, pid=0}", capset.GetProperty("args")[0].GetString());
+
+        // A string with no NUL before the unmapped page (80 bytes of 'm'): its readable bytes are copied up to the page and
+        // shown cut at -s (64 by default), as strace shows them; before, the whole string copy failed and only the address showed.
+        var del = Assert.Single(run.Syscalls, l => l.GetProperty("syscall").GetString() == "delete_module");
+        Assert.Equal("\"" + new string('m', 64) + "\"...", del.GetProperty("args")[0].GetString());
+
+        // Arrays read by their count: the elements before the page, then strace's "... /* address */" where the memory ends.
+        var semop = Assert.Single(run.Syscalls, l => l.GetProperty("syscall").GetString() == "semop");
+        Assert.Matches(@"^\[\{sem_num=7, sem_op=-1, sem_flg=SEM_UNDO\}, \.\.\. /\* 0x[0-9a-f]+000 \*/\]$", semop.GetProperty("args")[1].GetString()!);
+        var pages = Assert.Single(run.Failures("move_pages", "EFAULT"));
+        Assert.Matches(@"^\[0x[0-9a-f]+000, \.\.\. /\* 0x[0-9a-f]+000 \*/\]$", pages.GetProperty("args")[2].GetString()!);
+        Assert.Equal("MPOL_MF_MOVE_ALL", pages.GetProperty("args")[5].GetString());
     }
 }

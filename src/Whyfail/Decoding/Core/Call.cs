@@ -161,6 +161,10 @@ internal sealed class Call
         if (this[i] == 0) return "NULL";
         var c = Cap(i);
         if (c?.Data is null) return Ptr(i);
+        // A string that ran into an unreadable page before its NUL: strace reads -s + 1 bytes of a string (a whole
+        // path), so it shows the string cut at -s when that many were readable, the address otherwise.
+        if (c.Faulted)
+            return limit != int.MaxValue && c.Data.Length > limit ? StringEscaper.Quote(c.Data, limit, true) : Ptr(i);
         return StringEscaper.Quote(c.Data, limit, Truncated(i, c));
     }
 

@@ -35,7 +35,13 @@ internal static class Fmt
         uint ifmt = (uint)bits["S_IFMT"];
         var parts = new List<string>();
         uint type = mode & ifmt;
-        if (type != 0) parts.Add(Xlat.Table("file_types").Value(type));
+        if (type != 0)
+        {
+            // A file type with no name: strace prints the whole mode in octal (0177777).
+            var name = Xlat.Table("file_types").Lookup(type);
+            if (name is null) return Octal(mode);
+            parts.Add(name);
+        }
         foreach (var name in (ReadOnlySpan<string>)["S_ISUID", "S_ISGID", "S_ISVTX"])
         {
             uint b = (uint)bits[name];

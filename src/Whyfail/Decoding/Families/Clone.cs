@@ -13,7 +13,8 @@ internal static class CloneFamily
         r.Add("clone", Clone);
         // struct clone_args is extensible: copy what the caller says it passed, up to our layout.
         r.Add("clone3", c => [CloneArgs(c, 0), c.UDec(1)], s => s.Sized(0, 1, Args.Size));
-        r.Add("unshare", c => [c.Flags(0, "unshare_flags")]);
+        // unshare reads an unsigned long: all 64 bits are shown (strace shows an unknown rest in full).
+        r.Add("unshare", c => [Xlat.Table("unshare_flags").Flags(c[0])]);
         r.Add("setns", c => [c.Fd(0), c.Flags(1, "namespace_flags")]);
     }
 

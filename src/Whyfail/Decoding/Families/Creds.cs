@@ -13,7 +13,10 @@ internal static class CredsFamily
         r.Add("setreuid setregid", c => [Fmt.Id(c[0]), Fmt.Id(c[1])]);
         r.Add("setresuid setresgid", c => [Fmt.Id(c[0]), Fmt.Id(c[1]), Fmt.Id(c[2])]);
         r.Add("getresuid getresgid", c => [c.Ptr(0), c.Ptr(1), c.Ptr(2)]);
-        r.Add("setgroups getgroups", c => [c.Dec(0), c.Ptr(1)]);
+        // setgroups' list read by its count (gid_t, -1 shown as -1); getgroups' is a result: the pointer.
+        r.Add("setgroups", c => [c.Dec(0), Arrays.Of(c, 1, c.UInt(0), 4, (m, at) => Fmt.Id(m.U32(at)))],
+              s => s.Fixed(1, 128 * 4));
+        r.Add("getgroups", c => [c.Dec(0), c.Ptr(1)]);
         // capget's data is its result; capset's is its input (two structs for versions 2 and 3).
         // The header as passed (entry copy): on a bad version the kernel writes its preferred one back.
         r.Add("capget", c => [HeaderArg(c, 0), c.Ptr(1)], s => s.Fixed(0, Header.Size).Entry(0, Header.Size));

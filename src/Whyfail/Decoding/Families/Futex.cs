@@ -5,11 +5,30 @@ internal static class FutexFamily
 {
     private static readonly XlatTable Ops = Xlat.Table("futex_ops");
     private static readonly XlatTable OpFlags = Xlat.Table("futex_op_flags");
+    private static readonly StructLayout Waitv = Xlat.Struct("futex_waitv");
+
+    /// <summary>{val=0x1, uaddr=0x7f…, flags=FUTEX_32|FUTEX_PRIVATE_FLAG}, __reserved only when set.</summary>
+    private static string Waiter(Mem m, int at)
+    {
+        var f = new List<string>
+        {
+            "val=" + Fmt.Hex(m.U64(at + Waitv.Off("val"))),
+            "uaddr=" + Fmt.Ptr(m.U64(at + Waitv.Off("uaddr"))),
+            "flags=" + Xlat.Table("futex_waitv_flags").Flags(m.U32(at + Waitv.Off("flags"))),
+        };
+        uint reserved = m.U32(at + Waitv.Off("__reserved"));
+        if (reserved != 0) f.Add("__reserved=" + Fmt.Hex(reserved));
+        return Fmt.Struct(f);
+    }
 
     public static void Register(Registry r)
     {
         // The fourth argument is a timeout pointer for the waiting operations, a count for the others.
         r.Add("futex", Decode, s => s.Fixed(3, TimeFamily.TimespecSize));
+        // futex_waitv(waiters, nr_futexes, flags, timeout, clockid): the array (at most FUTEX_WAITV_MAX, 128) read by its count.
+        r.Add("futex_waitv", c => [Arrays.Of(c, 0, c.UInt(1), Waitv.Size, Waiter), c.UDec32(1), c.Hex32(2),
+                                   TimeFamily.Timespec(c, 3), Xlat.Table("clock_ids").Value32(c.UInt(4), "CLOCK_???")],
+              s => s.Fixed(0, 128 * Waitv.Size).Fixed(3, TimeFamily.TimespecSize));
     }
 
     /// <summary>FUTEX_WAIT_PRIVATE, FUTEX_WAIT_BITSET_PRIVATE|FUTEX_CLOCK_REALTIME.</summary>
@@ -40,8 +59,8 @@ internal static class FutexFamily
             "FUTEX_WAKE_OP" => [uaddr, op, val, val2, uaddr2, c.Hex32(5)],
             "FUTEX_LOCK_PI" or "FUTEX_LOCK_PI2" => [uaddr, op, timeout],
             "FUTEX_UNLOCK_PI" or "FUTEX_TRYLOCK_PI" => [uaddr, op],
-            "FUTEX_WAIT_BITSET" => [uaddr, op, val, timeout, uaddr2, val3],
-            "FUTEX_WAKE_BITSET" => [uaddr, op, val, c.Ptr(3), uaddr2, val3],
+            "FUTEX_WAIT_BITSET" => [uaddr, op, val, timeout, val3],
+            "FUTEX_WAKE_BITSET" => [uaddr, op, val, val3],
             "FUTEX_WAIT_REQUEUE_PI" => [uaddr, op, val, timeout, uaddr2],
             _ => [uaddr, op, c.Hex(2), c.Hex(3), uaddr2, c.Hex(5)],
         };

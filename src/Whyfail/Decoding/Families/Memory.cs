@@ -1,12 +1,15 @@
 namespace Whyfail.Decoding;
 
-/// <summary>mmap, mprotect, munmap, brk, madvise, mlock*, munlock*, mremap, msync, mincore, pkey_mprotect, mseal, set_mempolicy, mbind.</summary>
+/// <summary>mmap, mprotect, munmap, brk, madvise, mlock*, munlock*, mremap, msync, mincore, pkey_mprotect, mseal, set_mempolicy, mbind,
+/// get_mempolicy, remap_file_pages, pkey_alloc, memfd_secret, process_madvise, move_pages.</summary>
 internal static class MemoryFamily
 {
     private static readonly XlatTable Masks = Xlat.Table("mmap_masks");
     private static readonly XlatTable Types = Xlat.Table("mmap_type");
     private static readonly XlatTable MapFlags = Xlat.Table("mmap_flags");
     private static readonly XlatTable Huge = Xlat.Table("mmap_huge");
+    /// <summary>Elements copied of an array argument read by its count.</summary>
+    private const int ArrayCopied = 32;
 
     public static void Register(Registry r)
     {
@@ -24,6 +27,19 @@ internal static class MemoryFamily
         r.Add("mseal", c => [c.Ptr(0), c.UDec(1), c.Hex(2)]);
         r.Add("set_mempolicy", c => c.With((0, Policy(c.UInt(0)))));
         r.Add("mbind", c => c.With((2, Policy(c.UInt(2))), (5, c.Flags(5, "mbind_flags"))));
+        r.Add("get_mempolicy", c => [c.Ptr(0), c.Ptr(1), c.UDec(2), c.Ptr(3), Xlat.Table("get_mempolicy_flags").Flags(c[4])]);
+        // remap_file_pages reads unsigned longs: prot and flags in full (a value above 32 bits is shown raw, never cut).
+        r.Add("remap_file_pages", c => [c.Ptr(0), c.UDec(1), Xlat.Table("mmap_prot").Flags(c[2], "PROT_NONE"), c.UDec(3),
+                                        c[4] > uint.MaxValue ? c.Hex(4) : Flags(c[4])]);
+        r.Add("pkey_alloc", c => [c.Hex(0), Xlat.Table("pkey_access").Flags(c[1])]);
+        r.Add("memfd_secret", c => [c.Flags(0, "memfd_secret_flags")]);
+        // Arrays read by their count (at most ArrayCopied elements: strace shows as many as -s).
+        r.Add("process_madvise", c => [c.Fd(0), Arrays.Of(c, 1, c[2], Arrays.IovecSize, Arrays.IovecPtr), c.UDec(2),
+                                       c.Enum(3, "madvise_advice", "MADV_???"), c.Hex32(4)],
+              s => s.Fixed(1, ArrayCopied * Arrays.IovecSize));
+        r.Add("move_pages", c => [c.Dec(0), c.UDec(1), Arrays.Of(c, 2, c[1], 8, (m, at) => Fmt.Ptr(m.U64(at))),
+                                  Arrays.Of(c, 3, c[1], 4, (m, at) => Fmt.Int(m.U32(at))), c.Ptr(4), c.Flags(5, "mbind_flags")],
+              s => s.Fixed(2, ArrayCopied * 8).Fixed(3, ArrayCopied * 4));
     }
 
     /// <summary>A NUMA policy as strace prints it: the mode (MPOL_BIND), then the mode flags (|MPOL_F_STATIC_NODES).</summary>

@@ -1,7 +1,7 @@
 namespace Whyfail.Decoding;
 
 /// <summary>
-/// read, write, pread64, pwrite64, readv, writev, close, dup*, pipe*. What a process writes is shown
+/// read, write, pread64, pwrite64, readv, writev, preadv*, pwritev*, process_vm_readv/writev, close, dup*, pipe*. What a process writes is shown
 /// as a string (limited); what a failed read left in its buffer means nothing, so reads show the pointer.
 /// </summary>
 internal static class ReadWriteFamily
@@ -19,6 +19,25 @@ internal static class ReadWriteFamily
         r.Add("pipe2", c => [c.Ptr(0), c.Flags(1, "open_flags")]);
         r.Add("mq_timedsend", c => [c.Fd(0), c.Buf(1), c.UDec(2), c.UDec(3), c.Ptr(4)],
               s => s.Sized(1, 2, CaptureSpec.BufferSize));
-        // readv, writev, pipe, sendfile: the default notation.
+        // A failed read's iovecs are shown with their addresses (the buffers hold nothing of the program's); the offset of
+        // preadv/pwritev is pos_l (the whole loff_t on x86_64), signed. What writev writes is not copied: its iovecs stay a pointer.
+        r.Add("readv", c => [c.Fd(0), Iovecs(c, 1, c[2]), c.UDec(2)], s => s.Fixed(1, IovecsCopied * Arrays.IovecSize));
+        r.Add("preadv", c => [c.Fd(0), Iovecs(c, 1, c[2]), c.UDec(2), c.LDec(3)],
+              s => s.Fixed(1, IovecsCopied * Arrays.IovecSize));
+        r.Add("preadv2", c => [c.Fd(0), Iovecs(c, 1, c[2]), c.UDec(2), c.LDec(3), c.Flags(5, "rwf_flags")],
+              s => s.Fixed(1, IovecsCopied * Arrays.IovecSize));
+        r.Add("pwritev", c => [c.Fd(0), Fmt.ArrayPtr(c[1], c[2]), c.UDec(2), c.LDec(3)]);
+        r.Add("pwritev2", c => [c.Fd(0), Fmt.ArrayPtr(c[1], c[2]), c.UDec(2), c.LDec(3), c.Flags(5, "rwf_flags")]);
+        // process_vm_readv/writev: the remote iovecs are addresses in another process, shown as such (and the local ones of a read).
+        r.Add("process_vm_readv", c => [c.Dec(0), Iovecs(c, 1, c[2]), c.UDec(2), Iovecs(c, 3, c[4]), c.UDec(4), c.UDec(5)],
+              s => s.Fixed(1, IovecsCopied * Arrays.IovecSize).Fixed(3, IovecsCopied * Arrays.IovecSize));
+        r.Add("process_vm_writev", c => [c.Dec(0), Fmt.ArrayPtr(c[1], c[2]), c.UDec(2), Iovecs(c, 3, c[4]), c.UDec(4), c.UDec(5)],
+              s => s.Fixed(3, IovecsCopied * Arrays.IovecSize));
+        // writev, pipe: the default notation.
     }
+
+    /// <summary>iovecs copied per array (strace shows as many as -s).</summary>
+    private const int IovecsCopied = 32;
+
+    private static string Iovecs(Call c, int i, ulong count) => Arrays.Of(c, i, count, Arrays.IovecSize, Arrays.IovecPtr);
 }

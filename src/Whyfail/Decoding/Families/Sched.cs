@@ -14,6 +14,8 @@ internal static class SchedFamily
 
     public static void Register(Registry r)
     {
+        // The CPU mask is not copied: an empty one is [] as strace shows it, else its address.
+        r.Add("sched_setaffinity", c => [c.Dec(0), c.UDec32(1), Fmt.ArrayPtr(c[2], c.UInt(1))]);
         r.Add("sched_setscheduler", c => [c.Dec(0), Policy(c.UInt(1)), c.IntPtr(2)], s => s.Fixed(2, 4));
         r.Add("sched_getscheduler", c => [c.Dec(0)]);
         r.Add("sched_setparam", c => [c.Dec(0), c.IntPtr(1)], s => s.Fixed(1, 4));

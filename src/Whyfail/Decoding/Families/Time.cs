@@ -1,10 +1,14 @@
 namespace Whyfail.Decoding;
 
-/// <summary>Clocks, sleeps and timers: clock_*, nanosleep, timer_create/settime, timerfd_*, eventfd*.</summary>
+/// <summary>Clocks, sleeps and timers: clock_*, nanosleep, timer_create/settime, timerfd_*, eventfd*, get/setitimer, get/settimeofday.</summary>
 internal static class TimeFamily
 {
     private static readonly StructLayout Ts = Xlat.Struct("kernel_timespec");
     private static readonly StructLayout Its = Xlat.Struct("kernel_itimerspec");
+    private static readonly StructLayout Tv = Xlat.Struct("kernel_old_timeval");
+    private static readonly StructLayout Itv = Xlat.Struct("kernel_old_itimerval");
+    private static readonly StructLayout Tz = Xlat.Struct("timezone");
+    public static int TimevalSize => Tv.Size;
     public static int TimespecSize => Ts.Size;
 
     public static void Register(Registry r)
@@ -21,6 +25,15 @@ internal static class TimeFamily
         r.Add("timerfd_settime", c => [c.Fd(0), c.Flags(1, "timerfd_settime_flags"), Itimerspec(c, 2), c.Ptr(3)],
               s => s.Fixed(2, Its.Size));
         r.Add("timerfd_gettime", c => [c.Fd(0), c.Ptr(1)]);
+        // ppoll(fds, nfds, timeout, sigmask, sigsetsize): the pollfd array is not copied (its address shows).
+        r.Add("ppoll", c => [Fmt.ArrayPtr(c[0], c.UInt(1)), c.UDec32(1), Timespec(c, 2), SignalFamily.Sigset(c, 3, 4), c.UDec(4)],
+              s => s.Fixed(2, Ts.Size).Fixed(3, SignalFamily.SigsetSize));
+        r.Add("clock_adjtime", c => [Clock(c, 0), c.Ptr(1)]);
+        r.Add("getitimer", c => [c.Enum(0, "itimer_which", "ITIMER_???"), c.Ptr(1)]);
+        r.Add("setitimer", c => [c.Enum(0, "itimer_which", "ITIMER_???"), Itimerval(c, 1), c.Ptr(2)],
+              s => s.Fixed(1, Itv.Size));
+        r.Add("settimeofday", c => [Timeval(c, 0), Timezone(c, 1)], s => s.Fixed(0, Tv.Size).Fixed(1, Tz.Size));
+        r.Add("gettimeofday", c => [c.Ptr(0), c.Ptr(1)]);
         r.Add("eventfd", c => [c.UDec(0)]);
         r.Add("eventfd2", c => [c.UDec(0), c.Flags(1, "eventfd_flags")]);
     }
@@ -35,8 +48,56 @@ internal static class TimeFamily
         return Timespec(new Mem(d), 0);
     }
 
+    /// <summary>{tv_sec=1, tv_nsec=500000000}: tv_nsec unsigned, as strace prints it (an invalid negative one is huge).</summary>
     public static string Timespec(Mem m, int off) =>
-        $"{{tv_sec={Fmt.Dec(m.I64(off + Ts.Off("tv_sec")))}, tv_nsec={Fmt.Dec(m.I64(off + Ts.Off("tv_nsec")))}}}";
+        $"{{tv_sec={Fmt.Dec(m.I64(off + Ts.Off("tv_sec")))}, tv_nsec={Fmt.UDec(m.U64(off + Ts.Off("tv_nsec")))}}}";
+
+    /// <summary>A timespec with strace's calendar comment when it is a valid time: {tv_sec=…, tv_nsec=…} /* 2017-04-16T… */.</summary>
+    public static string TimespecDated(Mem m, int off)
+    {
+        long sec = m.I64(off + Ts.Off("tv_sec"));
+        var when = Arrays.Calendar(sec, m.U64(off + Ts.Off("tv_nsec")), 999999999, 9);
+        return Timespec(m, off) + (when is null ? "" : $" /* {when} */");
+    }
+
+    /// <summary>{tv_sec=1, tv_usec=2} (struct __kernel_old_timeval; tv_usec unsigned, as strace prints it).</summary>
+    public static string Timeval(Mem m, int off) =>
+        $"{{tv_sec={Fmt.Dec(m.I64(off + Tv.Off("tv_sec")))}, tv_usec={Fmt.UDec(m.U64(off + Tv.Off("tv_usec")))}}}";
+
+    /// <summary>A timeval with strace's calendar comment when it is a valid time.</summary>
+    public static string TimevalDated(Mem m, int off)
+    {
+        var when = Arrays.Calendar(m.I64(off + Tv.Off("tv_sec")), m.U64(off + Tv.Off("tv_usec")), 999999, 6);
+        return Timeval(m, off) + (when is null ? "" : $" /* {when} */");
+    }
+
+    private static string Timeval(Call c, int i)
+    {
+        if (c[i] == 0) return "NULL";
+        if (!c.TryData(i, Tv.Size, out var d)) return c.Ptr(i);
+        return Timeval(new Mem(d), 0);
+    }
+
+    /// <summary>{tz_minuteswest=0, tz_dsttime=0}</summary>
+    private static string Timezone(Call c, int i)
+    {
+        if (c[i] == 0) return "NULL";
+        if (!c.TryData(i, Tz.Size, out var d)) return c.Ptr(i);
+        var m = new Mem(d);
+        return $"{{tz_minuteswest={Fmt.Dec(m.I32(Tz.Off("tz_minuteswest")))}, tz_dsttime={Fmt.Dec(m.I32(Tz.Off("tz_dsttime")))}}}";
+    }
+
+    /// <summary>{it_interval={tv_sec=0, tv_usec=0}, it_value={tv_sec=1, tv_usec=0}}</summary>
+    private static string Itimerval(Call c, int i)
+    {
+        if (c[i] == 0) return "NULL";
+        if (!c.TryData(i, Itv.Size, out var d)) return c.Ptr(i);
+        var m = new Mem(d);
+        return Fmt.Struct([
+            "it_interval=" + Timeval(m, Itv.Off("it_interval")),
+            "it_value=" + Timeval(m, Itv.Off("it_value")),
+        ]);
+    }
 
     /// <summary>{it_interval={tv_sec=0, tv_nsec=0}, it_value={tv_sec=1, tv_nsec=0}}</summary>
     public static string Itimerspec(Call c, int i)
