@@ -28,8 +28,10 @@ public static class TraceLoop
             if (pids.Count > 0 && pids.All(p => !Directory.Exists($"/proc/{p}"))) break;
         }
         if (child == null) return 0;
+        StartupTimes.Mark(ended ? "command's end seen (pidfd)" : "loop ended");
         if (!ended && !child.HasExited) stoppedEarly?.Invoke();
         child.WaitForExit();
+        StartupTimes.Mark("command reaped");
         return child.ExitCode;
     }
 

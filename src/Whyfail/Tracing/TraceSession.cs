@@ -221,6 +221,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         StartupTimes.Mark("command ended");
         run.Deny?.Stop();
         run.Growth?.Stop();
+        StartupTimes.Mark("origin growth stopped");
         capture.Detach();
         StartupTimes.Mark("detached (probe links handed off)");
         if (capture.ReaperPid is int reaper)
