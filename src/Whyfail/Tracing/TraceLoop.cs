@@ -19,11 +19,14 @@ public static class TraceLoop
         // timeout; nothing of the periodic work runs after it (the end drains what is left).
         using var end = child != null ? ProcessEnd.Open(child.Id) : null;
         bool ended = false;
+        if (child != null && StartupTimes.Enabled) WatchEnd(child.Id);
         while (!stop())
         {
-            capture.Poll(100, end?.Fd ?? -1, out ended);
+            int n = capture.Poll(100, end?.Fd ?? -1, out ended);
+            if (StartupTimes.Enabled && n > 0) StartupTimes.Mark($"{n} events delivered");
             if (ended) break;
             afterPoll?.Invoke();
+            if (StartupTimes.Enabled && n > 0) StartupTimes.Mark("periodic work done");
             if (child != null && child.HasExited) break;
             if (pids.Count > 0 && pids.All(p => !Directory.Exists($"/proc/{p}"))) break;
         }
@@ -33,6 +36,20 @@ public static class TraceLoop
         child.WaitForExit();
         StartupTimes.Mark("command reaped");
         return child.ExitCode;
+    }
+
+    /// <summary>WHYFAIL_STARTUP_TIMES: marks the command's exit when it happens (a thread blocked on its pidfd), whatever the loop is busy with.</summary>
+    private static unsafe void WatchEnd(int pid)
+    {
+        if (ProcessEnd.Open(pid) is not { } end) return;
+        new Thread(() =>
+        {
+            using (end)
+            {
+                var p = new Whyfail.Capture.Native.Libc.PollFd { Fd = end.Fd, Events = 1 /* POLLIN */ };
+                if (Whyfail.Capture.Native.Libc.Poll(&p, 1, -1) > 0) StartupTimes.Mark("command exited (its pidfd readable)");
+            }
+        }) { IsBackground = true, Name = "whyfail end watch" }.Start();
     }
 
     /// <summary>A pidfd (Linux ≥ 5.3): readable once the process has exited, whoever reaps it; null where the kernel has none.</summary>
