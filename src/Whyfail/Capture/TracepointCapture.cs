@@ -479,6 +479,7 @@ public sealed unsafe class TracepointCapture : IDisposable
             ReaperPid ??= LinkReaper.HandOff(slow, OriginProbes != null
                 ? $"{OriginProbes.Functions.Count} {OriginBackends.Describe(OriginProbes.Backend)} probes ({slow.Count} links)"
                 : $"{slow.Count} probe links");
+        StartupTimes.Mark("links handed to the reaper");
         if (ReaperPid != null)
         {
             SiteProbes?.Release();
@@ -488,6 +489,7 @@ public sealed unsafe class TracepointCapture : IDisposable
         SiteProbes = null;
         OriginProbes?.Dispose();
         OriginProbes = null;
+        StartupTimes.Mark("origin probes let go");
         _bpf?.DetachAll();
     }
 

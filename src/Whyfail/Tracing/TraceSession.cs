@@ -240,11 +240,14 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             renderer.Notice($"kernel origins: the kernel detaches probes one at a time, so a helper (whyfail {LinkReaper.Verb}, pid {reaper}) " +
                 "detaches them in the background once whyfail has exited (whyfail doctor shows it while it runs)");
         capture.Drain();
+        StartupTimes.Mark("drained");
         run.Deny?.Tick(renderer.Notice, final: true);
         if (_output!.Failure == null) run.Tracker.Finish(exitCode);
+        StartupTimes.Mark("verdict made");
         FillSummary(run.Summary, capture, run.Pipeline, run.Injector, run.Deny);
         run.Summary.JudgedEarly = run.Tracker.JudgedEarly;
         renderer.Summary(run.Summary);
+        StartupTimes.Mark("summary rendered");
         run.SourceLines?.Dispose();
         run.Callees?.Dispose();
     }
