@@ -13,7 +13,9 @@ public static class Program
             Environment.Exit(Cli.WhyfailCli.Report(e.ExceptionObject as Exception ?? new Exception(e.ExceptionObject?.ToString())));
         try
         {
-            return Cli.WhyfailCli.Run(args);
+            int status = Cli.WhyfailCli.Run(args);
+            if (args.Length == 0 || !args[0].StartsWith("__", StringComparison.Ordinal)) Capture.StartupTimes.Mark("exiting");
+            return status;
         }
         catch (Exception e)
         {

@@ -11,6 +11,8 @@ internal static class StartupTimes
 {
     private static readonly bool On = Environment.GetEnvironmentVariable("WHYFAIL_STARTUP_TIMES") == "1";
 
+    public static bool Enabled => On;
+
     public static void Mark(string step)
     {
         if (!On) return;

@@ -377,8 +377,32 @@ public sealed unsafe class TracepointCapture : IDisposable
         // libbpf consumes until the ring buffer is empty: under a flood that never empties it (a --system
         // session slower than the machine's failures) it would never return, and the session would never see
         // SIGTERM or SIGHUP or refresh its metrics. Delivery yields (as EINTR) once the deadline has passed.
+        return Deliver(timeoutMs, wait: true);
+    }
+
+    /// <summary>
+    /// Waits up to timeoutMs for events or for <paramref name="endFd"/> (a pidfd: readable once that process has
+    /// exited) and delivers the events there are. Returns the number delivered; <paramref name="ended"/> says that
+    /// <paramref name="endFd"/> was readable, so that the end of a command is seen when it happens, not at the next timeout.
+    /// </summary>
+    public int Poll(int timeoutMs, int endFd, out bool ended)
+    {
+        ended = false;
+        if (endFd < 0) return Poll(timeoutMs);
+        var fds = stackalloc Libc.PollFd[2];
+        fds[0] = new Libc.PollFd { Fd = Libbpf.RingBufferEpollFd(_ring), Events = 1 /* POLLIN */ };
+        fds[1] = new Libc.PollFd { Fd = endFd, Events = 1 /* POLLIN */ };
+        if (Libc.Poll(fds, 2, timeoutMs) < 0 && Marshal.GetLastPInvokeError() != 4 /* EINTR */)
+            throw new WhyfailException($"waiting for events failed: {Libc.ErrorText(Marshal.GetLastPInvokeError())}", ExitCodes.Internal);
+        ended = fds[1].Revents != 0;
+        return Deliver(timeoutMs, wait: false);
+    }
+
+    /// <summary>Delivers the events in the ring buffer, waiting for them up to timeoutMs when <paramref name="wait"/>.</summary>
+    private int Deliver(int timeoutMs, bool wait)
+    {
         _yieldAt = Environment.TickCount64 + timeoutMs + 100;
-        int n = Libbpf.RingBufferPoll(_ring, timeoutMs);
+        int n = wait ? Libbpf.RingBufferPoll(_ring, timeoutMs) : Libbpf.RingBufferConsume(_ring);
         _yieldAt = long.MaxValue;
         RethrowCallbackError();
         if (n < 0 && -n != 4 /* EINTR */)
@@ -455,6 +479,7 @@ public sealed unsafe class TracepointCapture : IDisposable
             ReaperPid ??= LinkReaper.HandOff(slow, OriginProbes != null
                 ? $"{OriginProbes.Functions.Count} {OriginBackends.Describe(OriginProbes.Backend)} probes ({slow.Count} links)"
                 : $"{slow.Count} probe links");
+        StartupTimes.Mark("links handed to the reaper");
         if (ReaperPid != null)
         {
             SiteProbes?.Release();
@@ -464,6 +489,7 @@ public sealed unsafe class TracepointCapture : IDisposable
         SiteProbes = null;
         OriginProbes?.Dispose();
         OriginProbes = null;
+        StartupTimes.Mark("origin probes let go");
         _bpf?.DetachAll();
     }
 

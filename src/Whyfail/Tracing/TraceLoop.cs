@@ -15,16 +15,57 @@ public static class TraceLoop
     public static int Run(TracepointCapture capture, Process? child, IReadOnlyList<int> pids, Func<bool> stop, Action? afterPoll = null,
         Action? stoppedEarly = null)
     {
+        // The launcher's end wakes the loop at once (a pidfd polled with the ring buffer), not at the next 100 ms
+        // timeout; nothing of the periodic work runs after it (the end drains what is left).
+        using var end = child != null ? ProcessEnd.Open(child.Id) : null;
+        bool ended = false;
+        if (child != null && StartupTimes.Enabled) WatchEnd(child.Id);
         while (!stop())
         {
-            capture.Poll(100);
+            int n = capture.Poll(100, end?.Fd ?? -1, out ended);
+            if (StartupTimes.Enabled && n > 0) StartupTimes.Mark($"{n} events delivered");
+            if (ended) break;
             afterPoll?.Invoke();
+            if (StartupTimes.Enabled && n > 0) StartupTimes.Mark("periodic work done");
             if (child != null && child.HasExited) break;
             if (pids.Count > 0 && pids.All(p => !Directory.Exists($"/proc/{p}"))) break;
         }
         if (child == null) return 0;
-        if (!child.HasExited) stoppedEarly?.Invoke();
+        StartupTimes.Mark(ended ? "command's end seen (pidfd)" : "loop ended");
+        if (!ended && !child.HasExited) stoppedEarly?.Invoke();
         child.WaitForExit();
+        StartupTimes.Mark("command reaped");
         return child.ExitCode;
+    }
+
+    /// <summary>WHYFAIL_STARTUP_TIMES: marks the command's exit when it happens (a thread blocked on its pidfd), whatever the loop is busy with.</summary>
+    private static unsafe void WatchEnd(int pid)
+    {
+        if (ProcessEnd.Open(pid) is not { } end) return;
+        new Thread(() =>
+        {
+            using (end)
+            {
+                var p = new Whyfail.Capture.Native.Libc.PollFd { Fd = end.Fd, Events = 1 /* POLLIN */ };
+                if (Whyfail.Capture.Native.Libc.Poll(&p, 1, -1) > 0) StartupTimes.Mark("command exited (its pidfd readable)");
+            }
+        }) { IsBackground = true, Name = "whyfail end watch" }.Start();
+    }
+
+    /// <summary>A pidfd (Linux ≥ 5.3): readable once the process has exited, whoever reaps it; null where the kernel has none.</summary>
+    private sealed class ProcessEnd : IDisposable
+    {
+        public int Fd { get; }
+        private ProcessEnd(int fd) => Fd = fd;
+
+        public static ProcessEnd? Open(int pid)
+        {
+            long fd = Whyfail.Capture.Native.Libc.Syscall(PidfdOpen, pid, 0, 0);
+            return fd >= 0 ? new ProcessEnd((int)fd) : null;
+        }
+
+        public void Dispose() => Whyfail.Capture.Native.Libc.Close(Fd);
+
+        private const long PidfdOpen = 434; // the same number on x86_64 and arm64 (asm-generic)
     }
 }

@@ -25,6 +25,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
     private Process? _child;
     private GuardedOutput? _output;
     private Task<Kallsyms>? _kallsyms;
+    private BtfReturnKinds? _returnKinds;
 
     public int Run()
     {
@@ -44,6 +45,17 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         // The origin resolver's symbol table (/proc/kallsyms: seconds in the lab's emulated CPU) is read on a thread of
         // its own while the programs load, so that making the resolver after the release does not hold the loop.
         _kallsyms = origins.Functions.Count > 0 ? Task.Run(() => Kallsyms.Load()) : null;
+        // So is the kernel's BTF that the resolver asks return types of (5 MB: a second of the lab's emulated CPU): read at
+        // the first failure, it held the loop past the command's exit (issue 16: exit -> prompt).
+        if (origins.Functions.Count > 0)
+        {
+            var kinds = _returnKinds = BtfReturnKinds.ForRunningKernel();
+            _ = Task.Run(() =>
+            {
+                kinds.Warm();
+                StartupTimes.Mark("kernel BTF read");
+            });
+        }
         // The launcher (whyfail itself, held before exec) starts now so that its start-up overlaps loading the
         // BPF programs; killed if the session fails before releasing it. SIGHUP with -o FILE and no command
         // reopens the file (log rotation of a long --system or -p session).
@@ -221,17 +233,21 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         StartupTimes.Mark("command ended");
         run.Deny?.Stop();
         run.Growth?.Stop();
+        StartupTimes.Mark("origin growth stopped");
         capture.Detach();
         StartupTimes.Mark("detached (probe links handed off)");
         if (capture.ReaperPid is int reaper)
             renderer.Notice($"kernel origins: the kernel detaches probes one at a time, so a helper (whyfail {LinkReaper.Verb}, pid {reaper}) " +
                 "detaches them in the background once whyfail has exited (whyfail doctor shows it while it runs)");
         capture.Drain();
+        StartupTimes.Mark("drained");
         run.Deny?.Tick(renderer.Notice, final: true);
         if (_output!.Failure == null) run.Tracker.Finish(exitCode);
+        StartupTimes.Mark("verdict made");
         FillSummary(run.Summary, capture, run.Pipeline, run.Injector, run.Deny);
         run.Summary.JudgedEarly = run.Tracker.JudgedEarly;
         renderer.Summary(run.Summary);
+        StartupTimes.Mark("summary rendered");
         run.SourceLines?.Dispose();
         run.Callees?.Dispose();
     }
@@ -272,7 +288,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         KernelCallees? callees;
         var kallsyms = _kallsyms?.GetAwaiter().GetResult() ?? Kallsyms.Load();
         var symbols = new KallsymsSymbols(kallsyms);
-        pipeline.Origins = new OriginResolver(symbols, probes.Functions, OriginBackends.Describe(probes.Backend), returnKinds: BtfReturnKinds.ForRunningKernel(),
+        pipeline.Origins = new OriginResolver(symbols, probes.Functions, OriginBackends.Describe(probes.Backend), returnKinds: _returnKinds ?? BtfReturnKinds.ForRunningKernel(),
             indexNames: probes.IndexNames, callees: callees = KernelCallees.ForRunningKernel(kallsyms, settings.Vmlinux));
         // What was not attached before the command starts is attached while it runs.
         IReadOnlyList<(string Syscall, IReadOnlyList<string> Functions)> pending = probes.Pending.Count > 0 ? [(origins.Syscalls[0], probes.Pending)] : [];

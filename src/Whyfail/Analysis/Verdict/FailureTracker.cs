@@ -69,6 +69,7 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
             _procs[ev.Pid] = p = new ProcessTrack(ev.Pid); // the pid was reused by a new process
         p.Comm = ev.Comm;
         p.LastSeenMs = _clock.ElapsedMilliseconds;
+        _lines.Busy(ev.Tid, ev.TimestampNs, p.LastSeenMs);
         if (_openByTid.TryGetValue(ev.Tid, out var open))
         {
             foreach (var t in open)

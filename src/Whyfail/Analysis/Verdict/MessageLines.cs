@@ -15,6 +15,8 @@ public sealed class MessageLines
         public ulong FirstTs;
         /// <summary>When the last write arrived here (whyfail's clock).</summary>
         public long LastArrivedMs;
+        /// <summary>The kernel time of the thread's last write or other captured call since.</summary>
+        public ulong LastTs;
         public required MessageWrite Last;
     }
 
@@ -38,6 +40,7 @@ public sealed class MessageLines
         if (p.Text.Length == 0) p.FirstTs = m.TimestampNs;
         p.Last = m;
         p.LastArrivedMs = nowMs;
+        p.LastTs = m.TimestampNs;
         foreach (char c in Encoding.UTF8.GetString(m.Data))
         {
             if (c == '\n')
@@ -52,6 +55,19 @@ public sealed class MessageLines
                 p.Text.Append(c);
         }
         return done;
+    }
+
+    /// <summary>
+    /// A captured call of <paramref name="tid"/> (a failure, or a success that is reported): a thread with an unfinished
+    /// line that is still at work between its writes is not quiet (glibc's error() fails to open a translation catalog
+    /// between "cat: PATH" and ": No such file or directory"; with whyfail reading promptly, a slow emulated CPU split
+    /// the line there).
+    /// </summary>
+    public void Busy(int tid, ulong timestampNs, long nowMs)
+    {
+        if (!_byTid.TryGetValue(tid, out var p) || p.Text.Length == 0) return;
+        p.LastArrivedMs = Math.Max(p.LastArrivedMs, nowMs);
+        p.LastTs = Math.Max(p.LastTs, timestampNs);
     }
 
     /// <summary>
@@ -78,5 +94,5 @@ public sealed class MessageLines
 
     private static bool Quiet(Pending p, long nowMs, ulong kernelNowNs) =>
         nowMs == long.MaxValue ||
-        (nowMs - p.LastArrivedMs >= PartialLineMs && (kernelNowNs <= p.Last.TimestampNs ? 0 : kernelNowNs - p.Last.TimestampNs) >= PartialLineMs * 1_000_000UL);
+        (nowMs - p.LastArrivedMs >= PartialLineMs && (kernelNowNs <= p.LastTs ? 0 : kernelNowNs - p.LastTs) >= PartialLineMs * 1_000_000UL);
 }

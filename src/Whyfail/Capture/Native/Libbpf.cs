@@ -91,6 +91,9 @@ internal static unsafe partial class Libbpf
     [LibraryImport(Lib, EntryPoint = "ring_buffer__consume", SetLastError = true)]
     internal static partial int RingBufferConsume(nint rb);
 
+    [LibraryImport(Lib, EntryPoint = "ring_buffer__epoll_fd")]
+    internal static partial int RingBufferEpollFd(nint rb);
+
     [LibraryImport(Lib, EntryPoint = "ring_buffer__free")]
     internal static partial void RingBufferFree(nint rb);
 

@@ -19,6 +19,9 @@ public sealed class BtfReturnKinds(Func<BtfReturnTypes?> load) : IReturnKinds
         }
     });
 
+    /// <summary>Loads the kernel's BTF now (on the caller's thread) rather than at the first question.</summary>
+    public void Warm() => _ = _types.Value;
+
     public bool CannotCarryErrno(string function) =>
         Info(function) is { } f && f.ReturnKind is BtfReturnKind.Bool or BtfReturnKind.Void or BtfReturnKind.NarrowInteger;
 
