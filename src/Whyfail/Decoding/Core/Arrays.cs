@@ -33,6 +33,12 @@ internal static class Arrays
         return Fmt.Array(items);
     }
 
+    /// <summary>Elements copied of an array argument read by its count (strace shows as many as -s).</summary>
+    public const int Copied = 32;
+
+    /// <summary>Argument <paramref name="i"/> as <paramref name="count"/> iovecs, each shown by address and length.</summary>
+    public static string Iovecs(Call c, int i, ulong count) => Of(c, i, count, IovecSize, IovecPtr);
+
     /// <summary>{iov_base=0x7f…, iov_len=8}: an iovec whose data is not shown (a failed read's buffer, a remote address).</summary>
     public static string IovecPtr(Mem m, int at) =>
         "{iov_base=" + Fmt.Ptr(m.U64(at)) + ", iov_len=" + Fmt.UDec(m.U64(at + 8)) + "}";

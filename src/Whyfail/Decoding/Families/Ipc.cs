@@ -4,18 +4,15 @@ namespace Whyfail.Decoding;
 internal static class IpcFamily
 {
     private static readonly StructLayout Sembuf = Xlat.Struct("sembuf");
-    /// <summary>At most this many sembufs are copied (strace shows as many as -s).</summary>
-    private const int SembufsCopied = 32;
-
     public static void Register(Registry r)
     {
         r.Add("msgget", c => [Key(c.UInt(0)), GetFlags(c.UInt(1))]);
         r.Add("semget", c => [Key(c.UInt(0)), c.Dec(1), GetFlags(c.UInt(2))]);
         r.Add("msgctl", c => [c.Dec(0), MsgctlCmd(c.UInt(1)), c.Ptr(2)]);
         r.Add("semop", c => [c.Dec(0), Arrays.Of(c, 1, c.UInt(2), Sembuf.Size, Op), c.UDec32(2)],
-              s => s.Fixed(1, SembufsCopied * Sembuf.Size));
+              s => s.Fixed(1, Arrays.Copied * Sembuf.Size));
         r.Add("semtimedop", c => [c.Dec(0), Arrays.Of(c, 1, c.UInt(2), Sembuf.Size, Op), c.UDec32(2), TimeFamily.Timespec(c, 3)],
-              s => s.Fixed(1, SembufsCopied * Sembuf.Size).Fixed(3, TimeFamily.TimespecSize));
+              s => s.Fixed(1, Arrays.Copied * Sembuf.Size).Fixed(3, TimeFamily.TimespecSize));
     }
 
     /// <summary>IPC_PRIVATE or the key in hex, as strace shows a key_t.</summary>

@@ -8,9 +8,6 @@ internal static class MemoryFamily
     private static readonly XlatTable Types = Xlat.Table("mmap_type");
     private static readonly XlatTable MapFlags = Xlat.Table("mmap_flags");
     private static readonly XlatTable Huge = Xlat.Table("mmap_huge");
-    /// <summary>Elements copied of an array argument read by its count.</summary>
-    private const int ArrayCopied = 32;
-
     public static void Register(Registry r)
     {
         r.Add("mmap", c => [c.Ptr(0), c.UDec(1), Prot(c[2]), Flags(c[3]), c.Fd(4), c.Hex(5)]);
@@ -33,13 +30,13 @@ internal static class MemoryFamily
                                         c[4] > uint.MaxValue ? c.Hex(4) : Flags(c[4])]);
         r.Add("pkey_alloc", c => [c.Hex(0), Xlat.Table("pkey_access").Flags(c[1])]);
         r.Add("memfd_secret", c => [c.Flags(0, "memfd_secret_flags")]);
-        // Arrays read by their count (at most ArrayCopied elements: strace shows as many as -s).
-        r.Add("process_madvise", c => [c.Fd(0), Arrays.Of(c, 1, c[2], Arrays.IovecSize, Arrays.IovecPtr), c.UDec(2),
+        // Arrays read by their count (at most Arrays.Copied elements: strace shows as many as -s).
+        r.Add("process_madvise", c => [c.Fd(0), Arrays.Iovecs(c, 1, c[2]), c.UDec(2),
                                        c.Enum(3, "madvise_advice", "MADV_???"), c.Hex32(4)],
-              s => s.Fixed(1, ArrayCopied * Arrays.IovecSize));
+              s => s.Fixed(1, Arrays.Copied * Arrays.IovecSize));
         r.Add("move_pages", c => [c.Dec(0), c.UDec(1), Arrays.Of(c, 2, c[1], 8, (m, at) => Fmt.Ptr(m.U64(at))),
                                   Arrays.Of(c, 3, c[1], 4, (m, at) => Fmt.Int(m.U32(at))), c.Ptr(4), c.Flags(5, "mbind_flags")],
-              s => s.Fixed(2, ArrayCopied * 8).Fixed(3, ArrayCopied * 4));
+              s => s.Fixed(2, Arrays.Copied * 8).Fixed(3, Arrays.Copied * 4));
     }
 
     /// <summary>A NUMA policy as strace prints it: the mode (MPOL_BIND), then the mode flags (|MPOL_F_STATIC_NODES).</summary>

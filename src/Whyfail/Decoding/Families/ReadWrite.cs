@@ -21,23 +21,18 @@ internal static class ReadWriteFamily
               s => s.Sized(1, 2, CaptureSpec.BufferSize));
         // A failed read's iovecs are shown with their addresses (the buffers hold nothing of the program's); the offset of
         // preadv/pwritev is pos_l (the whole loff_t on x86_64), signed. What writev writes is not copied: its iovecs stay a pointer.
-        r.Add("readv", c => [c.Fd(0), Iovecs(c, 1, c[2]), c.UDec(2)], s => s.Fixed(1, IovecsCopied * Arrays.IovecSize));
-        r.Add("preadv", c => [c.Fd(0), Iovecs(c, 1, c[2]), c.UDec(2), c.LDec(3)],
-              s => s.Fixed(1, IovecsCopied * Arrays.IovecSize));
-        r.Add("preadv2", c => [c.Fd(0), Iovecs(c, 1, c[2]), c.UDec(2), c.LDec(3), c.Flags(5, "rwf_flags")],
-              s => s.Fixed(1, IovecsCopied * Arrays.IovecSize));
+        r.Add("readv", c => [c.Fd(0), Arrays.Iovecs(c, 1, c[2]), c.UDec(2)], s => s.Fixed(1, Arrays.Copied * Arrays.IovecSize));
+        r.Add("preadv", c => [c.Fd(0), Arrays.Iovecs(c, 1, c[2]), c.UDec(2), c.LDec(3)],
+              s => s.Fixed(1, Arrays.Copied * Arrays.IovecSize));
+        r.Add("preadv2", c => [c.Fd(0), Arrays.Iovecs(c, 1, c[2]), c.UDec(2), c.LDec(3), c.Flags(5, "rwf_flags")],
+              s => s.Fixed(1, Arrays.Copied * Arrays.IovecSize));
         r.Add("pwritev", c => [c.Fd(0), Fmt.ArrayPtr(c[1], c[2]), c.UDec(2), c.LDec(3)]);
         r.Add("pwritev2", c => [c.Fd(0), Fmt.ArrayPtr(c[1], c[2]), c.UDec(2), c.LDec(3), c.Flags(5, "rwf_flags")]);
         // process_vm_readv/writev: the remote iovecs are addresses in another process, shown as such (and the local ones of a read).
-        r.Add("process_vm_readv", c => [c.Dec(0), Iovecs(c, 1, c[2]), c.UDec(2), Iovecs(c, 3, c[4]), c.UDec(4), c.UDec(5)],
-              s => s.Fixed(1, IovecsCopied * Arrays.IovecSize).Fixed(3, IovecsCopied * Arrays.IovecSize));
-        r.Add("process_vm_writev", c => [c.Dec(0), Fmt.ArrayPtr(c[1], c[2]), c.UDec(2), Iovecs(c, 3, c[4]), c.UDec(4), c.UDec(5)],
-              s => s.Fixed(3, IovecsCopied * Arrays.IovecSize));
+        r.Add("process_vm_readv", c => [c.Dec(0), Arrays.Iovecs(c, 1, c[2]), c.UDec(2), Arrays.Iovecs(c, 3, c[4]), c.UDec(4), c.UDec(5)],
+              s => s.Fixed(1, Arrays.Copied * Arrays.IovecSize).Fixed(3, Arrays.Copied * Arrays.IovecSize));
+        r.Add("process_vm_writev", c => [c.Dec(0), Fmt.ArrayPtr(c[1], c[2]), c.UDec(2), Arrays.Iovecs(c, 3, c[4]), c.UDec(4), c.UDec(5)],
+              s => s.Fixed(3, Arrays.Copied * Arrays.IovecSize));
         // writev, pipe: the default notation.
     }
-
-    /// <summary>iovecs copied per array (strace shows as many as -s).</summary>
-    private const int IovecsCopied = 32;
-
-    private static string Iovecs(Call c, int i, ulong count) => Arrays.Of(c, i, count, Arrays.IovecSize, Arrays.IovecPtr);
 }
