@@ -60,12 +60,10 @@ public static class TraceLoop
 
         public static ProcessEnd? Open(int pid)
         {
-            long fd = Whyfail.Capture.Native.Libc.Syscall(PidfdOpen, pid, 0, 0);
-            return fd >= 0 ? new ProcessEnd((int)fd) : null;
+            int fd = Whyfail.Capture.Native.Libc.PidfdOpen(pid);
+            return fd >= 0 ? new ProcessEnd(fd) : null;
         }
 
         public void Dispose() => Whyfail.Capture.Native.Libc.Close(Fd);
-
-        private const long PidfdOpen = 434; // the same number on x86_64 and arm64 (asm-generic)
     }
 }

@@ -203,6 +203,18 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "syscall", SetLastError = true)]
     internal static partial long Syscall(long nr, long a1, long a2, void* a3);
 
+    /// <summary>
+    /// pidfd_open(2) (Linux ≥ 5.3): a descriptor of <paramref name="pid"/> that polls readable once it has exited, whoever
+    /// reaps it; -1 with errno set on failure or where the kernel has none. The number comes from the generated syscall table.
+    /// </summary>
+    internal static int PidfdOpen(int pid) => (int)Syscall(Nr("pidfd_open"), pid, 0, 0);
+
+    /// <summary>pidfd_getfd(2) (Linux ≥ 5.6): a copy of descriptor <paramref name="fd"/> of the process behind <paramref name="pidfd"/>.</summary>
+    internal static int PidfdGetFd(int pidfd, int fd) => (int)Syscall(Nr("pidfd_getfd"), pidfd, fd, 0);
+
+    private static long Nr(string name) =>
+        Whyfail.Decoding.SyscallTable.TryGetNumber(name, out int nr) ? nr : throw new InvalidOperationException($"{name} is not in the syscall table");
+
     [StructLayout(LayoutKind.Sequential)]
     internal struct Passwd
     {

@@ -96,9 +96,9 @@ public sealed unsafe class InjectSupervisor : IDisposable
                 if (!int.TryParse(c, out int pid)) continue;
                 int found = FindListener(pid);
                 if (found < 0) continue;
-                int pidfd = (int)Libc.Syscall(434 /* pidfd_open */, pid, 0, 0);
+                int pidfd = Libc.PidfdOpen(pid);
                 if (pidfd < 0) continue;
-                int got = (int)Libc.Syscall(438 /* pidfd_getfd */, pidfd, found, 0);
+                int got = Libc.PidfdGetFd(pidfd, found);
                 int err = Marshal.GetLastPInvokeError();
                 Libc.Close(pidfd);
                 if (got >= 0) return got;
