@@ -37,8 +37,8 @@ public static class StackChain
     /// ftrace trampoline a function watched both by fexit and by an ftrace user (a kprobe) is entered through.
     /// </summary>
     public static bool IsBpfFrame(string name) =>
-        name.StartsWith("bpf_trampoline", StringComparison.Ordinal) || name.StartsWith("bpf_prog_", StringComparison.Ordinal)
-        || name.StartsWith("__bpf_prog_e", StringComparison.Ordinal) || IsTrampoline(name);
+        name.StartsWith("bpf_prog_", StringComparison.Ordinal) || name.StartsWith("__bpf_prog_e", StringComparison.Ordinal)
+        || IsTrampoline(name);
 
     /// <summary>A trampoline: the frame right above it is the watched function's entry ("fn+0x5", its call into the trampoline).</summary>
     private static bool IsTrampoline(string name) =>
