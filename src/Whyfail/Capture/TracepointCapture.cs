@@ -390,8 +390,8 @@ public sealed unsafe class TracepointCapture : IDisposable
         ended = false;
         if (endFd < 0) return Poll(timeoutMs);
         var fds = stackalloc Libc.PollFd[2];
-        fds[0] = new Libc.PollFd { Fd = Libbpf.RingBufferEpollFd(_ring), Events = 1 /* POLLIN */ };
-        fds[1] = new Libc.PollFd { Fd = endFd, Events = 1 /* POLLIN */ };
+        fds[0] = new Libc.PollFd { Fd = Libbpf.RingBufferEpollFd(_ring), Events = Libc.POLLIN };
+        fds[1] = new Libc.PollFd { Fd = endFd, Events = Libc.POLLIN };
         if (Libc.Poll(fds, 2, timeoutMs) < 0 && Marshal.GetLastPInvokeError() != 4 /* EINTR */)
             throw new WhyfailException($"waiting for events failed: {Libc.ErrorText(Marshal.GetLastPInvokeError())}", ExitCodes.Internal);
         ended = fds[1].Revents != 0;

@@ -46,7 +46,7 @@ public static class TraceLoop
         {
             using (end)
             {
-                var p = new Whyfail.Capture.Native.Libc.PollFd { Fd = end.Fd, Events = 1 /* POLLIN */ };
+                var p = new Whyfail.Capture.Native.Libc.PollFd { Fd = end.Fd, Events = Whyfail.Capture.Native.Libc.POLLIN };
                 if (Whyfail.Capture.Native.Libc.Poll(&p, 1, -1) > 0) StartupTimes.Mark("command exited (its pidfd readable)");
             }
         }) { IsBackground = true, Name = "whyfail end watch" }.Start();

@@ -105,6 +105,9 @@ internal static unsafe partial class Libc
         public short Events, Revents;
     }
 
+    /// <summary>poll(2) events (asm-generic/poll.h).</summary>
+    internal const short POLLIN = 0x1, POLLHUP = 0x10;
+
     // Time.
     internal const int CLOCK_REALTIME = 0, CLOCK_MONOTONIC = 1, CLOCK_BOOTTIME = 7;
 

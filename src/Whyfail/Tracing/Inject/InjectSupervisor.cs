@@ -21,7 +21,6 @@ public sealed unsafe class InjectSupervisor : IDisposable
 {
     private const ulong NOTIF_RECV = 0xc0502100, NOTIF_SEND = 0xc0182101, NOTIF_ID_VALID = 0x40082102;
     private const uint FLAG_CONTINUE = 1;
-    private const short POLLIN = 1, POLLHUP = 0x10;
 
     [StructLayout(LayoutKind.Sequential)]
     private struct Notif
@@ -128,7 +127,7 @@ public sealed unsafe class InjectSupervisor : IDisposable
 
     private void Serve()
     {
-        var pfd = new Libc.PollFd { Fd = fd, Events = POLLIN };
+        var pfd = new Libc.PollFd { Fd = fd, Events = Libc.POLLIN };
         while (!stop)
         {
             pfd.Revents = 0;
@@ -136,7 +135,7 @@ public sealed unsafe class InjectSupervisor : IDisposable
             if (n < 0 && Marshal.GetLastPInvokeError() == EINTR) continue;
             if (n < 0) throw new InvalidOperationException($"poll: {Libc.ErrorText(Marshal.GetLastPInvokeError())}");
             if (n == 0) continue;
-            if ((pfd.Revents & POLLIN) == 0 && (pfd.Revents & POLLHUP) != 0) return; // no process left under the filter
+            if ((pfd.Revents & Libc.POLLIN) == 0 && (pfd.Revents & Libc.POLLHUP) != 0) return; // no process left under the filter
             Notif req = default;
             if (Libc.Ioctl(fd, NOTIF_RECV, &req) < 0)
             {
