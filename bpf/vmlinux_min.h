@@ -170,9 +170,15 @@ struct rlimit {
 
 typedef struct { int counter; } atomic_t;
 
+/* the signals queued for a task (pending) or its thread group (shared_pending) */
+struct sigpending {
+	struct { unsigned long sig[1]; } signal;
+};
+
 struct signal_struct {
 	atomic_t live;
 	struct rlimit rlim[16];
+	struct sigpending shared_pending;
 };
 
 struct seccomp {
@@ -207,6 +213,7 @@ struct task_struct {
 	struct task_struct *real_parent;
 	struct seccomp seccomp;
 	struct { unsigned long sig[1]; } blocked;
+	struct sigpending pending;
 	char comm[16];
 };
 

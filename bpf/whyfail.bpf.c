@@ -1363,6 +1363,46 @@ __noinline int capture_context(struct scratch_buf *sb, u32 off, u32 flags, u32 f
  * 3 KiB). Global functions, like capture_args: the verifier checks each once, instead of every path of
  * on_sys_exit through each loop (copying the three lists inline cost it ~570 000 instructions: its start-up).
  */
+/*
+ * A call ending in ERESTART* (-512..-516) with no signal sent while it ran: the signal was sent before, while
+ * blocked, and the call unblocked it (rt_sigsuspend, pselect6's mask) or found it pending. The one delivery takes
+ * next (the lowest pending, unblocked) is recorded as signal evidence (b = 0, c = WF_SIG_PENDING), so that user
+ * space knows whether a handler runs (the program sees EINTR) or the call is restarted.
+ */
+__noinline int note_pending_signal(struct task_state *st, long ret)
+{
+	if (!st || ret < -516 || ret > -512)
+		return 0;
+	u32 n = st->n_ev;
+	for (u32 k = 0; k < WF_MAX_EVIDENCE; k++) {
+		if (k >= n)
+			break;
+		if (st->ev[k].kind == WF_EV_SIGNAL && st->ev[k].c == 0)
+			return 0;
+	}
+	struct task_struct *task = bpf_get_current_task_btf();
+	u64 pend = task->pending.signal.sig[0];
+	struct signal_struct *sig = task->signal;
+	if (sig)
+		pend |= sig->shared_pending.signal.sig[0];
+	pend &= ~task->blocked.sig[0];
+	if (!pend)
+		return 0;
+	int s = 1;
+	if (!(pend & 0xffffffffULL)) { pend >>= 32; s += 32; }
+	if (!(pend & 0xffffULL)) { pend >>= 16; s += 16; }
+	if (!(pend & 0xffULL)) { pend >>= 8; s += 8; }
+	if (!(pend & 0xfULL)) { pend >>= 4; s += 4; }
+	if (!(pend & 0x3ULL)) { pend >>= 2; s += 2; }
+	if (!(pend & 0x1ULL)) s += 1;
+	struct wf_evidence e = {};
+	e.kind = WF_EV_SIGNAL;
+	e.a = s;
+	e.c = WF_SIG_PENDING;
+	add_evidence(st, &e);
+	return 0;
+}
+
 __noinline u32 copy_evidence(struct scratch_buf *sb, struct task_state *st, long ret)
 {
 	u32 off = sizeof(struct wf_event);
@@ -1572,6 +1612,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 	h->cgroup_id = bpf_get_current_cgroup_id();
 
+	note_pending_signal(st, ret);
 	u32 off = copy_evidence(sb, st, ret);
 	off = copy_origins(sb, st, off);
 	off = copy_pins(sb, st, off);

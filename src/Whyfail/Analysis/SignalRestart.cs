@@ -21,19 +21,19 @@ public static class SignalRestart
     {
         int k = ev.KernelErrno;
         if (k is not (ERESTARTSYS or ERESTARTNOHAND or ERESTART_RESTARTBLOCK)) return;
-        var sig = ev.Evidence.OfType<SignalEvidence>().LastOrDefault(s => s.Result == 0);
+        var sig = ev.Evidence.OfType<SignalEvidence>().LastOrDefault(s => s.Interrupts);
         if (sig == null || !HasHandler(ev.Pid, sig.Signal)) return;
         if (k == ERESTARTSYS && sig.Restart)
         {
             ev.Explanation.Add(new Explanation("signal.restarted",
-                $"{sig.SignalName} from pid {sig.SenderPid} interrupted {ev.Syscall}; its handler has SA_RESTART, so the kernel restarted the call (user space does not see this failure)"));
+                $"{sig.Who} interrupted {ev.Syscall}; its handler has SA_RESTART, so the kernel restarted the call (user space does not see this failure)"));
             return;
         }
         ev.Ret = -EINTR;
         ev.Explanation.Add(new Explanation("signal.interrupted",
             k == ERESTARTSYS
-                ? $"{sig.SignalName} from pid {sig.SenderPid} interrupted the call; its handler was installed without SA_RESTART, so the kernel returned EINTR instead of restarting it"
-                : $"{sig.SignalName} from pid {sig.SenderPid} interrupted the call and a handler ran, so the kernel returned EINTR (this call is never restarted after a handler)",
+                ? $"{sig.Who} interrupted the call; its handler was installed without SA_RESTART, so the kernel returned EINTR instead of restarting it"
+                : $"{sig.Who} interrupted the call and a handler ran, so the kernel returned EINTR (this call is never restarted after a handler)",
             k == ERESTARTSYS ? "install the handler with SA_RESTART (sigaction), or retry the call on EINTR" : "retry the call on EINTR"));
     }
 

@@ -3,7 +3,8 @@ using Whyfail.Decoding;
 namespace Whyfail.Events;
 
 /// <summary>A signal sent to the thread while the call ran (signal:signal_generate).</summary>
-public sealed class SignalEvidence(int sig, int senderPid, int result, ulong saFlags) : Evidence
+/// <param name="pendingBefore">Not sent while the call ran: sent before (while blocked) and found pending at its exit.</param>
+public sealed class SignalEvidence(int sig, int senderPid, int result, ulong saFlags, bool pendingBefore = false) : Evidence
 {
     public const ulong SA_RESTART = 0x10000000;
     // TRACE_SIGNAL_* results of signal_generate
@@ -14,13 +15,22 @@ public sealed class SignalEvidence(int sig, int senderPid, int result, ulong saF
     public int Result { get; } = result;
     public ulong SaFlags { get; } = saFlags;
     public bool Restart => (SaFlags & SA_RESTART) != 0;
+    /// <summary>Sent before the call (while blocked) and pending when it ended: the kernel side found it at the call's
+    /// exit, so its sender is not known (<see cref="SenderPid"/> is 0).</summary>
+    public bool PendingBefore { get; } = pendingBefore;
+    /// <summary>A signal this call's end is about: delivered while it ran, or pending from before.</summary>
+    public bool Interrupts => Result == 0 || PendingBefore;
+    /// <summary>"SIGUSR1 from pid 42", or "SIGUSR1 (sent before the call)" when the sender is not known.</summary>
+    public string Who => PendingBefore ? $"{SignalName} (sent before the call, pending)" : $"{SignalName} from pid {SenderPid}";
     public string SignalName => Signals.Name(Signal) ?? $"signal {Signal}";
-    public string ResultText => Result >= 0 && Result < Results.Length ? Results[Result] : $"result {Result}";
+    public string ResultText => PendingBefore ? "sent before the call, pending at its exit" : Result >= 0 && Result < Results.Length ? Results[Result] : $"result {Result}";
 
     public override string Kind => "signal";
 
     public override string Text =>
-        $"{SignalName} from pid {SenderPid} ({ResultText}); its handler {(Restart ? "has" : "does not have")} SA_RESTART";
+        PendingBefore
+            ? $"{SignalName} ({ResultText}); its handler {(Restart ? "has" : "does not have")} SA_RESTART"
+            : $"{SignalName} from pid {SenderPid} ({ResultText}); its handler {(Restart ? "has" : "does not have")} SA_RESTART";
 
     public override IEnumerable<EvidenceField> Fields =>
     [

@@ -98,6 +98,12 @@ public sealed class TextRenderer(TextWriter output, bool color, bool showComm, b
         {
             int e = ev.Errno;
             string name = Errno.Name(e) ?? $"errno {e}";
+            int k = ev.KernelErrno;
+            if (k != e && Errno.IsInternal(k))
+            {
+                // What the kernel returned at exit, as strace shows it, then what signal delivery made of it.
+                sb.Append(Paint($"? {Errno.Name(k) ?? $"errno {k}"}", Red)).Append(" (").Append(Errno.Message(k)).Append(") => ");
+            }
             string result = Errno.IsInternal(e) ? $"? {name}" : $"-1 {name}";
             sb.Append(Paint(result, Red)).Append(" (").Append(Errno.Message(e)).Append(')');
         }

@@ -33,7 +33,8 @@ internal static class PrctlFamily
             "PR_SET_SECUREBITS" => [opt, Xlat.Table("secbits").Flags(c[1])],
             "PR_SET_VMA" => SetVma(c, opt),
             "PR_SET_NAME" => [opt, c.Str(1)],
-            "PR_SET_DUMPABLE" or "PR_SET_KEEPCAPS" or "PR_SET_TIMING" or "PR_SET_FPEMU"
+            "PR_SET_DUMPABLE" => [opt, Xlat.Table("suid_dump").Value(c[1], "SUID_DUMP_???")],
+            "PR_SET_KEEPCAPS" or "PR_SET_TIMING" or "PR_SET_FPEMU"
                 or "PR_SET_FPEXC" or "PR_SET_ENDIAN" or "PR_SET_TIMERSLACK"
                 or "PR_SET_CHILD_SUBREAPER" or "PR_SET_FP_MODE" => [opt, A(1)],
             "PR_SET_PTRACER" => [opt, c.LDec(1)],

@@ -9,7 +9,9 @@ internal static class PtraceFamily
     private const int ArgCopy = 16;
 
     // addr and data are pointers for the requests decoded below; for the others the copies go unused.
-    public static void Register(Registry r) => r.Add("ptrace", Decode, s => s.Fixed(2, ArgCopy).Fixed(3, ArgCopy));
+    // data: a whole siginfo_t for PTRACE_SETSIGINFO (the largest structure decoded).
+    public static void Register(Registry r) =>
+        r.Add("ptrace", Decode, s => s.Fixed(2, ArgCopy).Fixed(3, Math.Max(ArgCopy, SignalFamily.SiginfoSize)));
 
     private static string[] Decode(Call c)
     {
@@ -25,6 +27,7 @@ internal static class PtraceFamily
             "PTRACE_GET_SYSCALL_INFO" => [req, pid, c.UDec(2), c.Ptr(3)],
             "PTRACE_SECCOMP_GET_METADATA" => [req, pid, c.UDec(2), Metadata(c)],
             "PTRACE_PEEKSIGINFO" => [req, pid, PeekArgs(c), c.Ptr(3)],
+            "PTRACE_SETSIGINFO" => [req, pid, Addr(c, 2), SignalFamily.Siginfo(c, 3)],
             "PTRACE_SEIZE" or "PTRACE_SETOPTIONS" =>
                 [req, pid, c.Ptr(2), Xlat.Table("ptrace_options").Flags(c[3])],
             "PTRACE_CONT" or "PTRACE_SYSCALL" or "PTRACE_SINGLESTEP" or "PTRACE_SINGLEBLOCK" or "PTRACE_SYSEMU"

@@ -8,7 +8,10 @@ internal static class SeccompFamily
 
     public static void Register(Registry r)
     {
-        r.Add("seccomp", Decode, s => s.Fixed(2, Fprog.Size));
+        // The filter's instructions through its pointer (sock_fprog.len is an unsigned short: the 4 bytes read as the
+        // count may take padding with it; the copy's cap bounds it, and the decoder shows len instructions).
+        r.Add("seccomp", Decode, s => s.Fixed(2, Fprog.Size)
+            .Nested(0, 2, Cbpf.FilterOffset, Cbpf.LenOffset, sizeof(uint), Cbpf.InsnSize, Cbpf.Copied * Cbpf.InsnSize));
     }
 
     private static string[] Decode(Call c)
@@ -23,17 +26,8 @@ internal static class SeccompFamily
         };
     }
 
-    /// <summary>{len=12, filter=0x...}</summary>
-    private static string Filter(Call c, int i)
-    {
-        if (c[i] == 0) return "NULL";
-        if (!c.TryData(i, Fprog.Size, out var d)) return c.Ptr(i);
-        var m = new Mem(d);
-        return Fmt.Struct([
-            "len=" + Fmt.UDec(m.U16(Fprog.Off("len"))),
-            "filter=" + Fmt.Ptr(m.U64(Fprog.Off("filter"))),
-        ]);
-    }
+    /// <summary>{len=2, filter=[BPF_STMT(BPF_RET|BPF_K, SECCOMP_RET_ALLOW), ...]}</summary>
+    private static string Filter(Call c, int i) => Cbpf.Fprog(c, i, 0, Cbpf.SeccompK);
 
     /// <summary>[SECCOMP_RET_LOG]: the action whose availability is asked.</summary>
     private static string Action(Call c, int i)

@@ -11,7 +11,9 @@ internal static class SockoptFamily
     public static void Register(Registry r)
     {
         r.Add("setsockopt", c => [c.Fd(0), Level(c.UInt(1)), Option(c.UInt(1), c.UInt(2)), Value(c), c.Dec(4)],
-              s => s.Sized(3, 4, CaptureSpec.BufferSize));
+              s => s.Sized(3, 4, CaptureSpec.BufferSize)
+                    // SO_ATTACH_FILTER's sock_fprog: its instructions through the filter pointer (Core/Cbpf.cs)
+                    .Nested(0, 3, Cbpf.FilterOffset, Cbpf.LenOffset, sizeof(uint), Cbpf.InsnSize, Cbpf.Copied * Cbpf.InsnSize));
         // The value's first 4 bytes are kept: an int option's value, the pending error of SO_ERROR (an error delivered as data).
         r.Add("getsockopt", c => [c.Fd(0), Level(c.UInt(1)), Option(c.UInt(1), c.UInt(2)), GotValue(c), c.IntPtr(4)],
               s => s.Fixed(3, 4).Fixed(4, 4));
@@ -61,6 +63,9 @@ internal static class SockoptFamily
         var opt = OptionTable(c.UInt(1))?.Lookup(c.UInt(2));
         var m = new Mem(d);
         if (Structured(c, opt, d) is { } s) return s;
+        // A classic BPF program, when the length is exactly a sock_fprog's (strace's rule; else the bytes).
+        if (opt is "SO_ATTACH_FILTER" or "SO_ATTACH_REUSEPORT_CBPF" && c.Int(4) == Cbpf.FprogSize)
+            return Cbpf.Fprog(c, 3, 0, Cbpf.SocketK);
         if (opt == "SO_LINGER" && d.Length >= Linger.Size)
             return Fmt.Struct([
                 "l_onoff=" + Fmt.Dec(m.I32(Linger.Off("l_onoff"))),

@@ -42,13 +42,13 @@ public static class OriginCauses
     private static Events.Origin? Signal(SyscallEvent ev)
     {
         if (!ev.Explanation.Any(x => x.Rule == "signal.interrupted")) return null;
-        var sig = ev.Evidence.OfType<SignalEvidence>().LastOrDefault(s => s.Result == 0);
+        var sig = ev.Evidence.OfType<SignalEvidence>().LastOrDefault(s => s.Interrupts);
         if (sig == null) return null;
         var o = ev.Origin ?? new Events.Origin { Backend = "signal evidence", Confidence = "high" };
         o.Kind = "signal";
         o.Signal = sig.SignalName;
         o.FoundBy = "signal";
-        o.Cause = $"{sig.SignalName} from pid {sig.SenderPid} interrupted the call: the kernel's {Decoding.Errno.Name(ev.KernelErrno) ?? ev.KernelErrno.ToString()}" +
+        o.Cause = $"{sig.Who} interrupted the call: the kernel's {Decoding.Errno.Name(ev.KernelErrno) ?? ev.KernelErrno.ToString()}" +
             (ev.Origin is { Function.Length: > 0 } f ? $" (from {f.Function})" : "") + " became EINTR when its handler ran";
         return o;
     }
