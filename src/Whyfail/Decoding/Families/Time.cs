@@ -33,7 +33,8 @@ internal static class TimeFamily
         // pselect6(n, inp, outp, exp, tsp, sig): the fd_sets as pointers; the timeout as passed (the kernel writes the
         // time left back into it on the way out: the entry copy has the program's value); sig points to the kernel's
         // two-word {const sigset_t *ss; size_t ss_len} (fs/select.c, not in the UAPI headers), whose set is copied
-        // through it (a second-level copy of ss_len bytes).
+        // through it (a second-level copy of ss_len bytes). The entry copy runs on every pselect6 of a traced task
+        // (glibc's select() is pselect6): measured ~150-250 ns a call on a loaded host (2.3 us untraced, load 14).
         r.Add("pselect6", c => [c.Dec(0), c.Ptr(1), c.Ptr(2), c.Ptr(3), Timeout(c, 4), SigsetArgpack(c, 5)],
               s => s.Fixed(4, Ts.Size).Entry(4, Ts.Size).Fixed(5, 2 * sizeof(ulong))
                     .Nested(0, 5, 0, sizeof(ulong), sizeof(ulong), 1, SignalFamily.SigsetSize));
