@@ -6,7 +6,7 @@ namespace Whyfail.Tests.Decoding;
 
 /// <summary>
 /// futex's FUTEX_WAKE_OP encoding, shmget/shmctl, written iovecs, node masks, execve's argv and envp, clone3's set_tid and
-/// trailing bytes, kexec_load's segments and name_to_handle_at's in/out handle: the bytes and values come from the C
+/// trailing bytes, kexec_load's segments, name_to_handle_at's in/out handle, io_cancel's iocb: the bytes and values come from the C
 /// compiler with the installed headers, the expected text is what strace 6.1 prints for them.
 /// </summary>
 public class MemExecDecoderTests
@@ -148,5 +148,22 @@ public class MemExecDecoderTests
         // Another error: the kernel wrote nothing back; an unreadable handle: its address.
         Assert.Equal("{handle_bytes=0}", Raw(Ev("name_to_handle_at", [AtFdcwd, 0x1000, 0x3000, 0x2000, 0], -2, false, Fixed(2, passed), entry))[2]);
         Assert.Equal("0x3000", Raw(Ev("name_to_handle_at", [AtFdcwd, 0x1000, 0x3000, 0x2000, 0], -14, false, Unreadable(2)))[2]);
+    }
+
+    [CompilerFact]
+    public void AioCancelShowsTheIocbHeaderAndGeteventsItsTimeout()
+    {
+        var cb = CStruct.Bytes("#include <linux/aio_abi.h>", "struct iocb",
+            "s.aio_data = 0xdeadbeefbadc0dedULL; s.aio_lio_opcode = IOCB_CMD_PREAD; s.aio_reqprio = 99; s.aio_fildes = -42;");
+        Assert.Equal("io_cancel(0x7f0000, {aio_data=0xdeadbeefbadc0ded, aio_lio_opcode=IOCB_CMD_PREAD, aio_reqprio=99, aio_fildes=-42}, 0x2000)",
+            Line(Ev("io_cancel", [0x7f0000, 0x1000, 0x2000], -22, false, Fixed(1, cb))));
+        var prio = CStruct.Bytes("#include <linux/aio_abi.h>\n#include <linux/ioprio.h>", "struct iocb",
+            "s.aio_key = 7; s.aio_lio_opcode = 61453; s.aio_flags = IOCB_FLAG_IOPRIO; " +
+            "s.aio_reqprio = IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, 4); s.aio_fildes = 3;");
+        Assert.Equal("{aio_data=0, aio_key=7, aio_lio_opcode=61453 /* IOCB_CMD_??? */, aio_reqprio=IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, 4), aio_fildes=3}",
+            Raw(Ev("io_cancel", [0x7f0000, 0x1000, 0x2000], -22, false, Fixed(1, prio)))[1]);
+        var ts = CStruct.Bytes("#include <linux/time_types.h>", "struct __kernel_timespec", "s.tv_sec = 3735928559; s.tv_nsec = 4207869677;");
+        Assert.Equal("io_getevents(0xface1e55deadbeef, 0, 0, NULL, {tv_sec=3735928559, tv_nsec=4207869677})",
+            Line(Ev("io_getevents", [0xface1e55deadbeef, 0, 0, 0, 0x3000], -22, false, Fixed(4, ts))));
     }
 }
