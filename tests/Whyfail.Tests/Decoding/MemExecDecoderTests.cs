@@ -166,4 +166,15 @@ public class MemExecDecoderTests
         Assert.Equal("io_getevents(0xface1e55deadbeef, 0, 0, NULL, {tv_sec=3735928559, tv_nsec=4207869677})",
             Line(Ev("io_getevents", [0xface1e55deadbeef, 0, 0, 0, 0x3000], -22, false, Fixed(4, ts))));
     }
+
+    [CompilerFact]
+    public void ArchPrctlXcompRequestsNameTheStateComponent()
+    {
+        ulong req = CValue("#include <asm/prctl.h>", "ARCH_REQ_XCOMP_PERM");
+        // XSAVE component 17 is AMX's tile configuration (the kernel's enum xfeature, from its BTF: tools/gen-xlat K()).
+        Assert.Equal("arch_prctl(ARCH_REQ_XCOMP_PERM, 0x11 /* XFEATURE_XTILE_CFG */)", Line(Ev("arch_prctl", [req, 0x11], -95)));
+        Assert.Equal("arch_prctl(ARCH_REQ_XCOMP_PERM, 0 /* XFEATURE_FP */)", Line(Ev("arch_prctl", [req, 0], -95)));
+        Assert.Equal("arch_prctl(ARCH_REQ_XCOMP_PERM, 0xdeadface)", Line(Ev("arch_prctl", [req, 0xdeadface], -22)));
+        Assert.Equal("arch_prctl(ARCH_SET_FS, 0x11)", Line(Ev("arch_prctl", [CValue("#include <asm/prctl.h>", "ARCH_SET_FS"), 0x11], -1)));
+    }
 }
