@@ -67,8 +67,8 @@ struct {
 	__type(value, struct entry_copy);
 } entry_copies SEC(".maps");
 
-/* sys_enter of a call in cfg.entry_mask: a0, a1, a4 are the arguments an entry copy may take its pointer from. */
-__noinline int entry_copy(u32 nr, u64 a0, u64 a1, u64 a4)
+/* sys_enter of a call in cfg.entry_mask: a0, a1, a2, a4 are the arguments an entry copy may take its pointer from. */
+__noinline int entry_copy(u32 nr, u64 a0, u64 a1, u64 a2, u64 a4)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	if (cfg.trace_all) {
@@ -83,7 +83,7 @@ __noinline int entry_copy(u32 nr, u64 a0, u64 a1, u64 a4)
 	if (!spec || !spec->entry_size)
 		return 0;
 	u32 a = spec->entry_arg;
-	u64 ptr = a == 0 ? a0 : a == 1 ? a1 : a == 4 ? a4 : 0;
+	u64 ptr = a == 0 ? a0 : a == 1 ? a1 : a == 2 ? a2 : a == 4 ? a4 : 0;
 	if (!ptr)
 		return 0;
 	struct entry_copy *e = bpf_task_storage_get(&entry_copies, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);

@@ -697,10 +697,14 @@ __noinline int capture_one(struct scratch_buf *sb, u32 off, u32 what, u64 val, u
 	return o + ((sizeof(*b) + (u32)n + 7) & ~7u);
 }
 
-#define STRV_MAX 8
+#define STRV_MAX 128
 #define STRV_EACH 256
 
-/* Copies up to STRV_MAX strings of a NULL-terminated pointer array (argv). */
+/*
+ * Copies up to STRV_MAX strings of a NULL-terminated pointer array (argv). A string that cannot be read is kept as
+ * its address (8 bytes, WF_BLOB_FAULTED: strace shows the pointer); where the array itself runs into unreadable
+ * memory, a faulted blob with no data marks the index (strace's "... address" comment).
+ */
 __noinline int capture_strv(struct scratch_buf *sb, u32 off, u32 i, u64 val)
 {
 	if (!sb)
@@ -708,7 +712,8 @@ __noinline int capture_strv(struct scratch_buf *sb, u32 off, u32 i, u64 val)
 	struct wf_event *h = (struct wf_event *)sb->data;
 	for (int k = 0; k < STRV_MAX; k++) {
 		u64 p = 0;
-		if (bpf_probe_read_user(&p, sizeof(p), (void *)(val + k * 8)) || !p)
+		long bad = bpf_probe_read_user(&p, sizeof(p), (void *)(val + k * 8));
+		if (!bad && !p)
 			return off;
 		if (!blob_room(off)) {
 			h->flags |= WF_EVF_BLOB_TRUNCATED;
@@ -717,19 +722,25 @@ __noinline int capture_strv(struct scratch_buf *sb, u32 off, u32 i, u64 val)
 		u64 o = off;
 		VERIFIER_MASK(o, 0x3fff);
 		struct wf_blob *b = (struct wf_blob *)(sb->data + o);
-		long n = bpf_probe_read_user_str(sb->data + o + sizeof(*b), STRV_EACH, (void *)p);
-		if (n > 0)
-			n--;
 		b->arg = i;
-		b->kind = WF_CAP_STRV;
 		b->index = k;
 		b->full_len = 0;
-		if (n < 0) {
+		if (bad) {
+			b->kind = WF_CAP_STRV | WF_BLOB_FAULTED;
 			b->len = 0xffff;
-			n = 0;
-		} else {
-			b->len = n;
+			h->n_blobs++;
+			return o + sizeof(*b);
 		}
+		long n = bpf_probe_read_user_str(sb->data + o + sizeof(*b), STRV_EACH, (void *)p);
+		b->kind = WF_CAP_STRV;
+		if (n > 0) {
+			n--;
+		} else if (n < 0) {
+			__builtin_memcpy(sb->data + o + sizeof(*b), &p, sizeof(p));
+			b->kind = WF_CAP_STRV | WF_BLOB_FAULTED;
+			n = sizeof(p);
+		}
+		b->len = n;
 		h->n_blobs++;
 		off = o + ((sizeof(*b) + (u32)n + 7) & ~7u);
 	}
@@ -1498,7 +1509,7 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 	u64 enr = (u32)id, word = enr >> 6;
 	VERIFIER_MASK(word, 7); /* WF_MAX_SYSCALLS / 64 - 1 */
 	if (enr < WF_MAX_SYSCALLS && (cfg.entry_mask[word] >> (enr & 63)) & 1)
-		entry_copy(enr, regs->di, regs->si, regs->r8); /* in/out arguments: bpf/copy_nested.h */
+		entry_copy(enr, regs->di, regs->si, regs->dx, regs->r8); /* in/out arguments: bpf/copy_nested.h */
 	struct task_struct *task = bpf_get_current_task_btf();
 	if (task->seccomp.mode != 2)
 		return 0;

@@ -37,7 +37,7 @@
 #define WF_CAP_NESTED     6     /* blob kind only: memory a pointer inside argument nested_arg's blob points to
                                  * (wf_blob.index = the nested entry; see bpf/copy_nested.h) */
 
-#define WF_MAX_NESTED     4     /* second-level copies per syscall */
+#define WF_MAX_NESTED     8     /* second-level copies per syscall (8: the data of a written iovec array's first 8 elements) */
 #define WF_CAP_ENTRY      7     /* blob kind only: argument entry_arg's first bytes as they were at sys_enter (in/out
                                  * structures the kernel writes back: perf_event_attr.size, the capability header) */
 #define WF_ENTRY_MAX      16    /* bytes copied at entry */

@@ -26,7 +26,7 @@ public sealed class CaptureSpec
     public byte FdArgs;
 
     /// <summary>Second-level copies (WF_MAX_NESTED): pointers found inside argument <see cref="NestedArg"/>'s copy.</summary>
-    public const int MaxNested = 4;
+    public const int MaxNested = 8;
 
     /// <summary>The argument whose copied structure holds the nested pointers (0xff: none).</summary>
     public byte NestedArg = 0xff;
@@ -92,11 +92,12 @@ public sealed class CaptureSpec
 
     /// <summary>
     /// Also copies argument <paramref name="arg"/>'s first <paramref name="size"/> bytes at sys_enter, before the kernel
-    /// writes back into it (perf_event_attr.size on E2BIG, the capability header's version); only arguments 0, 1 and 4.
+    /// writes back into it (perf_event_attr.size on E2BIG, the capability header's version, file_handle.handle_bytes on
+    /// EOVERFLOW); only arguments 0, 1, 2 and 4.
     /// </summary>
     internal CaptureSpec Entry(int arg, int size)
     {
-        if (arg is not (0 or 1 or 4)) throw new ArgumentException($"entry copies take arguments 0, 1 or 4, not {arg}");
+        if (arg is not (0 or 1 or 2 or 4)) throw new ArgumentException($"entry copies take arguments 0, 1, 2 or 4, not {arg}");
         EntryArg = (byte)arg;
         EntrySize = (byte)Math.Clamp(size, 1, EntryMax);
         return this;

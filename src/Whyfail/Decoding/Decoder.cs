@@ -38,6 +38,7 @@ public static class Decoder
         EpollFamily.Register,
         TimeFamily.Register,
         FutexFamily.Register,
+        AioFamily.Register,
         SchedFamily.Register,
         KeysFamily.Register,
         ArchPrctlFamily.Register,

@@ -247,6 +247,6 @@ public class EpollTimeFutexDecoderTests
             Line(Ev("futex", [1, 0x84, 1, 0x7fffffff, 2, 0], -11)));
         Assert.Equal("futex(0x1, FUTEX_LOCK_PI_PRIVATE, NULL)", Line(Ev("futex", [1, 0x86, 0, 0, 0, 0], -35)));
         Assert.Equal("futex(0x1, FUTEX_UNLOCK_PI)", Line(Ev("futex", [1, 7, 0, 0, 0, 0], -1)));
-        Assert.Equal("futex(0x1, 0x63|FUTEX_PRIVATE_FLAG, 0x2, 0x3, 0x4, 0x5)", Line(Ev("futex", [1, 0xe3, 2, 3, 4, 5], -38)));
+        Assert.Equal("futex(0x1, 0xe3 /* FUTEX_??? */, 2, 0x3, 0x4, 0x5)", Line(Ev("futex", [1, 0xe3, 2, 3, 4, 5], -38)));
     }
 }

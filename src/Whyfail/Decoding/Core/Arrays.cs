@@ -43,6 +43,36 @@ internal static class Arrays
     public static string IovecPtr(Mem m, int at) =>
         "{iov_base=" + Fmt.Ptr(m.U64(at)) + ", iov_len=" + Fmt.UDec(m.U64(at + 8)) + "}";
 
+    /// <summary>
+    /// Argument <paramref name="i"/> as <paramref name="count"/> iovecs a call writes: each shown with its data, as strace
+    /// shows a write's buffers ({iov_base="abc", iov_len=3}), for the first <see cref="CaptureSpec.MaxNested"/> elements
+    /// (their data is copied by the nested entries <see cref="WrittenIovecSpec"/> asks for); the address where the data
+    /// could not be read (an element beyond those, an unreadable buffer).
+    /// </summary>
+    public static string WrittenIovecs(Call c, int i, ulong count) => Of(c, i, count, IovecSize, (m, at) =>
+    {
+        int k = at / IovecSize;
+        ulong len = m.U64(at + 8);
+        var d = k < CaptureSpec.MaxNested ? c.Nested(i, k) : null;
+        string data = len == 0 ? "\"\""
+            : d?.Data is null || (d.Faulted && d.Data.Length <= c.Limit) ? Fmt.Ptr(m.U64(at))
+            : StringEscaper.Quote(d.Data, c.Limit, (ulong)d.Data.Length < len);
+        return "{iov_base=" + data + ", iov_len=" + Fmt.UDec(len) + "}";
+    });
+
+    /// <summary>
+    /// The capture <see cref="WrittenIovecs"/> needs for argument <paramref name="arg"/>: the iovec array (read by its
+    /// count, <see cref="Copied"/> at most), and the data of its first <see cref="CaptureSpec.MaxNested"/> elements
+    /// (<see cref="CaptureSpec.BufferSize"/> bytes each at most), copied where each element points.
+    /// </summary>
+    public static CaptureSpec WrittenIovecSpec(CaptureSpec s, int arg)
+    {
+        s.Fixed(arg, Copied * IovecSize);
+        for (int k = 0; k < CaptureSpec.MaxNested; k++)
+            s.Nested(k, arg, k * IovecSize, k * IovecSize + 8, 8, 1, CaptureSpec.BufferSize);
+        return s;
+    }
+
     /// <summary>sizeof(struct iovec) on x86_64.</summary>
     public const int IovecSize = 16;
 

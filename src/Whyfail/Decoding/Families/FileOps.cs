@@ -51,8 +51,10 @@ internal static class FileOpsFamily
         r.Add("close_range", c => [c.Fd(0), MaxFd(c.UInt(1)), c.Flags(2, "close_range_flags")]);
         r.Add("getrandom", c => [c.Ptr(0), c.UDec(1), c.Flags(2, "getrandom_flags")]);
         // Path arguments with generic names in the kernel's signatures.
-        r.Add("name_to_handle_at", c => [c.Dirfd(0), c.Path(1), c.Ptr(2), c.Ptr(3), c.Flags(4, "at_flags")],
-              s => s.Path(1));
+        // The handle's handle_bytes is in/out: copied at entry too, shown "0 => 8" where the kernel wrote back the size it
+        // needs (EOVERFLOW), as strace shows it; the mount id is an output (an address on failure).
+        r.Add("name_to_handle_at", c => [c.Dirfd(0), c.Path(1), Handle(c, 2), c.Ptr(3), c.Flags(4, "at_flags")],
+              s => s.Path(1).Fixed(2, Fh.End("handle_type")).Entry(2, Fh.End("handle_bytes")));
         r.Add("acct", c => [c.Path(0)], s => s.Path(0));
         // unlink, rename, renameat, mkdir, mkdirat, rmdir, link, symlink, symlinkat, chmod, fchmod,
         // fchmodat, chown, lchown, fchown, readlink(at), truncate, ftruncate, chdir, fchdir, chroot,
@@ -136,5 +138,22 @@ internal static class FileOpsFamily
         long nsec = m.I64(off + Ts.Off("tv_nsec"));
         // UTIME_NOW and UTIME_OMIT stand for the whole timespec (strace's print_timespec_t_utime).
         return UtimeSpecial.Lookup((ulong)nsec) ?? TimeFamily.TimespecDated(m, off);
+    }
+
+    private static readonly StructLayout Fh = Xlat.Struct("file_handle");
+
+    /// <summary>name_to_handle_at's struct file_handle: {handle_bytes=0 => 8} (as passed, then as the kernel wrote it back).</summary>
+    private static string Handle(Call c, int i)
+    {
+        var now = c.Data(i);
+        var passed = c.AsPassed(i);
+        int at = Fh.Off("handle_bytes");
+        if (passed is null || !new Mem(passed).Has(at, 4)) return c.Ptr(i);
+        uint before = new Mem(passed).U32(at);
+        string v = Fmt.UInt(before);
+        // The kernel writes the size it needs back on EOVERFLOW only (on success, with the handle itself).
+        if (c.FailedWith("EOVERFLOW") && now is not null && new Mem(now).Has(at, 4) && new Mem(now).U32(at) is var after && after != before)
+            v += " => " + Fmt.UInt(after);
+        return "{handle_bytes=" + v + "}";
     }
 }

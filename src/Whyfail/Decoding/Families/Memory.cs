@@ -22,8 +22,10 @@ internal static class MemoryFamily
         r.Add("msync", c => [c.Ptr(0), c.UDec(1), c.Flags(2, "msync_flags")]);
         r.Add("mincore", c => [c.Ptr(0), c.UDec(1), c.Ptr(2)]);
         r.Add("mseal", c => [c.Ptr(0), c.UDec(1), c.Hex(2)]);
-        r.Add("set_mempolicy", c => c.With((0, Policy(c.UInt(0)))));
-        r.Add("mbind", c => c.With((2, Policy(c.UInt(2))), (5, c.Flags(5, "mbind_flags"))));
+        // Node masks: maxnode bits in unsigned longs, read by that count (one page at most: 32768 nodes).
+        r.Add("set_mempolicy", c => c.With((0, Policy(c.UInt(0))), (1, Nodemask(c, 1, c[2]))), s => s.Fixed(1, NodemaskCopied));
+        r.Add("mbind", c => c.With((2, Policy(c.UInt(2))), (3, Nodemask(c, 3, c[4])), (5, c.Flags(5, "mbind_flags"))),
+              s => s.Fixed(3, NodemaskCopied));
         r.Add("get_mempolicy", c => [c.Ptr(0), c.Ptr(1), c.UDec(2), c.Ptr(3), Xlat.Table("get_mempolicy_flags").Flags(c[4])]);
         // remap_file_pages reads unsigned longs: prot and flags in full (a value above 32 bits is shown raw, never cut).
         r.Add("remap_file_pages", c => [c.Ptr(0), c.UDec(1), Xlat.Table("mmap_prot").Flags(c[2], "PROT_NONE"), c.UDec(3),
@@ -48,6 +50,22 @@ internal static class MemoryFamily
         uint f = mode & mask;
         var m = Xlat.Table("mpol_modes").Value(mode & ~mask, "MPOL_???");
         return f == 0 ? m : m + "|" + flags.Flags(f);
+    }
+
+    /// <summary>Bytes of a node mask copied (one page: 512 unsigned longs).</summary>
+    private const int NodemaskCopied = 4096;
+
+    /// <summary>
+    /// A node mask of <paramref name="maxnode"/> bits as strace shows it: its unsigned longs in 16 hex digits,
+    /// [0000000000000003, ...]; the kernel reads maxnode - 1 bits, i.e. (maxnode + 62) / 64 longs. The address
+    /// when that count overflows or the first long is unreadable.
+    /// </summary>
+    public static string Nodemask(Call c, int i, ulong maxnode)
+    {
+        const int bits = 64;
+        ulong n = unchecked(maxnode + (bits - 2)) / bits; // wraps for a huge maxnode: caught below
+        if (n < maxnode / bits || (maxnode != 0 && n == 0)) return c.Ptr(i);
+        return Arrays.Of(c, i, n, 8, (m, at) => m.U64(at).ToString("x16", System.Globalization.CultureInfo.InvariantCulture));
     }
 
     /// <summary>PROT_READ|PROT_WRITE, or PROT_NONE.</summary>

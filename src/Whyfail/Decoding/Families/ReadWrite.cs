@@ -20,19 +20,22 @@ internal static class ReadWriteFamily
         r.Add("mq_timedsend", c => [c.Fd(0), c.Buf(1), c.UDec(2), c.UDec(3), c.Ptr(4)],
               s => s.Sized(1, 2, CaptureSpec.BufferSize));
         // A failed read's iovecs are shown with their addresses (the buffers hold nothing of the program's); the offset of
-        // preadv/pwritev is pos_l (the whole loff_t on x86_64), signed. What writev writes is not copied: its iovecs stay a pointer.
+        // preadv/pwritev is pos_l (the whole loff_t on x86_64), signed. What writev writes is shown, as write's buffer is.
         r.Add("readv", c => [c.Fd(0), Arrays.Iovecs(c, 1, c[2]), c.UDec(2)], s => s.Fixed(1, Arrays.Copied * Arrays.IovecSize));
         r.Add("preadv", c => [c.Fd(0), Arrays.Iovecs(c, 1, c[2]), c.UDec(2), c.LDec(3)],
               s => s.Fixed(1, Arrays.Copied * Arrays.IovecSize));
         r.Add("preadv2", c => [c.Fd(0), Arrays.Iovecs(c, 1, c[2]), c.UDec(2), c.LDec(3), c.Flags(5, "rwf_flags")],
               s => s.Fixed(1, Arrays.Copied * Arrays.IovecSize));
-        r.Add("pwritev", c => [c.Fd(0), Fmt.ArrayPtr(c[1], c[2]), c.UDec(2), c.LDec(3)]);
-        r.Add("pwritev2", c => [c.Fd(0), Fmt.ArrayPtr(c[1], c[2]), c.UDec(2), c.LDec(3), c.Flags(5, "rwf_flags")]);
-        // process_vm_readv/writev: the remote iovecs are addresses in another process, shown as such (and the local ones of a read).
+        r.Add("writev", c => [c.Fd(0), Arrays.WrittenIovecs(c, 1, c[2]), c.UDec(2)], s => Arrays.WrittenIovecSpec(s, 1));
+        r.Add("pwritev", c => [c.Fd(0), Arrays.WrittenIovecs(c, 1, c[2]), c.UDec(2), c.LDec(3)], s => Arrays.WrittenIovecSpec(s, 1));
+        r.Add("pwritev2", c => [c.Fd(0), Arrays.WrittenIovecs(c, 1, c[2]), c.UDec(2), c.LDec(3), c.Flags(5, "rwf_flags")],
+              s => Arrays.WrittenIovecSpec(s, 1));
+        // process_vm_readv/writev: the remote iovecs are addresses in another process, shown as such (and the local ones of a
+        // read); the local ones of a write with the data written.
         r.Add("process_vm_readv", c => [c.Dec(0), Arrays.Iovecs(c, 1, c[2]), c.UDec(2), Arrays.Iovecs(c, 3, c[4]), c.UDec(4), c.UDec(5)],
               s => s.Fixed(1, Arrays.Copied * Arrays.IovecSize).Fixed(3, Arrays.Copied * Arrays.IovecSize));
-        r.Add("process_vm_writev", c => [c.Dec(0), Fmt.ArrayPtr(c[1], c[2]), c.UDec(2), Arrays.Iovecs(c, 3, c[4]), c.UDec(4), c.UDec(5)],
-              s => s.Fixed(3, Arrays.Copied * Arrays.IovecSize));
-        // writev, pipe: the default notation.
+        r.Add("process_vm_writev", c => [c.Dec(0), Arrays.WrittenIovecs(c, 1, c[2]), c.UDec(2), Arrays.Iovecs(c, 3, c[4]), c.UDec(4), c.UDec(5)],
+              s => Arrays.WrittenIovecSpec(s, 1).Fixed(3, Arrays.Copied * Arrays.IovecSize));
+        // pipe: the default notation.
     }
 }

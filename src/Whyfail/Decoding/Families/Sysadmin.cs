@@ -65,7 +65,7 @@ internal static class SysadminFamily
     }
 
     /// <summary>IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, 4): the class above IOPRIO_CLASS_SHIFT, the level below.</summary>
-    private static string Ioprio(uint v)
+    internal static string Ioprio(uint v)
     {
         var l = Xlat.Table("ioprio_layout");
         int shift = (int)l["IOPRIO_CLASS_SHIFT"];
