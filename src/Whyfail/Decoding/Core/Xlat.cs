@@ -171,7 +171,8 @@ internal static class Xlat
         }
         foreach (var (table, rows) in extra)
         {
-            var t = Table(table);
+            // a table no UAPI header has (syslog's actions) is an enumeration of these rows alone
+            var t = Tables.TryGetValue(table, out var g) ? g : new XlatTable(table, false, []);
             var entries = t.Entries.ToList();
             foreach (var (n, v) in rows)
                 if (!t.TryGetValue(n, out _)) entries.Add((n, v));
