@@ -656,8 +656,9 @@ __noinline int capture_one(struct scratch_buf *sb, u32 off, u32 what, u64 val, u
 		if (n > 0 && n == (long)sz - 1) {
 			/* The string filled the buffer (the helper put its own NUL last): the byte it replaced says
 			 * whether the string ended there (full_len = the length: complete, as strace shows a path of
-			 * PATH_MAX - 1 bytes) or goes on (full_len above it; a capture below a page keeps that byte). */
-			u8 next = 1;
+			 * PATH_MAX - 1 bytes) or goes on (full_len above it). A capture below a page keeps that byte
+			 * and looks at the next one the same way (fsconfig's path value, copied up to PATH_MAX - 1). */
+			u8 next = 1, after = 1;
 			u64 k = n;
 			VERIFIER_MASK(k, 0xfff);
 			if (bpf_probe_read_user(&next, 1, (void *)(val + k)) == 0 && next == 0) {
@@ -667,6 +668,8 @@ __noinline int capture_one(struct scratch_buf *sb, u32 off, u32 what, u64 val, u
 				if (sz < WF_MAX_BLOB && next != 0) {
 					dst[k] = next;
 					n = k + 1;
+					if (bpf_probe_read_user(&after, 1, (void *)(val + k + 1)) == 0 && after == 0)
+						want = (u32)k + 1;
 				}
 			}
 		}

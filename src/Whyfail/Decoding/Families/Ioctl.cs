@@ -82,6 +82,12 @@ internal static class IoctlFamily
             "LOOP_SET_STATUS64" => IoctlStructs.LoopInfo64(c),
             "LOOP_CONFIGURE" => IoctlStructs.LoopConfig(c),
             "RNDADDENTROPY" => IoctlStructs.RandPoolInfo(c),
+            "EVIOCSKEYCODE" => Ints(2, 4, o => o == 0 ? Fmt.UInt(m.U32(o)) : Xlat.Table("key_codes").Value(m.U32(o), "KEY_???")),
+            "EVIOCSKEYCODE_V2" => IoctlStructs.KeymapEntry(c),
+            // the ids the kernel fills in follow on success only
+            "PERF_EVENT_IOC_QUERY_BPF" => d is null || d.Length < 4 ? c.Ptr(2) : "{ids_len=" + Fmt.UInt(m.U32(0)) + ", ...}",
+            "BLKTRACESETUP" => IoctlStructs.TraceSetup(c),
+            "BLKPG" => IoctlStructs.Blkpg(c),
             "SIOCSIFENCAP" => Ints(1, 4, o => Fmt.Int(m.U32(o))),
             _ => Ifreq(c, name) ?? c.Hex(2),
         };

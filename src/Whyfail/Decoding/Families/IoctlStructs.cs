@@ -144,6 +144,46 @@ internal static class IoctlStructs
         ]);
     }
 
+    /// <summary>struct input_keymap_entry (EVIOCSKEYCODE_V2): the scancode's first len bytes (at most its 32).</summary>
+    public static string KeymapEntry(Call c)
+    {
+        var l = Xlat.Struct("input_keymap_entry");
+        if (!c.TryData(2, l.Size, out var d)) return c.Ptr(2);
+        var m = new Mem(d);
+        int len = Math.Min(m.U8(l.Off("len")), l.SizeOf("scancode"));
+        return Fmt.Struct([
+            "flags=" + Fmt.UInt(m.U8(l.Off("flags"))),
+            "len=" + Fmt.UInt(m.U8(l.Off("len"))),
+            "index=" + Fmt.UInt(m.U16(l.Off("index"))),
+            "keycode=" + Xlat.Table("key_codes").Value(m.U32(l.Off("keycode")), "KEY_???"),
+            "scancode=" + Fmt.Array(m.Slice(l.Off("scancode"), len).ToArray().Select(b => Fmt.Hex(b))),
+        ]);
+    }
+
+    /// <summary>struct blk_user_trace_setup (BLKTRACESETUP): what the program sets (name is the kernel's answer).</summary>
+    public static string TraceSetup(Call c)
+    {
+        var l = Xlat.Struct("blk_user_trace_setup");
+        if (!c.TryData(2, l.Size, out var d)) return c.Ptr(2);
+        var m = new Mem(d);
+        return Fmt.Struct(new[] { "act_mask", "buf_size", "buf_nr", "start_lba", "end_lba", "pid" }
+            .Select(f => f + "=" + Fmt.UDec(m.Field(l.Off(f), l.SizeOf(f)))));
+    }
+
+    /// <summary>struct blkpg_ioctl_arg (BLKPG): the operation, its flags and length, the partition's address.</summary>
+    public static string Blkpg(Call c)
+    {
+        var l = Xlat.Struct("blkpg_ioctl_arg");
+        if (!c.TryData(2, l.Size, out var d)) return c.Ptr(2);
+        var m = new Mem(d);
+        return Fmt.Struct([
+            "op=" + Xlat.Table("blkpg_ops").Value32(m.U32(l.Off("op")), "BLKPG_???"),
+            "flags=" + Fmt.Int(m.U32(l.Off("flags"))),
+            "datalen=" + Fmt.Int(m.U32(l.Off("datalen"))),
+            "data=" + Fmt.Ptr(m.U64(l.Off("data"))),
+        ]);
+    }
+
     /// <summary>
     /// ifr_hwaddr: {sa_family=ARPHRD_ETHER, sa_data=00:11:22:33:44:55}, the address as long as the hardware type's
     /// (ETH_ALEN for Ethernet; the whole sa_data for types whose length is not known here).
