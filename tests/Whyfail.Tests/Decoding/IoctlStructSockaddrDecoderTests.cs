@@ -165,6 +165,29 @@ public class IoctlStructSockaddrDecoderTests
         Assert.Equal("connect(-1, {sa_family=AF_INET, sa_data=\"\\0\\0\\0\\0\\0\\0\\1\\0\\0\\0\"}, 12)", Connect(in4[..12]));
     }
 
+    [CompilerFact]
+    public void Ax25CallsignsAndDigipeaters()
+    {
+        const string call = "static const char c[] = \"VALID \"; for (int i = 0; i < 6; i++) s.fsa_ax25.sax25_call.ax25_call[i] = c[i] << 1;"
+                            + " s.fsa_ax25.sax25_call.ax25_call[6] = 13 << 1; s.fsa_ax25.sax25_family = AF_AX25;";
+        const string digis = " static const char d[] = \"OK    \"; for (int i = 0; i < 6; i++) { s.fsa_digipeater[0].ax25_call[i] = d[i] << 1;"
+                             + " s.fsa_digipeater[1].ax25_call[i] = ' ' << 1; s.fsa_digipeater[2].ax25_call[i] = 1; }"
+                             + " s.fsa_digipeater[0].ax25_call[6] = 15 << 1;";
+        const string inc = "#include <sys/socket.h>\n#include <linux/ax25.h>";
+        var plain = CStruct.Bytes(inc, "struct full_sockaddr_ax25", call);
+        Assert.Equal("connect(-1, {sa_family=AF_AX25, sax25_call=VALID-13, sax25_ndigis=0}, 16)", Connect(plain[..16]));
+        var two = CStruct.Bytes(inc, "struct full_sockaddr_ax25", call + digis + " s.fsa_ax25.sax25_ndigis = 2;");
+        Assert.Equal("connect(-1, {sa_family=AF_AX25, fsa_ax25={sax25_call=VALID-13, sax25_ndigis=2}, fsa_digipeater=[OK-15, *]}, 30)",
+            Connect(two[..30]));
+        // three asked for, two within the length, one byte more: the third is "...", and so is the byte after them
+        var three = CStruct.Bytes(inc, "struct full_sockaddr_ax25", call + digis + " s.fsa_ax25.sax25_ndigis = 3;");
+        Assert.Equal("connect(-1, {sa_family=AF_AX25, fsa_ax25={sax25_call=VALID-13, sax25_ndigis=3}, fsa_digipeater=[OK-15, *, ...], ...}, 31)",
+            Connect(three[..31]));
+        // an unprintable callsign: its bytes alone
+        Assert.Equal("connect(-1, {sa_family=AF_AX25, fsa_ax25={sax25_call=VALID-13, sax25_ndigis=3}, fsa_digipeater=[OK-15, *, "
+                     + "{ax25_call=\"\\x01\\x01\\x01\\x01\\x01\\x01\\x00\"}]}, 37)", Connect(three[..37]));
+    }
+
     [Fact]
     public void APathOfPathMaxMinusOneBytesIsWhole()
     {

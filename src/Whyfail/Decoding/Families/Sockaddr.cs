@@ -14,6 +14,8 @@ internal static class Sockaddr
     private static readonly StructLayout Ll = Xlat.Struct("sockaddr_ll");
     private static readonly StructLayout Ipx = Xlat.Struct("sockaddr_ipx");
     private static readonly StructLayout X25 = Xlat.Struct("sockaddr_x25");
+    private static readonly StructLayout Ax25 = Xlat.Struct("sockaddr_ax25");
+    private static readonly StructLayout FullAx25 = Xlat.Struct("full_sockaddr_ax25");
 
     public static string Family(ulong family) => Families.Value(family, "AF_???");
 
@@ -44,7 +46,7 @@ internal static class Sockaddr
         int min = name switch
         {
             "AF_UNIX" => 3, "AF_INET" => In.Size, "AF_INET6" => In6.Off("sin6_scope_id"), "AF_NETLINK" => Nl.Size,
-            "AF_PACKET" => Ll.Size, "AF_IPX" => Ipx.Size, "AF_X25" => X25.Size, _ => int.MaxValue,
+            "AF_PACKET" => Ll.Size, "AF_IPX" => Ipx.Size, "AF_X25" => X25.Size, "AF_AX25" => Ax25.Size, _ => int.MaxValue,
         };
         if (data.Length < min)
         {
@@ -59,6 +61,7 @@ internal static class Sockaddr
             case "AF_NETLINK": Netlink(m, f); break;
             case "AF_PACKET": Packet(m, f); break;
             case "AF_IPX": IpxFields(m, f); break;
+            case "AF_AX25": Ax25Fields(m, f); break;
             case "AF_X25":
                 f.Add("sx25_addr={x25_addr=" + IoctlFamily.FieldString(m, X25.Off("sx25_addr"), X25.SizeOf("sx25_addr"), int.MaxValue) + "}");
                 break;
@@ -72,6 +75,62 @@ internal static class Sockaddr
         if (v == 0) return new string('0', size * 2);
         var hex = v.ToString("x", CultureInfo.InvariantCulture);
         return "0x" + hex.PadLeft(Math.Max(size * 2 - 2, hex.Length), '0');
+    }
+
+    /// <summary>
+    /// struct full_sockaddr_ax25 as strace shows it: the callsign, the digipeaters the count asks for (as many as the length
+    /// holds, "..." for the rest), "..." after them when the length goes on; the plain sockaddr_ax25 when it has none.
+    /// </summary>
+    private static void Ax25Fields(Mem m, List<string> f)
+    {
+        int len = m.Length, call = Ax25.SizeOf("sax25_call");
+        int ndigis = m.I32(Ax25.Off("sax25_ndigis"));
+        var head = new[] { "sax25_call=" + Ax25Addr(m.Slice(Ax25.Off("sax25_call"), call)), "sax25_ndigis=" + Fmt.Dec(ndigis) };
+        if (ndigis == 0 && len <= Ax25.Size)
+        {
+            f.AddRange(head);
+            return;
+        }
+        f.Add("fsa_ax25=" + Fmt.Struct(head));
+        int max = FullAx25.SizeOf("fsa_digipeater") / call, at = FullAx25.Off("fsa_digipeater");
+        int has = Math.Min((len - Ax25.Size) / call, max), want = Math.Min(Math.Max(ndigis, 0), max);
+        if (want > 0)
+        {
+            var digis = Enumerable.Range(0, Math.Min(has, want)).Select(k => Ax25Addr(m.Slice(at + k * call, call))).ToList();
+            if (want > has) digis.Add("...");
+            f.Add("fsa_digipeater=" + Fmt.Array(digis));
+        }
+        if (len > has * call + Ax25.Size) f.Add("...");
+    }
+
+    /// <summary>
+    /// An AX.25 address (6 shifted characters and the SSID byte): "VALID-13" when it reads as a callsign, its bytes with the
+    /// callsign in a comment when it reads as one only loosely, its bytes alone when it holds unprintable characters.
+    /// </summary>
+    private static string Ax25Addr(ReadOnlySpan<byte> a)
+    {
+        int last = a.Length - 1;
+        bool verbose = false, raw = false, space = false, chars = false;
+        for (int k = 0; k < last && !raw; k++)
+        {
+            if ((a[k] & 1) != 0) verbose = true;
+            int ch = a[k] >> 1;
+            if (ch == ' ') space = true; else chars = true;
+            if ((ch < '0' || ch > '9') && (ch < 'A' || ch > 'Z') && ch != ' ') verbose = true;
+            if (ch != ' ' && space) verbose = true;
+            if (ch < ' ' || ch > 0x7e || ch == '*' || ch == '/') raw = true;
+        }
+        if ((a[last] & ~0x1e) != 0 || (!chars && a[last] != 0)) verbose = true;
+        string bytes = "{ax25_call=\"" + string.Concat(a.ToArray().Select(b => "\\x" + b.ToString("x2", CultureInfo.InvariantCulture))) + "\"}";
+        if (raw) return bytes;
+        int end = last;
+        while (end > 0 && (a[end - 1] >> 1) == ' ') end--;
+        var sb = new System.Text.StringBuilder();
+        for (int k = 0; k < end; k++) sb.Append((char)(a[k] >> 1));
+        int ssid = (a[last] >> 1) & 0xf;
+        sb.Append('-').Append(ssid.ToString(CultureInfo.InvariantCulture));
+        string text = sb.ToString() == "-0" ? "*" : sb.ToString();
+        return verbose ? $"{bytes} /* {text} */" : text;
     }
 
     private static void IpxFields(Mem m, List<string> f)
