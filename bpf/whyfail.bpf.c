@@ -653,6 +653,26 @@ __noinline int capture_one(struct scratch_buf *sb, u32 off, u32 what, u64 val, u
 			n--; /* drop the NUL */
 		if (n >= (long)size - 1)
 			h->flags |= WF_EVF_BLOB_TRUNCATED;
+		if (n > 0 && n == (long)sz - 1) {
+			/* The string filled the buffer (the helper put its own NUL last): the byte it replaced says
+			 * whether the string ended there (full_len = the length: complete, as strace shows a path of
+			 * PATH_MAX - 1 bytes) or goes on (full_len above it). A capture below a page keeps that byte
+			 * and looks at the next one the same way (fsconfig's path value, copied up to PATH_MAX - 1). */
+			u8 next = 1, after = 1;
+			u64 k = n;
+			VERIFIER_MASK(k, 0xfff);
+			if (bpf_probe_read_user(&next, 1, (void *)(val + k)) == 0 && next == 0) {
+				want = (u32)k;
+			} else {
+				want = (u32)k + 2;
+				if (sz < WF_MAX_BLOB && next != 0) {
+					dst[k] = next;
+					n = k + 1;
+					if (bpf_probe_read_user(&after, 1, (void *)(val + k + 1)) == 0 && after == 0)
+						want = (u32)k + 1;
+				}
+			}
+		}
 		if (n < 0 && size < 4096) {
 			/* A string (not a path: paths are read whole, PATH_MAX) with no NUL before an unreadable
 			 * page: keep the bytes up to it, marked faulted (strace shows such a string cut at -s when

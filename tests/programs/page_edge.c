@@ -13,6 +13,7 @@
  *                    writes the size it supports into attr->size (in/out: shown as 200 => N).
  *   capset:          header version 0x12345678: EINVAL, and the kernel writes its preferred version back.
  *   delete_module, semop, move_pages: a string and two arrays running into the unmapped page.
+ *   chdir:           paths at PATH_MAX: 4095 bytes and their NUL (whole), then 5000 bytes (cut); ENAMETOOLONG.
  * Exit 0 when all failed as expected. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -112,7 +113,19 @@ int main(void)
 	*pages = p;
 	long r10 = syscall(SYS_move_pages, 0, 2, pages, NULL, NULL, MPOL_MF_MOVE_ALL);
 
-	return r8 == -1 && r9 == -1 && r10 == -1 && r1 == -1 && e1 == EINVAL && r2 == -1 && e2 == EFAULT && r3 == -1 && e3 == EOPNOTSUPP && r4 == -1 && e4 == EBADF &&
+	/* Paths at PATH_MAX: 4095 bytes and a NUL fill the capture exactly, yet end there (strace shows them whole); 5000
+	 * bytes do not (4095 shown, then "..."). chdir fails with ENAMETOOLONG for both (a name longer than NAME_MAX; a
+	 * path longer than PATH_MAX). */
+	static char longpath[5001];
+	memset(longpath, 'a', 5000);
+	longpath[4095] = 0;
+	long r11 = syscall(SYS_chdir, longpath);
+	int e11 = errno;
+	longpath[4095] = 'a';
+	long r12 = syscall(SYS_chdir, longpath);
+	int e12 = errno;
+
+	return r11 == -1 && e11 == ENAMETOOLONG && r12 == -1 && e12 == ENAMETOOLONG && r8 == -1 && r9 == -1 && r10 == -1 && r1 == -1 && e1 == EINVAL && r2 == -1 && e2 == EFAULT && r3 == -1 && e3 == EOPNOTSUPP && r4 == -1 && e4 == EBADF &&
 	       r5 == -1 && e5 == EBADF && r6 == -1 && e6 == E2BIG && battr->size != sizeof(big) && r7 == -1 && e7 == EINVAL &&
 	       hdr.version != 0x12345678 ? 0 : 1;
 }

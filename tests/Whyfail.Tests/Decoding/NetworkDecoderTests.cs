@@ -42,8 +42,9 @@ public class SocketDecoderTests
     public void SockaddrIn6MatchesTheCompilersLayout()
     {
         var bytes = CStruct.Bytes("#include <netinet/in.h>\n#include <arpa/inet.h>", "struct sockaddr_in6",
-            "s.sin6_family = AF_INET6; s.sin6_port = htons(8080); s.sin6_flowinfo = htonl(7); inet_pton(AF_INET6, \"fe80::1\", &s.sin6_addr); s.sin6_scope_id = 3;");
-        Assert.Equal("{sa_family=AF_INET6, sin6_port=htons(8080), sin6_flowinfo=htonl(7), inet_pton(AF_INET6, \"fe80::1\", &sin6_addr), sin6_scope_id=3}",
+            "s.sin6_family = AF_INET6; s.sin6_port = htons(8080); s.sin6_flowinfo = htonl(7); inet_pton(AF_INET6, \"2001:db8::1\", &s.sin6_addr); s.sin6_scope_id = 3;");
+        // a global address: the scope as a number (link-local addresses name the interface when this host has it)
+        Assert.Equal("{sa_family=AF_INET6, sin6_port=htons(8080), sin6_flowinfo=htonl(7), inet_pton(AF_INET6, \"2001:db8::1\", &sin6_addr), sin6_scope_id=3}",
             Raw(Ev("bind", [3, 0x1000, 28], -99, false, Sized(1, bytes)))[1]);
     }
 
@@ -73,12 +74,13 @@ public class SocketDecoderTests
     public void OtherFamilies()
     {
         var nl = new StructBytes(12).U16(0, 16).U32(4, 0).U32(8, 1).Bytes;
-        Assert.Equal("bind(3, {sa_family=AF_NETLINK, nl_pid=0, nl_groups=00000001}, 12)",
+        Assert.Equal("bind(3, {sa_family=AF_NETLINK, nl_pid=0, nl_groups=0x000001}, 12)",
             Line(Ev("bind", [3, 0x1000, 12], -98, false, Sized(1, nl))));
-        var ll = new StructBytes(20).U16(0, 17).U16BE(2, 0x0800).I32(4, 2).U16(8, 1).U8(10, 0).U8(11, 6)
+        // an interface index no host has (one this host has shows as if_nametoindex("lo")); zero bytes as strace's %#04x: 00
+        var ll = new StructBytes(20).U16(0, 17).U16BE(2, 0x0800).I32(4, 0x7ffffff0).U16(8, 1).U8(10, 0).U8(11, 6)
             .Raw(12, [0x00, 0x11, 0x22, 0x33, 0x44, 0x55]).Bytes;
-        Assert.Equal("bind(3, {sa_family=AF_PACKET, sll_protocol=htons(ETH_P_IP), sll_ifindex=2, sll_hatype=1, sll_pkttype=0, "
-                     + "sll_halen=6, sll_addr=[0x00, 0x11, 0x22, 0x33, 0x44, 0x55]}, 20)",
+        Assert.Equal("bind(3, {sa_family=AF_PACKET, sll_protocol=htons(ETH_P_IP), sll_ifindex=2147483632, sll_hatype=ARPHRD_ETHER, "
+                     + "sll_pkttype=PACKET_HOST, sll_halen=6, sll_addr=[00, 0x11, 0x22, 0x33, 0x44, 0x55]}, 20)",
             Line(Ev("bind", [3, 0x1000, 20], -19, false, Sized(1, ll))));
         Assert.Equal("bind(3, {sa_family=AF_BLUETOOTH, sa_data=\"\\1\\2\"}, 4)",
             Line(Ev("bind", [3, 0x1000, 4], -22, false, Sized(1, [31, 0, 1, 2]))));
@@ -92,8 +94,8 @@ public class SocketDecoderTests
         Assert.Equal("connect(3, 0x1000, 1)", Line(Ev("connect", [3, 0x1000, 1], -22, false, Sized(1, [2]))));
         Assert.Equal("connect(3, NULL, 0)", Line(Ev("connect", [3, 0, 0], -22)));
         Assert.Equal("connect(3, 0x1000, 16)", Line(Ev("connect", [3, 0x1000, 16], -14, false, Unreadable(1, Whyfail.Events.CaptureKind.Sized))));
-        // a truncated IPv4 address still shows what is there
-        Assert.Equal("connect(3, {sa_family=AF_INET, sin_port=htons(22)}, 4)",
+        // shorter than struct sockaddr_in: the bytes after the family, as strace shows them
+        Assert.Equal("connect(3, {sa_family=AF_INET, sa_data=\"\\0\\26\"}, 4)",
             Line(Ev("connect", [3, 0x1000, 4], -22, false, Sized(1, In4(22, 1, 2, 3, 4).AsSpan(0, 4).ToArray()))));
     }
 

@@ -7,7 +7,7 @@ namespace Whyfail.Tests.Integration;
 /// page (tests/programs/page_edge.c). The kernel reads what the size says; so must the capture, and the
 /// decoders show the readable prefix rather than a bare pointer. Memory a copied structure points to
 /// (sendmsg's control messages) is copied too (bpf/copy_nested.h). Strings and arrays that run into the page are shown
-/// up to it (delete_module's name, semop's sembufs, move_pages' addresses).
+/// up to it (delete_module's name, semop's sembufs, move_pages' addresses). A path of PATH_MAX - 1 bytes is whole.
 /// </summary>
 [Collection("tracing")]
 [Trait("suite", "integration")]
@@ -72,5 +72,12 @@ public class DecodingEdgeTests
         var pages = Assert.Single(run.Failures("move_pages", "EFAULT"));
         Assert.Matches(@"^\[0x[0-9a-f]+000, \.\.\. /\* 0x[0-9a-f]+000 \*/\]$", pages.GetProperty("args")[2].GetString()!);
         Assert.Equal("MPOL_MF_MOVE_ALL", pages.GetProperty("args")[5].GetString());
+
+        // Paths at PATH_MAX: 4095 bytes and their NUL fill the capture exactly; the kernel side looks at the byte after
+        // them, so the path shows whole, as strace shows it (before: "..." after it); a longer one is cut, with "...".
+        var chdirs = run.Failures("chdir", "ENAMETOOLONG").ToList();
+        Assert.Equal(2, chdirs.Count);
+        Assert.Equal("\"" + new string('a', 4095) + "\"", chdirs[0].GetProperty("args")[0].GetString());
+        Assert.Equal("\"" + new string('a', 4095) + "\"...", chdirs[1].GetProperty("args")[0].GetString());
     }
 }

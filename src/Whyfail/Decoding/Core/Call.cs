@@ -100,7 +100,10 @@ internal sealed class Call
         if (c.Data is null) return false;
         return c.Kind switch
         {
-            CaptureKind.String => Ev.CaptureTruncated && Spec is not null && Spec.Size[i] > 0 && c.Data.Length >= Spec.Size[i] - 1,
+            // a string that filled its buffer: the kernel side looked at the byte after it (FullLength = the length when
+            // that byte was its NUL: the string is whole, as a path of PATH_MAX - 1 bytes is)
+            CaptureKind.String => Ev.CaptureTruncated && Spec is not null && Spec.Size[i] > 0 && c.Data.Length >= Spec.Size[i] - 1
+                                  && c.FullLength != c.Data.Length,
             CaptureKind.Sized or CaptureKind.SizedByPointer => c.FullLength > c.Data.Length,
             _ => false,
         };

@@ -171,7 +171,7 @@ internal static class Xlat
         }
         foreach (var (table, rows) in extra)
         {
-            // A table no UAPI header has at all (SUID_DUMP_*) is an enumeration of its internal rows alone.
+            // A table no UAPI header has at all (SUID_DUMP_*, syslog's actions) is an enumeration of its internal rows alone.
             var t = Tables.TryGetValue(table, out var g) ? g : new XlatTable(table, false, []);
             var entries = t.Entries.ToList();
             foreach (var (n, v) in rows)

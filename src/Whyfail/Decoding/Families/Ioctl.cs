@@ -11,12 +11,14 @@ internal static class IoctlFamily
 {
     private static readonly XlatTable Requests = Xlat.Table("ioctls");
     private static readonly XlatTable More = Xlat.Table("ioctls_more");
+    private static readonly XlatTable Other = Xlat.Table("ioctls_other");
     private static readonly XlatTable EvSized = Xlat.Table("ioctls_evdev_sized");
+    private static readonly XlatTable Sized = Xlat.Table("ioctls_sized");
     private static readonly XlatTable Layout = Xlat.Table("ioc_layout");
     private static readonly XlatTable Dir = Xlat.Table("ioc_dir");
 
-    /// <summary>Bytes copied of the argument: enough for the structures and strings decoded here (and -s 32 + 1).</summary>
-    private const int ArgCopy = 64;
+    /// <summary>Bytes copied of the argument: enough for the structures decoded here (struct loop_config, the largest).</summary>
+    private static readonly int ArgCopy = Xlat.Struct("loop_config").Size;
 
     public static void Register(Registry r)
     {
@@ -74,6 +76,18 @@ internal static class IoctlFamily
             // a bridge name: IFNAMSIZ bytes at most (strace shows 16 and "..." when no NUL is among them)
             "SIOCBRADDBR" or "SIOCBRDELBR" => IfName(c, 2),
             "TIOCSWINSZ" => Winsize(c),
+            "OTPSELECT" => Ints(1, 4, o => Xlat.Table("mtd_otp_options").Value(m.U32(o), "MTD_OTP_???")),
+            "FS_IOC_FIEMAP" => IoctlStructs.Fiemap(c),
+            "LOOP_SET_STATUS" => IoctlStructs.LoopInfo(c),
+            "LOOP_SET_STATUS64" => IoctlStructs.LoopInfo64(c),
+            "LOOP_CONFIGURE" => IoctlStructs.LoopConfig(c),
+            "RNDADDENTROPY" => IoctlStructs.RandPoolInfo(c),
+            "EVIOCSKEYCODE" => Ints(2, 4, o => o == 0 ? Fmt.UInt(m.U32(o)) : Xlat.Table("key_codes").Value(m.U32(o), "KEY_???")),
+            "EVIOCSKEYCODE_V2" => IoctlStructs.KeymapEntry(c),
+            // the ids the kernel fills in follow on success only
+            "PERF_EVENT_IOC_QUERY_BPF" => d is null || d.Length < 4 ? c.Ptr(2) : "{ids_len=" + Fmt.UInt(m.U32(0)) + ", ...}",
+            "BLKTRACESETUP" => IoctlStructs.TraceSetup(c),
+            "BLKPG" => IoctlStructs.Blkpg(c),
             "SIOCSIFENCAP" => Ints(1, 4, o => Fmt.Int(m.U32(o))),
             _ => Ifreq(c, name) ?? c.Hex(2),
         };
@@ -93,6 +107,7 @@ internal static class IoctlFamily
             "SIOCSIFMTU" => "ifr_mtu", "SIOCSIFSLAVE" => "ifr_slave", "SIOCSIFNAME" => "ifr_newname",
             "SIOCSIFTXQLEN" => "ifr_qlen", "SIOCSIFMAP" => "ifr_map",
             "SIOCGIFNAME" or "SIOCBRADDIF" or "SIOCBRDELIF" => "ifr_ifindex",
+            "SIOCSIFHWADDR" or "SIOCSIFHWBROADCAST" or "SIOCADDMULTI" or "SIOCDELMULTI" => "ifr_hwaddr",
             _ => null,
         };
         if (member is null) return null;
@@ -112,13 +127,14 @@ internal static class IoctlFamily
             "ifr_flags" => Xlat.Table("iff_flags").Flags(m.U16(at)),
             "ifr_metric" or "ifr_mtu" or "ifr_qlen" => Fmt.Int(m.U32(at)),
             "ifr_slave" or "ifr_newname" => FieldString(m, at, l.SizeOf(member), c.Limit),
+            "ifr_hwaddr" => IoctlStructs.HwAddr(m, at, l.SizeOf(member)),
             _ => IfMap(m, at),
         };
         return Fmt.Struct(["ifr_name=" + FieldString(m, l.Off("ifr_name"), l.SizeOf("ifr_name"), c.Limit), member + "=" + value]);
     }
 
     /// <summary>A char array field as strace's print_quoted_cstring: up to its NUL, else its size - 1 bytes and "...".</summary>
-    private static string FieldString(Mem m, int at, int size, int limit)
+    internal static string FieldString(Mem m, int at, int size, int limit)
     {
         var s = m.Slice(at, size);
         int nul = s.IndexOf((byte)0);
@@ -154,10 +170,48 @@ internal static class IoctlFamily
         return d.Length >= ifnamsiz ? StringEscaper.Quote(d.AsSpan(0, ifnamsiz), c.Limit, true) : c.Ptr(i);
     }
 
-    /// <summary>The request's name, or null when no table names it.</summary>
-    private static string? Name(uint req) => Requests.Lookup(req) ?? More.Lookup(req) ?? Evdev(req);
+    /// <summary>The request's name (the one its argument is decoded by), or null when no table names it.</summary>
+    private static string? Name(uint req) => Requests.Lookup(req) ?? More.Lookup(req) ?? Other.Lookup(req) ?? Evdev(req);
 
-    public static string Request(uint req) => Name(req) ?? Ioc(req);
+    /// <summary>Every table name of each number, in strace's order (by name).</summary>
+    private static readonly Dictionary<ulong, string[]> AllNames = new[] { Requests, More, Other }
+        .SelectMany(t => t.Entries).GroupBy(e => e.Value)
+        .ToDictionary(g => g.Key, g => g.Select(e => e.Name).Distinct().Order(StringComparer.Ordinal).ToArray());
+
+    /// <summary>
+    /// The request as strace names it: a number several subsystems use gets all their names ("SNDCTL_TMR_START or
+    /// TCSETS"), after the name of a request carrying a length or a device in its number ("MIXER_READ(13) or OTPSELECT").
+    /// </summary>
+    public static string Request(uint req)
+    {
+        var names = new List<string>();
+        if (Numbered(req) is { } n) names.Add(n);
+        if (AllNames.TryGetValue(req, out var table)) names.AddRange(table);
+        else if (names.Count == 0 && Evdev(req) is { } ev) names.Add(ev);
+        return names.Count > 0 ? string.Join(" or ", names) : Ioc(req);
+    }
+
+    /// <summary>
+    /// hiddev/hidraw requests with a length in their size field (HIDIOCGPHYS(8)) and the sound mixer's requests with the
+    /// device in their number (MIXER_READ(13): any read or write request of the mixer's type), as strace names them.
+    /// </summary>
+    private static string? Numbered(uint req)
+    {
+        uint size = Field(req, "_IOC_SIZESHIFT", "_IOC_SIZEBITS");
+        uint sizeMask = (uint)(((1UL << (int)Layout["_IOC_SIZEBITS"]) - 1) << (int)Layout["_IOC_SIZESHIFT"]);
+        uint bare = req & ~sizeMask;
+        foreach (var op in (string[])["HIDIOCGRAWNAME", "HIDIOCGRAWPHYS", "HIDIOCGPHYS", "HIDIOCGFEATURE", "HIDIOCSFEATURE"])
+            if (bare == ((uint)Sized[op] & ~sizeMask)) return $"{op}({Fmt.UInt(size)})";
+        uint mixer = (uint)Sized["MIXER_READ"];
+        uint dir = Field(req, "_IOC_DIRSHIFT", "_IOC_DIRBITS");
+        if (Field(req, "_IOC_TYPESHIFT", "_IOC_TYPEBITS") == Field(mixer, "_IOC_TYPESHIFT", "_IOC_TYPEBITS"))
+        {
+            string nr = Fmt.UInt(Field(req, "_IOC_NRSHIFT", "_IOC_NRBITS"));
+            if (dir == Dir["_IOC_READ"]) return $"MIXER_READ({nr})";
+            if (dir == Dir["_IOC_WRITE"]) return $"MIXER_WRITE({nr})";
+        }
+        return null;
+    }
 
     private static uint Field(uint req, string shift, string bits) =>
         (req >> (int)Layout[shift]) & (uint)((1UL << (int)Layout[bits]) - 1);

@@ -77,8 +77,30 @@ internal static class SockoptFamily
             var text = m.CString(0, d.Length);
             return StringEscaper.Quote(text, c.Limit, text.Length == d.Length && c.Truncated(3, cap));
         }
+        if (opt == "ICMP_FILTER" && c.Int(4) > 0) return IcmpFilter(d, c.Int(4));
         if (d.Length == 4) return "[" + Fmt.Dec(m.I32(0)) + "]";
         return c.Buf(3);
+    }
+
+    /// <summary>
+    /// struct icmp_filter (the ICMP types a raw socket drops) as strace shows it: the set of types, or ~ and the types
+    /// not in it when more than half of the 32 bits are set. The bytes past the length keep the kernel's all-ones start.
+    /// </summary>
+    private static string IcmpFilter(byte[] d, int len)
+    {
+        var bytes = new byte[] { 0xff, 0xff, 0xff, 0xff };
+        Array.Copy(d, bytes, Math.Min(Math.Min(len, 4), d.Length));
+        uint data = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes);
+        string prefix = "";
+        if (System.Numerics.BitOperations.PopCount(data) > 16)
+        {
+            data = ~data;
+            prefix = "~";
+        }
+        var types = Xlat.Table("icmp_types");
+        var names = Enumerable.Range(0, 32).Where(b => (data & (1u << b)) != 0)
+            .Select(b => types.Value((ulong)b, "ICMP_???"));
+        return prefix + "[" + string.Join(" ", names) + "]";
     }
 
     /// <summary>

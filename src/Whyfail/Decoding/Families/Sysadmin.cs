@@ -19,6 +19,7 @@ internal static class SysadminFamily
         r.Add("ioprio_set", c => [c.Enum(0, "ioprio_who", "IOPRIO_WHO_???"), c.Dec(1), Ioprio(c.UInt(2))]);
         r.Add("quotactl", c => Quotactl(c, [], 0, 1), s => s.Str(3, CaptureSpec.PathSize - 1));
         r.Add("quotactl_fd", c => Quotactl(c, [c.Fd(0)], 1, -1));
+        r.Add("syslog", Syslog);
         r.Add("lookup_dcookie", c => [c.UDec(0), c.Ptr(1), c.UDec(2)]);
         r.Add("membarrier", c => [c.Enum(0, "membarrier_cmds", "MEMBARRIER_CMD_???"), c.Flags(1, "membarrier_flags"), c.Dec(2)]);
         r.Add("userfaultfd", c => [c.Flags(0, "uffd_flags")]);
@@ -62,6 +63,25 @@ internal static class SysadminFamily
             "tfd=" + Fmt.Int(m.U32(EpollSlot.Off("tfd"))),
             "toff=" + Fmt.UInt(m.U32(EpollSlot.Off("toff"))),
         ]);
+    }
+
+    /// <summary>
+    /// syslog(type, bufp, len): the action as a number with its name in a comment, as strace shows it; nothing more for
+    /// the actions that ignore bufp and len, the console level (LOGLEVEL_*) for SYSLOG_ACTION_CONSOLE_LEVEL.
+    /// </summary>
+    private static string[] Syslog(Call c)
+    {
+        static string Verbose(int v, string table, string unknown) =>
+            Fmt.Int((uint)v) + " /* " + (Xlat.Table(table).Lookup((ulong)(long)v) ?? unknown) + " */";
+        int type = c.Int(0);
+        string action = Verbose(type, "syslog_actions", "SYSLOG_ACTION_???");
+        return Xlat.Table("syslog_actions").Lookup((ulong)(long)type) switch
+        {
+            "SYSLOG_ACTION_CLOSE" or "SYSLOG_ACTION_OPEN" or "SYSLOG_ACTION_CLEAR" or "SYSLOG_ACTION_CONSOLE_OFF"
+                or "SYSLOG_ACTION_CONSOLE_ON" or "SYSLOG_ACTION_SIZE_UNREAD" or "SYSLOG_ACTION_SIZE_BUFFER" => [action],
+            "SYSLOG_ACTION_CONSOLE_LEVEL" => [action, c.Ptr(1), Verbose(c.Int(2), "log_levels", "LOGLEVEL_???")],
+            _ => [action, c.Ptr(1), Fmt.Int((uint)c.Int(2))],
+        };
     }
 
     /// <summary>IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, 4): the class above IOPRIO_CLASS_SHIFT, the level below.</summary>
