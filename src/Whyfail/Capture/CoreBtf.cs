@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Security.Cryptography;
 using System.Text;
 using Whyfail.Capture.Native;
 
@@ -75,8 +74,11 @@ internal static class CoreBtf
         var key = new StringBuilder(FormatVersion);
         foreach (var (kind, name) in roots.OrderBy(r => r.Name, StringComparer.Ordinal).ThenBy(r => r.Kind))
             key.Append('\n').Append(kind).Append(' ').Append(name);
-        string hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key.ToString())))[..16];
-        return $"{boot}.core-{hash}";
+        // FNV-1a: a name, not a defence (the directory is root's, the content is checked); SHA-256 would load OpenSSL (~10 ms).
+        ulong hash = 0xcbf29ce484222325;
+        foreach (byte b in Encoding.UTF8.GetBytes(key.ToString()))
+            hash = (hash ^ b) * 0x100000001b3;
+        return $"{boot}.core-{hash:x16}";
     }
 
     /// <summary>
