@@ -13,21 +13,36 @@ internal sealed unsafe class BpfObject : IDisposable
     private nint _obj;
     private readonly List<(string Name, nint Link)> _links = [];
 
-    private BpfObject(nint obj) => _obj = obj;
+    private BpfObject(nint obj, string? coreBtf) => (_obj, CoreBtfPath) = (obj, coreBtf);
 
     public nint Handle => _obj != 0 ? _obj : throw new ObjectDisposedException(nameof(BpfObject));
 
-    /// <summary>Opens an embedded object file (not yet loaded into the kernel).</summary>
+    /// <summary>The small BTF its CO-RE relocations are answered from (<see cref="CoreBtf"/>); null: the kernel's own.</summary>
+    public string? CoreBtfPath { get; }
+
+    /// <summary>Whether the last <see cref="Load"/> failed in libbpf's CO-RE relocation (before any program reached the verifier).</summary>
+    public bool CoreRelocationFailed { get; private set; }
+
+    /// <summary>
+    /// Opens an embedded object file (not yet loaded into the kernel). Its CO-RE relocations use <see cref="CoreBtf"/>'s
+    /// small BTF when there is one (and its BTF-attached programs <see cref="BtfAttachTargets"/>), unless
+    /// <see cref="CoreBtf.Disabled"/>.
+    /// </summary>
     public static BpfObject Open(byte[] image)
     {
         LibbpfLog.Install();
+        string? core = CoreBtf.Disabled ? null : CoreBtf.PathFor(image);
+        if (core != null && !BtfAttachTargets.Register()) core = null; // both or neither: else libbpf reads the kernel's BTF anyway
+        byte[]? path = core != null ? Encoding.UTF8.GetBytes(core + "\0") : null;
         fixed (byte* p = image)
+        fixed (byte* custom = path)
         {
-            nint obj = Libbpf.ObjectOpenMem(p, (nuint)image.Length, 0);
+            var opts = new Libbpf.ObjectOpenOpts { Sz = (nuint)sizeof(Libbpf.ObjectOpenOpts), BtfCustomPath = (nint)custom };
+            nint obj = Libbpf.ObjectOpenMem(p, (nuint)image.Length, &opts);
             if (obj == 0)
                 throw new WhyfailException($"libbpf could not open whyfail's BPF object: {Libc.ErrorText(Marshal.GetLastPInvokeError())}",
                     ExitCodes.Internal, LibbpfLog.Take());
-            return new BpfObject(obj);
+            return new BpfObject(obj, core);
         }
     }
 
@@ -66,6 +81,8 @@ internal sealed unsafe class BpfObject : IDisposable
         {
             int err = Marshal.GetLastPInvokeError();
             string log = LibbpfLog.Take();
+            // libbpf 1.1: "failed to perform CO-RE relocations", "failed to parse target BTF" (the custom file).
+            CoreRelocationFailed = log.Contains("CO-RE", StringComparison.Ordinal) || log.Contains("target BTF", StringComparison.Ordinal);
             string hint = err == 1 /* EPERM */
                 ? "the kernel refused to load BPF programs (EPERM): run whyfail as root, or give it CAP_BPF and CAP_PERFMON"
                 : $"the kernel refused whyfail's BPF programs: {Libc.ErrorText(err)}";

@@ -6,8 +6,8 @@ namespace Whyfail.Capture;
 /// <summary>
 /// BTF ids of named kernel types, remembered for the running boot in a root-only directory under /run, so that a
 /// question needing one id (does this kernel allow fexit? see <see cref="Origin.OriginBackends.ProbeFexit"/>; has it
-/// kprobe.multi, or a tracepoint?) does not parse the kernel's whole BTF on every start: ~5 MB, tens of ms of CPU,
-/// and libbpf parses it once more to load whyfail's programs. Absent names are remembered too (as 0). The vmlinux BTF cannot change while the kernel runs, and /run is emptied at boot; the file
+/// kprobe.multi, or a tracepoint? which id does a tp_btf program attach to? see <see cref="BtfAttachTargets"/>) does not
+/// parse the kernel's whole BTF on every start: ~5 MB, tens of ms of CPU. Absent names are remembered too (as 0). The vmlinux BTF cannot change while the kernel runs, and /run is emptied at boot; the file
 /// name carries the boot id as well, for systems where /run outlives a boot.
 /// </summary>
 internal static class BtfIdCache

@@ -272,6 +272,13 @@ public sealed unsafe class TracepointCapture : IDisposable
             {
                 bpf.Load();
             }
+            catch (WhyfailException) when (bpf.CoreBtfPath != null && bpf.CoreRelocationFailed)
+            {
+                // The small BTF did not answer a relocation the kernel's BTF might: never lose the capture for it.
+                bpf.Dispose();
+                CoreBtf.Disabled = true;
+                return LoadObject(options, backend, capabilities, limitations);
+            }
             catch (WhyfailException) when (uring.Count > 0)
             {
                 // Never lose the capture for io_uring's sake: load again without them.

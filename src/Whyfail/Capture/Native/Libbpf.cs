@@ -13,6 +13,49 @@ internal static unsafe partial class Libbpf
     [LibraryImport(Lib, EntryPoint = "bpf_object__open_mem", SetLastError = true)]
     internal static partial nint ObjectOpenMem(void* buf, nuint size, nint opts);
 
+    /// <summary>bpf_object__open_mem with struct bpf_object_open_opts (only btf_custom_path is used).</summary>
+    [LibraryImport(Lib, EntryPoint = "bpf_object__open_mem", SetLastError = true)]
+    internal static partial nint ObjectOpenMem(void* buf, nuint size, ObjectOpenOpts* opts);
+
+    /// <summary>struct bpf_object_open_opts (libbpf 1.1).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct ObjectOpenOpts
+    {
+        public nuint Sz;
+        public nint ObjectName;
+        public byte RelaxedMaps;
+        public nint PinRootPath;
+        public uint RemovedAttachProgFd;
+        public nint Kconfig;
+        public nint BtfCustomPath;
+        public nint KernelLogBuf;
+        public nuint KernelLogSize;
+        public uint KernelLogLevel;
+    }
+
+    [LibraryImport(Lib, EntryPoint = "libbpf_register_prog_handler", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int RegisterProgHandler(string sec, int progType, int expectedAttachType, ProgHandlerOpts* opts);
+
+    /// <summary>struct libbpf_prog_handler_opts (libbpf 1.1).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct ProgHandlerOpts
+    {
+        public nuint Sz;
+        public nint Cookie;
+        public nint Setup;
+        public delegate* unmanaged<nint, ProgLoadOpts*, nint, int> PrepareLoad;
+        public delegate* unmanaged<nint, nint, nint*, int> Attach;
+    }
+
+    [LibraryImport(Lib, EntryPoint = "bpf_program__section_name")]
+    internal static partial nint ProgramSectionName(nint prog);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_program__set_type")]
+    internal static partial int ProgramSetType(nint prog, int type);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_program__attach_trace", SetLastError = true)]
+    internal static partial nint ProgramAttachTrace(nint prog);
+
     [LibraryImport(Lib, EntryPoint = "bpf_object__load", SetLastError = true)]
     internal static partial int ObjectLoad(nint obj);
 

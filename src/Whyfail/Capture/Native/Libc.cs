@@ -5,7 +5,11 @@ namespace Whyfail.Capture.Native;
 /// <summary>Every libc call whyfail makes that .NET does not expose: the one place for P/Invoke besides libbpf.</summary>
 internal static unsafe partial class Libc
 {
-    private const string Lib = "libc";
+    /// <summary>
+    /// The soname: "libc" made .NET try ~50 file names (liblibc.so, libc.so in every library directory, the
+    /// linker-script libc.so) in each process before finding the loaded libc, twice per run with the launcher.
+    /// </summary>
+    private const string Lib = "libc.so.6";
 
     [LibraryImport(Lib, EntryPoint = "vsnprintf")]
     internal static partial int Vsnprintf(byte* buf, nuint size, nint fmt, nint args);

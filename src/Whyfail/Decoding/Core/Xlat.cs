@@ -8,19 +8,35 @@ namespace Whyfail.Decoding;
 /// </summary>
 internal sealed class XlatTable
 {
-    private readonly Dictionary<ulong, string> _byValue = new();
-    private readonly Dictionary<string, ulong> _byName = new(StringComparer.Ordinal);
+    private sealed record Lookups(Dictionary<ulong, string> ByValue, Dictionary<string, ulong> ByName);
+    private Lookups? _index;
 
     public XlatTable(string name, bool isFlags, IReadOnlyList<(string Name, ulong Value)> entries)
     {
         Name = name;
         IsFlags = isFlags;
         Entries = entries;
-        foreach (var (n, v) in entries)
+    }
+
+    /// <summary>
+    /// The lookups, made at the first one: ~290 tables are loaded at start-up and a run uses a few (building all
+    /// of them cost ~5 % of a one-command run's CPU, issue 16). Two threads may both build it; either result is the same.
+    /// </summary>
+    private Dictionary<ulong, string> ValueIndex => (Volatile.Read(ref _index) ?? Index()).ByValue;
+    private Dictionary<string, ulong> NameIndex => (Volatile.Read(ref _index) ?? Index()).ByName;
+
+    private Lookups Index()
+    {
+        var byValue = new Dictionary<ulong, string>(Entries.Count);
+        var byName = new Dictionary<string, ulong>(Entries.Count, StringComparer.Ordinal);
+        foreach (var (n, v) in Entries)
         {
-            _byValue.TryAdd(v, n);
-            _byName.TryAdd(n, v);
+            byValue.TryAdd(v, n);
+            byName.TryAdd(n, v);
         }
+        var made = new Lookups(byValue, byName);
+        Volatile.Write(ref _index, made); // published whole: a reader sees both dictionaries filled or builds its own
+        return made;
     }
 
     public string Name { get; }
@@ -28,16 +44,16 @@ internal sealed class XlatTable
     public IReadOnlyList<(string Name, ulong Value)> Entries { get; }
 
     /// <summary>The first name declared for exactly this value, or null.</summary>
-    public string? Lookup(ulong value) => _byValue.TryGetValue(value, out var n) ? n : null;
+    public string? Lookup(ulong value) => ValueIndex.TryGetValue(value, out var n) ? n : null;
 
-    public bool TryGetValue(string name, out ulong value) => _byName.TryGetValue(name, out value);
+    public bool TryGetValue(string name, out ulong value) => NameIndex.TryGetValue(name, out value);
 
     /// <summary>The value of a constant the table must have (a missing one is a bug in the table list).</summary>
     public ulong this[string name] =>
-        _byName.TryGetValue(name, out var v) ? v : throw new KeyNotFoundException($"{name} is not in xlat table {Name}");
+        NameIndex.TryGetValue(name, out var v) ? v : throw new KeyNotFoundException($"{name} is not in xlat table {Name}");
 
     /// <summary>The value of a constant, or <paramref name="fallback"/> when the installed headers lacked it.</summary>
-    public ulong ValueOr(string name, ulong fallback) => _byName.TryGetValue(name, out var v) ? v : fallback;
+    public ulong ValueOr(string name, ulong fallback) => NameIndex.TryGetValue(name, out var v) ? v : fallback;
 
     /// <summary>
     /// strace's flag notation: known flags joined by '|', in table order, then the unknown rest in hex
