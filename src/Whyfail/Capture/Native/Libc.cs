@@ -219,7 +219,8 @@ internal static unsafe partial class Libc
     /// <summary>pidfd_getfd(2) (Linux ≥ 5.6): a copy of descriptor <paramref name="fd"/> of the process behind <paramref name="pidfd"/>.</summary>
     internal static int PidfdGetFd(int pidfd, int fd) => (int)Syscall(Nr("pidfd_getfd"), pidfd, fd, 0);
 
-    private static long Nr(string name) =>
+    /// <summary>A system call's number, from the generated syscall table (never typed by hand).</summary>
+    internal static long Nr(string name) =>
         Whyfail.Decoding.SyscallTable.TryGetNumber(name, out int nr) ? nr : throw new InvalidOperationException($"{name} is not in the syscall table");
 
     [StructLayout(LayoutKind.Sequential)]

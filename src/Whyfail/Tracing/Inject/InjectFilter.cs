@@ -13,9 +13,13 @@ namespace Whyfail.Tracing.Inject;
 /// </summary>
 public sealed class InjectFilter
 {
-    public const uint RetAllow = 0x7fff0000, RetErrno = 0x00050000, RetUserNotif = 0x7fc00000;
+    // SECCOMP_RET_* and the filter flag, from the generated tables (Decoding/Data), never typed by hand.
+    public static readonly uint RetAllow = Kernel("seccomp_ret_actions", "SECCOMP_RET_ALLOW"),
+        RetErrno = Kernel("seccomp_ret_actions", "SECCOMP_RET_ERRNO"), RetUserNotif = Kernel("seccomp_ret_actions", "SECCOMP_RET_USER_NOTIF");
     /// <summary>SECCOMP_FILTER_FLAG_NEW_LISTENER.</summary>
-    public const uint FlagNewListener = 8;
+    public static readonly uint FlagNewListener = Kernel("seccomp_filter_flags", "SECCOMP_FILTER_FLAG_NEW_LISTENER");
+
+    internal static uint Kernel(string table, string name) => checked((uint)Decoding.Xlat.Table(table)[name]);
 
     private readonly Dictionary<int, uint> actions = [];
 

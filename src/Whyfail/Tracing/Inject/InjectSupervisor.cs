@@ -19,8 +19,9 @@ namespace Whyfail.Tracing.Inject;
 /// </summary>
 public sealed unsafe class InjectSupervisor : IDisposable
 {
-    private const ulong NOTIF_RECV = 0xc0502100, NOTIF_SEND = 0xc0182101, NOTIF_ID_VALID = 0x40082102;
-    private const uint FLAG_CONTINUE = 1;
+    private static readonly ulong NOTIF_RECV = Decoding.Xlat.Table("ioctls")["SECCOMP_IOCTL_NOTIF_RECV"],
+        NOTIF_SEND = Decoding.Xlat.Table("ioctls")["SECCOMP_IOCTL_NOTIF_SEND"], NOTIF_ID_VALID = Decoding.Xlat.Table("ioctls")["SECCOMP_IOCTL_NOTIF_ID_VALID"];
+    private static readonly uint FLAG_CONTINUE = InjectFilter.Kernel("seccomp_notif_resp_flags", "SECCOMP_USER_NOTIF_FLAG_CONTINUE");
 
     [StructLayout(LayoutKind.Sequential)]
     private struct Notif

@@ -42,7 +42,7 @@ public sealed unsafe class Injector : IDisposable
         if (v.Major < 5 || (v.Major == 5 && v.Minor < 9))
             return $"Linux 5.9 or later (seccomp user notification with SECCOMP_USER_NOTIF_FLAG_CONTINUE, pidfd_getfd); this kernel is {v}";
         uint action = InjectFilter.RetUserNotif;
-        if (Libc.Syscall(317 /* seccomp */, 2 /* SECCOMP_GET_ACTION_AVAIL */, 0, &action) != 0)
+        if (Libc.Syscall(Libc.Nr("seccomp"), InjectFilter.Kernel("seccomp_ops", "SECCOMP_GET_ACTION_AVAIL"), 0, &action) != 0)
             return $"seccomp user notification (SECCOMP_RET_USER_NOTIF), which this kernel does not offer: {Capture.Native.Libc.ErrorText(Marshal.GetLastPInvokeError())}";
         return null;
     }

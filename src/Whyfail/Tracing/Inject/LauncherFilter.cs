@@ -15,8 +15,15 @@ namespace Whyfail.Tracing.Inject;
 /// </summary>
 public sealed unsafe class LauncherFilter : IDisposable
 {
-    private const int SYS_seccomp = 317, SECCOMP_SET_MODE_FILTER = 1, SECCOMP_GET_ACTION_AVAIL = 2, PR_SET_NO_NEW_PRIVS = 38, PR_GET_NO_NEW_PRIVS = 39,
-        PR_SET_KEEPCAPS = 8, CAP_SYS_ADMIN = 21;
+    // The kernel's numbers, from the generated tables (Decoding/Data), read once in the parent: the forked child only uses them.
+    private static readonly long SYS_seccomp = Libc.Nr("seccomp");
+    private static readonly int SECCOMP_SET_MODE_FILTER = Kernel("seccomp_ops", "SECCOMP_SET_MODE_FILTER"),
+        SECCOMP_GET_ACTION_AVAIL = Kernel("seccomp_ops", "SECCOMP_GET_ACTION_AVAIL"),
+        PR_SET_NO_NEW_PRIVS = Kernel("prctl_options", "PR_SET_NO_NEW_PRIVS"), PR_GET_NO_NEW_PRIVS = Kernel("prctl_options", "PR_GET_NO_NEW_PRIVS"),
+        PR_SET_KEEPCAPS = Kernel("prctl_options", "PR_SET_KEEPCAPS"), CAP_SYS_ADMIN = Kernel("capabilities", "CAP_SYS_ADMIN");
+    private static readonly uint LINUX_CAPABILITY_VERSION_3 = InjectFilter.Kernel("cap_versions", "_LINUX_CAPABILITY_VERSION_3");
+
+    private static int Kernel(string table, string name) => checked((int)InjectFilter.Kernel(table, name));
 
     [StructLayout(LayoutKind.Sequential)]
     private struct SockFprog
@@ -60,7 +67,7 @@ public sealed unsafe class LauncherFilter : IDisposable
 
     private static void SetCaps(uint caps)
     {
-        uint* hdr = stackalloc uint[2] { 0x20080522 /* _LINUX_CAPABILITY_VERSION_3 */, 0 };
+        uint* hdr = stackalloc uint[2] { LINUX_CAPABILITY_VERSION_3, 0 };
         uint* data = stackalloc uint[6] { caps, caps, 0, 0, 0, 0 }; // {effective, permitted, inheritable} × 2
         Libc.Capset(hdr, data);
     }
