@@ -29,12 +29,8 @@ namespace Whyfail.Capture;
 internal static class CoreBtf
 {
     private const string Vmlinux = "/sys/kernel/btf/vmlinux";
-    private const ushort Magic = 0xEB9F;
     /// <summary>Changes when what the file holds changes, so that an older whyfail's file is not taken.</summary>
     private const string FormatVersion = "core-btf 1";
-
-    internal const int Int = 1, Ptr = 2, Array = 3, Struct = 4, Union = 5, Enum = 6, Fwd = 7, Typedef = 8, Volatile = 9,
-        Const = 10, Restrict = 11, Func = 12, FuncProto = 13, Var = 14, Datasec = 15, Float = 16, DeclTag = 17, TypeTag = 18, Enum64 = 19;
 
     /// <summary>Set when a load with the small BTF failed in CO-RE relocation: the rest of this run uses the kernel's BTF.</summary>
     public static bool Disabled { get; set; } = Environment.GetEnvironmentVariable("WHYFAIL_CORE_BTF") == "kernel";
@@ -68,12 +64,12 @@ internal static class CoreBtf
     private static string? CacheDirectory() => BtfIdCache.FileName() is { } f ? Path.GetDirectoryName(f) : null;
 
     /// <summary>boot id (the directory's files are per boot like <see cref="BtfIdCache"/>'s) + a hash of the roots.</summary>
-    internal static string FileName(IReadOnlyCollection<(int Kind, string Name)> roots)
+    internal static string FileName(IReadOnlyCollection<(BtfKind Kind, string Name)> roots)
     {
         string boot = Path.GetFileName(BtfIdCache.FileName() ?? "none");
         var key = new StringBuilder(FormatVersion);
         foreach (var (kind, name) in roots.OrderBy(r => r.Name, StringComparer.Ordinal).ThenBy(r => r.Kind))
-            key.Append('\n').Append(kind).Append(' ').Append(name);
+            key.Append('\n').Append((int)kind).Append(' ').Append(name);
         // FNV-1a: a name, not a defence (the directory is root's, the content is checked); SHA-256 would load OpenSSL (~10 ms).
         ulong hash = 0xcbf29ce484222325;
         foreach (byte b in Encoding.UTF8.GetBytes(key.ToString()))
@@ -85,13 +81,13 @@ internal static class CoreBtf
     /// The (kind, essential name) of the root type of every CO-RE relocation of the object; null when one is of a
     /// kind this file cannot answer exactly (not a field relocation, or a root that is not a named struct/union).
     /// </summary>
-    internal static List<(int Kind, string Name)>? Roots(byte[] image)
+    internal static List<(BtfKind Kind, string Name)>? Roots(byte[] image)
     {
         var (btfSec, extSec) = (ElfSection(image, ".BTF"), ElfSection(image, ".BTF.ext"));
         if (btfSec is not { } b || extSec is not { } e) return null;
         var local = Btf.Parse(image.AsSpan(b.Offset, b.Size).ToArray());
         var ext = image.AsSpan(e.Offset, e.Size);
-        if (BinaryPrimitives.ReadUInt16LittleEndian(ext) != Magic) return null;
+        if (BinaryPrimitives.ReadUInt16LittleEndian(ext) != BtfFormat.Magic) return null;
         uint hdrLen = BinaryPrimitives.ReadUInt32LittleEndian(ext[4..]);
         if (hdrLen < 32) return []; // no CO-RE section
         int coreOff = (int)hdrLen + (int)BinaryPrimitives.ReadUInt32LittleEndian(ext[24..]);
@@ -100,7 +96,7 @@ internal static class CoreBtf
         var core = ext.Slice(coreOff, coreLen);
         int recSize = (int)BinaryPrimitives.ReadUInt32LittleEndian(core);
         if (recSize < 16) return null;
-        var roots = new HashSet<(int, string)>();
+        var roots = new HashSet<(BtfKind, string)>();
         for (int p = 4; p < core.Length;)
         {
             int n = (int)BinaryPrimitives.ReadUInt32LittleEndian(core[(p + 4)..]);
@@ -110,9 +106,9 @@ internal static class CoreBtf
                 uint typeId = BinaryPrimitives.ReadUInt32LittleEndian(core[(p + 4)..]);
                 uint kind = BinaryPrimitives.ReadUInt32LittleEndian(core[(p + 12)..]);
                 if (kind > 5) return null; // only BPF_CORE_FIELD_* (byte offset, size, exists, signed, lshift, rshift)
-                int k = local.Kind((int)typeId);
+                BtfKind k = local.Kind((int)typeId);
                 string name = EssentialName(local.Name((int)typeId));
-                if ((k != Struct && k != Union) || name.Length == 0) return null;
+                if ((k != BtfKind.Struct && k != BtfKind.Union) || name.Length == 0) return null;
                 roots.Add((k, name));
             }
         }
@@ -120,14 +116,14 @@ internal static class CoreBtf
     }
 
     /// <summary>The small BTF for these roots from the running kernel's BTF; null when a root is not there.</summary>
-    internal static byte[]? Make(IReadOnlyCollection<(int Kind, string Name)> roots) => Make(Btf.Parse(File.ReadAllBytes(Vmlinux)), roots);
+    internal static byte[]? Make(IReadOnlyCollection<(BtfKind Kind, string Name)> roots) => Make(Btf.Parse(File.ReadAllBytes(Vmlinux)), roots);
 
-    internal static byte[]? Make(Btf kernel, IReadOnlyCollection<(int Kind, string Name)> roots)
+    internal static byte[]? Make(Btf kernel, IReadOnlyCollection<(BtfKind Kind, string Name)> roots)
     {
         var wanted = roots.ToHashSet();
         var keep = new List<int>();
         var newId = new Dictionary<int, int> { [0] = 0 };
-        var found = new HashSet<(int, string)>();
+        var found = new HashSet<(BtfKind, string)>();
         for (int id = 1; id < kernel.Count; id++)
         {
             var key = (kernel.Kind(id), EssentialName(kernel.Name(id)));
@@ -155,13 +151,13 @@ internal static class CoreBtf
     }
 
     /// <summary>Whether the file is a root-owned regular file that parses as BTF and holds every root.</summary>
-    internal static bool IsValid(string file, IReadOnlyCollection<(int Kind, string Name)> roots)
+    internal static bool IsValid(string file, IReadOnlyCollection<(BtfKind Kind, string Name)> roots)
     {
         try
         {
             if (SafeDirectory.LStat(file) is not { } st || !SafeDirectory.IsRegular(st.Mode) || st.Uid != Libc.GetEuid()) return false;
             var btf = Btf.Parse(File.ReadAllBytes(file));
-            var have = new HashSet<(int, string)>();
+            var have = new HashSet<(BtfKind, string)>();
             for (int id = 1; id < btf.Count; id++)
             {
                 btf.CheckReferences(id);
@@ -190,7 +186,6 @@ internal static class CoreBtf
     {
         if (elf.Length < 64 || elf[0] != 0x7f || elf[1] != (byte)'E' || elf[4] != 2 || elf[5] != 1) return null;
         var d = elf.AsSpan();
-        if (d.Length < 64 || d[0] != 0x7f || d[1] != (byte)'E' || d[4] != 2 || d[5] != 1) return null;
         long shoff = BinaryPrimitives.ReadInt64LittleEndian(d[0x28..]);
         int shentsize = BinaryPrimitives.ReadUInt16LittleEndian(d[0x3A..]);
         int shnum = BinaryPrimitives.ReadUInt16LittleEndian(d[0x3C..]);
@@ -228,7 +223,7 @@ internal static class CoreBtf
         public static Btf Parse(byte[] data)
         {
             var d = data.AsSpan();
-            if (d.Length < 24 || BinaryPrimitives.ReadUInt16LittleEndian(d) != Magic) throw new InvalidDataException("not BTF");
+            if (d.Length < 24 || BinaryPrimitives.ReadUInt16LittleEndian(d) != BtfFormat.Magic) throw new InvalidDataException("not BTF");
             int hdrLen = (int)BinaryPrimitives.ReadUInt32LittleEndian(d[4..]);
             long typeOff = hdrLen + (long)BinaryPrimitives.ReadUInt32LittleEndian(d[8..]), typeLen = BinaryPrimitives.ReadUInt32LittleEndian(d[12..]);
             long strOff = hdrLen + (long)BinaryPrimitives.ReadUInt32LittleEndian(d[16..]), strLen = BinaryPrimitives.ReadUInt32LittleEndian(d[20..]);
@@ -242,28 +237,18 @@ internal static class CoreBtf
                 btf._offsets.Add(p);
                 uint info = BinaryPrimitives.ReadUInt32LittleEndian(d[(int)(typeOff + p + 4)..]);
                 btf.CheckName(p);
-                p += 12 + Extra((int)((info >> 24) & 0x1f), (int)(info & 0xffff));
+                var kind = BtfFormat.KindOf(info);
+                p += 12 + (BtfFormat.Extra(kind, BtfFormat.VlenOf(info)) ?? throw new InvalidDataException($"unknown BTF kind {(int)kind}"));
             }
             if (p != typeLen) throw new InvalidDataException("BTF types do not end at the section's end");
             return btf;
         }
 
-        /// <summary>Bytes after the 12-byte common part of a record of this kind.</summary>
-        private static int Extra(int kind, int vlen) => kind switch
-        {
-            Int or Var or DeclTag => 4,
-            Ptr or Fwd or Typedef or Volatile or Const or Restrict or Func or Float or TypeTag => 0,
-            Array => 12,
-            Struct or Union or Datasec or Enum64 => 12 * vlen,
-            Enum or FuncProto => 8 * vlen,
-            _ => throw new InvalidDataException($"unknown BTF kind {kind}"),
-        };
-
         private ReadOnlySpan<byte> Rec(int id) => _data.AsSpan(_types + _offsets[id]);
         private uint U32(int id, int at) => BinaryPrimitives.ReadUInt32LittleEndian(Rec(id)[at..]);
         private uint Info(int id) => U32(id, 4);
-        public int Kind(int id) => id == 0 ? 0 : (int)((Info(id) >> 24) & 0x1f);
-        private int Vlen(int id) => (int)(Info(id) & 0xffff);
+        public BtfKind Kind(int id) => id == 0 ? BtfKind.Unknown : BtfFormat.KindOf(Info(id));
+        private int Vlen(int id) => BtfFormat.VlenOf(Info(id));
         public string Name(int id) => id == 0 ? "" : Str(U32(id, 0));
 
         private string Str(uint off)
@@ -284,39 +269,39 @@ internal static class CoreBtf
         {
             switch (Kind(id))
             {
-                case Struct or Union:
+                case BtfKind.Struct or BtfKind.Union:
                     for (int i = 0; i < Vlen(id); i++) yield return (int)U32(id, 12 + 12 * i + 4);
                     break;
-                case Array:
+                case BtfKind.Array:
                     yield return (int)U32(id, 12);
                     yield return (int)U32(id, 16);
                     break;
-                case Typedef or Volatile or Const or Restrict or TypeTag:
+                case BtfKind.Typedef or BtfKind.Volatile or BtfKind.Const or BtfKind.Restrict or BtfKind.TypeTag:
                     yield return (int)U32(id, 8);
                     break;
-                case Int or Enum or Enum64 or Fwd or Float or Ptr:
+                case BtfKind.Int or BtfKind.Enum or BtfKind.Enum64 or BtfKind.Fwd or BtfKind.Float or BtfKind.Ptr:
                     break;
                 default: // functions, variables, sections, tags: never inside a struct by value
-                    throw new InvalidDataException($"BTF kind {Kind(id)} held by value");
+                    throw new InvalidDataException($"BTF kind {(int)Kind(id)} held by value");
             }
         }
 
         /// <summary>Throws when a record refers to a type or string outside this BTF.</summary>
         public void CheckReferences(int id)
         {
-            int k = Kind(id);
+            BtfKind k = Kind(id);
             IEnumerable<int> refs = k switch
             {
-                Ptr or Typedef or Volatile or Const or Restrict or TypeTag or Func or Var or DeclTag => [(int)U32(id, 8)],
-                Struct or Union or Array => ByValue(id),
+                BtfKind.Ptr or BtfKind.Typedef or BtfKind.Volatile or BtfKind.Const or BtfKind.Restrict or BtfKind.TypeTag or BtfKind.Func or BtfKind.Var or BtfKind.DeclTag => [(int)U32(id, 8)],
+                BtfKind.Struct or BtfKind.Union or BtfKind.Array => ByValue(id),
                 _ => [],
             };
             foreach (int r in refs)
                 if (r < 0 || r >= Count) throw new InvalidDataException("BTF type id out of bounds");
-            if (k is Struct or Union)
+            if (k is BtfKind.Struct or BtfKind.Union)
                 for (int i = 0; i < Vlen(id); i++) Str(U32(id, 12 + 12 * i));
-            if (k is Enum or Enum64)
-                for (int i = 0; i < Vlen(id); i++) Str(U32(id, 12 + (k == Enum ? 8 : 12) * i));
+            if (k is BtfKind.Enum or BtfKind.Enum64)
+                for (int i = 0; i < Vlen(id); i++) Str(U32(id, 12 + (k == BtfKind.Enum ? 8 : 12) * i));
         }
 
         /// <summary>A new BTF of the kept types (in this order), ids renumbered, pointers made pointers to void.</summary>
@@ -346,26 +331,27 @@ internal static class CoreBtf
             }
             foreach (int id in keep)
             {
-                int k = Kind(id), vlen = Vlen(id);
+                BtfKind k = Kind(id);
+                int vlen = Vlen(id);
                 Put(S(U32(id, 0)));
                 Put(Info(id));
                 Put(k switch
                 {
-                    Ptr => 0,
-                    Typedef or Volatile or Const or Restrict or TypeTag => T(U32(id, 8)),
+                    BtfKind.Ptr => 0,
+                    BtfKind.Typedef or BtfKind.Volatile or BtfKind.Const or BtfKind.Restrict or BtfKind.TypeTag => T(U32(id, 8)),
                     _ => U32(id, 8), // size
                 });
                 switch (k)
                 {
-                    case Int:
+                    case BtfKind.Int:
                         Put(U32(id, 12));
                         break;
-                    case Array:
+                    case BtfKind.Array:
                         Put(T(U32(id, 12)));
                         Put(T(U32(id, 16)));
                         Put(U32(id, 20));
                         break;
-                    case Struct or Union:
+                    case BtfKind.Struct or BtfKind.Union:
                         for (int i = 0; i < vlen; i++)
                         {
                             int m = 12 + 12 * i;
@@ -374,14 +360,14 @@ internal static class CoreBtf
                             Put(U32(id, m + 8));
                         }
                         break;
-                    case Enum:
+                    case BtfKind.Enum:
                         for (int i = 0; i < vlen; i++)
                         {
                             Put(S(U32(id, 12 + 8 * i)));
                             Put(U32(id, 12 + 8 * i + 4));
                         }
                         break;
-                    case Enum64:
+                    case BtfKind.Enum64:
                         for (int i = 0; i < vlen; i++)
                         {
                             Put(S(U32(id, 12 + 12 * i)));

@@ -237,8 +237,8 @@ internal static unsafe partial class Libbpf
     internal const int BPF_PROG_TYPE_TRACING = 26;
     internal const int BPF_TRACE_FEXIT = 25;
 
-    internal const uint BTF_KIND_TYPEDEF = 8;
-    internal const uint BTF_KIND_FUNC = 12;
-    internal const uint BTF_KIND_FUNC_PROTO = 13;
-    internal const uint BTF_KIND_STRUCT = 4;
+    internal const uint BTF_KIND_TYPEDEF = (uint)BtfKind.Typedef;
+    internal const uint BTF_KIND_FUNC = (uint)BtfKind.Func;
+    internal const uint BTF_KIND_FUNC_PROTO = (uint)BtfKind.FuncProto;
+    internal const uint BTF_KIND_STRUCT = (uint)BtfKind.Struct;
 }

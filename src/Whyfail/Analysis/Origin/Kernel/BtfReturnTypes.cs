@@ -1,3 +1,5 @@
+using Whyfail.Capture;
+
 namespace Whyfail.Analysis.Origin.Kernel;
 
 /// <summary>What a kernel function's return type is, as far as carrying an errno goes.</summary>

@@ -1,15 +1,8 @@
 using System.Buffers.Binary;
 using System.Text;
+using Whyfail.Capture;
 
 namespace Whyfail.Analysis.Origin.Kernel;
-
-/// <summary>BTF type kinds (include/uapi/linux/btf.h).</summary>
-public enum BtfKind : byte
-{
-    Unknown = 0, Int = 1, Ptr = 2, Array = 3, Struct = 4, Union = 5, Enum = 6, Fwd = 7, Typedef = 8,
-    Volatile = 9, Const = 10, Restrict = 11, Func = 12, FuncProto = 13, Var = 14, Datasec = 15,
-    Float = 16, DeclTag = 17, TypeTag = 18, Enum64 = 19,
-}
 
 /// <summary>
 /// A compact reader of raw BTF (the format of /sys/kernel/btf/vmlinux): the header, the type
@@ -19,7 +12,6 @@ public enum BtfKind : byte
 /// </summary>
 public sealed class BtfTypeTable
 {
-    private const ushort Magic = 0xEB9F;
     private readonly byte[] _data;
     private readonly int _typeStart, _typeEnd, _strStart, _strLen;
     private readonly BtfTypeTable? _base;
@@ -33,7 +25,7 @@ public sealed class BtfTypeTable
         _base = baseTable;
         if (data.Length < 24) throw new KernelAnalysisException("BTF data is too short");
         ushort magic = BinaryPrimitives.ReadUInt16LittleEndian(data);
-        if (magic != Magic)
+        if (magic != BtfFormat.Magic)
             throw new KernelAnalysisException(magic == 0x9FEB ? "big-endian BTF is not supported" : "not BTF data (bad magic)");
         uint hdrLen = U32(4);
         uint typeOff = U32(8), typeLen = U32(12), strOff = U32(16), strLen = U32(20);
@@ -52,23 +44,8 @@ public sealed class BtfTypeTable
             if (pos + 12 > _typeEnd) throw new KernelAnalysisException($"BTF type section truncated at byte {pos}");
             offsets.Add(pos);
             uint info = U32(pos + 4);
-            var kind = (BtfKind)((info >> 24) & 0x1f);
-            int vlen = (int)(info & 0xffff);
-            int extra = kind switch
-            {
-                BtfKind.Int => 4,
-                BtfKind.Array => 12,
-                BtfKind.Struct or BtfKind.Union => vlen * 12,
-                BtfKind.Enum => vlen * 8,
-                BtfKind.FuncProto => vlen * 8,
-                BtfKind.Var => 4,
-                BtfKind.Datasec => vlen * 12,
-                BtfKind.DeclTag => 4,
-                BtfKind.Enum64 => vlen * 12,
-                BtfKind.Ptr or BtfKind.Fwd or BtfKind.Typedef or BtfKind.Volatile or BtfKind.Const or BtfKind.Restrict
-                    or BtfKind.Func or BtfKind.Float or BtfKind.TypeTag => 0,
-                _ => throw new KernelAnalysisException($"unknown BTF kind {(int)kind} at byte {pos}"),
-            };
+            var kind = BtfFormat.KindOf(info);
+            int extra = BtfFormat.Extra(kind, BtfFormat.VlenOf(info)) ?? throw new KernelAnalysisException($"unknown BTF kind {(int)kind} at byte {pos}");
             int id = _firstId + offsets.Count - 1;
             if (kind == BtfKind.Func)
             {
@@ -123,8 +100,8 @@ public sealed class BtfTypeTable
 
     public IEnumerable<string> FunctionNames => _base == null ? _funcsByName.Keys : _base.FunctionNames.Concat(_funcsByName.Keys);
 
-    public BtfKind KindOf(int id) => id == 0 ? BtfKind.Unknown : (BtfKind)((Info(id) >> 24) & 0x1f);
-    public int VlenOf(int id) => (int)(Info(id) & 0xffff);
+    public BtfKind KindOf(int id) => id == 0 ? BtfKind.Unknown : BtfFormat.KindOf(Info(id));
+    public int VlenOf(int id) => BtfFormat.VlenOf(Info(id));
     public bool KindFlagOf(int id) => (Info(id) >> 31) != 0;
     public string NameOf(int id) => id == 0 ? "" : Owner(id).StringAt(Owner(id).U32(Owner(id).Offset(id)));
 

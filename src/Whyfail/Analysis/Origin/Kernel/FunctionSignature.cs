@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using Whyfail.Decoding;
 using Whyfail.Events;
+using Whyfail.Capture;
 
 namespace Whyfail.Analysis.Origin.Kernel;
 

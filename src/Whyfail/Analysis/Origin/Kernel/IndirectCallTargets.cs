@@ -1,3 +1,5 @@
+using Whyfail.Capture;
+
 namespace Whyfail.Analysis.Origin.Kernel;
 
 /// <summary>
