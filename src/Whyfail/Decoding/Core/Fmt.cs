@@ -17,6 +17,17 @@ internal static class Fmt
     /// <summary>A pointer to an array (or buffer) of <paramref name="count"/> elements that was not captured: NULL, [] when empty, else its address, as strace shows it.</summary>
     public static string ArrayPtr(ulong addr, ulong count) => addr == 0 ? "NULL" : count == 0 ? "[]" : Ptr(addr);
 
+    /// <summary>
+    /// A device number as makedev(0x8, 0x1), taken apart as glibc's major() and minor() take a 64-bit dev_t; a 32-bit
+    /// value (the kernel's new_encode_dev: mknod's dev, ustat's, loop_info's lo_device) comes apart the same way.
+    /// </summary>
+    public static string Makedev(ulong dev)
+    {
+        ulong major = ((dev >> 8) & 0xfff) | ((dev >> 32) & ~0xfffUL);
+        ulong minor = (dev & 0xff) | ((dev >> 12) & ~0xffUL);
+        return $"makedev({Hex((uint)major)}, {Hex((uint)minor)})";
+    }
+
     public static string Dec(long v) => v.ToString(Inv);
     public static string UDec(ulong v) => v.ToString(Inv);
     public static string Int(ulong v) => ((int)(uint)v).ToString(Inv);

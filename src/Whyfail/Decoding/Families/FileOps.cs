@@ -38,7 +38,7 @@ internal static class FileOpsFamily
         r.Add("utimes", c => [c.Path(0), Timevals(c, 1)], s => s.Fixed(1, 2 * TimeFamily.TimevalSize));
         r.Add("futimesat", c => [c.Dirfd(0), c.Path(1), Timevals(c, 2)], s => s.Fixed(2, 2 * TimeFamily.TimevalSize));
         r.Add("utime", c => [c.Path(0), Utimbuf(c, 1)], s => s.Fixed(1, 16));
-        r.Add("ustat", c => [Makedev(c.UInt(0)), c.Ptr(1)]);
+        r.Add("ustat", c => [Fmt.Makedev(c.UInt(0)), c.Ptr(1)]);
         // Moving data between descriptors: offsets passed by pointer are shown as [value].
         r.Add("splice", c => [c.Fd(0), Loff(c, 1), c.Fd(2), Loff(c, 3), c.UDec(4), c.Flags(5, "splice_flags")],
               s => s.Fixed(1, 8).Fixed(3, 8));
@@ -113,16 +113,8 @@ internal static class FileOpsFamily
         mode &= 0xffff; // the kernel reads a umode_t
         var type = FileTypes.Lookup(mode & IfMt);
         if (type is "S_IFCHR" or "S_IFBLK")
-            return [.. head, Fmt.SymbolicMode(mode), Makedev(dev)];
+            return [.. head, Fmt.SymbolicMode(mode), Fmt.Makedev(dev)];
         return [.. head, Fmt.SymbolicMode(mode)];
-    }
-
-    /// <summary>The kernel's 32-bit device encoding (new_decode_dev) as makedev(0x1, 0x3).</summary>
-    internal static string Makedev(uint dev)
-    {
-        uint major = (dev & 0xfff00) >> 8;
-        uint minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
-        return $"makedev({Fmt.Hex(major)}, {Fmt.Hex(minor)})";
     }
 
     /// <summary>utimensat's times: [{tv_sec=1, tv_nsec=0}, {tv_sec=0, tv_nsec=UTIME_NOW}], or NULL.</summary>

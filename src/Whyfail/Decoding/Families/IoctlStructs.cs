@@ -35,14 +35,6 @@ internal static class IoctlStructs
         ]);
     }
 
-    /// <summary>A device number as glibc's major() and minor() take a 64-bit dev_t apart: makedev(0x8, 0x1).</summary>
-    public static string Dev(ulong dev)
-    {
-        ulong major = ((dev >> 8) & 0xfff) | ((dev >> 32) & ~0xfffUL);
-        ulong minor = (dev & 0xff) | ((dev >> 12) & ~0xffUL);
-        return $"makedev({Fmt.Hex((uint)major)}, {Fmt.Hex((uint)minor)})";
-    }
-
     private static string HexArray(Mem m, StructLayout l, string field, int elem) =>
         Fmt.Array(Enumerable.Range(0, l.SizeOf(field) / elem).Select(k => Fmt.Hex(m.Field(l.Off(field) + k * elem, elem))));
 
@@ -67,9 +59,9 @@ internal static class IoctlStructs
         uint keySize = m.U32(Info.Off("lo_encrypt_key_size"));
         return Fmt.Struct([
             "lo_number=" + Fmt.Int(m.U32(Info.Off("lo_number"))),
-            "lo_device=" + Dev(m.Field(Info.Off("lo_device"), Info.SizeOf("lo_device"))),
+            "lo_device=" + Fmt.Makedev(m.Field(Info.Off("lo_device"), Info.SizeOf("lo_device"))),
             "lo_inode=" + Fmt.UDec(m.Field(Info.Off("lo_inode"), Info.SizeOf("lo_inode"))),
-            "lo_rdevice=" + Dev(m.Field(Info.Off("lo_rdevice"), Info.SizeOf("lo_rdevice"))),
+            "lo_rdevice=" + Fmt.Makedev(m.Field(Info.Off("lo_rdevice"), Info.SizeOf("lo_rdevice"))),
             "lo_offset=" + Fmt.Hex(m.U32(Info.Off("lo_offset"))),
             "lo_encrypt_type=" + CryptType(m.U32(Info.Off("lo_encrypt_type"))),
             "lo_encrypt_key_size=" + Fmt.UInt(keySize),
@@ -88,9 +80,9 @@ internal static class IoctlStructs
         var init = Fmt.Array(Enumerable.Range(0, Info64.SizeOf("lo_init") / 8)
             .Select(k => Fmt.Hex(m.U64(at + Info64.Off("lo_init") + k * 8))));
         return Fmt.Struct([
-            "lo_device=" + Dev(F("lo_device")),
+            "lo_device=" + Fmt.Makedev(F("lo_device")),
             "lo_inode=" + Fmt.UDec(F("lo_inode")),
-            "lo_rdevice=" + Dev(F("lo_rdevice")),
+            "lo_rdevice=" + Fmt.Makedev(F("lo_rdevice")),
             "lo_offset=" + Fmt.Hex(F("lo_offset")),
             "lo_sizelimit=" + Fmt.UDec(F("lo_sizelimit")),
             "lo_number=" + Fmt.UDec(F("lo_number")),
