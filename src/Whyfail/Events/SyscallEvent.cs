@@ -99,8 +99,14 @@ public sealed class SyscallEvent
     // Filled by decoding and analysis.
     public string Syscall { get; set; } = "";
     public IReadOnlyList<string> DecodedArgs { get; set; } = [];
-    public List<Evidence> Evidence { get; } = [];
-    public List<Explanation> Explanation { get; } = [];
+    // Made when first asked for: most failures of a flood have neither, and the verdict holds thousands of them.
+    public List<Evidence> Evidence => _evidence ??= [];
+    private List<Evidence>? _evidence;
+    public List<Explanation> Explanation => _explanation ??= [];
+    private List<Explanation>? _explanation;
+    /// <summary>Whether <see cref="Evidence"/> / <see cref="Explanation"/> have entries, without making the lists.</summary>
+    public bool HasEvidence => _evidence is { Count: > 0 };
+    public bool HasExplanation => _explanation is { Count: > 0 };
     public Origin? Origin { get; set; }
     /// <summary>With an origin backend: why this failure's kernel origin is missing or partial (<see cref="OriginMiss"/>), else null.</summary>
     public string? OriginMissed { get; set; }

@@ -75,7 +75,7 @@ public sealed class JsonRenderer : IRenderer
         w.WriteBoolean(Names.CaptureTruncated, ev.CaptureTruncated);
         w.WriteBoolean(Names.EvidenceLost, ev.EvidenceLost);
         w.WriteStartArray(Names.Evidence);
-        foreach (var e in ev.Evidence) EvidenceJson.Write(w, e);
+        if (ev.HasEvidence) foreach (var e in ev.Evidence) EvidenceJson.Write(w, e);
         w.WriteEndArray();
         if (ev.Context is { } context) ContextJson.Write(w, context);
         WriteExplanation(w, ev);
@@ -137,7 +137,7 @@ public sealed class JsonRenderer : IRenderer
     private static void WriteExplanation(Utf8JsonWriter w, SyscallEvent ev)
     {
         w.WriteStartArray("explanation");
-        foreach (var x in ev.Explanation)
+        if (ev.HasExplanation) foreach (var x in ev.Explanation)
         {
             w.WriteStartObject();
             w.WriteString("rule", x.Rule);

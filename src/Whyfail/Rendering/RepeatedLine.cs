@@ -35,7 +35,7 @@ internal sealed class RepeatedLine
 
     /// <summary>Nothing but the fields compared here is written after "tid" for such an event.</summary>
     private static bool Plain(SyscallEvent ev) =>
-        ev.Evidence.Count == 0 && ev.Explanation.Count == 0 && ev.Origin is null && ev.OriginMissed is null && ev.OriginRecords.Count == 0 &&
+        !ev.HasEvidence && !ev.HasExplanation && ev.Origin is null && ev.OriginMissed is null && ev.OriginRecords.Count == 0 &&
         ev.InjectedBy is null && ev.DeniedBy is null && ev.Uring is null && ev.Consequence is null && ev.Args.Length <= 6;
 
     /// <summary>Whether <paramref name="ev"/>'s line after "tid" is the kept one, byte for byte.</summary>

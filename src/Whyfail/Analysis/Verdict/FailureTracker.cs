@@ -70,7 +70,13 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
         long now = _clock.ElapsedMilliseconds; // read once: a flood adds hundreds of thousands of calls a second
         p.LastSeenMs = now;
         _lines.Busy(ev.Tid, ev.TimestampNs, p.LastSeenMs);
-        if (_openByTid.TryGetValue(ev.Tid, out var open))
+        if (_openByTid.TryGetValue(ev.Tid, out var open) && ev.Failed && open.Count > 0 && ReferenceEquals(ev.Comm, open[^1].Event.Comm))
+        {
+            // A failure under the name of the thread's last failure (a flood: the capture shares the name): only that one
+            // learns here that the thread carried on; the older ones learnt it, and the name, at the calls after them.
+            open[^1].ThreadCarriedOn = true;
+        }
+        else if (open is not null)
         {
             foreach (var t in open)
             {
