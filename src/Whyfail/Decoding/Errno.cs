@@ -11,7 +11,10 @@ public static class Errno
 {
     private sealed record Entry(int Nr, string Name, string Message, bool Internal);
 
-    private static readonly Dictionary<int, Entry> ByNr = new();
+    /// <summary>By number (errno values are below 4096: MAX_ERRNO), an array: the verdict asks for names several times per failure.</summary>
+    private static readonly Entry?[] ByNr = new Entry?[4096];
+
+    private static Entry? Find(int errno) => (uint)errno < (uint)ByNr.Length ? ByNr[errno] : null;
     private static readonly Dictionary<string, int> ByName = new(StringComparer.OrdinalIgnoreCase);
     private static readonly int InternalMin = int.MaxValue, InternalMax = int.MinValue;
 
@@ -37,12 +40,12 @@ public static class Errno
     }
 
     /// <summary>"ENOENT" for 2; null for a number no header names.</summary>
-    public static string? Name(int errno) => ByNr.TryGetValue(errno, out var e) ? e.Name : null;
+    public static string? Name(int errno) => Find(errno)?.Name;
 
     /// <summary>glibc's strerror() text ("No such file or directory"), the kernel's meaning of an internal
     /// code, or "Unknown error N".</summary>
     public static string Message(int errno) =>
-        ByNr.TryGetValue(errno, out var e) ? e.Message : "Unknown error " + errno.ToString(CultureInfo.InvariantCulture);
+        Find(errno) is { } e ? e.Message : "Unknown error " + errno.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Accepts a name in any case ("ENOENT", "enoent", aliases such as "EWOULDBLOCK") or a number
     /// in 1..4095.</summary>

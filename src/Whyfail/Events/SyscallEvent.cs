@@ -57,15 +57,13 @@ public sealed class SyscallEvent
     /// <summary>A string or buffer was longer than what the capture keeps.</summary>
     public bool CaptureTruncated { get; init; }
     /// <summary>Error returns of traced kernel functions during the call (empty without an origin backend).</summary>
-    public IReadOnlyList<OriginRecord> OriginRecords { get => _originRecords; init => _originRecords = value; }
-    private IReadOnlyList<OriginRecord> _originRecords = [];
+    public IReadOnlyList<OriginRecord> OriginRecords { get => _rare?.OriginRecords ?? []; init { if (value.Count > 0) More.OriginRecords = value; } }
     /// <summary>--args: parallel to <see cref="OriginRecords"/>, each function's arguments (null where none came).</summary>
-    public IReadOnlyList<OriginCallArgs?> OriginArgs { get; set; } = [];
+    public IReadOnlyList<OriginCallArgs?> OriginArgs { get => _rare?.OriginArgs ?? []; set { if (_rare != null || value.Count > 0) More.OriginArgs = value; } }
     /// <summary>Error returns that happened but were not kept (only the latest 16 are).</summary>
-    public int OriginDropped { get; init; }
+    public int OriginDropped { get => _rare?.OriginDropped ?? 0; init { if (value != 0) More.OriginDropped = value; } }
     /// <summary>Error-site kprobes that fired during the call (--pinpoint), in firing order; only the latest 8 are kept.</summary>
-    public IReadOnlyList<SiteHit> SiteHits { get => _siteHits; init => _siteHits = value; }
-    private IReadOnlyList<SiteHit> _siteHits = [];
+    public IReadOnlyList<SiteHit> SiteHits { get => _rare?.SiteHits ?? []; init { if (value.Count > 0) More.SiteHits = value; } }
     /// <summary>More evidence happened during the call than the kernel side keeps.</summary>
     public bool EvidenceLost { get; init; }
     /// <summary>The caller's cgroup v2 id (the inode of its directory under /sys/fs/cgroup); 0 when unknown.</summary>
@@ -91,23 +89,30 @@ public sealed class SyscallEvent
     public void DropRaw()
     {
         _context = null;
-        _originRecords = [];
-        OriginArgs = [];
-        _siteHits = [];
+        if (_rare is not { } r) return;
+        r.OriginRecords = [];
+        r.OriginArgs = [];
+        r.SiteHits = [];
     }
 
     // Filled by decoding and analysis.
     public string Syscall { get; set; } = "";
     public IReadOnlyList<string> DecodedArgs { get; set; } = [];
-    public List<Evidence> Evidence { get; } = [];
-    public List<Explanation> Explanation { get; } = [];
-    public Origin? Origin { get; set; }
+    // Made when first asked for: most failures of a flood have neither, and the verdict holds thousands of them.
+    public List<Evidence> Evidence => _evidence ??= [];
+    private List<Evidence>? _evidence;
+    public List<Explanation> Explanation => _explanation ??= [];
+    private List<Explanation>? _explanation;
+    /// <summary>Whether <see cref="Evidence"/> / <see cref="Explanation"/> have entries, without making the lists.</summary>
+    public bool HasEvidence => _evidence is { Count: > 0 };
+    public bool HasExplanation => _explanation is { Count: > 0 };
+    public Origin? Origin { get => _rare?.Origin; set { if (_rare != null || value != null) More.Origin = value; } }
     /// <summary>With an origin backend: why this failure's kernel origin is missing or partial (<see cref="OriginMiss"/>), else null.</summary>
-    public string? OriginMissed { get; set; }
+    public string? OriginMissed { get => _rare?.OriginMissed; set { if (_rare != null || value != null) More.OriginMissed = value; } }
     /// <summary>Why the failure was judged routine (recovered by design), or null (the verdict).</summary>
     public Routine? Routine { get; set; }
     /// <summary>What the failure led to: the message it caused, the exit it explains (the verdict), or null.</summary>
-    public Consequence? Consequence { get; set; }
+    public Consequence? Consequence { get => _rare?.Consequence; set { if (_rare != null || value != null) More.Consequence = value; } }
 
     public bool Failed => Ret < 0;
     public int Errno => Ret < 0 && Ret >= -4095 ? (int)-Ret : 0;
@@ -125,14 +130,36 @@ public sealed class SyscallEvent
     public IEnumerable<CapturedArg> Vector(int arg) => Captured.Where(c => c.Arg == arg && c.Kind == CaptureKind.StringVector).OrderBy(c => c.Index);
 
     /// <summary>--inject: how whyfail made this call return what it returned (null when it did not).</summary>
-    public string? InjectedBy { get; set; }
+    public string? InjectedBy { get => _rare?.InjectedBy; set { if (_rare != null || value != null) More.InjectedBy = value; } }
     public bool Injected => InjectedBy != null;
 
     /// <summary>`whyfail deny`: the rule's refusal that made this call fail (null when no rule refused it).</summary>
-    public Denial? DeniedBy { get; set; }
+    public Denial? DeniedBy { get => _rare?.DeniedBy; set { if (_rare != null || value != null) More.DeniedBy = value; } }
 
     /// <summary>An io_uring completion with an error (then <see cref="ErrorAsData"/> is set), not a syscall's own result.</summary>
-    public UringCompletion? Uring { get; init; }
+    public UringCompletion? Uring { get => _rare?.Uring; init { if (value != null) More.Uring = value; } }
+
+    /// <summary>
+    /// The fields most calls never set (origins, error-site hits, --inject, deny, io_uring, the verdict's consequence), in
+    /// one object made when one of them is set: the verdict holds thousands of a flood's failures, and the GC copies what it
+    /// holds (issue 16: a smaller event is less to copy).
+    /// </summary>
+    private sealed class Rare
+    {
+        public IReadOnlyList<OriginRecord> OriginRecords = [];
+        public IReadOnlyList<OriginCallArgs?> OriginArgs = [];
+        public int OriginDropped;
+        public IReadOnlyList<SiteHit> SiteHits = [];
+        public Origin? Origin;
+        public string? OriginMissed;
+        public Consequence? Consequence;
+        public string? InjectedBy;
+        public Denial? DeniedBy;
+        public UringCompletion? Uring;
+    }
+
+    private Rare? _rare;
+    private Rare More => _rare ??= new Rare();
 }
 
 /// <summary>Values of <see cref="SyscallEvent.OriginMissed"/> (docs/json.md).</summary>

@@ -47,7 +47,7 @@ public sealed class TraceSummary
     {
         var key = (syscall, errno, comm);
         if (Counts.Count >= MaxRows && !Counts.ContainsKey(key)) key = (syscall, errno, "(other)");
-        Counts[key] = Counts.GetValueOrDefault(key) + 1;
+        System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(Counts, key, out _)++;
     }
 }
 

@@ -48,6 +48,33 @@ public sealed class JsonLines
         _pending.ResetWrittenCount();
     }
 
+    /// <summary>Where the current line stands (its bytes so far are committed): see <see cref="Since"/>.</summary>
+    public int Mark()
+    {
+        Writer.Flush();
+        return _pending.WrittenCount;
+    }
+
+    /// <summary>The bytes of the current line written since <paramref name="mark"/> (from <see cref="Mark"/>).</summary>
+    public ReadOnlySpan<byte> Since(int mark)
+    {
+        Writer.Flush();
+        return _pending.WrittenSpan[mark..];
+    }
+
+    /// <summary>
+    /// Where a line made of bytes this writer made before goes (a repeated event's line): written there instead of through
+    /// <see cref="Writer"/>, then ended with <see cref="EndLine"/>. Only between lines.
+    /// </summary>
+    public IBufferWriter<byte> Raw
+    {
+        get
+        {
+            Writer.Flush();
+            return _pending;
+        }
+    }
+
     /// <summary>Writes out what is pending and flushes the stream.</summary>
     public void Flush()
     {

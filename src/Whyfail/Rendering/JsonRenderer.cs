@@ -39,14 +39,27 @@ public sealed class JsonRenderer : IRenderer
             Errno = E("errno"), ErrnoNr = E("errno_nr"), ErrnoText = E("errno_text"), Internal = E("internal");
     }
 
+    /// <summary>The last event's line after "tid", for a repeat of it (<see cref="RepeatedLine"/>).</summary>
+    private readonly RepeatedLine _repeated = new();
+
+    /// <summary>Lines written as a repeat of the one before (tests, bench).</summary>
+    internal long RepeatedLines => _repeated.Repeats;
+
     public void Event(SyscallEvent ev)
     {
+        if (_repeated.Matches(ev))
+        {
+            _repeated.Write(_lines.Raw, ev);
+            EndLine();
+            return;
+        }
         var w = _w;
         w.WriteStartObject();
         w.WriteString(Names.Type, Names.Syscall);
         w.WriteNumber(Names.TsNs, ev.TimestampNs);
         w.WriteNumber(Names.Pid, ev.Pid);
         w.WriteNumber(Names.Tid, ev.Tid);
+        int tail = _lines.Mark();
         w.WriteString(Names.Comm, ev.Comm);
         w.WriteNumber(Names.Uid, ev.Uid);
         w.WriteNumber(Names.Euid, ev.Euid);
@@ -62,7 +75,7 @@ public sealed class JsonRenderer : IRenderer
         w.WriteBoolean(Names.CaptureTruncated, ev.CaptureTruncated);
         w.WriteBoolean(Names.EvidenceLost, ev.EvidenceLost);
         w.WriteStartArray(Names.Evidence);
-        foreach (var e in ev.Evidence) EvidenceJson.Write(w, e);
+        if (ev.HasEvidence) foreach (var e in ev.Evidence) EvidenceJson.Write(w, e);
         w.WriteEndArray();
         if (ev.Context is { } context) ContextJson.Write(w, context);
         WriteExplanation(w, ev);
@@ -74,6 +87,7 @@ public sealed class JsonRenderer : IRenderer
         VerdictJson.WriteEventFields(w, ev);
         CgroupJson.Write(w, ev);
         w.WriteEndObject();
+        _repeated.Keep(ev, _lines.Since(tail));
         EndLine();
     }
 
@@ -123,7 +137,7 @@ public sealed class JsonRenderer : IRenderer
     private static void WriteExplanation(Utf8JsonWriter w, SyscallEvent ev)
     {
         w.WriteStartArray("explanation");
-        foreach (var x in ev.Explanation)
+        if (ev.HasExplanation) foreach (var x in ev.Explanation)
         {
             w.WriteStartObject();
             w.WriteString("rule", x.Rule);

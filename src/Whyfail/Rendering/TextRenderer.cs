@@ -34,7 +34,7 @@ public sealed class TextRenderer(TextWriter output, bool color, bool showComm, b
         sb.Append('\n');
         if (ev.Consequence?.Message is { } said)
             sb.Append("    ").Append(Paint("said:", Cyan)).Append(' ').Append(VerdictText.Said(ev)).Append('\n');
-        foreach (var evd in ev.Evidence)
+        if (ev.HasEvidence) foreach (var evd in ev.Evidence)
             sb.Append("    ").Append(Paint("evidence:", Cyan)).Append(' ').Append(TextSafety.Sanitize(evd.Text)).Append('\n');
         if (ev.EvidenceLost)
             sb.Append("    ").Append(Paint("evidence:", Cyan)).Append(" (more evidence happened during this call than whyfail keeps)\n");
@@ -68,7 +68,7 @@ public sealed class TextRenderer(TextWriter output, bool color, bool showComm, b
         }
         else if (ev.OriginMissed == OriginMiss.NotWatchedYet)
             sb.Append("    ").Append(Paint("origin:", Cyan)).Append(Paint(" not watched yet (this syscall's kernel call graph is being attached; its later failures have an origin)", Dim)).Append('\n');
-        foreach (var x in ev.Explanation)
+        if (ev.HasExplanation) foreach (var x in ev.Explanation)
         {
             // Said once per process: every later event of an exited process has the same caveat.
             if (x.Rule == "process.gone" && !_goneShown.Add(ev.Pid)) continue;

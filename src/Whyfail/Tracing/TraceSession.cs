@@ -98,6 +98,9 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         renderer.Flush();
         _output!.Flush();
         StartupTimes.Mark("summary written");
+        if (StartupTimes.Enabled)
+            StartupTimes.Mark($"GC: {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} collections of generations 0/1/2, " +
+                $"{GC.GetTotalAllocatedBytes() >> 20} MB allocated, {GC.GetTotalPauseDuration().TotalMilliseconds:0} ms paused");
         if (_output.Failure != null)
             throw new WhyfailException($"cannot write to {_output.Name}: {_output.Failure}; the report is incomplete", ExitCodes.Output);
         return exitCode;

@@ -43,10 +43,9 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
     /// </summary>
     public const int MaxEnded = 4096;
 
-    private abstract record Entry;
-    private sealed record FailureEntry(Tracked T) : Entry;
-    private sealed record ShowEntry(SyscallEvent Ev) : Entry;
-    private sealed record VerdictEntry(ProcessTrack P) : Entry;
+    /// <summary>What waits in the queue: a failure to judge, a success to show, or a verdict to write (one of the three; a struct,
+    /// so that holding a failure costs no object of its own).</summary>
+    private readonly record struct Entry(Tracked? Failure, SyscallEvent? Show, ProcessTrack? Verdict);
 
     private readonly Queue<Entry> _queue = new();
     private readonly Dictionary<int, ProcessTrack> _procs = [];
@@ -68,41 +67,48 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
         if (p.Exit is { } ended && ev.TimestampNs > ended.TimestampNs)
             _procs[ev.Pid] = p = new ProcessTrack(ev.Pid); // the pid was reused by a new process
         p.Comm = ev.Comm;
-        p.LastSeenMs = _clock.ElapsedMilliseconds;
+        long now = _clock.ElapsedMilliseconds; // read once: a flood adds hundreds of thousands of calls a second
+        p.LastSeenMs = now;
         _lines.Busy(ev.Tid, ev.TimestampNs, p.LastSeenMs);
-        if (_openByTid.TryGetValue(ev.Tid, out var open))
+        if (_openByTid.TryGetValue(ev.Tid, out var open) && ev.Failed && open.Count > 0 && ReferenceEquals(ev.Comm, open[^1].Event.Comm))
+        {
+            // A failure under the name of the thread's last failure (a flood: the capture shares the name): only that one
+            // learns here that the thread carried on; the older ones learnt it, and the name, at the calls after them.
+            open[^1].ThreadCarriedOn = true;
+        }
+        else if (open is not null)
         {
             foreach (var t in open)
             {
                 t.ThreadCarriedOn = true;
-                if (!ev.Failed && t.SuccessesAfter.Count < Tracked.KeptSuccesses) t.SuccessesAfter.Add(ev);
+                if (!ev.Failed && t.SuccessesAfter.Count < Tracked.KeptSuccesses) t.AddSuccess(ev);
                 NoteComm(t, ev.Comm);
             }
-            open.RemoveAll(t => t.SuccessesAfter.Count >= Tracked.KeptSuccesses);
+            if (!ev.Failed) open.RemoveAll(t => t.SuccessesAfter.Count >= Tracked.KeptSuccesses); // a failure adds to none
         }
         if (!ev.Failed)
         {
             p.AddSuccess(ev, FailureSubject.Of(ev));
-            if (show) _queue.Enqueue(new ShowEntry(ev));
+            if (show) _queue.Enqueue(new Entry(null, ev, null));
         }
         else
         {
-            var t = new Tracked(ev, _clock.ElapsedMilliseconds);
+            var t = new Tracked(ev, now);
             if (ev.ErrorAsData) t.Subject = AddressOfSocket(p, ev) ?? t.Subject;
             p.AddFailure(t);
-            if (!_openByTid.TryGetValue(ev.Tid, out open)) _openByTid[ev.Tid] = open = [];
+            if (open is null) _openByTid[ev.Tid] = open = [];
             open.Add(t);
             if (open.Count > OpenPerThread) open.RemoveAt(0);
-            _queue.Enqueue(new FailureEntry(t));
+            _queue.Enqueue(new Entry(t, null, null));
         }
         // Judged here too, not only after a batch of events: a batch can take seconds to analyse (a flood),
         // and what is due must reach the output meanwhile (a full disk is noticed while the command runs).
-        if (_queue.Count > maxHeld || HeadDue()) Tick();
+        if (_queue.Count > maxHeld || HeadDue(now)) Tick(false, now);
     }
 
     /// <summary>The oldest held entry can be handed on now (cheap: looks at the head only).</summary>
-    private bool HeadDue() => _queue.TryPeek(out var head) &&
-        (head is not FailureEntry f || _clock.ElapsedMilliseconds - f.T.ArrivedMs >= DecisionDelayMs);
+    private bool HeadDue(long now) => _queue.TryPeek(out var head) &&
+        (head.Failure is not { } f || now - f.ArrivedMs >= DecisionDelayMs);
 
     /// <summary>An error delivered as data (getsockopt SO_ERROR) is about the address the socket connected to.</summary>
     private static FailureSubject? AddressOfSocket(ProcessTrack p, SyscallEvent ev)
@@ -118,7 +124,8 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
     /// <summary>A failed exec's thread now runs under the name it was looking for: that search succeeded.</summary>
     private static void NoteComm(Tracked t, string comm)
     {
-        if (t.Subject.Name is not { } name || !t.Event.Syscall.StartsWith("execve", StringComparison.Ordinal)) return;
+        // The same comm (most calls: one string per process, shared by the capture) first: nothing to look at.
+        if (ReferenceEquals(comm, t.Event.Comm) || t.Subject.Name is not { } name || !t.Event.Syscall.StartsWith("execve", StringComparison.Ordinal)) return;
         if (comm != t.Event.Comm && comm == (name.Length > 15 ? name[..15] : name)) t.BecameSearchedProgram = true;
     }
 
@@ -170,7 +177,7 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
             if (parent.ChildCulprits.Count > 4 * MaxCulprits)
                 parent.ChildCulprits.RemoveRange(0, parent.ChildCulprits.Count - MaxCulprits);
         }
-        if (verdictPerProcess && x.Failed) _queue.Enqueue(new VerdictEntry(p));
+        if (verdictPerProcess && x.Failed) _queue.Enqueue(new Entry(null, null, p));
         ForgetThreads(p);
         _ended.Enqueue(p);
         Tick();
@@ -290,30 +297,27 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
     }
 
     /// <summary>Judges and hands on what has waited long enough (all of it with <paramref name="force"/>).</summary>
-    public void Tick(bool force = false)
+    public void Tick(bool force = false) => Tick(force, _clock.ElapsedMilliseconds);
+
+    private void Tick(bool force, long now)
     {
-        long now = _clock.ElapsedMilliseconds;
         SweepGone(now);
-        foreach (var (line, ts, w) in _lines.Flush(now)) Link(line, ts, w);
+        if (_lines.Unfinished) foreach (var (line, ts, w) in _lines.Flush(now)) Link(line, ts, w);
         while (_queue.TryPeek(out var head))
         {
-            switch (head)
+            if (head.Show is { } s)
+                release(s);
+            else if (head.Verdict is { } v)
+                verdict(Report(v));
+            else if (head.Failure is { } f)
             {
-                case ShowEntry s:
-                    release(s.Ev);
-                    break;
-                case VerdictEntry v:
-                    verdict(Report(v.P));
-                    break;
-                case FailureEntry f:
-                    var p = Proc(f.T.Event.Pid);
-                    if (!force && p.Exit is null && now - f.T.ArrivedMs < DecisionDelayMs)
-                    {
-                        if (_queue.Count <= maxHeld) return;
-                        JudgedEarly++;
-                    }
-                    Judge(f.T, p);
-                    break;
+                var p = Proc(f.Event.Pid);
+                if (!force && p.Exit is null && now - f.ArrivedMs < DecisionDelayMs)
+                {
+                    if (_queue.Count <= maxHeld) return;
+                    JudgedEarly++;
+                }
+                Judge(f, p);
             }
             _queue.Dequeue();
         }

@@ -13,8 +13,10 @@ public sealed class Fallback : IRoutinePattern
     public Routine? Judge(Tracked t, ProcessTrack process)
     {
         if (!RoutinePatterns.IsAbsent(t.Event.Errno) || t.Subject.Path is null) return null;
-        foreach (var s in t.SuccessesAfter)
+        var after = t.SuccessesAfter;
+        for (int i = 0; i < after.Count; i++)
         {
+            var s = after[i];
             var other = FailureSubject.Of(s);
             if (t.Subject.SharesPlaceWith(other))
                 return new Routine("fallback", "fallbacks", $"it then used {other.Path} in the same directory ({s.Syscall} succeeded)");

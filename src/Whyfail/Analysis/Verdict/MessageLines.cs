@@ -70,6 +70,17 @@ public sealed class MessageLines
         p.LastTs = Math.Max(p.LastTs, timestampNs);
     }
 
+    /// <summary>Some thread has written part of a line (cheap: the verdict asks after every failure of a flood).</summary>
+    public bool Unfinished
+    {
+        get
+        {
+            foreach (var p in _byTid.Values)
+                if (p.Text.Length > 0) return true;
+            return false;
+        }
+    }
+
     /// <summary>
     /// Lines left unfinished: those of one thread group (it ended), or those whose last write is older than
     /// <see cref="PartialLineMs"/> in both clocks (<paramref name="kernelNowNs"/>: CLOCK_MONOTONIC, the clock of the

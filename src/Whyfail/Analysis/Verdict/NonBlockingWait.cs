@@ -12,8 +12,9 @@ public sealed class NonBlockingWait : IRoutinePattern
     public Routine? Judge(Tracked t, ProcessTrack process)
     {
         if (Decoding.Errno.Name(t.Event.Errno) is not ("EAGAIN" or "EINPROGRESS" or "EALREADY")) return null;
-        foreach (var s in t.SuccessesAfter)
-            if (Waits.Contains(s.Syscall))
+        var after = t.SuccessesAfter;
+        for (int i = 0; i < after.Count; i++)
+            if (after[i] is var s && Waits.Contains(s.Syscall))
                 return new Routine("probe", "non-blocking waits", $"a non-blocking call that would block; the program then waited with {s.Syscall}");
         return null;
     }

@@ -12,15 +12,19 @@ public sealed class OptionalFile : IRoutinePattern
 {
     public bool Strong => false;
 
+    // One object each (a Routine is immutable): a flood of optional-file misses judges hundreds of thousands a second.
+    private static readonly Routine DeviceProbe = new("probe", "device probes", "a special file with no device behind it; the program carried on");
+    private static readonly Routine Optional = new("probe", "optional files", "a file read only if it is there; the program carried on");
+
     public Routine? Judge(Tracked t, ProcessTrack process)
     {
         var ev = t.Event;
         if (!t.ThreadCarriedOn || SyscallArgs.OpenFlags(ev) is not { } flags) return null;
         if (Decoding.Errno.Name(ev.Errno) == "ENXIO")
-            return new Routine("probe", "device probes", "a special file with no device behind it; the program carried on");
+            return DeviceProbe;
         bool readOnly = (flags & SyscallArgs.O_ACCMODE) == 0 && (flags & (SyscallArgs.O_CREAT | SyscallArgs.O_TRUNC)) == 0;
         return readOnly && RoutinePatterns.IsAbsent(ev.Errno)
-            ? new Routine("probe", "optional files", "a file read only if it is there; the program carried on")
+            ? Optional
             : null;
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Whyfail.Events;
 
 namespace Whyfail.Analysis.Verdict;
@@ -55,11 +56,16 @@ public sealed class ProcessTrack(int pid)
         }
         if (t.Subject.Name is { } name)
         {
-            FailedNames[name] = FailedNames.GetValueOrDefault(name) + 1;
+            CollectionsMarshal.GetValueRefOrAddDefault(FailedNames, name, out _)++;
+            // A repeat of the last failure (the same subject object: the capture shares it) is already in its places.
+            if (ReferenceEquals(t.Subject, _lastPlaced) && NamePlaces.ContainsKey(name)) return;
             if (!NamePlaces.TryGetValue(name, out var places)) NamePlaces[name] = places = [];
             if (places.Count < 64) places.Add(t.Subject.Place ?? "");
+            _lastPlaced = t.Subject;
         }
     }
+
+    private FailureSubject? _lastPlaced;
 
     /// <summary>After the end, once every failure is judged: keep the culprits, drop the history.</summary>
     public void Compact()

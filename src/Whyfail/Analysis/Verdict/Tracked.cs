@@ -13,7 +13,11 @@ public sealed class Tracked(SyscallEvent ev, long arrivedMs)
     /// <summary>When it reached user space (milliseconds on whyfail's clock): the time limit counts from here.</summary>
     public long ArrivedMs { get; } = arrivedMs;
     /// <summary>Successful calls of the same thread after it (follow-ups), the first <see cref="KeptSuccesses"/>.</summary>
-    public List<SyscallEvent> SuccessesAfter { get; } = [];
+    public IReadOnlyList<SyscallEvent> SuccessesAfter => (IReadOnlyList<SyscallEvent>?)_successesAfter ?? [];
+    /// <summary>Made at the first success (a flood of failures holds thousands of failures that have none).</summary>
+    private List<SyscallEvent>? _successesAfter;
+
+    public void AddSuccess(SyscallEvent ev) => (_successesAfter ??= new List<SyscallEvent>(KeptSuccesses)).Add(ev);
     /// <summary>The thread made some call after this one (it carried on).</summary>
     public bool ThreadCarriedOn { get; set; }
     /// <summary>The thread later ran under the command name this failed exec was looking for (an exec search that succeeded).</summary>
