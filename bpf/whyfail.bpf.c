@@ -978,6 +978,25 @@ static __always_inline int walk_mounts(struct walk_state *w)
 	return 1;
 }
 
+/*
+ * A walk from dentry d on mount m (what: 7 for the root, else anything below it). Paths are named from the task's
+ * root, as d_path does; the root itself from whyfail's own root (when user space could say which it is), else from
+ * the mount namespace's root. The task's fs is read, not loaded: no trusted-pointer load for the verifier to look
+ * up (see capture_context).
+ */
+static __always_inline void walk_begin(struct walk_state *w, u64 d, u64 m, u32 what)
+{
+	u64 fsp = 0;
+	bpf_probe_read_kernel(&fsp, sizeof(fsp), __builtin_preserve_access_index(&bpf_get_current_task_btf()->fs));
+	struct fs_struct *fs = (struct fs_struct *)fsp;
+	w->d = d;
+	w->m = m;
+	w->rootd = what == 7 ? 0 : (u64)BPF_CORE_READ(fs, root.dentry);
+	w->rootvm = what == 7 ? 0 : (u64)BPF_CORE_READ(fs, root.mnt);
+	w->own = what == 7 && cfg.own_root_mnt_id != 0;
+	w->flags = 0;
+}
+
 /* One step up towards the task's root: 1 to go on, 0 when the walk ended. */
 __noinline int walk_step(struct scratch_buf *sb, struct walk_state *w)
 {
@@ -1083,17 +1102,9 @@ __noinline u64 path_sig(u64 pathp, u32 what)
 	u64 m = (u64)vm - bpf_core_field_offset(struct mount, mnt);
 	u64 sig = mix(mix(mix(0x77687966, (u64)d), (u64)vm), BPF_CORE_READ((struct mount *)m, mnt_id));
 	sig = mix(mix(sig, BPF_CORE_READ(ino, i_ino)), BPF_CORE_READ(ino, i_mode));
-	u64 fsp = 0;
-	bpf_probe_read_kernel(&fsp, sizeof(fsp), __builtin_preserve_access_index(&bpf_get_current_task_btf()->fs));
-	struct fs_struct *fs = (struct fs_struct *)fsp;
-	w->d = (u64)d;
-	w->m = m;
-	w->rootd = what == 7 ? 0 : (u64)BPF_CORE_READ(fs, root.dentry);
-	w->rootvm = what == 7 ? 0 : (u64)BPF_CORE_READ(fs, root.mnt);
-	w->own = what == 7 && cfg.own_root_mnt_id != 0;
+	walk_begin(w, (u64)d, m, what);
 	w->sig = sig;
 	w->nokey = 0;
-	w->flags = 0;
 	int k;
 	for (k = 0; k < WF_CTX_DEPTH; k++)
 		if (!sig_step(w))
@@ -1150,19 +1161,9 @@ __noinline int ctx_file(struct scratch_buf *sb, u32 off, u32 what, u64 pathp, u6
 	if (!BPF_CORE_READ(d, d_hash.pprev) && BPF_CORE_READ(d, d_parent) != d)
 		f->flags |= WF_FILE_DELETED;
 
-	u64 fsp = 0; /* read, not loaded: no trusted-pointer load for the verifier to look up (see capture_context) */
-	bpf_probe_read_kernel(&fsp, sizeof(fsp), __builtin_preserve_access_index(&bpf_get_current_task_btf()->fs));
-	struct fs_struct *fs = (struct fs_struct *)fsp;
-	w->d = (u64)d;
-	w->m = m;
-	/* paths are named from the task's root, as d_path does; the root itself from whyfail's own root
-	 * (when user space could say which it is), else from the mount namespace's root */
-	w->rootd = arg == 7 ? 0 : (u64)BPF_CORE_READ(fs, root.dentry);
-	w->rootvm = arg == 7 ? 0 : (u64)BPF_CORE_READ(fs, root.mnt);
-	w->own = arg == 7 && cfg.own_root_mnt_id != 0;
+	walk_begin(w, (u64)d, m, arg);
 	w->base = o + sizeof(*f);
 	w->used = 0;
-	w->flags = 0;
 	int k;
 	for (k = 0; k < WF_CTX_DEPTH; k++)
 		if (!walk_step(sb, w))
