@@ -936,6 +936,7 @@ struct walk_state {
 	u64 sig;               /* path_sig(): what the names depend on, mixed */
 	u32 nokey;             /* path_sig(): the kernel's layout is not the expected one: no key */
 	u32 pad;
+	u64 blk[16];           /* path_sig(): a block of kernel memory read at once */
 };
 
 struct {
@@ -1036,6 +1037,10 @@ __noinline int walk_step(struct scratch_buf *sb, struct walk_state *w)
 
 /* ---- "same context as before" (WF_EVF_CONTEXT_SAME) ---- */
 
+/* The u64 at byte offset off (a relocated constant, bounds checked by the caller) of a block read at once. */
+#define BLK_U64(blk, off, n) ((blk)[((off) / 8) & ((n) - 1)])
+
+
 static __always_inline u64 mix(u64 h, u64 v)
 {
 	h ^= v;
@@ -1064,18 +1069,17 @@ __noinline int sig_step(struct walk_state *w)
 	u64 par = bpf_core_field_offset(struct dentry, d_parent) - at;
 	u64 nam = bpf_core_field_offset(struct dentry, d_name) - at;
 	seq -= at;
-	u64 blk[8] = {};
 	if (par > 56 || nam > 56 || (par & 7) || (nam & 7) || (seq & 3)) {
 		w->nokey = 1;
 		return 0;
 	}
-	if (bpf_probe_read_kernel(blk, sizeof(blk), (void *)(w->d + at))) {
+	if (bpf_probe_read_kernel(w->blk, 64, (void *)(w->d + at))) {
 		w->nokey = 1;
 		return 0;
 	}
-	u64 parent = blk[(par / 8) & 7];
-	u32 dseq = (u32)(blk[(seq / 8) & 7] >> ((seq & 4) * 8));
-	w->sig = mix(mix(mix(w->sig, w->d), dseq), blk[(nam / 8) & 7]);
+	u64 parent = BLK_U64(w->blk, par, 16);
+	u32 dseq = (u32)(BLK_U64(w->blk, seq, 16) >> ((seq & 4) * 8));
+	w->sig = mix(mix(mix(w->sig, w->d), dseq), BLK_U64(w->blk, nam, 16));
 	if (!parent || parent == w->d)
 		return 0;
 	w->d = parent;
@@ -1083,26 +1087,40 @@ __noinline int sig_step(struct walk_state *w)
 }
 
 /*
- * What the wf_ctx_file of the cwd (what 6) or the root (7) at pathp depends on, as a non-zero number (0: no key can be
- * made): the walk of path_sig_step, the path's dentry and mount (address and id), and its inode's number and mode.
- * The task's root bounds the cwd's walk as it bounds ctx_file's; the root's own signature covers it.
+ * What the wf_ctx_file of the cwd (what 6) or the root (7), dentry d on vfsmount vm, depends on, as a non-zero number
+ * (0: no key can be made): the path's dentry and mount (address and id), its inode's number and mode, and the walk of
+ * sig_step up to the task's root (rootd, rootvm; none for the root itself). A root that is whyfail's own root is not
+ * walked (ctx_file's walk stops there at once too). Reads are few and whole blocks: this runs for every keyed failure.
  */
-__noinline u64 path_sig(u64 pathp, u32 what)
+__noinline u64 path_sig(u64 d, u64 vm, u32 what, u64 rootd, u64 rootvm)
 {
 	u32 zero = 0;
 	struct walk_state *w = bpf_map_lookup_elem(&walks, &zero);
-	if (!w || !pathp)
+	if (!w || !d || !vm)
 		return 0;
-	struct path *path = (struct path *)pathp;
-	struct dentry *d = BPF_CORE_READ(path, dentry);
-	struct vfsmount *vm = BPF_CORE_READ(path, mnt);
-	struct inode *ino = BPF_CORE_READ(d, d_inode);
-	if (!d || !vm || !ino)
+	u64 ino = 0;
+	if (bpf_probe_read_kernel(&ino, sizeof(ino), (void *)(d + bpf_core_field_offset(struct dentry, d_inode))) || !ino)
 		return 0;
-	u64 m = (u64)vm - bpf_core_field_offset(struct mount, mnt);
-	u64 sig = mix(mix(mix(0x77687966, (u64)d), (u64)vm), BPF_CORE_READ((struct mount *)m, mnt_id));
-	sig = mix(mix(sig, BPF_CORE_READ(ino, i_ino)), BPF_CORE_READ(ino, i_mode));
-	walk_begin(w, (u64)d, m, what);
+	/* i_mode and i_ino in one read */
+	u64 mo = bpf_core_field_offset(struct inode, i_mode), io = bpf_core_field_offset(struct inode, i_ino);
+	u64 base = mo & ~7ULL;
+	if (io < base || io - base > 120 || ((io - base) & 7) || mo - base > 6)
+		return 0;
+	if (bpf_probe_read_kernel(w->blk, sizeof(w->blk), (void *)(ino + base)))
+		return 0;
+	u64 mode = (u16)(BLK_U64(w->blk, mo - base, 16) >> (((mo - base) & 7) * 8));
+	u64 inum = BLK_U64(w->blk, io - base, 16);
+	u64 m = vm - bpf_core_field_offset(struct mount, mnt);
+	int mnt_id = BPF_CORE_READ((struct mount *)m, mnt_id);
+	u64 sig = mix(mix(mix(mix(mix(0x77687966, d), vm), (u32)mnt_id), inum), mode);
+	if (what == 7 && cfg.own_root_mnt_id && mnt_id == (int)cfg.own_root_mnt_id && inum == cfg.own_root_ino)
+		return mix(sig, 7) | 1;
+	w->d = d;
+	w->m = m;
+	w->rootd = what == 7 ? 0 : rootd;
+	w->rootvm = what == 7 ? 0 : rootvm;
+	w->own = what == 7 && cfg.own_root_mnt_id != 0;
+	w->flags = 0;
 	w->sig = sig;
 	w->nokey = 0;
 	int k;
@@ -1408,8 +1426,20 @@ __noinline int context_same(struct scratch_buf *sb, u32 off, u32 fd_args, u64 fs
 	for (u32 i = 0; i < 6; i++)
 		if ((fd_args & (1u << i)) && (int)h->args[i] != -100)
 			return 0;
-	u64 scwd = path_sig(fsp + bpf_core_field_offset(struct fs_struct, pwd), 6);
-	u64 sroot = scwd ? path_sig(fsp + bpf_core_field_offset(struct fs_struct, root), 7) : 0;
+	/* the task's root and cwd (struct path: mnt, dentry) in one read */
+	u64 r = bpf_core_field_offset(struct fs_struct, root), p = bpf_core_field_offset(struct fs_struct, pwd);
+	u64 pm = bpf_core_field_offset(struct path, mnt), pd = bpf_core_field_offset(struct path, dentry);
+	u64 base = r & ~7ULL;
+	if (p < r || p - base + 16 > 64 || ((r - base) & 7) || ((p - base) & 7) || pm > 8 || pd > 8 || ((pm | pd) & 7))
+		return 0;
+	u32 zero = 0;
+	struct walk_state *w = bpf_map_lookup_elem(&walks, &zero);  /* its block, not the stack: 512 bytes for 5 calls */
+	if (!w || bpf_probe_read_kernel(w->blk, 64, (void *)(fsp + base)))
+		return 0;
+	u64 rootvm = BLK_U64(w->blk, r - base + pm, 16), rootd = BLK_U64(w->blk, r - base + pd, 16);
+	u64 cwdvm = BLK_U64(w->blk, p - base + pm, 16), cwdd = BLK_U64(w->blk, p - base + pd, 16);
+	u64 scwd = path_sig(cwdd, cwdvm, 6, rootd, rootvm);
+	u64 sroot = scwd ? path_sig(rootd, rootvm, 7, 0, 0) : 0;
 	if (!sroot)
 		return 0;
 	st->next_cwd = scwd;
@@ -1420,9 +1450,9 @@ __noinline int context_same(struct scratch_buf *sb, u32 off, u32 fd_args, u64 fs
 		return 0;
 	const u64 *a = (const u64 *)c, *b = (const u64 *)st->ctx_hdr;
 	u64 diff = 0;
-#pragma unroll
+#pragma clang loop unroll(disable)
 	for (u32 k = 0; k < sizeof(*c) / 8; k++)
-		diff |= a[k] ^ b[k];   /* no branch per word: the verifier walks it once */
+		diff |= a[k] ^ b[k];   /* no branch but the loop's: few verifier states; not unrolled: little stack */
 	if (diff)
 		return 0;
 	struct wf_ctx_ref *ref = (struct wf_ctx_ref *)c;
