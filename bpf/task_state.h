@@ -23,6 +23,20 @@ struct task_state {
 	u32 msg_budget;        /* writes to standard output still to report after the latest failure */
 	u32 entered;           /* seccomp filter mode only: syscall nr + 1 seen at sys_enter, 0 after sys_exit */
 	u32 enter_seen;        /* a sys_enter was seen since tracking started (a call in flight then has none) */
+	/*
+	 * "Same context as before" (WF_EVF_CONTEXT_SAME): the key of the task's last base context that is in the ring
+	 * buffer. Set only after bpf_ringbuf_output succeeded, so user space has every context a later wf_ctx_ref names.
+	 */
+	u32 ctx_seq;           /* its seq; 0: none yet */
+	u32 ctx_tid;           /* the thread id it went out under (an exec from another thread takes the leader's) */
+	u64 ctx_cwd;           /* path_sig() of the cwd and of the root then */
+	u64 ctx_root;
+	u8 ctx_hdr[sizeof(struct wf_context)]; /* its wf_context with size and seq 0 */
+	/* the call being reported: a base context at scratch offset next_off, made the key once the record is out */
+	u32 next_seq;          /* 0: none */
+	u32 next_off;
+	u64 next_cwd;
+	u64 next_root;
 };
 
 /* The traced tasks: whyfail.bpf.c owns the map; probe.bpf.c's copy is replaced by it (bpf_map__reuse_fd) before

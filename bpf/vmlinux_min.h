@@ -116,7 +116,16 @@ struct inode {
 	struct super_block *i_sb;
 };
 
+typedef struct seqcount {
+	unsigned int sequence;
+} seqcount_t;
+
+typedef struct seqcount_spinlock {
+	seqcount_t seqcount;
+} seqcount_spinlock_t;
+
 struct dentry {
+	seqcount_spinlock_t d_seq;
 	struct hlist_bl_node d_hash;
 	struct dentry *d_parent;
 	struct qstr d_name;

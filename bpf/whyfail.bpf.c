@@ -130,9 +130,9 @@ __noinline int wf_btf_anchor(struct wf_event *e, struct wf_blob *b, struct wf_ex
 }
 
 /* (BPF functions take at most five arguments: the context's structs have an anchor of their own.) */
-__noinline int wf_btf_anchor_context(struct wf_context *c, struct wf_ctx_file *f)
+__noinline int wf_btf_anchor_context(struct wf_context *c, struct wf_ctx_file *f, struct wf_ctx_ref *r)
 {
-	return c && f;
+	return c && f && r;
 }
 
 /* ---- task bookkeeping ------------------------------------------------------------------ */
@@ -374,10 +374,12 @@ int BPF_PROG(on_signal_generate, int sig, struct kernel_siginfo *info, struct ta
  * sa_flags of the current task's handler for sig (constant indices keep CO-RE and the verifier happy). A global
  * function: the verifier checks its 64 cases once, not again for each evidence item on each path of on_sys_exit.
  */
-#define SA_CASE(n) case n: return sh->action[n - 1].sa.sa_flags;
+#define SA_CASE(n) case n: return BPF_CORE_READ(sh, action[n - 1].sa.sa_flags);
 __noinline u64 sa_flags_of(int sig)
 {
-	struct sighand_struct *sh = bpf_get_current_task_btf()->sighand;
+	u64 shp = 0; /* read, not loaded: no trusted-pointer load for the verifier to look up (see capture_context) */
+	bpf_probe_read_kernel(&shp, sizeof(shp), __builtin_preserve_access_index(&bpf_get_current_task_btf()->sighand));
+	struct sighand_struct *sh = (struct sighand_struct *)shp;
 	if (!sh)
 		return 0;
 	switch (sig) {
@@ -854,9 +856,10 @@ static __always_inline bool fd_is_tty(struct task_struct *task, u64 fd)
 {
 	if (cfg.context_off)
 		return false;
-	struct files_struct *files = task->files;
-	struct fdtable *fdt = files ? files->fdt : 0;
-	if (!fdt || fd >= fdt->max_fds)
+	u64 filesp = 0; /* read, not loaded (see capture_context) */
+	bpf_probe_read_kernel(&filesp, sizeof(filesp), __builtin_preserve_access_index(&task->files));
+	struct fdtable *fdt = filesp ? BPF_CORE_READ((struct files_struct *)filesp, fdt) : 0;
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
 		return false;
 	u64 fdarr = (u64)BPF_CORE_READ(fdt, fd), file = 0, inode = 0;
 	if (!fdarr || bpf_probe_read_kernel(&file, sizeof(file), (void *)(fdarr + fd * 8)) || !file)
@@ -930,6 +933,10 @@ struct walk_state {
 	u32 used;              /* bytes of names written */
 	u32 flags;             /* WF_FILE_* */
 	u32 own;               /* 1: stop at whyfail's own root (cfg.own_root_*) instead of the task's */
+	u64 sig;               /* path_sig(): what the names depend on, mixed */
+	u32 nokey;             /* path_sig(): the kernel's layout is not the expected one: no key */
+	u32 pad;
+	u64 blk[16];           /* path_sig(): a block of kernel memory read at once */
 };
 
 struct {
@@ -944,11 +951,13 @@ static __always_inline u64 vfsmount_of(u64 m)
 	return m + bpf_core_field_offset(struct mount, mnt);
 }
 
-/* One step up towards the task's root: 1 to go on, 0 when the walk ended. */
-__noinline int walk_step(struct scratch_buf *sb, struct walk_state *w)
+/*
+ * The start of a step of both walks (walk_step, sig_step): 0 when the walk ends here (the task's root, whyfail's own
+ * root, or a mount with no parent: WF_FILE_UNREACHABLE), 1 when it crossed a mount (w->d and w->m are its mountpoint
+ * and parent), 2 when w->d is a dentry to name.
+ */
+static __always_inline int walk_mounts(struct walk_state *w)
 {
-	if (!sb || !w)
-		return 0;
 	struct dentry *d = (struct dentry *)w->d;
 	struct mount *m = (struct mount *)w->m;
 	u64 vm = vfsmount_of(w->m);
@@ -958,16 +967,46 @@ __noinline int walk_step(struct scratch_buf *sb, struct walk_state *w)
 	    BPF_CORE_READ(d, d_inode, i_ino) == cfg.own_root_ino)
 		return 0;
 	struct dentry *mroot = BPF_CORE_READ((struct vfsmount *)vm, mnt_root);
-	if (d == mroot) {
-		struct mount *parent = BPF_CORE_READ(m, mnt_parent);
-		if (!parent || parent == m) {
-			w->flags |= WF_FILE_UNREACHABLE;
-			return 0;
-		}
-		w->d = (u64)BPF_CORE_READ(m, mnt_mountpoint);
-		w->m = (u64)parent;
-		return 1;
+	if (d != mroot)
+		return 2;
+	struct mount *parent = BPF_CORE_READ(m, mnt_parent);
+	if (!parent || parent == m) {
+		w->flags |= WF_FILE_UNREACHABLE;
+		return 0;
 	}
+	w->d = (u64)BPF_CORE_READ(m, mnt_mountpoint);
+	w->m = (u64)parent;
+	return 1;
+}
+
+/*
+ * A walk from dentry d on mount m (what: 7 for the root, else anything below it). Paths are named from the task's
+ * root, as d_path does; the root itself from whyfail's own root (when user space could say which it is), else from
+ * the mount namespace's root. The task's fs is read, not loaded: no trusted-pointer load for the verifier to look
+ * up (see capture_context).
+ */
+static __always_inline void walk_begin(struct walk_state *w, u64 d, u64 m, u32 what)
+{
+	u64 fsp = 0;
+	bpf_probe_read_kernel(&fsp, sizeof(fsp), __builtin_preserve_access_index(&bpf_get_current_task_btf()->fs));
+	struct fs_struct *fs = (struct fs_struct *)fsp;
+	w->d = d;
+	w->m = m;
+	w->rootd = what == 7 ? 0 : (u64)BPF_CORE_READ(fs, root.dentry);
+	w->rootvm = what == 7 ? 0 : (u64)BPF_CORE_READ(fs, root.mnt);
+	w->own = what == 7 && cfg.own_root_mnt_id != 0;
+	w->flags = 0;
+}
+
+/* One step up towards the task's root: 1 to go on, 0 when the walk ended. */
+__noinline int walk_step(struct scratch_buf *sb, struct walk_state *w)
+{
+	if (!sb || !w)
+		return 0;
+	int r = walk_mounts(w);
+	if (r < 2)
+		return r;
+	struct dentry *d = (struct dentry *)w->d;
 	/* a root that is not mounted (pipes, sockets, anonymous inodes): keep its name ("[eventfd]") and stop */
 	struct dentry *parent = BPF_CORE_READ(d, d_parent);
 	bool pseudo = !parent || parent == d;
@@ -994,6 +1033,104 @@ __noinline int walk_step(struct scratch_buf *sb, struct walk_state *w)
 	w->used = used + (u32)n;
 	w->d = (u64)parent;
 	return !pseudo;
+}
+
+/* ---- "same context as before" (WF_EVF_CONTEXT_SAME) ---- */
+
+/* The u64 at byte offset off (a relocated constant, bounds checked by the caller) of a block read at once. */
+#define BLK_U64(blk, off, n) ((blk)[((off) / 8) & ((n) - 1)])
+
+
+static __always_inline u64 mix(u64 h, u64 v)
+{
+	h ^= v;
+	h *= 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 31);
+}
+
+/*
+ * One step of path_sig(): the walk of walk_step (same stops, same mount crossings), mixing instead of copying what
+ * the names depend on: each dentry's address, its d_seq (bumped by __d_move on a rename or move of that dentry, and
+ * by __d_drop when it is unlinked) and its name's hash and length, each mount crossed and its mountpoint. The dentries
+ * are pinned by the path (a child holds its parent), so an address stands for one dentry while the path is held.
+ */
+__noinline int sig_step(struct walk_state *w)
+{
+	if (!w)
+		return 0;
+	int r = walk_mounts(w);  /* where it stopped: w->flags, mixed in by path_sig */
+	if (r == 1)
+		w->sig = mix(mix(w->sig, w->d), w->m);
+	if (r < 2)
+		return r;
+	/* d_seq, d_parent and d_name (hash and length) in one read: they are neighbours in struct dentry */
+	u64 seq = bpf_core_field_offset(struct dentry, d_seq);
+	u64 at = seq & ~7ULL;
+	u64 par = bpf_core_field_offset(struct dentry, d_parent) - at;
+	u64 nam = bpf_core_field_offset(struct dentry, d_name) - at;
+	seq -= at;
+	if (par > 56 || nam > 56 || (par & 7) || (nam & 7) || (seq & 3)) {
+		w->nokey = 1;
+		return 0;
+	}
+	if (bpf_probe_read_kernel(w->blk, 64, (void *)(w->d + at))) {
+		w->nokey = 1;
+		return 0;
+	}
+	u64 parent = BLK_U64(w->blk, par, 16);
+	u32 dseq = (u32)(BLK_U64(w->blk, seq, 16) >> ((seq & 4) * 8));
+	w->sig = mix(mix(mix(w->sig, w->d), dseq), BLK_U64(w->blk, nam, 16));
+	if (!parent || parent == w->d)
+		return 0;
+	w->d = parent;
+	return 1;
+}
+
+/*
+ * What the wf_ctx_file of the cwd (what 6) or the root (7), dentry d on vfsmount vm, depends on, as a non-zero number
+ * (0: no key can be made): the path's dentry and mount (address and id), its inode's number and mode, and the walk of
+ * sig_step up to the task's root (rootd, rootvm; none for the root itself). A root that is whyfail's own root is not
+ * walked (ctx_file's walk stops there at once too). Reads are few and whole blocks: this runs for every keyed failure.
+ */
+__noinline u64 path_sig(u64 d, u64 vm, u32 what, u64 rootd, u64 rootvm)
+{
+	u32 zero = 0;
+	struct walk_state *w = bpf_map_lookup_elem(&walks, &zero);
+	if (!w || !d || !vm)
+		return 0;
+	u64 ino = 0;
+	if (bpf_probe_read_kernel(&ino, sizeof(ino), (void *)(d + bpf_core_field_offset(struct dentry, d_inode))) || !ino)
+		return 0;
+	/* i_mode and i_ino in one read */
+	u64 mo = bpf_core_field_offset(struct inode, i_mode), io = bpf_core_field_offset(struct inode, i_ino);
+	u64 base = mo & ~7ULL;
+	if (io < base || io - base > 120 || ((io - base) & 7) || mo - base > 6)
+		return 0;
+	if (bpf_probe_read_kernel(w->blk, sizeof(w->blk), (void *)(ino + base)))
+		return 0;
+	u64 mode = (u16)(BLK_U64(w->blk, mo - base, 16) >> (((mo - base) & 7) * 8));
+	u64 inum = BLK_U64(w->blk, io - base, 16);
+	u64 m = vm - bpf_core_field_offset(struct mount, mnt);
+	int mnt_id = BPF_CORE_READ((struct mount *)m, mnt_id);
+	u64 sig = mix(mix(mix(mix(mix(0x77687966, d), vm), (u32)mnt_id), inum), mode);
+	if (what == 7 && cfg.own_root_mnt_id && mnt_id == (int)cfg.own_root_mnt_id && inum == cfg.own_root_ino)
+		return mix(sig, 7) | 1;
+	w->d = d;
+	w->m = m;
+	w->rootd = what == 7 ? 0 : rootd;
+	w->rootvm = what == 7 ? 0 : rootvm;
+	w->own = what == 7 && cfg.own_root_mnt_id != 0;
+	w->flags = 0;
+	w->sig = sig;
+	w->nokey = 0;
+	int k;
+	for (k = 0; k < WF_CTX_DEPTH; k++)
+		if (!sig_step(w))
+			break;
+	if (w->nokey)
+		return 0;
+	sig = mix(mix(w->sig, k), w->flags);
+	return sig ? sig : 1;
 }
 
 /*
@@ -1042,18 +1179,9 @@ __noinline int ctx_file(struct scratch_buf *sb, u32 off, u32 what, u64 pathp, u6
 	if (!BPF_CORE_READ(d, d_hash.pprev) && BPF_CORE_READ(d, d_parent) != d)
 		f->flags |= WF_FILE_DELETED;
 
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct fs_struct *fs = task->fs;
-	w->d = (u64)d;
-	w->m = m;
-	/* paths are named from the task's root, as d_path does; the root itself from whyfail's own root
-	 * (when user space could say which it is), else from the mount namespace's root */
-	w->rootd = arg == 7 ? 0 : (u64)BPF_CORE_READ(fs, root.dentry);
-	w->rootvm = arg == 7 ? 0 : (u64)BPF_CORE_READ(fs, root.mnt);
-	w->own = arg == 7 && cfg.own_root_mnt_id != 0;
+	walk_begin(w, (u64)d, m, arg);
 	w->base = o + sizeof(*f);
 	w->used = 0;
-	w->flags = 0;
 	int k;
 	for (k = 0; k < WF_CTX_DEPTH; k++)
 		if (!walk_step(sb, w))
@@ -1273,8 +1401,102 @@ __noinline int capture_writers(struct scratch_buf *sb, u32 off, u64 fdarr, u32 m
 	return end;
 }
 
-/* The wf_context at off (below 4 KiB) and its file records; returns the new offset. */
-__noinline int capture_context(struct scratch_buf *sb, u32 off, u32 flags, u32 fd_args)
+/*
+ * The context whose header is at off is keyed (only the cwd and root records: every descriptor argument AT_FDCWD, no
+ * descriptor count, exec count or writer scan): its paths' signatures go to st->next_cwd and next_root (else 0), and
+ * when everything equals the task's key, a wf_ctx_ref replaces the header (WF_EVF_CONTEXT_SAME): returns 1.
+ */
+__noinline int context_same(struct scratch_buf *sb, u32 off, u32 fd_args, u64 fsp, struct task_state *st)
+{
+	if (!st)
+		return 0;
+	st->next_seq = 0;
+	st->next_cwd = 0;
+	if (!sb || !fsp)
+		return 0;
+	u64 o = off;
+	VERIFIER_MASK(o, 0xfff);
+	struct wf_event *h = (struct wf_event *)sb->data;
+	struct wf_context *c = (struct wf_context *)(sb->data + o);
+	if (c->flags & (WF_CTXF_FDS_COUNTED | WF_CTXF_EXEC_ARGS))
+		return 0;
+	if (h->ret == -26 && (h->nr == WF_NR_EXECVE || h->nr == WF_NR_EXECVEAT))
+		return 0;
+#pragma unroll
+	for (u32 i = 0; i < 6; i++)
+		if ((fd_args & (1u << i)) && (int)h->args[i] != -100)
+			return 0;
+	/* the task's root and cwd (struct path: mnt, dentry) in one read */
+	u64 r = bpf_core_field_offset(struct fs_struct, root), p = bpf_core_field_offset(struct fs_struct, pwd);
+	u64 pm = bpf_core_field_offset(struct path, mnt), pd = bpf_core_field_offset(struct path, dentry);
+	u64 base = r & ~7ULL;
+	if (p < r || p - base + 16 > 64 || ((r - base) & 7) || ((p - base) & 7) || pm > 8 || pd > 8 || ((pm | pd) & 7))
+		return 0;
+	u32 zero = 0;
+	struct walk_state *w = bpf_map_lookup_elem(&walks, &zero);  /* its block, not the stack: 512 bytes for 5 calls */
+	if (!w || bpf_probe_read_kernel(w->blk, 64, (void *)(fsp + base)))
+		return 0;
+	u64 rootvm = BLK_U64(w->blk, r - base + pm, 16), rootd = BLK_U64(w->blk, r - base + pd, 16);
+	u64 cwdvm = BLK_U64(w->blk, p - base + pm, 16), cwdd = BLK_U64(w->blk, p - base + pd, 16);
+	u64 scwd = path_sig(cwdd, cwdvm, 6, rootd, rootvm);
+	u64 sroot = scwd ? path_sig(rootd, rootvm, 7, 0, 0) : 0;
+	if (!sroot)
+		return 0;
+	st->next_cwd = scwd;
+	st->next_root = sroot;
+	c->size = 0;
+	c->n_files = 2;
+	if (!st->ctx_seq || st->ctx_tid != h->tid || st->ctx_cwd != scwd || st->ctx_root != sroot)
+		return 0;
+	const u64 *a = (const u64 *)c, *b = (const u64 *)st->ctx_hdr;
+	u64 diff = 0;
+#pragma clang loop unroll(disable)
+	for (u32 k = 0; k < sizeof(*c) / 8; k++)
+		diff |= a[k] ^ b[k];   /* no branch but the loop's: few verifier states; not unrolled: little stack */
+	if (diff)
+		return 0;
+	struct wf_ctx_ref *ref = (struct wf_ctx_ref *)c;
+	ref->size = sizeof(*ref);
+	ref->seq = st->ctx_seq;
+	h->flags |= WF_EVF_CONTEXT_SAME;
+	return 1;
+}
+
+/* A keyed context (context_same set st->next_cwd) that was not the same: a base context, numbered. */
+__noinline int context_base(struct scratch_buf *sb, u32 off, struct task_state *st)
+{
+	if (!sb || !st || !st->next_cwd)
+		return 0;
+	u64 o = off;
+	VERIFIER_MASK(o, 0xfff);
+	struct wf_context *c = (struct wf_context *)(sb->data + o);
+	u32 seq = bpf_get_prandom_u32() | 1; /* != 0; a number user space has not seen for this thread, or else the same */
+	c->seq = seq;
+	st->next_seq = seq;
+	st->next_off = o;
+	return 1;
+}
+
+/*
+ * The wf_context at off (below 4 KiB) and its file records; returns the new offset. With the task's state st, a context
+ * of the cwd and root only (no descriptor, exec or writer records: those depend on more than the key says) is a base
+ * context (seq set, st->next_*: made the task's key once the record is out), or, when it equals the key, a wf_ctx_ref
+ * (WF_EVF_CONTEXT_SAME) without the path walks. Why the key is enough, field by field:
+ * - credentials (ids, groups, securebits, capabilities), seccomp, umask, limits, no_new_privs, the descriptor table's
+ *   size, signal dispositions and mask, the seccomp entry flags: read every time into the header and compared with the
+ *   key's copy byte for byte (no pointer is trusted to stand for its contents: a freed cred can come back at the same
+ *   address);
+ * - nfds, exec_*, writers, descriptor files: such contexts are never keyed (always sent whole);
+ * - the cwd and root records: path_sig() of each, compared with the key's. The names: the walk's dentries (pinned by
+ *   the path: an address is one dentry while it is held), each one's d_seq (bumped by __d_move when it is renamed or
+ *   moved, so a rename above the cwd changes the signature) and name hash and length, the mounts crossed and their
+ *   mountpoints (a moved or detached mount changes them), where the walk stopped and after how many steps (the
+ *   cwd's walk ends at the root, whose signature is in the key too); deleted: __d_drop bumps d_seq; mode and ino: the
+ *   inode's, read each time; dev, fs type, mount id: the mount's (its address and id are mixed in); f_flags and pos
+ *   are 0 for both. A 64-bit mix, not the values themselves: two different walks giving one number is a 2^-64 chance.
+ * - the thread id: a key is used only under the thread id it was sent with (user space keeps base contexts per thread).
+ */
+__noinline int capture_context(struct scratch_buf *sb, u32 off, u32 flags, u32 fd_args, struct task_state *st)
 {
 	if (!sb || cfg.context_off)
 		return off;
@@ -1283,7 +1505,16 @@ __noinline int capture_context(struct scratch_buf *sb, u32 off, u32 flags, u32 f
 	struct wf_event *h = (struct wf_event *)sb->data;
 	struct wf_context *c = (struct wf_context *)(sb->data + o);
 	struct task_struct *task = bpf_get_current_task_btf();
+	/*
+	 * Every pointer loaded from the task first, before any branch: the verifier looks such a load up in the kernel's
+	 * __safe_* type lists (linear name scans of vmlinux BTF on 6.18, ~1 ms each) once per path that reaches it.
+	 */
 	const struct cred *cred = task->cred;
+	struct fs_struct *fs = task->fs;
+	struct signal_struct *sig = task->signal;
+	struct files_struct *files = task->files;
+	struct sighand_struct *sh = task->sighand;
+	asm volatile("" ::: "memory");
 	c->n_files = 0;
 	c->uid = cred->uid.val;
 	c->euid = cred->euid.val;
@@ -1313,21 +1544,18 @@ __noinline int capture_context(struct scratch_buf *sb, u32 off, u32 flags, u32 f
 		flags |= WF_CTXF_NO_NEW_PRIVS;
 	c->seccomp_mode = task->seccomp.mode;
 	c->seccomp_filters = task->seccomp.filter_count.counter;
-	struct fs_struct *fs = task->fs;
 	c->umask = fs ? fs->umask : 0;
-	struct signal_struct *sig = task->signal;
 #pragma unroll
 	for (int k = 0; k < WF_CTX_RLIMS; k++) {
 		c->rlim_cur[k] = sig ? sig->rlim[ctx_rlim_index[k]].rlim_cur : 0;
 		c->rlim_max[k] = sig ? sig->rlim[ctx_rlim_index[k]].rlim_max : 0;
 	}
-	struct files_struct *files = task->files;
 	struct fdtable *fdt = files ? files->fdt : 0;
 	u32 max_fds = fdt ? fdt->max_fds : 0;
 	u64 fdarr = fdt ? (u64)BPF_CORE_READ(fdt, fd) : 0;
 	c->max_fds = max_fds;
 	c->nfds = 0;
-	c->pad = 0;
+	c->seq = 0;
 	if (fdt && h->ret == -24 /* EMFILE */) {
 		c->nfds = count_fds((u64)BPF_CORE_READ(fdt, open_fds), max_fds);
 		flags |= WF_CTXF_FDS_COUNTED;
@@ -1335,10 +1563,13 @@ __noinline int capture_context(struct scratch_buf *sb, u32 off, u32 flags, u32 f
 	if (h->ret == -7 /* E2BIG */ && (h->nr == WF_NR_EXECVE || h->nr == WF_NR_EXECVEAT)) {
 		bool at = h->nr == WF_NR_EXECVEAT;
 		flags |= count_exec_args(sb, o, at ? h->args[2] : h->args[1], at ? h->args[3] : h->args[2]);
+	} else {
+		/* not sent, but compared with the key (and by user space): no bytes of an earlier record */
+		__builtin_memset(c->exec_strings, 0, sizeof(c->exec_strings) + sizeof(c->exec_bytes) + sizeof(c->exec_longest) +
+				 sizeof(c->exec_longest_vec) + sizeof(c->exec_longest_index));
 	}
 	c->flags = flags;
 	/* the signals rules ask about: SIGPIPE, SIGCHLD, SIGXFSZ (constant indices for CO-RE) */
-	struct sighand_struct *sh = task->sighand;
 	u64 ign = 0, caught = 0;
 	if (sh) {
 		u64 h13 = (u64)sh->action[12].sa.sa_handler, h17 = (u64)sh->action[16].sa.sa_handler,
@@ -1356,6 +1587,11 @@ __noinline int capture_context(struct scratch_buf *sb, u32 off, u32 flags, u32 f
 	bpf_probe_read_kernel(&fsp, sizeof(fsp), __builtin_preserve_access_index(&task->fs));
 	u64 cwd = fsp ? fsp + bpf_core_field_offset(struct fs_struct, pwd) : 0;
 	u64 root = fsp ? fsp + bpf_core_field_offset(struct fs_struct, root) : 0;
+
+	/* the key's signatures go to st->next_cwd/next_root (0: no key), not in registers, and st is not tested here: fewer
+	 * verifier states */
+	if (context_same(sb, o, fd_args, fsp, st))
+		return o + sizeof(struct wf_ctx_ref);
 	end = ctx_file(sb, end, 6, cwd, 0);
 	end = ctx_file(sb, end, 7, root, 0);
 	u32 nf = 2;
@@ -1384,8 +1620,29 @@ __noinline int capture_context(struct scratch_buf *sb, u32 off, u32 flags, u32 f
 	}
 	c->n_files = nf;
 	c->size = end - (u32)o;
+	context_base(sb, o, st);
 	h->flags |= WF_EVF_CONTEXT;
 	return end;
+}
+
+/* The base context of the record just written to the ring (st->next_*) becomes the task's key. (Global: the
+ * verifier checks it once, not once per path of on_sys_exit.) */
+__noinline int keep_context_key(struct scratch_buf *sb, struct task_state *st, u32 tid)
+{
+	if (!sb || !st || !st->next_seq)
+		return 0;
+	u64 o = st->next_off;
+	VERIFIER_MASK(o, 0xfff);
+	__builtin_memcpy(st->ctx_hdr, sb->data + o, sizeof(struct wf_context));
+	struct wf_context *k = (struct wf_context *)st->ctx_hdr;
+	k->size = 0;
+	k->seq = 0;
+	st->ctx_seq = st->next_seq;
+	st->ctx_tid = tid;
+	st->ctx_cwd = st->next_cwd;
+	st->ctx_root = st->next_root;
+	st->next_seq = 0;
+	return 1;
 }
 
 /*
@@ -1413,9 +1670,10 @@ __noinline int note_pending_signal(struct task_state *st, long ret)
 	}
 	struct task_struct *task = bpf_get_current_task_btf();
 	u64 pend = task->pending.signal.sig[0];
-	struct signal_struct *sig = task->signal;
-	if (sig)
-		pend |= sig->shared_pending.signal.sig[0];
+	u64 sigp = 0; /* read, not loaded (see capture_context) */
+	bpf_probe_read_kernel(&sigp, sizeof(sigp), __builtin_preserve_access_index(&task->signal));
+	if (sigp)
+		pend |= BPF_CORE_READ((struct signal_struct *)sigp, shared_pending.signal.sig[0]);
 	pend &= ~task->blocked.sig[0];
 	if (!pend)
 		return 0;
@@ -1545,6 +1803,9 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
+	/* loaded before any branch: the verifier looks this load up once, not once per path (see capture_context) */
+	const struct cred *cred = task->cred;
+	asm volatile("" ::: "memory");
 	struct task_state *st = state_of(task, false);
 
 	if (cfg.trace_all) {
@@ -1635,7 +1896,6 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	u64 pt = bpf_get_current_pid_tgid();
 	h->tgid = pt >> 32;
 	h->tid = (u32)pt;
-	const struct cred *cred = task->cred;
 	h->uid = cred->uid.val;
 	h->euid = cred->euid.val;
 	h->gid = cred->gid.val;
@@ -1651,7 +1911,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	if (ret < 0 && !cfg.context_off) {
 		u64 o = off;
 		VERIFIER_MASK(o, 0xfff);
-		off = capture_context(sb, o, ctx_flags, spec ? spec->fd_args : 0);
+		off = capture_context(sb, o, ctx_flags, spec ? spec->fd_args : 0, st);
 	}
 	u32 blobs_at = off;
 	off = capture_args(sb, spec, off);
@@ -1662,10 +1922,15 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	u64 len = off;
 	VERIFIER_MASK(len, 0x3fff);
 	h->size = len;
-	if (bpf_ringbuf_output(&events, buf, len, 0))
+	if (bpf_ringbuf_output(&events, buf, len, 0)) {
 		stat_inc(WF_STAT_LOST_EVENTS);
-	else
+		if (st)
+			st->next_seq = 0; /* lost: the key stays the last context user space has */
+	} else {
 		stat_inc(success == WF_EVF_FOLLOWUP && !cfg.report_success ? WF_STAT_FOLLOWUPS : WF_STAT_REPORTED);
+		if (st && st->next_seq)
+			keep_context_key(sb, st, (u32)pt);
+	}
 	return 0;
 }
 

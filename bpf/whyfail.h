@@ -182,6 +182,20 @@ struct wf_uring_rec {
 };                                      /* 56 bytes */
 
 #define WF_EVF_CONTEXT        0x100     /* a wf_context section follows the site hits (before the blobs) */
+#define WF_EVF_CONTEXT_SAME   0x200     /* instead of it, a wf_ctx_ref: the context is the task's base context number seq */
+
+/*
+ * "Same context as before" (a flood of one failure copies one context, not one per failure): a wf_context whose
+ * seq is not 0 is its task's base context (cwd and root files only: no descriptor, exec or writer records); the
+ * kernel keeps a key of it in the task's storage once the record is in the ring buffer, and while the task's
+ * context stays equal to that key its later failures carry a wf_ctx_ref with the same seq instead (WF_EVF_CONTEXT_SAME).
+ * User space keeps the last base context per thread and attaches it; a seq it has not seen means the context is
+ * unknown (never another one). seq numbers are unique over the run (a global counter), never 0.
+ */
+struct wf_ctx_ref {
+	unsigned int   size;            /* bytes of the section: 8 */
+	unsigned int   seq;             /* the base context's wf_context.seq */
+};
 
 /*
  * The failing task's context as of its sys_exit (failures only): credentials, limits, seccomp, umask,
@@ -219,7 +233,7 @@ struct wf_context {
 	unsigned int   umask;
 	unsigned int   nfds;            /* open descriptors (with WF_CTXF_FDS_COUNTED: counted for EMFILE only) */
 	unsigned int   max_fds;         /* size of the descriptor table */
-	unsigned int   pad;
+	unsigned int   seq;             /* != 0: the task's base context number (see WF_EVF_CONTEXT_SAME) */
 	unsigned long long rlim_cur[WF_CTX_RLIMS];
 	unsigned long long rlim_max[WF_CTX_RLIMS];
 	unsigned long long sig_ignored;   /* bit sig-1: handler SIG_IGN, for WF_CTX_SIGNALS only */

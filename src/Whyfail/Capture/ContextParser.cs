@@ -69,6 +69,85 @@ public static unsafe class ContextParser
     }
 
     /// <summary>
+    /// The base contexts (wf_context.seq != 0) per thread id, for the records that say "same context as before"
+    /// (WF_EVF_CONTEXT_SAME, a wf_ctx_ref with the base's seq). The kernel makes a base its key only once the record
+    /// carrying it is in the ring buffer, so every base a reference names has been parsed before it (one ring, read
+    /// in order, on this thread); a reference to a seq not kept here is answered with no context, never another one.
+    /// </summary>
+    [ThreadStatic] private static Bases? t_bases;
+
+    /// <summary>References to a base context that was not seen (the failure is reported without a context).</summary>
+    public static long UnknownBases => Interlocked.Read(ref s_unknownBases);
+    private static long s_unknownBases;
+
+    /// <summary>Base contexts and references to them parsed (WHYFAIL_CONTEXT_STATS=1 prints them at the end).</summary>
+    public static long BasesSeen => Interlocked.Read(ref s_bases);
+    public static long ReferencesSeen => Interlocked.Read(ref s_references);
+    private static long s_bases, s_references;
+
+    public static void KeepBase(int tid, uint seq, FailureContext context, ulong tsNs)
+    {
+        if (seq == 0) return;
+        Interlocked.Increment(ref s_bases);
+        (t_bases ??= new Bases()).Keep(tid, seq, context, tsNs);
+    }
+
+    public static FailureContext? BaseOf(int tid, uint seq, ulong tsNs)
+    {
+        Interlocked.Increment(ref s_references);
+        if (t_bases?.Of(tid, seq, tsNs) is { } context) return context;
+        if (Interlocked.Increment(ref s_unknownBases) == 1)
+            Console.Error.WriteLine($"whyfail: warning: a failure of thread {tid} refers to a context whose record was not seen; it is reported without one");
+        return null;
+    }
+
+    private sealed class Bases
+    {
+        private sealed class Entry(uint seq, FailureContext context, ulong lastNs)
+        {
+            public uint Seq = seq;
+            public FailureContext Context = context;
+            public ulong LastNs = lastNs;
+        }
+
+        /// <summary>Bases kept before the ones of threads gone for a minute are let go.</summary>
+        private const int Kept = 4096;
+        private readonly Dictionary<int, Entry> _byTid = [];
+        private int _limit = Kept;
+
+        public void Keep(int tid, uint seq, FailureContext context, ulong tsNs)
+        {
+            if (_byTid.TryGetValue(tid, out var e))
+            {
+                (e.Seq, e.Context, e.LastNs) = (seq, context, tsNs);
+                return;
+            }
+            if (_byTid.Count >= _limit) Prune(tsNs);
+            _byTid[tid] = new Entry(seq, context, tsNs);
+        }
+
+        public FailureContext? Of(int tid, uint seq, ulong tsNs)
+        {
+            if (!_byTid.TryGetValue(tid, out var e) || e.Seq != seq) return null;
+            e.LastNs = tsNs;
+            return e.Context;
+        }
+
+        /// <summary>
+        /// Lets go of the bases of threads that no longer exist and sent nothing for a minute (ring time): their later
+        /// records, if any, were reserved before the newer records already read, so none can still refer to them.
+        /// </summary>
+        private void Prune(ulong nowNs)
+        {
+            const ulong Minute = 60_000_000_000;
+            foreach (var (tid, e) in _byTid)
+                if (e.LastNs + Minute < nowNs && !Directory.Exists($"/proc/{tid}"))
+                    _byTid.Remove(tid);
+            _limit = Math.Max(Kept, _byTid.Count * 2);
+        }
+    }
+
+    /// <summary>
     /// The limits, groups and files of the last contexts parsed (on this thread). A process's failures carry the same
     /// ones again and again (a flood of failures of one program: the same cwd, root and limits each time); the
     /// objects are immutable, so an identical section shares them instead of allocating and holding a copy per

@@ -66,7 +66,15 @@ public static unsafe class EventParser
         {
             int size = (int)BinaryPrimitives.ReadUInt32LittleEndian(r[off..]);
             context = repeat.ContextOf(r.Slice(off, Math.Min(size, r.Length - off)));
+            if (context != null) ContextParser.KeepBase((int)h.Tid, MemoryMarshal.Read<WfContext>(r[off..]).Seq, context, h.TsNs);
             off += size;
+        }
+        else if ((h.Flags & WfConst.EvfContextSame) != 0 && off + WfCtxRef.SizeOf <= r.Length)
+        {
+            // "Same context as before": the thread's base context, as its earlier record carried it (null if not seen).
+            var same = MemoryMarshal.Read<WfCtxRef>(r[off..]);
+            context = ContextParser.BaseOf((int)h.Tid, same.Seq, h.TsNs);
+            off += (int)Math.Max(same.Size, (uint)WfCtxRef.SizeOf);
         }
         var blobs = repeat.BlobsOf(r[Math.Min(off, r.Length)..], h.NBlobs) ?? ParseBlobs(r, off, h.NBlobs);
         var ev = new SyscallEvent

@@ -502,6 +502,9 @@ public sealed unsafe class TracepointCapture : IDisposable
 
     public void Dispose()
     {
+        if (Environment.GetEnvironmentVariable("WHYFAIL_CONTEXT_STATS") == "1")
+            Console.Error.WriteLine($"whyfail: contexts: {ContextParser.BasesSeen} bases, {ContextParser.ReferencesSeen} references, " +
+                $"{ContextParser.UnknownBases} unknown");
         SiteProbes?.Dispose();
         SiteProbes = null;
         OriginProbes?.Dispose();
