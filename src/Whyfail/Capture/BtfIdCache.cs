@@ -46,6 +46,18 @@ internal static class BtfIdCache
         return arity;
     }
 
+    /// <summary>
+    /// A fact about this boot other than a BTF id (e.g. "the kernel allows fexit", <see cref="Origin.OriginBackends.ProbeFexit"/>),
+    /// remembered in the same file under a key of its own; null when not remembered or the file is not to be trusted.
+    /// </summary>
+    public static int? Fact(string key) => FileName() is { } file ? Read(file, key) : null;
+
+    /// <summary>Remembers a fact for this boot (see <see cref="Fact"/>); nothing when the cache cannot be used.</summary>
+    public static void RememberFact(string key, int value)
+    {
+        if (FileName() is { } file) Write(file, key, value);
+    }
+
     /// <summary>This boot's file; null when whyfail is not root or the directory is not safe to trust.</summary>
     internal static string? FileName()
     {
@@ -66,7 +78,7 @@ internal static class BtfIdCache
     {
         try
         {
-            if (SafeDirectory.LStat(file) is not { } st || !SafeDirectory.IsRegular(st.Mode) || st.Uid != 0) return null;
+            if (!Trusted(file)) return null;
             foreach (var line in File.ReadLines(file))
             {
                 var parts = line.Split(' ');
@@ -80,12 +92,16 @@ internal static class BtfIdCache
         return null;
     }
 
+    /// <summary>A regular file (not a symlink) owned by root: the only kind read.</summary>
+    private static bool Trusted(string file) => SafeDirectory.LStat(file) is { } st && SafeDirectory.IsRegular(st.Mode) && st.Uid == 0;
+
     private static void Write(string file, string name, int id)
     {
         try
         {
-            // Replaced whole (write then rename), so a reader never sees half a line.
-            var lines = File.Exists(file) ? File.ReadAllLines(file).Where(l => !l.StartsWith(name + " ", StringComparison.Ordinal)).ToList() : [];
+            // Replaced whole (write then rename), so a reader never sees half a line. What an untrusted file holds (a
+            // symlink's target, another owner's file) is not carried over into the trusted one: it is started afresh.
+            var lines = Trusted(file) ? File.ReadAllLines(file).Where(l => !l.StartsWith(name + " ", StringComparison.Ordinal)).ToList() : [];
             lines.Add($"{name} {id.ToString(CultureInfo.InvariantCulture)}");
             string tmp = $"{file}.{Environment.ProcessId}";
             File.WriteAllLines(tmp, lines);
