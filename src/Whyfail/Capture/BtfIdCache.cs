@@ -31,6 +31,30 @@ internal static class BtfIdCache
     }
 
     /// <summary>
+    /// The BTF ids of many FUNCs at once (the fexit backend's functions, one program each): the file read once, the
+    /// kernel's BTF parsed only for names it lacks, the file written once. Values ≤ 0: the kernel has no such function.
+    /// </summary>
+    public static Dictionary<string, int> FunctionIds(IEnumerable<string> names)
+    {
+        string prefix = $"{Libbpf.BTF_KIND_FUNC.ToString(CultureInfo.InvariantCulture)}:";
+        string? file = FileName();
+        var known = file != null ? ReadAll(file) : [];
+        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
+        var found = new List<(string, int)>();
+        foreach (var name in names)
+        {
+            if (ids.ContainsKey(name)) continue;
+            if (known.TryGetValue(prefix + name, out int id)) { ids[name] = id; continue; }
+            nint btf = KernelChecks.VmlinuxBtf();
+            if (btf == 0) { ids[name] = -1; continue; }
+            ids[name] = id = Libbpf.BtfFindByNameKind(btf, name, Libbpf.BTF_KIND_FUNC);
+            found.Add((prefix + name, Math.Max(id, 0)));
+        }
+        if (file != null && found.Count > 0) Write(file, found);
+        return ids;
+    }
+
+    /// <summary>
     /// The number of arguments of a BTF tracepoint (its btf_trace_NAME prototype, without the hidden first one),
     /// or a value ≤ 0 when the kernel has none; remembered like the ids.
     /// </summary>
@@ -74,6 +98,26 @@ internal static class BtfIdCache
         }
     }
 
+    /// <summary>Every entry of a trusted file (none otherwise).</summary>
+    private static Dictionary<string, int> ReadAll(string file)
+    {
+        var all = new Dictionary<string, int>(StringComparer.Ordinal);
+        try
+        {
+            if (!Trusted(file)) return all;
+            foreach (var line in File.ReadLines(file))
+            {
+                var parts = line.Split(' ');
+                if (parts.Length == 2 && int.TryParse(parts[1], CultureInfo.InvariantCulture, out int id) && id >= 0)
+                    all[parts[0]] = id;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+        return all;
+    }
+
     private static int? Read(string file, string name)
     {
         try
@@ -95,17 +139,25 @@ internal static class BtfIdCache
     /// <summary>A regular file (not a symlink) owned by root: the only kind read.</summary>
     private static bool Trusted(string file) => SafeDirectory.LStat(file) is { } st && SafeDirectory.IsRegular(st.Mode) && st.Uid == 0;
 
-    private static void Write(string file, string name, int id)
+    private static void Write(string file, string name, int id) => Write(file, [(name, id)]);
+
+    private static readonly Lock Writing = new(); // threads of one process share the temporary file's name
+
+    private static void Write(string file, IReadOnlyList<(string Name, int Id)> entries)
     {
         try
         {
-            // Replaced whole (write then rename), so a reader never sees half a line. What an untrusted file holds (a
-            // symlink's target, another owner's file) is not carried over into the trusted one: it is started afresh.
-            var lines = Trusted(file) ? File.ReadAllLines(file).Where(l => !l.StartsWith(name + " ", StringComparison.Ordinal)).ToList() : [];
-            lines.Add($"{name} {id.ToString(CultureInfo.InvariantCulture)}");
-            string tmp = $"{file}.{Environment.ProcessId}";
-            File.WriteAllLines(tmp, lines);
-            File.Move(tmp, file, overwrite: true);
+            lock (Writing)
+            {
+                // Replaced whole (write then rename), so a reader never sees half a line. What an untrusted file holds (a
+                // symlink's target, another owner's file) is not carried over into the trusted one: it is started afresh.
+                var names = entries.Select(e => e.Name + " ").ToList();
+                var lines = Trusted(file) ? File.ReadAllLines(file).Where(l => !names.Any(n => l.StartsWith(n, StringComparison.Ordinal))).ToList() : [];
+                lines.AddRange(entries.Select(e => $"{e.Name} {e.Id.ToString(CultureInfo.InvariantCulture)}"));
+                string tmp = $"{file}.{Environment.ProcessId}";
+                File.WriteAllLines(tmp, lines);
+                File.Move(tmp, file, overwrite: true);
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

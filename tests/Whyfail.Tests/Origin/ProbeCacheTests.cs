@@ -46,6 +46,32 @@ public class ProbeCacheTests
         }
     }
 
+    /// <summary>The fexit backend's ids, many at once: the kernel's own (libbpf's search), written once, read back.</summary>
+    [Fact]
+    public void Function_ids_in_one_go_are_the_kernels_and_are_read_back()
+    {
+        string file = CacheFile();
+        File.Delete(file);
+        string[] names = ["do_sys_openat2", "cap_capable", "whyfail_no_such_function", "do_sys_openat2"];
+        var ids = BtfIdCache.FunctionIds(names);
+        nint btf = KernelChecks.VmlinuxBtf();
+        foreach (var n in names)
+            Assert.Equal(Math.Max(Libbpf.BtfFindByNameKind(btf, n, Libbpf.BTF_KIND_FUNC), 0), Math.Max(ids[n], 0));
+        Assert.True(ids["do_sys_openat2"] > 0);
+        var lines = File.ReadAllLines(file);
+        Assert.Contains($"{Libbpf.BTF_KIND_FUNC}:do_sys_openat2 {ids["do_sys_openat2"]}", lines);
+        Assert.Contains($"{Libbpf.BTF_KIND_FUNC}:whyfail_no_such_function 0", lines);
+        Assert.Single(lines, l => l.StartsWith($"{Libbpf.BTF_KIND_FUNC}:do_sys_openat2 ", StringComparison.Ordinal));
+        // Read back from the file (a made-up entry shows it), the single lookups agree.
+        File.AppendAllLines(file, [$"{Libbpf.BTF_KIND_FUNC}:whyfail_made_up 4242"]);
+        try
+        {
+            Assert.Equal(4242, BtfIdCache.FunctionIds(["whyfail_made_up"])["whyfail_made_up"]);
+            Assert.Equal(ids["cap_capable"], BtfIdCache.FunctionId("cap_capable"));
+        }
+        finally { File.Delete(file); }
+    }
+
     /// <summary>The key holds what can change within a boot: an "allowed" kept under another lockdown mode is not this one's.</summary>
     [Fact]
     public void An_allowed_kept_under_another_lockdown_mode_or_boot_is_not_used()
