@@ -344,10 +344,13 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
 
     /// <summary>
     /// --deep auto attaches at most this long before the command starts (openat's call graph first); fexit and single
-    /// kretprobes cost ~17 ms per function in the lab's emulated CPU, and the default set has ~600.
+    /// kretprobes cost ~17 ms per function in the lab's emulated CPU, and the default set has ~600. 0.25 s since
+    /// session 13 (was 0.5 s): with the fexit ids from the per-boot cache instead of a parse of the kernel's BTF inside
+    /// the budget, as many functions fit (bench/README "Start-up, session 13"); WHYFAIL_UPFRONT_MS (a measuring aid,
+    /// bench/deep --upfront) sets another.
     /// </summary>
     internal static readonly TimeSpan UpFrontAttach = TimeSpan.FromMilliseconds(
-        int.TryParse(Environment.GetEnvironmentVariable("WHYFAIL_UPFRONT_MS"), out int ms) && ms >= 0 ? ms : 500); // (env: a measuring aid, bench/deep)
+        int.TryParse(Environment.GetEnvironmentVariable("WHYFAIL_UPFRONT_MS"), out int ms) && ms >= 0 ? ms : 250);
 
     /// <summary>The kernel functions to watch for origins, or none (with a notice saying why).</summary>
     private OriginPlan PlanOrigins(IRenderer renderer)

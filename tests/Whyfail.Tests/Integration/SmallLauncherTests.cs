@@ -17,6 +17,16 @@ public class SmallLauncherTests
 
     private static string Parent(WhyfailRun run) => run.Stdout.Split('\n')[0].Trim();
 
+    /// <summary>whyfail's own name as the kernel keeps it (the lab runs it as whyfail-native): the re-executed launcher's.</summary>
+    private static string Self
+    {
+        get
+        {
+            string name = Path.GetFileName(Environment.GetEnvironmentVariable("WHYFAIL_BIN")!);
+            return name.Length > 15 ? name[..15] : name;
+        }
+    }
+
     [FactWithSmallLauncher]
     public void The_command_runs_under_the_small_launcher_and_as_before_without_it()
     {
@@ -24,12 +34,12 @@ public class SmallLauncherTests
         var self = WhyfailRunner.Run(["--", "sh", "-c", ParentScript + "; cat /nonexistent-whyfail-small"], TimeSpan.FromMinutes(3),
             env: new Dictionary<string, string> { ["WHYFAIL_SMALL_LAUNCHER"] = "0" });
         Assert.Equal("whyfail-launch", Parent(small));
-        Assert.Equal("whyfail", Parent(self));
+        Assert.Equal(Self, Parent(self));
         foreach (var run in new[] { small, self })
         {
             Assert.True(run.ExitCode == 1, run.ToString()); // cat's status, passed on by either launcher
             Assert.Contains(run.Failures("openat", "ENOENT"), e => e.GetProperty("args")[1].GetString() == "\"/nonexistent-whyfail-small\"");
-            Assert.DoesNotContain(run.Syscalls, e => e.GetProperty("comm").GetString() is "whyfail" or "whyfail-launch");
+            Assert.DoesNotContain(run.Syscalls, e => e.GetProperty("comm").GetString() is { } c && (c == Self || c == "whyfail-launch"));
         }
         Assert.Equal(self.Stdout.Split('\n')[1..], small.Stdout.Split('\n')[1..]);
     }
@@ -52,7 +62,7 @@ public class SmallLauncherTests
             Assert.Contains(run.Failures("mkdir", "EROFS"), e => e.TryGetProperty("injected", out var i) && i.GetBoolean());
         }
         Assert.Equal("whyfail-launch", small.Stdout.Split('\n')[1].Trim());
-        Assert.Equal("whyfail", self.Stdout.Split('\n')[1].Trim());
+        Assert.Equal(Self, self.Stdout.Split('\n')[1].Trim());
     }
 
     /// <summary>A launcher that others may write is never run by root's whyfail: it re-executes itself instead.</summary>
