@@ -24,6 +24,8 @@ config=${CONFIGURATION:-Release}
 dotnet build whyfail.slnx -c "$config" -nologo -v q "$@"
 # The product: one self-contained native binary (NativeAOT, BPF object embedded) at out/whyfail.
 dotnet publish src/Whyfail/Whyfail.csproj -c "$config" -r linux-x64 -p:PublishAot=true -nologo -v q -o out >/dev/null
+# The small launcher (the traced command's parent, started by whyfail; see src/Whyfail.Launch) beside it: out/whyfail-launch.
+dotnet publish src/Whyfail.Launch/Whyfail.Launch.csproj -c "$config" -r linux-x64 -p:PublishAot=true -nologo -v q -o out >/dev/null
 echo "build: out/whyfail ($(du -h out/whyfail | cut -f1))" >&2
 # The Debian package: out/whyfail_VERSION_amd64.deb (packaging/).
 version=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' src/Whyfail/Whyfail.csproj)
@@ -31,5 +33,6 @@ echo "build: $(packaging/make-deb "$version")" >&2
 
 if [[ "${INSTALL:-0}" == 1 ]]; then
   install -m 0755 out/whyfail /usr/local/bin/whyfail
-  echo "build: installed /usr/local/bin/whyfail" >&2
+  install -D -m 0755 out/whyfail-launch /usr/local/lib/whyfail/whyfail-launch
+  echo "build: installed /usr/local/bin/whyfail (and /usr/local/lib/whyfail/whyfail-launch)" >&2
 fi

@@ -31,6 +31,30 @@ internal static class BtfIdCache
     }
 
     /// <summary>
+    /// The BTF ids of many FUNCs at once (the fexit backend's functions, one program each): the file read once, the
+    /// kernel's BTF parsed only for names it lacks, the file written once. Values ≤ 0: the kernel has no such function.
+    /// </summary>
+    public static Dictionary<string, int> FunctionIds(IEnumerable<string> names)
+    {
+        string prefix = $"{Libbpf.BTF_KIND_FUNC.ToString(CultureInfo.InvariantCulture)}:";
+        string? file = FileName();
+        var known = file != null ? ReadAll(file) : [];
+        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
+        var found = new List<(string, int)>();
+        foreach (var name in names)
+        {
+            if (ids.ContainsKey(name)) continue;
+            if (known.TryGetValue(prefix + name, out int id)) { ids[name] = id; continue; }
+            nint btf = KernelChecks.VmlinuxBtf();
+            if (btf == 0) { ids[name] = -1; continue; }
+            ids[name] = id = Libbpf.BtfFindByNameKind(btf, name, Libbpf.BTF_KIND_FUNC);
+            found.Add((prefix + name, Math.Max(id, 0)));
+        }
+        if (file != null && found.Count > 0) Write(file, found);
+        return ids;
+    }
+
+    /// <summary>
     /// The number of arguments of a BTF tracepoint (its btf_trace_NAME prototype, without the hidden first one),
     /// or a value ≤ 0 when the kernel has none; remembered like the ids.
     /// </summary>
@@ -44,6 +68,18 @@ internal static class BtfIdCache
         int arity = Libbpf.TracepointArity(btf, name);
         if (file != null) Write(file, key, Math.Max(arity, 0));
         return arity;
+    }
+
+    /// <summary>
+    /// A fact about this boot other than a BTF id (e.g. "the kernel allows fexit", <see cref="Origin.OriginBackends.ProbeFexit"/>),
+    /// remembered in the same file under a key of its own; null when not remembered or the file is not to be trusted.
+    /// </summary>
+    public static int? Fact(string key) => FileName() is { } file ? Read(file, key) : null;
+
+    /// <summary>Remembers a fact for this boot (see <see cref="Fact"/>); nothing when the cache cannot be used.</summary>
+    public static void RememberFact(string key, int value)
+    {
+        if (FileName() is { } file) Write(file, key, value);
     }
 
     /// <summary>This boot's file; null when whyfail is not root or the directory is not safe to trust.</summary>
@@ -62,11 +98,31 @@ internal static class BtfIdCache
         }
     }
 
+    /// <summary>Every entry of a trusted file (none otherwise).</summary>
+    private static Dictionary<string, int> ReadAll(string file)
+    {
+        var all = new Dictionary<string, int>(StringComparer.Ordinal);
+        try
+        {
+            if (!Trusted(file)) return all;
+            foreach (var line in File.ReadLines(file))
+            {
+                var parts = line.Split(' ');
+                if (parts.Length == 2 && int.TryParse(parts[1], CultureInfo.InvariantCulture, out int id) && id >= 0)
+                    all[parts[0]] = id;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+        return all;
+    }
+
     private static int? Read(string file, string name)
     {
         try
         {
-            if (SafeDirectory.LStat(file) is not { } st || !SafeDirectory.IsRegular(st.Mode) || st.Uid != 0) return null;
+            if (!Trusted(file)) return null;
             foreach (var line in File.ReadLines(file))
             {
                 var parts = line.Split(' ');
@@ -80,16 +136,28 @@ internal static class BtfIdCache
         return null;
     }
 
-    private static void Write(string file, string name, int id)
+    /// <summary>A regular file (not a symlink) owned by root: the only kind read.</summary>
+    private static bool Trusted(string file) => SafeDirectory.LStat(file) is { } st && SafeDirectory.IsRegular(st.Mode) && st.Uid == 0;
+
+    private static void Write(string file, string name, int id) => Write(file, [(name, id)]);
+
+    private static readonly Lock Writing = new(); // threads of one process share the temporary file's name
+
+    private static void Write(string file, IReadOnlyList<(string Name, int Id)> entries)
     {
         try
         {
-            // Replaced whole (write then rename), so a reader never sees half a line.
-            var lines = File.Exists(file) ? File.ReadAllLines(file).Where(l => !l.StartsWith(name + " ", StringComparison.Ordinal)).ToList() : [];
-            lines.Add($"{name} {id.ToString(CultureInfo.InvariantCulture)}");
-            string tmp = $"{file}.{Environment.ProcessId}";
-            File.WriteAllLines(tmp, lines);
-            File.Move(tmp, file, overwrite: true);
+            lock (Writing)
+            {
+                // Replaced whole (write then rename), so a reader never sees half a line. What an untrusted file holds (a
+                // symlink's target, another owner's file) is not carried over into the trusted one: it is started afresh.
+                var names = entries.Select(e => e.Name + " ").ToList();
+                var lines = Trusted(file) ? File.ReadAllLines(file).Where(l => !names.Any(n => l.StartsWith(n, StringComparison.Ordinal))).ToList() : [];
+                lines.AddRange(entries.Select(e => $"{e.Name} {e.Id.ToString(CultureInfo.InvariantCulture)}"));
+                string tmp = $"{file}.{Environment.ProcessId}";
+                File.WriteAllLines(tmp, lines);
+                File.Move(tmp, file, overwrite: true);
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -59,6 +59,18 @@ public static class KernelChecks
     /// </summary>
     public static bool HasTracepoint(string name)
     {
+        // Asked several times per start (loading, attaching, the capability source, io_uring): the answer is kept.
+        lock (Tracepoints)
+            if (Tracepoints.TryGetValue(name, out bool known)) return known;
+        bool has = FindTracepoint(name);
+        lock (Tracepoints) Tracepoints[name] = has;
+        return has;
+    }
+
+    private static readonly Dictionary<string, bool> Tracepoints = new(StringComparer.Ordinal);
+
+    private static bool FindTracepoint(string name)
+    {
         foreach (var events in TracefsEvents)
         {
             try

@@ -52,6 +52,7 @@ public sealed unsafe class TracepointCapture : IDisposable
     {
         _options = options;
         KernelChecks.RequireBpf();
+        StartupTimes.Mark("privileges checked");
         var limitations = new List<string>();
 
         // Try the origin backends the kernel may allow, best first; without one, tracepoints alone.

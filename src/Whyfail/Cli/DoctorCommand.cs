@@ -60,6 +60,7 @@ public static class DoctorCommand
     public static List<Check> Run()
     {
         var list = new List<Check>();
+        Capture.Origin.OriginBackends.UseBootCache = false; // the doctor asks the kernel itself, not this boot's cache
         ulong caps = KernelChecks.EffectiveCapabilities();
         bool priv = KernelChecks.HasCap(caps, KernelChecks.CAP_SYS_ADMIN) || (KernelChecks.HasCap(caps, KernelChecks.CAP_BPF) && KernelChecks.HasCap(caps, KernelChecks.CAP_PERFMON));
         list.Add(new("privileges", priv, priv ? "CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN) present" : "missing CAP_BPF/CAP_PERFMON", "run as root (sudo whyfail …)"));

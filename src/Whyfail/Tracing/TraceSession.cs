@@ -61,6 +61,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         // reopens the file (log rotation of a long --system or -p session).
         using var host = SessionHost.Start(target, injector?.Filter, onHangup: ReopensOnHup ? () => _reopen = true : null);
         _child = host.Child;
+        StartupTimes.Mark("launcher started");
         using var capture = OpenCapture(origins);
         StartupTimes.Mark("programs loaded and attached");
         foreach (var l in capture.Limitations) renderer.Notice(l);
@@ -346,9 +347,13 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
 
     /// <summary>
     /// --deep auto attaches at most this long before the command starts (openat's call graph first); fexit and single
-    /// kretprobes cost ~17 ms per function in the lab's emulated CPU, and the default set has ~600.
+    /// kretprobes cost ~17 ms per function in the lab's emulated CPU, and the default set has ~600. 0.25 s since
+    /// session 13 (was 0.5 s): with the fexit ids from the per-boot cache instead of a parse of the kernel's BTF inside
+    /// the budget, as many functions fit (bench/README "Start-up, session 13"); WHYFAIL_UPFRONT_MS (a measuring aid,
+    /// bench/deep --upfront) sets another.
     /// </summary>
-    internal static readonly TimeSpan UpFrontAttach = TimeSpan.FromMilliseconds(500);
+    internal static readonly TimeSpan UpFrontAttach = TimeSpan.FromMilliseconds(
+        int.TryParse(Environment.GetEnvironmentVariable("WHYFAIL_UPFRONT_MS"), out int ms) && ms >= 0 ? ms : 250);
 
     /// <summary>The kernel functions to watch for origins, or none (with a notice saying why).</summary>
     private OriginPlan PlanOrigins(IRenderer renderer)

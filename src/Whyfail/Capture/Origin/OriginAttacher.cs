@@ -105,7 +105,9 @@ public sealed unsafe class OriginAttacher : IDisposable
                 AttachMulti(functions);
                 return functions.Count;
             case OriginBackend.Fexit:
-                return AttachEach(functions, progress, stop, AttachFexit);
+                // Each function's BTF id: from this boot's cache, not a parse of the kernel's BTF within the up-front budget.
+                var ids = BtfIdCache.FunctionIds(functions);
+                return AttachEach(functions, progress, stop, fn => AttachFexit(fn, ids[fn]));
             case OriginBackend.Kretprobe:
                 return AttachEach(functions, progress, stop, AttachKretprobe);
         }
@@ -216,12 +218,10 @@ public sealed unsafe class OriginAttacher : IDisposable
         _functions.Add(function);
     }
 
-    private void AttachFexit(string fn)
+    private void AttachFexit(string fn, int btfId)
     {
         nint insns = Libbpf.ProgramInsns(_program);
         nuint count = Libbpf.ProgramInsnCount(_program);
-        nint btf = KernelChecks.VmlinuxBtf();
-        int btfId = btf != 0 ? Libbpf.BtfFindByNameKind(btf, fn, Libbpf.BTF_KIND_FUNC) : -1;
         if (btfId <= 0)
         {
             _refused.Add((fn, "no BTF for this function"));

@@ -13,6 +13,12 @@ public static class OriginBackends
     /// </summary>
     public static IReadOnlyList<OriginBackend> Candidates(out string? whyNone)
     {
+        // Asked twice per run (planning, then the capture): the kernel is probed once.
+        if (_candidates is { } known)
+        {
+            whyNone = _whyNone;
+            return known;
+        }
         var list = new List<OriginBackend>();
         bool kprobes = File.Exists(KprobePmu);
         if (kprobes && KernelChecks.HasStruct("bpf_kprobe_multi_link"))
@@ -29,24 +35,59 @@ public static class OriginBackends
             whyNone = $"this kernel has no kprobes ({KprobePmu} is missing) and refuses fexit programs ({fexitRefused})" +
                 (lockdown == "confidentiality" ? "; it runs with lockdown=confidentiality, which forbids both" : "");
         }
+        (_candidates, _whyNone) = (list, whyNone);
         return list;
     }
 
+    private static IReadOnlyList<OriginBackend>? _candidates;
+    private static string? _whyNone;
     private static string? _fexitProbe;
+
+    /// <summary>Forgets what this process learnt (the candidates, the fexit probe): the next question asks again (tests).</summary>
+    internal static void Forget() => (_candidates, _whyNone, _fexitProbe) = (null, null, null);
+
+    /// <summary>
+    /// Whether the fexit probe may be answered from this boot's cache (<see cref="BtfIdCache"/>); `whyfail doctor` asks
+    /// the kernel itself.
+    /// </summary>
+    public static bool UseBootCache { get; set; } = true;
+
+    /// <summary>
+    /// The key of an allowed fexit probe in this boot's cache: what can change the kernel's answer within a boot is in
+    /// it (lockdown can be raised, whyfail may run with fewer capabilities). Only an allowed probe is remembered: a
+    /// stale "allowed" is caught by the real load (which then falls back to the next backend and says so), while a
+    /// stale "refused" would lose the backend without a word.
+    /// </summary>
+    internal static string FexitCacheKey() =>
+        $"probe:fexit:lockdown={SecurityFs.LockdownMode() ?? "-"}:cap={KernelChecks.EffectiveCapabilities():x}";
 
     /// <summary>
     /// Loads (and unloads) the smallest fexit program, on do_sys_openat2, to learn whether the
     /// kernel allows BPF trampolines. Null when it does; the reason otherwise.
     /// </summary>
-    public static unsafe string? ProbeFexit()
+    public static string? ProbeFexit()
     {
-        if (_fexitProbe != null) return _fexitProbe.Length == 0 ? null : _fexitProbe;
+        _fexitProbe ??= (UseBootCache ? ProbeFexitCached() : ProbeFexitNow()) ?? "";
+        return _fexitProbe.Length == 0 ? null : _fexitProbe;
+    }
+
+    /// <summary>The probe through this boot's cache: an allowed probe remembered is not asked again (see <see cref="FexitCacheKey"/>).</summary>
+    internal static string? ProbeFexitCached()
+    {
+        string key = FexitCacheKey();
+        if (BtfIdCache.Fact(key) == 1) return null;
+        string? refused = ProbeFexitNow();
+        if (refused == null) BtfIdCache.RememberFact(key, 1);
+        StartupTimes.Mark("fexit probed");
+        return refused;
+    }
+
+    /// <summary>The probe itself, asked of the kernel every time (no cache): null when it allows fexit, the reason otherwise.</summary>
+    internal static unsafe string? ProbeFexitNow()
+    {
         int id = BtfIdCache.FunctionId("do_sys_openat2"); // without parsing the kernel's BTF again on later runs
         if (id <= 0)
-        {
-            _fexitProbe = "no BTF for do_sys_openat2";
-            return _fexitProbe;
-        }
+            return "no BTF for do_sys_openat2";
         // r0 = 0; exit
         ulong* insns = stackalloc ulong[2] { 0x00000000000000b7UL, 0x0000000000000095UL };
         var opts = new Native.Libbpf.ProgLoadOpts
@@ -59,13 +100,11 @@ public static class OriginBackends
         if (fd >= 0)
         {
             Native.Libc.Close(fd);
-            _fexitProbe = "";
             return null;
         }
         int err = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
         LibbpfLog.Take();
-        _fexitProbe = $"{(err == 1 ? "EPERM" : "errno " + err)}: {Native.Libc.ErrorText(err)}";
-        return _fexitProbe;
+        return $"{(err == 1 ? "EPERM" : "errno " + err)}: {Native.Libc.ErrorText(err)}";
     }
 
     public static string Describe(OriginBackend b) => b switch

@@ -77,22 +77,12 @@ public sealed class InjectFilter
 
     // --- passing the filter to the launcher (an environment variable it removes before exec) ---
 
-    public const string EnvVar = "WHYFAIL_INJECT_FILTER";
+    public const string EnvVar = LauncherFilter.EnvVar;
 
-    /// <summary>"FLAGS:HEX" for <see cref="EnvVar"/>.</summary>
-    public string Encode() => $"{(NeedsSupervisor ? FlagNewListener : 0)}:{Convert.ToHexString(Program.ToBytes())}";
+    /// <summary>"FLAGS:HEX:NUMBERS" for <see cref="EnvVar"/>: the kernel's numbers the launcher needs go with the program.</summary>
+    public string Encode() => $"{(NeedsSupervisor ? FlagNewListener : 0)}:{Convert.ToHexString(Program.ToBytes())}:{LauncherFilter.FromTables().Encode()}";
 
-    public static bool TryDecode(string? s, out uint flags, out byte[] program)
-    {
-        flags = 0;
-        program = [];
-        if (s is null) return false;
-        int c = s.IndexOf(':');
-        if (c <= 0 || !uint.TryParse(s[..c], out flags)) return false;
-        try { program = Convert.FromHexString(s[(c + 1)..]); }
-        catch (FormatException) { return false; }
-        return program.Length > 0 && program.Length % 8 == 0;
-    }
+    public static bool TryDecode(string? s, out uint flags, out byte[] program) => LauncherFilter.TryDecode(s, out flags, out program, out _);
 
     // --- whyfail's own filters, recognised by their instructions (seccomp.blocked leaves them to inject.injected) ---
 
