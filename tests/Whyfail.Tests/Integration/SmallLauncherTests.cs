@@ -65,7 +65,7 @@ public class SmallLauncherTests
         Assert.Equal(Self, self.Stdout.Split('\n')[1].Trim());
     }
 
-    /// <summary>A launcher that others may write is never run by root's whyfail: it re-executes itself instead.</summary>
+    /// <summary>A launcher that others may write, or replace, is never run by root's whyfail: it re-executes itself instead.</summary>
     [FactWithSmallLauncher]
     public void A_launcher_writable_by_others_is_not_used()
     {
@@ -91,6 +91,11 @@ public class SmallLauncherTests
             Assert.Equal("whyfail-launch", Comm(0x1ed)); // 0755: used
             Assert.Equal("whyfail", Comm(0x1fd));        // 0775: group-writable, not used
             Assert.Equal("whyfail", Comm(0x1a4));        // 0644: not executable
+            // a directory others may write: the launcher could be swapped between the check and the exec
+            File.SetUnixFileMode(dir, (UnixFileMode)0x1ff); // 0777
+            Assert.Equal("whyfail", Comm(0x1ed));
+            File.SetUnixFileMode(dir, (UnixFileMode)0x3ff); // 1777, as /tmp: others cannot rename root's file
+            Assert.Equal("whyfail-launch", Comm(0x1ed));
         }
         finally { Directory.Delete(dir, true); }
     }
@@ -116,6 +121,24 @@ public class SmallLauncherTests
                 Skip = "WHYFAIL_BIN is not set to the native build (out/whyfail)";
             else if (!File.Exists(Path.Combine(Path.GetDirectoryName(bin)!, "whyfail-launch")))
                 Skip = $"no whyfail-launch beside {bin} (./build.sh makes it)";
+            else if (OpenDirectory(Path.GetDirectoryName(Path.GetFullPath(bin))!) is { } open)
+                Skip = $"{open} can be changed by others than root (mode or owner), so whyfail rightly does not run the launcher beside {bin}";
+        }
+
+        /// <summary>The first directory from <paramref name="dir"/> up to / that a user other than root could change
+        /// (not root's, or writable by group or others without the sticky bit); null when there is none.</summary>
+        private static string? OpenDirectory(string dir)
+        {
+            for (string? d = dir; d != null; d = Path.GetDirectoryName(d))
+            {
+                var psi = new ProcessStartInfo("stat", ["-c", "%u %a", d]) { RedirectStandardOutput = true, UseShellExecute = false };
+                using var p = Process.Start(psi)!;
+                string[] f = p.StandardOutput.ReadToEnd().Split(' ', StringSplitOptions.TrimEntries);
+                p.WaitForExit();
+                int mode = Convert.ToInt32(f[1], 8);
+                if (f[0] != "0" || ((mode & 0x12) != 0 && (mode & 0x200) == 0)) return d;
+            }
+            return null;
         }
     }
 }
