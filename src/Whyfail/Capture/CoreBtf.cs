@@ -161,7 +161,8 @@ internal static class CoreBtf
             for (int id = 1; id < btf.Count; id++)
             {
                 btf.CheckReferences(id);
-                have.Add((btf.Kind(id), EssentialName(btf.Name(id))));
+                // Roots are structs and unions (Roots): only their names are made into strings.
+                if (btf.Kind(id) is BtfKind.Struct or BtfKind.Union) have.Add((btf.Kind(id), EssentialName(btf.Name(id))));
             }
             return roots.All(have.Contains);
         }
@@ -258,6 +259,12 @@ internal static class CoreBtf
             return Encoding.UTF8.GetString(s[..s.IndexOf((byte)0)]);
         }
 
+        /// <summary>What <see cref="Str"/> checks (in bounds, NUL-terminated: the section ends with a NUL), without making the string.</summary>
+        private void CheckStr(uint off)
+        {
+            if (off >= _stringsLen) throw new InvalidDataException("BTF string offset out of bounds");
+        }
+
         private void CheckName(int recOffset)
         {
             if (BinaryPrimitives.ReadUInt32LittleEndian(_data.AsSpan(_types + recOffset)) >= _stringsLen)
@@ -299,9 +306,9 @@ internal static class CoreBtf
             foreach (int r in refs)
                 if (r < 0 || r >= Count) throw new InvalidDataException("BTF type id out of bounds");
             if (k is BtfKind.Struct or BtfKind.Union)
-                for (int i = 0; i < Vlen(id); i++) Str(U32(id, 12 + 12 * i));
+                for (int i = 0; i < Vlen(id); i++) CheckStr(U32(id, 12 + 12 * i));
             if (k is BtfKind.Enum or BtfKind.Enum64)
-                for (int i = 0; i < Vlen(id); i++) Str(U32(id, 12 + (k == BtfKind.Enum ? 8 : 12) * i));
+                for (int i = 0; i < Vlen(id); i++) CheckStr(U32(id, 12 + (k == BtfKind.Enum ? 8 : 12) * i));
         }
 
         /// <summary>A new BTF of the kept types (in this order), ids renumbered, pointers made pointers to void.</summary>

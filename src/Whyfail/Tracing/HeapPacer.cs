@@ -6,7 +6,8 @@ namespace Whyfail.Tracing;
 /// (this project's host reports 508 MB through sysconf), that budget is hundreds of MB, so `whyfail --system` under
 /// 5,000 failures/s held 150–270 MB of garbage between collections (bench/README: a NativeAOT program allocating
 /// 100 MB here makes no gen0 collection, with or without DOTNET_GCgen0size / GCgen0MaxBudget). NativeAOT has no
-/// documented project setting for that budget, so the
+/// documented project setting for that budget (Whyfail.csproj embeds a 16 MiB minimum with --runtimeopt, for start-up;
+/// it does not bound the budget), so the
 /// session collects generations 0 and 1 itself after every <see cref="YoungBytes"/> allocated (unless the GC did),
 /// and the whole heap when what was allocated since the last full collection reaches twice what it left (at least
 /// <see cref="MinFullBytes"/>). Cheap when idle: one read of the allocation counter after each poll of the ring buffer.

@@ -263,7 +263,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         ReportSuccess = settings.All,
         Follow = settings.Follow,
         RingBufferBytes = settings.BufferBytes,
-        Captures = Decoder.CaptureSpecs(),
+        Captures = Decoder.CaptureSpecs().ToList(), // read twice (configuration, the map): copied once
         OriginFunctions = origins.Functions,
         OriginUpFront = origins.UpFront,
         OriginBackend = settings.Backend,

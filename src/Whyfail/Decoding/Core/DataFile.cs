@@ -19,6 +19,16 @@ internal static class DataFile
         }
     }
 
+    /// <summary>The bytes of an embedded data file.</summary>
+    public static byte[] Bytes(string resource)
+    {
+        using var stream = typeof(DataFile).Assembly.GetManifestResourceStream(resource)
+            ?? throw new InvalidOperationException($"embedded data file {resource} is missing");
+        var bytes = new byte[stream.Length];
+        stream.ReadExactly(bytes);
+        return bytes;
+    }
+
     /// <summary>The rows of an embedded TSV file, split on tabs.</summary>
     public static IEnumerable<string[]> Rows(string resource)
     {

@@ -10,12 +10,22 @@ internal sealed class XlatTable
 {
     private sealed record Lookups(Dictionary<ulong, string> ByValue, Dictionary<string, ulong> ByName);
     private Lookups? _index;
+    private IReadOnlyList<(string Name, ulong Value)>? _entries;
+    private readonly Func<IReadOnlyList<(string Name, ulong Value)>>? _load;
 
     public XlatTable(string name, bool isFlags, IReadOnlyList<(string Name, ulong Value)> entries)
     {
         Name = name;
         IsFlags = isFlags;
-        Entries = entries;
+        _entries = entries;
+    }
+
+    /// <summary>A table whose entries are read at their first use (<see cref="Xlat"/>: a run uses a few of ~350).</summary>
+    public XlatTable(string name, bool isFlags, Func<IReadOnlyList<(string Name, ulong Value)>> load)
+    {
+        Name = name;
+        IsFlags = isFlags;
+        _load = load;
     }
 
     /// <summary>
@@ -27,9 +37,10 @@ internal sealed class XlatTable
 
     private Lookups Index()
     {
-        var byValue = new Dictionary<ulong, string>(Entries.Count);
-        var byName = new Dictionary<string, ulong>(Entries.Count, StringComparer.Ordinal);
-        foreach (var (n, v) in Entries)
+        var entries = Entries;
+        var byValue = new Dictionary<ulong, string>(entries.Count);
+        var byName = new Dictionary<string, ulong>(entries.Count, StringComparer.Ordinal);
+        foreach (var (n, v) in entries)
         {
             byValue.TryAdd(v, n);
             byName.TryAdd(n, v);
@@ -41,7 +52,21 @@ internal sealed class XlatTable
 
     public string Name { get; }
     public bool IsFlags { get; }
-    public IReadOnlyList<(string Name, ulong Value)> Entries { get; }
+
+    /// <summary>The entries, read from the data file at the first use (two threads may both read them; either result is the same).</summary>
+    public IReadOnlyList<(string Name, ulong Value)> Entries
+    {
+        get
+        {
+            var e = Volatile.Read(ref _entries);
+            if (e is null)
+            {
+                e = _load!();
+                Volatile.Write(ref _entries, e);
+            }
+            return e;
+        }
+    }
 
     /// <summary>The first name declared for exactly this value, or null.</summary>
     public string? Lookup(ulong value) => ValueIndex.TryGetValue(value, out var n) ? n : null;
@@ -105,77 +130,122 @@ internal sealed class XlatTable
 /// <summary>A UAPI struct layout from Data/xlat.tsv (offsetof and sizeof as compiled against the headers).</summary>
 internal sealed class StructLayout
 {
-    private readonly Dictionary<string, (int Offset, int Size)> _fields;
+    private readonly Lazy<Dictionary<string, (int Offset, int Size)>> _fields;
 
-    public StructLayout(string name, int size, Dictionary<string, (int, int)> fields)
+    public StructLayout(string name, int size, Func<Dictionary<string, (int, int)>> fields)
     {
         Name = name;
         Size = size;
-        _fields = fields;
+        _fields = new(fields, LazyThreadSafetyMode.PublicationOnly);
     }
 
     public string Name { get; }
     public int Size { get; }
 
     public int Off(string field) =>
-        _fields.TryGetValue(field, out var f) ? f.Offset : throw new KeyNotFoundException($"{Name}.{field} is not in the layout");
+        _fields.Value.TryGetValue(field, out var f) ? f.Offset : throw new KeyNotFoundException($"{Name}.{field} is not in the layout");
 
     public int SizeOf(string field) =>
-        _fields.TryGetValue(field, out var f) ? f.Size : throw new KeyNotFoundException($"{Name}.{field} is not in the layout");
+        _fields.Value.TryGetValue(field, out var f) ? f.Size : throw new KeyNotFoundException($"{Name}.{field} is not in the layout");
 
     /// <summary>The end offset of a field (offset + size): the bytes a struct needs to contain it.</summary>
     public int End(string field) => Off(field) + SizeOf(field);
 }
 
-/// <summary>Loads Data/xlat.tsv once.</summary>
+/// <summary>
+/// Data/xlat.tsv, indexed once: the start-up reads only its '@' header lines (the name, kind and place of each table
+/// and struct); a table's rows are read at its first use. Reading every row at start-up (4,000 strings and their
+/// splits) was ~15 % of a one-command run's CPU, most of it the GC's first heap growth (bench/README "Start-up,
+/// session 14").
+/// </summary>
 internal static class Xlat
 {
+    private static readonly byte[] Data = DataFile.Bytes("xlat.tsv");
     private static readonly Dictionary<string, XlatTable> Tables = new(StringComparer.Ordinal);
     private static readonly Dictionary<string, StructLayout> Structs = new(StringComparer.Ordinal);
 
     static Xlat()
     {
+        var extra = Internal();
+        int pos = 0;
         string? kind = null, name = null;
         bool flags = false;
-        int size = 0;
-        var entries = new List<(string, ulong)>();
-        var fields = new Dictionary<string, (int, int)>(StringComparer.Ordinal);
+        int size = 0, start = 0;
 
-        void Flush()
+        void Flush(int end)
         {
             if (name is null) return;
-            if (kind == "@struct") Structs[name] = new StructLayout(name, size, fields);
-            else Tables[name] = new XlatTable(name, flags, entries);
-            entries = new List<(string, ulong)>();
-            fields = new Dictionary<string, (int, int)>(StringComparer.Ordinal);
+            int from = start, to = end;
+            if (kind == "@struct") Structs[name] = new StructLayout(name, size, () => Fields(from, to));
+            else
+            {
+                var more = extra.Remove(name, out var rows) ? rows : null;
+                Tables[name] = new XlatTable(name, flags, () => Entries(from, to, more));
+            }
         }
 
-        foreach (var row in DataFile.Rows("xlat.tsv"))
+        while (pos < Data.Length)
         {
-            if (row[0].StartsWith('@'))
+            int eol = Array.IndexOf(Data, (byte)'\n', pos);
+            if (eol < 0) eol = Data.Length;
+            if (Data[pos] == (byte)'@')
             {
-                Flush();
+                Flush(pos);
+                var row = Encoding.ASCII.GetString(Data, pos, eol - pos).Split('\t');
                 kind = row[0];
                 name = row[1];
                 flags = kind == "@bits" || (kind == "@table" && row.Length > 2 && row[2] == "flags");
                 size = kind == "@struct" ? int.Parse(row[2], System.Globalization.CultureInfo.InvariantCulture) : 0;
-                continue;
+                start = eol + 1;
             }
-            if (kind == "@struct")
-                fields[row[0]] = (int.Parse(row[1], System.Globalization.CultureInfo.InvariantCulture),
-                                  int.Parse(row[2], System.Globalization.CultureInfo.InvariantCulture));
-            else
-                entries.Add((row[0], DataFile.ParseHex(row[1])));
+            pos = eol + 1;
         }
-        Flush();
-        AddInternal();
+        Flush(Data.Length);
+        // A table no UAPI header has at all (SUID_DUMP_*, syslog's actions) is an enumeration of its internal rows alone.
+        foreach (var (table, rows) in extra)
+            Tables[table] = new XlatTable(table, false, () => Entries(0, 0, rows));
+    }
+
+    /// <summary>The data rows (not comments or blank lines) between two offsets of the file, split on tabs.</summary>
+    private static IEnumerable<string[]> Rows(int from, int to)
+    {
+        for (int pos = from; pos < to;)
+        {
+            int eol = Array.IndexOf(Data, (byte)'\n', pos, to - pos);
+            if (eol < 0) eol = to;
+            if (eol > pos && Data[pos] != (byte)'#') yield return Encoding.ASCII.GetString(Data, pos, eol - pos).Split('\t');
+            pos = eol + 1;
+        }
+    }
+
+    private static List<(string, ulong)> Entries(int from, int to, List<(string, ulong)>? internalRows)
+    {
+        var entries = new List<(string, ulong)>();
+        foreach (var row in Rows(from, to)) entries.Add((row[0], DataFile.ParseHex(row[1])));
+        if (internalRows is not null)
+        {
+            // A name a generated table has keeps its generated value.
+            var generated = new HashSet<string>(entries.Select(e => e.Item1), StringComparer.Ordinal);
+            foreach (var (n, v) in internalRows)
+                if (generated.Add(n)) entries.Add((n, v));
+        }
+        return entries;
+    }
+
+    private static Dictionary<string, (int, int)> Fields(int from, int to)
+    {
+        var fields = new Dictionary<string, (int, int)>(StringComparer.Ordinal);
+        foreach (var row in Rows(from, to))
+            fields[row[0]] = (int.Parse(row[1], System.Globalization.CultureInfo.InvariantCulture),
+                              int.Parse(row[2], System.Globalization.CultureInfo.InvariantCulture));
+        return fields;
     }
 
     /// <summary>
-    /// Adds the kernel-internal constants of Data/xlat_internal.tsv (declared from the kernel's own headers, each row
-    /// citing its header) to the generated tables they name; a name a generated table has keeps its generated value.
+    /// The kernel-internal constants of Data/xlat_internal.tsv (declared from the kernel's own headers, each row
+    /// citing its header), by the generated table they are added to.
     /// </summary>
-    private static void AddInternal()
+    private static Dictionary<string, List<(string, ulong)>> Internal()
     {
         var extra = new Dictionary<string, List<(string, ulong)>>(StringComparer.Ordinal);
         foreach (var row in DataFile.Rows("xlat_internal.tsv"))
@@ -185,15 +255,7 @@ internal static class Xlat
             if (!extra.TryGetValue(row[0], out var list)) extra[row[0]] = list = [];
             list.Add((row[1], DataFile.ParseHex(row[2])));
         }
-        foreach (var (table, rows) in extra)
-        {
-            // A table no UAPI header has at all (SUID_DUMP_*, syslog's actions) is an enumeration of its internal rows alone.
-            var t = Tables.TryGetValue(table, out var g) ? g : new XlatTable(table, false, []);
-            var entries = t.Entries.ToList();
-            foreach (var (n, v) in rows)
-                if (!t.TryGetValue(n, out _)) entries.Add((n, v));
-            Tables[table] = new XlatTable(table, t.IsFlags, entries);
-        }
+        return extra;
     }
 
     public static XlatTable Table(string name) =>

@@ -173,10 +173,10 @@ internal static class IoctlFamily
     /// <summary>The request's name (the one its argument is decoded by), or null when no table names it.</summary>
     private static string? Name(uint req) => Requests.Lookup(req) ?? More.Lookup(req) ?? Other.Lookup(req) ?? Evdev(req);
 
-    /// <summary>Every table name of each number, in strace's order (by name).</summary>
-    private static readonly Dictionary<ulong, string[]> AllNames = new[] { Requests, More, Other }
+    /// <summary>Every table name of each number, in strace's order (by name); made at the first ioctl decoded, not at start-up.</summary>
+    private static readonly Lazy<Dictionary<ulong, string[]>> AllNames = new(() => new[] { Requests, More, Other }
         .SelectMany(t => t.Entries).GroupBy(e => e.Value)
-        .ToDictionary(g => g.Key, g => g.Select(e => e.Name).Distinct().Order(StringComparer.Ordinal).ToArray());
+        .ToDictionary(g => g.Key, g => g.Select(e => e.Name).Distinct().Order(StringComparer.Ordinal).ToArray()));
 
     /// <summary>
     /// The request as strace names it: a number several subsystems use gets all their names ("SNDCTL_TMR_START or
@@ -186,7 +186,7 @@ internal static class IoctlFamily
     {
         var names = new List<string>();
         if (Numbered(req) is { } n) names.Add(n);
-        if (AllNames.TryGetValue(req, out var table)) names.AddRange(table);
+        if (AllNames.Value.TryGetValue(req, out var table)) names.AddRange(table);
         else if (names.Count == 0 && Evdev(req) is { } ev) names.Add(ev);
         return names.Count > 0 ? string.Join(" or ", names) : Ioc(req);
     }
