@@ -1217,14 +1217,14 @@ static __noinline u64 sig_direct(struct walk_state *w, struct dentry *d, struct 
 	struct dentry *mroot = vm->mnt_root;
 	int k;
 	for (k = 0; k < WF_CTX_DEPTH; k++) {
-		if (d == rootd && vm == rootvm)
+		if (d == rootd && vm == rootvm)  /* the task's root */
 			break;
-		if (d == mroot)
+		if (d == mroot)                  /* a mount crossed: path_sig */
 			return 0;
 		struct dentry *parent = d->d_parent;
 		u64 hl = d->d_name.hash | (u64)d->d_name.len << 32;
 		sig = mix(mix(mix(sig, addr_of(w, d)), d->d_seq.seqcount.sequence), hl);
-		if (!parent || parent == d)
+		if (!parent || parent == d)      /* a file system's root that is not mounted */
 			break;
 		d = parent;
 	}
@@ -1614,6 +1614,31 @@ __noinline int capture_context(struct scratch_buf *sb, u32 off, u32 flags, u32 f
 	struct files_struct *files = task->files;
 	struct sighand_struct *sh = task->sighand;
 	asm volatile("" ::: "memory");
+	/*
+	 * Keyed (only the cwd and root records: every descriptor argument AT_FDCWD, no descriptor count, exec count or
+	 * writer scan): the paths' signatures, by direct loads where sig_direct() can, else (0) by path_sig() in
+	 * context_same. The key's signatures go to st->next_cwd/next_root (0: no key), not in registers, and st is not
+	 * tested here: fewer verifier states. Here, before any other branch: the verifier walks sig_direct's loop once.
+	 */
+	u32 zero = 0;
+	struct walk_state *w = bpf_map_lookup_elem(&walks, &zero);
+	if (w) {
+		/* a descriptor argument other than AT_FDCWD: without branches (each would double the paths below) */
+		u64 fds = 0;
+#pragma unroll
+		for (u32 i = 0; i < 6; i++)
+			fds |= ((fd_args >> i) & 1) * ((u32)h->args[i] ^ (u32)-100);
+		bool keyable = !fds && h->ret != -24 /* EMFILE: the descriptor count */ &&
+			       !((h->ret == -7 || h->ret == -26) && (h->nr == WF_NR_EXECVE || h->nr == WF_NR_EXECVEAT));
+		w->keyable = keyable;
+		w->fcwd = 0;
+		w->froot = 0;
+		if (keyable) {  /* st and fs not tested: each test would double the paths below (sig_direct checks d) */
+			w->fcwd = sig_direct(w, fs->pwd.dentry, fs->pwd.mnt, fs->root.dentry, fs->root.mnt);
+			if (w->fcwd)
+				w->froot = sig_direct(w, fs->root.dentry, fs->root.mnt, 0, 0);
+		}
+	}
 	c->n_files = 0;
 	c->uid = cred->uid.val;
 	c->euid = cred->euid.val;
@@ -1690,30 +1715,6 @@ __noinline int capture_context(struct scratch_buf *sb, u32 off, u32 flags, u32 f
 
 	u32 end = o + sizeof(*c);
 
-	/*
-	 * Keyed (only the cwd and root records: every descriptor argument AT_FDCWD, no descriptor count, exec count or
-	 * writer scan): the paths' signatures, by direct loads where sig_direct() can, else (0) by path_sig() in
-	 * context_same. The key's signatures go to st->next_cwd/next_root (0: no key), not in registers, and st is not
-	 * tested here: fewer verifier states.
-	 */
-	u32 zero = 0;
-	struct walk_state *w = bpf_map_lookup_elem(&walks, &zero);
-	if (w) {
-		bool keyable = !(flags & (WF_CTXF_FDS_COUNTED | WF_CTXF_EXEC_ARGS)) &&
-			       !(h->ret == -26 && (h->nr == WF_NR_EXECVE || h->nr == WF_NR_EXECVEAT));
-#pragma unroll
-		for (u32 i = 0; i < 6; i++)
-			if ((fd_args & (1u << i)) && (int)h->args[i] != -100)
-				keyable = false;
-		w->keyable = keyable;
-		w->fcwd = 0;
-		w->froot = 0;
-		if (keyable && fs && st) {
-			w->fcwd = sig_direct(w, fs->pwd.dentry, fs->pwd.mnt, fs->root.dentry, fs->root.mnt);
-			if (w->fcwd)
-				w->froot = sig_direct(w, fs->root.dentry, fs->root.mnt, 0, 0);
-		}
-	}
 	if (context_same(sb, o, st))
 		return o + sizeof(struct wf_ctx_ref);
 	/* as a number (global functions take scalars, not kernel pointers) */
@@ -1762,7 +1763,12 @@ __noinline int keep_context_key(struct scratch_buf *sb, struct task_state *st, u
 		return 0;
 	u64 o = st->next_off;
 	VERIFIER_MASK(o, 0xfff);
-	__builtin_memcpy(st->ctx_hdr, sb->data + o, sizeof(struct wf_context));
+	/* a word at a time (a byte-wise memcpy of u8 arrays: 640 instructions) */
+	const u64 *from = (const u64 *)(sb->data + o);
+	u64 *to = (u64 *)st->ctx_hdr;
+#pragma unroll
+	for (u32 k = 0; k < sizeof(struct wf_context) / 8; k++)
+		to[k] = from[k];
 	struct wf_context *k = (struct wf_context *)st->ctx_hdr;
 	k->size = 0;
 	k->seq = 0;
