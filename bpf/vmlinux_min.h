@@ -214,6 +214,19 @@ struct sighand_struct {
 };
 
 
+/* the task's cgroup v2 id as bpf_get_current_cgroup_id() gives it: task->cgroups->dfl_cgrp->kn->id */
+struct kernfs_node {
+	u64 id;
+};
+
+struct cgroup {
+	struct kernfs_node *kn;
+};
+
+struct css_set {
+	struct cgroup *dfl_cgrp;
+};
+
 struct task_struct {
 	pid_t pid;
 	pid_t tgid;
@@ -225,6 +238,7 @@ struct task_struct {
 	struct signal_struct *signal;
 	struct sighand_struct *sighand;
 	struct task_struct *real_parent;
+	struct css_set *cgroups;
 	struct seccomp seccomp;
 	struct { unsigned long sig[1]; } blocked;
 	struct sigpending pending;

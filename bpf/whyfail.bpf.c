@@ -954,7 +954,15 @@ struct walk_state {
 	u64 sig;               /* path_sig(): what the names depend on, mixed */
 	u32 nokey;             /* path_sig(): the kernel's layout is not the expected one: no key */
 	u32 pad;
+	u64 mroot_m;           /* the mount whose mnt_root is in mroot (0: none yet): read once per mount, not per step */
+	u64 mroot;
+	u64 blk_d;             /* path_sig(): the dentry whose block blk holds (read before the walk), 0: none */
+	u64 keyable;           /* capture_context(): the context may be keyed (see context_keyable) */
+	u64 fcwd;              /* sig_direct() of the cwd and of the root (0: use path_sig) */
+	u64 froot;
+	u64 addr;              /* addr_of(): a kernel pointer's value as a number */
 	u64 blk[16];           /* path_sig(): a block of kernel memory read at once */
+	u64 iblk[16];          /* path_sig(): the inode's block */
 };
 
 struct {
@@ -984,8 +992,11 @@ static __always_inline int walk_mounts(struct walk_state *w)
 	if (w->own && BPF_CORE_READ(m, mnt_id) == (int)cfg.own_root_mnt_id &&
 	    BPF_CORE_READ(d, d_inode, i_ino) == cfg.own_root_ino)
 		return 0;
-	struct dentry *mroot = BPF_CORE_READ((struct vfsmount *)vm, mnt_root);
-	if (d != mroot)
+	if (w->mroot_m != w->m) {  /* a mount's root never changes, and the walk holds the mount */
+		w->mroot = (u64)BPF_CORE_READ((struct vfsmount *)vm, mnt_root);
+		w->mroot_m = w->m;
+	}
+	if (w->d != w->mroot)
 		return 2;
 	struct mount *parent = BPF_CORE_READ(m, mnt_parent);
 	if (!parent || parent == m) {
@@ -1014,6 +1025,7 @@ static __always_inline void walk_begin(struct walk_state *w, u64 d, u64 m, u32 w
 	w->rootvm = what == 7 ? 0 : (u64)BPF_CORE_READ(fs, root.mnt);
 	w->own = what == 7 && cfg.own_root_mnt_id != 0;
 	w->flags = 0;
+	w->mroot_m = 0;
 }
 
 /* One step up towards the task's root: 1 to go on, 0 when the walk ended. */
@@ -1091,10 +1103,11 @@ __noinline int sig_step(struct walk_state *w)
 		w->nokey = 1;
 		return 0;
 	}
-	if (bpf_probe_read_kernel(w->blk, 64, (void *)(w->d + at))) {
+	if (w->blk_d != w->d && bpf_probe_read_kernel(w->blk, 64, (void *)(w->d + at))) {
 		w->nokey = 1;
 		return 0;
 	}
+	w->blk_d = 0;
 	u64 parent = BLK_U64(w->blk, par, 16);
 	u32 dseq = (u32)(BLK_U64(w->blk, seq, 16) >> ((seq & 4) * 8));
 	w->sig = mix(mix(mix(w->sig, w->d), dseq), BLK_U64(w->blk, nam, 16));
@@ -1116,18 +1129,30 @@ __noinline u64 path_sig(u64 d, u64 vm, u32 what, u64 rootd, u64 rootvm)
 	struct walk_state *w = bpf_map_lookup_elem(&walks, &zero);
 	if (!w || !d || !vm)
 		return 0;
+	/* the leaf's block, as sig_step reads it (d_seq to d_name), with d_inode in it too: read once for both */
+	u64 at = bpf_core_field_offset(struct dentry, d_seq) & ~7ULL;
+	u64 dio = bpf_core_field_offset(struct dentry, d_inode);
 	u64 ino = 0;
-	if (bpf_probe_read_kernel(&ino, sizeof(ino), (void *)(d + bpf_core_field_offset(struct dentry, d_inode))) || !ino)
+	w->blk_d = 0;
+	if (dio >= at && dio - at <= 56 && !((dio - at) & 7)) {
+		if (bpf_probe_read_kernel(w->blk, 64, (void *)(d + at)))
+			return 0;
+		ino = BLK_U64(w->blk, dio - at, 16);
+		w->blk_d = d;
+	} else if (bpf_probe_read_kernel(&ino, sizeof(ino), (void *)(d + dio))) {
+		return 0;
+	}
+	if (!ino)
 		return 0;
 	/* i_mode and i_ino in one read */
 	u64 mo = bpf_core_field_offset(struct inode, i_mode), io = bpf_core_field_offset(struct inode, i_ino);
 	u64 base = mo & ~7ULL;
 	if (io < base || io - base > 120 || ((io - base) & 7) || mo - base > 6)
 		return 0;
-	if (bpf_probe_read_kernel(w->blk, sizeof(w->blk), (void *)(ino + base)))
+	if (bpf_probe_read_kernel(w->iblk, sizeof(w->iblk), (void *)(ino + base)))
 		return 0;
-	u64 mode = (u16)(BLK_U64(w->blk, mo - base, 16) >> (((mo - base) & 7) * 8));
-	u64 inum = BLK_U64(w->blk, io - base, 16);
+	u64 mode = (u16)(BLK_U64(w->iblk, mo - base, 16) >> (((mo - base) & 7) * 8));
+	u64 inum = BLK_U64(w->iblk, io - base, 16);
 	u64 m = vm - bpf_core_field_offset(struct mount, mnt);
 	int mnt_id = BPF_CORE_READ((struct mount *)m, mnt_id);
 	u64 sig = mix(mix(mix(mix(mix(0x77687966, d), vm), (u32)mnt_id), inum), mode);
@@ -1139,6 +1164,7 @@ __noinline u64 path_sig(u64 d, u64 vm, u32 what, u64 rootd, u64 rootvm)
 	w->rootvm = what == 7 ? 0 : rootvm;
 	w->own = what == 7 && cfg.own_root_mnt_id != 0;
 	w->flags = 0;
+	w->mroot_m = 0;
 	w->sig = sig;
 	w->nokey = 0;
 	int k;
@@ -1148,6 +1174,61 @@ __noinline u64 path_sig(u64 d, u64 vm, u32 what, u64 rootd, u64 rootvm)
 	if (w->nokey)
 		return 0;
 	sig = mix(mix(w->sig, k), w->flags);
+	return sig ? sig : 1;
+}
+
+/* A kernel pointer's value as a number (a scalar for mix()): written to the map and read back. */
+static __always_inline u64 addr_of(struct walk_state *w, const void *p)
+{
+	*(volatile u64 *)&w->addr = (u64)p;
+	return *(volatile u64 *)&w->addr;
+}
+
+/*
+ * path_sig() with direct loads instead of bpf_probe_read_kernel (a helper call each: most of a repeated failure's
+ * context cost), for the common case: a cwd below the task's root on the same mount (rootd set), or a root that is
+ * whyfail's own root (rootd 0). It mixes what path_sig mixes (the dentry's and mount's addresses, the mount's id and
+ * super block, the inode's number and mode, then for each step the dentry's address, d_seq and name hash and length,
+ * and the number of steps; a seed of its own, so that its numbers never equal path_sig's). Anything else (a mount
+ * crossed on the way up, a root walked to whyfail's own root, a dentry with no inode): 0, and the caller uses
+ * path_sig(). A static function: the verifier follows the typed pointers the caller passes.
+ */
+static __noinline u64 sig_direct(struct walk_state *w, struct dentry *d, struct vfsmount *vm, struct dentry *rootd,
+				 struct vfsmount *rootvm)
+{
+	if (!w || !d || !vm)
+		return 0;
+	struct inode *ino = d->d_inode;
+	if (!ino)
+		return 0;
+	u64 mode = ino->i_mode, inum = ino->i_ino;
+	u64 vmv = addr_of(w, vm);
+	int mnt_id = 0;
+	if (bpf_probe_read_kernel(&mnt_id, sizeof(mnt_id), (void *)(vmv - bpf_core_field_offset(struct mount, mnt) +
+								   bpf_core_field_offset(struct mount, mnt_id))))
+		return 0;
+	u64 sig = mix(mix(mix(mix(mix(mix(0x64697265637421ULL, addr_of(w, d)), vmv), (u32)mnt_id), inum), mode),
+		      addr_of(w, vm->mnt_sb));
+	if (!rootd) {
+		if (cfg.own_root_mnt_id && mnt_id == (int)cfg.own_root_mnt_id && inum == cfg.own_root_ino)
+			return mix(sig, 7) | 1;
+		return 0;
+	}
+	struct dentry *mroot = vm->mnt_root;
+	int k;
+	for (k = 0; k < WF_CTX_DEPTH; k++) {
+		if (d == rootd && vm == rootvm)  /* the task's root */
+			break;
+		if (d == mroot)                  /* a mount crossed: path_sig */
+			return 0;
+		struct dentry *parent = d->d_parent;
+		u64 hl = d->d_name.hash | (u64)d->d_name.len << 32;
+		sig = mix(mix(mix(sig, addr_of(w, d)), d->d_seq.seqcount.sequence), hl);
+		if (!parent || parent == d)      /* a file system's root that is not mounted */
+			break;
+		d = parent;
+	}
+	sig = mix(sig, k);
 	return sig ? sig : 1;
 }
 
@@ -1424,42 +1505,39 @@ __noinline int capture_writers(struct scratch_buf *sb, u32 off, u64 fdarr, u32 m
  * descriptor count, exec count or writer scan): its paths' signatures go to st->next_cwd and next_root (else 0), and
  * when everything equals the task's key, a wf_ctx_ref replaces the header (WF_EVF_CONTEXT_SAME): returns 1.
  */
-__noinline int context_same(struct scratch_buf *sb, u32 off, u32 fd_args, u64 fsp, struct task_state *st)
+__noinline int context_same(struct scratch_buf *sb, u32 off, struct task_state *st)
 {
 	if (!st)
 		return 0;
 	st->next_seq = 0;
 	st->next_cwd = 0;
-	if (!sb || !fsp)
+	u32 zero = 0;
+	struct walk_state *w = bpf_map_lookup_elem(&walks, &zero);  /* its block, not the stack: 512 bytes for 5 calls */
+	if (!sb || !w || !w->keyable)
 		return 0;
 	u64 o = off;
 	VERIFIER_MASK(o, 0xfff);
 	struct wf_event *h = (struct wf_event *)sb->data;
 	struct wf_context *c = (struct wf_context *)(sb->data + o);
-	if (c->flags & (WF_CTXF_FDS_COUNTED | WF_CTXF_EXEC_ARGS))
-		return 0;
-	if (h->ret == -26 && (h->nr == WF_NR_EXECVE || h->nr == WF_NR_EXECVEAT))
-		return 0;
-#pragma unroll
-	for (u32 i = 0; i < 6; i++)
-		if ((fd_args & (1u << i)) && (int)h->args[i] != -100)
+	/* sig_direct()'s numbers when it could make them, else path_sig()'s */
+	u64 scwd = w->fcwd, sroot = w->froot;
+	if (!scwd || !sroot) {
+		/* the task's root and cwd (struct path: mnt, dentry) in one read */
+		u64 r = bpf_core_field_offset(struct fs_struct, root), p = bpf_core_field_offset(struct fs_struct, pwd);
+		u64 pm = bpf_core_field_offset(struct path, mnt), pd = bpf_core_field_offset(struct path, dentry);
+		u64 base = r & ~7ULL, fsp = 0;
+		if (p < r || p - base + 16 > 64 || ((r - base) & 7) || ((p - base) & 7) || pm > 8 || pd > 8 || ((pm | pd) & 7))
 			return 0;
-	/* the task's root and cwd (struct path: mnt, dentry) in one read */
-	u64 r = bpf_core_field_offset(struct fs_struct, root), p = bpf_core_field_offset(struct fs_struct, pwd);
-	u64 pm = bpf_core_field_offset(struct path, mnt), pd = bpf_core_field_offset(struct path, dentry);
-	u64 base = r & ~7ULL;
-	if (p < r || p - base + 16 > 64 || ((r - base) & 7) || ((p - base) & 7) || pm > 8 || pd > 8 || ((pm | pd) & 7))
-		return 0;
-	u32 zero = 0;
-	struct walk_state *w = bpf_map_lookup_elem(&walks, &zero);  /* its block, not the stack: 512 bytes for 5 calls */
-	if (!w || bpf_probe_read_kernel(w->blk, 64, (void *)(fsp + base)))
-		return 0;
-	u64 rootvm = BLK_U64(w->blk, r - base + pm, 16), rootd = BLK_U64(w->blk, r - base + pd, 16);
-	u64 cwdvm = BLK_U64(w->blk, p - base + pm, 16), cwdd = BLK_U64(w->blk, p - base + pd, 16);
-	u64 scwd = path_sig(cwdd, cwdvm, 6, rootd, rootvm);
-	u64 sroot = scwd ? path_sig(rootd, rootvm, 7, 0, 0) : 0;
-	if (!sroot)
-		return 0;
+		bpf_probe_read_kernel(&fsp, sizeof(fsp), __builtin_preserve_access_index(&bpf_get_current_task_btf()->fs));
+		if (!fsp || bpf_probe_read_kernel(w->blk, 64, (void *)(fsp + base)))
+			return 0;
+		u64 rootvm = BLK_U64(w->blk, r - base + pm, 16), rootd = BLK_U64(w->blk, r - base + pd, 16);
+		u64 cwdvm = BLK_U64(w->blk, p - base + pm, 16), cwdd = BLK_U64(w->blk, p - base + pd, 16);
+		scwd = path_sig(cwdd, cwdvm, 6, rootd, rootvm);
+		sroot = scwd ? path_sig(rootd, rootvm, 7, 0, 0) : 0;
+		if (!sroot)
+			return 0;
+	}
 	st->next_cwd = scwd;
 	st->next_root = sroot;
 	c->size = 0;
@@ -1468,9 +1546,12 @@ __noinline int context_same(struct scratch_buf *sb, u32 off, u32 fd_args, u64 fs
 		return 0;
 	const u64 *a = (const u64 *)c, *b = (const u64 *)st->ctx_hdr;
 	u64 diff = 0;
+	_Static_assert(sizeof(*c) % 64 == 0, "the compare takes 8 words a step");
+	/* no branch but the loop's: few verifier states; 8 words a step (a word a step cost 12 instructions a word) */
 #pragma clang loop unroll(disable)
-	for (u32 k = 0; k < sizeof(*c) / 8; k++)
-		diff |= a[k] ^ b[k];   /* no branch but the loop's: few verifier states; not unrolled: little stack */
+	for (u32 k = 0; k < sizeof(*c) / 8; k += 8)
+		diff |= (a[k] ^ b[k]) | (a[k + 1] ^ b[k + 1]) | (a[k + 2] ^ b[k + 2]) | (a[k + 3] ^ b[k + 3]) |
+			(a[k + 4] ^ b[k + 4]) | (a[k + 5] ^ b[k + 5]) | (a[k + 6] ^ b[k + 6]) | (a[k + 7] ^ b[k + 7]);
 	if (diff)
 		return 0;
 	struct wf_ctx_ref *ref = (struct wf_ctx_ref *)c;
@@ -1533,6 +1614,31 @@ __noinline int capture_context(struct scratch_buf *sb, u32 off, u32 flags, u32 f
 	struct files_struct *files = task->files;
 	struct sighand_struct *sh = task->sighand;
 	asm volatile("" ::: "memory");
+	/*
+	 * Keyed (only the cwd and root records: every descriptor argument AT_FDCWD, no descriptor count, exec count or
+	 * writer scan): the paths' signatures, by direct loads where sig_direct() can, else (0) by path_sig() in
+	 * context_same. The key's signatures go to st->next_cwd/next_root (0: no key), not in registers, and st is not
+	 * tested here: fewer verifier states. Here, before any other branch: the verifier walks sig_direct's loop once.
+	 */
+	u32 zero = 0;
+	struct walk_state *w = bpf_map_lookup_elem(&walks, &zero);
+	if (w) {
+		/* a descriptor argument other than AT_FDCWD: without branches (each would double the paths below) */
+		u64 fds = 0;
+#pragma unroll
+		for (u32 i = 0; i < 6; i++)
+			fds |= ((fd_args >> i) & 1) * ((u32)h->args[i] ^ (u32)-100);
+		bool keyable = !fds && h->ret != -24 /* EMFILE: the descriptor count */ &&
+			       !((h->ret == -7 || h->ret == -26) && (h->nr == WF_NR_EXECVE || h->nr == WF_NR_EXECVEAT));
+		w->keyable = keyable;
+		w->fcwd = 0;
+		w->froot = 0;
+		if (keyable) {  /* st and fs not tested: each test would double the paths below (sig_direct checks d) */
+			w->fcwd = sig_direct(w, fs->pwd.dentry, fs->pwd.mnt, fs->root.dentry, fs->root.mnt);
+			if (w->fcwd)
+				w->froot = sig_direct(w, fs->root.dentry, fs->root.mnt, 0, 0);
+		}
+	}
 	c->n_files = 0;
 	c->uid = cred->uid.val;
 	c->euid = cred->euid.val;
@@ -1545,8 +1651,16 @@ __noinline int capture_context(struct scratch_buf *sb, u32 off, u32 flags, u32 f
 	c->securebits = cred->securebits;
 	c->cap_eff = 0;
 	c->cap_prm = 0;
-	bpf_probe_read_kernel(&c->cap_eff, 8, __builtin_preserve_access_index(&cred->cap_effective));
-	bpf_probe_read_kernel(&c->cap_prm, 8, __builtin_preserve_access_index(&cred->cap_permitted));
+	if (bpf_core_field_offset(struct cred, cap_effective) == bpf_core_field_offset(struct cred, cap_permitted) + 8) {
+		/* neighbours, as in every kernel: one read (kernel_cap_t is two u32 before 6.3, one u64 since) */
+		u64 caps[2] = {};
+		bpf_probe_read_kernel(caps, 16, __builtin_preserve_access_index(&cred->cap_permitted));
+		c->cap_prm = caps[0];
+		c->cap_eff = caps[1];
+	} else {
+		bpf_probe_read_kernel(&c->cap_eff, 8, __builtin_preserve_access_index(&cred->cap_effective));
+		bpf_probe_read_kernel(&c->cap_prm, 8, __builtin_preserve_access_index(&cred->cap_permitted));
+	}
 	struct group_info *gi = cred->group_info;
 	int ng = gi ? gi->ngroups : 0;
 	c->ngroups = ng;
@@ -1600,16 +1714,14 @@ __noinline int capture_context(struct scratch_buf *sb, u32 off, u32 flags, u32 f
 	c->sig_blocked = task->blocked.sig[0];
 
 	u32 end = o + sizeof(*c);
+
+	if (context_same(sb, o, st))
+		return o + sizeof(struct wf_ctx_ref);
 	/* as a number (global functions take scalars, not kernel pointers) */
 	u64 fsp = 0;
 	bpf_probe_read_kernel(&fsp, sizeof(fsp), __builtin_preserve_access_index(&task->fs));
 	u64 cwd = fsp ? fsp + bpf_core_field_offset(struct fs_struct, pwd) : 0;
 	u64 root = fsp ? fsp + bpf_core_field_offset(struct fs_struct, root) : 0;
-
-	/* the key's signatures go to st->next_cwd/next_root (0: no key), not in registers, and st is not tested here: fewer
-	 * verifier states */
-	if (context_same(sb, o, fd_args, fsp, st))
-		return o + sizeof(struct wf_ctx_ref);
 	end = ctx_file(sb, end, 6, cwd, 0);
 	end = ctx_file(sb, end, 7, root, 0);
 	u32 nf = 2;
@@ -1651,7 +1763,12 @@ __noinline int keep_context_key(struct scratch_buf *sb, struct task_state *st, u
 		return 0;
 	u64 o = st->next_off;
 	VERIFIER_MASK(o, 0xfff);
-	__builtin_memcpy(st->ctx_hdr, sb->data + o, sizeof(struct wf_context));
+	/* a word at a time (a byte-wise memcpy of u8 arrays: 640 instructions) */
+	const u64 *from = (const u64 *)(sb->data + o);
+	u64 *to = (u64 *)st->ctx_hdr;
+#pragma unroll
+	for (u32 k = 0; k < sizeof(struct wf_context) / 8; k++)
+		to[k] = from[k];
 	struct wf_context *k = (struct wf_context *)st->ctx_hdr;
 	k->size = 0;
 	k->seq = 0;
@@ -1823,6 +1940,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	struct task_struct *task = bpf_get_current_task_btf();
 	/* loaded before any branch: the verifier looks this load up once, not once per path (see capture_context) */
 	const struct cred *cred = task->cred;
+	struct css_set *cgs = task->cgroups;
 	asm volatile("" ::: "memory");
 	struct task_state *st = state_of(task, false);
 
@@ -1911,15 +2029,18 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	h->args[3] = regs->r10;
 	h->args[4] = regs->r8;
 	h->args[5] = regs->r9;
-	u64 pt = bpf_get_current_pid_tgid();
-	h->tgid = pt >> 32;
-	h->tid = (u32)pt;
+	h->tgid = task->tgid;  /* what bpf_get_current_pid_tgid() returns, without the call */
+	h->tid = task->pid;
 	h->uid = cred->uid.val;
 	h->euid = cred->euid.val;
 	h->gid = cred->gid.val;
 	h->egid = cred->egid.val;
-	bpf_get_current_comm(h->comm, sizeof(h->comm));
-	h->cgroup_id = bpf_get_current_cgroup_id();
+	/* what bpf_get_current_comm() copies, without the call: the kernel keeps comm NUL-padded (strscpy_pad) */
+	for (u32 i = 0; i < sizeof(h->comm); i++)
+		h->comm[i] = task->comm[i];
+	/* what bpf_get_current_cgroup_id() returns (task_dfl_cgroup(current)->kn->id), as three loads instead of a helper
+	 * call with its RCU section (the program runs in one) */
+	h->cgroup_id = cgs->dfl_cgrp->kn->id;
 
 	note_pending_signal(st, ret);
 	u32 off = copy_evidence(sb, st, ret);
@@ -1933,7 +2054,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	}
 	u32 blobs_at = off;
 	off = capture_args(sb, spec, off);
-	if (spec)
+	if (spec && (spec->entry_size || spec->nested_arg < 6))  /* the call only for the few specs with either */
 		off = capture_nested(sb, blobs_at, off, nr);
 
 	/* Blobs end before WF_SCRATCH (see blob_room); the mask proves it to the verifier. */
@@ -1947,7 +2068,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	} else {
 		stat_inc(success == WF_EVF_FOLLOWUP && !cfg.report_success ? WF_STAT_FOLLOWUPS : WF_STAT_REPORTED);
 		if (st && st->next_seq)
-			keep_context_key(sb, st, (u32)pt);
+			keep_context_key(sb, st, h->tid);
 	}
 	return 0;
 }

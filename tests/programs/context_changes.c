@@ -16,6 +16,8 @@
  *   after_badfd    the context before it again
  *   thread         the same, from a second thread
  *   deleted        in the cwd after it was removed
+ *   mnt (2 times)  in DIR/m/d on a tmpfs mounted at DIR/m (a walk that crosses a mount: the kernel's other signature)
+ *   unmounted      in DIR/m/d again, with the tmpfs unmounted (the same names on the file system below)
  *
  * Usage: context_changes DIR      (DIR exists and is empty)
  */
@@ -25,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -92,5 +95,20 @@ int main(int argc, char **argv)
 	CHECK(pthread_join(t, 0));
 	CHECK(rmdir(xc));
 	fail("deleted");
+	char m[4096], md[4096];
+	snprintf(m, sizeof(m), "%s/m", argv[1]);
+	snprintf(md, sizeof(md), "%s/m/d", argv[1]);
+	CHECK(mkdir(m, 0755));
+	CHECK(mount("wf-ctx", m, "tmpfs", 0, "mode=0755"));
+	CHECK(mkdir(md, 0755));
+	CHECK(chdir(md));
+	fail("mnt");
+	fail("mnt");
+	CHECK(chdir(argv[1]));
+	CHECK(umount(m));
+	CHECK(mkdir(md, 0755));
+	CHECK(chdir(md));
+	fail("unmounted");
+	CHECK(chdir(argv[1]));
 	return 0;
 }
