@@ -137,7 +137,7 @@ internal static class BtfIdCache
     }
 
     /// <summary>A regular file (not a symlink) owned by root: the only kind read.</summary>
-    internal static bool Trusted(string file) => SafeDirectory.LStat(file) is { } st && SafeDirectory.IsRegular(st.Mode) && st.Uid == 0;
+    private static bool Trusted(string file) => SafeDirectory.LStat(file) is { } st && SafeDirectory.IsRegular(st.Mode) && st.Uid == 0;
 
     private static void Write(string file, string name, int id) => Write(file, [(name, id)]);
 

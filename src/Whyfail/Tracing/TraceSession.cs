@@ -99,28 +99,23 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
 
     /// <summary>
     /// The origin resolver's symbol table (/proc/kallsyms: seconds in the lab's emulated CPU) and the kernel's BTF that it asks
-    /// return types of (5 MB: a second of the lab's emulated CPU) are read while the programs load, so that making the resolver
+    /// return types of (5 MB: a second of the lab's emulated CPU) are read on threads of their own, so that making the resolver
     /// does not hold the loop (read at the first failure, they held it past the command's exit: issue 16, exit -> prompt).
-    /// One after the other on ONE thread: under QEMU/TCG every vCPU of the guest runs on one host thread, and a third runnable
-    /// thread took a third of the guest's CPU from the main thread, which loads the programs and releases the command (the
-    /// up-front path); on real cores two reads in a row still end long before the load does.
     /// </summary>
     private void StartResolverReads(OriginPlan origins)
     {
         if (origins.Functions.Count == 0 || _kallsyms != null) return;
-        var kinds = _returnKinds = BtfReturnKinds.ForRunningKernel();
         _kallsyms = Task.Run(() =>
         {
-            var k = KallsymsCache.Load();
+            var k = Kallsyms.Load();
             StartupTimes.Mark("kallsyms read");
-            // The BTF after the symbols: the resolver (made at the release) needs the symbols first; a return kind asked
-            // before this ends waits for it (a Lazy).
-            _ = Task.Run(() =>
-            {
-                kinds.Warm();
-                StartupTimes.Mark("kernel BTF read");
-            });
             return k;
+        });
+        var kinds = _returnKinds = BtfReturnKinds.ForRunningKernel();
+        _ = Task.Run(() =>
+        {
+            kinds.Warm();
+            StartupTimes.Mark("kernel BTF read");
         });
     }
 
@@ -207,7 +202,6 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         StartupTimes.Mark("analysis warmed up");
         bool runs = run.Host.Begin(capture);
         StartupTimes.Mark("command released");
-        if (StartupTimes.Enabled) StartupTimes.Mark($"collections before the release: {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}");
         StartResolverReads(run.Origins);
         if (_child != null && runs)
             run.Injector?.Start(_child.Id, renderer.Notice);

@@ -41,9 +41,6 @@ public sealed class Kallsyms
         }
     }
 
-    /// <summary>A table from symbols already sorted by address, with their sizes (<see cref="KallsymsCache"/>).</summary>
-    internal static Kallsyms FromSorted(KernelSymbol[] sorted, bool visible, string source) => new(sorted, visible, source);
-
     /// <summary>Where the table was read from (a path or a description).</summary>
     public string Source { get; }
 
