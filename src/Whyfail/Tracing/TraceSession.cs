@@ -275,22 +275,22 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         var captures = Decoder.CaptureSpecs().ToList();
         StartupTimes.Mark("capture specs made");
         return new(new CaptureOptions
-    {
-        TraceAll = settings.System,
-        ReportSuccess = settings.All,
-        Follow = settings.Follow,
-        RingBufferBytes = settings.BufferBytes,
-        Captures = captures,
-        OriginFunctions = origins.Functions,
-        OriginUpFront = origins.UpFront,
-        OriginBackend = settings.Backend,
-        OriginProgress = Progress("attaching origin probes"),
-        OriginArgs = settings.Args,
-        Pinpoint = settings.Pinpoint,
-        Syscalls = settings.Syscalls?.ToHashSet(),
-        Errnos = settings.Errnos?.ToHashSet(),
-        Comms = settings.Comms?.ToList(),
-    });
+        {
+            TraceAll = settings.System,
+            ReportSuccess = settings.All,
+            Follow = settings.Follow,
+            RingBufferBytes = settings.BufferBytes,
+            Captures = captures,
+            OriginFunctions = origins.Functions,
+            OriginUpFront = origins.UpFront,
+            OriginBackend = settings.Backend,
+            OriginProgress = Progress("attaching origin probes"),
+            OriginArgs = settings.Args,
+            Pinpoint = settings.Pinpoint,
+            Syscalls = settings.Syscalls?.ToHashSet(),
+            Errnos = settings.Errnos?.ToHashSet(),
+            Comms = settings.Comms?.ToList(),
+        });
     }
 
     /// <summary>
