@@ -42,20 +42,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         StartupTimes.Mark("settings checked");
         var origins = PlanOrigins(renderer);
         StartupTimes.Mark("origins planned");
-        // The origin resolver's symbol table (/proc/kallsyms: seconds in the lab's emulated CPU) is read on a thread of
-        // its own while the programs load, so that making the resolver after the release does not hold the loop.
-        _kallsyms = origins.Functions.Count > 0 ? Task.Run(() => Kallsyms.Load()) : null;
-        // So is the kernel's BTF that the resolver asks return types of (5 MB: a second of the lab's emulated CPU): read at
-        // the first failure, it held the loop past the command's exit (issue 16: exit -> prompt).
-        if (origins.Functions.Count > 0)
-        {
-            var kinds = _returnKinds = BtfReturnKinds.ForRunningKernel();
-            _ = Task.Run(() =>
-            {
-                kinds.Warm();
-                StartupTimes.Mark("kernel BTF read");
-            });
-        }
+        if (!ResolverReadsLate) StartResolverReads(origins);
         // The launcher (whyfail itself, held before exec) starts now so that its start-up overlaps loading the
         // BPF programs; killed if the session fails before releasing it. SIGHUP with -o FILE and no command
         // reopens the file (log rotation of a long --system or -p session).
@@ -105,6 +92,31 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         if (_output.Failure != null)
             throw new WhyfailException($"cannot write to {_output.Name}: {_output.Failure}; the report is incomplete", ExitCodes.Output);
         return exitCode;
+    }
+
+    /// <summary>WHYFAIL_RESOLVER_LATE=1 (a measuring aid): the resolver's reads start when the command is released.</summary>
+    private static readonly bool ResolverReadsLate = Environment.GetEnvironmentVariable("WHYFAIL_RESOLVER_LATE") == "1";
+
+    /// <summary>
+    /// The origin resolver's symbol table (/proc/kallsyms: seconds in the lab's emulated CPU) and the kernel's BTF that it asks
+    /// return types of (5 MB: a second of the lab's emulated CPU) are read on threads of their own, so that making the resolver
+    /// does not hold the loop (read at the first failure, they held it past the command's exit: issue 16, exit -> prompt).
+    /// </summary>
+    private void StartResolverReads(OriginPlan origins)
+    {
+        if (origins.Functions.Count == 0 || _kallsyms != null) return;
+        _kallsyms = Task.Run(() =>
+        {
+            var k = Kallsyms.Load();
+            StartupTimes.Mark("kallsyms read");
+            return k;
+        });
+        var kinds = _returnKinds = BtfReturnKinds.ForRunningKernel();
+        _ = Task.Run(() =>
+        {
+            kinds.Warm();
+            StartupTimes.Mark("kernel BTF read");
+        });
     }
 
     /// <summary>What one run's steps share; the disposable parts are owned (and disposed) by <see cref="Run"/>.</summary>
@@ -190,6 +202,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         StartupTimes.Mark("analysis warmed up");
         bool runs = run.Host.Begin(capture);
         StartupTimes.Mark("command released");
+        StartResolverReads(run.Origins);
         if (_child != null && runs)
             run.Injector?.Start(_child.Id, renderer.Notice);
         else if (_child == null)
@@ -257,23 +270,28 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
     }
 
     /// <summary>Loads and attaches the tracepoint programs (and the origin probes planned before the command starts).</summary>
-    private TracepointCapture OpenCapture(OriginPlan origins) => new(new CaptureOptions
+    private TracepointCapture OpenCapture(OriginPlan origins)
     {
-        TraceAll = settings.System,
-        ReportSuccess = settings.All,
-        Follow = settings.Follow,
-        RingBufferBytes = settings.BufferBytes,
-        Captures = Decoder.CaptureSpecs().ToList(), // read twice (configuration, the map): copied once
-        OriginFunctions = origins.Functions,
-        OriginUpFront = origins.UpFront,
-        OriginBackend = settings.Backend,
-        OriginProgress = Progress("attaching origin probes"),
-        OriginArgs = settings.Args,
-        Pinpoint = settings.Pinpoint,
-        Syscalls = settings.Syscalls?.ToHashSet(),
-        Errnos = settings.Errnos?.ToHashSet(),
-        Comms = settings.Comms?.ToList(),
-    });
+        var captures = Decoder.CaptureSpecs().ToList(); // read twice (configuration, the map): copied once
+        StartupTimes.Mark("capture specs made");
+        return new(new CaptureOptions
+        {
+            TraceAll = settings.System,
+            ReportSuccess = settings.All,
+            Follow = settings.Follow,
+            RingBufferBytes = settings.BufferBytes,
+            Captures = captures,
+            OriginFunctions = origins.Functions,
+            OriginUpFront = origins.UpFront,
+            OriginBackend = settings.Backend,
+            OriginProgress = Progress("attaching origin probes"),
+            OriginArgs = settings.Args,
+            Pinpoint = settings.Pinpoint,
+            Syscalls = settings.Syscalls?.ToHashSet(),
+            Errnos = settings.Errnos?.ToHashSet(),
+            Comms = settings.Comms?.ToList(),
+        });
+    }
 
     /// <summary>
     /// With origin probes attached: the resolver that names where each error was born, the growth of the watched set

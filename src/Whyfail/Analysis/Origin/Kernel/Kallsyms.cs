@@ -55,19 +55,26 @@ public sealed class Kallsyms
     public static Kallsyms Load(string path = DefaultPath)
     {
         byte[] data;
+        int length = 0;
         try
         {
-            // One pass with large reads: /proc/kallsyms is a seq_file (length 0), and small reads make it slow.
+            // One pass with large reads: /proc/kallsyms is a seq_file (length 0), and small reads make it slow. Read into one
+            // buffer that grows by doubling and is parsed in place (no copies: each is megabytes for the collector).
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
-            var buffer = new MemoryStream(8 << 20);
-            stream.CopyTo(buffer, 1 << 20);
-            data = buffer.GetBuffer().AsSpan(0, (int)buffer.Length).ToArray();
+            data = GC.AllocateUninitializedArray<byte>(8 << 20);
+            while (true)
+            {
+                if (length == data.Length) Array.Resize(ref data, data.Length * 2);
+                int n = stream.Read(data, length, Math.Min(data.Length - length, 1 << 20));
+                if (n <= 0) break;
+                length += n;
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new KernelAnalysisException($"cannot read {path}: {e.Message}", e);
         }
-        return Parse(data, path);
+        return Parse(data.AsSpan(0, length), path);
     }
 
     public static Kallsyms Parse(string text, string source = "kallsyms") => Parse(System.Text.Encoding.UTF8.GetBytes(text), source);
