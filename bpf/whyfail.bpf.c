@@ -2054,7 +2054,9 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	h->euid = cred->euid.val;
 	h->gid = cred->gid.val;
 	h->egid = cred->egid.val;
-	bpf_get_current_comm(h->comm, sizeof(h->comm));
+	/* what bpf_get_current_comm() copies, without the call: the kernel keeps comm NUL-padded (strscpy_pad) */
+	for (u32 i = 0; i < sizeof(h->comm); i++)
+		h->comm[i] = task->comm[i];
 	/* what bpf_get_current_cgroup_id() returns (task_dfl_cgroup(current)->kn->id), as three loads instead of a helper
 	 * call with its RCU section (the program runs in one) */
 	h->cgroup_id = cgs->dfl_cgrp->kn->id;
@@ -2071,7 +2073,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	}
 	u32 blobs_at = off;
 	off = capture_args(sb, spec, off);
-	if (spec)
+	if (spec && (spec->entry_size || spec->nested_arg < 6))  /* the call only for the few specs with either */
 		off = capture_nested(sb, blobs_at, off, nr);
 
 	/* Blobs end before WF_SCRATCH (see blob_room); the mask proves it to the verifier. */
