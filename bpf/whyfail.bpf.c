@@ -1953,13 +1953,24 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 	return 0;
 }
 
+/*
+ * What bpf_get_current_cgroup_id() returns (task_dfl_cgroup(current)->kn->id), as three loads instead of a helper
+ * call with its RCU section (the program runs in one). Global, so verified once: since 6.4 every pointer loaded
+ * from a trusted or RCU pointer (task->cgroups, ->dfl_cgrp, ->kn) costs the verifier up to four searches of the
+ * whole vmlinux BTF by name (btf_nested_type_is_trusted), and on_sys_exit reached this line on three paths
+ * (bench/README "Verifier cost of on_sys_exit").
+ */
+__noinline u64 current_cgroup_id(void)
+{
+	return bpf_get_current_task_btf()->cgroups->dfl_cgrp->kn->id;
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	/* loaded before any branch: the verifier looks this load up once, not once per path (see capture_context) */
 	const struct cred *cred = task->cred;
-	struct css_set *cgs = task->cgroups;
 	asm volatile("" ::: "memory");
 	struct task_state *st = state_of(task, false);
 
@@ -2057,9 +2068,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	/* what bpf_get_current_comm() copies, without the call: the kernel keeps comm NUL-padded (strscpy_pad) */
 	for (u32 i = 0; i < sizeof(h->comm); i++)
 		h->comm[i] = task->comm[i];
-	/* what bpf_get_current_cgroup_id() returns (task_dfl_cgroup(current)->kn->id), as three loads instead of a helper
-	 * call with its RCU section (the program runs in one) */
-	h->cgroup_id = cgs->dfl_cgrp->kn->id;
+	h->cgroup_id = current_cgroup_id();
 
 	note_pending_signal(st, ret);
 	u32 off = copy_evidence(sb, st, ret);
