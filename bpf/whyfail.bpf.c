@@ -745,6 +745,49 @@ __noinline int capture_one(struct scratch_buf *sb, u32 off, u32 what, u64 val, u
  * its address (8 bytes, WF_BLOB_FAULTED: strace shows the pointer); where the array itself runs into unreadable
  * memory, a faulted blob with no data marks the index (strace's "... address" comment).
  */
+/*
+ * One element of capture_strv's array: the string at p (its pointer itself when unreadable; p 0: the array itself
+ * was unreadable there, as bpf_probe_read_user zeroes what it cannot read and a readable 0 ends the array first). Global, so that the verifier
+ * checks it once, not once per element of capture_strv's loop (the string's length, kept precise through off,
+ * made each element's paths distinct: half of on_sys_exit's verification, bench/README "Verifier cost").
+ * Returns the new offset; with WF_STRV_STOP set when the array ends here (no room, or unreadable).
+ */
+#define WF_STRV_STOP 0x80000000u
+__noinline u32 capture_strv_one(struct scratch_buf *sb, u32 off, u32 i, u32 k, u64 p)
+{
+	if (!sb)
+		return off | WF_STRV_STOP;
+	struct wf_event *h = (struct wf_event *)sb->data;
+	if (!blob_room(off)) {
+		h->flags |= WF_EVF_BLOB_TRUNCATED;
+		return off | WF_STRV_STOP;
+	}
+	u64 o = off;
+	VERIFIER_MASK(o, 0x3fff);
+	struct wf_blob *b = (struct wf_blob *)(sb->data + o);
+	b->arg = i;
+	b->index = k;
+	b->full_len = 0;
+	if (!p) {
+		b->kind = WF_CAP_STRV | WF_BLOB_FAULTED;
+		b->len = 0xffff;
+		h->n_blobs++;
+		return (o + sizeof(*b)) | WF_STRV_STOP;
+	}
+	long n = bpf_probe_read_user_str(sb->data + o + sizeof(*b), STRV_EACH, (void *)p);
+	b->kind = WF_CAP_STRV;
+	if (n > 0) {
+		n--;
+	} else if (n < 0) {
+		__builtin_memcpy(sb->data + o + sizeof(*b), &p, sizeof(p));
+		b->kind = WF_CAP_STRV | WF_BLOB_FAULTED;
+		n = sizeof(p);
+	}
+	b->len = n;
+	h->n_blobs++;
+	return o + ((sizeof(*b) + (u32)n + 7) & ~7u);
+}
+
 __noinline int capture_strv(struct scratch_buf *sb, u32 off, u32 i, u64 val)
 {
 	if (!sb)
@@ -755,34 +798,10 @@ __noinline int capture_strv(struct scratch_buf *sb, u32 off, u32 i, u64 val)
 		long bad = bpf_probe_read_user(&p, sizeof(p), (void *)(val + k * 8));
 		if (!bad && !p)
 			return off;
-		if (!blob_room(off)) {
-			h->flags |= WF_EVF_BLOB_TRUNCATED;
-			return off;
-		}
-		u64 o = off;
-		VERIFIER_MASK(o, 0x3fff);
-		struct wf_blob *b = (struct wf_blob *)(sb->data + o);
-		b->arg = i;
-		b->index = k;
-		b->full_len = 0;
-		if (bad) {
-			b->kind = WF_CAP_STRV | WF_BLOB_FAULTED;
-			b->len = 0xffff;
-			h->n_blobs++;
-			return o + sizeof(*b);
-		}
-		long n = bpf_probe_read_user_str(sb->data + o + sizeof(*b), STRV_EACH, (void *)p);
-		b->kind = WF_CAP_STRV;
-		if (n > 0) {
-			n--;
-		} else if (n < 0) {
-			__builtin_memcpy(sb->data + o + sizeof(*b), &p, sizeof(p));
-			b->kind = WF_CAP_STRV | WF_BLOB_FAULTED;
-			n = sizeof(p);
-		}
-		b->len = n;
-		h->n_blobs++;
-		off = o + ((sizeof(*b) + (u32)n + 7) & ~7u);
+		u32 next = capture_strv_one(sb, off, i, k, bad ? 0 : p);
+		if (next & WF_STRV_STOP)
+			return next & ~WF_STRV_STOP;
+		off = next;
 	}
 	/* more elements than we copy: say so */
 	u64 p = 0;
@@ -1934,13 +1953,24 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 	return 0;
 }
 
+/*
+ * What bpf_get_current_cgroup_id() returns (task_dfl_cgroup(current)->kn->id), as three loads instead of a helper
+ * call with its RCU section (the program runs in one). Global, so verified once: since 6.4 every pointer loaded
+ * from a trusted or RCU pointer (task->cgroups, ->dfl_cgrp, ->kn) costs the verifier up to four searches of the
+ * whole vmlinux BTF by name (btf_nested_type_is_trusted), and on_sys_exit reached this line on three paths
+ * (bench/README "Verifier cost of on_sys_exit").
+ */
+__noinline u64 current_cgroup_id(void)
+{
+	return bpf_get_current_task_btf()->cgroups->dfl_cgrp->kn->id;
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	/* loaded before any branch: the verifier looks this load up once, not once per path (see capture_context) */
 	const struct cred *cred = task->cred;
-	struct css_set *cgs = task->cgroups;
 	asm volatile("" ::: "memory");
 	struct task_state *st = state_of(task, false);
 
@@ -2038,9 +2068,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	/* what bpf_get_current_comm() copies, without the call: the kernel keeps comm NUL-padded (strscpy_pad) */
 	for (u32 i = 0; i < sizeof(h->comm); i++)
 		h->comm[i] = task->comm[i];
-	/* what bpf_get_current_cgroup_id() returns (task_dfl_cgroup(current)->kn->id), as three loads instead of a helper
-	 * call with its RCU section (the program runs in one) */
-	h->cgroup_id = cgs->dfl_cgrp->kn->id;
+	h->cgroup_id = current_cgroup_id();
 
 	note_pending_signal(st, ret);
 	u32 off = copy_evidence(sb, st, ret);

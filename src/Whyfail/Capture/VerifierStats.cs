@@ -9,10 +9,14 @@ namespace Whyfail.Capture;
 /// WHYFAIL_VERIFIER_STATS=1: asks the kernel's verifier for its statistics of each program loaded (log level 4:
 /// instructions processed, states, verification time) and prints one line per program on standard error after the
 /// load, with the load's wall and CPU time. A measuring aid for start-up (bench/README "Start-up"); off by default.
+/// WHYFAIL_VERIFIER_LOG=DIR as well: the whole log of each program (level 2: every instruction the verifier walks,
+/// with the source line) goes to DIR/NAME.log, for finding what multiplies the verifier's states (bench/README).
 /// </summary>
 internal sealed unsafe class VerifierStats : IDisposable
 {
-    private const nuint LogSize = 4096;
+    private const nuint LogSize = 65536; // level 4 also logs a line per global function: 4 KiB ran out (ENOSPC)
+    private const nuint FullLogSize = 256u << 20;
+    private readonly string? _logDir = Environment.GetEnvironmentVariable("WHYFAIL_VERIFIER_LOG");
     private readonly List<(string Name, nint Buffer)> _programs = [];
     private readonly long _start = Stopwatch.GetTimestamp();
     private readonly TimeSpan _cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
@@ -24,9 +28,10 @@ internal sealed unsafe class VerifierStats : IDisposable
         for (nint p = Libbpf.NextProgram(obj, 0); p != 0; p = Libbpf.NextProgram(obj, p))
         {
             if (!Libbpf.ProgramAutoload(p)) continue;
-            var buf = (nint)NativeMemory.AllocZeroed(LogSize);
-            Libbpf.ProgramSetLogBuf(p, (byte*)buf, LogSize);
-            Libbpf.ProgramSetLogLevel(p, 4);
+            nuint size = stats._logDir is null ? LogSize : FullLogSize;
+            var buf = (nint)NativeMemory.AllocZeroed(size);
+            Libbpf.ProgramSetLogBuf(p, (byte*)buf, size);
+            Libbpf.ProgramSetLogLevel(p, stats._logDir is null ? 4u : 6u);
             stats._programs.Add((Marshal.PtrToStringUTF8(Libbpf.ProgramName(p)) ?? "?", buf));
         }
         return stats;
@@ -39,6 +44,11 @@ internal sealed unsafe class VerifierStats : IDisposable
         foreach (var (name, buf) in _programs)
         {
             string log = Marshal.PtrToStringUTF8(buf) ?? "";
+            if (_logDir is not null)
+            {
+                var all = new ReadOnlySpan<byte>((void*)buf, (int)FullLogSize);
+                File.WriteAllBytes(Path.Combine(_logDir, name + ".log"), all[..(all.LastIndexOfAnyExcept((byte)0) + 1)]);
+            }
             var lines = log.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             string processed = lines.FirstOrDefault(l => l.StartsWith("processed ", StringComparison.Ordinal)) ?? "no statistics";
             string time = lines.FirstOrDefault(l => l.StartsWith("verification time", StringComparison.Ordinal)) ?? "";
