@@ -47,7 +47,12 @@ internal sealed unsafe class VerifierStats : IDisposable
             if (_logDir is not null)
             {
                 var all = new ReadOnlySpan<byte>((void*)buf, (int)FullLogSize);
-                File.WriteAllBytes(Path.Combine(_logDir, name + ".log"), all[..(all.LastIndexOfAnyExcept((byte)0) + 1)]);
+                // written as root into a directory someone named: the old file (or a symlink planted in its place) is
+                // removed, and the new one made with O_CREAT|O_EXCL, which never follows a symlink
+                var path = Path.Combine(_logDir, name + ".log");
+                File.Delete(path);
+                using var f = new FileStream(path, FileMode.CreateNew, FileAccess.Write);
+                f.Write(all[..(all.LastIndexOfAnyExcept((byte)0) + 1)]);
             }
             var lines = log.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             string processed = lines.FirstOrDefault(l => l.StartsWith("processed ", StringComparison.Ordinal)) ?? "no statistics";
