@@ -68,21 +68,41 @@ internal static partial class SafeDirectory
                 if (st == null) return $"{path} vanished after creating it";
             }
             var (mode, uid) = st.Value;
+            if (!last)
+            {
+                if (AncestorProblem(path, mode, uid, owner) is { } why) return why;
+                continue;
+            }
             if (IsSymlink(mode)) return $"{path} is a symbolic link";
             if (!IsDirectory(mode)) return $"{path} is not a directory";
-            bool otherWritable = (mode & 0x12) != 0; // S_IWGRP | S_IWOTH
-            bool sticky = (mode & 0x200) != 0;
-            if (last)
-            {
-                if (uid != owner) return $"{path} is owned by uid {uid}, not {owner}";
-                if (otherWritable) return $"{path} is writable by group or others (mode {Convert.ToString(mode & 0xfff, 8)})";
-            }
-            else
-            {
-                if (uid != 0 && uid != owner) return $"{path} is owned by uid {uid}";
-                if (otherWritable && !(sticky && uid == 0)) return $"{path} is writable by group or others and not a root-owned sticky directory";
-            }
+            if (uid != owner) return $"{path} is owned by uid {uid}, not {owner}";
+            if ((mode & 0x12) != 0) return $"{path} is writable by group or others (mode {Convert.ToString(mode & 0xfff, 8)})";
         }
+        return null;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="directory"/> and every directory above it up to / is one that only root or
+    /// <paramref name="owner"/> can change (the rule <see cref="EnsurePrivate"/> applies to ancestors): a real directory,
+    /// owned by one of them, not writable by group or others unless root-owned and sticky. A file checked in such a
+    /// directory cannot be renamed away and replaced by someone else before it is used.
+    /// </summary>
+    public static bool Unchangeable(string directory, uint owner)
+    {
+        for (string? d = Path.GetFullPath(directory); d != null; d = Path.GetDirectoryName(d))
+            if (LStat(d) is not { } st || AncestorProblem(d, st.Mode, st.Uid, owner) is not null) return false;
+        return true;
+    }
+
+    /// <summary>Why a directory above the one checked lets someone other than root or the owner change it, or null.</summary>
+    private static string? AncestorProblem(string path, int mode, uint uid, uint owner)
+    {
+        if (IsSymlink(mode)) return $"{path} is a symbolic link";
+        if (!IsDirectory(mode)) return $"{path} is not a directory";
+        if (uid != 0 && uid != owner) return $"{path} is owned by uid {uid}";
+        bool otherWritable = (mode & 0x12) != 0; // S_IWGRP | S_IWOTH
+        bool sticky = (mode & 0x200) != 0;
+        if (otherWritable && !(sticky && uid == 0)) return $"{path} is writable by group or others and not a root-owned sticky directory";
         return null;
     }
 }

@@ -137,7 +137,7 @@ public static unsafe class Launcher
     /// The small launcher executable (the same code, without the rest of whyfail: it starts several times faster): beside
     /// whyfail (out/whyfail-launch) or where the package installs it for /usr/bin/whyfail (/usr/lib/whyfail/whyfail-launch).
     /// Only a regular file that no one but root or whyfail's own owner can write, in directories no one else can change
-    /// (each one up to / owned by root or that owner, and not writable by group or others unless sticky: otherwise the
+    /// (each one up to / owned by root or that owner, and not writable by group or others unless root's and sticky: otherwise the
     /// file checked here could be renamed away and another put in its place before it is run); null otherwise (whyfail
     /// then re-executes itself as `whyfail __launch`), and with WHYFAIL_SMALL_LAUNCHER=0 (to compare, bench/startup).
     /// </summary>
@@ -153,24 +153,12 @@ public static unsafe class Launcher
             {
                 if (SafeDirectory.LStat(path) is { } st && SafeDirectory.IsRegular(st.Mode) && (st.Uid == 0 || st.Uid == me.Uid)
                     && (st.Mode & 0x12 /* group, other write */) == 0 && (st.Mode & 0x40 /* owner execute */) != 0
-                    && DirectoriesKept(Path.GetDirectoryName(path)!, me.Uid))
+                    && SafeDirectory.Unchangeable(Path.GetDirectoryName(path)!, me.Uid))
                     return path;
             }
             catch (IOException) { } // (e.g. a path component that is not a directory)
         }
         return null;
-    }
-
-    /// <summary>Each directory from <paramref name="dir"/> up to / is a real directory (not a symlink) that only root or
-    /// <paramref name="owner"/> can change: owned by one of them, and not writable by group or others unless sticky.</summary>
-    private static bool DirectoriesKept(string dir, uint owner)
-    {
-        for (string? d = dir; d != null; d = Path.GetDirectoryName(d))
-        {
-            if (SafeDirectory.LStat(d) is not { } st || !SafeDirectory.IsDirectory(st.Mode) || (st.Uid != 0 && st.Uid != owner)) return false;
-            if ((st.Mode & 0x12 /* group, other write */) != 0 && (st.Mode & 0x200 /* sticky */) == 0) return false;
-        }
-        return true;
     }
 
     /// <summary>Lets the adopted launcher go on to exec the command: writes the go byte.</summary>
