@@ -46,13 +46,12 @@ internal sealed unsafe class VerifierStats : IDisposable
             string log = Marshal.PtrToStringUTF8(buf) ?? "";
             if (_logDir is not null)
             {
-                var all = new ReadOnlySpan<byte>((void*)buf, (int)FullLogSize);
                 // written as root into a directory someone named: the old file (or a symlink planted in its place) is
                 // removed, and the new one made with O_CREAT|O_EXCL, which never follows a symlink
                 var path = Path.Combine(_logDir, name + ".log");
                 File.Delete(path);
                 using var f = new FileStream(path, FileMode.CreateNew, FileAccess.Write);
-                f.Write(all[..(all.LastIndexOfAnyExcept((byte)0) + 1)]);
+                f.Write(MemoryMarshal.CreateReadOnlySpanFromNullTerminated((byte*)buf)); // the log is a string: up to its NUL
             }
             var lines = log.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             string processed = lines.FirstOrDefault(l => l.StartsWith("processed ", StringComparison.Ordinal)) ?? "no statistics";
