@@ -90,6 +90,27 @@ static __always_inline void stat_inc(u32 idx)
 		(*v)++;
 }
 
+/*
+ * The current task as an untrusted pointer (the kfunc bpf_rdonly_cast), where user space made that possible
+ * (cfg.task_btf_id: it turns the placeholder call into the kfunc's before loading), else the trusted one. Since 6.4 the
+ * verifier looks up every pointer it sees loaded through a trusted or RCU pointer (task->cred, ->fs, ->signal, ...)
+ * in the kernel's __safe_* type lists by name: up to four linear searches of the whole vmlinux BTF for each load on
+ * each path (btf_nested_type_is_trusted, 37-41 % of on_sys_exit's verification on 6.18); a load through an untrusted
+ * pointer is not looked up. At run time nothing changes: the verifier replaces the call by a register move, and a
+ * load through either pointer is the same instruction (BPF_PROBE_MEM). For loads only: helpers that want a trusted
+ * task (task storage) keep bpf_get_current_task_btf()'s. The extern kfunc declaration would make libbpf parse the
+ * whole vmlinux BTF (load CPU 52 -> 154 ms: bench/README "Verifier cost of on_sys_exit, session 14"), hence the
+ * placeholder.
+ */
+static void *(*wf_rdonly_cast)(const void *obj, u32 btf_id) = (void *)WF_CAST_HELPER;
+
+static __always_inline struct task_struct *untrusted_task(struct task_struct *task)
+{
+	if (cfg.task_btf_id)
+		return wf_rdonly_cast(task, cfg.task_btf_id);
+	return task;
+}
+
 static __always_inline struct task_state *state_of(struct task_struct *t, bool create)
 {
 	return bpf_task_storage_get(&tasks, t, 0, create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
@@ -788,26 +809,55 @@ __noinline u32 capture_strv_one(struct scratch_buf *sb, u32 off, u32 i, u32 k, u
 	return o + ((sizeof(*b) + (u32)n + 7) & ~7u);
 }
 
+/*
+ * capture_strv's walk: one element per bpf_loop step, so that the verifier checks the step once (a counted loop was
+ * walked 128 times over, its counter being precise: a quarter of on_sys_exit's instructions processed). The state
+ * lives in the caller's stack; the step finds the scratch buffer itself (an inlined per-CPU array lookup).
+ */
+struct strv_walk {
+	u64 val;               /* the array */
+	u32 off;               /* where the next blob goes */
+	u32 i;                 /* the argument */
+	u32 ended;             /* the array ended (NULL, unreadable, or no room) */
+	u32 pad;
+};
+
+static long strv_step(u64 k, void *ctx)
+{
+	struct strv_walk *s = ctx;
+	u32 zero = 0;
+	struct scratch_buf *sb = bpf_map_lookup_elem(&scratch, &zero);
+	if (!sb)
+		return 1;
+	u64 p = 0;
+	long bad = bpf_probe_read_user(&p, sizeof(p), (void *)(s->val + k * 8));
+	if (!bad && !p) {
+		s->ended = 1;
+		return 1;
+	}
+	u32 next = capture_strv_one(sb, s->off, s->i, k, bad ? 0 : p);
+	s->off = next & ~WF_STRV_STOP;
+	if (next & WF_STRV_STOP) {
+		s->ended = 1;
+		return 1;
+	}
+	return 0;
+}
+
 __noinline int capture_strv(struct scratch_buf *sb, u32 off, u32 i, u64 val)
 {
 	if (!sb)
 		return off;
 	struct wf_event *h = (struct wf_event *)sb->data;
-	for (int k = 0; k < STRV_MAX; k++) {
+	struct strv_walk s = { .val = val, .off = off, .i = i, .ended = 0 };
+	bpf_loop(STRV_MAX, strv_step, &s, 0);
+	if (!s.ended) {
+		/* more elements than we copy: say so */
 		u64 p = 0;
-		long bad = bpf_probe_read_user(&p, sizeof(p), (void *)(val + k * 8));
-		if (!bad && !p)
-			return off;
-		u32 next = capture_strv_one(sb, off, i, k, bad ? 0 : p);
-		if (next & WF_STRV_STOP)
-			return next & ~WF_STRV_STOP;
-		off = next;
+		if (!bpf_probe_read_user(&p, sizeof(p), (void *)(val + STRV_MAX * 8)) && p)
+			h->flags |= WF_EVF_BLOB_TRUNCATED;
 	}
-	/* more elements than we copy: say so */
-	u64 p = 0;
-	if (!bpf_probe_read_user(&p, sizeof(p), (void *)(val + STRV_MAX * 8)) && p)
-		h->flags |= WF_EVF_BLOB_TRUNCATED;
-	return off;
+	return s.off;
 }
 
 #include "copy_nested.h"
@@ -980,6 +1030,8 @@ struct walk_state {
 	u64 fcwd;              /* sig_direct() of the cwd and of the root (0: use path_sig) */
 	u64 froot;
 	u64 addr;              /* addr_of(): a kernel pointer's value as a number */
+	u32 steps;             /* ctx_file(): walk steps that went on */
+	u32 pad2;
 	u64 blk[16];           /* path_sig(): a block of kernel memory read at once */
 	u64 iblk[16];          /* path_sig(): the inode's block */
 };
@@ -1082,6 +1134,19 @@ __noinline int walk_step(struct scratch_buf *sb, struct walk_state *w)
 	w->used = used + (u32)n;
 	w->d = (u64)parent;
 	return !pseudo;
+}
+
+/* ctx_file's walk, a step per bpf_loop step (the verifier checks it once; a counted loop was walked 24 times over).
+ * w->steps counts the steps that went on, as the loop's counter did. */
+static long walk_loop_step(u64 k, void *unused)
+{
+	u32 zero = 0;
+	struct scratch_buf *sb = bpf_map_lookup_elem(&scratch, &zero);
+	struct walk_state *w = bpf_map_lookup_elem(&walks, &zero);
+	if (!sb || !w || !walk_step(sb, w))
+		return 1;
+	w->steps++;
+	return 0;
 }
 
 /* ---- "same context as before" (WF_EVF_CONTEXT_SAME) ---- */
@@ -1223,9 +1288,14 @@ static __noinline u64 sig_direct(struct walk_state *w, struct dentry *d, struct 
 	u64 mode = ino->i_mode, inum = ino->i_ino;
 	u64 vmv = addr_of(w, vm);
 	int mnt_id = 0;
-	if (bpf_probe_read_kernel(&mnt_id, sizeof(mnt_id), (void *)(vmv - bpf_core_field_offset(struct mount, mnt) +
-								   bpf_core_field_offset(struct mount, mnt_id))))
+	if (cfg.task_btf_id && cfg.mount_btf_id) {
+		/* struct mount around the vfsmount, as an untrusted typed pointer (see untrusted_task): a load, not a helper */
+		struct mount *mnt = wf_rdonly_cast((void *)(vmv - bpf_core_field_offset(struct mount, mnt)), cfg.mount_btf_id);
+		mnt_id = mnt->mnt_id;
+	} else if (bpf_probe_read_kernel(&mnt_id, sizeof(mnt_id), (void *)(vmv - bpf_core_field_offset(struct mount, mnt) +
+									  bpf_core_field_offset(struct mount, mnt_id)))) {
 		return 0;
+	}
 	u64 sig = mix(mix(mix(mix(mix(mix(0x64697265637421ULL, addr_of(w, d)), vmv), (u32)mnt_id), inum), mode),
 		      addr_of(w, vm->mnt_sb));
 	if (!rootd) {
@@ -1300,11 +1370,9 @@ __noinline int ctx_file(struct scratch_buf *sb, u32 off, u32 what, u64 pathp, u6
 	walk_begin(w, (u64)d, m, arg);
 	w->base = o + sizeof(*f);
 	w->used = 0;
-	int k;
-	for (k = 0; k < WF_CTX_DEPTH; k++)
-		if (!walk_step(sb, w))
-			break;
-	if (k == WF_CTX_DEPTH)
+	w->steps = 0;
+	bpf_loop(WF_CTX_DEPTH, walk_loop_step, 0, 0);
+	if (w->steps == WF_CTX_DEPTH)
 		w->flags |= WF_FILE_TRUNCATED;
 	u32 flags = w->flags;
 	if (arg == 7 && !w->own)
@@ -1596,6 +1664,42 @@ __noinline int context_base(struct scratch_buf *sb, u32 off, struct task_state *
 }
 
 /*
+ * The descriptor arguments' files (up to WF_CTX_FILES), one argument per bpf_loop step: the verifier checks the step
+ * once (the counted loop over six arguments, each with its branches and a ctx_file call, was walked for every mix of
+ * them: 3.7k of capture_context's 4.8k instructions processed). State in the caller's stack.
+ */
+struct fd_files {
+	u64 fdarr;             /* the descriptor table's array */
+	u32 fd_args;           /* the capture spec's descriptor bits */
+	u32 max_fds;
+	u32 end;               /* where the next record goes */
+	u32 nf;                /* records so far (cwd and root included) */
+};
+
+static long fd_file_step(u64 i, void *ctx)
+{
+	struct fd_files *s = ctx;
+	if (i >= 6 || s->nf >= 2 + WF_CTX_FILES)
+		return 1;
+	if (!(s->fd_args & (1u << i)))
+		return 0;
+	u32 zero = 0;
+	struct scratch_buf *sb = bpf_map_lookup_elem(&scratch, &zero);
+	if (!sb)
+		return 1;
+	struct wf_event *h = (struct wf_event *)sb->data;
+	s64 fd = (int)h->args[i];
+	if (fd == -100 /* AT_FDCWD: the cwd is already there */)
+		return 0;
+	u64 file = 0;
+	if (fd >= 0 && fd < s->max_fds && s->fdarr)
+		bpf_probe_read_kernel(&file, sizeof(file), (void *)(s->fdarr + fd * 8));
+	s->end = ctx_file(sb, s->end, i, 0, file);
+	s->nf++;
+	return 0;
+}
+
+/*
  * The wf_context at off (below 4 KiB) and its file records; returns the new offset. With the task's state st, a context
  * of the cwd and root only (no descriptor, exec or writer records: those depend on more than the key says) is a base
  * context (seq set, st->next_*: made the task's key once the record is out), or, when it equals the key, a wf_ctx_ref
@@ -1624,14 +1728,16 @@ __noinline int capture_context(struct scratch_buf *sb, u32 off, u32 flags, u32 f
 	struct wf_context *c = (struct wf_context *)(sb->data + o);
 	struct task_struct *task = bpf_get_current_task_btf();
 	/*
-	 * Every pointer loaded from the task first, before any branch: the verifier looks such a load up in the kernel's
-	 * __safe_* type lists (linear name scans of vmlinux BTF on 6.18, ~1 ms each) once per path that reaches it.
+	 * Every pointer loaded from the task first, before any branch: without the cast (untrusted_task) the verifier looks
+	 * such a load up in the kernel's __safe_* type lists (linear name scans of vmlinux BTF on 6.18, ~1 ms each) once
+	 * per path that reaches it.
 	 */
-	const struct cred *cred = task->cred;
-	struct fs_struct *fs = task->fs;
-	struct signal_struct *sig = task->signal;
-	struct files_struct *files = task->files;
-	struct sighand_struct *sh = task->sighand;
+	struct task_struct *ut = untrusted_task(task);
+	const struct cred *cred = ut->cred;
+	struct fs_struct *fs = ut->fs;
+	struct signal_struct *sig = ut->signal;
+	struct files_struct *files = ut->files;
+	struct sighand_struct *sh = ut->sighand;
 	asm volatile("" ::: "memory");
 	/*
 	 * Keyed (only the cwd and root records: every descriptor argument AT_FDCWD, no descriptor count, exec count or
@@ -1670,7 +1776,11 @@ __noinline int capture_context(struct scratch_buf *sb, u32 off, u32 flags, u32 f
 	c->securebits = cred->securebits;
 	c->cap_eff = 0;
 	c->cap_prm = 0;
-	if (bpf_core_field_offset(struct cred, cap_effective) == bpf_core_field_offset(struct cred, cap_permitted) + 8) {
+	if (bpf_core_field_exists(cred->cap_permitted.val)) {
+		/* 6.3 and later: kernel_cap_t is one u64, two loads */
+		c->cap_prm = cred->cap_permitted.val;
+		c->cap_eff = cred->cap_effective.val;
+	} else if (bpf_core_field_offset(struct cred, cap_effective) == bpf_core_field_offset(struct cred, cap_permitted) + 8) {
 		/* neighbours, as in every kernel: one read (kernel_cap_t is two u32 before 6.3, one u64 since) */
 		u64 caps[2] = {};
 		bpf_probe_read_kernel(caps, 16, __builtin_preserve_access_index(&cred->cap_permitted));
@@ -1703,7 +1813,6 @@ __noinline int capture_context(struct scratch_buf *sb, u32 off, u32 flags, u32 f
 	}
 	struct fdtable *fdt = files ? files->fdt : 0;
 	u32 max_fds = fdt ? fdt->max_fds : 0;
-	u64 fdarr = fdt ? (u64)BPF_CORE_READ(fdt, fd) : 0;
 	c->max_fds = max_fds;
 	c->nfds = 0;
 	c->seq = 0;
@@ -1736,6 +1845,8 @@ __noinline int capture_context(struct scratch_buf *sb, u32 off, u32 flags, u32 f
 
 	if (context_same(sb, o, st))
 		return o + sizeof(struct wf_ctx_ref);
+	/* only a context sent whole needs the descriptor array (a helper read: a repeated failure does not pay it) */
+	u64 fdarr = fdt ? (u64)BPF_CORE_READ(fdt, fd) : 0;
 	/* as a number (global functions take scalars, not kernel pointers) */
 	u64 fsp = 0;
 	bpf_probe_read_kernel(&fsp, sizeof(fsp), __builtin_preserve_access_index(&task->fs));
@@ -1743,21 +1854,10 @@ __noinline int capture_context(struct scratch_buf *sb, u32 off, u32 flags, u32 f
 	u64 root = fsp ? fsp + bpf_core_field_offset(struct fs_struct, root) : 0;
 	end = ctx_file(sb, end, 6, cwd, 0);
 	end = ctx_file(sb, end, 7, root, 0);
-	u32 nf = 2;
-	for (u32 i = 0; i < 6; i++) {
-		if (!(fd_args & (1u << i)))
-			continue;
-		if (nf >= 2 + WF_CTX_FILES)
-			break;
-		s64 fd = (int)h->args[i];
-		if (fd == -100 /* AT_FDCWD: the cwd is already there */)
-			continue;
-		u64 file = 0;
-		if (fd >= 0 && fd < max_fds && fdarr)
-			bpf_probe_read_kernel(&file, sizeof(file), (void *)(fdarr + fd * 8));
-		end = ctx_file(sb, end, i, 0, file);
-		nf++;
-	}
+	struct fd_files ff = { .fdarr = fdarr, .fd_args = fd_args, .max_fds = max_fds, .end = end, .nf = 2 };
+	bpf_loop(6, fd_file_step, &ff, 0);
+	end = ff.end;
+	u32 nf = ff.nf;
 	if (h->ret == -26 /* ETXTBSY */ && (h->nr == WF_NR_EXECVE || h->nr == WF_NR_EXECVEAT)) {
 		end = capture_writers(sb, end, fdarr, max_fds);
 		u32 zero = 0;
@@ -1875,13 +1975,35 @@ __noinline u32 copy_evidence(struct scratch_buf *sb, struct task_state *st, long
 	return off;
 }
 
+/*
+ * Origin record number idx of the task's ring at off (below 4 KiB; returns the offset after it). A global function: the
+ * verifier checks the 152-byte copy once, not once per record of copy_origins' loop (2.1k instructions processed).
+ */
+__noinline u32 copy_origin_one(struct scratch_buf *sb, struct task_state *st, u32 off, u32 idx)
+{
+	if (!sb || !st)
+		return off;
+	u64 o = off;
+	VERIFIER_MASK(o, 0xfff);
+	*(struct wf_origin_rec *)(sb->data + o) = st->orig[idx & (WF_MAX_ORIGIN - 1)];
+	return o + sizeof(struct wf_origin_rec);
+}
+
 __noinline u32 copy_origins(struct scratch_buf *sb, struct task_state *st, u32 off)
 {
 	if (!sb || !st || !st->n_orig)
 		return off;
-	u8 *buf = sb->data;
-	struct wf_event *h = (struct wf_event *)buf;
-	COPY_LATEST(st->orig, st->n_orig, WF_MAX_ORIGIN, struct wf_origin_rec, h->n_origin, h->origin_dropped);
+	struct wf_event *h = (struct wf_event *)sb->data;
+	u32 n = st->n_orig;
+	u32 first = n > WF_MAX_ORIGIN ? n - WF_MAX_ORIGIN : 0;
+	u32 keep = n - first;
+	h->origin_dropped = first > 0xffff ? 0xffff : first;
+	for (u32 k = 0; k < WF_MAX_ORIGIN; k++) {
+		if (k >= keep)
+			break;
+		off = copy_origin_one(sb, st, off, first + k);
+		h->n_origin++;
+	}
 	st->n_orig = 0;
 	return off;
 }
@@ -1962,15 +2084,15 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
  */
 __noinline u64 current_cgroup_id(void)
 {
-	return bpf_get_current_task_btf()->cgroups->dfl_cgrp->kn->id;
+	return untrusted_task(bpf_get_current_task_btf())->cgroups->dfl_cgrp->kn->id;
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	/* loaded before any branch: the verifier looks this load up once, not once per path (see capture_context) */
-	const struct cred *cred = task->cred;
+	/* loaded before any branch: on 6.1 (no cast) the verifier looks this load up once, not once per path */
+	const struct cred *cred = untrusted_task(task)->cred;
 	asm volatile("" ::: "memory");
 	struct task_state *st = state_of(task, false);
 

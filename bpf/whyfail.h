@@ -342,6 +342,12 @@ struct wf_blob {
 
 #define WF_BLOB_FAULTED   0x80  /* in wf_blob.kind: the object ran into an unreadable page; len bytes before it were read */
 
+/*
+ * A helper number no kernel has: the placeholder call that user space (BtfAttachTargets) turns into a call of the
+ * kfunc bpf_rdonly_cast(obj, btf_id) before the program is loaded, when cfg.task_btf_id is set (else its code is dead).
+ */
+#define WF_CAST_HELPER    0x7f57
+
 #define WF_FILTER_ERRNOS  512 /* errnos below this can be filtered in the kernel; above (ERESTARTSYS …) user space decides */
 #define WF_FILTER_COMMS   8   /* --comm names the kernel compares; more: user space alone filters */
 
@@ -381,7 +387,14 @@ struct wf_config {
 	 */
 	unsigned long long own_root_ino;
 	unsigned int own_root_mnt_id;
-	unsigned int pad4;
+	/*
+	 * The kernel's BTF id of struct task_struct when user space turned every WF_CAST_HELPER call into a call of the
+	 * kfunc bpf_rdonly_cast (6.2 and later; see untrusted_task() in whyfail.bpf.c); 0: no cast, the task's pointer
+	 * fields are loaded through the trusted task pointer.
+	 */
+	unsigned int task_btf_id;
+	unsigned int mount_btf_id;      /* with task_btf_id: struct mount's (the mount id read by a load, not a helper call) */
+	unsigned int pad5;
 	/* Syscalls whose capture spec copies an argument at sys_enter too (entry_arg/entry_size): a bit test is all
 	 * the other calls pay at entry. */
 	unsigned long long entry_mask[WF_MAX_SYSCALLS / 64];

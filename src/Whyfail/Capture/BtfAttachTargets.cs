@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Whyfail.Capture.Bpf;
 using Whyfail.Capture.Native;
 
 namespace Whyfail.Capture;
@@ -75,11 +76,57 @@ internal static unsafe class BtfAttachTargets
             if (id <= 0) return -3; // ESRCH, as libbpf when the kernel has no such type
             opts->AttachBtfId = (uint)id;
             opts->AttachBtfObjFd = 0; // vmlinux
+            if (_castKfunc > 0) PatchCasts(prog, _castKfunc);
             return Libbpf.ProgramSetType(prog, Libbpf.BPF_PROG_TYPE_TRACING);
         }
         catch (Exception)
         {
             return -5; // EIO: never let an exception cross into libbpf
+        }
+    }
+
+    /// <summary>
+    /// The kernel's BTF ids of the kfunc bpf_rdonly_cast, of struct task_struct and of struct mount (0 if absent), when the programs' placeholder calls
+    /// (WF_CAST_HELPER: see untrusted_task in bpf/whyfail.bpf.c) are to become calls of that kfunc: the handlers are in
+    /// place (<see cref="PrepareLoad"/> turns the calls into the kfunc's just before each load), the kernel has both
+    /// (bpf_rdonly_cast: 6.2 and later), and no load was refused with the cast (<see cref="CastDisabled"/>). The ids come
+    /// from <see cref="BtfIdCache"/> (remembered per boot), so libbpf never needs the kernel's whole BTF for them.
+    /// Zeros: no cast; cfg.task_btf_id stays 0 and the programs load through the trusted task pointer, as before.
+    /// WHYFAIL_TASK_CAST=0 switches it off (to measure the verifier with and without it).
+    /// </summary>
+    public static (int Kfunc, int Task, int Mount) TaskCast()
+    {
+        _castKfunc = 0;
+        if (CastDisabled || !Registered || Environment.GetEnvironmentVariable("WHYFAIL_TASK_CAST") == "0") return (0, 0, 0);
+        int kfunc = BtfIdCache.FunctionId("bpf_rdonly_cast");
+        int task = kfunc > 0 ? BtfIdCache.Id("task_struct", Libbpf.BTF_KIND_STRUCT) : 0;
+        if (kfunc <= 0 || task <= 0) return (0, 0, 0);
+        _castKfunc = kfunc;
+        return (kfunc, task, Math.Max(BtfIdCache.Id("mount", Libbpf.BTF_KIND_STRUCT), 0));
+    }
+
+    /// <summary>Set when a load with the cast was refused: the rest of this run loads without it.</summary>
+    public static bool CastDisabled { get; set; }
+
+    private static int _castKfunc;
+
+    /// <summary>
+    /// Every placeholder call of the program (call WF_CAST_HELPER, a helper number no kernel has) becomes a call of the
+    /// kfunc (src_reg BPF_PSEUDO_KFUNC_CALL, imm its BTF id in vmlinux, off 0). libbpf has relocated the program by now
+    /// and loads this very buffer next (bpf_object_load_prog passes prog->insns).
+    /// </summary>
+    private static void PatchCasts(nint prog, int kfunc)
+    {
+        byte* insn = (byte*)Libbpf.ProgramInsns(prog);
+        nuint count = Libbpf.ProgramInsnCount(prog);
+        if (insn == null) return;
+        for (nuint i = 0; i < count; i++, insn += 8)
+        {
+            // struct bpf_insn: code, dst_reg:4 | src_reg:4 (little endian: dst in the low nibble), off (s16), imm (s32)
+            if (insn[0] != 0x85 /* BPF_JMP | BPF_CALL */ || insn[1] != 0 || *(int*)(insn + 4) != WfConst.CastHelper) continue;
+            insn[1] = 2 << 4; // BPF_PSEUDO_KFUNC_CALL
+            *(short*)(insn + 2) = 0; // vmlinux's BTF
+            *(int*)(insn + 4) = kfunc;
         }
     }
 

@@ -187,6 +187,8 @@ public sealed unsafe class TracepointCapture : IDisposable
             ContextOff = SecurityFs.LockdownMode() == "confidentiality" ? 1u : 0,
         };
         (c.OwnRootMntId, c.OwnRootIno) = OwnRoot.Read();
+        var cast = BtfAttachTargets.TaskCast();
+        (c.TaskBtfId, c.MountBtfId) = ((uint)cast.Task, (uint)cast.Mount);
         if (options.Syscalls is { } syscalls)
         {
             c.FilterSyscalls = 1;
@@ -273,6 +275,14 @@ public sealed unsafe class TracepointCapture : IDisposable
             try
             {
                 bpf.Load();
+            }
+            catch (WhyfailException) when (!BtfAttachTargets.CastDisabled && BtfAttachTargets.TaskCast().Kfunc > 0)
+            {
+                // Refused with the task's cast (a kernel whose kfunc is not what 6.2-6.18 have): never lose the capture
+                // for it; the rest of this run loads through the trusted task pointer.
+                bpf.Dispose();
+                BtfAttachTargets.CastDisabled = true;
+                return LoadObject(options, backend, capabilities, limitations);
             }
             catch (WhyfailException) when (bpf.CoreBtfPath != null && bpf.CoreRelocationFailed)
             {
