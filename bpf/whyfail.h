@@ -394,7 +394,7 @@ struct wf_config {
 	 */
 	unsigned int task_btf_id;
 	unsigned int mount_btf_id;      /* with task_btf_id: struct mount's (the mount id read by a load, not a helper call) */
-	unsigned int pad5;
+	unsigned int dentry_btf_id;     /* with both: struct dentry's (the cwd's signature walked one bpf_loop step a dentry) */
 	/* Syscalls whose capture spec copies an argument at sys_enter too (entry_arg/entry_size): a bit test is all
 	 * the other calls pay at entry. */
 	unsigned long long entry_mask[WF_MAX_SYSCALLS / 64];

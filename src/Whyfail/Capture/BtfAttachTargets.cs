@@ -86,7 +86,7 @@ internal static unsafe class BtfAttachTargets
     }
 
     /// <summary>
-    /// The kernel's BTF ids of the kfunc bpf_rdonly_cast, of struct task_struct and of struct mount (0 if absent), when the programs' placeholder calls
+    /// The kernel's BTF ids of the kfunc bpf_rdonly_cast, of struct task_struct, and of struct mount and dentry (0 if absent), when the programs' placeholder calls
     /// (WF_CAST_HELPER: see untrusted_task in bpf/whyfail.bpf.c) are to become calls of that kfunc: the handlers are in
     /// place (<see cref="PrepareLoad"/> turns the calls into the kfunc's just before each load), the kernel has both
     /// (bpf_rdonly_cast: 6.2 and later), and no load was refused with the cast (<see cref="CastDisabled"/>). The ids come
@@ -94,15 +94,16 @@ internal static unsafe class BtfAttachTargets
     /// Zeros: no cast; cfg.task_btf_id stays 0 and the programs load through the trusted task pointer, as before.
     /// WHYFAIL_TASK_CAST=0 switches it off (to measure the verifier with and without it).
     /// </summary>
-    public static (int Kfunc, int Task, int Mount) TaskCast()
+    public static (int Kfunc, int Task, int Mount, int Dentry) TaskCast()
     {
         _castKfunc = 0;
-        if (CastDisabled || !Registered || Environment.GetEnvironmentVariable("WHYFAIL_TASK_CAST") == "0") return (0, 0, 0);
+        if (CastDisabled || !Registered || Environment.GetEnvironmentVariable("WHYFAIL_TASK_CAST") == "0") return (0, 0, 0, 0);
         int kfunc = BtfIdCache.FunctionId("bpf_rdonly_cast");
         int task = kfunc > 0 ? BtfIdCache.Id("task_struct", Libbpf.BTF_KIND_STRUCT) : 0;
-        if (kfunc <= 0 || task <= 0) return (0, 0, 0);
+        if (kfunc <= 0 || task <= 0) return (0, 0, 0, 0);
         _castKfunc = kfunc;
-        return (kfunc, task, Math.Max(BtfIdCache.Id("mount", Libbpf.BTF_KIND_STRUCT), 0));
+        return (kfunc, task, Math.Max(BtfIdCache.Id("mount", Libbpf.BTF_KIND_STRUCT), 0),
+            Math.Max(BtfIdCache.Id("dentry", Libbpf.BTF_KIND_STRUCT), 0));
     }
 
     /// <summary>Set when a load with the cast was refused: the rest of this run loads without it.</summary>

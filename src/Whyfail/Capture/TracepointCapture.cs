@@ -188,7 +188,7 @@ public sealed unsafe class TracepointCapture : IDisposable
         };
         (c.OwnRootMntId, c.OwnRootIno) = OwnRoot.Read();
         var cast = BtfAttachTargets.TaskCast();
-        (c.TaskBtfId, c.MountBtfId) = ((uint)cast.Task, (uint)cast.Mount);
+        (c.TaskBtfId, c.MountBtfId, c.DentryBtfId) = ((uint)cast.Task, (uint)cast.Mount, (uint)cast.Dentry);
         if (options.Syscalls is { } syscalls)
         {
             c.FilterSyscalls = 1;
