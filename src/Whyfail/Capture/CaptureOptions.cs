@@ -36,8 +36,8 @@ public sealed class CaptureOptions
     public IReadOnlyCollection<string>? Comms { get; init; }
     /// <summary>Successful calls reported after a failure of the same task (the verdict's follow-ups).</summary>
     public IReadOnlySet<int> FollowUps { get; init; } = FollowUpCalls.Default();
-    /// <summary>What to copy from user memory per syscall number.</summary>
-    public IEnumerable<(int Nr, CaptureSpec Spec)> Captures { get; init; } = [];
+    /// <summary>What to copy from user memory per syscall number (<see cref="CaptureTable.BuiltIn"/>: the decoders' specs).</summary>
+    public CaptureTable Captures { get; init; } = CaptureTable.Empty;
 }
 
 /// <summary>Counters the capture keeps; reported in the summary so that nothing is lost silently.</summary>

@@ -15,7 +15,16 @@ public static class FollowUpCalls
     private static readonly string[] Waits =
         ["poll", "ppoll", "select", "pselect6", "epoll_wait", "epoll_pwait", "epoll_pwait2", "connect", "wait4", "waitid"];
 
+    /// <summary>The set, as made at build time with the capture specs (<see cref="CaptureTable.FollowUps"/>).</summary>
     public static IReadOnlySet<int> Default()
+    {
+        var set = new HashSet<int>(CaptureTable.FollowUps.Length);
+        foreach (int nr in CaptureTable.FollowUps) set.Add(nr);
+        return set;
+    }
+
+    /// <summary>The set computed from the decoder families' specs and the waiting calls (what the build-time table is made of).</summary>
+    public static IReadOnlySet<int> Compute()
     {
         var set = new HashSet<int>();
         foreach (var (nr, spec) in Decoder.CaptureSpecs())

@@ -212,22 +212,21 @@ public sealed unsafe class TracepointCapture : IDisposable
                     c.Comms[i * CommLen + j] = comms[i][j];
         }
         // The verdict's inputs: which writes are messages, which getsockopt carries an error, which successes follow a failure.
-        c.NrWrite = Nr("write");
-        c.NrWritev = Nr("writev");
-        c.NrPwrite64 = Nr("pwrite64");
-        c.NrGetsockopt = Nr("getsockopt");
-        c.SolSocket = (uint)Decoding.Xlat.Table("socket_levels")["SOL_SOCKET"];
-        c.SoError = (uint)Decoding.Xlat.Table("so_options")["SO_ERROR"];
+        // Constants of the build-time table (CaptureTableTests checks them against the syscall and xlat tables): neither table is read here.
+        c.NrWrite = CaptureTable.NrWrite;
+        c.NrWritev = CaptureTable.NrWritev;
+        c.NrPwrite64 = CaptureTable.NrPwrite64;
+        c.NrGetsockopt = CaptureTable.NrGetsockopt;
+        c.SolSocket = CaptureTable.SolSocket;
+        c.SoError = CaptureTable.SoError;
         foreach (int nr in options.FollowUps)
             if (nr >= 0 && nr < WfConst.MaxSyscalls) c.FollowupMask[nr / 64] |= 1UL << (nr % 64);
         // In/out arguments copied at sys_enter too (the few calls whose structure the kernel writes back).
-        foreach (var (nr, spec) in options.Captures)
-            if (spec.EntrySize != 0 && nr < WfConst.MaxSyscalls) c.EntryMask[nr / 64] |= 1UL << (nr % 64);
+        var captures = options.Captures;
+        for (int i = 0; i < captures.Count; i++)
+            if (captures.HasEntryCopy(i) && captures.Keys[i] is var nr && nr < WfConst.MaxSyscalls) c.EntryMask[nr / 64] |= 1UL << (int)(nr % 64);
         return c;
     }
-
-    private static uint Nr(string name) =>
-        Decoding.SyscallTable.TryGetNumber(name, out int nr) ? (uint)nr : throw new WhyfailException($"syscall table lacks {name}", ExitCodes.Internal);
 
     private static BpfObject LoadObject(CaptureOptions options, OriginBackend backend, CapabilitySource capabilities, List<string> limitations)
     {
@@ -342,33 +341,25 @@ public sealed unsafe class TracepointCapture : IDisposable
         return size;
     }
 
-    private static void FillCaptureSpecs(int fd, IEnumerable<(int Nr, Decoding.CaptureSpec Spec)> specs)
+    /// <summary>
+    /// The capture map's values, as they are in <paramref name="table"/> (already wf_capture_spec's layout): one batch update
+    /// (kernels before 5.7 have no batch operations on array maps: one update per call there).
+    /// </summary>
+    private static void FillCaptureSpecs(int fd, CaptureTable table)
     {
-        foreach (var (nr, spec) in specs)
+        ReadOnlySpan<uint> keys = table.Keys;
+        ReadOnlySpan<byte> values = table.Values;
+        if (keys.Length == 0) return;
+        if (values.Length != keys.Length * sizeof(WfCaptureSpec))
+            throw new WhyfailException($"capture specs of {values.Length} bytes for {keys.Length} calls: not wf_capture_spec's {sizeof(WfCaptureSpec)} bytes each", ExitCodes.Internal);
+        fixed (uint* k = keys)
+        fixed (byte* v = values)
         {
-            if (nr < 0 || nr >= WfConst.MaxSyscalls) continue;
-            var v = new WfCaptureSpec();
-            for (int i = 0; i < WfCaptureSpec.Layout.KindCount; i++)
-            {
-                v.Kind[i] = (byte)spec.Kind[i];
-                v.LenArg[i] = spec.LenArg[i];
-                v.Size[i] = spec.Size[i];
-            }
-            v.FdArgs = spec.FdArgs;
-            v.NestedArg = spec.NestedArg;
-            v.EntryArg = spec.EntryArg;
-            v.EntrySize = spec.EntrySize;
-            for (int k = 0; k < WfCaptureSpec.Layout.NestedSizeCount && k < Decoding.CaptureSpec.MaxNested; k++)
-            {
-                v.NestedPtr[k] = spec.NestedPtr[k];
-                v.NestedLen[k] = spec.NestedLen[k];
-                v.NestedLenSize[k] = spec.NestedLenSize[k];
-                v.NestedElem[k] = spec.NestedElem[k];
-                v.NestedSize[k] = spec.NestedSize[k];
-            }
-            uint key = (uint)nr;
-            if (Libbpf.MapUpdateElem(fd, &key, &v, 0) < 0)
-                throw new WhyfailException($"could not configure argument capture for syscall {nr}: {Libc.ErrorText(Marshal.GetLastPInvokeError())}", ExitCodes.Internal);
+            uint count = (uint)keys.Length;
+            if (Libbpf.MapUpdateBatch(fd, k, v, &count, null) == 0) return;
+            for (int i = 0; i < keys.Length; i++)
+                if (Libbpf.MapUpdateElem(fd, k + i, v + i * sizeof(WfCaptureSpec), 0) < 0)
+                    throw new WhyfailException($"could not configure argument capture for syscall {k[i]}: {Libc.ErrorText(Marshal.GetLastPInvokeError())}", ExitCodes.Internal);
         }
     }
 

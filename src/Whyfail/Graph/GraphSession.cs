@@ -94,7 +94,7 @@ public sealed class GraphSession(GraphSettings settings, TextWriter stderr)
         {
             ReportSuccess = true,
             Follow = true,
-            Captures = Decoder.CaptureSpecs(),
+            Captures = CaptureTable.BuiltIn,
             OriginFunctions = PlanOrigins(output),
             OriginBackend = settings.Backend,
             OriginArgs = settings.Args,

@@ -198,8 +198,6 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
     private int Trace(RunState run)
     {
         var (renderer, pipeline, capture, tracker) = (run.Renderer, run.Pipeline, run.Capture, run.Tracker);
-        pipeline.WarmUp();
-        StartupTimes.Mark("analysis warmed up");
         bool runs = run.Host.Begin(capture);
         StartupTimes.Mark("command released");
         StartResolverReads(run.Origins);
@@ -210,6 +208,10 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             if (run.Deny != null) run.Deny.Start(renderer.Notice);
             else renderer.Notice(StartLine.For(settings, run.Metrics?.Endpoint));
         }
+        // The decoders' and explanations' first use (their tables, the families' registration) on a made-up failure, after
+        // the release: the command's exec and start run meanwhile, and its first events wait in the ring buffer until the loop.
+        pipeline.WarmUp();
+        StartupTimes.Mark("analysis warmed up");
         if (!settings.Pinpoint)
         {
             MakeResolver(run);
@@ -272,15 +274,13 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
     /// <summary>Loads and attaches the tracepoint programs (and the origin probes planned before the command starts).</summary>
     private TracepointCapture OpenCapture(OriginPlan origins)
     {
-        var captures = Decoder.CaptureSpecs().ToList(); // read twice (configuration, the map): copied once
-        StartupTimes.Mark("capture specs made");
         return new(new CaptureOptions
         {
             TraceAll = settings.System,
             ReportSuccess = settings.All,
             Follow = settings.Follow,
             RingBufferBytes = settings.BufferBytes,
-            Captures = captures,
+            Captures = CaptureTable.BuiltIn,
             OriginFunctions = origins.Functions,
             OriginUpFront = origins.UpFront,
             OriginBackend = settings.Backend,

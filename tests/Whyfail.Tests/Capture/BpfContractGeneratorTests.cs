@@ -11,7 +11,7 @@ namespace Whyfail.Tests.Capture;
 /// </summary>
 public class BpfContractGeneratorTests
 {
-    private static string RepoRoot()
+    internal static string RepoRoot()
     {
         for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
             if (File.Exists(Path.Combine(d.FullName, "whyfail.slnx"))) return d.FullName;

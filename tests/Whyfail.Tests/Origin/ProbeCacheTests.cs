@@ -166,7 +166,7 @@ public class ProbeCacheTests
             File.WriteAllLines(file, [.. (kept ?? []).Where(l => !l.StartsWith(OriginBackends.FexitCacheKey(), StringComparison.Ordinal)), Allowed]);
             OriginBackends.Forget();
             Assert.Contains(OriginBackend.Fexit, OriginBackends.Candidates(out _)); // the forged answer is believed ...
-            using var capture = new TracepointCapture(new CaptureOptions { OriginFunctions = ["do_sys_openat2"], Captures = Whyfail.Decoding.Decoder.CaptureSpecs() });
+            using var capture = new TracepointCapture(new CaptureOptions { OriginFunctions = ["do_sys_openat2"], Captures = CaptureTable.BuiltIn });
             // ... and the load tells the truth.
             Assert.True(capture.OriginProbes is null || capture.OriginProbes.Backend != OriginBackend.Fexit, "fexit claimed on a kernel that refuses it");
             Assert.Contains(capture.Limitations, l => l.StartsWith("origin backend fexit refused by this kernel", StringComparison.Ordinal));

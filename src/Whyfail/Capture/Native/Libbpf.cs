@@ -119,6 +119,10 @@ internal static unsafe partial class Libbpf
     [LibraryImport(Lib, EntryPoint = "bpf_map_update_elem", SetLastError = true)]
     internal static partial int MapUpdateElem(int fd, void* key, void* value, ulong flags);
 
+    /// <summary>bpf_map_update_batch(fd, keys, values, count, opts): *count elements in one call (opts may be null).</summary>
+    [LibraryImport(Lib, EntryPoint = "bpf_map_update_batch", SetLastError = true)]
+    internal static partial int MapUpdateBatch(int fd, void* keys, void* values, uint* count, void* opts);
+
     [LibraryImport(Lib, EntryPoint = "bpf_map_lookup_elem", SetLastError = true)]
     internal static partial int MapLookupElem(int fd, void* key, void* value);
 

@@ -139,7 +139,7 @@ public static class InjectParser
     /// <summary>The arguments of a call that hold a path (what path= is matched against).</summary>
     public static IReadOnlyList<int> PathArgs(int nr)
     {
-        if (Decoder.CaptureSpecFor(nr) is not { } spec) return [];
+        if (Capture.CaptureTable.BuiltIn.SpecFor(nr) is not { } spec) return [];
         var list = new List<int>();
         for (int i = 0; i < 6; i++)
             if (spec.Kind[i] == Events.CaptureKind.String && spec.Size[i] == CaptureSpec.PathSize) list.Add(i);
