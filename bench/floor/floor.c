@@ -15,6 +15,11 @@
  * accounting, "floor: reported=N lost=M" (records received, records the ring buffer had no room for).
  * --count FILE: the same BPF programs; the consumer only counts the records (no formatting, no write)
  * and writes the accounting line alone.
+ * --pos-every N, --work NS (with --count): the consumer reads the ring buffer itself (mmap, as libbpf
+ * does) instead of through libbpf, publishes its position to the kernel only every N records (libbpf: after
+ * each one; the producer reads that cache line at every record) and spins NS ns per record without
+ * touching memory (a consumer as slow as whyfail's, without its memory traffic). Experiments for
+ * bench/README "The floor of reporting every failure, session 15".
  * --wake-default: the kernel's wake-ups (one per record written while the consumer waits) instead of
  * whyfail's (at most one per ms; the records between wait for the next wake or the 100 ms poll timeout).
  * --both: also the empty sys_enter program (whyfail attaches both ends).
@@ -32,9 +37,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <x86intrin.h>
 
 struct floor_rec {  /* as in floor.bpf.c */
 	uint64_t ts_ns;
@@ -206,6 +214,69 @@ static int on_record_count(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* --pos-every / --work: a ring-buffer reader of our own (the layout libbpf maps: a consumer page, then
+ * the producer page and the data area mapped twice; each record has an 8-byte header, len | busy | discard) */
+static long pos_every = 0, work_ns = 0;
+static double spins_per_ns;
+static volatile unsigned long spin_sink;
+struct own_ring { unsigned long *cons; unsigned long *prod; unsigned char *data; unsigned long mask; };
+
+static void spin(long ns)
+{
+	unsigned long end = __rdtsc() + (unsigned long)(ns * spins_per_ns);
+	while (__rdtsc() < end) spin_sink++;
+}
+
+/* TSC ticks per ns, against CLOCK_MONOTONIC over 20 ms (wall time: robust to a loaded machine) */
+static void calibrate(void)
+{
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	unsigned long t0 = __rdtsc();
+	struct timespec d = { 0, 20000000 };
+	nanosleep(&d, NULL);
+	unsigned long t1 = __rdtsc();
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	spins_per_ns = (t1 - t0) / ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec));
+}
+
+static int own_ring_open(int fd, unsigned long size, struct own_ring *r)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	void *c = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	void *p = mmap(NULL, page + 2 * size, PROT_READ, MAP_SHARED, fd, page);
+	if (c == MAP_FAILED || p == MAP_FAILED) return -1;
+	r->cons = c;
+	r->prod = p;
+	r->data = (unsigned char *)p + page;
+	r->mask = size - 1;
+	return 0;
+}
+
+static void own_ring_consume(struct own_ring *r)
+{
+	unsigned long cons = *r->cons, since = 0;
+	for (;;) {
+		unsigned long prod = __atomic_load_n(r->prod, __ATOMIC_ACQUIRE);
+		if (cons >= prod) break;
+		while (cons < prod) {
+			uint32_t len = __atomic_load_n((uint32_t *)(r->data + (cons & r->mask)), __ATOMIC_ACQUIRE);
+			if (len & (1u << 31)) goto done; /* busy: still being written */
+			if (!(len & (1u << 30))) {
+				received++;
+				if (work_ns) spin(work_ns);
+			}
+			cons += ((len & ~(3u << 30)) + 8 + 7) & ~7UL;
+			if (++since >= (unsigned long)pos_every) {
+				__atomic_store_n(r->cons, cons, __ATOMIC_RELEASE);
+				since = 0;
+			}
+		}
+	}
+done:
+	__atomic_store_n(r->cons, cons, __ATOMIC_RELEASE);
+}
+
 static uint64_t sum_count(int fd, uint32_t key)
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -218,7 +289,7 @@ static uint64_t sum_count(int fd, uint32_t key)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: floor [--both] [(--report|--count) FILE [--wake-default]] OBJECT -- COMMAND [ARG...]\n");
+	fprintf(stderr, "usage: floor [--both] [(--report|--count) FILE [--wake-default]] [--pos-every N] [--work NS] OBJECT -- COMMAND [ARG...]\n");
 	exit(2);
 }
 
@@ -231,9 +302,14 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--wake-default")) wake_default = 1;
 		else if (!strcmp(argv[i], "--report") && i + 1 < argc) { report = 1; out_path = argv[++i]; }
 		else if (!strcmp(argv[i], "--count") && i + 1 < argc) { count = 1; out_path = argv[++i]; }
+		else if (!strcmp(argv[i], "--pos-every") && i + 1 < argc) pos_every = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--work") && i + 1 < argc) work_ns = atol(argv[++i]);
 		else usage();
 	}
-	if (argc - i < 3 || strcmp(argv[i + 1], "--") || (report && count)) usage();
+	if (argc - i < 3 || strcmp(argv[i + 1], "--") || (report && count) || ((pos_every || work_ns) && !count)) usage();
+	int own = pos_every || work_ns;
+	if (own && pos_every <= 0) pos_every = 1;
+	struct own_ring orb;
 	const char *path = argv[i];
 	char **cmd = argv + i + 2;
 	int reporter = report || count;
@@ -273,9 +349,14 @@ int main(int argc, char **argv)
 		out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (out_fd < 0) { fprintf(stderr, "floor: cannot open %s: %s\n", out_path, strerror(errno)); return 1; }
 		obuf = malloc(OBUF_SIZE);
-		rb = ring_buffer__new(bpf_map__fd(bpf_object__find_map_by_name(obj, "events")),
-				      report ? on_record_report : on_record_count, NULL, NULL);
-		if (!obuf || !rb) { fprintf(stderr, "floor: cannot open the ring buffer: %s\n", strerror(errno)); return 1; }
+		struct bpf_map *ev = bpf_object__find_map_by_name(obj, "events");
+		if (own) {
+			calibrate();
+			if (own_ring_open(bpf_map__fd(ev), bpf_map__max_entries(ev), &orb)) { perror("floor: mmap"); return 1; }
+		} else {
+			rb = ring_buffer__new(bpf_map__fd(ev), report ? on_record_report : on_record_count, NULL, NULL);
+		}
+		if (!obuf || (!rb && !own)) { fprintf(stderr, "floor: cannot open the ring buffer: %s\n", strerror(errno)); return 1; }
 	}
 
 	int go[2];
@@ -305,19 +386,21 @@ int main(int argc, char **argv)
 
 	if (reporter) {
 		/* whyfail's loop: wait up to 100 ms for records or for the command's end, deliver what there is */
-		struct pollfd fds[2] = { { .fd = ring_buffer__epoll_fd(rb), .events = POLLIN }, { .fd = pidfd, .events = POLLIN } };
+		int evfd = bpf_map__fd(bpf_object__find_map_by_name(obj, "events"));
+		struct pollfd fds[2] = { { .fd = own ? evfd : ring_buffer__epoll_fd(rb), .events = POLLIN }, { .fd = pidfd, .events = POLLIN } };
 		for (;;) {
 			if (poll(fds, 2, 100) < 0 && errno != EINTR) { perror("floor: poll"); return 1; }
-			if (ring_buffer__consume(rb) < 0) { fprintf(stderr, "floor: ring buffer read failed\n"); return 1; }
+			if (own) own_ring_consume(&orb);
+			else if (ring_buffer__consume(rb) < 0) { fprintf(stderr, "floor: ring buffer read failed\n"); return 1; }
 			if (fds[1].revents) break;
 		}
-		ring_buffer__consume(rb);
 	}
 	int st;
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR) { perror("floor: waitpid"); return 1; }
 	if (reporter) {
-		ring_buffer__consume(rb);
+		if (own) own_ring_consume(&orb);
+		else ring_buffer__consume(rb);
 		uint64_t lost = sum_count(bpf_map__fd(bpf_object__find_map_by_name(obj, "counts")), 1);
 		olen += snprintf(obuf + olen, OBUF_SIZE - olen, "floor: reported=%llu lost=%llu\n",
 				 (unsigned long long)received, (unsigned long long)lost);
