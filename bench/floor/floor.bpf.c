@@ -13,7 +13,8 @@
  * result and, for openat, the path read from user memory (bpf_probe_read_user_str, up to PATH_MAX, into
  * a per-CPU scratch buffer, sent with its length: as whyfail's capture_one). The ring buffer's size and
  * the wake-up policy are whyfail's (bpf/whyfail.bpf.c: 16 MiB, at most one wake-up per ms), unless
- * floor.c sets default_wake (the kernel's: a wake-up for each record written while the consumer waits).
+ * floor.c sets cfg (--wake-default: the kernel's, a wake-up for each record written while the consumer
+ * waits; --wake-ns: another interval, or none).
  */
 #include "vmlinux_min.h"
 #include <bpf/bpf_helpers.h>
@@ -66,7 +67,11 @@ struct {
 	__type(value, u64);
 } counts SEC(".maps");
 
-const volatile int default_wake = 0;
+/* set by floor.c before load (--wake-default, --wake-ns) */
+const volatile struct {
+	u64 default_wake; /* the kernel's wake-ups */
+	u64 wake_ns;      /* at most one wake-up per wake_ns; 0: none (the consumer's 100 ms poll timeout only) */
+} cfg = { 0, FLOOR_WAKE_NS };
 u64 last_wake_ns = 0;
 
 SEC("tp_btf/sys_enter")
@@ -130,8 +135,8 @@ int BPF_PROG(floor_report, struct pt_regs *regs, long ret)
 	if (len > sizeof(*s))
 		len = sizeof(*s);
 	u64 flags = 0;
-	if (!default_wake) {
-		if (now - last_wake_ns < FLOOR_WAKE_NS) {
+	if (!cfg.default_wake) {
+		if (!cfg.wake_ns || now - last_wake_ns < cfg.wake_ns) {
 			flags = BPF_RB_NO_WAKEUP;
 		} else {
 			last_wake_ns = now;

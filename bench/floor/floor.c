@@ -20,6 +20,8 @@
  * each one; the producer reads that cache line at every record) and spins NS ns per record without
  * touching memory (a consumer as slow as whyfail's, without its memory traffic). Experiments for
  * bench/README "The floor of reporting every failure, session 15".
+ * --wake-ns NS: at most one wake-up per NS ns (default 1000000, whyfail's); 0: none, the consumer reads
+ * at its poll's 100 ms timeout only.
  * --wake-default: the kernel's wake-ups (one per record written while the consumer waits) instead of
  * whyfail's (at most one per ms; the records between wait for the next wake or the 100 ms poll timeout).
  * --both: also the empty sys_enter program (whyfail attaches both ends).
@@ -216,7 +218,7 @@ static int on_record_count(void *ctx, void *data, size_t size)
 
 /* --pos-every / --work: a ring-buffer reader of our own (the layout libbpf maps: a consumer page, then
  * the producer page and the data area mapped twice; each record has an 8-byte header, len | busy | discard) */
-static long pos_every = 0, work_ns = 0;
+static long pos_every = 0, work_ns = 0, wake_ns = -1;
 static double spins_per_ns;
 static volatile unsigned long spin_sink;
 struct own_ring { unsigned long *cons; unsigned long *prod; unsigned char *data; unsigned long mask; };
@@ -289,7 +291,7 @@ static uint64_t sum_count(int fd, uint32_t key)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: floor [--both] [(--report|--count) FILE [--wake-default]] [--pos-every N] [--work NS] OBJECT -- COMMAND [ARG...]\n");
+	fprintf(stderr, "usage: floor [--both] [(--report|--count) FILE [--wake-default]] [--wake-ns NS] [--pos-every N] [--work NS] OBJECT -- COMMAND [ARG...]\n");
 	exit(2);
 }
 
@@ -304,6 +306,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--count") && i + 1 < argc) { count = 1; out_path = argv[++i]; }
 		else if (!strcmp(argv[i], "--pos-every") && i + 1 < argc) pos_every = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--work") && i + 1 < argc) work_ns = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--wake-ns") && i + 1 < argc) wake_ns = atol(argv[++i]);
 		else usage();
 	}
 	if (argc - i < 3 || strcmp(argv[i + 1], "--") || (report && count) || ((pos_every || work_ns) && !count)) usage();
@@ -331,12 +334,14 @@ int main(int argc, char **argv)
 		/* the ring buffer is not used: do not reserve 16 MiB for it */
 		bpf_map__set_max_entries(bpf_object__find_map_by_name(obj, "events"), 4096);
 	}
-	if (wake_default) {
+	if (wake_default || wake_ns >= 0) {
+		/* floor.bpf.c's cfg: { u64 default_wake; u64 wake_ns; }, .rodata's only variable */
 		struct bpf_map *ro = bpf_object__find_map_by_name(obj, ".rodata");
-		size_t sz;
-		int *dw = ro ? (int *)bpf_map__initial_value(ro, &sz) : NULL;
-		if (!dw) { fprintf(stderr, "floor: no .rodata to set default_wake in\n"); return 1; }
-		*dw = 1; /* default_wake: the only variable in .rodata */
+		size_t sz = 0;
+		unsigned long long *c = ro ? (unsigned long long *)bpf_map__initial_value(ro, &sz) : NULL;
+		if (!c || sz < 16) { fprintf(stderr, "floor: no .rodata cfg in %s\n", path); return 1; }
+		if (wake_default) c[0] = 1;
+		if (wake_ns >= 0) c[1] = wake_ns;
 	}
 	if (bpf_object__load(obj)) { fprintf(stderr, "floor: cannot load %s: %s\n", path, strerror(errno)); return 1; }
 	if (!bpf_program__attach(reporter ? rep : exitp) || (both && !bpf_program__attach(enter)) ||
