@@ -20,6 +20,8 @@
  * each one; the producer reads that cache line at every record) and spins NS ns per record without
  * touching memory (a consumer as slow as whyfail's, without its memory traffic). Experiments for
  * bench/README "The floor of reporting every failure, session 15".
+ * --pad N (with --report): each line padded with spaces to N bytes (at most 8192), as long as whyfail's JSON
+ * records (~1.8 KB each for the failing openat loop): what the output's volume costs.
  * --wake-ns NS: at most one wake-up per NS ns (default 1000000, whyfail's); 0: none, the consumer reads
  * at its poll's 100 ms timeout only.
  * --wake-default: the kernel's wake-ups (one per record written while the consumer waits) instead of
@@ -60,8 +62,9 @@ static int out_fd = -1;
 static char *obuf;
 static size_t olen;
 #define OBUF_SIZE (256 << 10)
-#define LINE_MAX_BYTES (4 * 4096 + 512)
+#define LINE_MAX_BYTES (4 * 4096 + 512 + 8192)
 static uint64_t received;
+static long pad; /* --pad */
 
 static void flush_out(void)
 {
@@ -204,6 +207,8 @@ static int on_record_report(void *ctx, void *data, size_t size)
 	if (name) p = put_str(p, name);
 	else { *p++ = 'E'; p = put_u64(p, e, 1); }
 	if (desc) { p = put_str(p, " ("); p = put_str(p, desc); *p++ = ')'; }
+	/* --pad: lines as long as whyfail's JSON records, to see what the output's volume costs */
+	for (char *end = obuf + olen + pad - 1; p < end;) *p++ = ' ';
 	*p++ = '\n';
 	olen = p - obuf;
 	return 0;
@@ -291,7 +296,7 @@ static uint64_t sum_count(int fd, uint32_t key)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: floor [--both] [(--report|--count) FILE [--wake-default]] [--wake-ns NS] [--pos-every N] [--work NS] OBJECT -- COMMAND [ARG...]\n");
+	fprintf(stderr, "usage: floor [--both] [(--report|--count) FILE [--wake-default]] [--wake-ns NS] [--pad N] [--pos-every N] [--work NS] OBJECT -- COMMAND [ARG...]\n");
 	exit(2);
 }
 
@@ -307,9 +312,10 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--pos-every") && i + 1 < argc) pos_every = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--work") && i + 1 < argc) work_ns = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--wake-ns") && i + 1 < argc) wake_ns = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--pad") && i + 1 < argc) pad = atol(argv[++i]);
 		else usage();
 	}
-	if (argc - i < 3 || strcmp(argv[i + 1], "--") || (report && count) || ((pos_every || work_ns) && !count)) usage();
+	if (argc - i < 3 || strcmp(argv[i + 1], "--") || (report && count) || ((pos_every || work_ns) && !count) || pad < 0 || pad > 8192 || (pad && !report)) usage();
 	int own = pos_every || work_ns;
 	if (own && pos_every <= 0) pos_every = 1;
 	struct own_ring orb;
