@@ -99,8 +99,41 @@ int BPF_PROG(floor_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(floor_report, struct pt_regs *regs, long ret)
+/*
+ * floor_report_icache / floor_report_dcache: floor_report plus ~16 KB of straight-line code (4 096 register adds,
+ * four independent chains) / plus a write to each of the 256 cache lines of a 16 KiB per-CPU array, on every
+ * failure: is what a bigger program costs the loop beyond its own run time (caches it evicts from the call's
+ * own path) like what whyfail pays beyond on_sys_exit's run time? (bench/README, session 15)
+ */
+#define A4 "r1 += 1; r2 += 3; r3 += 5; r4 += 7;"
+#define A16 A4 A4 A4 A4
+#define A64 A16 A16 A16 A16
+#define A256 A64 A64 A64 A64
+#define A1024 A256 A256 A256 A256
+static __always_inline void code_block(struct floor_scratch *s)
+{
+	asm volatile("r1 = 0; r2 = 0; r3 = 0; r4 = 0;" A1024 A1024 A1024 A1024 "*(u64 *)(%[p] + 0) = r1;" :: [p] "r"(s) : "r1", "r2", "r3", "r4", "memory");
+}
+
+struct fat_lines { u64 w[16 << 10 >> 3]; };
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct fat_lines);
+} fat SEC(".maps");
+
+static __always_inline void data_block(void)
+{
+	u32 zero = 0;
+	struct fat_lines *f = bpf_map_lookup_elem(&fat, &zero);
+	if (!f)
+		return;
+	for (u32 i = 0; i < (16 << 10) / 64; i++)
+		f->w[i * 8] += i;
+}
+
+static __always_inline int report(struct pt_regs *regs, long ret, int fat)
 {
 	if (ret >= 0)
 		return 0;
@@ -112,6 +145,10 @@ int BPF_PROG(floor_report, struct pt_regs *regs, long ret)
 	if (!s)
 		return 0;
 	struct floor_rec *r = &s->r;
+	if (fat == 1)
+		code_block(s);
+	else if (fat == 2)
+		data_block();
 	u64 now = bpf_ktime_get_ns();
 	r->ts_ns = now;
 	r->tgid = task->tgid;
@@ -148,6 +185,24 @@ int BPF_PROG(floor_report, struct pt_regs *regs, long ret)
 	if (c)
 		(*c)++;
 	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(floor_report, struct pt_regs *regs, long ret)
+{
+	return report(regs, ret, 0);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(floor_report_icache, struct pt_regs *regs, long ret)
+{
+	return report(regs, ret, 1);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(floor_report_dcache, struct pt_regs *regs, long ret)
+{
+	return report(regs, ret, 2);
 }
 
 char LICENSE[] SEC("license") = "GPL";

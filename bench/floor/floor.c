@@ -22,6 +22,8 @@
  * bench/README "The floor of reporting every failure, session 15".
  * --pad N (with --report): each line padded with spaces to N bytes (at most 8192), as long as whyfail's JSON
  * records (~1.8 KB each for the failing openat loop): what the output's volume costs.
+ * --fat icache|dcache: the reporter's program also runs ~16 KB of straight-line code / writes 256 cache lines of
+ * a 16 KiB per-CPU array at every failure (floor_report_icache / _dcache in floor.bpf.c).
  * --wake-ns NS: at most one wake-up per NS ns (default 1000000, whyfail's); 0: none, the consumer reads
  * at its poll's 100 ms timeout only.
  * --wake-default: the kernel's wake-ups (one per record written while the consumer waits) instead of
@@ -294,15 +296,17 @@ static uint64_t sum_count(int fd, uint32_t key)
 	return s;
 }
 
+static int reporter_opt(int report, int count) { return report || count; }
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: floor [--both] [(--report|--count) FILE [--wake-default]] [--wake-ns NS] [--pad N] [--pos-every N] [--work NS] OBJECT -- COMMAND [ARG...]\n");
+	fprintf(stderr, "usage: floor [--both] [(--report|--count) FILE [--wake-default]] [--wake-ns NS] [--pad N] [--fat icache|dcache] [--pos-every N] [--work NS] OBJECT -- COMMAND [ARG...]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	int both = 0, report = 0, count = 0, wake_default = 0, i = 1;
+	int fat = 0, both = 0, report = 0, count = 0, wake_default = 0, i = 1;
 	const char *out_path = NULL;
 	for (; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--"); i++) {
 		if (!strcmp(argv[i], "--both")) both = 1;
@@ -313,9 +317,15 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--work") && i + 1 < argc) work_ns = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--wake-ns") && i + 1 < argc) wake_ns = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--pad") && i + 1 < argc) pad = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--fat") && i + 1 < argc) {
+			i++;
+			if (!strcmp(argv[i], "icache")) fat = 1;
+			else if (!strcmp(argv[i], "dcache")) fat = 2;
+			else usage();
+		}
 		else usage();
 	}
-	if (argc - i < 3 || strcmp(argv[i + 1], "--") || (report && count) || ((pos_every || work_ns) && !count) || pad < 0 || pad > 8192 || (pad && !report)) usage();
+	if (argc - i < 3 || strcmp(argv[i + 1], "--") || (report && count) || ((pos_every || work_ns) && !count) || (fat && !reporter_opt(report, count)) || pad < 0 || pad > 8192 || (pad && !report)) usage();
 	int own = pos_every || work_ns;
 	if (own && pos_every <= 0) pos_every = 1;
 	struct own_ring orb;
@@ -327,14 +337,22 @@ int main(int argc, char **argv)
 	if (!obj) { fprintf(stderr, "floor: cannot open %s: %s\n", path, strerror(errno)); return 1; }
 	struct bpf_program *enter = bpf_object__find_program_by_name(obj, "floor_enter");
 	struct bpf_program *exitp = bpf_object__find_program_by_name(obj, "floor_exit");
-	struct bpf_program *rep = bpf_object__find_program_by_name(obj, "floor_report");
+	const char *rep_names[] = { "floor_report", "floor_report_icache", "floor_report_dcache" };
+	struct bpf_program *reps[3], *rep;
+	for (int k = 0; k < 3; k++) {
+		reps[k] = bpf_object__find_program_by_name(obj, rep_names[k]);
+		if (!reps[k]) { fprintf(stderr, "floor: %s lacks %s\n", path, rep_names[k]); return 1; }
+		if (k != fat) bpf_program__set_autoload(reps[k], false);
+	}
+	rep = reps[fat];
 	struct bpf_program *fork_p = bpf_object__find_program_by_name(obj, "floor_fork");
 	if (!enter || !exitp || !rep || !fork_p) {
 		fprintf(stderr, "floor: %s lacks floor_enter/floor_exit/floor_report/floor_fork\n", path);
 		return 1;
 	}
 	if (!both) bpf_program__set_autoload(enter, false);
-	bpf_program__set_autoload(reporter ? exitp : rep, false);
+	if (reporter) bpf_program__set_autoload(exitp, false);
+	else bpf_program__set_autoload(rep, false);
 	if (!reporter) {
 		bpf_program__set_autoload(fork_p, false);
 		/* the ring buffer is not used: do not reserve 16 MiB for it */
