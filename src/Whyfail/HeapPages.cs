@@ -9,9 +9,10 @@ namespace Whyfail;
 /// of those fresh 4 KiB pages was a page fault (~600 per run, ~12 µs each on the VM measured; bench/README "Start-up,
 /// session 15"). The region (a GC region: aligned to its size, inside the GC's own reservation) is made readable and
 /// writable ahead of the GC's 64 KiB commits, marked MADV_HUGEPAGE, and its first 2 MiB, already touched by the runtime's
-/// start, collapsed into one huge page (MADV_COLLAPSE, Linux 6.1+, on a thread of its own): then one fault, or none, per
-/// 2 MiB. Nothing is done unless the GC says it uses regions of at least 2 MiB and /proc/self/maps shows the range as
-/// anonymous memory only; any refusal leaves the heap as it was. WHYFAIL_HEAP_HUGE=0 turns it off (a measuring aid).
+/// start, collapsed into one huge page (MADV_COLLAPSE, Linux 6.1+): then one fault, or none, per 2 MiB. Nothing is done
+/// unless the GC says it uses regions of at least 2 MiB and /proc/self/maps shows the range as anonymous memory only; any
+/// refusal leaves the heap as it was. Off unless WHYFAIL_HEAP_HUGE=1 (to be measured on a quiet host: the collapse's
+/// wait can stall the start-up on a busy one).
 /// </summary>
 internal static unsafe class HeapPages
 {
@@ -20,7 +21,7 @@ internal static unsafe class HeapPages
 
     public static void Prepare()
     {
-        if (Environment.GetEnvironmentVariable("WHYFAIL_HEAP_HUGE") == "0") return;
+        if (Environment.GetEnvironmentVariable("WHYFAIL_HEAP_HUGE") != "1") return;
         try
         {
             if (Region() is not { } region) return;
@@ -33,13 +34,12 @@ internal static unsafe class HeapPages
             // its 2 MiB in one mapping (MADV_COLLAPSE said EINVAL without this).
             Libc.Madvise((nint)lo, (nuint)region, MadvDoDump);
             Libc.Madvise((nint)lo, (nuint)region, MadvHugepage);
-            // On a thread of its own: MADV_COLLAPSE first drains every CPU's LRU lists and waits for that (lru_add_drain_all),
-            // 0.3 ms on a quiet machine but 17-420 ms of waiting (not CPU) seen at load 18; the start-up must not wait for
-            // it. The kernel collapses live memory as khugepaged does: the main thread's faults meanwhile are only slower.
-            long block = at & ~(Huge - 1);
-            new Thread(() => Libc.Madvise((nint)block, (nuint)Huge, MadvCollapse)) { IsBackground = true, Name = "whyfail huge pages" }.Start();
+            // MADV_COLLAPSE first drains every CPU's LRU lists and waits for that (lru_add_drain_all): 0.3-4 ms of wall time
+            // usually, but 17-420 ms seen at load 18 (waiting, not CPU). On a thread of its own it came too late under load to
+            // save anything and cost CPU: why this is off unless asked for.
+            Libc.Madvise((nint)(at & ~(Huge - 1)), (nuint)Huge, MadvCollapse);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or OutOfMemoryException or ThreadStartException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
         }
     }
