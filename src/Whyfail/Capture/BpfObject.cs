@@ -28,7 +28,7 @@ internal sealed unsafe class BpfObject : IDisposable
     /// small BTF when there is one (and its BTF-attached programs <see cref="BtfAttachTargets"/>), unless
     /// <see cref="CoreBtf.Disabled"/>.
     /// </summary>
-    public static BpfObject Open(byte[] image)
+    public static BpfObject Open(ReadOnlySpan<byte> image)
     {
         LibbpfLog.Install();
         string? core = CoreBtf.Disabled ? null : CoreBtf.PathFor(image);
@@ -44,6 +44,19 @@ internal sealed unsafe class BpfObject : IDisposable
                     ExitCodes.Internal, LibbpfLog.Take());
             return new BpfObject(obj, core);
         }
+    }
+
+    /// <summary>
+    /// An embedded object where it lies in whyfail's image (read-only, mapped from the file), not copied: the copy was
+    /// whyfail.bpf.o's 255 KiB of fresh heap pages (~64 page faults) at every start (bench/README "Start-up, session 15").
+    /// A copy only when the runtime gives no pointer to the resource.
+    /// </summary>
+    public static ReadOnlySpan<byte> Embedded(string name)
+    {
+        using var s = typeof(BpfObject).Assembly.GetManifestResourceStream(name);
+        if (s is UnmanagedMemoryStream { PositionPointer: var p } u && u.Position == 0 && u.Length <= int.MaxValue)
+            return new ReadOnlySpan<byte>(p, (int)u.Length);
+        return EmbeddedImage(name);
     }
 
     public static byte[] EmbeddedImage(string name)

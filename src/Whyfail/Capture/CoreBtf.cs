@@ -36,10 +36,10 @@ internal static class CoreBtf
     public static bool Disabled { get; set; } = Environment.GetEnvironmentVariable("WHYFAIL_CORE_BTF") == "kernel";
 
     /// <summary>The small BTF for this object on this boot (made if needed), or null: let libbpf read the kernel's.</summary>
-    public static string? PathFor(byte[] objectImage) => CacheDirectory() is { } dir ? PathFor(objectImage, dir) : null;
+    public static string? PathFor(ReadOnlySpan<byte> objectImage) => CacheDirectory() is { } dir ? PathFor(objectImage, dir) : null;
 
     /// <summary>The same in <paramref name="dir"/> (a directory only root can write: see <see cref="BtfIdCache.FileName"/>).</summary>
-    internal static string? PathFor(byte[] objectImage, string dir)
+    internal static string? PathFor(ReadOnlySpan<byte> objectImage, string dir)
     {
         try
         {
@@ -81,12 +81,12 @@ internal static class CoreBtf
     /// The (kind, essential name) of the root type of every CO-RE relocation of the object; null when one is of a
     /// kind this file cannot answer exactly (not a field relocation, or a root that is not a named struct/union).
     /// </summary>
-    internal static List<(BtfKind Kind, string Name)>? Roots(byte[] image)
+    internal static List<(BtfKind Kind, string Name)>? Roots(ReadOnlySpan<byte> image)
     {
         var (btfSec, extSec) = (ElfSection(image, ".BTF"), ElfSection(image, ".BTF.ext"));
         if (btfSec is not { } b || extSec is not { } e) return null;
-        var local = Btf.Parse(image.AsSpan(b.Offset, b.Size).ToArray());
-        var ext = image.AsSpan(e.Offset, e.Size);
+        var local = Btf.Parse(image.Slice(b.Offset, b.Size).ToArray());
+        var ext = image.Slice(e.Offset, e.Size);
         if (BinaryPrimitives.ReadUInt16LittleEndian(ext) != BtfFormat.Magic) return null;
         uint hdrLen = BinaryPrimitives.ReadUInt32LittleEndian(ext[4..]);
         if (hdrLen < 32) return []; // no CO-RE section
@@ -183,23 +183,23 @@ internal static class CoreBtf
     }
 
     /// <summary>A section of a little-endian ELF64 object, by name.</summary>
-    internal static (int Offset, int Size)? ElfSection(byte[] elf, string name)
+    internal static (int Offset, int Size)? ElfSection(ReadOnlySpan<byte> elf, string name)
     {
         if (elf.Length < 64 || elf[0] != 0x7f || elf[1] != (byte)'E' || elf[4] != 2 || elf[5] != 1) return null;
-        var d = elf.AsSpan();
+        var d = elf;
         long shoff = BinaryPrimitives.ReadInt64LittleEndian(d[0x28..]);
         int shentsize = BinaryPrimitives.ReadUInt16LittleEndian(d[0x3A..]);
         int shnum = BinaryPrimitives.ReadUInt16LittleEndian(d[0x3C..]);
         int shstrndx = BinaryPrimitives.ReadUInt16LittleEndian(d[0x3E..]);
-        (long Off, long Size, uint Name) Sec(int i)
+        static (long Off, long Size, uint Name) Sec(ReadOnlySpan<byte> elf, long shoff, int shentsize, int i)
         {
-            var s = elf.AsSpan().Slice((int)(shoff + (long)i * shentsize), 64);
+            var s = elf.Slice((int)(shoff + (long)i * shentsize), 64);
             return (BinaryPrimitives.ReadInt64LittleEndian(s[0x18..]), BinaryPrimitives.ReadInt64LittleEndian(s[0x20..]), BinaryPrimitives.ReadUInt32LittleEndian(s));
         }
-        long strOff = Sec(shstrndx).Off;
+        long strOff = Sec(elf, shoff, shentsize, shstrndx).Off;
         for (int i = 0; i < shnum; i++)
         {
-            var s = Sec(i);
+            var s = Sec(elf, shoff, shentsize, i);
             var n = d[(int)(strOff + s.Name)..];
             n = n[..n.IndexOf((byte)0)];
             if (Encoding.ASCII.GetString(n) == name) return ((int)s.Off, (int)s.Size);

@@ -230,7 +230,7 @@ public sealed unsafe class TracepointCapture : IDisposable
 
     private static BpfObject LoadObject(CaptureOptions options, OriginBackend backend, CapabilitySource capabilities, List<string> limitations)
     {
-        var bpf = BpfObject.Open(BpfObject.EmbeddedImage("whyfail.bpf.o"));
+        var bpf = BpfObject.Open(BpfObject.Embedded("whyfail.bpf.o"));
         StartupTimes.Mark("object opened");
         try
         {

@@ -123,10 +123,27 @@ public static unsafe class LauncherChild
             return ptrs;
         }
 
-        /// <summary>Forks and execs; returns the child's pid and, when execve failed, its errno in <paramref name="err"/>.</summary>
+        /// <summary>
+        /// Starts the command (posix_spawn; fork and execve when the child must first install --inject's filter); returns the
+        /// child's pid and, when execve failed, its errno in <paramref name="err"/>.
+        /// </summary>
         public int Spawn(out int err)
         {
             err = 0;
+            if (Inject == null)
+            {
+                // No code of ours runs in the child: posix_spawn (glibc's clone with CLONE_VM|CLONE_VFORK on a stack of its
+                // own) copies no page tables and makes no copy-on-write faults in either process (fork's were ~45 page
+                // faults and its page-table copy per run: bench/README "Start-up, session 15"); execve's error comes back
+                // as its result, and a child that failed is reaped by it.
+                int child = 0, rc;
+                fixed (byte* p = path)
+                fixed (nint* ap = argv)
+                fixed (nint* ep = envp)
+                    rc = Libc.PosixSpawn(&child, p, null, null, (byte**)ap, (byte**)ep);
+                err = rc;
+                return rc == 0 ? child : 0;
+            }
             fixed (int* fds = errPipe)
                 if (Libc.Pipe2(fds, 0x80000 /* O_CLOEXEC */) != 0) return -1;
             int e = 0;

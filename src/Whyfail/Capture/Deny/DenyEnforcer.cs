@@ -52,7 +52,7 @@ public sealed unsafe class DenyEnforcer : IDisposable
             throw new WhyfailException($"whyfail deny cannot refuse anything on this kernel: {why}. {BpfLsm.NoFallback}", ExitCodes.KernelUnsupported);
 
         var hooks = DenyHooks.All.Where(h => rules.Any(r => r.Hooks.Contains(h))).ToList();
-        var bpf = BpfObject.Open(BpfObject.EmbeddedImage("deny.bpf.o"));
+        var bpf = BpfObject.Open(BpfObject.Embedded("deny.bpf.o"));
         try
         {
             bpf.SetRodata(new WfdConfig { SelfTgid = (uint)Environment.ProcessId, NRules = (uint)rules.Count }, BpfMaps.RodataDcfgOffset);

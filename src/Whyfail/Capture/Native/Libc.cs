@@ -22,6 +22,12 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "munmap", SetLastError = true)]
     internal static partial int Munmap(nint addr, nuint length);
 
+    [LibraryImport(Lib, EntryPoint = "mprotect", SetLastError = true)]
+    internal static partial int Mprotect(nint addr, nuint length, int prot);
+
+    [LibraryImport(Lib, EntryPoint = "madvise", SetLastError = true)]
+    internal static partial int Madvise(nint addr, nuint length, int advice);
+
     [LibraryImport(Lib, EntryPoint = "getpid")]
     internal static partial int GetPid();
 
@@ -171,6 +177,10 @@ internal static unsafe partial class Libc
     // Processes.
     [LibraryImport(Lib, EntryPoint = "fork", SetLastError = true)]
     internal static partial int Fork();
+
+    /// <summary>posix_spawn(3): returns 0 or the error number (execve's too), not -1 and errno.</summary>
+    [LibraryImport(Lib, EntryPoint = "posix_spawn")]
+    internal static partial int PosixSpawn(int* pid, byte* path, void* fileActions, void* attr, byte** argv, byte** envp);
 
     [LibraryImport(Lib, EntryPoint = "setsid", SetLastError = true)]
     internal static partial int Setsid();

@@ -46,7 +46,7 @@ public sealed unsafe class ProbeCapture : IDisposable
     {
         if (functions.Count > WfConst.ProbeMaxFuncs)
             throw new WhyfailException($"at most {WfConst.ProbeMaxFuncs} functions can be probed at once", ExitCodes.Usage);
-        _bpf = BpfObject.Open(BpfObject.EmbeddedImage("probe.bpf.o"));
+        _bpf = BpfObject.Open(BpfObject.Embedded("probe.bpf.o"));
         try
         {
             if (Libbpf.MapReuseFd(_bpf.Map(BpfMaps.Tasks), session.TasksMapFd) < 0)
