@@ -4,7 +4,6 @@ public static class Program
 {
     public static int Main(string[] args)
     {
-        HeapPages.Prepare(); // first: the start-up's heap in huge pages, not ~600 page faults
         // Messages to standard error never throw (a full disk, a closed descriptor): whyfail's own error
         // message must not turn into a crash. The report's writer checks its own output (GuardedOutput).
         Console.SetError(new StreamWriter(new Rendering.GuardedOutput(Console.OpenStandardError(), "standard error")) { AutoFlush = true });

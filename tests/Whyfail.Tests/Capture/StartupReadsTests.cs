@@ -35,25 +35,4 @@ public class StartupReadsTests
         Assert.Equal(9, Find("1:x nine\n1:x 9", "1:x")); // the last line without a newline
         Assert.Equal(3, Find("junk\r1:x 3\n", "1:x")); // a lone CR ends a line, as for StreamReader
     }
-
-    private const string Maps =
-        "55c89cb27000-55c89cb5a000 rw-p 00000000 00:00 0 \n" +
-        "7fe181400000-7fe1814e2000 rw-p 00000000 00:00 0 \n" +
-        "7fe1814e2000-7fe181800000 ---p 00000000 00:00 0 \n" +
-        "7fe181800000-7fe181900000 rw-p 00000000 00:00 0                          [stack]\n" +
-        "7fe181a00000-7fe181c00000 ---p 00000000 00:00 0 \n" +
-        "7fe181c00000-7fe181e00000 r-xp 00000000 00:00 0 \n" +
-        "7fe181e00000-7fe182000000 r--p 00001000 fe:00 332861                     /usr/lib/x86_64-linux-gnu/libz.so.1.2.13\n";
-
-    [Fact]
-    public void Only_anonymous_private_memory_without_a_gap_is_prepared()
-    {
-        var maps = Encoding.ASCII.GetBytes(Maps);
-        Assert.True(HeapPages.AnonymousOnly(maps, 0x7fe181400000, 0x7fe181800000)); // committed part + reserved part
-        Assert.True(HeapPages.AnonymousOnly(maps, 0x7fe181500000, 0x7fe181600000));
-        Assert.False(HeapPages.AnonymousOnly(maps, 0x7fe181400000, 0x7fe181c00000)); // [stack], then a gap
-        Assert.False(HeapPages.AnonymousOnly(maps, 0x7fe181a00000, 0x7fe181e00000)); // executable memory
-        Assert.False(HeapPages.AnonymousOnly(maps, 0x7fe181e00000, 0x7fe182000000)); // a file
-        Assert.False(HeapPages.AnonymousOnly(maps, 0x7fe182000000, 0x7fe182200000)); // nothing mapped
-    }
 }

@@ -22,12 +22,6 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "munmap", SetLastError = true)]
     internal static partial int Munmap(nint addr, nuint length);
 
-    [LibraryImport(Lib, EntryPoint = "mprotect", SetLastError = true)]
-    internal static partial int Mprotect(nint addr, nuint length, int prot);
-
-    [LibraryImport(Lib, EntryPoint = "madvise", SetLastError = true)]
-    internal static partial int Madvise(nint addr, nuint length, int advice);
-
     [LibraryImport(Lib, EntryPoint = "getpid")]
     internal static partial int GetPid();
 
