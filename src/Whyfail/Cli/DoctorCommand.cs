@@ -70,6 +70,10 @@ public static class DoctorCommand
         {
             bool tp = KernelChecks.HasTracepoint("sys_exit");
             list.Add(new("tp_btf", tp, tp ? "sys_exit tracepoint (failing calls, arguments)" : "no BTF sys_exit tracepoint"));
+            bool cast = BtfIdCache.FunctionId("bpf_rdonly_cast") > 0;
+            list.Add(new("bpf_rdonly_cast", cast, cast ? "the sys_exit program reads the task's state without the verifier's BTF name searches (shorter start-up)"
+                    : "no such kfunc: the sys_exit program loads through trusted pointers (slower verification at start-up)",
+                "Linux 6.2+ (the kfunc bpf_rdonly_cast)"));
             bool cap = KernelChecks.HasTracepoint("cap_capable");
             list.Add(new("cap_capable", cap, cap ? "capability denials as evidence" : "no capability:cap_capable tracepoint (added in Linux 6.14)",
                 "Linux 6.14+; meanwhile fexit or kprobes on cap_capable give the same evidence (capability evidence below)"));
