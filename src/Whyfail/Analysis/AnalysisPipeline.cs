@@ -29,9 +29,9 @@ public sealed class AnalysisPipeline(AnalysisOptions settings)
     public Origin.Source.Pinpointer? Pinpoint { get; set; }
 
     /// <summary>
-    /// Runs the pipeline once on a synthetic failure, right after the traced command is released (its exec and
-    /// start run meanwhile; nothing of it is needed to configure the BPF side): the first real event is then
-    /// analysed at once, while the process that failed is still alive.
+    /// Runs the pipeline once on a synthetic failure, before the traced command starts (nothing of it is needed
+    /// to configure the BPF side, which reads the built-in capture table): the first real event is then analysed
+    /// at once, while the process that failed is still alive.
     /// </summary>
     public void WarmUp()
     {

@@ -198,6 +198,11 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
     private int Trace(RunState run)
     {
         var (renderer, pipeline, capture, tracker) = (run.Renderer, run.Pipeline, run.Capture, run.Tracker);
+        // The decoders' and explanations' first use (their tables, the families' registration) on a made-up failure,
+        // before the release: the command's first failures are then explained while it still runs. After the release it
+        // shortened the lab's launch -> first call but lengthened exit -> prompt as much (bench/README "Quiet host, session 15").
+        pipeline.WarmUp();
+        StartupTimes.Mark("analysis warmed up");
         bool runs = run.Host.Begin(capture);
         StartupTimes.Mark("command released");
         StartResolverReads(run.Origins);
@@ -208,10 +213,6 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             if (run.Deny != null) run.Deny.Start(renderer.Notice);
             else renderer.Notice(StartLine.For(settings, run.Metrics?.Endpoint));
         }
-        // The decoders' and explanations' first use (their tables, the families' registration) on a made-up failure, after
-        // the release: the command's exec and start run meanwhile, and its first events wait in the ring buffer until the loop.
-        pipeline.WarmUp();
-        StartupTimes.Mark("analysis warmed up");
         if (!settings.Pinpoint)
         {
             MakeResolver(run);
