@@ -111,6 +111,9 @@ internal static unsafe class BtfAttachTargets
 
     private static int _castKfunc;
 
+    /// <summary>Whether the last <see cref="TaskCast"/> chose the cast: this load's calls become the kfunc's.</summary>
+    public static bool CastActive => _castKfunc > 0;
+
     /// <summary>
     /// Every placeholder call of the program (call WF_CAST_HELPER, a helper number no kernel has) becomes a call of the
     /// kfunc (src_reg BPF_PSEUDO_KFUNC_CALL, imm its BTF id in vmlinux, off 0). libbpf has relocated the program by now

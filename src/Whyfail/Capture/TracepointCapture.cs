@@ -275,7 +275,7 @@ public sealed unsafe class TracepointCapture : IDisposable
             {
                 bpf.Load();
             }
-            catch (WhyfailException) when (!BtfAttachTargets.CastDisabled && BtfAttachTargets.TaskCast().Kfunc > 0)
+            catch (WhyfailException) when (!BtfAttachTargets.CastDisabled && BtfAttachTargets.CastActive)
             {
                 // Refused with the task's cast (a kernel whose kfunc is not what 6.2-6.18 have): never lose the capture
                 // for it; the rest of this run loads through the trusted task pointer.
