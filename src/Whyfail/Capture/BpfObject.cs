@@ -47,26 +47,12 @@ internal sealed unsafe class BpfObject : IDisposable
     }
 
     /// <summary>
-    /// An embedded object where it lies in whyfail's image (read-only, mapped from the file), not copied: the copy was
+    /// An embedded object where it lies in whyfail's image, not copied (<see cref="EmbeddedResource"/>): the copy was
     /// whyfail.bpf.o's 255 KiB of fresh heap pages (~64 page faults) at every start (bench/README "Start-up, session 15").
-    /// A copy only when the runtime gives no pointer to the resource.
     /// </summary>
-    public static ReadOnlySpan<byte> Embedded(string name)
-    {
-        using var s = typeof(BpfObject).Assembly.GetManifestResourceStream(name);
-        if (s is UnmanagedMemoryStream { PositionPointer: var p } u && u.Position == 0 && u.Length <= int.MaxValue)
-            return new ReadOnlySpan<byte>(p, (int)u.Length);
-        return EmbeddedImage(name);
-    }
-
-    public static byte[] EmbeddedImage(string name)
-    {
-        using var s = typeof(BpfObject).Assembly.GetManifestResourceStream(name)
-            ?? throw new WhyfailException($"embedded BPF object '{name}' is missing: the build did not run clang", ExitCodes.Internal);
-        var buf = new byte[s.Length];
-        s.ReadExactly(buf);
-        return buf;
-    }
+    public static ReadOnlySpan<byte> Embedded(string name) => EmbeddedResource.TryGet(name, out var image)
+        ? image
+        : throw new WhyfailException($"embedded BPF object '{name}' is missing: the build did not run clang", ExitCodes.Internal);
 
     public nint Program(string name) => Libbpf.FindProgram(Handle, name) is var p and not 0
         ? p : throw new WhyfailException($"BPF program '{name}' not found in the object", ExitCodes.Internal);

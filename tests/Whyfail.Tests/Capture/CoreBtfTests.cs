@@ -36,7 +36,7 @@ public unsafe class CoreBtfTests
         var compared = new List<string>();
         foreach (var name in new[] { "whyfail.bpf.o", "probe.bpf.o", "deny.bpf.o" })
         {
-            byte[] image = BpfObject.EmbeddedImage(name);
+            byte[] image = BpfObject.Embedded(name).ToArray();
             var roots = CoreBtf.Roots(image);
             Assert.NotNull(roots);
             Assert.NotEmpty(roots);
@@ -151,7 +151,7 @@ public unsafe class CoreBtfTests
         var dir = Directory.CreateTempSubdirectory("whyfail-corebtf-cache-");
         try
         {
-            byte[] image = BpfObject.EmbeddedImage("whyfail.bpf.o");
+            byte[] image = BpfObject.Embedded("whyfail.bpf.o").ToArray();
             var roots = CoreBtf.Roots(image)!;
             string? path = CoreBtf.PathFor(image, dir.FullName);
             Assert.NotNull(path);

@@ -19,15 +19,10 @@ internal static class DataFile
         }
     }
 
-    /// <summary>The bytes of an embedded data file.</summary>
-    public static byte[] Bytes(string resource)
-    {
-        using var stream = typeof(DataFile).Assembly.GetManifestResourceStream(resource)
-            ?? throw new InvalidOperationException($"embedded data file {resource} is missing");
-        var bytes = new byte[stream.Length];
-        stream.ReadExactly(bytes);
-        return bytes;
-    }
+    /// <summary>The bytes of an embedded data file, where they lie in whyfail's image (<see cref="EmbeddedResource"/>).</summary>
+    public static ReadOnlySpan<byte> Bytes(string resource) => EmbeddedResource.TryGet(resource, out var bytes)
+        ? bytes
+        : throw new InvalidOperationException($"embedded data file {resource} is missing");
 
     /// <summary>The rows of an embedded TSV file, split on tabs.</summary>
     public static IEnumerable<string[]> Rows(string resource)

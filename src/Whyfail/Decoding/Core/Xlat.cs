@@ -158,14 +158,19 @@ internal sealed class StructLayout
 /// splits) was ~15 % of a one-command run's CPU, most of it the GC's first heap growth (bench/README "Start-up,
 /// session 14").
 /// </summary>
-internal static class Xlat
+internal static unsafe class Xlat
 {
-    private static readonly byte[] Data = DataFile.Bytes("xlat.tsv");
+    /// <summary>The file where it lies in whyfail's image (not copied: its 88 KB were ~22 fresh heap pages at every start).</summary>
+    private static readonly nint DataAddress;
+    private static readonly int DataLength;
+    private static ReadOnlySpan<byte> Data => new((void*)DataAddress, DataLength);
     private static readonly Dictionary<string, XlatTable> Tables = new(StringComparer.Ordinal);
     private static readonly Dictionary<string, StructLayout> Structs = new(StringComparer.Ordinal);
 
     static Xlat()
     {
+        var data = DataFile.Bytes("xlat.tsv");
+        (DataAddress, DataLength) = (EmbeddedResource.Address(data), data.Length);
         var extra = Internal();
         int pos = 0;
         string? kind = null, name = null;
@@ -184,14 +189,14 @@ internal static class Xlat
             }
         }
 
-        while (pos < Data.Length)
+        while (pos < data.Length)
         {
-            int eol = Array.IndexOf(Data, (byte)'\n', pos);
-            if (eol < 0) eol = Data.Length;
-            if (Data[pos] == (byte)'@')
+            int eol = data[pos..].IndexOf((byte)'\n');
+            eol = eol < 0 ? data.Length : pos + eol;
+            if (data[pos] == (byte)'@')
             {
                 Flush(pos);
-                var row = Encoding.ASCII.GetString(Data, pos, eol - pos).Split('\t');
+                var row = Encoding.ASCII.GetString(data[pos..eol]).Split('\t');
                 kind = row[0];
                 name = row[1];
                 flags = kind == "@bits" || (kind == "@table" && row.Length > 2 && row[2] == "flags");
@@ -200,7 +205,7 @@ internal static class Xlat
             }
             pos = eol + 1;
         }
-        Flush(Data.Length);
+        Flush(data.Length);
         // A table no UAPI header has at all (SUID_DUMP_*, syslog's actions) is an enumeration of its internal rows alone.
         foreach (var (table, rows) in extra)
             Tables[table] = new XlatTable(table, false, () => Entries(0, 0, rows));
@@ -211,9 +216,9 @@ internal static class Xlat
     {
         for (int pos = from; pos < to;)
         {
-            int eol = Array.IndexOf(Data, (byte)'\n', pos, to - pos);
-            if (eol < 0) eol = to;
-            if (eol > pos && Data[pos] != (byte)'#') yield return Encoding.ASCII.GetString(Data, pos, eol - pos).Split('\t');
+            int eol = Data[pos..to].IndexOf((byte)'\n');
+            eol = eol < 0 ? to : pos + eol;
+            if (eol > pos && Data[pos] != (byte)'#') yield return Encoding.ASCII.GetString(Data[pos..eol]).Split('\t');
             pos = eol + 1;
         }
     }
