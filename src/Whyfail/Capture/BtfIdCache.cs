@@ -143,11 +143,8 @@ internal static class BtfIdCache
     /// </summary>
     internal static int? Find(ReadOnlySpan<byte> data, ReadOnlySpan<byte> name)
     {
-        while (data.Length > 0)
+        foreach (var line in new ByteLines(data, comments: false))
         {
-            int end = data.IndexOfAny((byte)'\n', (byte)'\r');
-            var line = end < 0 ? data : data[..end];
-            data = end < 0 ? [] : data[(end + 1)..];
             int space = line.IndexOf((byte)' ');
             if (space < 0 || line[(space + 1)..].Contains((byte)' ') || !line[..space].SequenceEqual(name)) continue;
             if (int.TryParse(line[(space + 1)..], System.Globalization.NumberStyles.Integer, CultureInfo.InvariantCulture, out int id) && id >= 0)

@@ -56,12 +56,14 @@ public static class SyscallTable
             pool[made] = made;
             return made;
         }
-        var text = System.Text.Encoding.UTF8.GetString(DataFile.Bytes("syscalls_x86_64.tsv")).AsSpan();
         Span<Range> cols = stackalloc Range[6];
-        foreach (var lineRange in text.Split('\n'))
+        Span<char> chars = stackalloc char[1024];
+        foreach (var bytes in DataFile.Lines("syscalls_x86_64.tsv"))
         {
-            var line = text[lineRange];
-            if (line.Length == 0 || line[0] == '#') continue;
+            // One line's characters at a time (the lines are under 200 bytes), not the whole file's as one string.
+            ReadOnlySpan<char> line = bytes.Length <= chars.Length
+                ? chars[..System.Text.Encoding.UTF8.GetChars(bytes, chars)]
+                : System.Text.Encoding.UTF8.GetString(bytes).AsSpan();
             int n = line.Split(cols, '\t');
             int nr = int.Parse(line[cols[0]], CultureInfo.InvariantCulture);
             var name = line[cols[1]].ToString();

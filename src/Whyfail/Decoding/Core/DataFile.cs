@@ -1,23 +1,10 @@
-using System.Reflection;
-
 namespace Whyfail.Decoding;
 
 /// <summary>Reads the tab-separated data files embedded from Decoding/Data (see Whyfail.csproj).</summary>
 internal static class DataFile
 {
-    /// <summary>The lines of an embedded data file, without comments ('#') and blank lines.</summary>
-    public static IEnumerable<string> Lines(string resource)
-    {
-        using var stream = typeof(DataFile).Assembly.GetManifestResourceStream(resource)
-            ?? throw new InvalidOperationException($"embedded data file {resource} is missing");
-        using var reader = new StreamReader(stream);
-        string? line;
-        while ((line = reader.ReadLine()) is not null)
-        {
-            if (line.Length == 0 || line[0] == '#') continue;
-            yield return line;
-        }
-    }
+    /// <summary>The lines of an embedded data file, without comments ('#') and blank lines; slices of <see cref="Bytes"/>.</summary>
+    public static ByteLines Lines(string resource) => new(Bytes(resource), comments: true);
 
     /// <summary>The bytes of an embedded data file, where they lie in whyfail's image (<see cref="EmbeddedResource"/>).</summary>
     public static ReadOnlySpan<byte> Bytes(string resource) => EmbeddedResource.TryGet(resource, out var bytes)
@@ -25,10 +12,11 @@ internal static class DataFile
         : throw new InvalidOperationException($"embedded data file {resource} is missing");
 
     /// <summary>The rows of an embedded TSV file, split on tabs.</summary>
-    public static IEnumerable<string[]> Rows(string resource)
+    public static List<string[]> Rows(string resource)
     {
-        foreach (var line in Lines(resource))
-            yield return line.Split('\t');
+        var rows = new List<string[]>();
+        foreach (var line in Lines(resource)) rows.Add(System.Text.Encoding.UTF8.GetString(line).Split('\t'));
+        return rows;
     }
 
     public static ulong ParseHex(string s) =>

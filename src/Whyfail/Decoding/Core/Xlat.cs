@@ -172,7 +172,6 @@ internal static unsafe class Xlat
         var data = DataFile.Bytes("xlat.tsv");
         (DataAddress, DataLength) = (EmbeddedResource.Address(data), data.Length);
         var extra = Internal();
-        int pos = 0;
         string? kind = null, name = null;
         bool flags = false;
         int size = 0, start = 0;
@@ -189,21 +188,18 @@ internal static unsafe class Xlat
             }
         }
 
-        while (pos < data.Length)
+        var lines = new ByteLines(data, comments: true);
+        while (lines.MoveNext())
         {
-            int eol = data[pos..].IndexOf((byte)'\n');
-            eol = eol < 0 ? data.Length : pos + eol;
-            if (data[pos] == (byte)'@')
-            {
-                Flush(pos);
-                var row = Encoding.ASCII.GetString(data[pos..eol]).Split('\t');
-                kind = row[0];
-                name = row[1];
-                flags = kind == "@bits" || (kind == "@table" && row.Length > 2 && row[2] == "flags");
-                size = kind == "@struct" ? int.Parse(row[2], System.Globalization.CultureInfo.InvariantCulture) : 0;
-                start = eol + 1;
-            }
-            pos = eol + 1;
+            var line = lines.Current;
+            if (line[0] != (byte)'@') continue;
+            Flush(lines.Offset);
+            var row = Row(line);
+            kind = row[0];
+            name = row[1];
+            flags = kind == "@bits" || (kind == "@table" && row.Length > 2 && row[2] == "flags");
+            size = kind == "@struct" ? int.Parse(row[2], System.Globalization.CultureInfo.InvariantCulture) : 0;
+            start = lines.Offset + line.Length;
         }
         Flush(data.Length);
         // A table no UAPI header has at all (SUID_DUMP_*, syslog's actions) is an enumeration of its internal rows alone.
@@ -211,22 +207,19 @@ internal static unsafe class Xlat
             Tables[table] = new XlatTable(table, false, () => Entries(0, 0, rows));
     }
 
-    /// <summary>The data rows (not comments or blank lines) between two offsets of the file, split on tabs.</summary>
-    private static IEnumerable<string[]> Rows(int from, int to)
-    {
-        for (int pos = from; pos < to;)
-        {
-            int eol = Data[pos..to].IndexOf((byte)'\n');
-            eol = eol < 0 ? to : pos + eol;
-            if (eol > pos && Data[pos] != (byte)'#') yield return Encoding.ASCII.GetString(Data[pos..eol]).Split('\t');
-            pos = eol + 1;
-        }
-    }
+    /// <summary>The data lines (not comments or blank lines) between two offsets of the file.</summary>
+    private static ByteLines Lines(int from, int to) => new(Data[from..to], comments: true);
+
+    private static string[] Row(ReadOnlySpan<byte> line) => Encoding.ASCII.GetString(line).Split('\t');
 
     private static List<(string, ulong)> Entries(int from, int to, List<(string, ulong)>? internalRows)
     {
         var entries = new List<(string, ulong)>();
-        foreach (var row in Rows(from, to)) entries.Add((row[0], DataFile.ParseHex(row[1])));
+        foreach (var line in Lines(from, to))
+        {
+            var row = Row(line);
+            entries.Add((row[0], DataFile.ParseHex(row[1])));
+        }
         if (internalRows is not null)
         {
             // A name a generated table has keeps its generated value.
@@ -240,9 +233,12 @@ internal static unsafe class Xlat
     private static Dictionary<string, (int, int)> Fields(int from, int to)
     {
         var fields = new Dictionary<string, (int, int)>(StringComparer.Ordinal);
-        foreach (var row in Rows(from, to))
+        foreach (var line in Lines(from, to))
+        {
+            var row = Row(line);
             fields[row[0]] = (int.Parse(row[1], System.Globalization.CultureInfo.InvariantCulture),
                               int.Parse(row[2], System.Globalization.CultureInfo.InvariantCulture));
+        }
         return fields;
     }
 
