@@ -285,4 +285,27 @@ public sealed class ClassicBpfTests
         Assert.Equal(new SeccompStatus(2, 3, 0, 10, 1), s);
         Assert.Null(SeccompStatus.Parse("Seccomp:\t0\n").FilterCount);
     }
+
+    /// <summary>
+    /// The opcode fields are ClassicBpf.g.cs, written by tools/gen-xlat with xlat.tsv's cbpf_* tables: each constant is the
+    /// table's value of its BPF_ name, and each name of those tables has its constant.
+    /// </summary>
+    [Fact]
+    public void OpcodeFieldsAreTheHeadersValues()
+    {
+        var consts = typeof(ClassicBpf).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
+            .Where(f => f.IsLiteral && f.FieldType == typeof(ushort))
+            .ToDictionary(f => "BPF_" + f.Name, f => (ulong)(ushort)f.GetRawConstantValue()!);
+        var tables = new[] { "cbpf_class", "cbpf_size", "cbpf_mode", "cbpf_op_alu", "cbpf_op_jmp", "cbpf_src", "cbpf_rval", "cbpf_miscop" };
+        var named = new HashSet<string>();
+        foreach (var t in tables)
+            foreach (var (name, value) in Whyfail.Decoding.Xlat.Table(t).Entries)
+            {
+                Assert.True(consts.TryGetValue(name, out var v), $"{t} {name}: no constant");
+                Assert.Equal(value, v);
+                named.Add(name);
+            }
+        Assert.Equal(named.Order(), consts.Keys.Order());
+        Assert.Equal(8, Whyfail.Decoding.Xlat.Table("cbpf_class").Entries.Count); // the headers gave every class
+    }
 }
