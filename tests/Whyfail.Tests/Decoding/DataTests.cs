@@ -45,6 +45,18 @@ public class DataTests
     private static ulong DataFileHex(string s) => Convert.ToUInt64(s, 16);
 
     [Fact]
+    public void PerfAttrVer8IsVer7AndConfig3()
+    {
+        // PERF_ATTR_SIZE_VER8 (xlat_internal.tsv: the installed headers end at VER7) added config3, one __u64 after VER7's
+        // fields: the decoder reads config3 at VER7's end and captures VER8's bytes.
+        ulong ver7 = Xlat.Table("perf_attr_sizes")["PERF_ATTR_SIZE_VER7"];
+        ulong ver8 = Xlat.Table("perf_attr_sizes_kernel")["PERF_ATTR_SIZE_VER8"];
+        Assert.Equal(ver7 + 8, ver8);
+        Assert.Equal((int)ver8, PerfFamily.AttrSizeVer8);
+        Assert.True((ulong)Xlat.Struct("perf_event_attr").Size <= ver8);
+    }
+
+    [Fact]
     public void ConstantsComeFromTheHeaders()
     {
         Assert.Equal(0x80000UL, Xlat.Table("open_flags")["O_CLOEXEC"]);

@@ -12,12 +12,14 @@ internal static class PerfFamily
     private static readonly XlatTable SampleType = Xlat.Table("perf_sample_type");
 
     /// <summary>
-    /// PERF_ATTR_SIZE_VER8 (adds config3 at offset 128), the size of the struct in current kernels; the
-    /// installed headers may predate it, so the capture size and config3 come from the kernel's
-    /// include/uapi/linux/perf_event.h rather than the generated layout.
+    /// PERF_ATTR_SIZE_VER8, the size of the struct in current kernels: the capture size. The installed headers (6.1)
+    /// predate it, so it is a row of Data/xlat_internal.tsv declared from the kernel's include/uapi/linux/perf_event.h, in
+    /// a table of its own (perf_attr_sizes_kernel): the sizes this decoder names are the headers' (strace's, VER0..VER7).
     /// </summary>
-    internal const int AttrSizeVer8 = 136;
-    private const int Config3Offset = 128;
+    internal static readonly int AttrSizeVer8 = (int)Xlat.Table("perf_attr_sizes_kernel")["PERF_ATTR_SIZE_VER8"];
+
+    /// <summary>config3, what VER8 added: the __u64 that ends at VER8, just after VER7's fields.</summary>
+    private static readonly int Config3Offset = (int)Sizes["PERF_ATTR_SIZE_VER7"];
 
     public static void Register(Registry r)
     {
@@ -97,7 +99,7 @@ internal static class PerfFamily
         NonZero("sample_max_stack", Fmt.UDec);
         NonZero("aux_sample_size", Fmt.UDec);
         NonZero("sig_data", Fmt.Hex);
-        if (Config3Offset + 8 <= avail && m.U64(Config3Offset) != 0) f.Add("config3=" + Fmt.Hex(m.U64(Config3Offset)));
+        if (AttrSizeVer8 <= avail && m.U64(Config3Offset) != 0) f.Add("config3=" + Fmt.Hex(m.U64(Config3Offset)));
         return Fmt.Struct(f);
     }
 
