@@ -90,20 +90,11 @@ public sealed unsafe class TracepointCapture : IDisposable
                 continue;
             }
             StartupTimes.Mark("programs loaded");
-            Task<OriginAttacher>? attaching = null;
             try
             {
                 _statsFd = _bpf.MapFd(BpfMaps.Stats);
                 _seedsFd = _bpf.MapFd(BpfMaps.Seeds);
                 FillCaptureSpecs(_bpf.MapFd(BpfMaps.Capture), options.Captures);
-                // The origin probes are attached on a thread of their own while the tracepoints are attached here: what the
-                // kernel makes either wait for (code patching that waits for the other CPUs, RCU) overlaps the other's work.
-                if (backend != OriginBackend.None)
-                {
-                    var (program, entry) = (_bpf.Program(OriginAttacher.ProgramFor(backend)), EntryProgramFor(options, backend) is { } e ? _bpf.Program(e) : 0);
-                    attaching = Task.Factory.StartNew(() => new OriginAttacher(backend, program, options.OriginFunctions, options.OriginProgress, options.OriginUpFront, entry),
-                        CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-                }
                 foreach (var prog in RequiredPrograms)
                     _bpf.Attach(prog);
                 foreach (var (prog, tp, _) in OptionalTracepoints)
@@ -113,10 +104,10 @@ public sealed unsafe class TracepointCapture : IDisposable
                 foreach (var prog in UringPrograms)
                     _bpf.Attach(prog);
                 StartupTimes.Mark("tracepoints attached");
-                if (attaching != null)
+                if (backend != OriginBackend.None)
                 {
-                    var origin = attaching.GetAwaiter().GetResult();
-                    attaching = null;
+                    var origin = new OriginAttacher(backend, _bpf.Program(OriginAttacher.ProgramFor(backend)), options.OriginFunctions, options.OriginProgress, options.OriginUpFront,
+                        EntryProgramFor(options, backend) is { } entry ? _bpf.Program(entry) : 0);
                     if (origin.Functions.Count == 0)
                     {
                         limitations.Add($"origin backend {OriginBackends.Describe(backend)}: the kernel refused every function ({origin.Refused.FirstOrDefault().Reason})");
@@ -136,9 +127,6 @@ public sealed unsafe class TracepointCapture : IDisposable
             }
             catch
             {
-                // A probe attached beside a tracepoint that failed: detached with the rest.
-                if (attaching != null)
-                    try { OriginProbes = attaching.GetAwaiter().GetResult(); } catch (Exception) { }
                 Dispose();
                 throw;
             }
