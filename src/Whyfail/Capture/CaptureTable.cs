@@ -39,6 +39,17 @@ public sealed partial class CaptureTable
     /// </summary>
     public static ReadOnlySpan<ushort> FollowUps => GeneratedFollowUps;
 
+    /// <summary>
+    /// The decoder families that register a decoder or a capture for call <paramref name="nr"/> (bit i: the i-th of
+    /// Decoder's families; 0: none), made at build time with the specs, so that decoding a call registers only its own
+    /// families (<see cref="Decoder"/>).
+    /// </summary>
+    public static ulong FamiliesOf(int nr)
+    {
+        int i = nr is < 0 or > ushort.MaxValue ? -1 : GeneratedFamilyCalls.BinarySearch((ushort)nr);
+        return i < 0 ? 0 : GeneratedFamilyMasks[i];
+    }
+
     /// <summary>Whether the call at <paramref name="index"/> (of <see cref="Keys"/>) also copies an argument at sys_enter.</summary>
     public bool HasEntryCopy(int index) => Values[index * WfCaptureSpec.SizeOf + WfCaptureSpec.Layout.EntrySize] != 0;
 

@@ -467,4 +467,257 @@ public sealed partial class CaptureTable
         261, 262, 263, 264, 265, 266, 267, 268, 269, 270, 271, 280, 281, 301, 303, 313, 316, 319, 322, 332,
         428, 429, 430, 431, 433, 437, 439, 441, 442, 452, 463, 464, 465, 466, 467, 468, 469,
     ];
+
+    private static ReadOnlySpan<ushort> GeneratedFamilyCalls =>
+    [
+        0, 1, 2, 3, 7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 18, 19, 20, 21, 25, 26,
+        27, 28, 29, 31, 32, 33, 35, 36, 38, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50,
+        51, 52, 53, 54, 55, 56, 59, 61, 62, 64, 65, 68, 71, 72, 73, 85, 95, 96, 97, 98,
+        101, 103, 105, 106, 113, 114, 115, 116, 117, 118, 119, 120, 122, 123, 125, 126, 127, 128, 129, 130,
+        131, 132, 133, 136, 140, 141, 142, 143, 144, 145, 146, 147, 149, 150, 151, 157, 158, 160, 163, 164,
+        165, 166, 169, 175, 176, 179, 188, 189, 190, 200, 202, 203, 207, 208, 209, 210, 212, 213, 216, 220,
+        221, 222, 223, 227, 228, 229, 230, 232, 233, 234, 235, 237, 238, 239, 242, 246, 247, 248, 249, 250,
+        251, 252, 254, 255, 257, 259, 260, 261, 262, 263, 265, 269, 270, 271, 272, 275, 276, 277, 279, 280,
+        281, 282, 283, 284, 285, 286, 287, 288, 289, 290, 291, 292, 293, 294, 295, 296, 297, 298, 299, 300,
+        301, 302, 303, 305, 307, 308, 310, 311, 312, 313, 314, 315, 316, 317, 318, 319, 320, 321, 322, 323,
+        324, 325, 326, 327, 328, 329, 330, 332, 424, 425, 426, 427, 428, 429, 430, 431, 432, 433, 434, 435,
+        436, 437, 439, 440, 441, 442, 443, 444, 445, 447, 449, 452, 462,
+    ];
+
+    private static ReadOnlySpan<ulong> GeneratedFamilyMasks =>
+    [
+        0x10, // 0 read
+        0x10, // 1 write
+        0x1, // 2 open
+        0x10, // 3 close
+        0x2000000, // 7 poll
+        0x8, // 8 lseek
+        0x100000, // 9 mmap
+        0x100000, // 10 mprotect
+        0x100000, // 11 munmap
+        0x100000, // 12 brk
+        0x1000, // 13 rt_sigaction
+        0x1000, // 14 rt_sigprocmask
+        0x40, // 16 ioctl
+        0x10, // 17 pread64
+        0x10, // 18 pwrite64
+        0x10, // 19 readv
+        0x10, // 20 writev
+        0x4, // 21 access
+        0x100000, // 25 mremap
+        0x100000, // 26 msync
+        0x100000, // 27 mincore
+        0x100000, // 28 madvise
+        0x400000000, // 29 shmget
+        0x400000000, // 31 shmctl
+        0x10, // 32 dup
+        0x10, // 33 dup2
+        0x2000000, // 35 nanosleep
+        0x2000000, // 36 getitimer
+        0x2000000, // 38 setitimer
+        0x8, // 40 sendfile
+        0x40000, // 41 socket
+        0x40000, // 42 connect
+        0x40000, // 43 accept
+        0x40000, // 44 sendto
+        0x40000, // 45 recvfrom
+        0x40000, // 46 sendmsg
+        0x40000, // 47 recvmsg
+        0x40000, // 48 shutdown
+        0x40000, // 49 bind
+        0x40000, // 50 listen
+        0x40000, // 51 getsockname
+        0x40000, // 52 getpeername
+        0x40000, // 53 socketpair
+        0x80000, // 54 setsockopt
+        0x80000, // 55 getsockopt
+        0x400, // 56 clone
+        0x200, // 59 execve
+        0x800, // 61 wait4
+        0x1000, // 62 kill
+        0x400000000, // 64 semget
+        0x400000000, // 65 semop
+        0x400000000, // 68 msgget
+        0x400000000, // 71 msgctl
+        0x20, // 72 fcntl
+        0x8, // 73 flock
+        0x1, // 85 creat
+        0x8, // 95 umask
+        0x2000000, // 96 gettimeofday
+        0x10000, // 97 getrlimit
+        0x10000, // 98 getrusage
+        0x2000, // 101 ptrace
+        0x200000000, // 103 syslog
+        0x8000, // 105 setuid
+        0x8000, // 106 setgid
+        0x8000, // 113 setreuid
+        0x8000, // 114 setregid
+        0x8000, // 115 getgroups
+        0x8000, // 116 setgroups
+        0x8000, // 117 setresuid
+        0x8000, // 118 getresuid
+        0x8000, // 119 setresgid
+        0x8000, // 120 getresgid
+        0x8000, // 122 setfsuid
+        0x8000, // 123 setfsgid
+        0x8000, // 125 capget
+        0x8000, // 126 capset
+        0x1000, // 127 rt_sigpending
+        0x1000, // 128 rt_sigtimedwait
+        0x1000, // 129 rt_sigqueueinfo
+        0x1000, // 130 rt_sigsuspend
+        0x1000, // 131 sigaltstack
+        0x8, // 132 utime
+        0x8, // 133 mknod
+        0x8, // 136 ustat
+        0x10000, // 140 getpriority
+        0x10000, // 141 setpriority
+        0x10000000, // 142 sched_setparam
+        0x10000000, // 143 sched_getparam
+        0x10000000, // 144 sched_setscheduler
+        0x10000000, // 145 sched_getscheduler
+        0x10000000, // 146 sched_get_priority_max
+        0x10000000, // 147 sched_get_priority_min
+        0x100000, // 149 mlock
+        0x100000, // 150 munlock
+        0x100000, // 151 mlockall
+        0x4000, // 157 prctl
+        0x40000000, // 158 arch_prctl
+        0x10000, // 160 setrlimit
+        0x8, // 163 acct
+        0x2000000, // 164 settimeofday
+        0x100, // 165 mount
+        0x100, // 166 umount2
+        0x200000000, // 169 reboot
+        0x100000000, // 175 init_module
+        0x100000000, // 176 delete_module
+        0x200000000, // 179 quotactl
+        0x8, // 188 setxattr
+        0x8, // 189 lsetxattr
+        0x8, // 190 fsetxattr
+        0x1000, // 200 tkill
+        0x4000000, // 202 futex
+        0x10000000, // 203 sched_setaffinity
+        0x8000000, // 207 io_destroy
+        0x8000000, // 208 io_getevents
+        0x8000000, // 209 io_submit
+        0x8000000, // 210 io_cancel
+        0x200000000, // 212 lookup_dcookie
+        0x1000000, // 213 epoll_create
+        0x100000, // 216 remap_file_pages
+        0x400000000, // 220 semtimedop
+        0x8, // 221 fadvise64
+        0x2000000, // 222 timer_create
+        0x2000000, // 223 timer_settime
+        0x2000000, // 227 clock_settime
+        0x2000000, // 228 clock_gettime
+        0x2000000, // 229 clock_getres
+        0x2000000, // 230 clock_nanosleep
+        0x1000000, // 232 epoll_wait
+        0x1000000, // 233 epoll_ctl
+        0x1000, // 234 tgkill
+        0x8, // 235 utimes
+        0x100000, // 237 mbind
+        0x100000, // 238 set_mempolicy
+        0x100000, // 239 get_mempolicy
+        0x10, // 242 mq_timedsend
+        0x100000000, // 246 kexec_load
+        0x800, // 247 waitid
+        0x20000000, // 248 add_key
+        0x20000000, // 249 request_key
+        0x20000000, // 250 keyctl
+        0x200000000, // 251 ioprio_set
+        0x200000000, // 252 ioprio_get
+        0x80, // 254 inotify_add_watch
+        0x80, // 255 inotify_rm_watch
+        0x1, // 257 openat
+        0x8, // 259 mknodat
+        0x8, // 260 fchownat
+        0x8, // 261 futimesat
+        0x2, // 262 newfstatat
+        0x8, // 263 unlinkat
+        0x8, // 265 linkat
+        0x4, // 269 faccessat
+        0x2000000, // 270 pselect6
+        0x2000000, // 271 ppoll
+        0x400, // 272 unshare
+        0x8, // 275 splice
+        0x8, // 276 tee
+        0x8, // 277 sync_file_range
+        0x100000, // 279 move_pages
+        0x8, // 280 utimensat
+        0x1000000, // 281 epoll_pwait
+        0x1000, // 282 signalfd
+        0x2000000, // 283 timerfd_create
+        0x2000000, // 284 eventfd
+        0x8, // 285 fallocate
+        0x2000000, // 286 timerfd_settime
+        0x2000000, // 287 timerfd_gettime
+        0x40000, // 288 accept4
+        0x1000, // 289 signalfd4
+        0x2000000, // 290 eventfd2
+        0x1000000, // 291 epoll_create1
+        0x10, // 292 dup3
+        0x10, // 293 pipe2
+        0x80, // 294 inotify_init1
+        0x10, // 295 preadv
+        0x10, // 296 pwritev
+        0x1000, // 297 rt_tgsigqueueinfo
+        0x200000, // 298 perf_event_open
+        0x40000, // 299 recvmmsg
+        0x80000000, // 300 fanotify_init
+        0x80000000, // 301 fanotify_mark
+        0x10000, // 302 prlimit64
+        0x8, // 303 name_to_handle_at
+        0x2000000, // 305 clock_adjtime
+        0x40000, // 307 sendmmsg
+        0x400, // 308 setns
+        0x10, // 310 process_vm_readv
+        0x10, // 311 process_vm_writev
+        0x200000000, // 312 kcmp
+        0x100000000, // 313 finit_module
+        0x10000000, // 314 sched_setattr
+        0x10000000, // 315 sched_getattr
+        0x8, // 316 renameat2
+        0x20000, // 317 seccomp
+        0x8, // 318 getrandom
+        0x8, // 319 memfd_create
+        0x100000000, // 320 kexec_file_load
+        0x400000, // 321 bpf
+        0x200, // 322 execveat
+        0x200000000, // 323 userfaultfd
+        0x200000000, // 324 membarrier
+        0x100000, // 325 mlock2
+        0x8, // 326 copy_file_range
+        0x10, // 327 preadv2
+        0x10, // 328 pwritev2
+        0x100000, // 329 pkey_mprotect
+        0x100000, // 330 pkey_alloc
+        0x2, // 332 statx
+        0x1000, // 424 pidfd_send_signal
+        0x800000, // 425 io_uring_setup
+        0x800000, // 426 io_uring_enter
+        0x800000, // 427 io_uring_register
+        0x100, // 428 open_tree
+        0x100, // 429 move_mount
+        0x100, // 430 fsopen
+        0x100, // 431 fsconfig
+        0x100, // 432 fsmount
+        0x100, // 433 fspick
+        0x200000000, // 434 pidfd_open
+        0x400, // 435 clone3
+        0x8, // 436 close_range
+        0x1, // 437 openat2
+        0x4, // 439 faccessat2
+        0x100000, // 440 process_madvise
+        0x1000000, // 441 epoll_pwait2
+        0x100, // 442 mount_setattr
+        0x200000000, // 443 quotactl_fd
+        0x200000000, // 444 landlock_create_ruleset
+        0x200000000, // 445 landlock_add_rule
+        0x100000, // 447 memfd_secret
+        0x4000000, // 449 futex_waitv
+        0x8, // 452 fchmodat2
+        0x100000, // 462 mseal
+    ];
 }

@@ -66,22 +66,87 @@ public static class Decoder
     /// <summary>const char * arguments that are not NUL-terminated strings (families capture them by length).</summary>
     private static readonly HashSet<string> NotStrings = ["buf", "u_msg_ptr"];
 
-    private static readonly DecodeFn?[] DecoderByNr = new DecodeFn?[SyscallTable.MaxNr];
-    private static readonly CaptureSpec?[] SpecByNr = new CaptureSpec?[SyscallTable.MaxNr];
+    /// <summary>A call's decoder and capture spec, made from its families when it is first decoded (Spec null: nothing to capture).</summary>
+    private sealed record Entry(DecodeFn? Decode, CaptureSpec? Spec);
 
-    static Decoder()
+    private static readonly Entry?[] ByNr = new Entry?[SyscallTable.MaxNr];
+    /// <summary>Each family's registration, made on first use: a family's tables are parsed when one of its calls is first decoded.</summary>
+    private static readonly Registry?[] Registered = new Registry?[Families.Length];
+    private static readonly Lock Gate = new();
+
+    /// <summary>Every family (bit i: <see cref="Families"/>[i]).</summary>
+    private static ulong AllFamilies => Families.Length == 64 ? ulong.MaxValue : (1UL << Families.Length) - 1;
+
+    /// <summary>
+    /// The decoder and spec of call <paramref name="nr"/>: only the families that the build-time table says touch it
+    /// (<see cref="Capture.CaptureTable.FamiliesOf"/>) are registered, so the first failure costs its own family's
+    /// tables, not all 35 families' (issue 16: the warm-up before the command's release).
+    /// </summary>
+    private static Entry For(int nr)
     {
-        var r = new Registry();
-        foreach (var register in Families) register(r);
-        foreach (var info in SyscallTable.All)
+        if (Volatile.Read(ref ByNr[nr]) is { } e) return e;
+        lock (Gate)
         {
-            if (info.Nr is < 0 or >= SyscallTable.MaxNr) continue;
-            if (r.Decoders.TryGetValue(info.Name, out var fn)) DecoderByNr[info.Nr] = fn;
-            var spec = DefaultSpec(info);
+            e = ByNr[nr] ?? Make(nr, Capture.CaptureTable.FamiliesOf(nr));
+            Volatile.Write(ref ByNr[nr], e);
+            return e;
+        }
+    }
+
+    /// <summary>A call's entry from the families in <paramref name="families"/>, in the families' order (the caller holds <see cref="Gate"/>).</summary>
+    private static Entry Make(int nr, ulong families)
+    {
+        if (SyscallTable.Get(nr) is not { } info) return new Entry(null, null);
+        DecodeFn? decode = null;
+        var spec = DefaultSpec(info);
+        for (int i = 0; i < Families.Length; i++)
+        {
+            if ((families & (1UL << i)) == 0) continue;
+            var r = Registered[i] ??= Register(i);
+            if (decode is null && r.Decoders.TryGetValue(info.Name, out var fn)) decode = fn;
             if (r.Captures.TryGetValue(info.Name, out var changes))
                 foreach (var change in changes) change(spec);
-            if (spec.Needed) SpecByNr[info.Nr] = spec;
         }
+        return new Entry(decode, spec.Needed ? spec : null);
+    }
+
+    private static Registry Register(int family)
+    {
+        var r = new Registry();
+        Families[family](r);
+        return r;
+    }
+
+    /// <summary>
+    /// Which families register a decoder or a capture for each call (bit i: <see cref="Families"/>[i]), from the families
+    /// themselves, every one registered: what tools/gen-capture-table writes into the build-time table. Two families
+    /// decoding one call is an error, as it was when they all registered into one registry.
+    /// </summary>
+    internal static IReadOnlyDictionary<int, ulong> FamiliesByCall()
+    {
+        var byCall = new SortedDictionary<int, ulong>();
+        var decodedBy = new Dictionary<string, int>(StringComparer.Ordinal);
+        lock (Gate)
+        {
+            for (int i = 0; i < Families.Length; i++)
+            {
+                var r = Registered[i] ??= Register(i);
+                foreach (var name in r.Decoders.Keys)
+                    if (!decodedBy.TryAdd(name, i))
+                        throw new InvalidOperationException($"two decoders for {name}");
+                foreach (var name in r.Decoders.Keys.Concat(r.Captures.Keys))
+                    if (SyscallTable.TryGetNumber(name, out int nr) && nr is >= 0 and < SyscallTable.MaxNr)
+                        byCall[nr] = byCall.GetValueOrDefault(nr) | 1UL << i;
+            }
+        }
+        return byCall;
+    }
+
+    /// <summary>The families registered so far, by index (tests: a first decode registers only the families of its call).</summary>
+    internal static IReadOnlyList<int> FamiliesRegistered()
+    {
+        lock (Gate)
+            return Enumerable.Range(0, Families.Length).Where(i => Registered[i] != null).ToList();
     }
 
     /// <summary>
@@ -108,10 +173,9 @@ public static class Decoder
     internal static string[] DecodeUnguarded(SyscallEvent ev, int stringLimit)
     {
         var info = SyscallTable.Get(ev.Nr);
-        var spec = ev.Nr is >= 0 and < SyscallTable.MaxNr ? SpecByNr[ev.Nr] : null;
-        var call = new Call(ev, info, spec, stringLimit);
-        var fn = ev.Nr is >= 0 and < SyscallTable.MaxNr ? DecoderByNr[ev.Nr] : null;
-        return fn is not null ? fn(call) : call.Defaults(call.ArgCount);
+        var entry = ev.Nr is >= 0 and < SyscallTable.MaxNr ? For(ev.Nr) : null;
+        var call = new Call(ev, info, entry?.Spec, stringLimit);
+        return entry?.Decode is { } fn ? fn(call) : call.Defaults(call.ArgCount);
     }
 
     /// <summary>The name to print for a call: its name, or syscall_0x1ff for an unknown number.</summary>
@@ -119,18 +183,21 @@ public static class Decoder
 
     /// <summary>
     /// What to copy from user memory at exit, for every call that needs anything (each spec is a fresh
-    /// copy the caller may keep).
+    /// copy the caller may keep), from every family: what the build-time table is made of.
     /// </summary>
     public static IEnumerable<(int Nr, CaptureSpec Spec)> CaptureSpecs()
     {
-        for (int nr = 0; nr < SyscallTable.MaxNr; nr++)
-            if (SpecByNr[nr] is { } s)
-                yield return (nr, Copy(s));
+        var all = new List<(int, CaptureSpec)>();
+        lock (Gate)
+            for (int nr = 0; nr < SyscallTable.MaxNr; nr++)
+                if (Make(nr, AllFamilies).Spec is { } s)
+                    all.Add((nr, s));
+        return all;
     }
 
-    /// <summary>The capture spec of one call, or null when nothing is captured for it.</summary>
+    /// <summary>The capture spec of one call (its families registered if they were not), or null when nothing is captured for it.</summary>
     public static CaptureSpec? CaptureSpecFor(int nr) =>
-        nr is >= 0 and < SyscallTable.MaxNr && SpecByNr[nr] is { } s ? Copy(s) : null;
+        nr is >= 0 and < SyscallTable.MaxNr && For(nr).Spec is { } s ? Copy(s) : null;
 
     private static CaptureSpec Copy(CaptureSpec s) => s.Clone();
 

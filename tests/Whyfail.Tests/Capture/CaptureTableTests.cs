@@ -39,6 +39,11 @@ public class CaptureTableTests
             string.Join("; ", differ.Take(5)));
         Assert.True(built.Keys.SequenceEqual(Families.Keys) && built.Values.SequenceEqual(Families.Values),
             $"{GeneratedFile}'s bytes differ from the families' specs encoded now (wf_capture_spec's layout changed?); {Regenerate}");
+        var families = Decoder.FamiliesByCall();
+        var wrongFamilies = Enumerable.Range(0, SyscallTable.MaxNr).Where(nr => CaptureTable.FamiliesOf(nr) != families.GetValueOrDefault(nr))
+            .Select(nr => $"{SyscallTable.DisplayName(nr)}: built 0x{CaptureTable.FamiliesOf(nr):x}, families 0x{families.GetValueOrDefault(nr):x}").ToList();
+        Assert.True(wrongFamilies.Count == 0, $"{GeneratedFile}'s decoder families per call differ from the families' registration now " +
+            $"({wrongFamilies.Count} calls; {Regenerate}): {string.Join("; ", wrongFamilies.Take(5))}");
         var followUps = FollowUpCalls.Compute().Order().Select(nr => (ushort)nr).ToArray();
         Assert.True(CaptureTable.FollowUps.SequenceEqual(followUps),
             $"{GeneratedFile}'s follow-up calls differ from FollowUpCalls.Compute (built: {CaptureTable.FollowUps.Length}, now: {followUps.Length}); {Regenerate}");
@@ -139,6 +144,13 @@ public class CaptureTableTests
         }
         s.Append("    ];\n\n    private static ReadOnlySpan<ushort> GeneratedFollowUps =>\n    [\n");
         Rows(s, followUps.Order());
+        // The families of each call, one line per call (bit i: Decoder's i-th family).
+        var families = Decoder.FamiliesByCall();
+        s.Append("    ];\n\n    private static ReadOnlySpan<ushort> GeneratedFamilyCalls =>\n    [\n");
+        Rows(s, families.Keys);
+        s.Append("    ];\n\n    private static ReadOnlySpan<ulong> GeneratedFamilyMasks =>\n    [\n");
+        foreach (var (nr, mask) in families)
+            s.Append($"        0x{mask.ToString("x", inv)}, // {nr.ToString(inv)} {SyscallTable.DisplayName(nr)}\n");
         return s.Append("    ];\n}\n").ToString();
     }
 
