@@ -18,6 +18,9 @@ namespace Whyfail.Tests.Integration;
 /// </summary>
 [Collection("tracing")]
 [Trait("suite", "integration")]
+// Under QEMU's software CPU the reader never sleeps again within 0.8 ms (nothing to check), and its 1 000 tries' failures
+// take minutes to report (the --system case outran the 2-minute wait on 6.12); the host runs it
+[Trait("lab", "skip")]
 public class QuietTailTests(ITestOutputHelper log)
 {
     [Theory]
