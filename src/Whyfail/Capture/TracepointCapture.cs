@@ -382,37 +382,33 @@ public sealed unsafe class TracepointCapture : IDisposable
     }
 
     /// <summary>Waits up to timeoutMs for events and delivers them. Returns the number delivered.</summary>
-    public int Poll(int timeoutMs)
-    {
-        // libbpf consumes until the ring buffer is empty: under a flood that never empties it (a --system
-        // session slower than the machine's failures) it would never return, and the session would never see
-        // SIGTERM or SIGHUP or refresh its metrics. Delivery yields (as EINTR) once the deadline has passed.
-        return Deliver(timeoutMs, wait: true);
-    }
+    public int Poll(int timeoutMs) => Poll(timeoutMs, -1, out _);
 
     /// <summary>
     /// Waits up to timeoutMs for events or for <paramref name="endFd"/> (a pidfd: readable once that process has
-    /// exited) and delivers the events there are. Returns the number delivered; <paramref name="ended"/> says that
-    /// <paramref name="endFd"/> was readable, so that the end of a command is seen when it happens, not at the next timeout.
+    /// exited; none when negative) and delivers the events there are. Returns the number delivered; <paramref name="ended"/>
+    /// says that <paramref name="endFd"/> was readable, so that the end of a command is seen when it happens, not at the next timeout.
     /// </summary>
+    /// <remarks>
+    /// The ring buffer is read after every wait, woken or timed out: a record sent without a wake-up (wake_flag in
+    /// whyfail.bpf.c) makes epoll report nothing, and libbpf's ring_buffer__poll reads only the rings epoll reported,
+    /// so a failure that came within a wake period of the last wake-up, after the reader had gone back to sleep, would
+    /// wait for the next failure's wake-up: in -p and --system sessions on a quiet machine, forever. Read at the timeout,
+    /// it waits at most one wait.
+    /// </remarks>
     public int Poll(int timeoutMs, int endFd, out bool ended)
     {
-        ended = false;
-        if (endFd < 0) return Poll(timeoutMs);
         var fds = stackalloc Libc.PollFd[2];
         fds[0] = new Libc.PollFd { Fd = Libbpf.RingBufferEpollFd(_ring), Events = Libc.POLLIN };
-        fds[1] = new Libc.PollFd { Fd = endFd, Events = Libc.POLLIN };
+        fds[1] = new Libc.PollFd { Fd = endFd, Events = Libc.POLLIN }; // poll(2) skips a negative descriptor
         if (Libc.Poll(fds, 2, timeoutMs) < 0 && Marshal.GetLastPInvokeError() != 4 /* EINTR */)
             throw new WhyfailException($"waiting for events failed: {Libc.ErrorText(Marshal.GetLastPInvokeError())}", ExitCodes.Internal);
-        ended = fds[1].Revents != 0;
-        return Deliver(timeoutMs, wait: false);
-    }
-
-    /// <summary>Delivers the events in the ring buffer, waiting for them up to timeoutMs when <paramref name="wait"/>.</summary>
-    private int Deliver(int timeoutMs, bool wait)
-    {
+        ended = endFd >= 0 && fds[1].Revents != 0;
+        // libbpf consumes until the ring buffer is empty: under a flood that never empties it (a --system session
+        // slower than the machine's failures) it would never return, and the session would never see SIGTERM or
+        // SIGHUP or refresh its metrics. Delivery yields (as EINTR) once the deadline has passed.
         _yieldAt = Environment.TickCount64 + timeoutMs + 100;
-        int n = wait ? Libbpf.RingBufferPoll(_ring, timeoutMs) : Libbpf.RingBufferConsume(_ring);
+        int n = Libbpf.RingBufferConsume(_ring);
         _yieldAt = long.MaxValue;
         RethrowCallbackError();
         if (n < 0 && -n != 4 /* EINTR */)

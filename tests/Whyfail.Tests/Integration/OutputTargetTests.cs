@@ -144,7 +144,8 @@ public class OutputTargetTests
         p.WaitForExit();
     }
 
-    private static void WaitFor(Process whyfail, string file, string text)
+    /// <summary>Waits for the text in the file (two minutes: a bound for a loaded machine, not a latency).</summary>
+    internal static void WaitFor(Process whyfail, string file, string text)
     {
         var sw = Stopwatch.StartNew();
         while (sw.Elapsed < TimeSpan.FromMinutes(2))

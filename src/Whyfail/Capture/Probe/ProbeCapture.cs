@@ -117,9 +117,14 @@ public sealed unsafe class ProbeCapture : IDisposable
         }
     }
 
+    /// <summary>Waits up to timeoutMs for records (not at all for 0), then delivers every record in the ring buffer.</summary>
     public void Poll(int timeoutMs)
     {
-        if (_ring != 0) Libbpf.RingBufferPoll(_ring, timeoutMs);
+        if (_ring == 0) return;
+        // Read whatever epoll says: ring_buffer__poll reads only the rings epoll reported, and the kernel wakes the
+        // reader only for a record written to an empty ring. Reading needs no system call when the ring is empty.
+        if (timeoutMs > 0) Libbpf.RingBufferPoll(_ring, timeoutMs);
+        Libbpf.RingBufferConsume(_ring);
     }
 
     public void Drain()
