@@ -54,6 +54,13 @@ public sealed class Kallsyms
 
     public static Kallsyms Load(string path = DefaultPath)
     {
+        var (data, length) = ReadText(path);
+        return Parse(data.AsSpan(0, length), path);
+    }
+
+    /// <summary>The file's bytes (a buffer and the length used), as <see cref="Load"/> reads them; parse them with <see cref="Parse(ReadOnlySpan{byte}, string)"/>.</summary>
+    public static (byte[] Data, int Length) ReadText(string path = DefaultPath)
+    {
         byte[] data;
         int length = 0;
         try
@@ -74,7 +81,7 @@ public sealed class Kallsyms
         {
             throw new KernelAnalysisException($"cannot read {path}: {e.Message}", e);
         }
-        return Parse(data.AsSpan(0, length), path);
+        return (data, length);
     }
 
     public static Kallsyms Parse(string text, string source = "kallsyms") => Parse(System.Text.Encoding.UTF8.GetBytes(text), source);
