@@ -25,6 +25,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
     private Process? _child;
     private GuardedOutput? _output;
     private Task<Kallsyms>? _kallsyms;
+    private KernelCallees? _callees;  // made and warmed by the resolver's reads
     private BtfReturnKinds? _returnKinds;
     private Task? _resolverReads;     // kallsyms and the kernel's BTF both read
     private bool _resolverPending;    // origin probes attached, the resolver not made yet (the loop does not wait for it)
@@ -122,10 +123,17 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             if (ResolverAfterEnd) _ended.Wait();
             var (data, offset, length, cached) = KallsymsCache.Read();
             StartupTimes.Mark($"kallsyms text read ({length >> 10} KiB{(cached ? ", this boot's copy" : "")})");
-            var k = Kallsyms.Parse(data.AsSpan(offset, length), Kallsyms.DefaultPath);
+            var k = Kallsyms.Parse(data, offset, length, Kallsyms.DefaultPath);
             StartupTimes.Mark($"kallsyms read ({k.Count} text symbols)");
             // The copy for the next runs of this boot, after the resolver has what it needs.
             if (!cached && k.AddressesVisible) _ = Task.Run(() => KallsymsCache.Write(data.AsSpan(offset, length)));
+            // What the first origin asks next: symbols by name, the kernel's text and its decoder.
+            if (k.AddressesVisible)
+            {
+                var callees = _callees = KernelCallees.ForRunningKernel(k, settings.Vmlinux);
+                callees.Warm();
+                StartupTimes.Mark("kernel text opened");
+            }
             return k;
         });
         var kinds = _returnKinds = BtfReturnKinds.ForRunningKernel();
@@ -393,7 +401,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         var kallsyms = _kallsyms?.GetAwaiter().GetResult() ?? Kallsyms.Load();
         var symbols = new KallsymsSymbols(kallsyms);
         pipeline.Origins = new OriginResolver(symbols, probes.Functions, OriginBackends.Describe(probes.Backend), returnKinds: _returnKinds ?? BtfReturnKinds.ForRunningKernel(),
-            indexNames: probes.IndexNames, callees: callees = KernelCallees.ForRunningKernel(kallsyms, settings.Vmlinux));
+            indexNames: probes.IndexNames, callees: callees = _callees ?? KernelCallees.ForRunningKernel(kallsyms, settings.Vmlinux));
         // What was not attached before the command starts is attached while it runs.
         IReadOnlyList<(string Syscall, IReadOnlyList<string> Functions)> pending = probes.Pending.Count > 0 ? [(origins.Syscalls[0], probes.Pending)] : [];
         var growth = new OriginGrowth(probes, pipeline.Origins, renderer, settings,
