@@ -59,9 +59,9 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         foreach (var l in capture.Limitations) renderer.Notice(l);
         pipeline.Backlog = () => capture.Backlog;
         var run = new RunState(renderer, pipeline, new EventFilter(settings), new TraceSummary { Print = settings.Summary }, injector, deny, host, capture, origins);
-        // The origin resolver (kallsyms, the kernel's text, source lines) is made after the command is released: no
-        // event is processed before the loop. --pinpoint needs it (and its source lines) to place its kprobes before
-        // the command starts.
+        // The origin resolver (kallsyms, the kernel's text, source lines) is made once its reads are done, after the
+        // command's release, without holding the loop (see Trace). --pinpoint needs it (and its source lines) to place
+        // its kprobes before the command starts.
         if (settings.Pinpoint)
         {
             MakeResolver(run);
