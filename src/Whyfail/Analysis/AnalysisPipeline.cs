@@ -55,6 +55,31 @@ public sealed class AnalysisPipeline(AnalysisOptions settings)
             ev.DecodedArgs = _lastDecoded is { } last && last.Repeats(ev) ? last.Args : Decoded(ev);
         }
         if (ev.Failed) Audit?.Attach(ev);
+        if (!OriginsLater) ResolveOrigin(ev);
+        if (ev.Failed && !Errno.IsInternal(ev.Errno) && _explain != null)
+            Explain(ev);
+        // Origins that are not functions (seccomp, a signal, a security module), once the explanation has looked.
+        if (Origins != null && !OriginsLater) Origin.Resolve.OriginCauses.Apply(ev);
+    }
+
+    /// <summary>
+    /// Set while deep mode's origin resolver is not made yet (its kallsyms and BTF still being read): <see cref="Process"/>
+    /// then decodes and explains (what reads live state) but leaves the origin to <see cref="CompleteOrigin"/>.
+    /// </summary>
+    public bool OriginsLater { get; set; }
+
+    /// <summary>
+    /// The origin part of <see cref="Process"/> for an event processed while <see cref="OriginsLater"/> was set, once the
+    /// resolver is there (<paramref name="deep"/>: deep mode is on, even if no resolver could be made).
+    /// </summary>
+    public void CompleteOrigin(SyscallEvent ev, bool deep)
+    {
+        ResolveOrigin(ev);
+        if (Origins != null || deep) Origin.Resolve.OriginCauses.Apply(ev);
+    }
+
+    private void ResolveOrigin(SyscallEvent ev)
+    {
         if (ev.Failed && Origins != null)
             ev.Origin = Origins.Resolve(ev);
         if (ev.Origin != null)
@@ -63,10 +88,6 @@ public sealed class AnalysisPipeline(AnalysisOptions settings)
             ChainArgs?.Apply(ev);
             Pinpoint?.Apply(ev);
         }
-        if (ev.Failed && !Errno.IsInternal(ev.Errno) && _explain != null)
-            Explain(ev);
-        // Origins that are not functions (seccomp, a signal, a security module), once the explanation has looked.
-        if (Origins != null) Origin.Resolve.OriginCauses.Apply(ev);
     }
 
     /// <summary>

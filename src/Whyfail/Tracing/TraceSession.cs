@@ -25,7 +25,12 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
     private Process? _child;
     private GuardedOutput? _output;
     private Task<Kallsyms>? _kallsyms;
+    private KernelCallees? _callees;  // made and warmed by the resolver's reads
     private BtfReturnKinds? _returnKinds;
+    private Task? _resolverReads;     // kallsyms and the kernel's BTF both read
+    private bool _resolverPending;    // origin probes attached, the resolver not made yet (the loop does not wait for it)
+    private readonly Queue<Action> _held = new(); // what arrived since the first failure while it was pending, in order
+    private bool _heldNeedsResolver;  // a held failure has origin records
 
     public int Run()
     {
@@ -54,9 +59,9 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         foreach (var l in capture.Limitations) renderer.Notice(l);
         pipeline.Backlog = () => capture.Backlog;
         var run = new RunState(renderer, pipeline, new EventFilter(settings), new TraceSummary { Print = settings.Summary }, injector, deny, host, capture, origins);
-        // The origin resolver (kallsyms, the kernel's text, source lines) is made after the command is released: no
-        // event is processed before the loop. --pinpoint needs it (and its source lines) to place its kprobes before
-        // the command starts.
+        // The origin resolver (kallsyms, the kernel's text, source lines) is made once its reads are done, after the
+        // command's release, without holding the loop (see Trace). --pinpoint needs it (and its source lines) to place
+        // its kprobes before the command starts.
         if (settings.Pinpoint)
         {
             MakeResolver(run);
@@ -70,8 +75,9 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         using var metrics = settings.Metrics is { } endpoint ? Metrics.FailureMetrics.Start(endpoint) : null;
         run.Metrics = metrics;
         run.Tracker = MakeTracker(run);
-        capture.OnExit = run.Tracker.Exit;
-        capture.OnMessage = run.Tracker.Message;
+        // While failures wait for the origin resolver, what follows them waits too: the verdict sees everything in order.
+        capture.OnExit = x => { if (_held.Count > 0) _held.Enqueue(() => run.Tracker.Exit(x)); else run.Tracker.Exit(x); };
+        capture.OnMessage = m => { if (_held.Count > 0) _held.Enqueue(() => run.Tracker.Message(m)); else run.Tracker.Message(m); };
         capture.OnEvent = ev => Route(run, ev);
 
         int exitCode = 0;
@@ -98,6 +104,13 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
     private static readonly bool ResolverReadsLate = Environment.GetEnvironmentVariable("WHYFAIL_RESOLVER_LATE") == "1";
 
     /// <summary>
+    /// WHYFAIL_RESOLVER_AFTER_END=1 (a testing aid): the resolver's reads start only once the command's end was seen, so
+    /// that its failures reach the end of the run before the resolver does (their origins must still be shown).
+    /// </summary>
+    private static readonly bool ResolverAfterEnd = Environment.GetEnvironmentVariable("WHYFAIL_RESOLVER_AFTER_END") == "1";
+    private readonly ManualResetEventSlim _ended = new();
+
+    /// <summary>
     /// The origin resolver's symbol table (/proc/kallsyms: seconds in the lab's emulated CPU) and the kernel's BTF that it asks
     /// return types of (5 MB: a second of the lab's emulated CPU) are read on threads of their own, so that making the resolver
     /// does not hold the loop (read at the first failure, they held it past the command's exit: issue 16, exit -> prompt).
@@ -107,16 +120,29 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         if (origins.Functions.Count == 0 || _kallsyms != null) return;
         _kallsyms = Task.Run(() =>
         {
-            var k = Kallsyms.Load();
-            StartupTimes.Mark("kallsyms read");
+            if (ResolverAfterEnd) _ended.Wait();
+            var (data, offset, length, cached) = KallsymsCache.Read();
+            StartupTimes.Mark($"kallsyms text read ({length >> 10} KiB{(cached ? ", this boot's copy" : "")})");
+            var k = Kallsyms.Parse(data, offset, length, Kallsyms.DefaultPath);
+            StartupTimes.Mark($"kallsyms read ({k.Count} text symbols)");
+            // The copy for the next runs of this boot, after the resolver has what it needs.
+            if (!cached && k.AddressesVisible) _ = Task.Run(() => KallsymsCache.Write(data.AsSpan(offset, length)));
+            // What the first origin asks next: symbols by name, the kernel's text and its decoder.
+            if (k.AddressesVisible)
+            {
+                var callees = _callees = KernelCallees.ForRunningKernel(k, settings.Vmlinux);
+                callees.Warm();
+                StartupTimes.Mark("kernel text opened");
+            }
             return k;
         });
         var kinds = _returnKinds = BtfReturnKinds.ForRunningKernel();
-        _ = Task.Run(() =>
+        var btf = Task.Run(() =>
         {
             kinds.Warm();
             StartupTimes.Mark("kernel BTF read");
         });
+        _resolverReads = Task.WhenAll(_kallsyms, btf);
     }
 
     /// <summary>What one run's steps share; the disposable parts are owned (and disposed) by <see cref="Run"/>.</summary>
@@ -132,6 +158,8 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         public SessionHost Host { get; } = host;
         public TracepointCapture Capture { get; } = capture;
         public OriginPlan Origins { get; } = origins;
+        /// <summary>The origin probes as attached: kept for the resolver, which may be made after the end has detached them.</summary>
+        public OriginAttacher? Probes { get; } = capture.OriginProbes;
         public Analysis.Cgroups.CgroupResolver Cgroups { get; } = new();
         public Analysis.Verdict.FailureTracker Tracker { get; set; } = null!;
         public Metrics.FailureMetrics? Metrics { get; set; }
@@ -143,7 +171,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
     /// <summary>The origin resolver, origin growth and source lines, once per run (before or after the release).</summary>
     private void MakeResolver(RunState run)
     {
-        (run.Growth, run.Callees) = AttachOrigins(run.Capture, run.Origins, run.Pipeline, run.Renderer);
+        (run.Growth, run.Callees) = AttachOrigins(run.Capture, run.Probes, run.Origins, run.Pipeline, run.Renderer);
         run.SourceLines = run.Pipeline.SourceLines;
     }
 
@@ -188,10 +216,48 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         ev.Cgroup = run.Cgroups.Resolve(ev.CgroupId);
         run.Pipeline.Process(ev);
         run.Metrics?.Count(ev);
-        run.Growth?.Saw(ev);
         bool shown = settings.All || ev.Failed; // follow-up successes only inform the verdict
         if (shown) CountIn(summary, ev);
+        if (_resolverPending && (ev.Failed || _held.Count > 0))
+        {
+            // Decoded and explained now (live state); its origin, and the verdict's look at it, once the resolver is there.
+            if (ev.Failed && ev.OriginRecords.Count > 0) _heldNeedsResolver = true;
+            _held.Enqueue(() =>
+            {
+                run.Pipeline.CompleteOrigin(ev, deep: true);
+                run.Growth?.Saw(ev);
+                run.Tracker.Add(ev, shown);
+            });
+            return;
+        }
+        run.Growth?.Saw(ev);
         run.Tracker.Add(ev, shown);
+    }
+
+    /// <summary>
+    /// Makes the origin resolver once its reads are done (<paramref name="wait"/>: waiting for them), then completes the
+    /// failures held for it, in order; false while it is not there yet. <paramref name="grow"/>: origin growth starts (not
+    /// when the command has ended).
+    /// </summary>
+    private bool TryMakeResolver(RunState run, bool wait, bool grow)
+    {
+        if (!_resolverPending) return true;
+        if (!wait && !_resolverReads!.IsCompleted) return false;
+        if (wait) StartupTimes.Mark(_resolverReads!.IsCompleted ? "the end needs the origin resolver (read already)" : "the end waits for the origin resolver");
+        _resolverPending = false;
+        run.Pipeline.OriginsLater = false;
+        MakeResolver(run);
+        StartupTimes.Mark("origin resolver ready");
+        if (grow) run.Growth?.Start();
+        else run.Growth?.Stop(); // never started: says what the command's end left unattached
+        ReleaseHeld();
+        return true;
+    }
+
+    private void ReleaseHeld()
+    {
+        while (_held.TryDequeue(out var step)) step();
+        _heldNeedsResolver = false;
     }
 
     /// <summary>Releases the command (or starts watching), makes the origin resolver, and polls until the end; the exit code.</summary>
@@ -213,12 +279,22 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             if (run.Deny != null) run.Deny.Start(renderer.Notice);
             else renderer.Notice(StartLine.For(settings, run.Metrics?.Endpoint));
         }
-        if (!settings.Pinpoint)
+        if (settings.Pinpoint)
+            run.Growth?.Start();
+        else if (capture.OriginProbes != null && _resolverReads != null)
+        {
+            // The loop starts now: failures wait for the resolver (its kallsyms and BTF reads, seconds of an emulated CPU)
+            // only for their origins, and the end waits for it only if one of them still needs it (issue 16).
+            _resolverPending = true;
+            pipeline.OriginsLater = true;
+            TryMakeResolver(run, wait: false, grow: true);
+        }
+        else
         {
             MakeResolver(run);
             StartupTimes.Mark("origin resolver ready");
+            run.Growth?.Start();
         }
-        run.Growth?.Start();
         run.Metrics?.Refresh(capture, (pipeline.ExplanationsSkipped, pipeline.ExplanationsReused), tracker.JudgedEarly, now: true);
 
         // A service runs for days: its heap is kept near its live size. A command's session is short, and a flood of
@@ -227,6 +303,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         return run.Host.Loop(capture, () => _output!.Failure != null, () =>
         {
             run.Deny?.Tick(renderer.Notice);
+            TryMakeResolver(run, wait: false, grow: true);
             tracker.Tick();
             renderer.Flush();
             heap?.Step();
@@ -251,6 +328,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
     {
         var (renderer, capture) = (run.Renderer, run.Capture);
         StartupTimes.Mark("command ended");
+        _ended.Set();
         run.Deny?.Stop();
         run.Growth?.Stop();
         StartupTimes.Mark("origin growth stopped");
@@ -261,6 +339,17 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
                 "detaches them in the background once whyfail has exited (whyfail doctor shows it while it runs)");
         capture.Drain();
         StartupTimes.Mark("drained");
+        if (_resolverPending)
+        {
+            // Failures still waiting for their origins: the resolver is waited for only when one of them has origin records.
+            if (_heldNeedsResolver && _output!.Failure == null) TryMakeResolver(run, wait: true, grow: false);
+            else
+            {
+                _resolverPending = false;
+                run.Pipeline.OriginsLater = false;
+                ReleaseHeld();
+            }
+        }
         run.Deny?.Tick(renderer.Notice, final: true);
         if (_output!.Failure == null) run.Tracker.Finish(exitCode);
         StartupTimes.Mark("verdict made");
@@ -298,9 +387,9 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
     /// With origin probes attached: the resolver that names where each error was born, the growth of the watched set
     /// while the command runs, names for raw records, and source lines when debug info is there.
     /// </summary>
-    private (OriginGrowth? Growth, KernelCallees? Callees) AttachOrigins(TracepointCapture capture, OriginPlan origins, AnalysisPipeline pipeline, IRenderer renderer)
+    private (OriginGrowth? Growth, KernelCallees? Callees) AttachOrigins(TracepointCapture capture, OriginAttacher? attached, OriginPlan origins, AnalysisPipeline pipeline, IRenderer renderer)
     {
-        if (capture.OriginProbes is not { } probes)
+        if (attached is not { } probes)
         {
             if (settings.Args)
                 throw ArgsNeedOrigins(capture);
@@ -312,7 +401,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         var kallsyms = _kallsyms?.GetAwaiter().GetResult() ?? Kallsyms.Load();
         var symbols = new KallsymsSymbols(kallsyms);
         pipeline.Origins = new OriginResolver(symbols, probes.Functions, OriginBackends.Describe(probes.Backend), returnKinds: _returnKinds ?? BtfReturnKinds.ForRunningKernel(),
-            indexNames: probes.IndexNames, callees: callees = KernelCallees.ForRunningKernel(kallsyms, settings.Vmlinux));
+            indexNames: probes.IndexNames, callees: callees = _callees ?? KernelCallees.ForRunningKernel(kallsyms, settings.Vmlinux));
         // What was not attached before the command starts is attached while it runs.
         IReadOnlyList<(string Syscall, IReadOnlyList<string> Functions)> pending = probes.Pending.Count > 0 ? [(origins.Syscalls[0], probes.Pending)] : [];
         var growth = new OriginGrowth(probes, pipeline.Origins, renderer, settings,

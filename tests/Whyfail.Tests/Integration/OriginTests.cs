@@ -66,6 +66,28 @@ public class OriginTests
         Assert.NotEqual("", o.GetProperty("backend").GetString());
     }
 
+    /// <summary>
+    /// The loop does not wait for the origin resolver (its kallsyms and BTF reads): here they start only once the command's
+    /// end was seen (WHYFAIL_RESOLVER_AFTER_END), so the failure reaches the end of the run before the resolver does. The
+    /// end waits for it because the failure needs it, and the failure is shown with its origin.
+    /// </summary>
+    [Fact]
+    public void AFailureWhoseResolverComesAfterTheCommandEndedStillShowsItsOrigin()
+    {
+        string path = $"/nonexistent-whyfail-{Guid.NewGuid():N}/x";
+        var run = WhyfailRunner.Run(["--deep", "openat", "--", P("open_missing"), path], TimeSpan.FromMinutes(10),
+            env: new Dictionary<string, string> { ["WHYFAIL_RESOLVER_AFTER_END"] = "1", ["WHYFAIL_STARTUP_TIMES"] = "1" });
+        Assert.True(run.ExitCode == 1, run.ToString());
+        int ended = run.Stderr.IndexOf("whyfail: startup: command ended:", StringComparison.Ordinal);
+        int waited = run.Stderr.IndexOf("whyfail: startup: the end waits for the origin resolver:", StringComparison.Ordinal);
+        int ready = run.Stderr.IndexOf("whyfail: startup: origin resolver ready:", StringComparison.Ordinal);
+        Assert.True(ended >= 0 && waited > ended && ready > waited, run.Stderr);
+        var ev = Assert.Single(run.Failures("openat", "ENOENT"), e => e.GetProperty("args")[1].GetString() == $"\"{path}\"");
+        var o = Origin(ev);
+        Assert.Contains("path_openat", Chain(o));
+        Assert.Contains("do_filp_open", Chain(o));
+    }
+
     [Fact]
     public void EaccesOfAnUnsearchableDirectoryComesFromThePermissionCheck()
     {

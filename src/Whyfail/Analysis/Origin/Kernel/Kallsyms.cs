@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 
 namespace Whyfail.Analysis.Origin.Kernel;
 
@@ -17,28 +18,31 @@ public readonly record struct KernelSymbol(string Name, ulong Address, ulong Siz
 /// (so KASLR is already applied), looked up by address (binary search) or by name.
 /// Without privileges (or with kptr_restrict) every address reads as zero: <see cref="AddressesVisible"/>
 /// is then false and nothing here can be used for address work.
+/// The table keeps the file's bytes and makes a symbol's name only when it is asked for (an origin's stack needs a few
+/// dozen of ~110 000), and its index by name at the first question by name: made at once, the 110 000 strings and their
+/// dictionary were most of deep mode's resolver cost in the lab's emulated CPU (bench/README "The origin resolver off the
+/// loop, session 16").
 /// </summary>
 public sealed class Kallsyms
 {
     public const string DefaultPath = "/proc/kallsyms";
 
-    private readonly KernelSymbol[] _text;            // sorted by address, file order among equal addresses
-    private readonly ulong[] _starts;                 // _text[i].Address, for binary search
-    private readonly Dictionary<string, (int First, int Count)> _byName; // first (lowest-address) symbol of each name
+    private readonly byte[] _raw;        // the file's bytes: names are read from there
+    private readonly ulong[] _starts;    // sorted by address, file order among equal addresses
+    private readonly ulong[] _sizes;
+    private readonly int[] _nameAt, _nameLength;
+    private readonly byte[] _types;
+    private readonly string?[] _modules;
+    private readonly string?[] _names;   // made on first use
+    private KernelSymbol[]? _all;
+    private NameIndex? _byName;
 
-    private Kallsyms(KernelSymbol[] text, bool visible, string source)
+    private Kallsyms(byte[] raw, ulong[] starts, ulong[] sizes, int[] nameAt, int[] nameLength, byte[] types, string?[] modules, bool visible, string source)
     {
-        _text = text;
+        (_raw, _starts, _sizes, _nameAt, _nameLength, _types, _modules) = (raw, starts, sizes, nameAt, nameLength, types, modules);
+        _names = new string?[starts.Length];
         AddressesVisible = visible;
         Source = source;
-        _starts = new ulong[text.Length];
-        _byName = new Dictionary<string, (int, int)>(text.Length, StringComparer.Ordinal);
-        for (int i = 0; i < text.Length; i++)
-        {
-            _starts[i] = text[i].Address;
-            ref var entry = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_byName, text[i].Name, out bool exists);
-            entry = exists ? (entry.First, entry.Count + 1) : (i, 1);
-        }
     }
 
     /// <summary>Where the table was read from (a path or a description).</summary>
@@ -47,12 +51,34 @@ public sealed class Kallsyms
     /// <summary>False when every address is zero (hidden by kptr_restrict or missing privileges).</summary>
     public bool AddressesVisible { get; }
 
-    /// <summary>The text symbols, sorted by address.</summary>
-    public IReadOnlyList<KernelSymbol> Symbols => _text;
+    /// <summary>The text symbols, sorted by address (every name made: for whole-table work such as a call graph).</summary>
+    public IReadOnlyList<KernelSymbol> Symbols
+    {
+        get
+        {
+            if (_all is { } all) return all;
+            all = new KernelSymbol[_starts.Length];
+            for (int i = 0; i < all.Length; i++) all[i] = Symbol(i);
+            return _all = all;
+        }
+    }
 
-    public int Count => _text.Length;
+    public int Count => _starts.Length;
+
+    private string Name(int i) => _names[i] ??= System.Text.Encoding.UTF8.GetString(_raw, _nameAt[i], _nameLength[i]);
+
+    private ReadOnlySpan<byte> NameBytes(int i) => _raw.AsSpan(_nameAt[i], _nameLength[i]);
+
+    private KernelSymbol Symbol(int i) => new(Name(i), _starts[i], _sizes[i], (char)_types[i], _modules[i]);
 
     public static Kallsyms Load(string path = DefaultPath)
+    {
+        var (data, length) = ReadText(path);
+        return Parse(data, 0, length, path);
+    }
+
+    /// <summary>The file's bytes (a buffer and the length used), as <see cref="Load"/> reads them; parse them with <see cref="Parse(byte[], int, int, string)"/>.</summary>
+    public static (byte[] Data, int Length) ReadText(string path = DefaultPath)
     {
         byte[] data;
         int length = 0;
@@ -74,35 +100,52 @@ public sealed class Kallsyms
         {
             throw new KernelAnalysisException($"cannot read {path}: {e.Message}", e);
         }
-        return Parse(data.AsSpan(0, length), path);
+        return (data, length);
     }
 
-    public static Kallsyms Parse(string text, string source = "kallsyms") => Parse(System.Text.Encoding.UTF8.GetBytes(text), source);
-
-    /// <summary>Parses lines "ADDRESS TYPE NAME[\t[MODULE]]".</summary>
-    public static Kallsyms Parse(ReadOnlySpan<byte> text, string source = "kallsyms")
+    public static Kallsyms Parse(string text, string source = "kallsyms")
     {
-        var symbols = new List<KernelSymbol>(1 << 17);
+        var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+        return Parse(bytes, 0, bytes.Length, source);
+    }
+
+    /// <summary>Parses lines "ADDRESS TYPE NAME[\t[MODULE]]" (a copy of the bytes is kept).</summary>
+    public static Kallsyms Parse(ReadOnlySpan<byte> text, string source = "kallsyms") => Parse(text.ToArray(), 0, text.Length, source);
+
+    /// <summary>Parses lines "ADDRESS TYPE NAME[\t[MODULE]]" in <paramref name="data"/>[offset, offset + length), which the table keeps (names are read from it).</summary>
+    public static Kallsyms Parse(byte[] data, int offset, int length, string source = "kallsyms")
+    {
+        var text = data.AsSpan(offset, length);
+        int lines = text.Count((byte)'\n') + 1;
+        var starts = new ulong[lines];
+        var nameAt = new int[lines];
+        var nameLength = new int[lines];
+        var types = new byte[lines];
+        var modules = new string?[lines];
         // Every symbol with a real address bounds the function before it (data symbols too, when
         // CONFIG_KALLSYMS_ALL shows them), so sizes never run into .rodata.
-        var bounds = new List<ulong>(1 << 17);
-        var modules = new Dictionary<string, string>(StringComparer.Ordinal);
-        var moduleLookup = modules.GetAlternateLookup<ReadOnlySpan<char>>();
-        Span<char> moduleChars = stackalloc char[64];
+        var bounds = new ulong[lines];
+        int count = 0, nbounds = 0;
+        string? module = null;
+        byte[]? moduleBytes = null; // the last module's name: a module's symbols come together
         bool anyNonZero = false;
-        while (!text.IsEmpty)
+        int pos = offset, end = offset + length;
+        while (pos < end)
         {
-            int nl = text.IndexOf((byte)'\n');
-            var line = nl < 0 ? text : text[..nl];
-            text = nl < 0 ? default : text[(nl + 1)..];
+            int nl = data.AsSpan(pos, end - pos).IndexOf((byte)'\n');
+            int lineEnd = nl < 0 ? end : pos + nl;
+            int lineStart = pos;
+            pos = nl < 0 ? end : lineEnd + 1;
+            var line = data.AsSpan(lineStart, lineEnd - lineStart);
             if (line.Length > 0 && line[^1] == (byte)'\r') line = line[..^1];
 
             int sp1 = line.IndexOf((byte)' ');
             if (sp1 <= 0 || sp1 + 3 > line.Length || line[sp1 + 2] != (byte)' ') continue;
             if (!ulong.TryParse(line[..sp1], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ulong address))
                 continue;
-            char type = (char)line[sp1 + 1];
-            var rest = line[(sp1 + 3)..];
+            byte type = line[sp1 + 1];
+            int restAt = sp1 + 3;
+            var rest = line[restAt..];
             ReadOnlySpan<byte> mod = default;
             int tab = rest.IndexOf((byte)'\t');
             if (tab >= 0)
@@ -113,60 +156,76 @@ public sealed class Kallsyms
             rest = rest.TrimEnd((byte)' ');
             if (rest.IsEmpty) continue;
             if (address != 0) anyNonZero = true;
-            if (type is 'a' or 'A' or 'U' or 'u') continue; // absolute (per-cpu offsets), undefined
-            bounds.Add(address);
-            if (type is not ('t' or 'T' or 'w' or 'W')) continue;
+            if (type is (byte)'a' or (byte)'A' or (byte)'U' or (byte)'u') continue; // absolute (per-cpu offsets), undefined
+            bounds[nbounds++] = address;
+            if (type is not ((byte)'t' or (byte)'T' or (byte)'w' or (byte)'W')) continue;
 
-            string? module = null;
-            if (mod.Length >= 2 && mod[0] == (byte)'[' && mod[^1] == (byte)']' && mod.Length - 2 <= moduleChars.Length)
+            string? symbolModule = null;
+            if (mod.Length >= 2 && mod[0] == (byte)'[' && mod[^1] == (byte)']' && mod.Length - 2 <= 64)
             {
-                int n = System.Text.Encoding.UTF8.GetChars(mod[1..^1], moduleChars);
-                if (!moduleLookup.TryGetValue(moduleChars[..n], out module))
+                var name = mod[1..^1];
+                if (moduleBytes == null || !name.SequenceEqual(moduleBytes))
                 {
-                    module = new string(moduleChars[..n]);
-                    modules[module] = module;
+                    module = System.Text.Encoding.UTF8.GetString(name);
+                    moduleBytes = name.ToArray();
                 }
+                symbolModule = module;
             }
-            symbols.Add(new KernelSymbol(System.Text.Encoding.UTF8.GetString(rest), address, 0, type, module));
+            starts[count] = address;
+            nameAt[count] = lineStart + restAt;
+            nameLength[count] = rest.Length;
+            types[count] = type;
+            modules[count] = symbolModule;
+            count++;
         }
+        Array.Resize(ref starts, count);
+        Array.Resize(ref nameAt, count);
+        Array.Resize(ref nameLength, count);
+        Array.Resize(ref types, count);
+        Array.Resize(ref modules, count);
 
-        var sorted = symbols.ToArray();
-        if (!IsSorted(sorted))
+        if (!IsSorted(starts))
         {
             // Stable sort by address: equal addresses keep file order (aliases such as _text/_stext).
-            var keys = new (ulong Address, int Index)[sorted.Length];
-            for (int i = 0; i < keys.Length; i++) keys[i] = (sorted[i].Address, i);
-            Array.Sort(keys, sorted);
+            var keys = new (ulong Address, int Index)[count];
+            for (int i = 0; i < count; i++) keys[i] = (starts[i], i);
+            Array.Sort(keys);
+            starts = Permute(starts, keys);
+            nameAt = Permute(nameAt, keys);
+            nameLength = Permute(nameLength, keys);
+            types = Permute(types, keys);
+            modules = Permute(modules, keys);
         }
-        var boundArray = bounds.ToArray();
-        if (!IsSorted(boundArray)) Array.Sort(boundArray);
+        var boundArray = bounds.AsSpan(0, nbounds);
+        if (!IsSorted(boundArray)) boundArray.Sort();
 
+        var sizes = new ulong[count];
         if (anyNonZero)
         {
-            for (int i = 0; i < sorted.Length; i++)
+            for (int i = 0; i < count; i++)
             {
-                ulong next = NextAbove(boundArray, sorted[i].Address);
-                if (next != 0) sorted[i] = sorted[i] with { Size = next - sorted[i].Address };
+                ulong next = NextAbove(boundArray, starts[i]);
+                if (next != 0) sizes[i] = next - starts[i];
             }
         }
-        return new Kallsyms(sorted, anyNonZero, source);
+        return new Kallsyms(data, starts, sizes, nameAt, nameLength, types, modules, anyNonZero, source);
     }
 
-    private static bool IsSorted(KernelSymbol[] symbols)
+    private static T[] Permute<T>(T[] values, (ulong Address, int Index)[] order)
     {
-        for (int i = 1; i < symbols.Length; i++)
-            if (symbols[i].Address < symbols[i - 1].Address) return false;
-        return true;
+        var result = new T[values.Length];
+        for (int i = 0; i < order.Length; i++) result[i] = values[order[i].Index];
+        return result;
     }
 
-    private static bool IsSorted(ulong[] values)
+    private static bool IsSorted(ReadOnlySpan<ulong> values)
     {
         for (int i = 1; i < values.Length; i++)
             if (values[i] < values[i - 1]) return false;
         return true;
     }
 
-    private static ulong NextAbove(ulong[] sortedBounds, ulong address)
+    private static ulong NextAbove(ReadOnlySpan<ulong> sortedBounds, ulong address)
     {
         int lo = 0, hi = sortedBounds.Length; // first index with value > address
         while (lo < hi)
@@ -189,14 +248,16 @@ public sealed class Kallsyms
     public bool TryFind(ulong address, out KernelSymbol symbol)
     {
         int i = IndexAtOrBelow(address);
-        if (i >= 0 && _text[i].Contains(address))
+        if (i >= 0 && Covers(i, address))
         {
-            symbol = _text[i];
+            symbol = Symbol(i);
             return true;
         }
         symbol = default;
         return false;
     }
+
+    private bool Covers(int i, ulong address) => address >= _starts[i] && (_sizes[i] == 0 ? address == _starts[i] : address < _starts[i] + _sizes[i]);
 
     /// <summary>
     /// Whether <paramref name="address"/> lies in an x86 indirect-branch thunk: a retpoline (<c>__x86_indirect_thunk_rax</c>),
@@ -209,9 +270,9 @@ public sealed class Kallsyms
     {
         int i = IndexAtOrBelow(address);
         if (i < 0) return false;
-        ulong start = _text[i].Address;
-        for (; i >= 0 && _text[i].Address == start; i--)
-            if (_text[i].Name.StartsWith(IndirectThunkPrefix, StringComparison.Ordinal) && _text[i].Contains(address))
+        ulong start = _starts[i];
+        for (; i >= 0 && _starts[i] == start; i--)
+            if (NameBytes(i).StartsWith("__x86_indirect_"u8) && Covers(i, address))
                 return true;
         return false;
     }
@@ -223,10 +284,10 @@ public sealed class Kallsyms
     public bool TryFindStart(ulong address, out KernelSymbol symbol)
     {
         int i = IndexAtOrBelow(address);
-        if (i >= 0 && _text[i].Address == address)
+        if (i >= 0 && _starts[i] == address)
         {
-            while (i > 0 && _text[i - 1].Address == address) i--;
-            symbol = _text[i];
+            while (i > 0 && _starts[i - 1] == address) i--;
+            symbol = Symbol(i);
             return true;
         }
         symbol = default;
@@ -237,10 +298,10 @@ public sealed class Kallsyms
     public bool TryFindNext(KernelSymbol symbol, out KernelSymbol next)
     {
         int i = IndexAtOrBelow(symbol.Address);
-        while (i >= 0 && i + 1 < _text.Length)
+        while (i >= 0 && i + 1 < _starts.Length)
         {
             i++;
-            if (_text[i].Address > symbol.Address) { next = _text[i]; return true; }
+            if (_starts[i] > symbol.Address) { next = Symbol(i); return true; }
         }
         next = default;
         return false;
@@ -259,9 +320,9 @@ public sealed class Kallsyms
 
     public bool TryGetSymbol(string name, out KernelSymbol symbol)
     {
-        if (_byName.TryGetValue(name, out var e)) { symbol = _text[e.First]; return true; }
-        symbol = default;
-        return false;
+        var (first, _) = Named(name);
+        symbol = first >= 0 ? Symbol(first) : default;
+        return first >= 0;
     }
 
     /// <summary>The live address of the first text symbol called <paramref name="name"/>.</summary>
@@ -272,8 +333,64 @@ public sealed class Kallsyms
         return found;
     }
 
-    public bool Contains(string name) => _byName.ContainsKey(name);
+    public bool Contains(string name) => Named(name).First >= 0;
 
     /// <summary>How many text symbols carry this name (static functions in different files may share one).</summary>
-    public int CountNamed(string name) => _byName.TryGetValue(name, out var e) ? e.Count : 0;
+    public int CountNamed(string name) => Named(name).Count;
+
+    /// <summary>Makes the index by name now (on the caller's thread) rather than at the first question by name.</summary>
+    public void IndexNames() => _ = Index();
+
+    /// <summary>The first (lowest-address) symbol of that name and how many there are; (-1, 0) when none.</summary>
+    private (int First, int Count) Named(string name)
+    {
+        var index = Index();
+        Span<byte> buffer = stackalloc byte[256];
+        int max = System.Text.Encoding.UTF8.GetMaxByteCount(name.Length);
+        var bytes = max <= buffer.Length ? buffer[..System.Text.Encoding.UTF8.GetBytes(name, buffer)] : System.Text.Encoding.UTF8.GetBytes(name);
+        int first = -1, count = 0;
+        for (int i = index.Buckets[NameIndex.Hash(bytes) & (index.Buckets.Length - 1)]; i >= 0; i = index.Next[i])
+            if (NameBytes(i).SequenceEqual(bytes))
+            {
+                if (first < 0) first = i;
+                count++;
+            }
+        return (first, count);
+    }
+
+    private NameIndex Index()
+    {
+        if (Volatile.Read(ref _byName) is { } made) return made;
+        var index = new NameIndex(_starts.Length);
+        // From the last symbol to the first, each put at its chain's head: a chain lists a name's symbols by address.
+        for (int i = _starts.Length - 1; i >= 0; i--)
+        {
+            ref int head = ref index.Buckets[NameIndex.Hash(NameBytes(i)) & (index.Buckets.Length - 1)];
+            index.Next[i] = head;
+            head = i;
+        }
+        return Interlocked.CompareExchange(ref _byName, index, null) ?? index;
+    }
+
+    /// <summary>Symbols by name without a string per name: chains of symbol indexes in buckets of the names' bytes' hash.</summary>
+    private sealed class NameIndex
+    {
+        public readonly int[] Buckets;
+        public readonly int[] Next;
+
+        public NameIndex(int count)
+        {
+            Buckets = new int[Math.Max(16, (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, count) * 2))];
+            Array.Fill(Buckets, -1);
+            Next = new int[count];
+        }
+
+        /// <summary>FNV-1a over the name's bytes.</summary>
+        public static int Hash(ReadOnlySpan<byte> name)
+        {
+            uint h = 2166136261;
+            foreach (byte b in name) h = (h ^ b) * 16777619;
+            return (int)(h & 0x7fffffff);
+        }
+    }
 }

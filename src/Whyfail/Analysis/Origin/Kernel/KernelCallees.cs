@@ -38,6 +38,21 @@ public sealed class KernelCallees(Kallsyms symbols, Func<IKernelTextReader> open
         return facts;
     }
 
+    /// <summary>
+    /// Opens the kernel's text and readies the decoder now (on the caller's thread: the resolver's reads), rather than at
+    /// the first origin, which in a short command's run is at its end.
+    /// </summary>
+    public void Warm()
+    {
+        symbols.IndexNames();
+        if (Text() is not { } text || !(symbols.TryGetAddress("_text", out ulong at) || symbols.TryGetAddress("_stext", out at))) return;
+        var code = new byte[16];
+        if (!text.TryRead(at, code)) return;
+        var decoder = Decoder.Create(64, new ByteArrayCodeReader(code), at, DecoderOptions.None);
+        decoder.Decode(out var instr);
+        _ = ErrorSiteFinder.Produces(instr, 1);
+    }
+
     private IKernelTextReader? Text()
     {
         if (_text != null || _failed) return _text;
