@@ -30,6 +30,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
     private Task? _resolverReads;     // kallsyms and the kernel's BTF both read
     private bool _resolverPending;    // origin probes attached, the resolver not made yet (the loop does not wait for it)
     private readonly Queue<Action> _held = new(); // what arrived since the first failure while it was pending, in order
+    private const int MaxHeldForResolver = 20_000; // beyond this many held, the loop waits for the resolver (as it always did before)
     private bool _heldNeedsResolver;  // a held failure has origin records
 
     public int Run()
@@ -228,6 +229,8 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
                 run.Growth?.Saw(ev);
                 run.Tracker.Add(ev, shown);
             });
+            // A flood before the resolver is ready: the loop waits for its reads rather than holding events without bound.
+            if (_held.Count >= MaxHeldForResolver && !ResolverAfterEnd) TryMakeResolver(run, wait: true, grow: true);
             return;
         }
         run.Growth?.Saw(ev);
@@ -243,7 +246,8 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
     {
         if (!_resolverPending) return true;
         if (!wait && !_resolverReads!.IsCompleted) return false;
-        if (wait) StartupTimes.Mark(_resolverReads!.IsCompleted ? "the end needs the origin resolver (read already)" : "the end waits for the origin resolver");
+        if (wait && !grow) StartupTimes.Mark(_resolverReads!.IsCompleted ? "the end needs the origin resolver (read already)" : "the end waits for the origin resolver");
+        else if (wait) StartupTimes.Mark($"the loop waits for the origin resolver ({_held.Count} events held)");
         _resolverPending = false;
         run.Pipeline.OriginsLater = false;
         MakeResolver(run);
