@@ -128,6 +128,9 @@ internal sealed unsafe class BpfObject : IDisposable
     public IEnumerable<int> LinkFds(IReadOnlyCollection<string> programs) =>
         _links.Where(l => programs.Contains(l.Name)).Select(l => Libbpf.LinkFd(l.Link)).Where(fd => fd >= 0);
 
+    /// <summary>The descriptors of every link attached.</summary>
+    public IEnumerable<int> LinkFds() => _links.Select(l => Libbpf.LinkFd(l.Link)).Where(fd => fd >= 0);
+
     /// <summary>How many programs are attached now.</summary>
     public int AttachedCount => _links.Count;
 

@@ -466,20 +466,31 @@ public sealed unsafe class TracepointCapture : IDisposable
     /// <summary>BPF programs attached now (tracepoints, evidence; origin and site probes are counted by their owners).</summary>
     public int AttachedPrograms => _bpf?.AttachedCount ?? 0;
 
+    /// <summary>WHYFAIL_REAP_TRACEPOINTS=0 (a measuring aid): the session's end closes the tracepoints' links itself, as before.</summary>
+    private static readonly bool HandOffTracepointsOff = Environment.GetEnvironmentVariable("WHYFAIL_REAP_TRACEPOINTS") == "0";
+
     /// <summary>The link reaper that holds the probes detached by <see cref="Detach"/> (null: none was needed, or whyfail closed them itself).</summary>
     public int? ReaperPid { get; private set; }
 
     /// <summary>
     /// Detaches every program (no new events), keeping the ring buffer readable for a final drain. The links
     /// whose close waits for the kernel (origin and site probes, trampolines) are handed to a
-    /// <see cref="LinkReaper"/> first, so that closing them here returns at once.
+    /// <see cref="LinkReaper"/> first, so that closing them here returns at once. <paramref name="ending"/>: the session
+    /// ends (its command has ended, or the user stopped it); when a reaper is started anyway, the tracepoints' links go to
+    /// it too: closing a tracepoint's last link patches the kernel's text (its static key), ~0.1 s per link in the lab's
+    /// emulated CPU (~1 s of exit -> prompt on 6.12, bench/README "Tracepoint links to the reaper, session 16"). Their
+    /// programs then stay attached until whyfail has exited: what the command's surviving descendants do after the final
+    /// drain is not read, as it would not have been traced.
     /// </summary>
-    public void Detach()
+    public void Detach(bool ending = false)
     {
         var slow = new List<int>();
         if (OriginProbes != null) slow.AddRange(OriginProbes.LinkFds());
         if (SiteProbes != null) slow.AddRange(SiteProbes.LinkFds());
-        if (_bpf != null && Capabilities.Kind is CapabilitySourceKind.Fexit or CapabilitySourceKind.Kprobe)
+        bool capabilityProbes = Capabilities.Kind is CapabilitySourceKind.Fexit or CapabilitySourceKind.Kprobe;
+        if (_bpf != null && ending && (slow.Count > 0 || capabilityProbes) && !HandOffTracepointsOff)
+            slow.AddRange(_bpf.LinkFds());
+        else if (_bpf != null && capabilityProbes)
             slow.AddRange(_bpf.LinkFds(Capabilities.Programs.ToList()));
         if (slow.Count > 0)
             ReaperPid ??= LinkReaper.HandOff(slow, OriginProbes != null

@@ -336,7 +336,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         run.Deny?.Stop();
         run.Growth?.Stop();
         StartupTimes.Mark("origin growth stopped");
-        capture.Detach();
+        capture.Detach(ending: true);
         StartupTimes.Mark("detached (probe links handed off)");
         if (capture.ReaperPid is int reaper)
             renderer.Notice($"kernel origins: the kernel detaches probes one at a time, so a helper (whyfail {LinkReaper.Verb}, pid {reaper}) " +
