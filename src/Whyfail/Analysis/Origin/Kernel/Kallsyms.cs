@@ -10,7 +10,10 @@ namespace Whyfail.Analysis.Origin.Kernel;
 public readonly record struct KernelSymbol(string Name, ulong Address, ulong Size, char Type, string? Module)
 {
     public ulong End => Address + Size;
-    public bool Contains(ulong address) => address >= Address && (Size == 0 ? address == Address : address < End);
+    public bool Contains(ulong address) => Covers(Address, Size, address);
+
+    /// <summary>Whether a symbol at <paramref name="start"/> of <paramref name="size"/> bytes (0: unknown, only its start) holds <paramref name="address"/>.</summary>
+    internal static bool Covers(ulong start, ulong size, ulong address) => address >= start && (size == 0 ? address == start : address < start + size);
 }
 
 /// <summary>
@@ -257,7 +260,7 @@ public sealed class Kallsyms
         return false;
     }
 
-    private bool Covers(int i, ulong address) => address >= _starts[i] && (_sizes[i] == 0 ? address == _starts[i] : address < _starts[i] + _sizes[i]);
+    private bool Covers(int i, ulong address) => KernelSymbol.Covers(_starts[i], _sizes[i], address);
 
     /// <summary>
     /// Whether <paramref name="address"/> lies in an x86 indirect-branch thunk: a retpoline (<c>__x86_indirect_thunk_rax</c>),
@@ -272,7 +275,7 @@ public sealed class Kallsyms
         if (i < 0) return false;
         ulong start = _starts[i];
         for (; i >= 0 && _starts[i] == start; i--)
-            if (NameBytes(i).StartsWith("__x86_indirect_"u8) && Covers(i, address))
+            if (Name(i).StartsWith(IndirectThunkPrefix, StringComparison.Ordinal) && Covers(i, address))
                 return true;
         return false;
     }
