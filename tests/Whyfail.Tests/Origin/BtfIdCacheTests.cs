@@ -39,4 +39,21 @@ public class BtfIdCacheTests
         Assert.True(BtfIdCache.Id("do_sys_openat2", Libbpf.BTF_KIND_STRUCT) <= 0);
         Assert.True(KernelChecks.HasStruct("task_struct"));
     }
+
+    /// <summary>
+    /// Tracepoints of a known subsystem are answered from that subsystem's tracefs directory alone, "no" included (kernels
+    /// before 6.14 lack capability:cap_capable): the answer must be what the kernel's BTF says (btf_trace_NAME, what tp_btf
+    /// attaches to), on the host and in both lab kernels.
+    /// </summary>
+    [Fact]
+    public void ATracepointIsThereExactlyWhenTheKernelsBtfHasIt()
+    {
+        Assert.True(File.Exists(KernelChecks.BtfPath), "no kernel BTF on this machine");
+        foreach (var name in new[] { "sys_enter", "sys_exit", "cap_capable", "signal_generate", "sched_process_exec", "sched_process_exit",
+                     "io_uring_complete", "io_uring_submit_req", "io_uring_submit_sqe" })
+        {
+            bool btf = Libbpf.BtfFindByNameKind(KernelChecks.VmlinuxBtf(), "btf_trace_" + name, Libbpf.BTF_KIND_TYPEDEF) > 0;
+            Assert.True(btf == KernelChecks.HasTracepoint(name), $"{name}: the kernel's BTF says {btf}, HasTracepoint the opposite");
+        }
+    }
 }

@@ -35,7 +35,7 @@ public sealed class CallGraphCache
     /// <summary>The cache file of one key.</summary>
     public string PathFor(string buildId, string syscall, CallGraphOptions opts)
     {
-        string hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(opts.CacheKey())))[..16];
+        string hash = Convert.ToHexStringLower(Sha256.Hash(Encoding.UTF8.GetBytes(opts.CacheKey())))[..16]; // SHA-256 without OpenSSL
         return Path.Combine(Directory, $"{Clean(buildId)}-{Clean(syscall)}-{hash}.list");
     }
 

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 
 namespace Whyfail.Analysis.Origin.Kernel;
@@ -26,7 +25,7 @@ public static class KernelBuildId
         {
             version = "";
         }
-        string hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(version)))[..16];
+        string hash = Convert.ToHexStringLower(Sha256.Hash(Encoding.UTF8.GetBytes(version)))[..16];
         return $"{Sanitize(Release())}-{hash}";
     }
 
