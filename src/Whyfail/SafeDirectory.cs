@@ -11,15 +11,10 @@ namespace Whyfail;
 /// </summary>
 internal static partial class SafeDirectory
 {
-    private const int AtFdCwd = -100, AtSymlinkNoFollow = 0x100;
-    private const uint StatxType = 1, StatxMode = 2, StatxUid = 8;
-    private const int SIfMt = 0xF000, SIfDir = 0x4000, SIfReg = 0x8000, SIfLnk = 0xA000;
-
-
     /// <summary>lstat: (mode, uid), or null when the path does not exist.</summary>
     public static (int Mode, uint Uid)? LStat(string path)
     {
-        if (Libc.Statx(AtFdCwd, path, AtSymlinkNoFollow, StatxType | StatxMode | StatxUid, out var b) != 0)
+        if (Libc.Statx(Libc.AT_FDCWD, path, Libc.AT_SYMLINK_NOFOLLOW, Libc.STATX_TYPE | Libc.STATX_MODE | Libc.STATX_UID, out var b) != 0)
         {
             int errno = Marshal.GetLastPInvokeError();
             if (errno == 2 /* ENOENT */) return null;
@@ -28,9 +23,9 @@ internal static partial class SafeDirectory
         return (b.Mode, b.Uid);
     }
 
-    public static bool IsSymlink(int mode) => (mode & SIfMt) == SIfLnk;
-    public static bool IsDirectory(int mode) => (mode & SIfMt) == SIfDir;
-    public static bool IsRegular(int mode) => (mode & SIfMt) == SIfReg;
+    public static bool IsSymlink(int mode) => ((uint)mode & Libc.S_IFMT) == Libc.S_IFLNK;
+    public static bool IsDirectory(int mode) => ((uint)mode & Libc.S_IFMT) == Libc.S_IFDIR;
+    public static bool IsRegular(int mode) => ((uint)mode & Libc.S_IFMT) == Libc.S_IFREG;
 
     /// <summary>
     /// Creates <paramref name="directory"/> (mode 0700) and any missing parents, then checks every

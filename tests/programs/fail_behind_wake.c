@@ -1,10 +1,10 @@
 /* Fails openat(PREFIX-final) while whyfail's reader sleeps, less than LIMIT_US after a failure that woke it; then
  * stays quiet (blocked reading stdin: no system call fails or follows a failure) until stdin ends.
- * Usage: fail_behind_wake PREFIX LIMIT_US. Prints its pid, reads READER_PID (whyfail's) from a line of stdin, then tries up to 1000
- * times: after 15 ms of quiet (so that the next failure wakes the reader), fails openat(PREFIX-N), waits until
+ * Usage: fail_behind_wake PREFIX LIMIT_US TRIES. Prints its pid, reads READER_PID (whyfail's) from a line of stdin, then tries
+ * up to TRIES times: after 15 ms of quiet (so that the next failure wakes the reader), fails openat(PREFIX-N), waits until
  * READER_PID's main thread has slept since then and sleeps now in poll/epoll_wait (it has read that failure and
  * waits for the next wake-up); when that came within LIMIT_US (under whyfail's wake period: the next failure wakes
- * nobody), fails openat(PREFIX-final) at once; else tries again (after 1000 tries it fails PREFIX-final anyway).
+ * nobody), fails openat(PREFIX-final) at once; else tries again (after TRIES tries it fails PREFIX-final anyway).
  * Then it stays quiet until stdin ends, and prints "armed N" (the try that armed it) or "not armed". */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -61,9 +61,10 @@ static void fail(const char *prefix, const char *what)
 
 int main(int argc, char **argv)
 {
-	if (argc < 3)
+	if (argc < 4)
 		return 2;
 	long limit = atol(argv[2]);
+	int tries = atoi(argv[3]);
 	char line[64], n[16];
 	printf("pid %d\n", getpid());
 	fflush(stdout);
@@ -73,7 +74,7 @@ int main(int argc, char **argv)
 	snprintf(wchan_path, sizeof wchan_path, "/proc/%d/task/%d/wchan", reader, reader);
 	snprintf(status_path, sizeof status_path, "/proc/%d/task/%d/status", reader, reader);
 	int armed = -1;
-	for (int i = 0; i < 1000 && armed < 0; i++) {
+	for (int i = 0; i < tries && armed < 0; i++) {
 		usleep(15000);
 		long s0 = sleeps();
 		long t0 = now_us();

@@ -11,13 +11,9 @@ namespace Whyfail.Capture;
 /// </summary>
 internal static partial class OwnRoot
 {
-    private const int AtFdCwd = -100;
-    private const uint StatxIno = 0x100, StatxMntId = 0x1000;
-
-
     /// <summary>(mount id, inode) of "/", or (0, 0) when the kernel does not give the mount id (before 5.8).</summary>
     public static (uint MountId, ulong Inode) Read() =>
-        Libc.Statx(AtFdCwd, "/", 0, StatxIno | StatxMntId, out var b) == 0 && (b.Mask & StatxMntId) != 0 && b.MntId <= uint.MaxValue
+        Libc.Statx(Libc.AT_FDCWD, "/", 0, Libc.STATX_INO | Libc.STATX_MNT_ID, out var b) == 0 && (b.Mask & Libc.STATX_MNT_ID) != 0 && b.MntId <= uint.MaxValue
             ? ((uint)b.MntId, b.Ino)
             : (0, 0);
 }

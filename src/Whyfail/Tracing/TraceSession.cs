@@ -48,7 +48,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         StartupTimes.Mark("settings checked");
         var origins = PlanOrigins(renderer);
         StartupTimes.Mark("origins planned");
-        if (!ResolverReadsLate) StartResolverReads(origins);
+        if (ResolverTiming == ResolverReads.BesideTheLoad) StartResolverReads(origins);
         // The launcher (whyfail itself, held before exec) starts now so that its start-up overlaps loading the
         // BPF programs; killed if the session fails before releasing it. SIGHUP with -o FILE and no command
         // reopens the file (log rotation of a long --system or -p session).
@@ -101,15 +101,22 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         return exitCode;
     }
 
-    /// <summary>WHYFAIL_RESOLVER_LATE=1 (a measuring aid): the resolver's reads start when the command is released.</summary>
-    private static readonly bool ResolverReadsLate = Environment.GetEnvironmentVariable("WHYFAIL_RESOLVER_LATE") == "1";
+    /// <summary>When the origin resolver's reads (kallsyms, the kernel's BTF) start.</summary>
+    private enum ResolverReads { BesideTheLoad, AtTheRelease, AfterTheEnd }
 
     /// <summary>
-    /// WHYFAIL_RESOLVER_AFTER_END=1 (a testing aid): the resolver's reads start only once the command's end was seen, so
-    /// that its failures reach the end of the run before the resolver does (their origins must still be shown).
+    /// The resolver-timing aid WHYFAIL_RESOLVER_LATE: unset, the resolver's reads start beside the programs' load;
+    /// =1 (for measuring), when the command is released; =end (for testing), kallsyms' only once the command's end was
+    /// seen, so that its failures reach the end of the run before the resolver does (their origins must still be shown).
     /// </summary>
-    private static readonly bool ResolverAfterEnd = Environment.GetEnvironmentVariable("WHYFAIL_RESOLVER_AFTER_END") == "1";
-    private readonly ManualResetEventSlim _ended = new();
+    private static readonly ResolverReads ResolverTiming = Environment.GetEnvironmentVariable("WHYFAIL_RESOLVER_LATE") switch
+    {
+        "1" => ResolverReads.AtTheRelease,
+        "end" => ResolverReads.AfterTheEnd,
+        _ => ResolverReads.BesideTheLoad,
+    };
+    /// <summary>Set when the command's end was seen: with <see cref="ResolverReads.AfterTheEnd"/>, kallsyms is read from then on.</summary>
+    private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>
     /// The origin resolver's symbol table (/proc/kallsyms: seconds in the lab's emulated CPU) and the kernel's BTF that it asks
@@ -119,9 +126,8 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
     private void StartResolverReads(OriginPlan origins)
     {
         if (origins.Functions.Count == 0 || _kallsyms != null) return;
-        _kallsyms = Task.Run(() =>
+        Kallsyms ReadKallsyms()
         {
-            if (ResolverAfterEnd) _ended.Wait();
             var (data, offset, length, cached) = KallsymsCache.Read();
             StartupTimes.Mark($"kallsyms text read ({length >> 10} KiB{(cached ? ", this boot's copy" : "")})");
             var k = Kallsyms.Parse(data, offset, length, Kallsyms.DefaultPath);
@@ -136,7 +142,10 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
                 StartupTimes.Mark("kernel text opened");
             }
             return k;
-        });
+        }
+        _kallsyms = ResolverTiming == ResolverReads.AfterTheEnd
+            ? _ended.Task.ContinueWith(_ => ReadKallsyms(), TaskScheduler.Default)
+            : Task.Run(ReadKallsyms);
         var kinds = _returnKinds = BtfReturnKinds.ForRunningKernel();
         var btf = Task.Run(() =>
         {
@@ -230,7 +239,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
                 run.Tracker.Add(ev, shown);
             });
             // A flood before the resolver is ready: the loop waits for its reads rather than holding events without bound.
-            if (_held.Count >= MaxHeldForResolver && !ResolverAfterEnd) TryMakeResolver(run, wait: true, grow: true);
+            if (_held.Count >= MaxHeldForResolver && ResolverTiming != ResolverReads.AfterTheEnd) TryMakeResolver(run, wait: true, grow: true);
             return;
         }
         run.Growth?.Saw(ev);
@@ -332,7 +341,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
     {
         var (renderer, capture) = (run.Renderer, run.Capture);
         StartupTimes.Mark("command ended");
-        _ended.Set();
+        _ended.TrySetResult();
         run.Deny?.Stop();
         run.Growth?.Stop();
         StartupTimes.Mark("origin growth stopped");

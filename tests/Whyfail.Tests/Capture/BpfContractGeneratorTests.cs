@@ -18,7 +18,7 @@ public class BpfContractGeneratorTests
         throw new InvalidOperationException("repository root not found above " + AppContext.BaseDirectory);
     }
 
-    private static (int Exit, string Output, string Error) Run(string file, params string[] args)
+    internal static (int Exit, string Output, string Error) Run(string file, params string[] args)
     {
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) psi.ArgumentList.Add(a);

@@ -15,88 +15,73 @@ namespace Whyfail.Tests.Integration;
 public class ContextChangeTests
 {
     [Fact]
-    public void EveryFailureCarriesItsOwnContextAndARepeatTheSameBytes()
+    public void EveryFailureCarriesItsOwnContextAndARepeatTheSameBytes() => ContextStatsRun.Run("context_changes", (run, dir, counts) =>
     {
-        var dir = Directory.CreateTempSubdirectory("wf-ctx-").FullName;
-        try
+        // the kernel sent the repeats as references: rep twice, after_badfd (at least; the launcher's own failures may add)
+        Assert.True(counts.References >= 4, $"{counts}");
+        Assert.True(counts.Bases >= 14, $"{counts}");
+        var byName = run.Syscalls.Where(e => e.GetProperty("syscall").GetString() == "openat")
+            .Select(e => (Name: e.GetProperty("args")[1].GetString()!.Trim('"'), Event: e))
+            .Where(x => !x.Name.Contains('/'))
+            .GroupBy(x => x.Name).ToDictionary(g => g.Key, g => g.Select(x => x.Event).ToList());
+        JsonElement Ctx(string name)
         {
-            var run = WhyfailRunner.Run(["--", WhyfailRunner.Program("context_changes"), dir], TimeSpan.FromMinutes(3),
-                env: new Dictionary<string, string> { ["WHYFAIL_CONTEXT_STATS"] = "1" });
-            Assert.True(run.ExitCode == 0, run.ToString());
-            Assert.DoesNotContain("was not seen", run.Stderr);
-            // the kernel sent the repeats as references: rep twice, after_badfd (at least; the launcher's own failures may add)
-            var stats = System.Text.RegularExpressions.Regex.Match(run.Stderr, @"contexts: (\d+) bases, (\d+) references, (\d+) unknown");
-            Assert.True(stats.Success, run.ToString());
-            Assert.True(int.Parse(stats.Groups[2].Value) >= 4, stats.Value);
-            Assert.True(int.Parse(stats.Groups[1].Value) >= 14, stats.Value);
-            Assert.Equal("0", stats.Groups[3].Value);
-            var byName = run.Syscalls.Where(e => e.GetProperty("syscall").GetString() == "openat")
-                .Select(e => (Name: e.GetProperty("args")[1].GetString()!.Trim('"'), Event: e))
-                .Where(x => !x.Name.Contains('/'))
-                .GroupBy(x => x.Name).ToDictionary(g => g.Key, g => g.Select(x => x.Event).ToList());
-            JsonElement Ctx(string name)
-            {
-                Assert.True(byName.TryGetValue(name, out var evs), $"no failure '{name}': {run}");
-                var ev = evs![0];
-                Assert.True(ev.TryGetProperty("context", out var c) && c.ValueKind == JsonValueKind.Object, $"no context: {ev}");
-                return c;
-            }
-            string Cwd(string name) => Ctx(name).GetProperty("cwd").GetProperty("target").GetString()!;
-            string Mode(string name) => Ctx(name).GetProperty("cwd").GetProperty("mode").GetString()!;
-
-            // the repeat: three failures, the same line but for the time, the same context bytes
-            var rep = byName["rep"];
-            Assert.Equal(3, rep.Count);
-            var lines = rep.Select(e => System.Text.RegularExpressions.Regex.Replace(e.GetRawText(), "\"ts_ns\":\\d+", "")).ToList();
-            Assert.Equal(lines[0], lines[1]);
-            Assert.Equal(lines[0], lines[2]);
-            Assert.Equal($"{dir}/a/b", Cwd("rep"));
-
-            Assert.Equal($"{dir}/a", Cwd("up"));
-            Assert.Equal($"{dir}/x/b", Cwd("moved"));        // a directory above the cwd renamed
-            Assert.Equal($"{dir}/x/c", Cwd("renamed"));      // the cwd itself renamed
-            Assert.Equal("040755", Mode("renamed"));
-            Assert.Equal("040700", Mode("chmod"));
-            Assert.Equal("0077", Ctx("umask").GetProperty("umask").GetString());
-            Assert.NotEqual("0077", Ctx("chmod").GetProperty("umask").GetString());
-            static int Soft(JsonElement c) => c.GetProperty("limits").GetProperty("Max open files").GetProperty("soft").GetInt32();
-            static int MaxFds(JsonElement c) => c.GetProperty("max_fds").GetInt32();
-            Assert.True(MaxFds(Ctx("fds")) > 600 && MaxFds(Ctx("umask")) < MaxFds(Ctx("fds")), Ctx("fds").ToString());
-            Assert.NotEqual(100, Soft(Ctx("fds")));
-            Assert.Equal(100, Soft(Ctx("rlimit")));
-            Assert.Equal(65534, Ctx("nobody").GetProperty("uids")[1].GetInt32());
-            Assert.Equal("EACCES", byName["nobody"][0].GetProperty("errno").GetString());
-            Assert.Equal(0, Ctx("root").GetProperty("uids")[1].GetInt32());
-
-            // a context with a descriptor record between two equal ones: the later one is the earlier one's
-            var badfd = Assert.Single(run.Failures("read", "EBADF"));
-            Assert.Equal(999, Assert.Single(badfd.GetProperty("context").GetProperty("files").EnumerateArray()).GetProperty("fd").GetInt32());
-            Assert.Equal(Ctx("root").GetRawText(), Ctx("after_badfd").GetRawText());
-
-            // another thread: its own record, the same context
-            var thread = byName["thread"][0];
-            Assert.NotEqual(thread.GetProperty("pid").GetInt32(), thread.GetProperty("tid").GetInt32());
-            Assert.Equal(Ctx("root").GetRawText(), Ctx("thread").GetRawText());
-
-            Assert.False(Ctx("root").GetProperty("cwd").GetProperty("deleted").GetBoolean());
-            Assert.True(Ctx("deleted").GetProperty("cwd").GetProperty("deleted").GetBoolean(), Ctx("deleted").ToString());
-
-            // a cwd below a mount (the walk crosses it: the kernel's general signature), repeated; then the same names
-            // on the file system below once it is unmounted
-            var mnt = byName["mnt"];
-            Assert.Equal(2, mnt.Count);
-            Assert.Equal(System.Text.RegularExpressions.Regex.Replace(mnt[0].GetRawText(), "\"ts_ns\":\\d+", ""),
-                System.Text.RegularExpressions.Regex.Replace(mnt[1].GetRawText(), "\"ts_ns\":\\d+", ""));
-            Assert.Equal($"{dir}/m/d", Cwd("mnt"));
-            Assert.Equal("tmpfs", Ctx("mnt").GetProperty("cwd").GetProperty("fs_type").GetString());
-            Assert.Equal($"{dir}/m/d", Cwd("unmounted"));
-            Assert.NotEqual("tmpfs", Ctx("unmounted").GetProperty("cwd").GetProperty("fs_type").GetString());
-            Assert.NotEqual(Ctx("mnt").GetProperty("cwd").GetProperty("mnt_id").GetInt32(),
-                Ctx("unmounted").GetProperty("cwd").GetProperty("mnt_id").GetInt32());
+            Assert.True(byName.TryGetValue(name, out var evs), $"no failure '{name}': {run}");
+            var ev = evs![0];
+            Assert.True(ev.TryGetProperty("context", out var c) && c.ValueKind == JsonValueKind.Object, $"no context: {ev}");
+            return c;
         }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
-    }
+        string Cwd(string name) => Ctx(name).GetProperty("cwd").GetProperty("target").GetString()!;
+        string Mode(string name) => Ctx(name).GetProperty("cwd").GetProperty("mode").GetString()!;
+
+        // the repeat: three failures, the same line but for the time, the same context bytes
+        var rep = byName["rep"];
+        Assert.Equal(3, rep.Count);
+        var lines = rep.Select(e => System.Text.RegularExpressions.Regex.Replace(e.GetRawText(), "\"ts_ns\":\\d+", "")).ToList();
+        Assert.Equal(lines[0], lines[1]);
+        Assert.Equal(lines[0], lines[2]);
+        Assert.Equal($"{dir}/a/b", Cwd("rep"));
+
+        Assert.Equal($"{dir}/a", Cwd("up"));
+        Assert.Equal($"{dir}/x/b", Cwd("moved"));        // a directory above the cwd renamed
+        Assert.Equal($"{dir}/x/c", Cwd("renamed"));      // the cwd itself renamed
+        Assert.Equal("040755", Mode("renamed"));
+        Assert.Equal("040700", Mode("chmod"));
+        Assert.Equal("0077", Ctx("umask").GetProperty("umask").GetString());
+        Assert.NotEqual("0077", Ctx("chmod").GetProperty("umask").GetString());
+        static int Soft(JsonElement c) => c.GetProperty("limits").GetProperty("Max open files").GetProperty("soft").GetInt32();
+        static int MaxFds(JsonElement c) => c.GetProperty("max_fds").GetInt32();
+        Assert.True(MaxFds(Ctx("fds")) > 600 && MaxFds(Ctx("umask")) < MaxFds(Ctx("fds")), Ctx("fds").ToString());
+        Assert.NotEqual(100, Soft(Ctx("fds")));
+        Assert.Equal(100, Soft(Ctx("rlimit")));
+        Assert.Equal(65534, Ctx("nobody").GetProperty("uids")[1].GetInt32());
+        Assert.Equal("EACCES", byName["nobody"][0].GetProperty("errno").GetString());
+        Assert.Equal(0, Ctx("root").GetProperty("uids")[1].GetInt32());
+
+        // a context with a descriptor record between two equal ones: the later one is the earlier one's
+        var badfd = Assert.Single(run.Failures("read", "EBADF"));
+        Assert.Equal(999, Assert.Single(badfd.GetProperty("context").GetProperty("files").EnumerateArray()).GetProperty("fd").GetInt32());
+        Assert.Equal(Ctx("root").GetRawText(), Ctx("after_badfd").GetRawText());
+
+        // another thread: its own record, the same context
+        var thread = byName["thread"][0];
+        Assert.NotEqual(thread.GetProperty("pid").GetInt32(), thread.GetProperty("tid").GetInt32());
+        Assert.Equal(Ctx("root").GetRawText(), Ctx("thread").GetRawText());
+
+        Assert.False(Ctx("root").GetProperty("cwd").GetProperty("deleted").GetBoolean());
+        Assert.True(Ctx("deleted").GetProperty("cwd").GetProperty("deleted").GetBoolean(), Ctx("deleted").ToString());
+
+        // a cwd below a mount (the walk crosses it: the kernel's general signature), repeated; then the same names
+        // on the file system below once it is unmounted
+        var mnt = byName["mnt"];
+        Assert.Equal(2, mnt.Count);
+        Assert.Equal(System.Text.RegularExpressions.Regex.Replace(mnt[0].GetRawText(), "\"ts_ns\":\\d+", ""),
+            System.Text.RegularExpressions.Regex.Replace(mnt[1].GetRawText(), "\"ts_ns\":\\d+", ""));
+        Assert.Equal($"{dir}/m/d", Cwd("mnt"));
+        Assert.Equal("tmpfs", Ctx("mnt").GetProperty("cwd").GetProperty("fs_type").GetString());
+        Assert.Equal($"{dir}/m/d", Cwd("unmounted"));
+        Assert.NotEqual("tmpfs", Ctx("unmounted").GetProperty("cwd").GetProperty("fs_type").GetString());
+        Assert.NotEqual(Ctx("mnt").GetProperty("cwd").GetProperty("mnt_id").GetInt32(),
+        Ctx("unmounted").GetProperty("cwd").GetProperty("mnt_id").GetInt32());
+    });
 }

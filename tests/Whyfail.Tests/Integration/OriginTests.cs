@@ -68,7 +68,7 @@ public class OriginTests
 
     /// <summary>
     /// The loop does not wait for the origin resolver (its kallsyms and BTF reads): here they start only once the command's
-    /// end was seen (WHYFAIL_RESOLVER_AFTER_END), so the failure reaches the end of the run before the resolver does. The
+    /// end was seen (WHYFAIL_RESOLVER_LATE=end), so the failure reaches the end of the run before the resolver does. The
     /// end waits for it because the failure needs it, and the failure is shown with its origin.
     /// </summary>
     [Fact]
@@ -76,7 +76,7 @@ public class OriginTests
     {
         string path = $"/nonexistent-whyfail-{Guid.NewGuid():N}/x";
         var run = WhyfailRunner.Run(["--deep", "openat", "--", P("open_missing"), path], TimeSpan.FromMinutes(10),
-            env: new Dictionary<string, string> { ["WHYFAIL_RESOLVER_AFTER_END"] = "1", ["WHYFAIL_STARTUP_TIMES"] = "1" });
+            env: new Dictionary<string, string> { ["WHYFAIL_RESOLVER_LATE"] = "end", ["WHYFAIL_STARTUP_TIMES"] = "1" });
         Assert.True(run.ExitCode == 1, run.ToString());
         int ended = run.Stderr.IndexOf("whyfail: startup: command ended:", StringComparison.Ordinal);
         int waited = run.Stderr.IndexOf("whyfail: startup: the end waits for the origin resolver:", StringComparison.Ordinal);

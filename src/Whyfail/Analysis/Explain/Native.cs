@@ -26,8 +26,6 @@ public readonly record struct FsUsage(ulong BlockSize, ulong Blocks, ulong Block
 /// <summary>The few libc calls the explanation code needs (all of them only look; none changes anything).</summary>
 internal static unsafe class Native
 {
-    private const int AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100;
-    private const uint STATX_BASIC_STATS = 0x7ff, STATX_MNT_ID = 0x1000;
 
 
     /// <summary>CLOCK_BOOTTIME minus CLOCK_MONOTONIC now (time spent suspended), in ns.</summary>
@@ -55,7 +53,7 @@ internal static unsafe class Native
         new Span<byte>(buf, 256).Clear();
         var p = Z(path);
         int r;
-        fixed (byte* pp = p) r = Libc.Statx(AT_FDCWD, pp, follow ? 0 : AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_MNT_ID, buf);
+        fixed (byte* pp = p) r = Libc.Statx(Libc.AT_FDCWD, pp, follow ? 0 : Libc.AT_SYMLINK_NOFOLLOW, Libc.STATX_BASIC_STATS | Libc.STATX_MNT_ID, buf);
         if (r != 0) return Marshal.GetLastPInvokeError();
         uint mask = *(uint*)buf;
         ushort mode = *(ushort*)(buf + 28);
@@ -67,7 +65,7 @@ internal static unsafe class Native
         };
         st = new FileStat(kind, (uint)(mode & 0xFFF), *(uint*)(buf + 20), *(uint*)(buf + 24), *(ulong*)(buf + 32),
             *(uint*)(buf + 136), *(uint*)(buf + 140), *(ulong*)(buf + 40), *(uint*)(buf + 16),
-            (mask & STATX_MNT_ID) != 0 ? *(ulong*)(buf + 144) : 0, *(ulong*)(buf + 8));
+            (mask & Libc.STATX_MNT_ID) != 0 ? *(ulong*)(buf + 144) : 0, *(ulong*)(buf + 8));
         return 0;
     }
 

@@ -1,4 +1,5 @@
 using System.Text;
+using Whyfail.Capture.Native;
 
 namespace Whyfail.Analysis.Explain;
 
@@ -85,7 +86,7 @@ public sealed class PathWalkResult
 
 public sealed partial class ProcessView
 {
-    public const int AT_FDCWD = -100, MAXSYMLINKS = 40, NAME_MAX = 255, PATH_MAX = 4096;
+    public const int AT_FDCWD = Libc.AT_FDCWD, MAXSYMLINKS = 40, NAME_MAX = 255, PATH_MAX = 4096;
 
     /// <summary>
     /// Resolves <paramref name="path"/> the way the kernel would for this process, component by component:

@@ -1,4 +1,5 @@
 using System.Text;
+using Whyfail.Capture.Native;
 using Whyfail.Events;
 
 namespace Whyfail.Analysis.Explain;
@@ -47,8 +48,8 @@ public static class SyscallArgs
 {
     public const int O_WRONLY = 1, O_RDWR = 2, O_ACCMODE = 3, O_CREAT = 0x40, O_EXCL = 0x80, O_TRUNC = 0x200,
         O_APPEND = 0x400, O_DIRECTORY = 0x10000, O_NOFOLLOW = 0x20000, O_PATH = 0x200000, O_TMPFILE = 0x410000;
-    public const int AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_EACCESS = 0x200, AT_SYMLINK_FOLLOW = 0x400,
-        AT_EMPTY_PATH = 0x1000;
+    public const int AT_SYMLINK_NOFOLLOW = Libc.AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR = Libc.AT_REMOVEDIR, AT_EACCESS = Libc.AT_EACCESS,
+        AT_SYMLINK_FOLLOW = Libc.AT_SYMLINK_FOLLOW, AT_EMPTY_PATH = Libc.AT_EMPTY_PATH;
 
     /// <summary>The low 32 bits of an argument as a signed int (how the kernel reads an int parameter).</summary>
     public static int Int(SyscallEvent ev, int i) => i >= 0 && i < ev.Args.Length ? unchecked((int)(uint)ev.Args[i]) : 0;

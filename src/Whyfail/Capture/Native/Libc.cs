@@ -144,7 +144,6 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "quotactl", SetLastError = true)]
     internal static partial int Quotactl(int cmd, byte* special, int id, byte* addr);
 
-    internal const int AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100;
 
     /// <summary>statx into a raw 256-byte buffer (struct statx).</summary>
     [LibraryImport(Lib, EntryPoint = "statx", SetLastError = true)]
@@ -253,7 +252,6 @@ internal static unsafe partial class Libc
     internal const int O_WRONLY = 1, O_CREAT = 0x40, O_NOFOLLOW = 0x20000, O_CLOEXEC = 0x80000, O_APPEND = 0x400, O_NONBLOCK = 0x800;
     internal const int SIGSTOP = 19, SIGCONT = 18, SIGKILL = 9, SIGINT = 2, SIGTERM = 15;
     internal const int PR_SET_PDEATHSIG = 1;
-    internal const uint S_IFMT = 0xF000, S_IFREG = 0x8000, S_IFCHR = 0x2000, S_IFIFO = 0x1000;
 
     [LibraryImport(Lib, EntryPoint = "mount", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     internal static partial int Mount(string source, string target, string fstype, ulong flags, nint data);

@@ -1,4 +1,5 @@
 using Whyfail.Capture;
+using Whyfail.Capture.Native;
 
 namespace Whyfail.Analysis.Origin.Kernel;
 
@@ -77,7 +78,6 @@ public sealed class IndirectCallTargets
         if (fsType.Length > 0) yield return fsType + "_";
     }
 
-    private const uint S_IFDIR = 0x4000;
     private const int SOL_IP = 0, SOL_TCP = 6, SOL_UDP = 17, SOL_IPV6 = 41;
 
     /// <summary>
@@ -85,7 +85,7 @@ public sealed class IndirectCallTargets
     /// from libfs, whatever its own prefix: a directory's <c>-&gt;read</c> is <c>generic_read_dir</c> (tmpfs, ext4, xfs…).
     /// </summary>
     public static IEnumerable<string> FileTypePrefixes(uint mode) =>
-        (mode & 0xF000) == S_IFDIR ? ["generic_read_dir"] : [];
+        (mode & Libc.S_IFMT) == Libc.S_IFDIR ? ["generic_read_dir"] : [];
 
     /// <summary>
     /// The prefixes of the code a setsockopt/getsockopt <paramref name="level"/> is handled by, when the socket's family
