@@ -45,9 +45,12 @@ static __always_inline u64 wake_flag(u64 now)
 
 #include "task_state.h"
 
-/* Thread groups to adopt (-p, launched command): consulted by the task iterator and on fork. */
+/* Thread groups to adopt (-p, launched command): consulted by the task iterator and on fork. Filled by user space
+ * only, a few entries: not preallocated (1 024 elements made at map creation were 17-72 ms in the 6.12 lab; tp_btf and
+ * iter programs may use a hash map allocated at run time on every kernel). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, 1 /* BPF_F_NO_PREALLOC */);
 	__uint(max_entries, 1024);
 	__type(key, u32);
 	__type(value, u32); /* flags to give */
@@ -84,6 +87,13 @@ struct {
 	__type(key, u32);
 	__type(value, struct scratch_buf);
 } scratch SEC(".maps");
+
+/* This CPU's scratch buffer (an inlined per-CPU array lookup), for bpf_loop steps, which get only their own context. */
+static __always_inline struct scratch_buf *this_scratch(void)
+{
+	u32 zero = 0;
+	return bpf_map_lookup_elem(&scratch, &zero);
+}
 
 static __always_inline void stat_inc(u32 idx)
 {
@@ -262,7 +272,11 @@ static __always_inline bool comm_filtered_out(void)
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_process_exit, struct task_struct *p)
 {
-	struct signal_struct *sig = p->signal;
+	/* The pointers (signal, real_parent) through the untrusted task: no __safe_* name searches of the kernel's BTF
+	 * (see untrusted_task; on 6.12 they were most of this 105-instruction program's 135-380 ms of verification in the
+	 * lab). The task storage lookup keeps the trusted pointer. */
+	struct task_struct *up = untrusted_task(p);
+	struct signal_struct *sig = up->signal;
 	if (!sig || sig->live.counter != 0)
 		return 0;
 	struct task_state *st = state_of(p, false);
@@ -281,7 +295,7 @@ int BPF_PROG(on_process_exit, struct task_struct *p)
 	r->ts_ns = bpf_ktime_get_ns();
 	r->tgid = p->tgid;
 	r->tid = p->pid;
-	struct task_struct *parent = p->real_parent;
+	struct task_struct *parent = up->real_parent;
 	r->ppid = parent ? parent->tgid : 0;
 	r->exit_code = p->exit_code;
 	for (u32 i = 0; i < sizeof(r->comm); i++) /* a BTF read: no bpf_probe_read_kernel (refused under lockdown) */
@@ -412,28 +426,22 @@ int BPF_PROG(on_signal_generate, int sig, struct kernel_siginfo *info, struct ta
 }
 
 /*
- * sa_flags of the current task's handler for sig (constant indices keep CO-RE and the verifier happy). A global
- * function: the verifier checks its 64 cases once, not again for each evidence item on each path of on_sys_exit.
+ * sa_flags of the current task's handler for sig: one read at the handler's offset, its stride taken from two CO-RE
+ * field offsets (action[0] and action[1]: field relocations only, which the small CO-RE BTF answers). A global
+ * function: verified once. (A switch of 64 constant-index reads was ~400 of on_sys_exit's instructions processed.)
  */
-#define SA_CASE(n) case n: return BPF_CORE_READ(sh, action[n - 1].sa.sa_flags);
 __noinline u64 sa_flags_of(int sig)
 {
 	u64 shp = 0; /* read, not loaded: no trusted-pointer load for the verifier to look up (see capture_context) */
 	bpf_probe_read_kernel(&shp, sizeof(shp), __builtin_preserve_access_index(&bpf_get_current_task_btf()->sighand));
-	struct sighand_struct *sh = (struct sighand_struct *)shp;
-	if (!sh)
+	if (!shp || sig < 1 || sig > 64)
 		return 0;
-	switch (sig) {
-	SA_CASE(1) SA_CASE(2) SA_CASE(3) SA_CASE(4) SA_CASE(5) SA_CASE(6) SA_CASE(7) SA_CASE(8)
-	SA_CASE(9) SA_CASE(10) SA_CASE(11) SA_CASE(12) SA_CASE(13) SA_CASE(14) SA_CASE(15) SA_CASE(16)
-	SA_CASE(17) SA_CASE(18) SA_CASE(19) SA_CASE(20) SA_CASE(21) SA_CASE(22) SA_CASE(23) SA_CASE(24)
-	SA_CASE(25) SA_CASE(26) SA_CASE(27) SA_CASE(28) SA_CASE(29) SA_CASE(30) SA_CASE(31) SA_CASE(32)
-	SA_CASE(33) SA_CASE(34) SA_CASE(35) SA_CASE(36) SA_CASE(37) SA_CASE(38) SA_CASE(39) SA_CASE(40)
-	SA_CASE(41) SA_CASE(42) SA_CASE(43) SA_CASE(44) SA_CASE(45) SA_CASE(46) SA_CASE(47) SA_CASE(48)
-	SA_CASE(49) SA_CASE(50) SA_CASE(51) SA_CASE(52) SA_CASE(53) SA_CASE(54) SA_CASE(55) SA_CASE(56)
-	SA_CASE(57) SA_CASE(58) SA_CASE(59) SA_CASE(60) SA_CASE(61) SA_CASE(62) SA_CASE(63) SA_CASE(64)
-	}
-	return 0;
+	u64 at = bpf_core_field_offset(struct sighand_struct, action[0].sa.sa_flags);
+	u64 stride = bpf_core_field_offset(struct sighand_struct, action[1].sa.sa_flags) - at;
+	u64 flags = 0;
+	if (bpf_probe_read_kernel(&flags, sizeof(flags), (void *)(shp + at + (u64)(sig - 1) * stride)))
+		return 0;
+	return flags;
 }
 
 /* ---- origin: kernel functions returning errors during a traced syscall ------------------------ */
@@ -827,8 +835,7 @@ struct strv_walk {
 static long strv_step(u64 k, void *ctx)
 {
 	struct strv_walk *s = ctx;
-	u32 zero = 0;
-	struct scratch_buf *sb = bpf_map_lookup_elem(&scratch, &zero);
+	struct scratch_buf *sb = this_scratch();
 	if (!sb)
 		return 1;
 	u64 p = 0;
@@ -863,26 +870,6 @@ __noinline int capture_strv(struct scratch_buf *sb, u32 off, u32 i, u64 val)
 }
 
 #include "copy_nested.h"
-
-/*
- * Appends the latest records of a per-task ring (n recorded, record k at k % max) to buf at off, in
- * recording order, counting them in count and the ones no longer kept in dropped (sys_exit's locals
- * buf and off; the mask bounds off for the verifier: everything before the blobs ends below 4 KiB).
- */
-#define COPY_LATEST(ring, n, max, type, count, dropped) do {				\
-	u32 first_ = (n) > (max) ? (n) - (max) : 0;					\
-	u32 keep_ = (n) - first_;							\
-	dropped = first_ > 0xffff ? 0xffff : first_;					\
-	for (u32 k_ = 0; k_ < (max); k_++) {						\
-		if (k_ >= keep_)							\
-			break;								\
-		u64 o_ = off;								\
-		VERIFIER_MASK(o_, 0xfff);						\
-		*(type *)(buf + o_) = (ring)[(first_ + k_) & ((max) - 1)];		\
-		off = o_ + sizeof(type);						\
-		count++;								\
-	}										\
-} while (0)
 
 /*
  * A message (write/writev/pwrite64 to fd 1 or 2 that succeeded): its first WF_MESSAGE_MAX bytes, as a
@@ -1303,6 +1290,44 @@ static __always_inline u64 sig_head(struct dentry *dp, u64 d, u64 vm, int mnt_id
  * crossed on the way up, a root walked to whyfail's own root, a dentry with no inode): 0, and the caller uses
  * path_sig(). A static function: the verifier follows the typed pointers the caller passes.
  */
+struct sig_walk {
+	struct dentry *d;      /* where the walk is */
+	struct dentry *mroot;  /* the mount's root: a mount crossed */
+	struct dentry *rootd;  /* the task's root (0: not on this mount, or none) */
+	u64 sig;
+	u32 steps;             /* the steps that went on (the counted loop's k) */
+	u32 nokey;             /* a mount crossed: path_sig() */
+};
+
+/*
+ * One dentry of sig_direct()'s walk, a bpf_loop step: the verifier checks it once (the counted loop inline was walked
+ * step by step, 3.3k of on_sys_exit's instructions processed on kernels without the cast, 6.1). The typed pointers
+ * travel in the caller's stack (struct sig_walk).
+ */
+static long sig_direct_step(u64 i, void *ctx)
+{
+	struct sig_walk *s = ctx;
+	u32 zero = 0;
+	struct walk_state *w = bpf_map_lookup_elem(&walks, &zero);
+	struct dentry *d = s->d;
+	if (!w || !d)
+		return 1;
+	if (d == s->rootd)     /* the task's root */
+		return 1;
+	if (d == s->mroot) {   /* a mount crossed: path_sig */
+		s->nokey = 1;
+		return 1;
+	}
+	struct dentry *parent = d->d_parent;
+	u64 hl = d->d_name.hash | (u64)d->d_name.len << 32;
+	s->sig = mix(mix(mix(s->sig, addr_of(w, d)), d->d_seq.seqcount.sequence), hl);
+	if (!parent || parent == d)  /* a file system's root that is not mounted */
+		return 1;
+	s->d = parent;
+	s->steps++;
+	return 0;
+}
+
 static __noinline u64 sig_direct(struct walk_state *w, struct dentry *d, struct vfsmount *vm, struct dentry *rootd,
 				 struct vfsmount *rootvm)
 {
@@ -1322,21 +1347,11 @@ static __noinline u64 sig_direct(struct walk_state *w, struct dentry *d, struct 
 	u64 sig = sig_head(d, addr_of(w, d), vmv, mnt_id, addr_of(w, vm->mnt_sb), !rootd, &done);
 	if (done)
 		return sig;
-	struct dentry *mroot = vm->mnt_root;
-	int k;
-	for (k = 0; k < WF_CTX_DEPTH; k++) {
-		if (d == rootd && vm == rootvm)  /* the task's root */
-			break;
-		if (d == mroot)                  /* a mount crossed: path_sig */
-			return 0;
-		struct dentry *parent = d->d_parent;
-		u64 hl = d->d_name.hash | (u64)d->d_name.len << 32;
-		sig = mix(mix(mix(sig, addr_of(w, d)), d->d_seq.seqcount.sequence), hl);
-		if (!parent || parent == d)      /* a file system's root that is not mounted */
-			break;
-		d = parent;
-	}
-	sig = mix(sig, k);
+	struct sig_walk s = { .d = d, .mroot = vm->mnt_root, .rootd = vm == rootvm ? rootd : 0, .sig = sig };
+	bpf_loop(WF_CTX_DEPTH, sig_direct_step, &s, 0);
+	if (s.nokey)
+		return 0;
+	sig = mix(s.sig, s.steps);
 	return sig ? sig : 1;
 }
 
@@ -2142,6 +2157,29 @@ __noinline int note_pending_signal(struct task_state *st, long ret)
 	return 0;
 }
 
+/*
+ * Evidence item k of the task's call at off (below 4 KiB); returns the offset after it (off itself when the item is
+ * left out). A global function: the verifier checks the 32-byte copy and its branches once, not once per item of
+ * copy_evidence's loop (~0.9k instructions processed inline).
+ */
+__noinline u32 copy_evidence_one(struct scratch_buf *sb, struct task_state *st, u32 off, u32 k, long ret)
+{
+	if (!sb || !st)
+		return off;
+	k &= WF_MAX_EVIDENCE - 1;
+	/* A capability check that said no inside a call that succeeded (--all) decided nothing. */
+	if (ret >= 0 && st->ev[k].kind == WF_EV_CAPABILITY)
+		return off;
+	u64 o = off;
+	VERIFIER_MASK(o, 0xfff);
+	struct wf_evidence *e = (struct wf_evidence *)(sb->data + o);
+	*e = st->ev[k];
+	if (e->kind == WF_EV_SIGNAL)
+		e->d = sa_flags_of(e->a);
+	((struct wf_event *)sb->data)->n_evidence++;
+	return o + sizeof(*e);
+}
+
 __noinline u32 copy_evidence(struct scratch_buf *sb, struct task_state *st, long ret)
 {
 	u32 off = sizeof(struct wf_event);
@@ -2157,30 +2195,43 @@ __noinline u32 copy_evidence(struct scratch_buf *sb, struct task_state *st, long
 	for (u32 k = 0; k < WF_MAX_EVIDENCE; k++) {
 		if (k >= n)
 			break;
-		/* A capability check that said no inside a call that succeeded (--all) decided nothing. */
-		if (ret >= 0 && st->ev[k].kind == WF_EV_CAPABILITY)
-			continue;
-		struct wf_evidence *e = (struct wf_evidence *)(buf + off);
-		*e = st->ev[k];
-		if (e->kind == WF_EV_SIGNAL)
-			e->d = sa_flags_of(e->a);
-		off += sizeof(*e);
-		h->n_evidence++;
+		off = copy_evidence_one(sb, st, off, k, ret);
 	}
 	st->n_ev = 0;
 	return off;
 }
 
 /*
- * Origin record number idx of the task's ring at off (below 4 KiB; returns the offset after it). A global function: the
- * verifier checks the 152-byte copy once, not once per record of copy_origins' loop (2.1k instructions processed).
+ * Appends the latest records of a per-task ring (n recorded, record k at k % max; pin: which ring, see copy_ring_one)
+ * at off, in recording order, counting them in count and the ones no longer kept in dropped (the caller's sb, st, off).
  */
-__noinline u32 copy_origin_one(struct scratch_buf *sb, struct task_state *st, u32 off, u32 idx)
+#define COPY_LATEST(n, max, pin, count, dropped) do {				\
+	u32 first_ = (n) > (max) ? (n) - (max) : 0;				\
+	u32 keep_ = (n) - first_;						\
+	dropped = first_ > 0xffff ? 0xffff : first_;				\
+	for (u32 k_ = 0; k_ < (max); k_++) {					\
+		if (k_ >= keep_)						\
+			break;							\
+		off = copy_ring_one(sb, st, off, first_ + k_, pin);		\
+		count++;							\
+	}									\
+} while (0)
+
+/*
+ * Record number idx of one of the task's rings (pin 0: origin records, 1: site hits) at off (below 4 KiB); returns the
+ * offset after it. A global function: the verifier checks each copy once, not once per record of COPY_LATEST's loop
+ * (origin records: 2.1k instructions processed inline; site hits: ~0.5k).
+ */
+__noinline u32 copy_ring_one(struct scratch_buf *sb, struct task_state *st, u32 off, u32 idx, u32 pin)
 {
 	if (!sb || !st)
 		return off;
 	u64 o = off;
 	VERIFIER_MASK(o, 0xfff);
+	if (pin) {
+		*(struct wf_pin_rec *)(sb->data + o) = st->pin[idx & (WF_MAX_PIN - 1)];
+		return o + sizeof(struct wf_pin_rec);
+	}
 	*(struct wf_origin_rec *)(sb->data + o) = st->orig[idx & (WF_MAX_ORIGIN - 1)];
 	return o + sizeof(struct wf_origin_rec);
 }
@@ -2190,16 +2241,7 @@ __noinline u32 copy_origins(struct scratch_buf *sb, struct task_state *st, u32 o
 	if (!sb || !st || !st->n_orig)
 		return off;
 	struct wf_event *h = (struct wf_event *)sb->data;
-	u32 n = st->n_orig;
-	u32 first = n > WF_MAX_ORIGIN ? n - WF_MAX_ORIGIN : 0;
-	u32 keep = n - first;
-	h->origin_dropped = first > 0xffff ? 0xffff : first;
-	for (u32 k = 0; k < WF_MAX_ORIGIN; k++) {
-		if (k >= keep)
-			break;
-		off = copy_origin_one(sb, st, off, first + k);
-		h->n_origin++;
-	}
+	COPY_LATEST(st->n_orig, WF_MAX_ORIGIN, 0, h->n_origin, h->origin_dropped);
 	st->n_orig = 0;
 	return off;
 }
@@ -2208,9 +2250,8 @@ __noinline u32 copy_pins(struct scratch_buf *sb, struct task_state *st, u32 off)
 {
 	if (!sb || !st || !st->n_pin)
 		return off;
-	u8 *buf = sb->data;
-	struct wf_event *h = (struct wf_event *)buf;
-	COPY_LATEST(st->pin, st->n_pin, WF_MAX_PIN, struct wf_pin_rec, h->n_pin, h->pin_dropped);
+	struct wf_event *h = (struct wf_event *)sb->data;
+	COPY_LATEST(st->n_pin, WF_MAX_PIN, 1, h->n_pin, h->pin_dropped);
 	st->n_pin = 0;
 	return off;
 }
@@ -2233,35 +2274,41 @@ __noinline u32 copy_call_state(struct scratch_buf *sb, struct task_state *st, lo
 	return copy_pins(sb, st, off);
 }
 
+/*
+ * Argument i (its spec's kind not NONE, its value not 0) at off; returns the new end. A global function: the verifier
+ * checks it once, not once per argument of capture_args' loop (~0.55k instructions processed inline).
+ */
+__noinline u32 capture_arg(struct scratch_buf *sb, struct wf_capture_spec *spec, u32 off, u32 i)
+{
+	if (!sb || !spec || i >= 6)
+		return off;
+	struct wf_event *h = (struct wf_event *)sb->data;
+	u32 kind = spec->kind[i];
+	u64 val = h->args[i];
+	if (kind == WF_CAP_STRV)
+		return capture_strv(sb, off, i, val);
+	u64 lenval = 0;
+	u32 la = spec->len_arg[i];
+	if (kind == WF_CAP_SIZED && la < 6)
+		lenval = h->args[la];
+	else if (kind == WF_CAP_SIZED_PTR && la < 6) {
+		u32 l32 = 0;
+		if (h->args[la])
+			bpf_probe_read_user(&l32, sizeof(l32), (void *)h->args[la]);
+		lenval = l32;
+	}
+	return capture_one(sb, off, i | kind << 8 | (u32)spec->size[i] << 16, val, lenval);
+}
+
 /* The user memory the syscall's arguments point at, as the capture spec of its number says; returns the new end. */
 __noinline u32 capture_args(struct scratch_buf *sb, struct wf_capture_spec *spec, u32 off)
 {
 	if (!sb || !spec)
 		return off;
 	struct wf_event *h = (struct wf_event *)sb->data;
-	for (u32 i = 0; i < 6; i++) {
-		u32 kind = spec->kind[i];
-		if (kind == WF_CAP_NONE)
-			continue;
-		u64 val = h->args[i];
-		if (!val)
-			continue;
-		if (kind == WF_CAP_STRV) {
-			off = capture_strv(sb, off, i, val);
-			continue;
-		}
-		u64 lenval = 0;
-		u32 la = spec->len_arg[i];
-		if (kind == WF_CAP_SIZED && la < 6)
-			lenval = h->args[la];
-		else if (kind == WF_CAP_SIZED_PTR && la < 6) {
-			u32 l32 = 0;
-			if (h->args[la])
-				bpf_probe_read_user(&l32, sizeof(l32), (void *)h->args[la]);
-			lenval = l32;
-		}
-		off = capture_one(sb, off, i | kind << 8 | (u32)spec->size[i] << 16, val, lenval);
-	}
+	for (u32 i = 0; i < 6; i++)
+		if (spec->kind[i] != WF_CAP_NONE && h->args[i])
+			off = capture_arg(sb, spec, off, i);
 	return off;
 }
 

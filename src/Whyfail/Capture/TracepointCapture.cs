@@ -250,6 +250,10 @@ public sealed unsafe class TracepointCapture : IDisposable
             // Capability denials: the programs of the chosen source only (the tracepoint's is in OptionalTracepoints).
             foreach (var prog in CapabilitySource.AllPrograms.Except(OptionalTracepoints.Select(t => t.Program)))
                 bpf.SetAutoload(prog, capabilities.Programs.Contains(prog));
+            // The kprobe pair's arguments wait in cap_pending between entry and return: no room made (a preallocated
+            // hash map, ~10 ms to create in the lab) for the other sources.
+            if (capabilities.Kind != CapabilitySourceKind.Kprobe)
+                Libbpf.MapSetMaxEntries(bpf.Map(BpfMaps.CapPending), 1);
 
             // Optional evidence sources: older kernels lack some tracepoints.
             foreach (var (prog, tp, what) in OptionalTracepoints)
@@ -268,6 +272,8 @@ public sealed unsafe class TracepointCapture : IDisposable
             var (uring, noUring) = _uringOff ? ([], "its programs were refused by this kernel") : UringCompletions.Choose();
             foreach (var prog in UringCompletions.AllPrograms)
                 bpf.SetAutoload(prog, uring.Contains(prog));
+            if (uring.Count == 0)
+                Libbpf.MapSetMaxEntries(bpf.Map(BpfMaps.UringReqs), 1); // a preallocated LRU map no program uses
             if (noUring != null && !limitations.Any(l => l.StartsWith("no io_uring completions", StringComparison.Ordinal)))
                 limitations.Add($"no io_uring completions: {noUring}; io_uring requests that fail are not shown");
             StartupTimes.Mark("object opened and configured");
