@@ -407,9 +407,16 @@ public sealed unsafe class TracepointCapture : IDisposable
         var fds = stackalloc Libc.PollFd[2];
         fds[0] = new Libc.PollFd { Fd = Libbpf.RingBufferEpollFd(_ring), Events = Libc.POLLIN };
         fds[1] = new Libc.PollFd { Fd = endFd, Events = Libc.POLLIN }; // poll(2) skips a negative descriptor
+        _ringStats?.Waiting();
         if (Libc.Poll(fds, 2, timeoutMs) < 0 && Marshal.GetLastPInvokeError() != 4 /* EINTR */)
             throw new WhyfailException($"waiting for events failed: {Libc.ErrorText(Marshal.GetLastPInvokeError())}", ExitCodes.Internal);
         ended = endFd >= 0 && fds[1].Revents != 0;
+        if (_backlog is { } b)
+        {
+            long waiting = b.Bytes;
+            _ringStats?.Waited(fds[0].Revents != 0, waiting, b.Size);
+            _priority?.Follow(waiting, b.Size);
+        }
         // libbpf consumes until the ring buffer is empty: under a flood that never empties it (a --system session
         // slower than the machine's failures) it would never return, and the session would never see SIGTERM or
         // SIGHUP or refresh its metrics. Delivery yields (as EINTR) once the deadline has passed.
@@ -423,6 +430,17 @@ public sealed unsafe class TracepointCapture : IDisposable
     }
 
     private RingBacklog? _backlog;
+
+    /// <summary>Raises the reader while it falls behind a flood (checked at each wait and every <see cref="PriorityCheckEvery"/> records).</summary>
+    private readonly ReaderPriority? _priority = ReaderPriority.Create(Environment.GetEnvironmentVariable("WHYFAIL_READER_NICE"));
+    private const int PriorityCheckEvery = 1024;
+    private int _untilPriorityCheck = PriorityCheckEvery;
+
+    /// <summary>The reader back at whyfail's own priority: the loop ends (what it starts next must not inherit a raised one).</summary>
+    public void ReaderAtRest() => _priority?.AtRest();
+
+    /// <summary>WHYFAIL_RING_STATS=1 (a measuring aid): how the reader waited and how full the ring was when it woke, printed at the end.</summary>
+    private readonly RingStats? _ringStats = Environment.GetEnvironmentVariable("WHYFAIL_RING_STATS") == "1" ? new() : null;
 
     /// <summary>
     /// The share of the ring buffer waiting to be read (0 to 1), or 0 when the kernel would not map its
@@ -521,6 +539,8 @@ public sealed unsafe class TracepointCapture : IDisposable
         if (Environment.GetEnvironmentVariable("WHYFAIL_CONTEXT_STATS") == "1")
             Console.Error.WriteLine($"whyfail: contexts: {ContextParser.BasesSeen} bases, {ContextParser.ReferencesSeen} references, " +
                 $"{ContextParser.UnknownBases} unknown");
+        if (_ringStats != null && _backlog != null)
+            Console.Error.WriteLine($"whyfail: ring: {_ringStats.Describe(_backlog.Size, Stats.LostEvents)}; reader raised {_priority?.Raised ?? 0} times");
         SiteProbes?.Dispose();
         SiteProbes = null;
         OriginProbes?.Dispose();
@@ -543,6 +563,12 @@ public sealed unsafe class TracepointCapture : IDisposable
         try
         {
             var record = new ReadOnlySpan<byte>(data, (int)size);
+            self._ringStats?.Record((int)size);
+            if (--self._untilPriorityCheck == 0)
+            {
+                self._untilPriorityCheck = PriorityCheckEvery;
+                if (self._backlog is { } b) self._priority?.Follow(b.Bytes, b.Size);
+            }
             switch (EventParser.RecordType(record))
             {
                 case WfConst.RecExit:

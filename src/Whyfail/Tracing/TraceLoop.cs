@@ -20,15 +20,22 @@ public static class TraceLoop
         using var end = child != null ? ProcessEnd.Open(child.Id) : null;
         bool ended = false;
         if (child != null && StartupTimes.Enabled) WatchEnd(child.Id);
-        while (!stop())
+        try
         {
-            int n = capture.Poll(100, end?.Fd ?? -1, out ended);
-            if (StartupTimes.Enabled && n > 0) StartupTimes.Mark($"{n} events delivered");
-            if (ended) break;
-            afterPoll?.Invoke();
-            if (StartupTimes.Enabled && n > 0) StartupTimes.Mark("periodic work done");
-            if (child != null && child.HasExited) break;
-            if (pids.Count > 0 && pids.All(p => !Directory.Exists($"/proc/{p}"))) break;
+            while (!stop())
+            {
+                int n = capture.Poll(100, end?.Fd ?? -1, out ended);
+                if (StartupTimes.Enabled && n > 0) StartupTimes.Mark($"{n} events delivered");
+                if (ended) break;
+                afterPoll?.Invoke();
+                if (StartupTimes.Enabled && n > 0) StartupTimes.Mark("periodic work done");
+                if (child != null && child.HasExited) break;
+                if (pids.Count > 0 && pids.All(p => !Directory.Exists($"/proc/{p}"))) break;
+            }
+        }
+        finally
+        {
+            capture.ReaderAtRest(); // before the end's work: the link reaper, a process of its own, would inherit a raised priority
         }
         if (child == null) return 0;
         StartupTimes.Mark(ended ? "command's end seen (pidfd)" : "loop ended");

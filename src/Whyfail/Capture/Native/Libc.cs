@@ -204,6 +204,10 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "setpriority", SetLastError = true)]
     internal static partial int SetPriority(int which, uint who, int prio);
 
+    /// <summary>The nice value (-20 to 19) of <paramref name="who"/>; -1 is also a nice value: errno says which.</summary>
+    [LibraryImport(Lib, EntryPoint = "getpriority", SetLastError = true)]
+    internal static partial int GetPriority(int which, uint who);
+
     [LibraryImport(Lib, EntryPoint = "gettid")]
     internal static partial int GetTid();
 
