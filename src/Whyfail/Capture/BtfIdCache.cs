@@ -33,6 +33,10 @@ internal static class BtfIdCache
     /// <summary>
     /// The BTF ids of many FUNCs at once (the fexit backend's functions, one program each): the file read once, the
     /// kernel's BTF parsed only for names it lacks, the file written once. Values ≤ 0: the kernel has no such function.
+    /// The names it lacks are looked up in <see cref="Analysis.Origin.Kernel.BtfTypeTable.Running"/>, the parse deep mode's
+    /// origin resolver makes anyway (on its own thread, from "origins planned"), by a name index: libbpf's parse of the
+    /// same BTF and its search of every type per name took 1.3-2.8 s of the lab's emulated CPU at a boot's first fexit
+    /// run (bench/README "Deep-mode first call before the release, session 16").
     /// </summary>
     public static Dictionary<string, int> FunctionIds(IEnumerable<string> names)
     {
@@ -45,13 +49,24 @@ internal static class BtfIdCache
         {
             if (ids.ContainsKey(name)) continue;
             if (known.TryGetValue(prefix + name, out int id)) { ids[name] = id; continue; }
-            nint btf = KernelChecks.VmlinuxBtf();
-            if (btf == 0) { ids[name] = -1; continue; }
-            ids[name] = id = Libbpf.BtfFindByNameKind(btf, name, Libbpf.BTF_KIND_FUNC);
+            if (RunningBtf() is not { } btf) { ids[name] = -1; continue; }
+            ids[name] = id = btf.FirstFunctionNamed(name);
             found.Add((prefix + name, Math.Max(id, 0)));
         }
         if (file != null && found.Count > 0) Write(file, found);
         return ids;
+    }
+
+    private static Analysis.Origin.Kernel.BtfTypeTable? RunningBtf()
+    {
+        try
+        {
+            return File.Exists(KernelChecks.BtfPath) ? Analysis.Origin.Kernel.BtfTypeTable.Running : null;
+        }
+        catch (Analysis.Origin.Kernel.KernelAnalysisException)
+        {
+            return null; // no BTF: nothing to remember
+        }
     }
 
     /// <summary>

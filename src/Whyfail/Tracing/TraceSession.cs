@@ -128,12 +128,10 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         if (origins.Functions.Count == 0 || _kallsyms != null) return;
         Kallsyms ReadKallsyms()
         {
-            var (data, offset, length, cached) = KallsymsCache.Read();
-            StartupTimes.Mark($"kallsyms text read ({length >> 10} KiB{(cached ? ", this boot's copy" : "")})");
-            var k = Kallsyms.Parse(data, offset, length, Kallsyms.DefaultPath);
-            StartupTimes.Mark($"kallsyms read ({k.Count} text symbols)");
-            // The copy for the next runs of this boot, after the resolver has what it needs.
-            if (!cached && k.AddressesVisible) _ = Task.Run(() => KallsymsCache.Write(data.AsSpan(offset, length)));
+            var (k, writeTo) = KallsymsCache.Read();
+            StartupTimes.Mark($"kallsyms read ({k.Count} text symbols{(writeTo == null ? ", this boot's image" : "")})");
+            // The image for the next runs of this boot, after the resolver has what it needs.
+            if (writeTo != null) _ = Task.Run(() => KallsymsCache.Write(writeTo, k));
             // What the first origin asks next: symbols by name, the kernel's text and its decoder.
             if (k.AddressesVisible)
             {

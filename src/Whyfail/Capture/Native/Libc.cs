@@ -14,7 +14,7 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "vsnprintf")]
     internal static partial int Vsnprintf(byte* buf, nuint size, nint fmt, nint args);
 
-    internal const int PROT_READ = 1, MAP_SHARED = 1;
+    internal const int PROT_READ = 1, MAP_SHARED = 1, MAP_PRIVATE = 2;
 
     [LibraryImport(Lib, EntryPoint = "mmap", SetLastError = true)]
     internal static partial nint Mmap(nint addr, nuint length, int prot, int flags, int fd, long offset);

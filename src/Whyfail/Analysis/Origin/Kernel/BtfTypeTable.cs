@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Numerics;
 using System.Text;
 using Whyfail.Capture;
 
@@ -10,26 +11,36 @@ namespace Whyfail.Analysis.Origin.Kernel;
 /// kind-specific trailing data) and the string section. Type ids start at 1 (0 is void).
 /// Split BTF (modules) is read against its base table: ids and string offsets continue the base's.
 /// </summary>
-public sealed class BtfTypeTable
+public sealed unsafe class BtfTypeTable
 {
-    private readonly byte[] _data;
+    // The BTF and the tables made from it are outside the managed heap (NativeBuffer): as arrays, and with a string and a
+    // list per FUNC name (~60 000 of them), they were ~13 MB for the collector in deep mode's start-up (bench/README "The
+    // resolver's reads and the GC, session 17"). FUNCs by name: chains of type indexes in buckets of a hash of the name's
+    // bytes, made at parse time without a string.
+    private readonly NativeBuffer _buffer;
+    private readonly byte* _data;
+    private readonly int _length;
     private readonly int _typeStart, _typeEnd, _strStart, _strLen;
     private readonly BtfTypeTable? _base;
     private readonly int _firstId;               // id of this table's first type
-    private readonly int[] _offsets;             // byte offset of each type record in _data
-    private readonly Dictionary<string, List<int>> _funcsByName = new(StringComparer.Ordinal);
+    private readonly NativeBuffer _index;        // offsets, then next (both per type), then buckets
+    private readonly int* _offsets;              // byte offset of each type record in the data
+    private readonly int* _next, _buckets;       // FUNC chains by name (-1 ends one); other types' next is unused
+    private readonly int _typeCount, _bucketMask, _functionCount;
 
-    private BtfTypeTable(byte[] data, BtfTypeTable? baseTable)
+    private BtfTypeTable(NativeBuffer buffer, BtfTypeTable? baseTable)
     {
-        _data = data;
+        _buffer = buffer;
+        _data = buffer.Pointer;
+        _length = checked((int)buffer.Length);
         _base = baseTable;
-        if (data.Length < 24) throw new KernelAnalysisException("BTF data is too short");
-        ushort magic = BinaryPrimitives.ReadUInt16LittleEndian(data);
+        if (_length < 24) throw new KernelAnalysisException("BTF data is too short");
+        ushort magic = (ushort)(_data[0] | _data[1] << 8);
         if (magic != BtfFormat.Magic)
             throw new KernelAnalysisException(magic == 0x9FEB ? "big-endian BTF is not supported" : "not BTF data (bad magic)");
         uint hdrLen = U32(4);
         uint typeOff = U32(8), typeLen = U32(12), strOff = U32(16), strLen = U32(20);
-        if (hdrLen < 24 || hdrLen + (ulong)typeOff + typeLen > (ulong)data.Length || hdrLen + (ulong)strOff + strLen > (ulong)data.Length)
+        if (hdrLen < 24 || hdrLen + (ulong)typeOff + typeLen > (ulong)_length || hdrLen + (ulong)strOff + strLen > (ulong)_length)
             throw new KernelAnalysisException("BTF header points outside the data");
         _typeStart = (int)(hdrLen + typeOff);
         _typeEnd = _typeStart + (int)typeLen;
@@ -37,68 +48,124 @@ public sealed class BtfTypeTable
         _strLen = (int)strLen;
         _firstId = baseTable == null ? 1 : baseTable.TypeCount + 1;
 
-        var offsets = new List<int>(1 << 17);
-        int pos = _typeStart;
-        while (pos < _typeEnd)
+        // Every record is at least 12 bytes: that many types at most.
+        int most = (int)(typeLen / 12) + 1;
+        var offsets = NativeBuffer.Allocate(4L * most);
+        try
         {
-            if (pos + 12 > _typeEnd) throw new KernelAnalysisException($"BTF type section truncated at byte {pos}");
-            offsets.Add(pos);
-            uint info = U32(pos + 4);
-            var kind = BtfFormat.KindOf(info);
-            int extra = BtfFormat.Extra(kind, BtfFormat.VlenOf(info)) ?? throw new KernelAnalysisException($"unknown BTF kind {(int)kind} at byte {pos}");
-            int id = _firstId + offsets.Count - 1;
-            if (kind == BtfKind.Func)
+            int* o = (int*)offsets.Pointer;
+            int count = 0, functions = 0;
+            int pos = _typeStart;
+            while (pos < _typeEnd)
             {
-                string name = StringAt(U32(pos));
-                if (!_funcsByName.TryGetValue(name, out var list)) _funcsByName[name] = list = new List<int>(1);
-                list.Add(id);
+                if (pos + 12 > _typeEnd) throw new KernelAnalysisException($"BTF type section truncated at byte {pos}");
+                o[count++] = pos;
+                uint info = U32(pos + 4);
+                var kind = BtfFormat.KindOf(info);
+                int extra = BtfFormat.Extra(kind, BtfFormat.VlenOf(info)) ?? throw new KernelAnalysisException($"unknown BTF kind {(int)kind} at byte {pos}");
+                if (kind == BtfKind.Func) functions++;
+                pos += 12 + extra;
             }
-            pos += 12 + extra;
+            if (pos != _typeEnd) throw new KernelAnalysisException("BTF type section has a truncated last record");
+            _typeCount = count;
+            _functionCount = functions;
+            int buckets = Math.Max(16, (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, functions) * 2));
+            _bucketMask = buckets - 1;
+            _index = NativeBuffer.Allocate(4L * (2L * count + buckets));
+            _offsets = (int*)_index.Pointer;
+            _next = _offsets + count;
+            _buckets = _next + count;
+            new Span<int>(o, count).CopyTo(new Span<int>(_offsets, count));
         }
-        if (pos != _typeEnd) throw new KernelAnalysisException("BTF type section has a truncated last record");
-        _offsets = offsets.ToArray();
+        finally
+        {
+            offsets.Dispose();
+        }
+        // From the last FUNC to the first, each put at its chain's head: a chain lists a name's FUNCs by id.
+        new Span<int>(_buckets, _bucketMask + 1).Fill(-1);
+        for (int i = _typeCount - 1; i >= 0; i--)
+        {
+            if (BtfFormat.KindOf(U32(_offsets[i] + 4)) != BtfKind.Func) continue;
+            ref int head = ref _buckets[Hash(StringBytes(U32(_offsets[i]))) & _bucketMask];
+            _next[i] = head;
+            head = i;
+        }
     }
 
-    /// <summary>Parses a complete (base) BTF blob, or a split one on top of <paramref name="baseTable"/>.</summary>
-    public static BtfTypeTable Parse(byte[] data, BtfTypeTable? baseTable = null) => new(data, baseTable);
+    /// <summary>Parses a complete (base) BTF blob, or a split one on top of <paramref name="baseTable"/> (a copy of the bytes is kept).</summary>
+    public static BtfTypeTable Parse(byte[] data, BtfTypeTable? baseTable = null) => new(NativeBuffer.CopyOf(data), baseTable);
 
     private static readonly Lazy<BtfTypeTable> RunningKernel = new(() => Load(Capture.KernelChecks.BtfPath));
 
     /// <summary>
     /// The running kernel's BTF (/sys/kernel/btf/vmlinux, ~5 MB), parsed once per process and shared by every reader
-    /// (return kinds, --args, indirect-call targets, probe): a table is read-only once built. Throws as <see cref="Load"/>.
+    /// (return kinds, --args, indirect-call targets, probe, the fexit backend's ids): a table is read-only once built.
+    /// Throws as <see cref="Load"/>.
     /// </summary>
     public static BtfTypeTable Running => RunningKernel.Value;
 
     public static BtfTypeTable Load(string path, BtfTypeTable? baseTable = null)
     {
-        byte[] data;
+        NativeBuffer data;
         try
         {
-            data = File.ReadAllBytes(path);
+            data = NativeBuffer.ReadFile(path, new FileInfo(path).Length);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new KernelAnalysisException($"kernel BTF is not readable: {path}: {e.Message} (a kernel without CONFIG_DEBUG_INFO_BTF has none)", e);
         }
-        return Parse(data, baseTable);
+        try
+        {
+            return new(data, baseTable);
+        }
+        catch
+        {
+            data.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The highest type id (base types included).</summary>
-    public int TypeCount => _firstId - 1 + _offsets.Length;
+    public int TypeCount => _firstId - 1 + _typeCount;
 
     /// <summary>The ids of every FUNC called <paramref name="name"/> (static functions of different files may share a name).</summary>
     public IReadOnlyList<int> FunctionsNamed(string name)
     {
-        IReadOnlyList<int> mine = _funcsByName.TryGetValue(name, out var list) ? list : [];
-        if (_base == null) return mine;
+        var bytes = Encoding.UTF8.GetBytes(name);
+        List<int>? mine = null;
+        for (int i = _buckets[Hash(bytes) & _bucketMask]; i >= 0; i = _next[i])
+            if (StringBytes(U32(_offsets[i])).SequenceEqual(bytes)) (mine ??= new List<int>(1)).Add(_firstId + i);
+        GC.KeepAlive(this);
+        IReadOnlyList<int> own = mine ?? (IReadOnlyList<int>)[];
+        if (_base == null) return own;
         var inBase = _base.FunctionsNamed(name);
-        return inBase.Count == 0 ? mine : mine.Count == 0 ? inBase : [.. inBase, .. mine];
+        return inBase.Count == 0 ? own : own.Count == 0 ? inBase : [.. inBase, .. own];
     }
 
-    public int FunctionCount => _funcsByName.Values.Sum(l => l.Count) + (_base?.FunctionCount ?? 0);
+    /// <summary>The first FUNC called <paramref name="name"/> (the lowest id, as libbpf's btf__find_by_name_kind finds it), or -1.</summary>
+    public int FirstFunctionNamed(string name) => FunctionsNamed(name) is { Count: > 0 } ids ? ids[0] : -1;
 
-    public IEnumerable<string> FunctionNames => _base == null ? _funcsByName.Keys : _base.FunctionNames.Concat(_funcsByName.Keys);
+    public int FunctionCount => _functionCount + (_base?.FunctionCount ?? 0);
+
+    /// <summary>Every FUNC name once, the base table's first, each table's in the order of their first FUNC.</summary>
+    public IEnumerable<string> FunctionNames => _base == null ? OwnFunctionNames() : _base.FunctionNames.Concat(OwnFunctionNames());
+
+    private List<string> OwnFunctionNames()
+    {
+        var names = new List<string>();
+        for (int i = 0; i < _typeCount; i++)
+        {
+            if (BtfFormat.KindOf(U32(_offsets[i] + 4)) != BtfKind.Func) continue;
+            var bytes = StringBytes(U32(_offsets[i]));
+            // The first of its name: the chain's head, which lists the name's FUNCs by id.
+            int first = _buckets[Hash(bytes) & _bucketMask];
+            while (first >= 0 && !StringBytes(U32(_offsets[first])).SequenceEqual(bytes)) first = _next[first];
+            if (first == i) names.Add(Encoding.UTF8.GetString(bytes));
+        }
+        GC.KeepAlive(this);
+        return names;
+    }
 
     public BtfKind KindOf(int id) => id == 0 ? BtfKind.Unknown : BtfFormat.KindOf(Info(id));
     public int VlenOf(int id) => BtfFormat.VlenOf(Info(id));
@@ -203,22 +270,39 @@ public sealed class BtfTypeTable
     private int Offset(int id)
     {
         int index = id - _firstId;
-        if ((uint)index >= (uint)_offsets.Length) throw new ArgumentOutOfRangeException(nameof(id), $"no BTF type {id}");
+        if ((uint)index >= (uint)_typeCount) throw new ArgumentOutOfRangeException(nameof(id), $"no BTF type {id}");
         return _offsets[index];
     }
 
     private string StringAt(uint offset)
     {
-        if (_base != null)
-        {
-            if (offset < (uint)_base._strLen) return _base.StringAt(offset);
-            offset -= (uint)_base._strLen;
-        }
-        if (offset >= (uint)_strLen) return "";
-        var span = _data.AsSpan(_strStart + (int)offset, _strLen - (int)offset);
-        int end = span.IndexOf((byte)0);
-        return Encoding.UTF8.GetString(end < 0 ? span : span[..end]);
+        string s = Encoding.UTF8.GetString(StringBytes(offset));
+        GC.KeepAlive(this);
+        return s;
     }
 
-    private uint U32(int pos) => BinaryPrimitives.ReadUInt32LittleEndian(_data.AsSpan(pos));
+    /// <summary>The bytes of the string at <paramref name="offset"/> (a split table's offsets continue its base's); none beyond the strings.</summary>
+    private ReadOnlySpan<byte> StringBytes(uint offset)
+    {
+        if (_base != null)
+        {
+            if (offset < (uint)_base._strLen) return _base.StringBytes(offset);
+            offset -= (uint)_base._strLen;
+        }
+        if (offset >= (uint)_strLen) return default;
+        var span = new ReadOnlySpan<byte>(_data + _strStart + offset, _strLen - (int)offset);
+        int end = span.IndexOf((byte)0);
+        return end < 0 ? span : span[..end];
+    }
+
+    /// <summary>FNV-1a over a name's bytes.</summary>
+    private static int Hash(ReadOnlySpan<byte> name)
+    {
+        uint h = 2166136261;
+        foreach (byte b in name) h = (h ^ b) * 16777619;
+        return (int)(h & 0x7fffffff);
+    }
+
+    private uint U32(int pos) => (uint)pos <= (uint)(_length - 4) ? BinaryPrimitives.ReadUInt32LittleEndian(new ReadOnlySpan<byte>(_data + pos, 4))
+        : throw new KernelAnalysisException($"BTF read beyond its data at byte {pos}");
 }

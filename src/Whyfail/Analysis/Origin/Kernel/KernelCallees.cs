@@ -44,7 +44,6 @@ public sealed class KernelCallees(Kallsyms symbols, Func<IKernelTextReader> open
     /// </summary>
     public void Warm()
     {
-        symbols.IndexNames();
         if (Text() is not { } text || !(symbols.TryGetAddress("_text", out ulong at) || symbols.TryGetAddress("_stext", out at))) return;
         var code = new byte[16];
         if (!text.TryRead(at, code)) return;
