@@ -1,5 +1,4 @@
 using System.Text;
-using System.Security.Cryptography;
 using Whyfail.Capture.Native;
 
 #pragma warning disable CA1416 // Linux only
@@ -126,6 +125,6 @@ public static class KallsymsCache
             if (f.Length < 6) continue;
             sb.Append(f[0]).Append(' ').Append(f[1]).Append(' ').Append(f[5]).Append('\n');
         }
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())));
+        return Convert.ToHexStringLower(Sha256.Hash(Encoding.UTF8.GetBytes(sb.ToString())));
     }
 }
