@@ -180,10 +180,6 @@ public sealed unsafe class Kallsyms
     /// <summary>Parses lines "ADDRESS TYPE NAME[\t[MODULE]]" (a copy of the bytes is kept).</summary>
     public static Kallsyms Parse(ReadOnlySpan<byte> text, string source = "kallsyms") => Parse(NativeBuffer.CopyOf(text), source);
 
-    /// <summary>Parses lines "ADDRESS TYPE NAME[\t[MODULE]]" in <paramref name="data"/>[offset, offset + length) (a copy of them is kept).</summary>
-    public static Kallsyms Parse(byte[] data, int offset, int length, string source = "kallsyms") =>
-        Parse(NativeBuffer.CopyOf(data.AsSpan(offset, length)), source);
-
     /// <summary>Parses lines "ADDRESS TYPE NAME[\t[MODULE]]" of <paramref name="text"/>, which the table keeps (names are read from it).</summary>
     internal static Kallsyms Parse(NativeBuffer text, string source)
     {
