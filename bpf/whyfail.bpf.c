@@ -426,22 +426,28 @@ int BPF_PROG(on_signal_generate, int sig, struct kernel_siginfo *info, struct ta
 }
 
 /*
- * sa_flags of the current task's handler for sig: one read at the handler's offset, its stride taken from two CO-RE
- * field offsets (action[0] and action[1]: field relocations only, which the small CO-RE BTF answers). A global
- * function: verified once. (A switch of 64 constant-index reads was ~400 of on_sys_exit's instructions processed.)
+ * A word of the current task's sigaction for sig, read at the call's exit while the task certainly lives: its
+ * sa_handler (handler != 0: SIG_DFL 0, SIG_IGN 1, else an address; WF_SIG_HANDLER_UNKNOWN when unreadable) or its
+ * sa_flags. One read at the field's offset, the stride taken from two CO-RE field offsets (action[0] and action[1]:
+ * field relocations only, which the small CO-RE BTF answers). A global function: verified once. (A switch of 64
+ * constant-index reads was ~400 of on_sys_exit's instructions processed.) User space reading /proc/PID/status later
+ * can find the task already released (SigCgt 0), so the handler is taken here.
  */
-__noinline u64 sa_flags_of(int sig)
+__noinline u64 sigaction_word(int sig, int handler)
 {
+	u64 none = handler ? WF_SIG_HANDLER_UNKNOWN : 0;
 	u64 shp = 0; /* read, not loaded: no trusted-pointer load for the verifier to look up (see capture_context) */
 	bpf_probe_read_kernel(&shp, sizeof(shp), __builtin_preserve_access_index(&bpf_get_current_task_btf()->sighand));
 	if (!shp || sig < 1 || sig > 64)
-		return 0;
-	u64 at = bpf_core_field_offset(struct sighand_struct, action[0].sa.sa_flags);
-	u64 stride = bpf_core_field_offset(struct sighand_struct, action[1].sa.sa_flags) - at;
-	u64 flags = 0;
-	if (bpf_probe_read_kernel(&flags, sizeof(flags), (void *)(shp + at + (u64)(sig - 1) * stride)))
-		return 0;
-	return flags;
+		return none;
+	u64 at = handler ? bpf_core_field_offset(struct sighand_struct, action[0].sa.sa_handler)
+			 : bpf_core_field_offset(struct sighand_struct, action[0].sa.sa_flags);
+	u64 stride = bpf_core_field_offset(struct sighand_struct, action[1].sa.sa_flags) -
+		     bpf_core_field_offset(struct sighand_struct, action[0].sa.sa_flags);
+	u64 word = 0;
+	if (bpf_probe_read_kernel(&word, sizeof(word), (void *)(shp + at + (u64)(sig - 1) * stride)))
+		return none;
+	return word;
 }
 
 /* ---- origin: kernel functions returning errors during a traced syscall ------------------------ */
@@ -2174,8 +2180,10 @@ __noinline u32 copy_evidence_one(struct scratch_buf *sb, struct task_state *st, 
 	VERIFIER_MASK(o, 0xfff);
 	struct wf_evidence *e = (struct wf_evidence *)(sb->data + o);
 	*e = st->ev[k];
-	if (e->kind == WF_EV_SIGNAL)
-		e->d = sa_flags_of(e->a);
+	if (e->kind == WF_EV_SIGNAL) {
+		e->d = sigaction_word(e->a, 0);
+		e->e = sigaction_word(e->a, 1);
+	}
 	((struct wf_event *)sb->data)->n_evidence++;
 	return o + sizeof(*e);
 }

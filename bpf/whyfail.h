@@ -51,8 +51,9 @@
 
 /* evidence kinds */
 #define WF_EV_CAPABILITY  1     /* a = cap, b = ret, c = userns level, d = userns owner uid, e = euid */
-#define WF_EV_SIGNAL      2     /* a = sig, b = sender tgid, c = result, d = sa_flags (at exit), e = code */
+#define WF_EV_SIGNAL      2     /* a = sig, b = sender tgid, c = result, d = sa_flags, e = sa_handler (both at exit) */
 #define WF_SIG_PENDING    5     /* WF_EV_SIGNAL's c when the signal was pending at exit, sent before the call (b = 0) */
+#define WF_SIG_HANDLER_UNKNOWN 0xffffffffffffffffULL /* WF_EV_SIGNAL's e when the handler could not be read */
 
 /* indexes of the per-CPU statistics map (stats) */
 #define WF_STAT_LOST_EVENTS   0 /* records the ring buffer had no room for */

@@ -22,7 +22,9 @@ public static class SignalRestart
         int k = ev.KernelErrno;
         if (k is not (ERESTARTSYS or ERESTARTNOHAND or ERESTART_RESTARTBLOCK)) return;
         var sig = ev.Evidence.OfType<SignalEvidence>().LastOrDefault(s => s.Interrupts);
-        if (sig == null || !HasHandler(ev.Pid, sig.Signal)) return;
+        // The kernel side read the handler at the call's exit; /proc is the fallback for records without it (a late
+        // read can find the task already released, SigCgt 0, and call a real EINTR a restart).
+        if (sig == null || !(sig.Catches ?? HasHandler(ev.Pid, sig.Signal))) return;
         if (k == ERESTARTSYS && sig.Restart)
         {
             ev.Explanation.Add(new Explanation("signal.restarted",

@@ -43,7 +43,8 @@ public static unsafe class EventParser
             switch (e.Kind)
             {
                 case WfConst.EvCapability: evidence!.Add(new CapabilityEvidence(e.A, e.B, e.C, (uint)e.D, (uint)e.E)); break;
-                case WfConst.EvSignal: evidence!.Add(new SignalEvidence(e.A, e.B, e.C, e.D, pendingBefore: e.C == WfConst.SigPending)); break;
+                case WfConst.EvSignal: evidence!.Add(new SignalEvidence(e.A, e.B, e.C, e.D, pendingBefore: e.C == WfConst.SigPending,
+                    handler: e.E == WfConst.SigHandlerUnknown ? null : e.E)); break;
             }
         }
         var origin = h.NOrigin > 0 ? new List<OriginRecord>(h.NOrigin) : null;

@@ -168,6 +168,7 @@ public class TraceTests
         var sig = Assert.Single(ev.GetProperty("evidence").EnumerateArray(), x => x.GetProperty("kind").GetString() == "signal");
         Assert.Equal("SIGUSR1", sig.GetProperty("signal").GetString());
         Assert.True(sig.GetProperty("sa_restart").GetBoolean());
+        Assert.StartsWith("0x", sig.GetProperty("handler").GetString());
     }
 
     [Fact]
@@ -181,6 +182,7 @@ public class TraceTests
         Assert.Contains(ev.GetProperty("explanation").EnumerateArray(), x => x.GetProperty("rule").GetString() == "signal.interrupted");
         var sig = Assert.Single(ev.GetProperty("evidence").EnumerateArray(), x => x.GetProperty("kind").GetString() == "signal");
         Assert.False(sig.GetProperty("sa_restart").GetBoolean());
+        Assert.StartsWith("0x", sig.GetProperty("handler").GetString());
     }
 
     [Fact]
