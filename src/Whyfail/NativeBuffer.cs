@@ -75,7 +75,7 @@ internal sealed unsafe class NativeBuffer : IDisposable
                 if (n < 0)
                 {
                     int errno = Marshal.GetLastPInvokeError();
-                    if (errno == 4 /* EINTR */) continue;
+                    if (errno == Errnos.EINTR) continue;
                     throw ErrnoException(path, errno);
                 }
                 if (n == 0) break;

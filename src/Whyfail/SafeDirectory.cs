@@ -17,7 +17,7 @@ internal static partial class SafeDirectory
         if (Libc.Statx(Libc.AT_FDCWD, path, Libc.AT_SYMLINK_NOFOLLOW, Libc.STATX_TYPE | Libc.STATX_MODE | Libc.STATX_UID, out var b) != 0)
         {
             int errno = Marshal.GetLastPInvokeError();
-            if (errno == 2 /* ENOENT */) return null;
+            if (errno == Errnos.ENOENT) return null;
             throw new IOException($"cannot stat {path}: errno {errno}");
         }
         return (b.Mode, b.Uid);

@@ -1,6 +1,6 @@
 using Whyfail.Analysis.Evidence;
 using Whyfail.Events;
-using static Whyfail.Analysis.Explain.Errnos;
+using static Whyfail.Errnos;
 
 namespace Whyfail.Analysis;
 

@@ -82,7 +82,7 @@ internal sealed unsafe class BpfObject : IDisposable
             string log = LibbpfLog.Take();
             // libbpf 1.1: "failed to perform CO-RE relocations", "failed to parse target BTF" (the custom file).
             CoreRelocationFailed = log.Contains("CO-RE", StringComparison.Ordinal) || log.Contains("target BTF", StringComparison.Ordinal);
-            string hint = err == 1 /* EPERM */
+            string hint = err == Errnos.EPERM
                 ? "the kernel refused to load BPF programs (EPERM): run whyfail as root, or give it CAP_BPF and CAP_PERFMON"
                 : $"the kernel refused whyfail's BPF programs: {Libc.ErrorText(err)}";
             throw new WhyfailException(hint, err == 1 ? ExitCodes.NoPermission : ExitCodes.KernelUnsupported, VerifierSummary(log));

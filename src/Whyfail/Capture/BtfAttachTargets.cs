@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Whyfail.Capture.Bpf;
 using Whyfail.Capture.Native;
+using static Whyfail.Capture.Native.Libbpf;
 
 namespace Whyfail.Capture;
 
@@ -20,7 +21,6 @@ namespace Whyfail.Capture;
 /// </summary>
 internal static unsafe class BtfAttachTargets
 {
-    private const int BPF_PROG_TYPE_RAW_TRACEPOINT = 17, BPF_TRACE_RAW_TP = 23, BPF_TRACE_ITER = 28;
     private const nint TracepointCookie = 0, IteratorCookie = 1, FexitCookie = 2;
     private static readonly object Lock = new();
     private static bool _tried;

@@ -12,7 +12,7 @@ namespace Whyfail.Capture;
 public static unsafe class ContextParser
 {
     public const int HeaderSize = WfContext.SizeOf;
-    private const ulong RlimInfinity = ulong.MaxValue;
+    private const ulong RlimInfinity = Native.Libc.RLIM_INFINITY;
 
     public static FailureContext? Parse(ReadOnlySpan<byte> r)
     {

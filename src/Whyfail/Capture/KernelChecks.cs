@@ -18,7 +18,7 @@ public static class KernelChecks
         return 0;
     }
 
-    public const int CAP_SYS_ADMIN = 21, CAP_PERFMON = 38, CAP_BPF = 39;
+    public const int CAP_SYS_ADMIN = Libc.CAP_SYS_ADMIN, CAP_PERFMON = Libc.CAP_PERFMON, CAP_BPF = Libc.CAP_BPF;
 
     public static bool HasCap(ulong caps, int cap) => (caps & (1UL << cap)) != 0;
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Whyfail.Capture.Native;
+using static Whyfail.Capture.Native.Libc;
 
 namespace Whyfail.Capture;
 
@@ -100,7 +101,7 @@ public static unsafe class LinkReaper
         byte b;
         nint n;
         do n = Libc.Read(exitFd, &b, 1);
-        while (n > 0 || (n < 0 && Marshal.GetLastPInvokeError() == 4 /* EINTR */));
+        while (n > 0 || (n < 0 && Marshal.GetLastPInvokeError() == Errnos.EINTR));
         Libc.Close(exitFd);
         CloseInParallel(fds);
         try
@@ -209,5 +210,4 @@ public static unsafe class LinkReaper
         }
     }
 
-    private const int O_CLOEXEC = 0x80000, F_DUPFD = 0, F_SETFD = 2;
 }

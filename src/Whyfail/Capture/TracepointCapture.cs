@@ -408,7 +408,7 @@ public sealed unsafe class TracepointCapture : IDisposable
         fds[0] = new Libc.PollFd { Fd = Libbpf.RingBufferEpollFd(_ring), Events = Libc.POLLIN };
         fds[1] = new Libc.PollFd { Fd = endFd, Events = Libc.POLLIN }; // poll(2) skips a negative descriptor
         _ringStats?.Waiting();
-        if (Libc.Poll(fds, 2, timeoutMs) < 0 && Marshal.GetLastPInvokeError() != 4 /* EINTR */)
+        if (Libc.Poll(fds, 2, timeoutMs) < 0 && Marshal.GetLastPInvokeError() != Errnos.EINTR)
             throw new WhyfailException($"waiting for events failed: {Libc.ErrorText(Marshal.GetLastPInvokeError())}", ExitCodes.Internal);
         ended = endFd >= 0 && fds[1].Revents != 0;
         if (_backlog is { } b)
@@ -424,7 +424,7 @@ public sealed unsafe class TracepointCapture : IDisposable
         int n = Libbpf.RingBufferConsume(_ring);
         _yieldAt = long.MaxValue;
         RethrowCallbackError();
-        if (n < 0 && -n != 4 /* EINTR */)
+        if (n < 0 && -n != Errnos.EINTR)
             throw new WhyfailException($"reading the BPF ring buffer failed: {Libc.ErrorText(-n)}", ExitCodes.Internal);
         return Math.Max(n, 0);
     }

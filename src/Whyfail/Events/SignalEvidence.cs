@@ -6,11 +6,9 @@ namespace Whyfail.Events;
 /// <param name="pendingBefore">Not sent while the call ran: sent before (while blocked) and found pending at its exit.</param>
 /// <param name="handler">The thread's sa_handler for the signal at the call's exit (SIG_DFL, SIG_IGN or an address),
 /// null when the kernel side could not read it.</param>
-public sealed class SignalEvidence(int sig, int senderPid, int result, ulong saFlags, bool pendingBefore = false, ulong? handler = null) : Evidence
+public sealed partial class SignalEvidence(int sig, int senderPid, int result, ulong saFlags, bool pendingBefore = false, ulong? handler = null) : Evidence
 {
-    public const ulong SA_RESTART = 0x10000000;
-    // include/uapi/asm-generic/signal-defs.h
-    public const ulong SIG_DFL = 0, SIG_IGN = 1;
+    // SA_RESTART, SIG_DFL, SIG_IGN: SignalEvidence.g.cs (tools/gen-xlat, from the headers)
     // TRACE_SIGNAL_* results of signal_generate
     private static readonly string[] Results = ["delivered", "ignored", "already pending", "overflow", "info lost"];
 

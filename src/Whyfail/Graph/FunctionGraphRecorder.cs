@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Whyfail.Capture;
 using Whyfail.Capture.Native;
+using static Whyfail.Capture.Native.Libc;
 
 namespace Whyfail.Graph;
 
@@ -280,7 +281,6 @@ public sealed class FunctionGraphRecorder : IDisposable
         }
     }
 
-    private const int O_TRUNC = 0x200;
 
     private static bool TryWrite(string path, string value)
     {

@@ -99,9 +99,9 @@ public static unsafe class Launcher
         if (inject != null) psi.Environment[InjectFilter.EnvVar] = inject.Encode(); // --inject: installed by the launcher's child
         // The go pipe: both ends close-on-exec, then the read end alone made inheritable for this one start.
         int* fds = stackalloc int[2];
-        if (Libc.Pipe2(fds, 0x80000 /* O_CLOEXEC */) != 0)
+        if (Libc.Pipe2(fds, Libc.O_CLOEXEC) != 0)
             throw new WhyfailException($"cannot create a pipe for the launcher: {Libc.ErrorText(Marshal.GetLastPInvokeError())}", ExitCodes.Internal);
-        Libc.Fcntl(fds[0], 2 /* F_SETFD */, 0);
+        Libc.Fcntl(fds[0], Libc.F_SETFD, 0);
         psi.ArgumentList.Add(Verb);
         psi.ArgumentList.Add(fds[0].ToString(System.Globalization.CultureInfo.InvariantCulture));
         if (creds != null)
@@ -170,7 +170,7 @@ public static unsafe class Launcher
         byte go = 1;
         nint n;
         do n = Libc.Write(fd, &go, 1);
-        while (n < 0 && Marshal.GetLastPInvokeError() == 4 /* EINTR */);
+        while (n < 0 && Marshal.GetLastPInvokeError() == Errnos.EINTR);
         int err = Marshal.GetLastPInvokeError();
         Libc.Close(fd);
         if (n == 1) return;

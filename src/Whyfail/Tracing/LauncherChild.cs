@@ -28,7 +28,7 @@ public static unsafe class LauncherChild
         byte go;
         nint got;
         do got = Libc.Read(goFd, &go, 1);
-        while (got < 0 && Marshal.GetLastPInvokeError() == 4 /* EINTR */);
+        while (got < 0 && Marshal.GetLastPInvokeError() == Errnos.EINTR);
         Libc.Close(goFd);
         if (got != 1) return ExitCodes.Internal; // whyfail went away before the go: the command never runs
         using var inject = LauncherFilter.FromEnvironment();
@@ -78,14 +78,14 @@ public static unsafe class LauncherChild
                 Libc.Kill(pid, ctx.Signal switch { PosixSignal.SIGINT => Libc.SIGINT, PosixSignal.SIGHUP => 1, PosixSignal.SIGQUIT => 3, _ => Libc.SIGTERM });
             })).ToList();
         int status = 0;
-        while (Libc.WaitPid(pid, &status, 0) < 0 && Marshal.GetLastPInvokeError() == 4 /* EINTR */) { }
+        while (Libc.WaitPid(pid, &status, 0) < 0 && Marshal.GetLastPInvokeError() == Errnos.EINTR) { }
         foreach (var r in regs) r.Dispose();
 
         if ((status & 0x7f) == 0) return (status >> 8) & 0xff;
         int termsig = status & 0x7f;
         // Die of the same signal (without a core dump of the launcher), so that whyfail reports 128+N as for the command.
-        Libc.Prctl(4 /* PR_SET_DUMPABLE */, 0, 0, 0, 0);
-        Libc.Signal(termsig, 0 /* SIG_DFL */);
+        Libc.Prctl(Libc.PR_SET_DUMPABLE, 0, 0, 0, 0);
+        Libc.Signal(termsig, (nint)Libc.SIG_DFL);
         Libc.Kill(Libc.GetPid(), termsig);
         return 128 + termsig;
     }
@@ -145,7 +145,7 @@ public static unsafe class LauncherChild
                 return rc == 0 ? child : 0;
             }
             fixed (int* fds = errPipe)
-                if (Libc.Pipe2(fds, 0x80000 /* O_CLOEXEC */) != 0) return -1;
+                if (Libc.Pipe2(fds, Libc.O_CLOEXEC) != 0) return -1;
             int e = 0;
             // Warm up the entry points the child uses (resolved and, under a JIT, compiled now, not in the child).
             Libc.Write(errPipe[1], &e, 0);

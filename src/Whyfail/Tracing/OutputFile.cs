@@ -26,7 +26,7 @@ public static unsafe class OutputFile
         }
         if (fd < 0)
         {
-            string why = err == 40 /* ELOOP */ ? "it is a symbolic link, which whyfail never follows when writing" : Libc.ErrorText(err);
+            string why = err == Errnos.ELOOP ? "it is a symbolic link, which whyfail never follows when writing" : Libc.ErrorText(err);
             throw new WhyfailException($"cannot write output file {path}: {why}", ExitCodes.Output);
         }
         Libc.Stat st;

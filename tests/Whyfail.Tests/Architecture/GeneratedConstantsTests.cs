@@ -7,7 +7,8 @@ namespace Whyfail.Tests.Architecture;
 
 /// <summary>
 /// The C# constants tools/gen-xlat writes from the headers (its CS_FILES: ClassicBpf.g.cs, SeccompVerdict.g.cs,
-/// Libc.g.cs) hold the values of the committed xlat.tsv: each file is what the generator writes from that table
+/// Libc.g.cs, Libbpf.g.cs, Cap.g.cs, SignalEvidence.g.cs, and Errnos.g.cs from the errno tables) hold the values of the
+/// committed xlat.tsv: each file is what the generator writes from that table
 /// now (--from-tsv), so a hand edit of either, or a table regenerated from other headers without its C#, fails here.
 /// </summary>
 public class GeneratedConstantsTests
@@ -22,7 +23,7 @@ public class GeneratedConstantsTests
             var gen = BpfContractGeneratorTests.Run("python3", Path.Combine(root, "tools", "gen-xlat"), "--from-tsv", "--cs-root", dir.FullName);
             Assert.True(gen.Exit == 0, gen.Error);
             var written = Directory.GetFiles(dir.FullName, "*.g.cs", SearchOption.AllDirectories);
-            Assert.Equal(3, written.Length);
+            Assert.Equal(7, written.Length);
             foreach (var file in written)
             {
                 string rel = Path.GetRelativePath(dir.FullName, file);
@@ -52,5 +53,10 @@ public class GeneratedConstantsTests
         Assert.Equal(Xlat.Table("seccomp_ret_masks")["SECCOMP_RET_DATA"], SeccompRet.DataMask);
         Assert.Equal(Xlat.Table("at_special")["AT_FDCWD"], unchecked((ulong)(long)Whyfail.Capture.Native.Libc.AT_FDCWD));
         Assert.Equal(Xlat.Table("statx_mask")["STATX_MNT_ID"], Whyfail.Capture.Native.Libc.STATX_MNT_ID);
+        Assert.Equal(Xlat.Table("open_flags")["O_CLOEXEC"], (ulong)Whyfail.Capture.Native.Libc.O_CLOEXEC);
+        Assert.Equal(Xlat.Table("ptrace_events")["PTRACE_EVENT_STOP"], (ulong)Whyfail.Capture.Native.Libc.PTRACE_EVENT_STOP);
+        Assert.Equal(Xlat.Table("capabilities")["CAP_SYS_ADMIN"], (ulong)Whyfail.Analysis.Explain.Cap.SYS_ADMIN);
+        Assert.Equal(Xlat.Table("sa_flags")["SA_RESTART"], Whyfail.Events.SignalEvidence.SA_RESTART);
+        Assert.True(Errno.TryParse("ERESTART_RESTARTBLOCK", out int restart) && restart == Errnos.ERESTART_RESTARTBLOCK);
     }
 }

@@ -3,6 +3,7 @@ using System.Text;
 using Whyfail.Events;
 using Whyfail.Capture;
 using Whyfail.Capture.Native;
+using static Whyfail.Capture.Native.Libc;
 
 namespace Whyfail.Analysis.Evidence;
 
@@ -20,8 +21,6 @@ namespace Whyfail.Analysis.Evidence;
 /// </summary>
 public sealed class AuditListener : IDisposable
 {
-    private const int AF_NETLINK = 16, SOCK_RAW = 3, SOCK_CLOEXEC = 0x80000, NETLINK_AUDIT = 9, AUDIT_NLGRP_READLOG = 1;
-    private const int SOL_SOCKET = 1, SO_RCVTIMEO = 20;
     /// <summary>Records older than this (relative to the newest failure) are dropped unclaimed.</summary>
     private const long KeepMs = 5000;
     public const int WaitMs = 50;
@@ -126,7 +125,7 @@ public sealed class AuditListener : IDisposable
     /// <summary>Adds the denials logged during <paramref name="ev"/> to its evidence.</summary>
     public void Attach(SyscallEvent ev)
     {
-        if (ev.Errno is not (Explain.Errnos.EACCES or Explain.Errnos.EPERM)) return;
+        if (ev.Errno is not (Errnos.EACCES or Errnos.EPERM)) return;
         long exitMs = (long)((ev.TimestampNs + (ulong)RealtimeMinusMonotonicNs()) / 1_000_000);
         var names = Explain.SyscallArgs.Paths(ev).Select(p => LastComponent(p.Path)).Where(n => n.Length > 0).ToHashSet(StringComparer.Ordinal);
         var deadline = Environment.TickCount64 + (WaitForRecords ? WaitMs : 0);

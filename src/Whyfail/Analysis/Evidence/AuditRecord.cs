@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Whyfail.Capture.Native;
 
 namespace Whyfail.Analysis.Evidence;
 
@@ -10,8 +11,10 @@ namespace Whyfail.Analysis.Evidence;
 /// </summary>
 public sealed class AuditRecord
 {
-    public const int AUDIT_SYSCALL = 1300, AUDIT_EOE = 1320, AUDIT_AVC = 1400, AUDIT_LANDLOCK_ACCESS = 1423, AUDIT_LANDLOCK_DOMAIN = 1424,
-        AUDIT_APPARMOR_FIRST = 1500, AUDIT_APPARMOR_LAST = 1599;
+    public const int AUDIT_SYSCALL = Libc.AUDIT_SYSCALL, AUDIT_EOE = Libc.AUDIT_EOE, AUDIT_AVC = Libc.AUDIT_AVC;
+    // Newer than the installed headers (linux/audit.h of 6.15: Landlock's records), and a range the header names only in
+    // a comment ("1500 - 1599 kernel LSPP events", AppArmor's).
+    public const int AUDIT_LANDLOCK_ACCESS = 1423, AUDIT_LANDLOCK_DOMAIN = 1424, AUDIT_APPARMOR_FIRST = 1500, AUDIT_APPARMOR_LAST = 1599;
 
     // Fields the kernel logs as untrusted strings: quoted when plain, hex when not.
     private static readonly HashSet<string> Untrusted = ["name", "comm", "path", "profile", "target", "peer", "exe", "cwd", "peer_profile", "namespace"];

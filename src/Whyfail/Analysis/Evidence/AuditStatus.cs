@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Whyfail.Capture.Native;
+using static Whyfail.Capture.Native.Libc;
 
 namespace Whyfail.Analysis.Evidence;
 
@@ -11,10 +12,6 @@ namespace Whyfail.Analysis.Evidence;
 /// </summary>
 public sealed record AuditStatus(uint Enabled, uint DaemonPid, uint Lost)
 {
-    private const int AF_NETLINK = 16, SOCK_RAW = 3, SOCK_CLOEXEC = 0x80000, NETLINK_AUDIT = 9;
-    private const ushort AUDIT_GET = 1000, AUDIT_SET = 1001, NLMSG_ERROR = 2, NLM_F_REQUEST = 1, NLM_F_ACK = 4;
-    private const uint AUDIT_STATUS_ENABLED = 1;
-    private const int SOL_SOCKET = 1, SO_RCVTIMEO = 20;
     // struct audit_status up to backlog_wait_time: mask, enabled, failure, pid, rate_limit, backlog_limit, lost,
     // backlog, feature_bitmap, backlog_wait_time (all u32).
     private const int StatusSize = 40;

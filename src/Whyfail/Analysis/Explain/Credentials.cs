@@ -5,14 +5,11 @@ namespace Whyfail.Analysis.Explain;
 public enum Access { None = 0, Exec = 1, Write = 2, Read = 4 }
 
 /// <summary>
-/// Linux capability numbers the rules compare with (constants, for patterns), checked against the generated table by
-/// a test; names come from that table (Decoding/Data/xlat.tsv, "capabilities").
+/// Linux capability numbers the rules compare with (constants, for patterns): Cap.g.cs, written by tools/gen-xlat from
+/// the generated table (Decoding/Data/xlat.tsv, "capabilities"), which also gives the names.
 /// </summary>
-public static class Cap
+public static partial class Cap
 {
-    public const int CHOWN = 0, DAC_OVERRIDE = 1, DAC_READ_SEARCH = 2, FOWNER = 3, KILL = 5, SETGID = 6, SETUID = 7,
-        NET_BIND_SERVICE = 10, NET_ADMIN = 12, SYS_CHROOT = 18, SYS_PTRACE = 19, SYS_ADMIN = 21, SYS_RESOURCE = 24;
-
     /// <summary>"CAP_SYS_ADMIN" for 21; "capability N" for a number the headers do not name.</summary>
     public static string Name(int cap) => Decoding.Capabilities.Name(cap) ?? $"capability {cap}";
 }

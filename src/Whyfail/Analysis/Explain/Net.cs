@@ -8,7 +8,7 @@ namespace Whyfail.Analysis.Explain;
 /// <summary>A decoded struct sockaddr (AF_INET, AF_INET6 or AF_UNIX), minimal.</summary>
 public sealed record SockAddr(int Family, IPAddress? Address, int Port, string? UnixPath, bool Abstract)
 {
-    public const int AF_UNIX = 1, AF_INET = 2, AF_INET6 = 10;
+    public const int AF_UNIX = Capture.Native.Libc.AF_UNIX, AF_INET = Capture.Native.Libc.AF_INET, AF_INET6 = Capture.Native.Libc.AF_INET6;
 
     public static SockAddr? Decode(byte[]? d)
     {

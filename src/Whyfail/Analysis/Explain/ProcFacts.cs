@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Whyfail.Capture.Native;
 
 namespace Whyfail.Analysis.Explain;
 
@@ -85,7 +86,7 @@ public sealed record ResourceLimit(string Name, ulong? Soft, ulong? Hard, string
 /// <param name="Flags">The open flags from fdinfo (O_ACCMODE, O_APPEND, O_PATH, O_CLOEXEC, …).</param>
 public sealed record FdInfo(int Fd, string Target, int Flags, long Pos, long MountId, IReadOnlyDictionary<string, string> Fields, IReadOnlyList<string> Lines)
 {
-    public const int O_ACCMODE = 3, O_WRONLY = 1, O_RDWR = 2, O_PATH = 0x200000;
+    public const int O_ACCMODE = Libc.O_ACCMODE, O_WRONLY = Libc.O_WRONLY, O_RDWR = Libc.O_RDWR, O_PATH = Libc.O_PATH;
     public bool IsPath => (Flags & O_PATH) != 0;
     public bool CanRead => !IsPath && (Flags & O_ACCMODE) != O_WRONLY;
     public bool CanWrite => !IsPath && (Flags & O_ACCMODE) is O_WRONLY or O_RDWR;

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using Whyfail.Capture.Native;
+using static Whyfail.Capture.Native.Libc;
 
 namespace Whyfail.Analysis.Explain;
 
@@ -30,8 +31,6 @@ public readonly record struct Qgroup(ulong Subvolume, ulong Referenced, ulong Ma
 /// <summary>Reads disk quotas (quotactl Q_GETQUOTA on the file system's device) and a file's project id.</summary>
 internal static unsafe class QuotaFacts
 {
-    private const int Q_GETQUOTA = 0x800007, USRQUOTA = 0, GRPQUOTA = 1, PRJQUOTA = 2;
-    private const uint FS_IOC_FSGETXATTR = 0x801c581f;
 
 
     private static byte[] Z(string s) => Encoding.UTF8.GetBytes(s + "\0");
@@ -58,7 +57,7 @@ internal static unsafe class QuotaFacts
     /// </summary>
     public static Qgroup? BtrfsQgroup(string device, string path)
     {
-        const uint BTRFS_IOC_INO_LOOKUP = 0xD0009412; // _IOWR(0x94, 18, struct btrfs_ioctl_ino_lookup_args) (4096 bytes)
+        // BTRFS_IOC_INO_LOOKUP: _IOWR(0x94, 18, struct btrfs_ioctl_ino_lookup_args) (4096 bytes)
         string dev = Path.GetFileName(device);
         string? fs = null;
         try

@@ -46,8 +46,9 @@ public sealed record PathArg(int Arg, int DirfdArg, PathOp Op, bool FollowFinal,
 /// <summary>x86_64 argument positions and flag decoding for the calls the rules understand.</summary>
 public static class SyscallArgs
 {
-    public const int O_WRONLY = 1, O_RDWR = 2, O_ACCMODE = 3, O_CREAT = 0x40, O_EXCL = 0x80, O_TRUNC = 0x200,
-        O_APPEND = 0x400, O_DIRECTORY = 0x10000, O_NOFOLLOW = 0x20000, O_PATH = 0x200000, O_TMPFILE = 0x410000;
+    public const int O_WRONLY = Libc.O_WRONLY, O_RDWR = Libc.O_RDWR, O_ACCMODE = Libc.O_ACCMODE, O_CREAT = Libc.O_CREAT,
+        O_EXCL = Libc.O_EXCL, O_TRUNC = Libc.O_TRUNC, O_APPEND = Libc.O_APPEND, O_DIRECTORY = Libc.O_DIRECTORY,
+        O_NOFOLLOW = Libc.O_NOFOLLOW, O_PATH = Libc.O_PATH, O_TMPFILE = Libc.O_TMPFILE;
     public const int AT_SYMLINK_NOFOLLOW = Libc.AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR = Libc.AT_REMOVEDIR, AT_EACCESS = Libc.AT_EACCESS,
         AT_SYMLINK_FOLLOW = Libc.AT_SYMLINK_FOLLOW, AT_EMPTY_PATH = Libc.AT_EMPTY_PATH;
 

@@ -2,7 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Whyfail.Capture.Native;
-using static Whyfail.Analysis.Explain.Errnos;
+using static Whyfail.Errnos;
+using static Whyfail.Capture.Native.Libc;
 
 namespace Whyfail.Analysis.Seccomp;
 
@@ -159,10 +160,6 @@ public static partial class SeccompFilters
         public TimeSpan Stopped;
     }
 
-    private const int PTRACE_DETACH = 17, PTRACE_SEIZE = 0x4206, PTRACE_INTERRUPT = 0x4207, PTRACE_GETSIGINFO = 0x4202,
-        PTRACE_SECCOMP_GET_FILTER = 0x420c;
-    private const int PTRACE_EVENT_STOP = 128;
-    private const int WNOHANG = 1, __WALL = 0x40000000;
     /// <summary>More filters than a thread can hold (the kernel caps a thread's filters at 32768 instructions in all).</summary>
     private const int MaxFilters = 8192;
 

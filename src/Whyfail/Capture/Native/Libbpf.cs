@@ -238,8 +238,6 @@ internal static unsafe partial class Libbpf
         public byte Retprobe;
     }
 
-    internal const int BPF_PROG_TYPE_TRACING = 26;
-    internal const int BPF_TRACE_FEXIT = 25;
 
     internal const uint BTF_KIND_TYPEDEF = (uint)BtfKind.Typedef;
     internal const uint BTF_KIND_FUNC = (uint)BtfKind.Func;

@@ -14,7 +14,6 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "vsnprintf")]
     internal static partial int Vsnprintf(byte* buf, nuint size, nint fmt, nint args);
 
-    internal const int PROT_READ = 1, MAP_SHARED = 1, MAP_PRIVATE = 2;
 
     [LibraryImport(Lib, EntryPoint = "mmap", SetLastError = true)]
     internal static partial nint Mmap(nint addr, nuint length, int prot, int flags, int fd, long offset);
@@ -67,7 +66,6 @@ internal static unsafe partial class Libc
     /// <summary>fcntl(fd, F_GETFL/F_SETFL, flags).</summary>
     [LibraryImport(Lib, EntryPoint = "fcntl", SetLastError = true)]
     internal static partial int Fcntl(int fd, int cmd, int arg);
-    internal const int F_GETFL = 3, F_SETFL = 4;
 
     [LibraryImport(Lib, EntryPoint = "getpwnam_r", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int GetPwNamR(string name, Passwd* pwd, byte* buf, nuint buflen, Passwd** result);
@@ -110,10 +108,8 @@ internal static unsafe partial class Libc
     }
 
     /// <summary>poll(2) events (asm-generic/poll.h).</summary>
-    internal const short POLLIN = 0x1, POLLHUP = 0x10;
 
     // Time.
-    internal const int CLOCK_REALTIME = 0, CLOCK_MONOTONIC = 1, CLOCK_BOOTTIME = 7;
 
     /// <summary>clock_gettime into ts[0] (seconds) and ts[1] (nanoseconds).</summary>
     [LibraryImport(Lib, EntryPoint = "clock_gettime", SetLastError = true)]
@@ -253,9 +249,6 @@ internal static unsafe partial class Libc
         private long _r0, _r1, _r2;
     }
 
-    internal const int O_WRONLY = 1, O_CREAT = 0x40, O_NOFOLLOW = 0x20000, O_CLOEXEC = 0x80000, O_APPEND = 0x400, O_NONBLOCK = 0x800;
-    internal const int SIGSTOP = 19, SIGCONT = 18, SIGKILL = 9, SIGINT = 2, SIGTERM = 15;
-    internal const int PR_SET_PDEATHSIG = 1;
 
     [LibraryImport(Lib, EntryPoint = "mount", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     internal static partial int Mount(string source, string target, string fstype, ulong flags, nint data);
@@ -263,6 +256,4 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "umount2", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     internal static partial int Umount2(string target, int flags);
 
-    internal const ulong MS_RDONLY = 1, MS_NOSUID = 2, MS_NODEV = 4, MS_NOEXEC = 8;
-    internal const int MNT_DETACH = 2;
 }

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using Whyfail.Capture.Native;
-using static Whyfail.Analysis.Explain.Errnos;
+using static Whyfail.Errnos;
 
 namespace Whyfail.Tracing.Inject;
 

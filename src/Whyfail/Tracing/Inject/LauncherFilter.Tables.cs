@@ -1,4 +1,4 @@
-using static Whyfail.Analysis.Explain.Errnos;
+using static Whyfail.Errnos;
 
 namespace Whyfail.Tracing.Inject;
 

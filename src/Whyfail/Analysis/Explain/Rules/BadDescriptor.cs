@@ -15,7 +15,7 @@ public sealed class BadDescriptor : IExplainRule
     public bool AppliesTo(SyscallEvent ev) => ev.Errno == Errnos.EBADF;
 
     /// <summary>fcntl(fd, F_GETFD): the usual test of whether a descriptor is open (shells probe 255 this way).</summary>
-    private static bool IsOpenProbe(SyscallEvent ev) => ev.Syscall == "fcntl" && SyscallArgs.Int(ev, 1) == 1 /* F_GETFD */;
+    private static bool IsOpenProbe(SyscallEvent ev) => ev.Syscall == "fcntl" && SyscallArgs.Int(ev, 1) == Capture.Native.Libc.F_GETFD;
 
     public IEnumerable<Explanation> Explain(SyscallEvent ev, ProcessView proc)
     {

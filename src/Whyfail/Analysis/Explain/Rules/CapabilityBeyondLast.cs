@@ -1,5 +1,6 @@
 using Whyfail.Decoding;
 using Whyfail.Events;
+using static Whyfail.Capture.Native.Libc;
 
 namespace Whyfail.Analysis.Explain.Rules;
 
@@ -12,7 +13,6 @@ public sealed class CapabilityBeyondLast : IExplainRule
 {
     public string Id => "capability.unknown_number";
 
-    private const int PR_CAPBSET_READ = 23, PR_CAPBSET_DROP = 24, PR_CAP_AMBIENT = 47;
 
     public bool AppliesTo(SyscallEvent ev) => ev.Errno == Errnos.EINVAL && ev.Syscall == "prctl"
         && SyscallArgs.Int(ev, 0) is PR_CAPBSET_READ or PR_CAPBSET_DROP or PR_CAP_AMBIENT;

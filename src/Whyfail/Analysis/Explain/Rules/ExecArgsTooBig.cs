@@ -22,7 +22,7 @@ public sealed class ExecArgsTooBig : IExplainRule
     private static readonly ulong StkLim = Limits["_STK_LIM"];
     private static readonly ulong ArgMax = Limits["ARG_MAX"];
     private const ulong PointerSize = 8;
-    private const int AtFdcwd = -100;
+    private const int AtFdcwd = Capture.Native.Libc.AT_FDCWD;
 
     public bool AppliesTo(SyscallEvent ev) => ev.Errno == Errnos.E2BIG && ev.Syscall is "execve" or "execveat";
 

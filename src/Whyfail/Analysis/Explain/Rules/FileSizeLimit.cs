@@ -1,5 +1,6 @@
 using Whyfail.Events;
 using static Whyfail.Analysis.Explain.Words;
+using static Whyfail.Capture.Native.Libc;
 
 namespace Whyfail.Analysis.Explain.Rules;
 
@@ -11,7 +12,6 @@ namespace Whyfail.Analysis.Explain.Rules;
 public sealed class FileSizeLimit : IExplainRule
 {
     public string Id => "file.size_limit";
-    private const int SIGXFSZ = 25;
 
     public bool AppliesTo(SyscallEvent ev) => ev.Errno == Errnos.EFBIG &&
         ev.Syscall is "write" or "pwrite64" or "writev" or "pwritev" or "pwritev2" or "ftruncate" or "truncate" or "fallocate" or "copy_file_range" or "sendfile" or "splice";

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Whyfail.Events;
 using static Whyfail.Analysis.Explain.Words;
+using static Whyfail.Capture.Native.Libc;
 
 namespace Whyfail.Analysis.Explain.Rules;
 
@@ -12,7 +13,6 @@ public sealed class LockConflict : IExplainRule
 {
     public string Id => "lock.conflict";
 
-    const int F_SETLK = 6, F_SETLKW = 7, F_OFD_SETLK = 37, F_OFD_SETLKW = 38, LOCK_EX = 2;
 
     public bool AppliesTo(SyscallEvent ev) =>
         (ev.Errno is Errnos.EAGAIN or Errnos.EACCES && ev.Syscall == "fcntl" && SyscallArgs.Int(ev, 1) is F_SETLK or F_OFD_SETLK)

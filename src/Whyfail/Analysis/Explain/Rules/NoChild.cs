@@ -1,5 +1,6 @@
 using System.Globalization;
 using Whyfail.Events;
+using static Whyfail.Capture.Native.Libc;
 
 namespace Whyfail.Analysis.Explain.Rules;
 
@@ -14,8 +15,6 @@ public sealed class NoChild : IExplainRule
 {
     public string Id => "process.no_child";
 
-    private const int WNOHANG = 1, SIGCHLD = 17;
-    private const int P_ALL = 0, P_PID = 1, P_PGID = 2, P_PIDFD = 3;
     private const string PollNote = " (with WNOHANG: this is how a program polling its children learns that none is left)";
 
     public bool AppliesTo(SyscallEvent ev) => ev.Errno == Errnos.ECHILD && ev.Syscall is "wait4" or "waitid";

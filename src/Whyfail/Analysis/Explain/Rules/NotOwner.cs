@@ -1,5 +1,6 @@
 using Whyfail.Events;
 using static Whyfail.Analysis.Explain.Words;
+using static Whyfail.Capture.Native.Libc;
 
 namespace Whyfail.Analysis.Explain.Rules;
 
@@ -80,7 +81,6 @@ public sealed class NotOwner : IExplainRule
         if (ev.Args[arg] == 0) return false;
         if (ev.Syscall == "utimensat" && ev.Capture(arg)?.Data is { Length: >= 32 } ts)
         {
-            const long UTIME_NOW = (1L << 30) - 1;
             return !(BitConverter.ToInt64(ts, 8) == UTIME_NOW && BitConverter.ToInt64(ts, 24) == UTIME_NOW);
         }
         return true;

@@ -1,5 +1,6 @@
 using Whyfail.Events;
 using static Whyfail.Analysis.Explain.Words;
+using static Whyfail.Capture.Native.Libc;
 
 namespace Whyfail.Analysis.Explain.Rules;
 
@@ -12,7 +13,6 @@ public sealed class NotSeekable : IExplainRule
 {
     public string Id => "fd.not_seekable";
 
-    private const int SEEK_CUR = 1;
 
     public bool AppliesTo(SyscallEvent ev) => ev.Errno == Errnos.ESPIPE && SyscallArgs.FdArgs(ev).Length > 0;
 

@@ -1,5 +1,6 @@
 using Whyfail.Events;
 using static Whyfail.Analysis.Explain.Words;
+using static Whyfail.Capture.Native.Libc;
 
 namespace Whyfail.Analysis.Explain.Rules;
 
@@ -12,7 +13,6 @@ namespace Whyfail.Analysis.Explain.Rules;
 public sealed class PipeNoReader : IExplainRule
 {
     public string Id => "pipe.no_reader";
-    private const int SIGPIPE = 13;
 
     public bool AppliesTo(SyscallEvent ev) => ev.Errno == Errnos.EPIPE && ev.Syscall is "write" or "writev" or "pwritev" or "pwritev2" or "splice" or "vmsplice" or "tee" or "sendfile";
 

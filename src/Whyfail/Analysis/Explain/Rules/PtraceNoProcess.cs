@@ -1,4 +1,5 @@
 using Whyfail.Events;
+using static Whyfail.Capture.Native.Libc;
 
 namespace Whyfail.Analysis.Explain.Rules;
 
@@ -11,7 +12,6 @@ public sealed class PtraceNoProcess : IExplainRule
 {
     public string Id => "ptrace.no_tracee";
 
-    const int PTRACE_TRACEME = 0, PTRACE_KILL = 8, PTRACE_ATTACH = 16, PTRACE_SEIZE = 0x4206, PTRACE_INTERRUPT = 0x4207;
 
     public bool AppliesTo(SyscallEvent ev) => ev.Errno == Errnos.ESRCH && ev.Syscall == "ptrace" &&
         SyscallArgs.Int(ev, 0) is not (PTRACE_TRACEME or PTRACE_ATTACH or PTRACE_SEIZE);

@@ -1,4 +1,5 @@
 using Whyfail.Events;
+using static Whyfail.Capture.Native.Libc;
 
 namespace Whyfail.Analysis.Explain.Rules;
 
@@ -10,7 +11,6 @@ public sealed class PtracePermission : IExplainRule
 {
     public string Id => "ptrace.permission";
 
-    const int PTRACE_ATTACH = 16, PTRACE_SEIZE = 0x4206;
 
     public bool AppliesTo(SyscallEvent ev) => ev.Errno == Errnos.EPERM &&
         ((ev.Syscall == "ptrace" && SyscallArgs.Int(ev, 0) is PTRACE_ATTACH or PTRACE_SEIZE) || ev.Syscall is "process_vm_readv" or "process_vm_writev");

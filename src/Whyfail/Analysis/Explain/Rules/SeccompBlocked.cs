@@ -1,7 +1,7 @@
 using System.Globalization;
 using Whyfail.Analysis.Seccomp;
 using Whyfail.Events;
-using static Whyfail.Analysis.Explain.Errnos;
+using static Whyfail.Errnos;
 
 namespace Whyfail.Analysis.Explain.Rules;
 

@@ -1,5 +1,6 @@
 using Whyfail.Capture;
 using Whyfail.Capture.Native;
+using static Whyfail.Capture.Native.Libc;
 
 namespace Whyfail.Analysis.Origin.Kernel;
 
@@ -77,8 +78,6 @@ public sealed class IndirectCallTargets
         }
         if (fsType.Length > 0) yield return fsType + "_";
     }
-
-    private const int SOL_IP = 0, SOL_TCP = 6, SOL_UDP = 17, SOL_IPV6 = 41;
 
     /// <summary>
     /// The names of the operations every file system gives a file of this type (<paramref name="mode"/>'s S_IFMT bits)
