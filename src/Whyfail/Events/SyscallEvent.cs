@@ -52,7 +52,10 @@ public sealed class SyscallEvent
     /// <summary>The value the kernel returned at syscall exit; differs from <see cref="Ret"/> when signal
     /// delivery turned a kernel-internal ERESTART* code into EINTR.</summary>
     public long KernelRet { get; init; }
-    public ulong[] Args { get; init; } = new ulong[6];
+    /// <summary>The six raw arguments. An event made without them (an io_uring completion) shares one array of zeros
+    /// (never written): the initialiser ran for every event before, whose parser then replaced the array (issue 16.3).</summary>
+    public ulong[] Args { get; init; } = NoArgs;
+    private static readonly ulong[] NoArgs = new ulong[6];
     public IReadOnlyList<CapturedArg> Captured { get; init; } = [];
     /// <summary>A string or buffer was longer than what the capture keeps.</summary>
     public bool CaptureTruncated { get; init; }
@@ -121,8 +124,9 @@ public sealed class SyscallEvent
     /// <summary>The first capture of argument <paramref name="arg"/>, or null when none was taken.</summary>
     public CapturedArg? Capture(int arg)
     {
-        foreach (var c in Captured)
-            if (c.Arg == arg && c.Kind is not (CaptureKind.Nested or CaptureKind.Entry)) return c;
+        var captured = Captured; // indexed: a foreach over the interface would allocate an enumerator per call
+        for (int i = 0; i < captured.Count; i++)
+            if (captured[i] is var c && c.Arg == arg && c.Kind is not (CaptureKind.Nested or CaptureKind.Entry)) return c;
         return null;
     }
 

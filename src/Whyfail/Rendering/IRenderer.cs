@@ -20,7 +20,9 @@ public interface IRenderer : IDisposable
 /// <summary>Counts at the end of a session (syscall × errno × comm) and what could not be reported.</summary>
 public sealed class TraceSummary
 {
-    public Dictionary<(string Syscall, string Errno, string Comm), long> Counts { get; } = [];
+    /// <summary>Calls per (syscall, errno, comm).</summary>
+    public Dictionary<(string Syscall, string Errno, string Comm), long> Counts { get { AddRepeats(); return _counts; } }
+    private readonly Dictionary<(string Syscall, string Errno, string Comm), long> _counts = [];
     public ulong Reported { get; set; }
     public ulong Lost { get; set; }
     public ulong LostEvidence { get; set; }
@@ -45,9 +47,31 @@ public sealed class TraceSummary
 
     public void Count(string syscall, string errno, string comm)
     {
+        // A repeat of the last row's call (the same strings: the capture and decoding share them) is only counted here,
+        // added to its row when the counts are read: no key hashed per event of a flood (issue 16.3).
+        if (ReferenceEquals(syscall, _last.Syscall) && ReferenceEquals(errno, _last.Errno) && ReferenceEquals(comm, _last.Comm))
+        {
+            _repeats++;
+            return;
+        }
+        AddRepeats();
         var key = (syscall, errno, comm);
-        if (Counts.Count >= MaxRows && !Counts.ContainsKey(key)) key = (syscall, errno, "(other)");
-        System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(Counts, key, out _)++;
+        var row = key;
+        if (_counts.Count >= MaxRows && !_counts.ContainsKey(key)) row = (syscall, errno, "(other)");
+        System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_counts, row, out _)++;
+        (_last, _lastRow) = (key, row);
+    }
+
+    /// <summary>The call last counted and the row it went to; repeats of it not yet added to that row.</summary>
+    private (string? Syscall, string? Errno, string? Comm) _last;
+    private (string Syscall, string Errno, string Comm) _lastRow;
+    private long _repeats;
+
+    private void AddRepeats()
+    {
+        if (_repeats == 0) return;
+        System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_counts, _lastRow, out _) += _repeats;
+        _repeats = 0;
     }
 }
 

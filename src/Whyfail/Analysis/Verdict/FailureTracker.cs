@@ -326,7 +326,7 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
     private void Judge(Tracked t, ProcessTrack p)
     {
         var ev = t.Event;
-        ev.Routine = ev.Consequence is null ? RoutinePatterns.Judge(t, p).Routine : null;
+        ev.Routine = ev.Consequence is null ? RoutinePatterns.JudgeRemembered(t, p) : null;
         if (ev.Routine is null) p.NotRoutine++; else p.Routine++;
         t.Released = true;
         p.Pending--;

@@ -50,8 +50,7 @@ public sealed class ProcessTrack(int pid)
         // consumer's CPU on a flood).
         if (Failures.Count > _trimAt)
         {
-            int cut = Failures.Count - History, i = 0;
-            Failures.RemoveAll(f => i++ < cut && f.Released);
+            TrimReleased(Failures.Count - History);
             _trimAt = Math.Max(2 * History, Failures.Count + Math.Max(History, Failures.Count / 2));
         }
         if (t.Subject.Name is { } name)
@@ -59,11 +58,37 @@ public sealed class ProcessTrack(int pid)
             CollectionsMarshal.GetValueRefOrAddDefault(FailedNames, name, out _)++;
             // A repeat of the last failure (the same subject object: the capture shares it) is already in its places.
             if (ReferenceEquals(t.Subject, _lastPlaced) && NamePlaces.ContainsKey(name)) return;
-            if (!NamePlaces.TryGetValue(name, out var places)) NamePlaces[name] = places = [];
-            if (places.Count < 64) places.Add(t.Subject.Place ?? "");
+            if (!NamePlaces.TryGetValue(name, out var places)) { NamePlaces[name] = places = []; Version++; }
+            if (places.Count < 64 && places.Add(t.Subject.Place ?? "")) Version++;
             _lastPlaced = t.Subject;
         }
     }
+
+    /// <summary>Removes the released failures among the first <paramref name="cut"/>, keeping the order (a plain loop: no
+    /// predicate delegate called per entry).</summary>
+    private void TrimReleased(int cut)
+    {
+        var list = Failures;
+        var span = CollectionsMarshal.AsSpan(list);
+        int kept = 0;
+        for (int i = 0; i < span.Length; i++)
+        {
+            var f = span[i];
+            if (i < cut && f.Released) continue;
+            if (kept != i) span[kept] = f;
+            kept++;
+        }
+        list.RemoveRange(kept, list.Count - kept);
+    }
+
+    /// <summary>
+    /// Bumped whenever what the routine patterns read of the process (<see cref="NamePlaces"/>, <see cref="FoundNames"/>)
+    /// changes: a routine answer remembered at one version holds while it stays the same.
+    /// </summary>
+    public int Version { get; private set; }
+
+    /// <summary>The last routine answer <see cref="RoutinePatterns.JudgeRemembered"/> remembered for this process.</summary>
+    internal RoutineMemo? Memo;
 
     private FailureSubject? _lastPlaced;
 
@@ -77,12 +102,14 @@ public sealed class ProcessTrack(int pid)
         FoundNames.Clear();
         ChildCulprits.Clear();
         Compacted = true;
+        Version++;
+        Memo = null;
     }
 
     public void AddSuccess(SyscallEvent ev, FailureSubject s)
     {
         if (s.Name is not { } name || s.Path is not { } path) return;
         if (!FoundNames.TryGetValue(name, out var list)) FoundNames[name] = list = [];
-        if (list.Count < 16) list.Add((path, ev.TimestampNs));
+        if (list.Count < 16) { list.Add((path, ev.TimestampNs)); Version++; }
     }
 }
