@@ -2385,8 +2385,8 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	asm volatile("" ::: "memory");
 	/*
 	 * A task no BPF program ever gave local storage has none of whyfail's either: bpf_task_storage_get() would read
-	 * this pointer first and return 0. One load instead of a helper call on every other task's system calls
-	 * (bystanders' on_sys_exit 57-62 -> 28-42 ns a run: bench/README "The kernel's cost per call, session 19").
+	 * this pointer first and return 0. One load instead of a helper call on every other task's system calls (not
+	 * shown at the load it was measured at: bench/README "The kernel's cost per call, session 19").
 	 */
 	if (!storage && !cfg.trace_all)
 		return 0;
