@@ -227,6 +227,8 @@ struct css_set {
 	struct cgroup *dfl_cgrp;
 };
 
+struct bpf_local_storage;
+
 struct task_struct {
 	pid_t pid;
 	pid_t tgid;
@@ -243,6 +245,7 @@ struct task_struct {
 	struct { unsigned long sig[1]; } blocked;
 	struct sigpending pending;
 	char comm[16];
+	struct bpf_local_storage *bpf_storage;
 };
 
 /* io_uring (issue 14: completions with res < 0). The submit tracepoints pass the request; completions

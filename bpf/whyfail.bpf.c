@@ -123,6 +123,18 @@ static __always_inline struct task_struct *untrusted_task(struct task_struct *ta
 	return task;
 }
 
+/*
+ * The current task in a global function that was handed its address (task_addr: on_sys_exit's task as a number): with
+ * the cast, an untrusted typed pointer made from it, for loads only (see untrusted_task), without a helper call; else
+ * bpf_get_current_task_btf(). cfg is read-only: the verifier walks only the branch this kernel takes.
+ */
+static __always_inline struct task_struct *current_task_of(u64 task_addr)
+{
+	if (cfg.task_btf_id)
+		return wf_rdonly_cast((void *)task_addr, cfg.task_btf_id);
+	return bpf_get_current_task_btf();
+}
+
 static __always_inline struct task_state *state_of(struct task_struct *t, bool create)
 {
 	return bpf_task_storage_get(&tasks, t, 0, create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
@@ -1368,12 +1380,8 @@ static __noinline u64 sig_direct(struct walk_state *w, struct dentry *d, struct 
  * once (sig_direct, static, with its counted loop: 3.3k instructions processed, a fifth of on_sys_exit's). w->d, w->vm:
  * where the walk is; w->steps: the steps that went on (sig_direct's k).
  */
-static long sig_cast_step(u64 k, void *unused)
+static __always_inline long sig_cast_one(struct walk_state *w)
 {
-	u32 zero = 0;
-	struct walk_state *w = bpf_map_lookup_elem(&walks, &zero);
-	if (!w)
-		return 1;
 	if (w->d == w->rootd && w->vm == w->rootvm)  /* the task's root */
 		return 1;
 	if (w->d == w->mroot) {                      /* a mount crossed: path_sig */
@@ -1389,6 +1397,19 @@ static long sig_cast_step(u64 k, void *unused)
 	w->d = parent;
 	w->steps++;
 	return 0;
+}
+
+/* Two dentries a step: each step is a call (2-3 ns on the 6.18 host without an SRSO mitigation, ~10-13 ns with its
+ * safe return: bench/README "The kernel's cost per call, session 19"); the walk's numbers are the same as one a step
+ * (WF_CTX_DEPTH is even: at most WF_CTX_DEPTH dentries either way). */
+_Static_assert(WF_CTX_DEPTH % 2 == 0, "sig_cast walks two dentries a step");
+static long sig_cast_step(u64 k, void *unused)
+{
+	u32 zero = 0;
+	struct walk_state *w = bpf_map_lookup_elem(&walks, &zero);
+	if (!w || sig_cast_one(w))
+		return 1;
+	return sig_cast_one(w);
 }
 
 __noinline u64 sig_cast(u64 d, u64 vm, u64 rootd, u64 rootvm)
@@ -1412,7 +1433,7 @@ __noinline u64 sig_cast(u64 d, u64 vm, u64 rootd, u64 rootvm)
 	w->sig = sig;
 	w->nokey = 0;
 	w->steps = 0;
-	bpf_loop(WF_CTX_DEPTH, sig_cast_step, 0, 0);
+	bpf_loop(WF_CTX_DEPTH / 2, sig_cast_step, 0, 0);
 	if (w->nokey)
 		return 0;
 	sig = mix(w->sig, w->steps);
@@ -1758,7 +1779,7 @@ static __always_inline void ctx_handlers(struct sighand_struct *sh, u64 *ign, u6
  * not read by a helper when there is one (a root's usual one group). Returns 1; 0: the full path decides (nothing
  * changed here but w's block).
  */
-__noinline int context_repeat(struct scratch_buf *sb, u32 off, u32 flags, struct task_state *st)
+__noinline int context_repeat(struct scratch_buf *sb, u32 off, u32 flags, struct task_state *st, u64 task_addr)
 {
 	u32 zero = 0;
 	struct walk_state *w = bpf_map_lookup_elem(&walks, &zero);
@@ -1768,7 +1789,7 @@ __noinline int context_repeat(struct scratch_buf *sb, u32 off, u32 flags, struct
 	if (st->ctx_tid != h->tid || st->ctx_cwd != w->fcwd || st->ctx_root != w->froot)
 		return 0;
 	const struct wf_context *k = (const struct wf_context *)st->ctx_hdr;
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *task = current_task_of(task_addr);
 	struct ctx_ptrs p = ctx_ptrs_of(task);
 	const struct cred *cred = p.cred;
 	struct fdtable *fdt = p.files ? p.files->fdt : 0;
@@ -1954,15 +1975,16 @@ static long fd_file_step(u64 i, void *ctx)
  *   are 0 for both. A 64-bit mix, not the values themselves: two different walks giving one number is a 2^-64 chance.
  * - the thread id: a key is used only under the thread id it was sent with (user space keeps base contexts per thread).
  */
-__noinline int capture_context(struct scratch_buf *sb, u32 off, u32 flags, u32 fd_args, struct task_state *st)
+__noinline int capture_context(struct scratch_buf *sb, u32 off, u32 flags_fds, struct task_state *st, u64 task_addr)
 {
+	u32 flags = flags_fds & 0xffff, fd_args = flags_fds >> 16;
 	if (!sb || cfg.context_off)
 		return off;
 	u64 o = off;
 	VERIFIER_MASK(o, 0xfff);
 	struct wf_event *h = (struct wf_event *)sb->data;
 	struct wf_context *c = (struct wf_context *)(sb->data + o);
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *task = current_task_of(task_addr);
 	struct ctx_ptrs p = ctx_ptrs_of(task);
 	const struct cred *cred = p.cred;
 	struct fs_struct *fs = p.fs;
@@ -2000,7 +2022,7 @@ __noinline int capture_context(struct scratch_buf *sb, u32 off, u32 flags, u32 f
 				w->froot = sig_direct(w, fs->root.dentry, fs->root.mnt, 0, 0);
 		}
 	}
-	if (context_repeat(sb, o, flags, st))
+	if (context_repeat(sb, o, flags, st, task_addr))
 		return o + sizeof(struct wf_ctx_ref);
 	c->n_files = 0;
 	c->uid = cred->uid.val;
@@ -2266,7 +2288,8 @@ __noinline u32 copy_pins(struct scratch_buf *sb, struct task_state *st, u32 off)
 
 /*
  * What the call gathered while it ran (evidence, origin records, site hits), after the header; returns the offset after
- * it. One call from on_sys_exit: a repeated failure usually has none of them, and then pays one call, not four.
+ * it. One call from on_sys_exit, made only when the task has some or the call ended in ERESTART* (note_pending_signal):
+ * a repeated failure usually has none, and then pays no call (four before session 16, one before session 19).
  */
 __noinline u32 copy_call_state(struct scratch_buf *sb, struct task_state *st, long ret)
 {
@@ -2314,9 +2337,16 @@ __noinline u32 capture_args(struct scratch_buf *sb, struct wf_capture_spec *spec
 	if (!sb || !spec)
 		return off;
 	struct wf_event *h = (struct wf_event *)sb->data;
-	for (u32 i = 0; i < 6; i++)
-		if (spec->kind[i] != WF_CAP_NONE && h->args[i])
+	for (u32 i = 0; i < 6; i++) {
+		u32 kind = spec->kind[i];
+		if (kind == WF_CAP_NONE || !h->args[i])
+			continue;
+		/* a string or a fixed-size object (openat's path, stat's buffer): straight to capture_one, one call less */
+		if (kind == WF_CAP_STR || kind == WF_CAP_FIXED)
+			off = capture_one(sb, off, i | kind << 8 | (u32)spec->size[i] << 16, h->args[i], 0);
+		else
 			off = capture_arg(sb, spec, off, i);
+	}
 	return off;
 }
 
@@ -2344,25 +2374,22 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 	return 0;
 }
 
-/*
- * What bpf_get_current_cgroup_id() returns (task_dfl_cgroup(current)->kn->id), as three loads instead of a helper
- * call with its RCU section (the program runs in one). Global, so verified once: since 6.4 every pointer loaded
- * from a trusted or RCU pointer (task->cgroups, ->dfl_cgrp, ->kn) costs the verifier up to four searches of the
- * whole vmlinux BTF by name (btf_nested_type_is_trusted), and on_sys_exit reached this line on three paths
- * (bench/README "Verifier cost of on_sys_exit").
- */
-__noinline u64 current_cgroup_id(void)
-{
-	return untrusted_task(bpf_get_current_task_btf())->cgroups->dfl_cgrp->kn->id;
-}
-
 SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	/* loaded before any branch: on 6.1 (no cast) the verifier looks this load up once, not once per path */
-	const struct cred *cred = untrusted_task(task)->cred;
+	struct task_struct *ut = untrusted_task(task);
+	const struct cred *cred = ut->cred;
+	const void *storage = ut->bpf_storage;
 	asm volatile("" ::: "memory");
+	/*
+	 * A task no BPF program ever gave local storage has none of whyfail's either: bpf_task_storage_get() would read
+	 * this pointer first and return 0. One load instead of a helper call on every other task's system calls (not
+	 * shown at the load it was measured at: bench/README "The kernel's cost per call, session 19").
+	 */
+	if (!storage && !cfg.trace_all)
+		return 0;
 	struct task_state *st = state_of(task, false);
 
 	if (cfg.trace_all) {
@@ -2405,7 +2432,11 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 				message_capture(snr, fd, regs->si, regs->dx, ret);
 			}
 		}
-		success = success_flags(st, snr, regs->si, regs->dx, regs->r10);
+		/* the call only when it can say something: getsockopt, or follow-ups left after a failure (the test on a
+		 * number derived from snr, not on snr: the verifier's paths after it stay one) */
+		u32 not_gso = snr ^ cfg.nr_getsockopt;
+		if (!not_gso || (st && st->followups))
+			success = success_flags(st, snr, regs->si, regs->dx, regs->r10);
 		if (!success && !cfg.report_success) {
 			reset_call_state(st);
 			return 0;
@@ -2432,6 +2463,14 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	u8 *buf = sb->data;
 	struct wf_event *h = (struct wf_event *)buf;
 
+	/* the task as a number for the global functions below, which make it a typed pointer again with the cast
+	 * (current_task_of): no bpf_get_current_task_btf() call of their own (written to the scratch and read back:
+	 * the verifier then holds a number; ts_ns is set just below) */
+	u64 task_addr = 0;
+	if (cfg.task_btf_id) {
+		*(volatile u64 *)&h->ts_ns = (u64)task;
+		task_addr = *(volatile u64 *)&h->ts_ns;
+	}
 	u32 nr = (u32)regs->orig_ax;
 	h->type = WF_REC_SYSCALL;
 	h->n_blobs = 0;
@@ -2462,14 +2501,23 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	_Static_assert(sizeof(h->comm) == 16, "comm: two words");
 	*(u64 *)&h->comm[0] = comm[0];
 	*(u64 *)&h->comm[8] = comm[1];
-	h->cgroup_id = current_cgroup_id();
+	/* what bpf_get_current_cgroup_id() returns (task_dfl_cgroup(current)->kn->id): three loads through the task
+	 * already at hand, no call (with the cast, untrusted: no BTF searches by the verifier; 6.1 has none) */
+	h->cgroup_id = ut->cgroups->dfl_cgrp->kn->id;
 
-	u32 off = copy_call_state(sb, st, ret);
+	/* what the call gathered while it ran: the call only when there is some (a repeated failure has none) */
+	u32 off = sizeof(struct wf_event);
+	/* ERESTART* (-516..-512: note_pending_signal) without a branch on ret (a test of ret's range would split the
+	 * verifier's paths below). Also 1 below -516 (kernel-internal codes such as ENOTSUPP, rare): copy_call_state
+	 * then tests the range itself. */
+	u64 restart = ((u64)(ret + 516) - 5) >> 63;
+	if (st && ((st->n_ev | st->n_orig | st->n_pin) | restart))
+		off = copy_call_state(sb, st, ret);
 	struct wf_capture_spec *spec = bpf_map_lookup_elem(&capture, &nr);
 	if (ret < 0 && !cfg.context_off) {
 		u64 o = off;
 		VERIFIER_MASK(o, 0xfff);
-		off = capture_context(sb, o, ctx_flags, spec ? spec->fd_args : 0, st);
+		off = capture_context(sb, o, ctx_flags | (spec ? spec->fd_args : 0) << 16, st, task_addr);
 	}
 	u32 blobs_at = off;
 	off = capture_args(sb, spec, off);

@@ -133,6 +133,30 @@ static __always_inline void data_block(void)
 		f->w[i * 8] += i;
 }
 
+/*
+ * floor_report_calls / floor_report_helpers: floor_report plus FLOOR_EXTRA_CALLS calls of a global (__noinline)
+ * function that does nothing / of a helper that does almost nothing (bpf_get_prandom_u32: neither inlined by the
+ * verifier nor the JIT) on every failure: what one BPF-to-BPF call or helper call costs on this host (on 6.18 with
+ * SRSO's "Safe RET" mitigation every call returns through a thunk), and so what whyfail's calls per failure cost
+ * (bench/README "The kernel's cost per call, session 19").
+ */
+#ifndef FLOOR_EXTRA_CALLS
+#define FLOOR_EXTRA_CALLS 10  /* bench/floor/kcost: BENCH_FLOOR_CALLS */
+#endif
+__noinline u64 floor_nop(u64 x)
+{
+	return x + 1;
+}
+
+static __always_inline u64 extra_calls(int fat)
+{
+	u64 v = 0;
+#pragma unroll
+	for (int i = 0; i < FLOOR_EXTRA_CALLS; i++)
+		v += fat == 3 ? floor_nop(v) : bpf_get_prandom_u32();
+	return v;
+}
+
 static __always_inline int report(struct pt_regs *regs, long ret, int fat)
 {
 	if (ret >= 0)
@@ -149,6 +173,8 @@ static __always_inline int report(struct pt_regs *regs, long ret, int fat)
 		code_block(s);
 	else if (fat == 2)
 		data_block();
+	else if (fat >= 3)
+		r->pad = (u32)extra_calls(fat);
 	u64 now = bpf_ktime_get_ns();
 	r->ts_ns = now;
 	r->tgid = task->tgid;
@@ -193,16 +219,16 @@ int BPF_PROG(floor_report, struct pt_regs *regs, long ret)
 	return report(regs, ret, 0);
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(floor_report_icache, struct pt_regs *regs, long ret)
-{
-	return report(regs, ret, 1);
-}
-
-SEC("tp_btf/sys_exit")
-int BPF_PROG(floor_report_dcache, struct pt_regs *regs, long ret)
-{
-	return report(regs, ret, 2);
-}
+/* the variants: floor_report plus what fat says (see above) */
+#define FLOOR_REPORTER(name, fat)					\
+	SEC("tp_btf/sys_exit")						\
+	int BPF_PROG(name, struct pt_regs *regs, long ret)		\
+	{								\
+		return report(regs, ret, fat);				\
+	}
+FLOOR_REPORTER(floor_report_icache, 1)
+FLOOR_REPORTER(floor_report_dcache, 2)
+FLOOR_REPORTER(floor_report_calls, 3)
+FLOOR_REPORTER(floor_report_helpers, 4)
 
 char LICENSE[] SEC("license") = "GPL";

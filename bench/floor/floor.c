@@ -24,6 +24,8 @@
  * records (~1.8 KB each for the failing openat loop): what the output's volume costs.
  * --fat icache|dcache: the reporter's program also runs ~16 KB of straight-line code / writes 256 cache lines of
  * a 16 KiB per-CPU array at every failure (floor_report_icache / _dcache in floor.bpf.c).
+ * --fat calls|helpers: the reporter's program also makes 10 calls of an empty global function / of a helper
+ * (bpf_get_prandom_u32) at every failure (floor_report_calls / _helpers): the cost of one call on this host.
  * --wake-ns NS: at most one wake-up per NS ns (default 1000000, whyfail's); 0: none, the consumer reads
  * at its poll's 100 ms timeout only.
  * --wake-default: the kernel's wake-ups (one per record written while the consumer waits) instead of
@@ -300,7 +302,7 @@ static int reporter_opt(int report, int count) { return report || count; }
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: floor [--both] [(--report|--count) FILE [--wake-default]] [--wake-ns NS] [--pad N] [--fat icache|dcache] [--pos-every N] [--work NS] OBJECT -- COMMAND [ARG...]\n");
+	fprintf(stderr, "usage: floor [--both] [(--report|--count) FILE [--wake-default]] [--wake-ns NS] [--pad N] [--fat icache|dcache|calls|helpers] [--pos-every N] [--work NS] OBJECT -- COMMAND [ARG...]\n");
 	exit(2);
 }
 
@@ -321,6 +323,8 @@ int main(int argc, char **argv)
 			i++;
 			if (!strcmp(argv[i], "icache")) fat = 1;
 			else if (!strcmp(argv[i], "dcache")) fat = 2;
+			else if (!strcmp(argv[i], "calls")) fat = 3;
+			else if (!strcmp(argv[i], "helpers")) fat = 4;
 			else usage();
 		}
 		else usage();
@@ -337,9 +341,9 @@ int main(int argc, char **argv)
 	if (!obj) { fprintf(stderr, "floor: cannot open %s: %s\n", path, strerror(errno)); return 1; }
 	struct bpf_program *enter = bpf_object__find_program_by_name(obj, "floor_enter");
 	struct bpf_program *exitp = bpf_object__find_program_by_name(obj, "floor_exit");
-	const char *rep_names[] = { "floor_report", "floor_report_icache", "floor_report_dcache" };
-	struct bpf_program *reps[3], *rep;
-	for (int k = 0; k < 3; k++) {
+	const char *rep_names[] = { "floor_report", "floor_report_icache", "floor_report_dcache", "floor_report_calls", "floor_report_helpers" };
+	struct bpf_program *reps[5], *rep;
+	for (int k = 0; k < 5; k++) {
 		reps[k] = bpf_object__find_program_by_name(obj, rep_names[k]);
 		if (!reps[k]) { fprintf(stderr, "floor: %s lacks %s\n", path, rep_names[k]); return 1; }
 		if (k != fat) bpf_program__set_autoload(reps[k], false);
