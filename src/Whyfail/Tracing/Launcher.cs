@@ -130,11 +130,11 @@ public static unsafe class Launcher
         return p;
     }
 
-    /// <summary>The small launcher executable's name (src/Whyfail.Launch).</summary>
+    /// <summary>The small launcher executable's name (launcher/whyfail-launch.c).</summary>
     public const string SmallName = "whyfail-launch";
 
     /// <summary>
-    /// The small launcher executable (the same code, without the rest of whyfail: it starts several times faster): beside
+    /// The small launcher executable (the same protocol, in C: no runtime to start before the command's): beside
     /// whyfail (out/whyfail-launch) or where the package installs it for /usr/bin/whyfail (/usr/lib/whyfail/whyfail-launch).
     /// Only a regular file that no one but root or whyfail's own owner can write, in directories no one else can change
     /// (each one up to / owned by root or that owner, and not writable by group or others unless root's and sticky: otherwise the
