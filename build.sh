@@ -24,8 +24,13 @@ config=${CONFIGURATION:-Release}
 dotnet build whyfail.slnx -c "$config" -nologo -v q "$@"
 # The product: one self-contained native binary (NativeAOT, BPF object embedded) at out/whyfail.
 dotnet publish src/Whyfail/Whyfail.csproj -c "$config" -r linux-x64 -p:PublishAot=true -nologo -v q -o out >/dev/null
-# The small launcher (the traced command's parent, started by whyfail; see src/Whyfail.Launch) beside it: out/whyfail-launch.
-dotnet publish src/Whyfail.Launch/Whyfail.Launch.csproj -c "$config" -r linux-x64 -p:PublishAot=true -nologo -v q -o out >/dev/null
+# The small launcher beside it, out/whyfail-launch: the traced command's parent, started by whyfail (launcher/whyfail-launch.c;
+# C, not .NET: it runs before the command's first instruction, README "Notes on choices"). Static (static-pie) where glibc's
+# libc.a is installed (libc6-dev), so it has no loader or relocations to do; dynamic otherwise.
+launch_link=-static-pie
+[[ "$(clang -print-file-name=libc.a)" == /* ]] || launch_link=-pie
+clang -O2 -Wall -Wextra -Werror -std=gnu11 -fPIE "$launch_link" -D_FORTIFY_SOURCE=2 -fstack-protector-strong -Wl,-z,relro,-z,now \
+  -o out/whyfail-launch launcher/whyfail-launch.c
 echo "build: out/whyfail ($(du -h out/whyfail | cut -f1))" >&2
 # The Debian package: out/whyfail_VERSION_amd64.deb (packaging/).
 version=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' src/Whyfail/Whyfail.csproj)

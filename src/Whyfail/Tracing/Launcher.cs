@@ -23,6 +23,13 @@ public static unsafe class Launcher
     /// <summary>The write end of each unreleased launcher's go pipe, by launcher pid.</summary>
     private static readonly Dictionary<int, int> GoPipes = [];
 
+    /// <summary>
+    /// A pidfd of each launcher, opened as soon as it is started (it cannot end before its go byte), until the session's
+    /// loop takes it: opened later, a launcher that had already ended (a short command under a launcher that exits at once)
+    /// could be reaped by the runtime first, and its end would only be noticed by polling.
+    /// </summary>
+    private static readonly Dictionary<int, int> EndFds = [];
+
     /// <summary>Credentials for -u USER.</summary>
     public sealed record Credentials(string User, uint Uid, uint Gid, uint[] Groups);
 
@@ -127,14 +134,22 @@ public static unsafe class Launcher
             Libc.Close(fds[0]);
         }
         lock (GoPipes) GoPipes[p.Id] = fds[1];
+        int end = Libc.PidfdOpen(p.Id); // (none where the kernel has no pidfd: the loop then notices the end by polling)
+        if (end >= 0) lock (EndFds) EndFds[p.Id] = end;
         return p;
     }
 
-    /// <summary>The small launcher executable's name (src/Whyfail.Launch).</summary>
+    /// <summary>The pidfd opened when launcher <paramref name="pid"/> started (the caller closes it), or -1.</summary>
+    public static int TakeEndFd(int pid)
+    {
+        lock (EndFds) return EndFds.Remove(pid, out int fd) ? fd : -1;
+    }
+
+    /// <summary>The small launcher executable's name (launcher/whyfail-launch.c).</summary>
     public const string SmallName = "whyfail-launch";
 
     /// <summary>
-    /// The small launcher executable (the same code, without the rest of whyfail: it starts several times faster): beside
+    /// The small launcher executable (the same protocol, in C: no runtime to start before the command's): beside
     /// whyfail (out/whyfail-launch) or where the package installs it for /usr/bin/whyfail (/usr/lib/whyfail/whyfail-launch).
     /// Only a regular file that no one but root or whyfail's own owner can write, in directories no one else can change
     /// (each one up to / owned by root or that owner, and not writable by group or others unless root's and sticky: otherwise the
@@ -189,6 +204,7 @@ public static unsafe class Launcher
             if (Released || p == null) return;
             lock (GoPipes)
                 if (GoPipes.Remove(p.Id, out int fd)) Libc.Close(fd); // end of file: the launcher exits without running the command
+            if (TakeEndFd(p.Id) is var end and >= 0) Libc.Close(end);
             if (p.HasExited) return;
             p.Kill();
             p.WaitForExit();

@@ -6,10 +6,10 @@ using Whyfail.Tracing.Inject;
 namespace Whyfail.Tracing;
 
 /// <summary>
-/// The launcher's own side (see <see cref="Launcher"/>). Also compiled alone into the small launcher executable
-/// (src/Whyfail.Launch: whyfail-launch, installed beside whyfail), which starts in a fraction of the time the whole
-/// whyfail takes (its runtime and relocations): it uses nothing but libc, <see cref="LauncherFilter"/> and
-/// <see cref="ExitCodes"/>.
+/// The launcher's own side (see <see cref="Launcher"/>), run as `whyfail __launch` when the small launcher executable is not
+/// installed beside whyfail. That executable, whyfail-launch, is this class and <see cref="LauncherFilter"/>'s launcher side
+/// ported to C (launcher/whyfail-launch.c: a static program starts in milliseconds where a .NET runtime takes ~300 ms of
+/// CPU in the lab's emulated CPU): the same protocol, messages and exit codes. A change here is made there too.
 /// </summary>
 public static unsafe class LauncherChild
 {

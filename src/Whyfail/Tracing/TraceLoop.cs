@@ -19,7 +19,7 @@ public static class TraceLoop
         // timeout; nothing of the periodic work runs after it (the end drains what is left).
         using var end = child != null ? ProcessEnd.Open(child.Id) : null;
         bool ended = false;
-        if (child != null && StartupTimes.Enabled) WatchEnd(child.Id);
+        if (end != null && StartupTimes.Enabled) WatchEnd(end);
         try
         {
             while (!stop())
@@ -46,9 +46,9 @@ public static class TraceLoop
     }
 
     /// <summary>WHYFAIL_STARTUP_TIMES: marks the command's exit when it happens (a thread blocked on its pidfd), whatever the loop is busy with.</summary>
-    private static unsafe void WatchEnd(int pid)
+    private static unsafe void WatchEnd(ProcessEnd loops)
     {
-        if (ProcessEnd.Open(pid) is not { } end) return;
+        if (loops.Duplicate() is not { } end) return;
         new Thread(() =>
         {
             using (end)
@@ -59,15 +59,28 @@ public static class TraceLoop
         }) { IsBackground = true, Name = "whyfail end watch" }.Start();
     }
 
-    /// <summary>A pidfd (Linux ≥ 5.3): readable once the process has exited, whoever reaps it; null where the kernel has none.</summary>
+    /// <summary>
+    /// A pidfd (Linux ≥ 5.3): readable once the process has exited, whoever reaps it; null where the kernel has none. For
+    /// the launcher, the one opened when it started (<see cref="Launcher.TakeEndFd"/>): opened now, it would not be had
+    /// for a launcher that ended and was reaped already.
+    /// </summary>
     private sealed class ProcessEnd : IDisposable
     {
+        private static readonly int DupFdCloexec = checked((int)Decoding.Xlat.Table("fcntl_cmds")["F_DUPFD_CLOEXEC"]);
+
         public int Fd { get; }
         private ProcessEnd(int fd) => Fd = fd;
 
         public static ProcessEnd? Open(int pid)
         {
-            int fd = Whyfail.Capture.Native.Libc.PidfdOpen(pid);
+            int fd = Launcher.TakeEndFd(pid);
+            if (fd < 0) fd = Whyfail.Capture.Native.Libc.PidfdOpen(pid);
+            return fd >= 0 ? new ProcessEnd(fd) : null;
+        }
+
+        public ProcessEnd? Duplicate()
+        {
+            int fd = Whyfail.Capture.Native.Libc.Fcntl(Fd, DupFdCloexec, 0);
             return fd >= 0 ? new ProcessEnd(fd) : null;
         }
 

@@ -44,6 +44,22 @@ public class SmallLauncherTests
         Assert.Equal(self.Stdout.Split('\n')[1..], small.Stdout.Split('\n')[1..]);
     }
 
+    /// <summary>
+    /// The launcher installed beside whyfail is the C program (launcher/whyfail-launch.c) and it is what runs the command: the
+    /// command's parent is that file, with one thread (a .NET launcher, whyfail-launch as it was or `whyfail __launch`, runs
+    /// three: the runtime's own threads beside the main one).
+    /// </summary>
+    [FactWithSmallLauncher]
+    public void The_command_runs_under_the_C_launcher_installed_beside_whyfail()
+    {
+        var run = WhyfailRunner.Run(["--", "sh", "-c", "readlink /proc/$PPID/exe; grep -E '^Threads:' /proc/$PPID/status"], TimeSpan.FromMinutes(3));
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var lines = run.Stdout.Split('\n');
+        string beside = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(Environment.GetEnvironmentVariable("WHYFAIL_BIN")!))!, "whyfail-launch");
+        Assert.Equal(beside, lines[0].Trim());
+        Assert.Matches(@"^Threads:\s+1$", lines[1].Trim());
+    }
+
     /// <summary>-u and --inject through the small launcher: the user's ids, no capabilities, whyfail's filter, injected failures.</summary>
     [FactWithSmallLauncher]
     public void User_and_inject_work_through_the_small_launcher_as_through_whyfail()

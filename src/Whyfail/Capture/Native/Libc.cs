@@ -213,7 +213,6 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "syscall", SetLastError = true)]
     internal static partial long Syscall(long nr, long a1, long a2, void* a3);
 
-#if !WHYFAIL_LAUNCH // (the small launcher executable compiles this file without the generated tables)
     /// <summary>
     /// pidfd_open(2) (Linux ≥ 5.3): a descriptor of <paramref name="pid"/> that polls readable once it has exited, whoever
     /// reaps it; -1 with errno set on failure or where the kernel has none. The number comes from the generated syscall table.
@@ -226,7 +225,6 @@ internal static unsafe partial class Libc
     /// <summary>A system call's number, from the generated syscall table (never typed by hand).</summary>
     internal static long Nr(string name) =>
         Whyfail.Decoding.SyscallTable.TryGetNumber(name, out int nr) ? nr : throw new InvalidOperationException($"{name} is not in the syscall table");
-#endif
 
     [StructLayout(LayoutKind.Sequential)]
     internal struct Passwd

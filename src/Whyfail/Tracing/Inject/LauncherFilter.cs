@@ -17,7 +17,8 @@ public sealed unsafe partial class LauncherFilter : IDisposable
 {
     /// <summary>
     /// The kernel's numbers the launcher uses, from whyfail's generated tables (Decoding/Data; see <c>FromTables</c>),
-    /// passed with the filter: the small launcher executable has no tables, and the forked child only uses them.
+    /// passed with the filter: the small launcher executable (launcher/whyfail-launch.c, which parses them the same way) has
+    /// no tables, and the forked child only uses them.
     /// </summary>
     public readonly record struct KernelNumbers(long SysSeccomp, int SetModeFilter, int GetActionAvail, int SetNoNewPrivs, int GetNoNewPrivs,
         int SetKeepCaps, int CapSysAdmin, uint CapabilityVersion3, uint RetAllow, int Eacces)
