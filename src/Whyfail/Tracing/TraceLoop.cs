@@ -66,8 +66,6 @@ public static class TraceLoop
     /// </summary>
     private sealed class ProcessEnd : IDisposable
     {
-        private static readonly int DupFdCloexec = checked((int)Decoding.Xlat.Table("fcntl_cmds")["F_DUPFD_CLOEXEC"]);
-
         public int Fd { get; }
         private ProcessEnd(int fd) => Fd = fd;
 
@@ -80,7 +78,7 @@ public static class TraceLoop
 
         public ProcessEnd? Duplicate()
         {
-            int fd = Whyfail.Capture.Native.Libc.Fcntl(Fd, DupFdCloexec, 0);
+            int fd = Whyfail.Capture.Native.Libc.Fcntl(Fd, Whyfail.Capture.Native.Libc.F_DUPFD_CLOEXEC, 0);
             return fd >= 0 ? new ProcessEnd(fd) : null;
         }
 

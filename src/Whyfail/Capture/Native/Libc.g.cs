@@ -16,8 +16,9 @@ internal static partial class Libc
     internal const int O_WRONLY = 0x01, O_RDWR = 0x02, O_ACCMODE = 0x03, O_CREAT = 0x40, O_EXCL = 0x80,
         O_TRUNC = 0x200, O_APPEND = 0x400, O_NONBLOCK = 0x800, O_DIRECTORY = 0x10000, O_NOFOLLOW = 0x20000,
         O_CLOEXEC = 0x80000, O_PATH = 0x200000, O_TMPFILE = 0x410000;
-    internal const int F_DUPFD = 0x00, F_GETFD = 0x01, F_SETFD = 0x02, F_GETFL = 0x03, F_SETFL = 0x04, F_SETLK = 0x06,
-        F_SETLKW = 0x07, F_OFD_SETLK = 0x25, F_OFD_SETLKW = 0x26, LOCK_EX = 0x02, SEEK_CUR = 0x01;
+    internal const int F_DUPFD = 0x00, F_DUPFD_CLOEXEC = 0x406, F_GETFD = 0x01, F_SETFD = 0x02, F_GETFL = 0x03,
+        F_SETFL = 0x04, F_SETLK = 0x06, F_SETLKW = 0x07, F_OFD_SETLK = 0x25, F_OFD_SETLKW = 0x26, LOCK_EX = 0x02,
+        SEEK_CUR = 0x01;
     internal const long UTIME_NOW = 0x3fffffff;
     internal const ulong RLIM_INFINITY = 0xffffffffffffffff;
     // signals and their dispositions
