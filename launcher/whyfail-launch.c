@@ -165,8 +165,25 @@ static pid_t spawn(const char *exe, char **argv, const struct inject *f, int *er
     if (!f) {
         // No code of ours runs in the child: glibc's posix_spawn (clone with CLONE_VM|CLONE_VFORK) copies no page tables;
         // execve's error comes back as its result, and a child that failed is reaped by it.
+        // SIGPIPE back to its default action in the command: whyfail's runtime ignores it, the launcher inherited that,
+        // and a command that ignores SIGPIPE gets EPIPE where it would have died quietly (`yes | head` prints "Broken pipe").
+        posix_spawnattr_t attr;
+        sigset_t dfl;
+        int rc = posix_spawnattr_init(&attr);
+        if (rc != 0) {
+            *err = rc;
+            return -1;
+        }
+        sigemptyset(&dfl);
+        sigaddset(&dfl, SIGPIPE);
+        if ((rc = posix_spawnattr_setsigdefault(&attr, &dfl)) != 0 || (rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF)) != 0) {
+            posix_spawnattr_destroy(&attr);
+            *err = rc;
+            return -1;
+        }
         pid_t child = 0;
-        int rc = posix_spawn(&child, exe, NULL, NULL, argv, environ);
+        rc = posix_spawn(&child, exe, NULL, &attr, argv, environ);
+        posix_spawnattr_destroy(&attr);
         *err = rc;
         return rc == 0 ? child : 0;
     }
@@ -177,6 +194,7 @@ static pid_t spawn(const char *exe, char **argv, const struct inject *f, int *er
     }
     pid_t pid = fork();
     if (pid == 0) {
+        signal(SIGPIPE, SIG_DFL); // as posix_spawn's SETSIGDEF above
         int e = inject_install(f);
         if (e != 0)
             e = -e;

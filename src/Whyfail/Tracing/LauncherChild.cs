@@ -55,6 +55,9 @@ public static unsafe class LauncherChild
         var argv = args.Skip(4).ToArray();
         var env = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
             .Select(e => $"{e.Key}={e.Value}").ToArray();
+        // SIGPIPE back to its default action for the command (and this launcher): the runtime ignores it, and a command
+        // that inherits the ignore gets EPIPE where it would have died quietly (`yes | head` prints "Broken pipe").
+        Libc.Signal(Libc.SIGPIPE, (nint)Libc.SIG_DFL);
         using var exec = new PreparedExec(exe, argv, env) { Inject = inject };
         int pid = exec.Spawn(out int err);
         inject?.DropCaps();

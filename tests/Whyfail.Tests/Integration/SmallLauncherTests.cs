@@ -60,6 +60,25 @@ public class SmallLauncherTests
         Assert.Matches(@"^Threads:\s+1$", lines[1].Trim());
     }
 
+    /// <summary>
+    /// The command starts with SIGPIPE at its default action under either launcher, as from a shell (whyfail's runtime
+    /// ignores it, and an inherited ignore turns `yes | head`'s quiet end into "Broken pipe"), with and without --inject
+    /// (posix_spawn, or fork and the filter).
+    /// </summary>
+    [FactWithSmallLauncher]
+    public void The_command_does_not_inherit_whyfails_ignored_SIGPIPE()
+    {
+        foreach (var small in new[] { "1", "0" })
+            foreach (var inject in new[] { Array.Empty<string>(), ["--inject=mkdir:error=EROFS"] })
+            {
+                var run = WhyfailRunner.Run([.. inject, "--", "sh", "-c", "grep '^SigIgn:' /proc/self/status"], TimeSpan.FromMinutes(3),
+                    env: new Dictionary<string, string> { ["WHYFAIL_SMALL_LAUNCHER"] = small });
+                Assert.True(run.ExitCode == 0, run.ToString());
+                var mask = Convert.ToUInt64(run.Stdout.Trim()["SigIgn:".Length..].Trim(), 16);
+                Assert.True((mask & (1UL << (13 - 1))) == 0, $"SIGPIPE ignored in the command (launcher {small}, {string.Join(' ', inject)}): {run.Stdout}");
+            }
+    }
+
     /// <summary>-u and --inject through the small launcher: the user's ids, no capabilities, whyfail's filter, injected failures.</summary>
     [FactWithSmallLauncher]
     public void User_and_inject_work_through_the_small_launcher_as_through_whyfail()
