@@ -23,8 +23,8 @@ internal static partial class Libc
     internal const ulong RLIM_INFINITY = 0xffffffffffffffff;
     // signals and their dispositions
     internal const int SIGHUP = 0x01, SIGINT = 0x02, SIGQUIT = 0x03, SIGKILL = 0x09, SIGPIPE = 0x0d, SIGTERM = 0x0f,
-        SIGCHLD = 0x11, SIGCONT = 0x12, SIGSTOP = 0x13, SIGXFSZ = 0x19;
-    internal const ulong SIG_DFL = 0x00, SIG_IGN = 0x01, SA_RESTART = 0x10000000;
+        SIGCHLD = 0x11, SIGSTOP = 0x13, SIGXFSZ = 0x19;
+    internal const ulong SIG_DFL = 0x00;
     // processes: capabilities, prctl, ptrace, wait
     internal const int CAP_SYS_ADMIN = 0x15, CAP_PERFMON = 0x26, CAP_BPF = 0x27;
     internal const int PR_SET_PDEATHSIG = 0x01, PR_SET_DUMPABLE = 0x04, PR_CAPBSET_READ = 0x17, PR_CAPBSET_DROP = 0x18,
