@@ -57,13 +57,15 @@ public static class WhyfailCli
     internal static List<string> UsageErrors(ParseResult parsed, string[] args)
     {
         var errors = parsed.Errors.Select(e => e.Message).ToList();
+        // Every token after the first -- is the command's, in order, at the end of the command's tokens; only the
+        // ones before them came from before --. Their own options (`whyfail -o F -- cc -o x`) are the command's.
         int dashdash = Array.IndexOf(args, "--");
-        var beforeCommand = dashdash < 0 ? args : args[..dashdash];
+        int afterDashDash = dashdash < 0 ? 0 : args.Length - dashdash - 1;
         var commandTokens = parsed.CommandResult.Children.OfType<ArgumentResult>()
-            .Where(a => a.Argument.Name == "command").SelectMany(a => a.Tokens).Select(t => t.Value);
-        foreach (var t in commandTokens)
+            .Where(a => a.Argument.Name == "command").SelectMany(a => a.Tokens).Select(t => t.Value).ToList();
+        foreach (var t in commandTokens.Take(Math.Max(0, commandTokens.Count - afterDashDash)))
         {
-            if (!t.StartsWith('-') || t == "-" || !beforeCommand.Contains(t)) continue;
+            if (!t.StartsWith('-') || t == "-") continue;
             errors.Add($"unknown option '{t}' (a command's own options go after --: whyfail [options] -- CMD ARGS)");
             break;
         }

@@ -232,6 +232,13 @@ public class TraceTests
         Assert.Contains("unknown option '-l'", noDashDash.Stderr);
         Assert.Contains("after --", noDashDash.Stderr);
 
+        // The command's own options after -- are its own, even when whyfail has one of the same name before -- (Run
+        // passes whyfail's own -o FILE).
+        var sameName = WhyfailRunner.Run("--", "/bin/echo", "-o", "x", "--", "-e");
+        Assert.Equal(0, sameName.ExitCode);
+        Assert.DoesNotContain("unknown option", sameName.Stderr);
+        Assert.Contains("-o x -- -e", sameName.Stdout);
+
         var missingValue = WhyfailRunner.Run("--syscall");
         Assert.Equal(2, missingValue.ExitCode);
         Assert.Contains("whyfail: ", missingValue.Stderr);
