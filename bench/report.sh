@@ -11,6 +11,7 @@ report() {
 	echo "- machine: $MACHINE; load average at start $LOAD0, at end $LOAD1"
 	echo "- 1-minute load average sampled before each configuration: $LOADR (2 CPUs: above ~1 means other work competed)"
 	echo "- BPF tracing programs of others loaded at start / end / most seen: $PROGS0 / $PROGS1 / $PROGSMAX (a sys_exit tracer slows every task's syscalls)"
+	echo "- kernel.bpf_stats_enabled at start: ${STATS_AT_START:-not recorded}$([ "${STATS_AT_START:-}" = 1 ] && echo " (set to 0 for the measurements: it adds two clock reads to every BPF program run)"); clocksource: ${CLOCKSOURCE:-not recorded}"
 	echo "- whyfail: \`$WHYFAIL\` ($WF_VERSION); $REPS repetitions, medians; untraced target ${TARGET_S}s per run; bench/run took ${ELAPSED}s"
 	echo
 	echo "ns/call: mean latency of one call in the loop (wall clock); x: ratio to the untraced median."
