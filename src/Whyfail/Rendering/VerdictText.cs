@@ -24,7 +24,7 @@ public static class VerdictText
                 sb.Append("; no failing call explains it").Append(all > 0 ? $" ({Count(all, "failure")}, {v.Routine} routine)" : " (no failed calls)");
             else
                 sb.Append(v.Culprits.Count == 1 ? " after this failure" : $" after these {v.Culprits.Count} failures")
-                  .Append(v.Routine > 0 ? $" ({v.Routine} routine ones folded)" : "").Append(':');
+                  .Append(v.Routine > 0 ? $" ({v.Routine} routine {(v.Routine == 1 ? "one" : "ones")} folded)" : "").Append(':');
         }
         else
             sb.Append(all == 0 ? "; no failed calls" : $"; {Count(all, "failed call")}, {v.Routine} of them routine");

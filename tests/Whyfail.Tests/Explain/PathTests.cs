@@ -98,7 +98,9 @@ public sealed class PathTests
         var e = One(Run(p.Event("openat", NR_OPENAT, 13, [AT_FDCWD, 0, O_RDONLY, 0], (1, $"{d.Path}/srv/data.txt"))), "path.permission_denied");
         Assert.Contains($"\"{d.Path}/srv\" has mode 0700, owner root (uid 0)", e.Text);
         Assert.Contains("nobody (uid 65534, not the owner, not in its group) has no search (x) permission", e.Text);
-        Assert.StartsWith($"chmod o+x {d.Path}/srv", e.Fix);
+        // 0700: closed to others on purpose, so the narrow grant comes first and chmod o+x is named for what it does.
+        Assert.StartsWith($"grant it to uid 65534 alone with setfacl -m u:65534:x {d.Path}/srv", e.Fix);
+        Assert.EndsWith($"chmod o+x {d.Path}/srv would open it to every user", e.Fix);
     }
 
     [Fact]
@@ -112,6 +114,20 @@ public sealed class PathTests
         var e = One(Run(p.Event("openat", NR_OPENAT, 13, [AT_FDCWD, 0, O_RDONLY, 0], (1, "secret.key"))), "path.permission_denied");
         Assert.Contains($"\"{d.Path}/secret.key\" (regular file) has mode 0600, owner root (uid 0), group root (gid 0)", e.Text);
         Assert.Contains("has no read (r) permission on it, which openat with O_RDONLY needs", e.Text);
+        Assert.StartsWith($"grant it to uid 65534 alone with setfacl -m u:65534:r {d.Path}/secret.key, or run as a member of its group root", e.Fix);
+        Assert.DoesNotContain("chmod o+r " + d.Path + "/secret.key,", e.Fix);
+    }
+
+    [Fact]
+    public void Eacces_on_a_file_others_may_partly_use_suggests_chmod_first()
+    {
+        using var d = new TempDir();
+        d.File_("notes.txt", "n", 0x1A4); // 0644 root: others may read, not write
+        using var p = Actor.Python("t(os.open, 'notes.txt', os.O_WRONLY)", cwd: d.Path);
+        Assert.Equal(13, p.Errno());
+
+        var e = One(Run(p.Event("openat", NR_OPENAT, 13, [AT_FDCWD, 0, O_WRONLY, 0], (1, "notes.txt"))), "path.permission_denied");
+        Assert.StartsWith($"chmod o+w {d.Path}/notes.txt, or run as a member of its group root", e.Fix);
     }
 
     [Fact]
