@@ -135,6 +135,35 @@ public class VerdictTests
     }
 
     [Fact]
+    public void AMessageNamingTheNameOfASearchThatNeverFoundItIsLinkedToThatSearch()
+    {
+        // As git outside a repository: ".git" looked for in the directory and every parent, none has it; a message catalog
+        // tried for the message (after the search, so "the last failure" would name it); the message names ".git" alone.
+        var dir = Directory.CreateTempSubdirectory("whyfail-search-up-");
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(dir.FullName, "a", "b"));
+            string name = $".wfproject-{Guid.NewGuid():N}";
+            string catalog = Uniq("locale") + "/search_up.mo";
+            var run = WhyfailRunner.Run("--", P("search_up"), Path.Combine(dir.FullName, "a", "b"), name, catalog);
+            Assert.True(run.ExitCode == 128, run.ToString());
+            var culprit = Assert.Single(Verdict(run).GetProperty("culprits").EnumerateArray());
+            Assert.EndsWith($"/{name}\"", culprit.GetProperty("args")[1].GetString());
+            Assert.Equal($"fatal: not a project (or any of the parent directories): {name}", culprit.GetProperty("message").GetString());
+            // the search explained as one looking upward, with where it started and ended
+            string start = Path.Combine(dir.FullName, "a", "b");
+            var failure = Assert.Single(run.Syscalls, e => e.GetProperty("ts_ns").GetUInt64() == culprit.GetProperty("ts_ns").GetUInt64());
+            Assert.Contains(failure.GetProperty("explanation").EnumerateArray(), x =>
+                x.GetProperty("rule").GetString() == "path.search" &&
+                x.GetProperty("text").GetString()!.Contains($"looked for \"{name}\" in \"{start}\" and in each directory above it up to \"/\", and none had it"));
+            var cat = Assert.Single(run.Failures("openat", "ENOENT"), e => e.GetProperty("args")[1].GetString() == $"\"{catalog}\"");
+            Assert.False(cat.TryGetProperty("consequence", out var cq) && cq.ValueKind == JsonValueKind.Object &&
+                cq.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String, $"the catalog got the message: {cat}");
+        }
+        finally { dir.Delete(true); }
+    }
+
+    [Fact]
     public void AMessageNamingOnlyTheAddressIsLinkedToTheErrorDeliveredAsData()
     {
         var run = WhyfailRunner.Run("--", P("connect_refused"), "say");

@@ -145,7 +145,7 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
         {
             var t = p.Failures[i];
             if (t.Event.TimestampNs > ts) continue;
-            int score = MessageLink.Score(t, line);
+            int score = MessageLink.Score(t, line, p);
             if (score > bestScore) { best = t; bestScore = score; }
         }
         if (best is null || bestScore < MessageLink.Threshold || bestScore <= best.LinkScore) return;

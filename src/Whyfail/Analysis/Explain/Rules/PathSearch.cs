@@ -65,10 +65,31 @@ public sealed class PathSearch : IExplainRule
         // this directory last: the search ended here
         dirs.Remove(dir);
         dirs.Add(dir);
+        if (Upward(dirs))
+        {
+            // each directory the parent of the one before: a marker looked for upward (git's .git, a project's file)
+            yield return new Explanation(Id,
+                $"pid {ev.Pid} looked for {Q(name)} in {Q(dirs[0])} and in each directory above it up to {Q(dirs[^1])}, and none had it",
+                $"run it from a directory that has {Sh(name)}, or from one below it; or create {Sh(name)} where it belongs");
+            yield break;
+        }
         yield return new Explanation(Id,
             $"pid {ev.Pid} looked for {Q(name)} in {dirs.Count} directories, one after the other, and none had it: {string.Join(", ", dirs.Select(Q))}",
             ev.Syscall is "execve" or "execveat" or "stat" or "newfstatat" or "statx" or "access" or "faccessat" or "faccessat2"
                 ? $"check the name; if {Sh(name)} is installed elsewhere, add its directory to the search path (PATH for commands), else install it"
                 : "check the name, or add the directory that has it to the search path");
+    }
+
+    /// <summary>Every directory is the parent of the one before it (at least two).</summary>
+    private static bool Upward(List<string> dirs)
+    {
+        for (int i = 0; i + 1 < dirs.Count; i++)
+        {
+            string d = dirs[i];
+            int slash = d.LastIndexOf('/');
+            string parent = slash <= 0 ? "/" : d[..slash];
+            if (d == "/" || parent != dirs[i + 1]) return false;
+        }
+        return dirs.Count >= 2;
     }
 }
