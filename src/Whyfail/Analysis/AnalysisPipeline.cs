@@ -54,6 +54,7 @@ public sealed class AnalysisPipeline(AnalysisOptions settings)
             ev.Syscall = SyscallTable.Name(ev.Nr) ?? $"syscall_{ev.Nr}";
             ev.DecodedArgs = _lastDecoded is { } last && last.Repeats(ev) ? last.Args : Decoded(ev);
         }
+        NoteSocketPeer(ev);
         if (ev.Failed) Audit?.Attach(ev);
         if (!OriginsLater) ResolveOrigin(ev);
         if (ev.Failed && !Errno.IsInternal(ev.Errno) && _explain != null)
@@ -102,6 +103,25 @@ public sealed class AnalysisPipeline(AnalysisOptions settings)
     }
 
     private LastDecoded? _lastDecoded;
+
+    /// <summary>(pid, descriptor) -> the address its last connect() named: the peer of a later SO_ERROR.</summary>
+    private readonly Dictionary<(int Pid, int Fd), byte[]> _peers = [];
+    private const int MaxPeers = 4096;
+
+    /// <summary>
+    /// Remembers the address of each connect() (reported: a failure such as a non-blocking EINPROGRESS, or a success with
+    /// --all) and hands it to the error the same socket later delivers as data (<see cref="SyscallEvent.ConnectedTo"/>).
+    /// </summary>
+    private void NoteSocketPeer(SyscallEvent ev)
+    {
+        if (ev.Syscall == "connect" && ev.Capture(1)?.Data is { Length: > 0 } sa)
+        {
+            if (_peers.Count >= MaxPeers) _peers.Clear(); // a long --system session: the recent ones matter
+            _peers[(ev.Pid, unchecked((int)ev.Args[0]))] = sa;
+        }
+        else if (ev.ErrorAsData && ev.Syscall == "getsockopt" && _peers.TryGetValue((ev.Pid, unchecked((int)ev.Args[0])), out var peer))
+            ev.ConnectedTo = peer;
+    }
 
     private IReadOnlyList<string> Decoded(SyscallEvent ev)
     {

@@ -79,6 +79,13 @@ public sealed class SyscallEvent
     /// <summary>The call succeeded but its data is an error (getsockopt SO_ERROR): <see cref="Ret"/> holds that error.</summary>
     public bool ErrorAsData { get; set; }
 
+    /// <summary>
+    /// For an error delivered as data on a socket (getsockopt SO_ERROR): the struct sockaddr the same process's last
+    /// connect() on that descriptor named, as captured (a non-blocking connect's outcome is read this way), or null when
+    /// whyfail did not see that call.
+    /// </summary>
+    public byte[]? ConnectedTo { get; set; }
+
     /// <summary>The task's state at the failure (credentials, limits, cwd/root, descriptor arguments), or null.</summary>
     public FailureContext? Context { get => _context; init => _context = value; }
     private FailureContext? _context;

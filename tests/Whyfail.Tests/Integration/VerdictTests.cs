@@ -242,6 +242,11 @@ public class VerdictTests
         Assert.True(ev.GetProperty("error_as_data").GetBoolean());
         Assert.Equal(0, ev.GetProperty("ret").GetInt64());
         Assert.Equal("[ECONNREFUSED]", ev.GetProperty("args")[3].GetString());
+        // explained from the address the connect named (the program has exited by then: the listeners are the namespace's)
+        string port = run.Stdout.Split(' ', '\n')[3];
+        Assert.Contains(ev.GetProperty("explanation").EnumerateArray(), x =>
+            x.GetProperty("rule").GetString() == "net.connection_refused" &&
+            x.GetProperty("text").GetString()!.Contains($"(connect to 127.0.0.1:{port}, which returned at once and left the outcome to SO_ERROR) was refused: nothing is listening on 127.0.0.1:{port}"));
         var culprit = Assert.Single(Verdict(run).GetProperty("culprits").EnumerateArray());
         Assert.Equal("getsockopt", culprit.GetProperty("syscall").GetString());
         // the connect that started it was routine: the program polled

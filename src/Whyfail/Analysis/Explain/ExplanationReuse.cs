@@ -39,6 +39,7 @@ public sealed class ExplanationReuse
         sb.Append(ev.Pid).Append('|').Append(ev.Nr).Append('|').Append(ev.Ret).Append('|').Append(ev.KernelRet)
           .Append('|').Append(ev.Uid).Append(',').Append(ev.Euid).Append(',').Append(ev.Gid).Append(',').Append(ev.Egid)
           .Append('|').Append(ev.ErrorAsData ? 'd' : '-').Append(ev.CaptureTruncated ? 't' : '-');
+        if (ev.ConnectedTo is { } peer) sb.Append("|p:").Append(Convert.ToHexString(peer));
         foreach (var a in ev.DecodedArgs) { sb.Append('|'); AppendMasked(sb, a); }
         foreach (var e in ev.Evidence) sb.Append("|e:").Append(e.Kind).Append(':').Append(e.Text);
         if (ev.Origin is { } o) sb.Append("|o:").Append(o.Function).Append('+').Append(o.Offset);

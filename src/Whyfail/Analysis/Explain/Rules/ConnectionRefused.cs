@@ -25,6 +25,13 @@ public sealed class ConnectionRefused : IExplainRule
             if (e != null) yield return e;
             yield break;
         }
+        // A non-blocking connect's outcome, read with getsockopt SO_ERROR: the address its connect() named.
+        if (ev.ErrorAsData && ev.ConnectedTo is { } named)
+        {
+            if (SockAddr.Decode(named) is { IsInet: true } sa && Inet(proc, sa) is { } e)
+                yield return e with { Text = $"the connection descriptor {SyscallArgs.Int(ev, 0)} started (connect to {Net.Endpoint(sa.Plain!, sa.Port)}, which returned at once and left the outcome to SO_ERROR) was refused: {e.Text}" };
+            yield break;
+        }
         // A connected UDP socket: a previous datagram drew an ICMP port unreachable.
         if (SyscallArgs.FdArgs(ev) is [var i, ..] && proc.Fd(SyscallArgs.Int(ev, i)) is { } fd && SocketInode(fd.Target) is { } ino)
         {
