@@ -80,6 +80,7 @@ public class RepeatedLineTests
         ["OriginArgs"] = () => Set(e => e.OriginArgs = [null]), // through Origin.ChainArgs
         ["OriginDropped"] = () => Event(originDropped: 3),
         ["SiteHits"] = () => Event(siteHits: [new SiteHit(1, 2)]), // through Origin
+        ["ConnectedTo"] = () => Set(e => e.ConnectedTo = [2, 0, 0, 80, 127, 0, 0, 1]), // through Explanation
     };
 
     private static SyscallEvent Set(Action<SyscallEvent> change)
