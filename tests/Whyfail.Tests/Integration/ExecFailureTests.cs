@@ -55,6 +55,33 @@ public class ExecFailureTests
     }
 
     [Fact]
+    public void TheCommandsOwnFailedExecIsTheVerdictsCulprit()
+    {
+        var dir = Directory.CreateTempSubdirectory("whyfail-noexec-");
+        try
+        {
+            // not executable: the launcher's child fails execve with EACCES, never becomes the command, and exits 126
+            var prog = Path.Combine(dir.FullName, "report-tool");
+            File.WriteAllText(prog, "#!/bin/sh\nexit 0\n");
+            File.SetUnixFileMode(prog, (UnixFileMode)Convert.ToInt32("644", 8));
+            var run = WhyfailRunner.Run("--", prog);
+            Assert.True(run.ExitCode == 126, run.ToString());
+            var exec = Assert.Single(run.Failures("execve", "EACCES"));
+            var v = run.Lines.Single(l => l.GetProperty("type").GetString() == "verdict");
+            Assert.Equal(exec.GetProperty("pid").GetInt32(), v.GetProperty("pid").GetInt32());
+            Assert.Equal("report-tool", v.GetProperty("comm").GetString());
+            Assert.Equal(126, v.GetProperty("exit_status").GetInt32());
+            var culprit = Assert.Single(v.GetProperty("culprits").EnumerateArray());
+            Assert.Equal("execve", culprit.GetProperty("syscall").GetString());
+            Assert.Equal(exec.GetProperty("ts_ns").GetUInt64(), culprit.GetProperty("ts_ns").GetUInt64());
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
+    }
+
+    [Fact]
     public void TextBusyFromTheCallersOwnDescriptor()
     {
         var dir = Directory.CreateTempSubdirectory("whyfail-txtbsy-");

@@ -343,11 +343,16 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
         {
             // whyfail's launcher forks the command and passes on its status: the command is its child.
             int root = _procs.Values.Where(c => c.Exit?.ParentPid == launcher).OrderBy(c => c.Exit!.TimestampNs).Select(c => c.Pid).FirstOrDefault(launcher);
+            // None: the command's own exec failed, in the launcher's child, which never became the command (so was never
+            // traced, and sent no exit record); the launcher passed on 126 or 127. The verdict is that child's.
+            var failedExec = root == launcher ? FailedCommandExec(launcher) : null;
+            if (failedExec is { } exec) root = exec.Event.Pid;
             var p = Proc(root);
             if (p.Exit is null && exitCode != 0)
             {
                 // No exit record (lost, or the kernel sent none): the status from waitpid.
-                p.Exit = new ProcessExit(ulong.MaxValue, root, root, 0, exitCode > 128 ? exitCode - 128 : exitCode << 8, p.Comm);
+                p.Exit = new ProcessExit(ulong.MaxValue, root, root, failedExec != null ? launcher : 0,
+                    exitCode > 128 ? exitCode - 128 : exitCode << 8, failedExec?.Subject.Name ?? p.Comm);
                 ChooseCulprits(p);
             }
             Tick(force: true);
@@ -355,6 +360,20 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
         }
         else
             Tick(force: true);
+    }
+
+    /// <summary>The latest failed execve/execveat of a process other than the launcher that sent no exit record, if any.</summary>
+    private Tracked? FailedCommandExec(int launcher)
+    {
+        Tracked? latest = null;
+        foreach (var c in _procs.Values)
+        {
+            if (c.Pid == launcher || c.Exit is not null) continue;
+            foreach (var t in c.Failures)
+                if (t.Event.Syscall is "execve" or "execveat" && (latest is null || t.Event.TimestampNs > latest.Event.TimestampNs))
+                    latest = t;
+        }
+        return latest;
     }
 
     private VerdictReport Report(ProcessTrack p)
