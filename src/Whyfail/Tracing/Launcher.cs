@@ -33,19 +33,47 @@ public static unsafe class Launcher
     /// <summary>Credentials for -u USER.</summary>
     public sealed record Credentials(string User, uint Uid, uint Gid, uint[] Groups);
 
-    /// <summary>Finds an executable like execvp would; null when not found.</summary>
-    public static string? Resolve(string command)
+    /// <summary>
+    /// Finds an executable like execvp would; null when not found. With -u (<paramref name="user"/>), as execvp running
+    /// as that user: it goes on past a candidate whose exec fails with EACCES, so a candidate the user can neither reach
+    /// nor run (root's /root/.pyenv/shims/python3 for nobody) is passed over for a later one (/usr/bin/python3); when
+    /// every candidate is so, the first, whose exec then fails and is explained.
+    /// </summary>
+    public static string? Resolve(string command, Credentials? user = null)
     {
         if (command.Contains('/'))
             return File.Exists(command) ? Path.GetFullPath(command) : null;
         var path = Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/bin:/usr/bin:/bin";
+        string? first = null;
         foreach (var dir in path.Split(':', StringSplitOptions.RemoveEmptyEntries))
         {
             var candidate = Path.Combine(dir, command);
-            if (File.Exists(candidate) && (File.GetUnixFileMode(candidate) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0)
-                return candidate;
+            if (!File.Exists(candidate) || (File.GetUnixFileMode(candidate) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) == 0)
+                continue;
+            if (user is null || user.Uid == 0 || MayExecute(candidate, user)) return candidate;
+            first ??= candidate;
         }
-        return null;
+        return first;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="user"/> may search every directory on the way to <paramref name="path"/> and execute it,
+    /// by the mode bits of the class the user falls in (owner, group or supplementary group, others). ACLs are not read,
+    /// and a component that cannot be looked at counts as allowed: exec decides then.
+    /// </summary>
+    internal static bool MayExecute(string path, Credentials user)
+    {
+        var full = Path.GetFullPath(path);
+        for (int i = full.IndexOf('/', 1); i > 0; i = full.IndexOf('/', i + 1))
+            if (!Allows(full[..i], user)) return false;
+        return Allows(full, user);
+    }
+
+    private static bool Allows(string path, Credentials user)
+    {
+        if (Libc.Statx(Libc.AT_FDCWD, path, 0, Libc.STATX_BASIC_STATS, out var st) != 0) return true;
+        int shift = st.Uid == user.Uid ? 6 : st.Gid == user.Gid || user.Groups.Contains(st.Gid) ? 3 : 0;
+        return ((st.Mode >> shift) & 1) != 0;
     }
 
     /// <summary>"command not found: X (looked in /usr/local/bin, /usr/bin, /bin: …)", naming what was tried and why each failed.</summary>

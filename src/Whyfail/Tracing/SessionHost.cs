@@ -43,9 +43,9 @@ public sealed class SessionHost : IDisposable
         Launcher.Credentials? creds = null;
         if (command.Count > 0)
         {
-            executable = Launcher.Resolve(command[0])
-                ?? throw new WhyfailException(Launcher.NotFound(command[0]), ExitCodes.CommandNotFound);
             if (user != null) creds = Launcher.LookupUser(user);
+            executable = Launcher.Resolve(command[0], creds)
+                ?? throw new WhyfailException(Launcher.NotFound(command[0]), ExitCodes.CommandNotFound);
         }
         foreach (var pid in pids)
             if (!Directory.Exists($"/proc/{pid}"))

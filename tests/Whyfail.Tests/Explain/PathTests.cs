@@ -119,15 +119,21 @@ public sealed class PathTests
     }
 
     [Fact]
-    public void Eacces_on_a_file_others_may_partly_use_suggests_chmod_first()
+    public void Eacces_on_a_file_others_may_partly_use_suggests_chmod_first_but_never_world_write()
     {
         using var d = new TempDir();
         d.File_("notes.txt", "n", 0x1A4); // 0644 root: others may read, not write
-        using var p = Actor.Python("t(os.open, 'notes.txt', os.O_WRONLY)", cwd: d.Path);
-        Assert.Equal(13, p.Errno());
+        using var w = Actor.Python("t(os.open, 'notes.txt', os.O_WRONLY)", cwd: d.Path);
+        Assert.Equal(13, w.Errno());
+        var write = One(Run(w.Event("openat", NR_OPENAT, 13, [AT_FDCWD, 0, O_WRONLY, 0], (1, "notes.txt"))), "path.permission_denied");
+        Assert.StartsWith($"grant it to uid 65534 alone with setfacl -m u:65534:w {d.Path}/notes.txt, or run as a member of its group root", write.Fix);
+        Assert.EndsWith($"chmod o+w {d.Path}/notes.txt would let every user change it", write.Fix);
 
-        var e = One(Run(p.Event("openat", NR_OPENAT, 13, [AT_FDCWD, 0, O_WRONLY, 0], (1, "notes.txt"))), "path.permission_denied");
-        Assert.StartsWith($"chmod o+w {d.Path}/notes.txt, or run as a member of its group root", e.Fix);
+        d.Dir("shelf", 0x1C9);              // 0711: others may pass through, not read it
+        using var r = Actor.Python($"t(os.open, '{d.Path}/shelf', os.O_RDONLY)");
+        Assert.Equal(13, r.Errno());
+        var read = One(Run(r.Event("openat", NR_OPENAT, 13, [AT_FDCWD, 0, O_RDONLY, 0], (1, $"{d.Path}/shelf"))), "path.permission_denied");
+        Assert.StartsWith($"chmod o+r {d.Path}/shelf, or run as a member of its group root", read.Fix);
     }
 
     [Fact]

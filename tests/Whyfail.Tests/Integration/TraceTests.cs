@@ -153,6 +153,39 @@ public class TraceTests
     }
 
     [Fact]
+    public void WithMinusUACommandIsFoundInThePathAsThatUserWouldFindIt()
+    {
+        // PATH's first directory holds the command but is root's alone (0700): execvp as nobody goes on past its EACCES
+        // to the next one, and so does whyfail's search (root's own PATH had /root/.pyenv/shims/python3 first).
+        var root = Directory.CreateTempSubdirectory("whyfail-upath-");
+        try
+        {
+            File.SetUnixFileMode(root.FullName, (UnixFileMode)Convert.ToInt32("755", 8));
+            string closed = Path.Combine(root.FullName, "closed"), open = Path.Combine(root.FullName, "open");
+            string name = $"wf-which-{Guid.NewGuid():N}"[..20];
+            foreach (var (dir, mode, says) in new[] { (closed, "700", "closed"), (open, "755", "open") })
+            {
+                Directory.CreateDirectory(dir);
+                File.SetUnixFileMode(dir, (UnixFileMode)Convert.ToInt32(mode, 8));
+                File.WriteAllText(Path.Combine(dir, name), $"#!/bin/sh\necho {says}\n");
+                File.SetUnixFileMode(Path.Combine(dir, name), (UnixFileMode)Convert.ToInt32("755", 8));
+            }
+            var env = new Dictionary<string, string> { ["PATH"] = $"{closed}:{open}:/usr/bin:/bin" };
+            var asNobody = WhyfailRunner.Run(["-u", "nobody", "--", name], TimeSpan.FromMinutes(3), env: env);
+            Assert.True(asNobody.ExitCode == 0, asNobody.ToString());
+            Assert.Equal("open", asNobody.Stdout.Trim());
+            // root reaches the first one
+            var asRoot = WhyfailRunner.Run(["--", name], TimeSpan.FromMinutes(3), env: env);
+            Assert.True(asRoot.ExitCode == 0, asRoot.ToString());
+            Assert.Equal("closed", asRoot.Stdout.Trim());
+        }
+        finally
+        {
+            root.Delete(true);
+        }
+    }
+
+    [Fact]
     public void ErestartsysIsHiddenByDefaultAndShownWithShowInternal()
     {
         var hidden = WhyfailRunner.Run("--", P("restart_read"), "restart");

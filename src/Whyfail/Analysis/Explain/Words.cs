@@ -100,11 +100,14 @@ public static class Words
         {
             PermClass.Owner => $"chmod u+{bits} {p}",
             PermClass.Group => $"chmod g+{bits} {p}",
-            // Closed to everyone but its owner and group (/etc/shadow 0640, a key 0600, a private directory 0700): that is
-            // deliberate, so the narrow grants come first and widening it is named for what it does.
-            PermClass.Other when (c.Mode & 7) == 0 =>
+            // Closed to everyone but its owner and group (/etc/shadow 0640, a key 0600, a private directory 0700), or write
+            // wanted (chmod o+w /var/lib would let every user create and delete files there): the narrow grants come first,
+            // and widening it is named for what it does.
+            PermClass.Other when (c.Mode & 7) == 0 || (missing & Access.Write) != 0 =>
                 (c.HasAcl ? "" : $"grant it to uid {creds.Fsuid} alone with setfacl -m u:{creds.Fsuid}:{bits} {p}, or ") +
-                $"run as a member of its group {proc.DescribeGroup(c.Gid)}; chmod o+{bits} {p} would open it to every user",
+                $"run as a member of its group {proc.DescribeGroup(c.Gid)}; chmod o+{bits} {p} would " +
+                ((missing & Access.Write) == 0 ? "open it to every user"
+                    : c.Kind == FileKind.Directory ? "let every user create and delete files in it" : "let every user change it"),
             PermClass.Other => $"chmod o+{bits} {p}, or run as a member of its group {proc.DescribeGroup(c.Gid)}" +
                                (c.HasAcl ? "" : $", or grant it with setfacl -m u:{creds.Fsuid}:{bits} {p}"),
             _ when chk.AclMask is { } m && chk.AclEntry is { } e && (e.Perm & ~m & missing) != 0 => $"widen the ACL mask: setfacl -m m::{Rwx(m | missing)} {p}",
