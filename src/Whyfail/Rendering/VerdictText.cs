@@ -38,6 +38,9 @@ public static class VerdictText
         if (q?.Message != null) return Said(c);
         string end = q is { Signal: not 0 } ? $"it was killed by {Signals.Name(q.Signal) ?? q.Signal.ToString(CultureInfo.InvariantCulture)}"
             : $"it exited with status {q?.Exit ?? v.ExitStatus ?? 0}";
+        // The command's own exec failed: the process never became the program (its name is still its parent's).
+        if (c.Syscall is "execve" or "execveat" && c.Pid == v.Pid && c.Comm != v.Comm)
+            return $"pid {c.Pid} never became {TextSafety.Sanitize(v.Comm)}: its exec failed; then {end}";
         return $"the last failure pid {c.Pid} ({TextSafety.Sanitize(c.Comm)}) did not recover from; then {end}";
     }
 
