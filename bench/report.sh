@@ -17,6 +17,8 @@ report() {
 	echo "ns/call: mean latency of one call in the loop (wall clock); x: ratio to the untraced median."
 	echo "cpu ns/call, cpu x: the same with the calling thread's own CPU time (in-kernel tracing is charged to it;"
 	echo "waiting for a CPU on a loaded machine, or stopped by ptrace, is not) — the steadier figure when the machine is busy."
+	echo "paired cpu x: the median, over the repetitions, of cpu ns/call against that repetition's own untraced run"
+	echo "(the untraced run comes first in each): the figure to read when the machine's speed drifts between runs."
 	echo "events: the loop's calls found in the tracer's output / calls it should have reported (sum over repetitions);"
 	echo "lost: drops the tracer itself counted; acct: exact when found + lost = expected; tracer µs/event: the"
 	echo "tracer's own CPU time (user + system; the benchmark's and the tracer's start-up and exit, its CPU time on the"
@@ -33,8 +35,8 @@ report() {
 		echo
 		echo "### $mode, $th thread(s) (load $lr)"
 		echo
-		echo "| tracer | iters/thread | ns/call | x | cpu ns/call | cpu x | failures/s | events found/expected | lost | acct | tracer µs/event | wall s | RSS MB |"
-		echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"
+		echo "| tracer | iters/thread | ns/call | x | cpu ns/call | cpu x | paired cpu x | failures/s | events found/expected | lost | acct | tracer µs/event | wall s | RSS MB |"
+		echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"
 		for tr in none $TRACERS; do
 			awk -F'\t' -v m="$mode" -v t="$th" -v tr="$tr" '$1=="main" && $2==tr && $3==m && $4==t' "$RES" >"$WORK/sel"
 			[ -s "$WORK/sel" ] || continue
@@ -48,7 +50,11 @@ report() {
 			# the tracer's start-up and exit CPU (its run on the one-call marker program) is not per event
 			scpu=$(awk -F'\t' -v tr="$tr" '$2==tr {print $9}' "$WORK/startup.tsv" 2>/dev/null | median)
 			[ "$scpu" = nan ] && scpu=0
-			awk -F'\t' -v tr="$tr" -v scpu="$scpu" -v ns="$ns" -v base="$base" -v cns="$cns" -v cbase="$cbase" -v fps="$fps" -v tw="$twall" -v it="$it" -v rss="$rss" -v bad="$bad" -v mode="$mode" '
+			# each repetition's own untraced run (the reps are interleaved: the untraced run comes first in each):
+			# the median of the per-repetition ratios, which a slow or fast untraced median does not move
+			pcx=$(awk -F'\t' -v m="$mode" -v t="$th" -v tr="$tr" '$1=="main" && $3==m && $4==t && $18!="nan" {
+				if ($2=="none") b[$5]=$18; else if ($2==tr) v[$5]=$18 } END { for (r in v) if (b[r] > 0) print v[r]/b[r] }' "$RES" | median)
+			awk -F'\t' -v tr="$tr" -v scpu="$scpu" -v ns="$ns" -v base="$base" -v cns="$cns" -v cbase="$cbase" -v pcx="$pcx" -v fps="$fps" -v tw="$twall" -v it="$it" -v rss="$rss" -v bad="$bad" -v mode="$mode" '
 				{ if ($12 != "-") { c += $12; e += $13; l += $14; has = 1 } cpu += $19 - scpu / 1000 }
 				END {
 					x = (base > 0 && ns != "nan") ? sprintf("%.2f", ns/base) : "-"
@@ -61,8 +67,8 @@ report() {
 						pe = (c > 0 && cpu > 0) ? sprintf("%.2f", cpu * 1e6 / c) : "n/a"
 					}
 					name = tr; if (bad > 0) name = name " (" bad " failed runs)"
-					printf "| %s | %d | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, it, ns, x,
-						(cns == "nan" ? "-" : sprintf("%.0f", cns)), cx,
+					printf "| %s | %d | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, it, ns, x,
+						(cns == "nan" ? "-" : sprintf("%.0f", cns)), cx, (tr == "none" || pcx == "nan" ? "-" : sprintf("%.2f", pcx)),
 						(mode == "getppid" ? "-" : sprintf("%.0f", fps)), ev, lo, ac, pe,
 						(tr == "none" ? "-" : tw), (tr == "none" ? "-" : sprintf("%.0f", rss/1024))
 				}' "$WORK/sel"
