@@ -344,8 +344,9 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
             // whyfail's launcher forks the command and passes on its status: the command is its child.
             int root = _procs.Values.Where(c => c.Exit?.ParentPid == launcher).OrderBy(c => c.Exit!.TimestampNs).Select(c => c.Pid).FirstOrDefault(launcher);
             // None: the command's own exec failed, in the launcher's child, which never became the command (so was never
-            // traced, and sent no exit record); the launcher passed on 126 or 127. The verdict is that child's.
-            var failedExec = root == launcher ? FailedCommandExec(launcher) : null;
+            // traced, and sent no exit record); the launcher passed on 126 or 127. The verdict is that child's. (Any
+            // other status: the command ran, and its exit record was lost; its failures are not guessed at.)
+            var failedExec = root == launcher && exitCode is 126 or 127 ? FailedCommandExec(launcher) : null;
             if (failedExec is { } exec) root = exec.Event.Pid;
             var p = Proc(root);
             if (p.Exit is null && exitCode != 0)

@@ -29,7 +29,7 @@ public sealed class ConnectionRefused : IExplainRule
         if (ev.ErrorAsData && ev.ConnectedTo is { } named)
         {
             if (SockAddr.Decode(named) is { IsInet: true } sa && Inet(proc, sa) is { } e)
-                yield return e with { Text = $"the connection descriptor {SyscallArgs.Int(ev, 0)} started (connect to {Net.Endpoint(sa.Plain!, sa.Port)}, which returned at once and left the outcome to SO_ERROR) was refused: {e.Text}" };
+                yield return e with { Text = $"the connection that descriptor {SyscallArgs.Int(ev, 0)} started (connect to {Net.Endpoint(sa.Plain!, sa.Port)}, which returned at once and left the outcome to SO_ERROR) was refused: {e.Text}" };
             yield break;
         }
         // A connected UDP socket: a previous datagram drew an ICMP port unreachable.
