@@ -78,7 +78,7 @@ public static unsafe class LauncherChild
             {
                 ctx.Cancel = true;
                 if (ctx.Signal == PosixSignal.SIGINT && terminalInterrupt) return;
-                Libc.Kill(pid, ctx.Signal switch { PosixSignal.SIGINT => Libc.SIGINT, PosixSignal.SIGHUP => 1, PosixSignal.SIGQUIT => 3, _ => Libc.SIGTERM });
+                Libc.Kill(pid, ctx.Signal switch { PosixSignal.SIGINT => Libc.SIGINT, PosixSignal.SIGHUP => Libc.SIGHUP, PosixSignal.SIGQUIT => Libc.SIGQUIT, _ => Libc.SIGTERM });
             })).ToList();
         int status = 0;
         while (Libc.WaitPid(pid, &status, 0) < 0 && Marshal.GetLastPInvokeError() == Errnos.EINTR) { }
