@@ -21,8 +21,6 @@ struct task_state {
 	struct wf_pin_rec pin[WF_MAX_PIN]; /* ring: hit k lives at k % WF_MAX_PIN */
 	u32 followups;         /* successes still to report after the latest failure (WF_FOLLOWUPS) */
 	u32 msg_budget;        /* writes to standard output still to report after the latest failure */
-	u32 entered;           /* seccomp filter mode only: syscall nr + 1 seen at sys_enter, 0 after sys_exit */
-	u32 enter_seen;        /* a sys_enter was seen since tracking started (a call in flight then has none) */
 	/*
 	 * "Same context as before" (WF_EVF_CONTEXT_SAME): the key of the task's last base context that is in the ring
 	 * buffer. Set only after bpf_ringbuf_output succeeded, so user space has every context a later wf_ctx_ref names.
@@ -37,6 +35,7 @@ struct task_state {
 	u32 next_off;
 	u64 next_cwd;
 	u64 next_root;
+	u64 seccomp_sent;      /* the newest seccomp filter whose program this task sent (WF_REC_SECCOMP); 0: none */
 };
 
 /* The traced tasks: whyfail.bpf.c owns the map; probe.bpf.c's copy is replaced by it (bpf_map__reuse_fd) before

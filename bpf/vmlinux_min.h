@@ -195,9 +195,33 @@ struct signal_struct {
 	struct sigpending shared_pending;
 };
 
+/* A filter's classic BPF program as the task installed it (bpf_prog.orig_prog: kept when CONFIG_CHECKPOINT_RESTORE is,
+ * which is what PTRACE_SECCOMP_GET_FILTER reads too). */
+struct sock_filter {
+	u16 code;
+	u8 jt;
+	u8 jf;
+	u32 k;
+};
+
+struct sock_fprog_kern {
+	u16 len;
+	struct sock_filter *filter;
+};
+
+struct bpf_prog {
+	struct sock_fprog_kern *orig_prog;
+};
+
+struct seccomp_filter {
+	struct seccomp_filter *prev;
+	struct bpf_prog *prog;
+};
+
 struct seccomp {
 	int mode;
 	struct { int counter; } filter_count;
+	struct seccomp_filter *filter;
 };
 
 struct sigaction {

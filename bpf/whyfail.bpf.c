@@ -2351,26 +2351,116 @@ __noinline u32 capture_args(struct scratch_buf *sb, struct wf_capture_spec *spec
 }
 
 /*
- * Seccomp filter mode only: the kernel runs seccomp (and ptrace's entry stop) before the sys_enter
- * tracepoint, so a call a filter refuses reaches sys_exit without passing here. Every other task
- * returns after one field read, before any map lookup. Before that, the few calls whose arguments
- * the kernel writes back (cfg.entry_mask, a bit test for every other call) get their entry copy.
+ * The seccomp filters of a failing task in filter mode that it has not sent yet (task_state.seccomp_sent), newest
+ * first along prev, each as WF_REC_SECCOMP records built in the scratch buffer (before the failure's own record is
+ * assembled there) and sent before it: user space runs them on the failed call (bpf/whyfail.h). Until session 21 a
+ * sys_enter program on every call of every task told "refused before it ran" by its absence; this costs nothing until
+ * a task under filters fails, and then once per filter.
  */
-SEC("tp_btf/sys_enter")
-int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
+struct seccomp_walk {
+	u64 filter;            /* the filter being sent; 0: done */
+	u64 stop;              /* the newest filter sent before: the walk ends there */
+	u64 insns;             /* its instructions (kernel address) */
+	u32 len;               /* its length; 0: no program kept */
+	u32 next;              /* its next instruction to send */
+	u32 started;           /* filter's program looked up */
+	u32 lost;              /* a record could not be sent */
+	u32 tgid;
+	u32 tid;
+};
+
+static long seccomp_step(u64 k, void *ctx)
 {
-	u64 enr = (u32)id, word = enr >> 6;
-	VERIFIER_MASK(word, 7); /* WF_MAX_SYSCALLS / 64 - 1 */
-	if (enr < WF_MAX_SYSCALLS && (cfg.entry_mask[word] >> (enr & 63)) & 1)
-		entry_copy(enr, regs->di, regs->si, regs->dx, regs->r8); /* in/out arguments: bpf/copy_nested.h */
-	struct task_struct *task = bpf_get_current_task_btf();
-	if (task->seccomp.mode != 2)
-		return 0;
-	struct task_state *st = state_of(task, false);
+	struct seccomp_walk *w = ctx;
+	if (!w->filter || w->filter == w->stop)
+		return 1;
+	struct seccomp_filter *f = (struct seccomp_filter *)w->filter;
+	if (!w->started) {
+		struct sock_fprog_kern *fp = BPF_CORE_READ(f, prog, orig_prog);
+		w->len = fp ? BPF_CORE_READ(fp, len) : 0;
+		w->insns = fp ? (u64)BPF_CORE_READ(fp, filter) : 0;
+		w->next = 0;
+		w->started = 1;
+	}
+	struct scratch_buf *sb = this_scratch();
+	if (!sb)
+		return 1;
+	struct wf_seccomp_rec *r = (struct wf_seccomp_rec *)sb->data;
+	u32 n = w->len > w->next ? w->len - w->next : 0;
+	if (n > WF_SECCOMP_CHUNK)
+		n = WF_SECCOMP_CHUNK;
+	r->type = WF_REC_SECCOMP;
+	r->filter = w->filter;
+	r->prev = (u64)BPF_CORE_READ(f, prev);
+	r->tgid = w->tgid;
+	r->tid = w->tid;
+	r->len = w->len;
+	r->first = w->next;
+	r->flags = (!w->insns ? WF_SECCOMP_NO_PROGRAM : 0) | (k == 0 ? WF_SECCOMP_NEWEST : 0);
+	u64 bytes = (u64)n * 8;
+	VERIFIER_MASK(bytes, 0x3fff);
+	if (bytes > sizeof(r->insns))
+		bytes = sizeof(r->insns);
+	if (bytes && bpf_probe_read_kernel(r->insns, bytes, (void *)(w->insns + (u64)w->next * 8))) {
+		r->flags |= WF_SECCOMP_UNREADABLE;
+		bytes = 0;
+		n = w->len - w->next; /* the rest of this program is as unreadable */
+	}
+	r->n = bytes / 8;
+	u64 size = __builtin_offsetof(struct wf_seccomp_rec, insns) + bytes;
+	VERIFIER_MASK(size, 0x3fff);
+	r->size = size;
+	if (size > sizeof(sb->data) || bpf_ringbuf_output(&events, r, size, BPF_RB_NO_WAKEUP)) {
+		stat_inc(WF_STAT_LOST_EVENTS);
+		w->lost = 1;
+		return 1;
+	}
+	w->next += n;
+	if (w->next >= w->len) {
+		w->filter = r->prev;
+		w->started = 0;
+	}
+	return 0;
+}
+
+__noinline int seccomp_snapshot(struct task_state *st, u32 tgid, u32 tid)
+{
 	if (!st)
 		return 0;
-	st->entered = (u32)id + 1;
-	st->enter_seen = 1;
+	struct task_struct *task = bpf_get_current_task_btf();
+	u64 head = (u64)BPF_CORE_READ(task, seccomp.filter);
+	if (!head || head == st->seccomp_sent)
+		return 0;
+	struct seccomp_walk w = { .filter = head, .stop = st->seccomp_sent, .tgid = tgid, .tid = tid };
+	bpf_loop(WF_SECCOMP_STEPS, seccomp_step, &w, 0);
+	/* every record out and the walk at its end: later failures name filters user space has */
+	if (!w.lost && (!w.filter || w.filter == w.stop))
+		st->seccomp_sent = head;
+	return 0;
+}
+
+/*
+ * The few calls whose arguments the kernel writes back (their capture spec's entry_size) get an entry copy: a
+ * syscalls:sys_enter_NAME tracepoint of their own (attached by user space for those calls only), so that no other call
+ * pays for an entry program. The perf tracepoint's record: a pointer, the syscall number, the call's arguments. The
+ * kernel refuses (EACCES) to attach a program whose loads from the record reach beyond the call's own arguments
+ * (capget has two), so the arguments are read with a helper: the record is the kernel's six-argument stack copy.
+ */
+struct wf_sys_enter_tp {
+	u64 regs;
+	int nr;
+	int pad;
+	u64 args[6];
+};
+
+SEC("tracepoint")
+int on_sys_enter_call(struct wf_sys_enter_tp *ctx)
+{
+	u32 nr = ctx->nr;
+	u64 a[6] = {};
+	if (nr >= WF_MAX_SYSCALLS || bpf_probe_read_kernel(a, sizeof(a), (void *)ctx + __builtin_offsetof(struct wf_sys_enter_tp, args)))
+		return 0;
+	entry_copy(nr, a[0], a[1], a[2], a[4]); /* in/out arguments: bpf/copy_nested.h */
 	return 0;
 }
 
@@ -2400,16 +2490,6 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		if (!st || !(st->flags & WF_EXEC_CHILD) || ret >= 0 ||
 		    (regs->orig_ax != WF_NR_EXECVE && regs->orig_ax != WF_NR_EXECVEAT))
 			return 0;
-	}
-	/* seccomp filter mode: did this call pass sys_enter (see on_sys_enter)? */
-	u32 ctx_flags = 0;
-	if (st && task->seccomp.mode == 2) {
-		if (st->enter_seen) {
-			ctx_flags |= WF_CTXF_ENTRY_TRACKED;
-			if (st->entered != (u32)regs->orig_ax + 1)
-				ctx_flags |= WF_CTXF_NOT_ENTERED;
-		}
-		st->entered = 0;
 	}
 	/*
 	 * orig_ax is -1 at the exit of rt_sigreturn (it restores the interrupted call's registers,
@@ -2453,6 +2533,9 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		if (st) {
 			st->followups = WF_FOLLOWUPS;
 			st->msg_budget = WF_MESSAGE_BUDGET;
+			/* seccomp filter mode: the filters' programs, before the failure that names them */
+			if (task->seccomp.mode == 2)
+				seccomp_snapshot(st, task->tgid, task->pid);
 		}
 	}
 
@@ -2517,7 +2600,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	if (ret < 0 && !cfg.context_off) {
 		u64 o = off;
 		VERIFIER_MASK(o, 0xfff);
-		off = capture_context(sb, o, ctx_flags | (spec ? spec->fd_args : 0) << 16, st, task_addr);
+		off = capture_context(sb, o, (spec ? spec->fd_args : 0) << 16, st, task_addr);
 	}
 	u32 blobs_at = off;
 	off = capture_args(sb, spec, off);
@@ -2542,9 +2625,9 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 
 /* ---- io_uring completions with an error (issue 14: errors delivered as data) ------------------ */
 
-__noinline int wf_btf_anchor_uring(struct wf_uring_rec *u)
+__noinline int wf_btf_anchor_uring(struct wf_uring_rec *u, struct wf_seccomp_rec *sc)
 {
-	return u != 0;
+	return u && sc;
 }
 
 /* A request a traced task submitted, until it completes (the completion may run in an io worker). */

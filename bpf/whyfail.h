@@ -68,7 +68,7 @@ struct wf_capture_spec {
 	unsigned short size[6];
 	unsigned char  fd_args;         /* bit i: argument i is a descriptor (its file goes into the context) */
 	unsigned char  nested_arg;      /* the argument whose copied structure holds the nested pointers (>= 6: none) */
-	unsigned char  entry_arg;       /* the argument copied at entry too (entry_size bytes; wf_config.entry_mask) */
+	unsigned char  entry_arg;       /* the argument copied at entry too (entry_size bytes, by on_sys_enter_call) */
 	unsigned char  entry_size;      /* at most WF_ENTRY_MAX; 0: none */
 	unsigned char  pad[4];
 	/*
@@ -182,6 +182,38 @@ struct wf_uring_rec {
 	char           comm[16];        /* the submitter's */
 };                                      /* 56 bytes */
 
+/*
+ * The classic BPF programs of the seccomp filters a traced thread holds (filter mode), sent before its first failure
+ * under them, so that user space can run the filters on the failed call (SECCOMP_RET_ERRNO with the call's errno: it
+ * never ran) also after the task has exited. A thread's filters change only by growing (a new filter's prev is the
+ * old newest; TSYNC gives a thread a chain its own is part of): at a failure, when the thread's newest filter is not
+ * the one it sent last (task_state.seccomp_sent), it sends the new ones, newest first along prev, the first record
+ * flagged WF_SECCOMP_NEWEST; user space keeps each thread's newest filter from them, and a thread that sent nothing
+ * new fails under the filters it sent last. A filter longer than WF_SECCOMP_CHUNK instructions takes several records
+ * (first: the index of the record's first instruction). The address names a filter while some task holds it: read
+ * in ring order, an address a later filter reuses is sent again, by the thread that holds it, before it fails.
+ */
+#define WF_REC_SECCOMP    6
+#define WF_SECCOMP_CHUNK  1024          /* instructions per record (BPF_MAXINSNS is 4096) */
+#define WF_SECCOMP_STEPS  64            /* records sent at most per failure (the walk of the task's chain) */
+#define WF_SECCOMP_NO_PROGRAM 1         /* flags: the kernel kept no copy of the program (orig_prog NULL) */
+#define WF_SECCOMP_UNREADABLE 2         /* flags: the instructions could not be read */
+#define WF_SECCOMP_NEWEST     4         /* flags: the thread's newest filter (the walk's first record) */
+
+struct wf_seccomp_rec {
+	unsigned short type;            /* WF_REC_SECCOMP */
+	unsigned short n;               /* instructions in this record */
+	unsigned int   size;            /* header and n instructions */
+	unsigned long long filter;      /* the struct seccomp_filter's address */
+	unsigned long long prev;        /* the filter installed before it (0: the task's first) */
+	unsigned int   tgid;
+	unsigned int   tid;
+	unsigned int   len;             /* the program's instructions */
+	unsigned short first;           /* the index of this record's first instruction */
+	unsigned short flags;           /* WF_SECCOMP_* */
+	unsigned long long insns[WF_SECCOMP_CHUNK]; /* struct sock_filter (u16 code, u8 jt, u8 jf, u32 k) each */
+};                                      /* 40 bytes + 8 per instruction */
+
 #define WF_EVF_CONTEXT        0x100     /* a wf_context section follows the site hits (before the blobs) */
 #define WF_EVF_CONTEXT_SAME   0x200     /* instead of it, a wf_ctx_ref: the context is the task's base context number seq */
 
@@ -211,8 +243,7 @@ struct wf_ctx_ref {
 #define WF_CTX_RLIM_ORDER { 7 /* NOFILE */, 1 /* FSIZE */, 6 /* NPROC */, 3 /* STACK */, 8 /* MEMLOCK */, 9 /* AS */ }
 
 #define WF_CTXF_NO_NEW_PRIVS  1         /* task->atomic_flags PFA_NO_NEW_PRIVS */
-#define WF_CTXF_ENTRY_TRACKED 2         /* seccomp filter mode and sys_enter seen: NOT_ENTERED is meaningful */
-#define WF_CTXF_NOT_ENTERED   4         /* the call never reached sys_enter: refused before it ran (seccomp, ptrace) */
+/* (2 and 4 were "sys_enter seen" flags: seccomp_filter and WF_REC_SECCOMP answer what they did, for every call) */
 #define WF_CTXF_FDS_COUNTED   8         /* nfds holds the number of open descriptors */
 #define WF_CTXF_EXEC_ARGS     16        /* E2BIG from execve/execveat: exec_* hold argv and envp as counted at the failure */
 #define WF_CTXF_EXEC_PARTIAL  32        /* ... the count stopped early (WF_EXEC_STEPS reached): the numbers are lower bounds */
@@ -396,9 +427,6 @@ struct wf_config {
 	unsigned int task_btf_id;
 	unsigned int mount_btf_id;      /* with task_btf_id: struct mount's (the mount id read by a load, not a helper call) */
 	unsigned int dentry_btf_id;     /* with both: struct dentry's (the cwd's signature walked one bpf_loop step a dentry) */
-	/* Syscalls whose capture spec copies an argument at sys_enter too (entry_arg/entry_size): a bit test is all
-	 * the other calls pay at entry. */
-	unsigned long long entry_mask[WF_MAX_SYSCALLS / 64];
 };
 
 #endif

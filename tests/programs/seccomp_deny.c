@@ -9,11 +9,13 @@
  * and "READY", and then answers every "ping" line on stdin with "pong N" until end of input, exiting after 30 s
  * without input.
  *
- * Usage: seccomp_deny [direct] [thread]
+ * Usage: seccomp_deny [direct] [thread] [big]
  * Without "direct" the work happens in a forked child, so the process that started this one is not the parent of the
  * filtered process (whyfail does not stop its own children; see SeccompFilters). The parent only waits for the child.
  * With "thread" a second thread installs a third filter of its own (mkdir -> ERRNO(EROFS)), so it has three filters
  * and the main thread two; it calls mkdir (EROFS), prints "worker TID" and sleeps until the process ends.
+ * With "big" filter 1 starts with BIG_PAD loads of nr that change nothing: 2 504 instructions, more than one record of
+ * the kernel side's copy holds (WF_SECCOMP_CHUNK).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -69,14 +71,21 @@ static void *worker(void *arg)
     return NULL;
 }
 
-static int work(int with_thread)
+#define BIG_PAD 2500
+
+static int work(int with_thread, int big)
 {
-    struct sock_filter deny_mkdir[] = {
+    static struct sock_filter deny_mkdir[BIG_PAD + 4];
+    const struct sock_filter body[] = {
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NR_OFF),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mkdir, 0, 1),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     };
+    unsigned short pad = big ? BIG_PAD : 0;
+    for (unsigned short i = 0; i < pad; i++)
+        deny_mkdir[i] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NR_OFF);
+    memcpy(deny_mkdir + pad, body, sizeof body);
     struct sock_filter deny_private_mkdir[] = {
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARCH_OFF),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
@@ -92,7 +101,7 @@ static int work(int with_thread)
     };
 
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) { perror("prctl(PR_SET_NO_NEW_PRIVS)"); return 2; }
-    if (install(deny_mkdir, sizeof deny_mkdir / sizeof deny_mkdir[0]) != 0) { perror("seccomp filter 1"); return 2; }
+    if (install(deny_mkdir, pad + 4) != 0) { perror("seccomp filter 1"); return 2; }
     if (install(deny_private_mkdir, sizeof deny_private_mkdir / sizeof deny_private_mkdir[0]) != 0) { perror("seccomp filter 2"); return 2; }
 
     static const char path[] = "/nonexistent-whyfail-seccomp/dir";
@@ -123,20 +132,21 @@ static int work(int with_thread)
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    int direct = 0, with_thread = 0;
+    int direct = 0, with_thread = 0, big = 0;
     for (int i = 1; i < argc; i++)
     {
         if (strcmp(argv[i], "direct") == 0) direct = 1;
         else if (strcmp(argv[i], "thread") == 0) with_thread = 1;
+        else if (strcmp(argv[i], "big") == 0) big = 1;
     }
-    if (direct) return work(with_thread);
+    if (direct) return work(with_thread, big);
 
     pid_t child = fork();
     if (child < 0) { perror("fork"); return 2; }
     if (child == 0)
     {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        return work(with_thread);
+        return work(with_thread, big);
     }
     int status;
     while (waitpid(child, &status, 0) < 0)

@@ -34,7 +34,6 @@ public static unsafe class ContextParser
             else if (f.Arg == WfConst.CtxArgWriter) (writers ??= []).Add(f);
             else (files ??= []).Add(f);
         }
-        bool tracked = (c.Flags & WfConst.CtxfEntryTracked) != 0;
         return new FailureContext
         {
             Uid = c.Uid, Euid = c.Euid, Suid = c.Suid, Fsuid = c.Fsuid,
@@ -50,8 +49,6 @@ public static unsafe class ContextParser
             OpenFds = (c.Flags & WfConst.CtxfFdsCounted) != 0 ? (int)c.Nfds : null,
             MaxFds = c.MaxFds,
             NoNewPrivs = (c.Flags & WfConst.CtxfNoNewPrivs) != 0,
-            EntryTracked = tracked,
-            NotEntered = tracked && (c.Flags & WfConst.CtxfNotEntered) != 0,
             Limits = limits,
             SignalsIgnored = c.SigIgnored,
             SignalsCaught = c.SigCaught,

@@ -67,6 +67,7 @@ public static unsafe class EventParser
         {
             int size = (int)BinaryPrimitives.ReadUInt32LittleEndian(r[off..]);
             context = repeat.ContextOf(r.Slice(off, Math.Min(size, r.Length - off)));
+            if (context is { SeccompMode: 2 }) context = SeccompPrograms.Attach(context, (int)h.Tid);
             if (context != null) ContextParser.KeepBase((int)h.Tid, MemoryMarshal.Read<WfContext>(r[off..]).Seq, context, h.TsNs);
             off += size;
         }

@@ -99,12 +99,10 @@ public sealed record FailureContext
     public int SeccompMode { get; init; }
     public int SeccompFilters { get; init; }
     /// <summary>
-    /// In seccomp filter mode, whether the call passed the sys_enter tracepoint is known (<see cref="NotEntered"/> is
-    /// meaningful).
+    /// In seccomp filter mode, the filters the thread held, as the kernel side copied them (null when they are not known:
+    /// a record was lost, or the kernel keeps no copy of filter programs).
     /// </summary>
-    public bool EntryTracked { get; init; }
-    /// <summary>The call never reached the syscall's body: seccomp (or a ptrace tracer) refused it before it ran.</summary>
-    public bool NotEntered { get; init; }
+    public SeccompSnapshot? Seccomp { get; init; }
     public uint Umask { get; init; }
     /// <summary>Open descriptors at the failure (counted for EMFILE only), else null.</summary>
     public int? OpenFds { get; init; }

@@ -45,7 +45,7 @@ internal static class ContextJson
         w.WriteBoolean("no_new_privs", c.NoNewPrivs);
         w.WriteNumber("seccomp_mode", c.SeccompMode);
         w.WriteNumber("seccomp_filters", c.SeccompFilters);
-        if (c.EntryTracked) w.WriteBoolean("entered", !c.NotEntered); else w.WriteNull("entered");
+        if (c.Seccomp is { } sc) w.WriteNumber("seccomp_programs", sc.Programs.Count(p => p != null)); else w.WriteNull("seccomp_programs");
         w.WriteString("umask", Convert.ToString(c.Umask, 8).PadLeft(4, '0'));
         if (c.OpenFds is { } n) w.WriteNumber("open_fds", n); else w.WriteNull("open_fds");
         w.WriteNumber("max_fds", c.MaxFds);

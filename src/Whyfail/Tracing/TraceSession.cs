@@ -346,7 +346,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         capture.Detach(ending: true);
         StartupTimes.Mark("detached (probe links handed off)");
         if (capture.ReaperPid is int reaper)
-            renderer.Notice($"kernel origins: the kernel detaches probes one at a time, so a helper (whyfail {LinkReaper.Verb}, pid {reaper}) " +
+            renderer.Notice($"{capture.ReaperHolds}: the kernel detaches probes one at a time, so a helper (whyfail {LinkReaper.Verb}, pid {reaper}) " +
                 "detaches them in the background once whyfail has exited (whyfail doctor shows it while it runs)");
         capture.Drain();
         StartupTimes.Mark("drained");

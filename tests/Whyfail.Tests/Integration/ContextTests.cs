@@ -118,10 +118,29 @@ public class ContextTests
         Explained(ev, "seccomp.blocked");
         var ctx = ev.GetProperty("context");
         Assert.Equal(2, ctx.GetProperty("seccomp_mode").GetInt32());
-        Assert.False(ctx.GetProperty("entered").GetBoolean());
+        // the filters' programs as the kernel side copied them at the failure, run after the process has exited
+        Assert.Equal(2, ctx.GetProperty("seccomp_programs").GetInt32());
+        Assert.Contains("filter 1 of 2 returns ERRNO(1) for mkdir; the filters as they were at the failure)", Text(ev, "seccomp.blocked"));
+        var eacces = run.Failures("mkdir", "EACCES").First();
+        Assert.Contains("filter 2 of 2 returns ERRNO(13) for mkdir; the filters as they were at the failure)", Text(eacces, "seccomp.blocked"));
         // a call the filters let through is not blamed on them
         Assert.DoesNotContain(run.Syscalls.Where(e => e.GetProperty("errno").GetString() != "EPERM" && e.GetProperty("errno").GetString() != "EACCES"),
             e => Rules(e).Contains("seccomp.blocked"));
+    }
+
+    [Fact]
+    public void SeccompFiltersOfEachThreadAndLongerThanOneRecordAreCopiedWhole()
+    {
+        // "big": filter 1 is 2 504 instructions (three of the kernel side's records); "thread": a second thread adds a
+        // third filter of its own and fails under it; the process exits at once (stdin at end of file)
+        var run = WhyfailRunner.Run("--", "/bin/sh", "-c", $"exec {P("seccomp_deny")} direct thread big < /dev/null");
+        var eperm = run.Failures("mkdir", "EPERM").First();
+        Assert.Equal(2, eperm.GetProperty("context").GetProperty("seccomp_programs").GetInt32());
+        Assert.Contains("filter 1 of 2 returns ERRNO(1) for mkdir; the filters as they were at the failure)", Text(eperm, "seccomp.blocked"));
+        var erofs = run.Failures("mkdir", "EROFS").First();
+        Assert.NotEqual(eperm.GetProperty("tid").GetInt32(), erofs.GetProperty("tid").GetInt32());
+        Assert.Equal(3, erofs.GetProperty("context").GetProperty("seccomp_programs").GetInt32());
+        Assert.Contains("filter 3 of 3 returns ERRNO(30) for mkdir; the filters as they were at the failure)", Text(erofs, "seccomp.blocked"));
     }
 
     // The command's own exec, by the launcher's child, is reported and explained; whyfail exits as a shell would.

@@ -9,7 +9,7 @@ using Xunit;
 namespace Whyfail.Tests.Origin;
 
 /// <summary>
-/// Origins that are not functions (issue 18.3): a seccomp refusal (the call never passed sys_enter), a signal that
+/// Origins that are not functions (issue 18.3): a seccomp refusal (a filter's program returns the errno), a signal that
 /// turned ERESTARTSYS into EINTR, a security module's denial. Text and JSON as whyfail prints them.
 /// </summary>
 public class OriginCausesTests
@@ -32,24 +32,32 @@ public class OriginCausesTests
         return (text.ToString(), JsonDocument.Parse(Encoding.UTF8.GetString(ms.ToArray())).RootElement.GetProperty("origin").Clone());
     }
 
-    [Fact]
-    public void ACallThatNeverPassedSysEnterUnderSeccompWasRefusedByAFilter()
+    // One filter, "ret ERRNO(1)" (BPF_RET|BPF_K, k = SECCOMP_RET_ERRNO | 1), as the kernel side copies it.
+    private static FailureContext UnderOneFilter() => new()
     {
-        var ev = Mkdir(new FailureContext { SeccompMode = 2, SeccompFilters = 1, EntryTracked = true, NotEntered = true });
+        SeccompMode = 2, SeccompFilters = 1,
+        Seccomp = new SeccompSnapshot([[0x06, 0, 0, 0, 0x01, 0, 0x05, 0]], 0xffff888012345678),
+    };
+
+    [Fact]
+    public void ACallTheFiltersCopiedAtTheFailureRefuseWasRefusedByAFilter()
+    {
+        var ev = Mkdir(UnderOneFilter());
+        ev.Explanation.Add(new Explanation("seccomp.blocked", "blocked by the process's seccomp filter (filter 1 of 1 returns ERRNO(1) for mkdir)", null, true));
         OriginCauses.Apply(ev);
         var (text, o) = Render(ev);
         Assert.Equal("seccomp", o.GetProperty("kind").GetString());
-        Assert.Equal("sys_enter", o.GetProperty("found_by").GetString());
+        Assert.Equal("seccomp_filters", o.GetProperty("found_by").GetString());
         Assert.Equal("high", o.GetProperty("confidence").GetString());
         Assert.Equal("", o.GetProperty("function").GetString());
         Assert.False(o.GetProperty("deeper").GetBoolean());
-        Assert.Contains("origin: a seccomp filter refused the call before it ran (mkdir never reached the kernel's syscall body", text);
+        Assert.Contains("origin: a seccomp filter refused the call before it ran (the thread's filters as they were at the failure, run on the call, return SECCOMP_RET_ERRNO with EPERM)", text);
     }
 
     [Fact]
-    public void ACallThatRanUnderSeccompHasNoSeccompOrigin()
+    public void ACallUnderSeccompThatNoFilterRefusedHasNoSeccompOrigin()
     {
-        var ev = Mkdir(new FailureContext { SeccompMode = 2, SeccompFilters = 1, EntryTracked = true, NotEntered = false });
+        var ev = Mkdir(UnderOneFilter());
         OriginCauses.Apply(ev);
         Assert.Null(ev.Origin);
     }

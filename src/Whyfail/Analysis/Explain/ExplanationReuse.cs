@@ -111,7 +111,7 @@ public sealed class ExplanationReuse
         foreach (var g in c.Groups) sb.Append(',').Append(g);
         sb.Append('|').Append(c.CapEffective).Append(',').Append(c.CapPermitted).Append(',').Append(c.Securebits)
           .Append(',').Append(c.NoNewPrivs).Append(',').Append(c.SeccompMode).Append(',').Append(c.SeccompFilters)
-          .Append(',').Append(c.EntryTracked).Append(',').Append(c.NotEntered).Append(',').Append(c.Umask)
+          .Append(',').Append(c.Seccomp?.Serial ?? 0).Append(',').Append(c.Umask)
           .Append(',').Append(c.OpenFds).Append(',').Append(c.MaxFds)
           .Append(',').Append(c.SignalsIgnored).Append(',').Append(c.SignalsCaught).Append(',').Append(c.SignalsBlocked);
         foreach (var (name, (soft, hard)) in c.Limits) sb.Append("|l:").Append(name).Append('=').Append(soft).Append('/').Append(hard);

@@ -6,12 +6,13 @@ using static Whyfail.Errnos;
 namespace Whyfail.Analysis.Explain.Rules;
 
 /// <summary>
-/// Any error from a thread under seccomp filters (Seccomp: 2): reads the thread's filter programs (briefly stopping it
-/// with ptrace, once per thread; see <see cref="SeccompFilters"/>), runs them on the call's struct seccomp_data (nr,
-/// AUDIT_ARCH_X86_64, instruction pointer taken as 0, the raw arguments) and combines them as the kernel does. When
-/// the result is SECCOMP_RET_ERRNO with the errno the call got, the filter refused the call before it ran. TRACE and
-/// USER_NOTIF hand the call to a tracer or supervisor (ENOSYS when there is none); ALLOW, LOG, TRAP and KILL verdicts
-/// rule the filter out and are only noted as checked.
+/// Any error from a thread under seccomp filters (Seccomp: 2): runs the thread's filter programs on the call's struct
+/// seccomp_data (nr, AUDIT_ARCH_X86_64, instruction pointer taken as 0, the raw arguments) and combines them as the kernel
+/// does. The programs are the ones the kernel side copied at the failure (<see cref="FailureContext.Seccomp"/>: exact,
+/// also after the process has exited); without that copy, those read from the live thread (briefly stopping it with
+/// ptrace, once per thread; see <see cref="SeccompFilters"/>). When the result is SECCOMP_RET_ERRNO with the errno the
+/// call got, the filter refused the call before it ran. TRACE and USER_NOTIF hand the call to a tracer or supervisor
+/// (ENOSYS when there is none); ALLOW, LOG, TRAP and KILL verdicts rule the filter out and are only noted as checked.
 /// </summary>
 public sealed class SeccompBlocked : IExplainRule
 {
@@ -27,31 +28,49 @@ public sealed class SeccompBlocked : IExplainRule
 
     public IEnumerable<Explanation> Explain(SyscallEvent ev, ProcessView proc)
     {
-        var ctx = ev.Context;
-        var sc = ev.Syscall.Length > 0 ? ev.Syscall : $"syscall {ev.Nr}";
-        if (ctx is { EntryTracked: true, NotEntered: false })
-        {
-            // The call passed sys_enter, which the kernel reaches only after the filters allowed it.
-            proc.Checked.Add($"seccomp ({Words.Plural(ctx.SeccompFilters, "filter", "filters")}): the call passed them and ran");
-            yield break;
-        }
-        bool refused = ctx is { NotEntered: true };
-        bool any = false;
+        if (AtTheFailure(ev) is { } copied)
+            return Judge(ev, proc, copied, Source.AtTheFailure(ev, proc));
         if (proc.Alive)
-            foreach (var e in FromFilters(ev, proc))
-            {
-                any = true;
-                yield return e;
-            }
-        else if (!refused)
-            proc.NoteLost("its seccomp filters");
-        if (!any && refused)
-            yield return new Explanation(Id,
-                $"refused before it ran: pid {ev.Pid} was under {Words.Plural(ctx!.SeccompFilters, "seccomp filter", "seccomp filters")}, and {sc} never reached the kernel's syscall entry " +
-                $"(whyfail saw its exit but not its sys_enter tracepoint, which the kernel passes only after the filters allowed the call): a filter failed it with {Errnos.Name(ev.Errno)} " +
-                (ev.Errno == ENOSYS ? "(SECCOMP_RET_ERRNO, or SECCOMP_RET_TRACE with no tracer, or a supervisor's answer)" : "(SECCOMP_RET_ERRNO, or a supervisor's answer to SECCOMP_RET_USER_NOTIF)") +
-                (proc.Alive ? "" : "; the filters themselves could not be read (the process has exited), so which one refused it is not known"),
-                Fix(ev.Pid, sc));
+            return FromFilters(ev, proc);
+        proc.NoteLost(ev.Context?.Seccomp != null
+            ? "its seccomp filters (the kernel kept no copy of some of their programs)"
+            : "its seccomp filters");
+        return [];
+    }
+
+    /// <summary>The filters as the kernel side copied them at the failure, without whyfail's own; null when not known.</summary>
+    private static List<ClassicBpf>? AtTheFailure(SyscallEvent ev)
+    {
+        if (ev.Context?.Seccomp is not { Complete: true } snap) return null;
+        try
+        {
+            return Parsed.GetValue(snap, s => new ParsedChain(s.Programs.Select(p => ClassicBpf.Parse(p!)).ToList())).Filters
+                .Where(f => !Tracing.Inject.InjectFilter.IsOwn(f)).ToList();
+        }
+        catch (BpfProgramException)
+        {
+            return null; // not a program the kernel would have taken: not what the copy should hold
+        }
+    }
+
+    private sealed record ParsedChain(List<ClassicBpf> Filters);
+
+    // A chain's programs parsed once (its failures share one snapshot object while the thread's filters stay the same).
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SeccompSnapshot, ParsedChain> Parsed = new();
+
+    /// <summary>Whose filters they are, and what else is known of the thread, for the explanation's words.</summary>
+    private sealed record Source(string Subject, string Whose, string Count, bool ViaLeader, bool AtFailure, int? TracerPid, int Pid, int Tid)
+    {
+        public static Source AtTheFailure(SyscallEvent ev, ProcessView proc)
+        {
+            int pid = proc.Pid, tid = proc.Tid;
+            var who = proc.Alive ? ProcFs.Who(pid) : $"pid {pid} ({ev.Comm})";
+            int n = ev.Context!.SeccompFilters;
+            int? tracer = proc.Alive ? SeccompStatus.Read(pid, tid)?.TracerPid : null;
+            return new Source(tid == pid ? "the process's seccomp filter" : $"thread {tid}'s seccomp filter",
+                tid == pid ? $"{who}'s" : $"thread {tid} of {who}'s", Words.Plural(n, "seccomp filter", "seccomp filters"),
+                false, true, tracer, pid, tid);
+        }
     }
 
     private IEnumerable<Explanation> FromFilters(SyscallEvent ev, ProcessView proc)
@@ -70,7 +89,6 @@ public sealed class SeccompBlocked : IExplainRule
         if (st.FilterCount is { } own && own <= Tracing.Inject.InjectFilter.OwnInstalledFirst)
             yield break; // only whyfail's own --inject filter: nothing to read (and no ptrace stop of the command)
 
-        var sc = ev.Syscall.Length > 0 ? ev.Syscall : $"syscall {ev.Nr}";
         var whose = tid == pid ? $"{ProcFs.Who(pid)}'s" : $"thread {tid} of {ProcFs.Who(pid)}'s";
         var count = st.FilterCount is { } c ? Words.Plural(c, "seccomp filter", "seccomp filters") : "seccomp filters";
         var fetch = SeccompFilters.Get(pid, tid);
@@ -82,24 +100,37 @@ public sealed class SeccompBlocked : IExplainRule
 
         // whyfail's own --inject filter: the calls it failed are inject.injected's; for the others it did not refuse them.
         filters = filters.Where(f => !Tracing.Inject.InjectFilter.IsOwn(f)).ToList();
+        var subject = tid == pid ? "the process's seccomp filter" : $"thread {tid}'s seccomp filter";
+        foreach (var e in Judge(ev, proc, filters, new Source(subject, whose, count, viaLeader, false, st.TracerPid, pid, tid)))
+            yield return e;
+    }
+
+    private IEnumerable<Explanation> Judge(SyscallEvent ev, ProcessView proc, IReadOnlyList<ClassicBpf> filters, Source src)
+    {
         if (filters.Count == 0) yield break;
+        var sc = ev.Syscall.Length > 0 ? ev.Syscall : $"syscall {ev.Nr}";
         var data = new SeccompData(ev.Nr, SeccompData.AuditArchX86_64, 0, ev.Args);
         var v = SeccompVerdict.Evaluate(filters, data);
         string Which(SeccompVerdict x) => $"filter {x.DecidingFilter + 1} of {x.FilterCount} returns {x.Describe()} for {sc}";
-        var subject = tid == pid ? "the process's seccomp filter" : $"thread {tid}'s seccomp filter";
-        var notes = Notes(v, ev, viaLeader, pid, tid);
-        var fix = Fix(pid, sc);
+        var subject = src.Subject;
+        var whose = src.Whose;
+        var count = src.Count;
+        // Copied at the failure, the filters are the ones the call met; read now, newer ones may have come since.
+        var at = src.AtFailure ? "; the filters as they were at the failure" : "";
+        var whoseAt = src.AtFailure ? $"{whose} {count} as they were at the failure" : $"{whose} {count}";
+        var notes = Notes(v, ev, src.ViaLeader, src.Pid, src.Tid);
+        var fix = Fix(src.Pid, sc);
         int errno = ev.Errno;
 
         switch (v.Action)
         {
             case SeccompAction.Errno when v.Errno == errno:
                 yield return new Explanation(Id,
-                    $"blocked by {subject} ({Which(v)}): the kernel ran the filters before the call and failed it with {Errnos.Name(errno)} without running it{notes}",
-                    fix, !viaLeader);
+                    $"blocked by {subject} ({Which(v)}{at}): the kernel ran the filters before the call and failed it with {Errnos.Name(errno)} without running it{notes}",
+                    fix, !src.ViaLeader);
                 yield break;
 
-            case SeccompAction.Errno:
+            case SeccompAction.Errno when !src.AtFailure:
                 // The filters as they are now give another errno. Filters are only ever added (newest last), so the
                 // call may have met an older prefix of them: find the one that gives the errno seen.
                 for (int m = filters.Count - 1; m >= 1; m--)
@@ -117,32 +148,36 @@ public sealed class SeccompBlocked : IExplainRule
                 proc.Checked.Add($"{whose} {count}: {Which(v)} with these arguments, which is not the {Errnos.Name(errno)} the call got{notes}");
                 yield break;
 
+            case SeccompAction.Errno:
+                proc.Checked.Add($"{whoseAt}: {Which(v)} with these arguments, which is not the {Errnos.Name(errno)} the call got{notes}");
+                yield break;
+
             case SeccompAction.Trace:
-                if (st.TracerPid == 0 && errno == ENOSYS)
+                if (src.TracerPid is 0 && errno == ENOSYS)
                     yield return new Explanation(Id,
-                        $"blocked by {subject} ({Which(v)}): the filter hands the call to a ptrace tracer, and with no tracer watching for seccomp events the kernel fails it with ENOSYS{notes}",
-                        fix, !viaLeader);
+                        $"blocked by {subject} ({Which(v)}{at}): the filter hands the call to a ptrace tracer, and with no tracer watching for seccomp events the kernel fails it with ENOSYS{notes}",
+                        fix, !src.ViaLeader);
                 else
                     yield return new Explanation(Id,
-                        $"probably failed by a ptrace tracer: {subject} ({Which(v)}) hands the call to the tracer, which can fail it with any error" +
-                        (st.TracerPid != 0 ? $"; the tracer is {ProcFs.Who(st.TracerPid)}" : "; none is attached now") + notes,
-                        st.TracerPid != 0 ? $"see why the tracer ({ProcFs.Who(st.TracerPid)}) refuses {sc}, or change the filter" : fix, false);
+                        $"probably failed by a ptrace tracer: {subject} ({Which(v)}{at}) hands the call to the tracer, which can fail it with any error" +
+                        (src.TracerPid is int t and > 0 ? $"; the tracer is {ProcFs.Who(t)}" : src.TracerPid is 0 ? "; none is attached now" : "") + notes,
+                        src.TracerPid is int t2 and > 0 ? $"see why the tracer ({ProcFs.Who(t2)}) refuses {sc}, or change the filter" : fix, false);
                 yield break;
 
             case SeccompAction.UserNotif:
                 yield return new Explanation(Id, errno == ENOSYS
-                    ? $"probably blocked by {subject} ({Which(v)}): the call is handed to a supervisor listening on the filter's notification descriptor, and fails with ENOSYS when none listens (or the supervisor answered ENOSYS){notes}"
-                    : $"probably refused by a seccomp supervisor: {subject} ({Which(v)}) hands the call to the process listening on the filter's notification descriptor (usually a container runtime or sandbox manager), which answered {Errnos.Name(errno)}{notes}",
+                    ? $"probably blocked by {subject} ({Which(v)}{at}): the call is handed to a supervisor listening on the filter's notification descriptor, and fails with ENOSYS when none listens (or the supervisor answered ENOSYS){notes}"
+                    : $"probably refused by a seccomp supervisor: {subject} ({Which(v)}{at}) hands the call to the process listening on the filter's notification descriptor (usually a container runtime or sandbox manager), which answered {Errnos.Name(errno)}{notes}",
                     errno == ENOSYS ? fix : "the supervisor that installed the filter (the container runtime or sandbox) decides this call; see its configuration or logs", false);
                 yield break;
 
             case SeccompAction.Allow:
-                proc.Checked.Add($"{whose} {count} (they allow {sc} with these arguments{notes})");
+                proc.Checked.Add($"{whoseAt} (they allow {sc} with these arguments{notes})");
                 yield break;
 
             default:
                 // LOG allows the call; KILL and TRAP would not have let it return this error.
-                proc.Checked.Add($"{whose} {count}: {Which(v)}, which {(v.Action == SeccompAction.Log ? "allows it (after logging)" : "does not make a call fail with an error")}{notes}");
+                proc.Checked.Add($"{whoseAt}: {Which(v)}, which {(v.Action == SeccompAction.Log ? "allows it (after logging)" : "does not make a call fail with an error")}{notes}");
                 yield break;
         }
     }

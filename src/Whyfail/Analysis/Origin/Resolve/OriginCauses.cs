@@ -6,8 +6,8 @@ namespace Whyfail.Analysis.Origin.Resolve;
 
 /// <summary>
 /// Origins that are not a kernel function's return value, from what the failure's context, evidence and
-/// explanation already established: a seccomp filter that refused the call before the syscall body ran (the
-/// kernel never passed sys_enter), a signal that turned an ERESTART* code into EINTR, a security module's denial
+/// explanation already established: a seccomp filter that refused the call before the syscall body ran (its
+/// program, run on the call, returns the errno), a signal that turned an ERESTART* code into EINTR, a security module's denial
 /// (its hook and the module). A function origin found for the same call stays, as the path the error took.
 /// </summary>
 public static class OriginCauses
@@ -22,20 +22,17 @@ public static class OriginCauses
 
     private static Events.Origin? Seccomp(SyscallEvent ev)
     {
-        var ctx = ev.Context;
-        bool notEntered = ctx is { EntryTracked: true, NotEntered: true };
-        // Without the entry fact, the rule's evaluation of the thread's own filters (a certain verdict) says it.
-        bool byFilters = !notEntered && ev.Explanation.Any(x => x.Rule == "seccomp.blocked" && x.Certain);
-        if (!notEntered && !byFilters) return null;
+        // The rule's evaluation of the thread's filters (a certain verdict) says it: run on the programs copied at the
+        // failure (exact), or on those read from the live thread since (the same unless it added filters after the call).
+        if (!ev.Explanation.Any(x => x.Rule == "seccomp.blocked" && x.Certain)) return null;
+        bool atFailure = ev.Context?.Seccomp is { Complete: true };
         return new Events.Origin
         {
             Kind = "seccomp",
-            Cause = notEntered
-                ? $"a seccomp filter refused the call before it ran ({ev.Syscall} never reached the kernel's syscall body: no sys_enter)"
-                : $"a seccomp filter refused the call before it ran (the thread's filters, run on the call, return SECCOMP_RET_ERRNO with {Decoding.Errno.Name(ev.Errno) ?? ev.Errno.ToString()})",
-            FoundBy = notEntered ? "sys_enter" : "seccomp_filters",
-            Confidence = notEntered ? "high" : "medium",
-            Backend = notEntered ? "sys_enter" : "seccomp filters",
+            Cause = $"a seccomp filter refused the call before it ran (the thread's filters{(atFailure ? " as they were at the failure" : "")}, run on the call, return SECCOMP_RET_ERRNO with {Decoding.Errno.Name(ev.Errno) ?? ev.Errno.ToString()})",
+            FoundBy = "seccomp_filters",
+            Confidence = atFailure ? "high" : "medium",
+            Backend = "seccomp filters",
         };
     }
 
