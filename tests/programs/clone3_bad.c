@@ -5,6 +5,8 @@
  *   sighand-no-vm      CLONE_SIGHAND (EINVAL: CLONE_SIGHAND needs CLONE_VM)
  *   stack-no-size      stack set, stack_size 0 (EINVAL)
  *   set-tid-null       set_tid_size 1, set_tid NULL (EINVAL)
+ *   set-tid-deep       set_tid_size 2 with a set_tid array, from the initial pid namespace (EINVAL from alloc_pid: one
+ *                      pid per pid namespace level, and the child would be in one)
  *   newuser-fs         CLONE_NEWUSER|CLONE_FS (EINVAL)
  *   small              size 32, below CLONE_ARGS_SIZE_VER0 (EINVAL)
  *   huge               size 8192, above a page (E2BIG)
@@ -54,6 +56,10 @@ int main(int argc, char **argv)
 			a.stack = (uint64_t)(uintptr_t)stack_area;
 		} else if (strcmp(m, "set-tid-null") == 0) {
 			a.set_tid_size = 1;
+		} else if (strcmp(m, "set-tid-deep") == 0) {
+			static pid_t tids[2] = { 0, 0 };
+			a.set_tid = (uint64_t)(uintptr_t)tids;
+			a.set_tid_size = 2;
 		} else if (strcmp(m, "newuser-fs") == 0) {
 			a.flags = CLONE_NEWUSER | CLONE_FS;
 		} else if (strcmp(m, "small") == 0) {

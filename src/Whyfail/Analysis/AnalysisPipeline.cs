@@ -110,7 +110,9 @@ public sealed class AnalysisPipeline(AnalysisOptions settings)
 
     /// <summary>
     /// Remembers the address of each connect() (reported: a failure such as a non-blocking EINPROGRESS, or a success with
-    /// --all) and hands it to the error the same socket later delivers as data (<see cref="SyscallEvent.ConnectedTo"/>).
+    /// --all) and hands it to the error the same socket later delivers as data (<see cref="SyscallEvent.ConnectedTo"/>): the
+    /// one answer to "which address did this socket connect to", for the explanation (ConnectionRefused), its reuse and
+    /// the verdict (<see cref="Verdict.FailureSubject.OfPeer"/>).
     /// </summary>
     private void NoteSocketPeer(SyscallEvent ev)
     {

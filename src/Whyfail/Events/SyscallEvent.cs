@@ -82,7 +82,7 @@ public sealed class SyscallEvent
     /// <summary>
     /// For an error delivered as data on a socket (getsockopt SO_ERROR): the struct sockaddr the same process's last
     /// connect() on that descriptor named, as captured (a non-blocking connect's outcome is read this way), or null when
-    /// whyfail did not see that call.
+    /// whyfail did not see that call. The explanation and the verdict (the failure's subject) both read it.
     /// </summary>
     public byte[]? ConnectedTo { get; set; }
 

@@ -21,6 +21,17 @@ public sealed class NetTests
         return b;
     }
 
+    /// <summary>A struct sockaddr_in6 (28 bytes, with the address's scope id).</summary>
+    internal static byte[] Sin6(IPAddress a, int port)
+    {
+        var b = new byte[28];
+        b[0] = 10;
+        b[2] = (byte)(port >> 8); b[3] = (byte)port;
+        a.GetAddressBytes().CopyTo(b, 8);
+        BitConverter.GetBytes((uint)a.ScopeId).CopyTo(b, 24);
+        return b;
+    }
+
     internal static byte[] Sun(string path)
     {
         var p = System.Text.Encoding.UTF8.GetBytes(path);
@@ -30,9 +41,10 @@ public sealed class NetTests
         return b;
     }
 
-    static int ClosedPort()
+    /// <summary>A TCP port nothing listens on (bound, then closed) on <paramref name="on"/> (default 127.0.0.1).</summary>
+    internal static int ClosedPort(IPAddress? on = null)
     {
-        var l = new TcpListener(IPAddress.Loopback, 0);
+        var l = new TcpListener(on ?? IPAddress.Loopback, 0);
         l.Start();
         int port = ((IPEndPoint)l.LocalEndpoint).Port;
         l.Stop();

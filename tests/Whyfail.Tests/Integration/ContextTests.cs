@@ -15,7 +15,7 @@ public class ContextTests
 {
     private static string P(string name) => WhyfailRunner.Program(name);
 
-    private static List<string> Rules(JsonElement ev) =>
+    internal static List<string> Rules(JsonElement ev) =>
         ev.GetProperty("explanation").EnumerateArray().Select(x => x.GetProperty("rule").GetString()!).ToList();
 
     private static string Text(JsonElement ev, string rule) =>

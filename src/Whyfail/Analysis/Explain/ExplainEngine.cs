@@ -6,7 +6,8 @@ namespace Whyfail.Analysis.Explain;
 /// <summary>
 /// Runs the explanation rules on a failed call against the live state of the process that made it, and appends
 /// what they find to <see cref="SyscallEvent.Explanation"/>. When no rule finds a cause it says so, with what was
-/// checked (rule "unknown"); when the process is gone it says the state could not be checked live.
+/// checked (rule "unknown"); when the process is gone and a rule needed what went with it, it says what (rule
+/// "process.gone").
 /// </summary>
 public sealed class ExplainEngine
 {
@@ -100,30 +101,33 @@ public sealed class ExplainEngine
         }
 
         // Earlier analysis (e.g. signal restart resolution) may already have named the cause.
-        if (found.Count == 0 && ev.Explanation.Count == 0) found.Add(Unknown(ev, proc, ran));
-        if (!proc.Alive && ev.Context != null && proc.Lost.Count == 0)
-        {
-            // Everything the rules needed was captured at the failure: nothing to qualify.
-        }
-        else if (!proc.Alive && ev.Context != null)
-        {
-            for (int i = 0; i < found.Count; i++)
-                if (!evidenceBased.Contains(found[i].Rule) && !found[i].FromErrno) found[i] = found[i] with { Certain = false };
-            found.Add(new Explanation("process.gone",
-                $"pid {ev.Pid} has exited{(proc.PidReused ? " (the pid now belongs to a newer process)" : "")}; the state captured at the failure was used, " +
-                $"but it does not hold {Words.Join(proc.Lost)}, which could not be checked",
-                null, false));
-        }
-        else if (!proc.Alive)
+        bool unexplained = found.Count == 0 && ev.Explanation.Count == 0;
+        if (unexplained) found.Add(Unknown(ev, proc, ran));
+        // A process that is gone qualifies the explanations only where that cost something: a rule needed a fact that
+        // neither the state captured at the failure nor the process could give (noted in proc.Lost), or, with nothing
+        // captured (an error delivered as data, a kernel that refuses the capture), no rule found a cause. A cause found
+        // from the call, the capture and this machine (a refused connect: the address and the listeners) stands as it is.
+        if (!proc.Alive && (proc.Lost.Count > 0 || (ev.Context is null && unexplained)))
         {
             for (int i = 0; i < found.Count; i++)
                 if (!evidenceBased.Contains(found[i].Rule) && !found[i].FromErrno) found[i] = found[i] with { Certain = false };
-            found.Add(new Explanation("process.gone",
-                $"pid {ev.Pid} has exited{(proc.PidReused ? " (the pid now belongs to a newer process)" : "")}, so this could not be checked against its live state (cwd, root, credentials, " +
-                "descriptors, mounts); absolute paths were checked against this machine's root and the event's ids",
-                null, false));
+            found.Add(new Explanation("process.gone", Gone(ev, proc), null, false));
         }
         ev.Explanation.AddRange(found);
+    }
+
+    /// <summary>What the process's exit kept from being checked.</summary>
+    private static string Gone(SyscallEvent ev, ProcessView proc)
+    {
+        var exited = $"pid {ev.Pid} has exited{(proc.PidReused ? " (the pid now belongs to a newer process)" : "")}";
+        if (ev.Context != null)
+            return $"{exited}; the state captured at the failure was used, but it does not hold {Words.Join(proc.Lost)}, which could not be checked";
+        if (proc.Lost.Count == 0)
+            return $"{exited}, so this could not be checked against its live state (cwd, root, credentials, descriptors, mounts); " +
+                   "absolute paths were checked against this machine's root and the event's ids";
+        return $"{exited}, so this could not be checked against its live state, and no state was captured at the failure: " +
+               $"{Words.Join(proc.Lost)} could not be checked" +
+               (proc.Lost.Contains(ProcessView.LostRoot) ? "; absolute paths were checked against this machine's root and the event's ids" : "");
     }
 
     private (List<Explanation> Found, HashSet<string> EvidenceBased, List<string> Ran) RunRules(SyscallEvent ev, ProcessView proc)

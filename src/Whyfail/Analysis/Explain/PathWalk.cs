@@ -207,9 +207,11 @@ public sealed partial class ProcessView
         {
             if (RootUnresolvable is { } why)
             {
-                NoteLost("the process's root directory");
+                NoteLost(LostRoot);
                 return Stop(r, WalkOutcome.Unresolvable, detail: $"\"{path}\" cannot be checked: {why}");
             }
+            // Gone with nothing captured: walked from this machine's root, which may not have been the process's.
+            if (Guessing) NoteLost(LostRoot);
             w.SetRoot();
             return true;
         }

@@ -24,7 +24,26 @@ public sealed partial class ProcessView
     public string TaskDir { get; }
     /// <summary>The prefix that reaches the process's root from here: /proc/PID/root, or "" when it is gone.</summary>
     public string RootPrefix { get; }
-    public Credentials Creds { get; }
+    /// <summary>
+    /// The task's credentials: as captured at the failure, else live. For a process that is gone with nothing captured,
+    /// what the event holds (real and effective uid and gid), the rest guessed: reading them is then noted in
+    /// <see cref="Lost"/>.
+    /// </summary>
+    public Credentials Creds
+    {
+        get
+        {
+            if (Guessing) NoteLost("its credentials beyond the event's user and group ids (fs ids, supplementary groups, capabilities)");
+            return creds;
+        }
+    }
+    private readonly Credentials creds;
+
+    /// <summary>Gone, and nothing was captured at the failure: root, credentials and mounts are this machine's and the event's.</summary>
+    private bool Guessing => !Alive && Context is null;
+
+    /// <summary>The fact <see cref="Lost"/> names when an absolute path was walked from this machine's root instead of the process's.</summary>
+    public const string LostRoot = "the process's root directory";
     /// <summary>The working directory in the process's own view (inside its root), or null.</summary>
     public string? Cwd { get; }
     /// <summary>The working directory has been removed (it has no name any more; the path is its old one).</summary>
@@ -59,7 +78,7 @@ public sealed partial class ProcessView
 
         var live = Alive ? Credentials.FromStatus(ProcFs.Read($"{TaskDir}/status") ?? "") : null;
         Context = ev?.Context;
-        Creds = Context is { } ctx ? FromContext(ctx, live) : MergeCredentials(live, ev);
+        creds = Context is { } ctx ? FromContext(ctx, live) : MergeCredentials(live, ev);
         if (Alive)
         {
             RootLink = Native.ReadLink($"{TaskDir}/root");
@@ -133,8 +152,18 @@ public sealed partial class ProcessView
 
     private List<MountEntry>? mounts;
 
-    /// <summary>The process's mount table (/proc/PID/mountinfo; mount points relative to its root).</summary>
-    public IReadOnlyList<MountEntry> Mounts => mounts ??= MountEntry.ParseAll(ProcFs.Read($"{(Alive ? ProcDir : "/proc/self")}/mountinfo") ?? "");
+    /// <summary>
+    /// The process's mount table (/proc/PID/mountinfo; mount points relative to its root); this analyser's once the
+    /// process is gone (noted in <see cref="Lost"/> when nothing was captured to place its root).
+    /// </summary>
+    public IReadOnlyList<MountEntry> Mounts
+    {
+        get
+        {
+            if (Guessing) NoteLost("its mounts");
+            return mounts ??= MountEntry.ParseAll(ProcFs.Read($"{(Alive ? ProcDir : "/proc/self")}/mountinfo") ?? "");
+        }
+    }
 
     public MountEntry? MountById(ulong id)
     {

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Whyfail.Analysis.Explain;
+using Whyfail.Decoding;
 using Whyfail.Events;
 
 namespace Whyfail.Analysis.Verdict;
@@ -43,14 +44,26 @@ public sealed partial record FailureSubject(string? Path, string? Name, string? 
             return new FailureSubject(path, name.Length > 0 ? name : null, place, null, null);
         }
         foreach (var a in ev.DecodedArgs)
-        {
-            var m = AddressPattern().Match(a);
-            if (m.Success)
-                return new FailureSubject(null, null, null, m.Groups["addr"].Value, PortPattern().Match(a) is { Success: true } p ? p.Groups[1].Value : null);
-            var u = UnixPattern().Match(a);
-            if (u.Success) return new FailureSubject(u.Groups[1].Value, null, null, u.Groups[1].Value, null);
-        }
+            if (OfAddressText(a) is { } s) return s;
         return None;
+    }
+
+    /// <summary>
+    /// The subject of an error a socket delivered as data (getsockopt SO_ERROR): the address its connect() named
+    /// (<see cref="SyscallEvent.ConnectedTo"/>), as that connect's own subject has it (the same decoding of the struct
+    /// sockaddr); null when none is known.
+    /// </summary>
+    public static FailureSubject? OfPeer(SyscallEvent ev) =>
+        ev.ConnectedTo is { Length: >= 2 } sa ? OfAddressText(Sockaddr.Format(sa)) : null;
+
+    /// <summary>A decoded socket address ({sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("127.0.0.1")}, …) as a subject, or null.</summary>
+    private static FailureSubject? OfAddressText(string a)
+    {
+        var m = AddressPattern().Match(a);
+        if (m.Success)
+            return new FailureSubject(null, null, null, m.Groups["addr"].Value, PortPattern().Match(a) is { Success: true } p ? p.Groups[1].Value : null);
+        var u = UnixPattern().Match(a);
+        return u.Success ? new FailureSubject(u.Groups[1].Value, null, null, u.Groups[1].Value, null) : null;
     }
 
     /// <summary>True when <paramref name="other"/> lies under this subject's directory (the same directory or below).</summary>

@@ -94,7 +94,7 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
         else
         {
             var t = new Tracked(ev, now);
-            if (ev.ErrorAsData) t.Subject = AddressOfSocket(p, ev) ?? t.Subject;
+            if (ev.ErrorAsData) t.Subject = FailureSubject.OfPeer(ev) ?? t.Subject; // the peer the analysis found (ConnectedTo)
             p.AddFailure(t);
             if (open is null) _openByTid[ev.Tid] = open = [];
             open.Add(t);
@@ -109,17 +109,6 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
     /// <summary>The oldest held entry can be handed on now (cheap: looks at the head only).</summary>
     private bool HeadDue(long now) => _queue.TryPeek(out var head) &&
         (head.Failure is not { } f || now - f.ArrivedMs >= DecisionDelayMs);
-
-    /// <summary>An error delivered as data (getsockopt SO_ERROR) is about the address the socket connected to.</summary>
-    private static FailureSubject? AddressOfSocket(ProcessTrack p, SyscallEvent ev)
-    {
-        for (int i = p.Failures.Count - 1; i >= 0; i--)
-        {
-            var f = p.Failures[i];
-            if (f.Event.Syscall == "connect" && f.Event.Args[0] == ev.Args[0] && f.Subject.Address != null) return f.Subject;
-        }
-        return null;
-    }
 
     /// <summary>A failed exec's thread now runs under the name it was looking for: that search succeeded.</summary>
     private static void NoteComm(Tracked t, string comm)

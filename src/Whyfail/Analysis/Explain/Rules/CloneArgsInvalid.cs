@@ -33,13 +33,20 @@ public sealed class CloneArgsInvalid : IExplainRule
     // 4-level page tables (arch/x86/include/asm/page_64_types.h).
     private const ulong LegacyFlags = 0xffffffff, MaxPidNsLevel = 32, PageSize = 4096, NSig = 64, TaskSizeMax4 = 0x7ffffffff000;
 
-    /// <summary>What the capture showed and what /proc said about the caller.</summary>
+    /// <summary>
+    /// What the capture showed and what /proc said about the caller. The pid namespaces are read when a check first asks
+    /// (only the checks of flags and set_tid_size that need them do), so that a process gone since is noted as such only
+    /// then.
+    /// </summary>
     internal sealed record Call(ulong Size, bool Have, ulong Flags, ulong Pidfd, ulong ParentTid, ulong ExitSignal, ulong Stack,
-        ulong StackSize, ulong SetTid, ulong SetTidSize, ulong Cgroup, int Pid, bool? IsNsInit, int? PidNsLevel,
-        bool? PidNsForChildrenDiffers, Version? Kernel)
+        ulong StackSize, ulong SetTid, ulong SetTidSize, ulong Cgroup, int Pid, Lazy<(bool? IsInit, int? Level, bool? ForChildrenDiffers)> PidNs,
+        Version? Kernel)
     {
         public bool Has(string flag) => Have && (Flags & F(flag)) != 0;
         public string Sig => Signals.Format((long)ExitSignal);
+        public bool? IsNsInit => PidNs.Value.IsInit;
+        public int? PidNsLevel => PidNs.Value.Level;
+        public bool? PidNsForChildrenDiffers => PidNs.Value.ForChildrenDiffers;
     }
 
     private static readonly ulong Clone3Flags = LegacyFlags | F("CLONE_CLEAR_SIGHAND") | F("CLONE_INTO_CGROUP");
@@ -121,7 +128,7 @@ public sealed class CloneArgsInvalid : IExplainRule
             c => "has CLONE_NEWIPC with CLONE_SYSVSEM: System V semaphore undo lists cannot be shared into a new IPC namespace",
             "remove CLONE_SYSVSEM"),
         // alloc_pid
-        new("set_tid_size", c => c.Have && c.PidNsLevel is { } l && c.SetTidSize > 0 && c.SetTidSize <= MaxPidNsLevel &&
+        new("set_tid_size", c => c.Have && c.SetTidSize > 0 && c.SetTidSize <= MaxPidNsLevel && c.PidNsLevel is { } l &&
                                  c.SetTidSize > (ulong)(l + 1 + (c.Has("CLONE_NEWPID") ? 1 : 0)),
             c => $"= {Dec(c.SetTidSize)} is more than the {c.PidNsLevel + 1 + (c.Has("CLONE_NEWPID") ? 1 : 0)} pid namespace(s) the child is in",
             "pass one pid per pid namespace level the child has, innermost first"),
@@ -137,9 +144,8 @@ public sealed class CloneArgsInvalid : IExplainRule
         // Only what the caller passed (size) and whyfail copied counts; the kernel zero-fills the rest.
         int avail = (int)Math.Min((ulong)d.Length, size);
         ulong U(string f) => Layout.End(f) <= avail ? BinaryPrimitives.ReadUInt64LittleEndian(d.AsSpan(Layout.Off(f))) : 0;
-        var (isInit, level, differs) = PidNamespaces(proc);
         var call = new Call(size, avail >= (int)Ver0, U("flags"), U("pidfd"), U("parent_tid"), U("exit_signal"), U("stack"),
-            U("stack_size"), U("set_tid"), U("set_tid_size"), U("cgroup"), proc.Pid, isInit, level, differs, KernelVersion());
+            U("stack_size"), U("set_tid"), U("set_tid_size"), U("cgroup"), proc.Pid, new(() => PidNamespaces(proc)), KernelVersion());
         return Run(Id, "clone_args", Checks, call, ev.Errno);
     }
 

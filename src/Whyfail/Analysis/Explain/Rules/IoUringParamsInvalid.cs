@@ -46,10 +46,16 @@ public sealed class IoUringParamsInvalid : IExplainRule
     // io_uring/io_uring.c: IORING_MAX_ENTRIES and IORING_MAX_CQ_ENTRIES (not in the UAPI headers).
     private const uint MaxEntries = 32768, MaxCqEntries = 2 * MaxEntries;
 
-    /// <summary>What the capture showed and what this machine said about CPUs and the caller's descriptors.</summary>
+    /// <summary>
+    /// What the capture showed and what this machine said about CPUs and the caller's descriptors. The caller's cpuset and
+    /// wq_fd's file are read when a check first asks (only the checks of SQ_AFF and ATTACH_WQ that need them do), so that
+    /// a process gone since is noted as such only then.
+    /// </summary>
     internal sealed record Params(uint Entries, bool Have, uint Flags, uint CqEntries, uint SqThreadCpu, int WqFd, uint[] Resv,
-        Version? Kernel, int? PossibleCpus, string? Online, string? Cpuset, string? WqFdTarget)
+        Version? Kernel, int? PossibleCpus, string? Online, Lazy<string?> CpusetOfCaller, Lazy<string?> WqFdFile)
     {
+        public string? Cpuset => CpusetOfCaller.Value;
+        public string? WqFdTarget => WqFdFile.Value;
         public bool Has(string flag) => Have && (Flags & F(flag)) != 0;
         /// <summary>The flag bits this kernel does not know (all bits no kernel defines when its version is unknown).</summary>
         public uint Unknown => Have ? Flags & ~SetupFlags.Where(f => Kernel is null || f.Since <= Kernel).Aggregate(0u, (a, f) => a | 1u << f.Bit) : 0;
@@ -152,8 +158,16 @@ public sealed class IoUringParamsInvalid : IExplainRule
         var p = new Params((uint)ev.Args[0], have, flags, U("cq_entries"), U("sq_thread_cpu"), wqFd,
             [.. Enumerable.Range(0, Layout.SizeOf("resv") / 4).Select(k => U("resv", k))], KernelVersion(),
             CpuList.Count(ProcFs.Read("/sys/devices/system/cpu/possible")), ProcFs.Read("/sys/devices/system/cpu/online")?.Trim(),
-            Cpuset(proc), proc.Alive && (flags & F("IORING_SETUP_ATTACH_WQ")) != 0 && wqFd >= 0 ? Native.ReadLink($"{proc.ProcDir}/fd/{wqFd}") : null);
+            new(() => Cpuset(proc)), new(() => WqFdTarget(proc, wqFd)));
         return Run(Id, "io_uring_params", Checks, p, ev.Errno);
+    }
+
+    // What the caller's descriptor wq_fd is ("anon_inode:[io_uring]" for a ring), or null.
+    private static string? WqFdTarget(ProcessView proc, int wqFd)
+    {
+        if (wqFd < 0) return null;
+        if (!proc.Alive) { proc.NoteLost($"descriptor {wqFd}"); return null; }
+        return Native.ReadLink($"{proc.ProcDir}/fd/{wqFd}");
     }
 
     // The CPUs of the caller's cpuset (cgroup v2 cpuset.cpus.effective), or null.
