@@ -517,7 +517,7 @@ public sealed unsafe class TracepointCapture : IDisposable
     /// <summary>The link reaper that holds the probes detached by <see cref="Detach"/> (null: none was needed, or whyfail closed them itself).</summary>
     public int? ReaperPid { get; private set; }
 
-    /// <summary>What made the reaper necessary, for the notice ("kernel origins", "capability evidence (fexit)").</summary>
+    /// <summary>What made the reaper necessary, for the notice ("kernel origins", "capability probes (fexit)").</summary>
     public string ReaperHolds { get; private set; } = "probes";
 
     /// <summary>
@@ -541,7 +541,7 @@ public sealed unsafe class TracepointCapture : IDisposable
         else if (_bpf != null && capabilityProbes)
             slow.AddRange(_bpf.LinkFds(Capabilities.Programs.ToList()));
         if (slow.Count > 0 && ReaperPid == null)
-            ReaperHolds = OriginProbes != null ? "kernel origins" : SiteProbes != null ? "error-site probes" : $"capability evidence ({Capabilities.Name})";
+            ReaperHolds = OriginProbes != null ? "kernel origins" : SiteProbes != null ? "error-site probes" : $"capability probes ({Capabilities.Name})";
         if (slow.Count > 0)
             ReaperPid ??= LinkReaper.HandOff(slow, OriginProbes != null
                 ? $"{OriginProbes.Functions.Count} {OriginBackends.Describe(OriginProbes.Backend)} probes ({slow.Count} links)"
