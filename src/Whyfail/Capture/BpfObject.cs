@@ -103,18 +103,6 @@ internal sealed unsafe class BpfObject : IDisposable
         _links.Add((program, link));
     }
 
-    /// <summary>Attaches a program to the tracepoint category:name (one program may be attached to several).</summary>
-    public void AttachTracepoint(string program, string category, string name)
-    {
-        nint link = Libbpf.ProgramAttachTracepoint(Program(program), category, name);
-        if (link == 0)
-        {
-            int err = Marshal.GetLastPInvokeError();
-            throw new WhyfailException($"could not attach BPF program {program} to the tracepoint {category}:{name}: {Libc.ErrorText(err)}", ExitCodes.KernelUnsupported, LibbpfLog.Take());
-        }
-        _links.Add((program, link));
-    }
-
     /// <summary>Runs a task iterator program once, to completion.</summary>
     public void RunIterator(string program)
     {

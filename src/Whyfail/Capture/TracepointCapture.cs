@@ -97,7 +97,6 @@ public sealed unsafe class TracepointCapture : IDisposable
                 FillCaptureSpecs(_bpf.MapFd(BpfMaps.Capture), options.Captures);
                 foreach (var prog in RequiredPrograms)
                     _bpf.Attach(prog);
-                AttachEntryCopies(options.Captures, limitations);
                 foreach (var (prog, tp, _) in OptionalTracepoints)
                     if (KernelChecks.HasTracepoint(tp))
                         _bpf.Attach(prog);
@@ -153,29 +152,6 @@ public sealed unsafe class TracepointCapture : IDisposable
                 Capabilities = CapabilitySource.After(capCandidates, Capabilities, CapabilitySource.Reason(e));
             }
         }
-    }
-
-    /// <summary>
-    /// The entry program on the syscalls:sys_enter_NAME tracepoint of each call whose argument is copied at entry too (the
-    /// in/out structures the kernel writes back): those calls alone pay for an entry program, the others nothing.
-    /// </summary>
-    private void AttachEntryCopies(CaptureTable captures, List<string> limitations)
-    {
-        var missing = new List<string>();
-        foreach (var (nr, name) in captures.EntryCalls())
-        {
-            try
-            {
-                if (name is null) throw new WhyfailException($"no name for syscall {nr}", ExitCodes.Internal);
-                _bpf.AttachTracepoint(BpfPrograms.OnSysEnterCall, "syscalls", "sys_enter_" + name);
-            }
-            catch (WhyfailException)
-            {
-                missing.Add(name ?? $"syscall {nr}");
-            }
-        }
-        if (missing.Count > 0)
-            limitations.Add($"no syscalls:sys_enter tracepoint for {string.Join(", ", missing)} in this kernel: their in/out arguments are shown as the kernel wrote them back");
     }
 
     /// <summary>The tracepoint is attached with the other tracepoints; a fallback here, or a note saying why there is none.</summary>
@@ -245,6 +221,10 @@ public sealed unsafe class TracepointCapture : IDisposable
         c.SoError = CaptureTable.SoError;
         foreach (int nr in options.FollowUps)
             if (nr >= 0 && nr < WfConst.MaxSyscalls) c.FollowupMask[nr / 64] |= 1UL << (nr % 64);
+        // In/out arguments copied at sys_enter too (the few calls whose structure the kernel writes back).
+        var captures = options.Captures;
+        for (int i = 0; i < captures.Count; i++)
+            if (captures.HasEntryCopy(i) && captures.Keys[i] is var nr && nr < WfConst.MaxSyscalls) c.EntryMask[nr / 64] |= 1UL << (int)(nr % 64);
         return c;
     }
 
@@ -266,7 +246,6 @@ public sealed unsafe class TracepointCapture : IDisposable
             if (EntryProgramFor(options, backend) == null)
                 Libbpf.MapSetMaxEntries(bpf.Map(BpfMaps.OriginEntries), 1);
             bpf.SetAutoload(SiteKprobes.ProgramName, PinpointLoads(options));
-            bpf.SetAutoload(BpfPrograms.OnSysEnterCall, options.Captures.EntryCalls().Any());
 
             // Capability denials: the programs of the chosen source only (the tracepoint's is in OptionalTracepoints).
             foreach (var prog in CapabilitySource.AllPrograms.Except(OptionalTracepoints.Select(t => t.Program)))
@@ -340,7 +319,7 @@ public sealed unsafe class TracepointCapture : IDisposable
 
     private static bool PinpointLoads(CaptureOptions options) => options.Pinpoint && File.Exists(OriginBackends.KprobePmu);
 
-    private static readonly string[] RequiredPrograms = [BpfPrograms.OnFork, BpfPrograms.OnExec, BpfPrograms.OnSysExit, BpfPrograms.OnProcessExit];
+    private static readonly string[] RequiredPrograms = [BpfPrograms.OnFork, BpfPrograms.OnExec, BpfPrograms.OnSysEnter, BpfPrograms.OnSysExit, BpfPrograms.OnProcessExit];
     internal static readonly string[] OriginPrograms = [BpfPrograms.OriginFexit, BpfPrograms.OriginKretprobeMulti, BpfPrograms.OriginKretprobe];
     private static readonly string[] OriginEntryPrograms = [BpfPrograms.OriginEntryMulti, BpfPrograms.OriginEntry];
 
