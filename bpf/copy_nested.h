@@ -70,7 +70,7 @@ static __always_inline u64 nested_field(struct scratch_buf *sb, u64 src, u32 len
 }
 
 /*
- * In/out arguments (issue 19.2): for the few calls whose structure the kernel writes back (wf_config.entry_mask),
+ * In/out arguments (issue 19.2): for the few calls whose structure the kernel writes back (their capture spec's entry_size),
  * the first bytes of argument entry_arg as the program passed them, copied at sys_enter for traced tasks and
  * kept per task until that call's sys_exit, where they become a WF_CAP_ENTRY blob.
  */
@@ -87,7 +87,7 @@ struct {
 	__type(value, struct entry_copy);
 } entry_copies SEC(".maps");
 
-/* sys_enter of a call in cfg.entry_mask: a0, a1, a2, a4 are the arguments an entry copy may take its pointer from. */
+/* sys_enter of a call with an entry copy (on_sys_enter_call, on its own tracepoint): a0, a1, a2, a4 are the arguments an entry copy may take its pointer from. */
 __noinline int entry_copy(u32 nr, u64 a0, u64 a1, u64 a2, u64 a4)
 {
 	struct task_struct *task = bpf_get_current_task_btf();

@@ -2353,10 +2353,9 @@ __noinline u32 capture_args(struct scratch_buf *sb, struct wf_capture_spec *spec
 /*
  * The seccomp filters of a failing task in filter mode that it has not sent yet (task_state.seccomp_sent), newest
  * first along prev, each as WF_REC_SECCOMP records built in the scratch buffer (before the failure's own record is
- * assembled there) and sent before it: user space runs them on the failed call (bpf/whyfail.h). Until session 21 the
- * sys_enter program told "refused before it ran" by its absence (a map lookup at the entry of every call of a task
- * under filters), which lost the calls in flight when tracing began and said nothing of which filter refused; this
- * costs nothing until a task under filters fails, and then once per filter.
+ * assembled there) and sent before it: user space runs them on the failed call (bpf/whyfail.h). Until session 21 a
+ * sys_enter program on every call of every task told "refused before it ran" by its absence; this costs nothing until
+ * a task under filters fails, and then once per filter.
  */
 struct seccomp_walk {
 	u64 filter;            /* the filter being sent; 0: done */
@@ -2441,20 +2440,29 @@ __noinline int seccomp_snapshot(struct task_state *st, u32 tgid, u32 tid)
 }
 
 /*
- * The few calls whose arguments the kernel writes back (cfg.entry_mask, a bit test for every other call) get their
- * entry copy. (Seccomp filter mode's "did the call pass the filters" is no longer told here: seccomp_snapshot.) Tried
- * in session 21: the copies on each call's own syscalls:sys_enter_NAME perf event instead, so that no other call pays
- * for an entry program (getppid 1.19-1.21x against 1.25-1.26x), and not kept: closing a perf event waits for the
- * kernel's grace periods under a mutex, ~50 ms each, one after the other, so the prompt came back 160-310 ms later
- * (bench/README "Seccomp filters copied, session 21").
+ * The few calls whose arguments the kernel writes back (their capture spec's entry_size) get an entry copy: a
+ * syscalls:sys_enter_NAME tracepoint of their own (attached by user space for those calls only), so that no other call
+ * pays for an entry program. The perf tracepoint's record: a pointer, the syscall number, the call's arguments. The
+ * kernel refuses (EACCES) to attach a program whose loads from the record reach beyond the call's own arguments
+ * (capget has two), so the arguments are read with a helper: the record is the kernel's six-argument stack copy.
+ * (The raw sys_enter program that did this until session 21 cost every call on the machine 0.06-0.09x of a getppid;
+ * the perf events' slow close, ~50 ms each, is left to the small launcher after whyfail has exited: LinkReaper.)
  */
-SEC("tp_btf/sys_enter")
-int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
+struct wf_sys_enter_tp {
+	u64 regs;
+	int nr;
+	int pad;
+	u64 args[6];
+};
+
+SEC("tracepoint")
+int on_sys_enter_call(struct wf_sys_enter_tp *ctx)
 {
-	u64 enr = (u32)id, word = enr >> 6;
-	VERIFIER_MASK(word, 7); /* WF_MAX_SYSCALLS / 64 - 1 */
-	if (enr < WF_MAX_SYSCALLS && (cfg.entry_mask[word] >> (enr & 63)) & 1)
-		entry_copy(enr, regs->di, regs->si, regs->dx, regs->r8); /* in/out arguments: bpf/copy_nested.h */
+	u32 nr = ctx->nr;
+	u64 a[6] = {};
+	if (nr >= WF_MAX_SYSCALLS || bpf_probe_read_kernel(a, sizeof(a), (void *)ctx + __builtin_offsetof(struct wf_sys_enter_tp, args)))
+		return 0;
+	entry_copy(nr, a[0], a[1], a[2], a[4]); /* in/out arguments: bpf/copy_nested.h */
 	return 0;
 }
 

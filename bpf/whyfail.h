@@ -68,7 +68,7 @@ struct wf_capture_spec {
 	unsigned short size[6];
 	unsigned char  fd_args;         /* bit i: argument i is a descriptor (its file goes into the context) */
 	unsigned char  nested_arg;      /* the argument whose copied structure holds the nested pointers (>= 6: none) */
-	unsigned char  entry_arg;       /* the argument copied at entry too (entry_size bytes; wf_config.entry_mask) */
+	unsigned char  entry_arg;       /* the argument copied at entry too (entry_size bytes, by on_sys_enter_call) */
 	unsigned char  entry_size;      /* at most WF_ENTRY_MAX; 0: none */
 	unsigned char  pad[4];
 	/*
@@ -427,9 +427,6 @@ struct wf_config {
 	unsigned int task_btf_id;
 	unsigned int mount_btf_id;      /* with task_btf_id: struct mount's (the mount id read by a load, not a helper call) */
 	unsigned int dentry_btf_id;     /* with both: struct dentry's (the cwd's signature walked one bpf_loop step a dentry) */
-	/* Syscalls whose capture spec copies an argument at sys_enter too (entry_arg/entry_size): a bit test is all
-	 * the other calls pay at entry. */
-	unsigned long long entry_mask[WF_MAX_SYSCALLS / 64];
 };
 
 #endif

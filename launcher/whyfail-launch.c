@@ -265,8 +265,34 @@ static int parse_creds(const char *s, uid_t *uid, gid_t *gid, gid_t **groups, si
     return 1;
 }
 
+/*
+ * __hold EXITFD RUNDIR FD...: holds whyfail's BPF links (inherited descriptors) until whyfail has exited (end of file
+ * on EXITFD), then closes them and removes its pid file, RUNDIR/reaper.PID (whyfail wrote it; doctor reads it). Closing a perf event's link waits for the kernel's grace periods
+ * (~50 ms each, one after the other), which whyfail leaves to this process instead of its user's prompt. Its own
+ * session: no terminal signal reaches it. If it is killed, the kernel closes the links as at any exit: nothing stays.
+ */
+static int hold(int argc, char **argv)
+{
+    unsigned long long v;
+    if (argc < 4 || !parse_digits(argv[2], strlen(argv[2]), INT_MAX, &v)) return EXIT_INTERNAL;
+    int exit_fd = (int)v;
+    setsid();
+    unsigned char b;
+    ssize_t got;
+    do got = read(exit_fd, &b, 1);
+    while (got > 0 || (got < 0 && errno == EINTR));
+    close(exit_fd);
+    for (int i = 4; i < argc; i++)
+        if (parse_digits(argv[i], strlen(argv[i]), INT_MAX, &v) && v > 2) close((int)v);
+    char pidfile[PATH_MAX];
+    int n = snprintf(pidfile, sizeof pidfile, "%s/reaper.%d", argv[3], (int)getpid());
+    if (argv[3][0] == '/' && n > 0 && (size_t)n < sizeof pidfile) unlink(pidfile);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "__hold") == 0) return hold(argc, argv);
     if (argc < 2 || strcmp(argv[1], "__launch") != 0) {
         fputs("whyfail-launch: started by whyfail only (whyfail -- COMMAND)\n", stderr);
         return EXIT_USAGE;

@@ -103,6 +103,19 @@ internal sealed unsafe class BpfObject : IDisposable
         _links.Add((program, link));
     }
 
+    /// <summary>Attaches a program to the tracepoint category:name (one program may be attached to several).</summary>
+    public void AttachTracepoint(string program, string category, string name)
+    {
+        nint link = Libbpf.ProgramAttachTracepoint(Program(program), category, name);
+        if (link == 0)
+        {
+            int err = Marshal.GetLastPInvokeError();
+            throw new WhyfailException($"could not attach BPF program {program} to the tracepoint {category}:{name}: {Libc.ErrorText(err)}", ExitCodes.KernelUnsupported, LibbpfLog.Take());
+        }
+        _links.Add((program, link));
+        _perfLinks.Add(link);
+    }
+
     /// <summary>Runs a task iterator program once, to completion.</summary>
     public void RunIterator(string program)
     {
@@ -128,6 +141,15 @@ internal sealed unsafe class BpfObject : IDisposable
     public IEnumerable<int> LinkFds(IReadOnlyCollection<string> programs) =>
         _links.Where(l => programs.Contains(l.Name)).Select(l => Libbpf.LinkFd(l.Link)).Where(fd => fd >= 0);
 
+    /// <summary>
+    /// The descriptors of the perf events' links (<see cref="AttachTracepoint"/>), whose close waits for the kernel's grace
+    /// periods under its event mutex (perf_trace_event_unreg: tracepoint_synchronize_unregister), ~50 ms each on this
+    /// project's host, one after the other even from several threads (bench/README, session 21).
+    /// </summary>
+    public IReadOnlyCollection<int> PerfLinkFds() => _perfLinks.Select(Libbpf.LinkFd).Where(fd => fd >= 0).ToList();
+
+    private readonly HashSet<nint> _perfLinks = [];
+
     /// <summary>The descriptors of every link attached.</summary>
     public IEnumerable<int> LinkFds() => _links.Select(l => Libbpf.LinkFd(l.Link)).Where(fd => fd >= 0);
 
@@ -139,6 +161,7 @@ internal sealed unsafe class BpfObject : IDisposable
         foreach (var (_, link) in _links)
             Libbpf.LinkDestroy(link);
         _links.Clear();
+        _perfLinks.Clear();
     }
 
     public void Dispose()

@@ -53,6 +53,21 @@ public sealed partial class CaptureTable
     /// <summary>Whether the call at <paramref name="index"/> (of <see cref="Keys"/>) also copies an argument at sys_enter.</summary>
     public bool HasEntryCopy(int index) => Values[index * WfCaptureSpec.SizeOf + WfCaptureSpec.Layout.EntrySize] != 0;
 
+    /// <summary>
+    /// The calls of this table that copy an argument at sys_enter, with their names: each gets the entry program on its
+    /// own syscalls:sys_enter_NAME tracepoint (names made at build time with the specs; a call of a custom table that the
+    /// built-in one does not copy at entry has none, and is returned without a name).
+    /// </summary>
+    public IEnumerable<(uint Nr, string? Name)> EntryCalls()
+    {
+        for (int i = 0; i < Count; i++)
+            if (HasEntryCopy(i))
+            {
+                uint nr = Keys[i];
+                yield return (nr, Array.Find(GeneratedEntryCalls, c => c.Nr == nr).Name);
+            }
+    }
+
     /// <summary>The table of <paramref name="specs"/> (each number once, below the map's size).</summary>
     public static CaptureTable From(IEnumerable<(int Nr, CaptureSpec Spec)> specs)
     {

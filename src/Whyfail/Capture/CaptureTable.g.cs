@@ -720,4 +720,14 @@ public sealed partial class CaptureTable
         0x8, // 452 fchmodat2
         0x100000, // 462 mseal
     ];
+
+    private static readonly (uint Nr, string Name)[] GeneratedEntryCalls =
+    [
+        (125, "capget"),
+        (126, "capset"),
+        (270, "pselect6"),
+        (298, "perf_event_open"),
+        (303, "name_to_handle_at"),
+        (314, "sched_setattr"),
+    ];
 }

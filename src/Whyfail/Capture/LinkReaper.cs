@@ -22,6 +22,9 @@ namespace Whyfail.Capture;
 public static unsafe class LinkReaper
 {
     public const string Verb = "__reap";
+
+    /// <summary>The small launcher's verb for the same job (launcher/whyfail-launch.c).</summary>
+    public const string HoldVerb = "__hold";
     public const string RunDir = "/run/whyfail";
     private const string Prefix = "reaper.";
 
@@ -39,7 +42,15 @@ public static unsafe class LinkReaper
     /// started (or <see cref="EnvSwitch"/> is 0): then the caller's own close is the only one, as before.
     /// The caller's descriptors are left open for it to close.
     /// </summary>
-    public static int? HandOff(IReadOnlyCollection<int> fds, string what)
+    public static int? HandOff(IReadOnlyCollection<int> fds, string what) => HandOff(fds, what, null);
+
+    /// <summary>
+    /// As <see cref="HandOff(IReadOnlyCollection{int}, string)"/>, with <paramref name="holder"/> (the small launcher,
+    /// <c>whyfail-launch __hold</c>: no runtime to start, a millisecond) as the process that holds and closes them, one
+    /// after the other: for the few links whose close is slow only by the kernel's grace periods (the entry copies' perf
+    /// events), not for hundreds of probes.
+    /// </summary>
+    public static int? HandOff(IReadOnlyCollection<int> fds, string what, string? holder)
     {
         if (fds.Count == 0 || Environment.GetEnvironmentVariable(EnvSwitch) == "0") return null;
         // One hand-off per process (a session detaches once); a second one would close its links itself.
@@ -58,10 +69,11 @@ public static unsafe class LinkReaper
                 if (d < 0) return null;
                 dups.Add(d);
             }
-            var psi = SelfExec.StartInfo();
+            var psi = holder != null ? new ProcessStartInfo(holder) { UseShellExecute = false } : SelfExec.StartInfo();
             psi.RedirectStandardInput = psi.RedirectStandardOutput = psi.RedirectStandardError = true;
-            psi.ArgumentList.Add(Verb);
+            psi.ArgumentList.Add(holder != null ? HoldVerb : Verb);
             psi.ArgumentList.Add(pipe[0].ToString(CultureInfo.InvariantCulture));
+            if (holder != null) psi.ArgumentList.Add(RunDir);
             foreach (int d in dups) psi.ArgumentList.Add(d.ToString(CultureInfo.InvariantCulture));
             Process p;
             try
@@ -202,7 +214,7 @@ public static unsafe class LinkReaper
         try
         {
             var argv = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0');
-            return argv.Contains(Verb);
+            return argv.Contains(Verb) || argv.Contains(HoldVerb);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

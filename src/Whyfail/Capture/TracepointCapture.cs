@@ -97,6 +97,7 @@ public sealed unsafe class TracepointCapture : IDisposable
                 FillCaptureSpecs(_bpf.MapFd(BpfMaps.Capture), options.Captures);
                 foreach (var prog in RequiredPrograms)
                     _bpf.Attach(prog);
+                AttachEntryCopies(options.Captures, limitations);
                 foreach (var (prog, tp, _) in OptionalTracepoints)
                     if (KernelChecks.HasTracepoint(tp))
                         _bpf.Attach(prog);
@@ -152,6 +153,29 @@ public sealed unsafe class TracepointCapture : IDisposable
                 Capabilities = CapabilitySource.After(capCandidates, Capabilities, CapabilitySource.Reason(e));
             }
         }
+    }
+
+    /// <summary>
+    /// The entry program on the syscalls:sys_enter_NAME tracepoint of each call whose argument is copied at entry too (the
+    /// in/out structures the kernel writes back): those calls alone pay for an entry program, the others nothing.
+    /// </summary>
+    private void AttachEntryCopies(CaptureTable captures, List<string> limitations)
+    {
+        var missing = new List<string>();
+        foreach (var (nr, name) in captures.EntryCalls())
+        {
+            try
+            {
+                if (name is null) throw new WhyfailException($"no name for syscall {nr}", ExitCodes.Internal);
+                _bpf.AttachTracepoint(BpfPrograms.OnSysEnterCall, "syscalls", "sys_enter_" + name);
+            }
+            catch (WhyfailException)
+            {
+                missing.Add(name ?? $"syscall {nr}");
+            }
+        }
+        if (missing.Count > 0)
+            limitations.Add($"no syscalls:sys_enter tracepoint for {string.Join(", ", missing)} in this kernel: their in/out arguments are shown as the kernel wrote them back");
     }
 
     /// <summary>The tracepoint is attached with the other tracepoints; a fallback here, or a note saying why there is none.</summary>
@@ -221,10 +245,6 @@ public sealed unsafe class TracepointCapture : IDisposable
         c.SoError = CaptureTable.SoError;
         foreach (int nr in options.FollowUps)
             if (nr >= 0 && nr < WfConst.MaxSyscalls) c.FollowupMask[nr / 64] |= 1UL << (nr % 64);
-        // In/out arguments copied at sys_enter too (the few calls whose structure the kernel writes back).
-        var captures = options.Captures;
-        for (int i = 0; i < captures.Count; i++)
-            if (captures.HasEntryCopy(i) && captures.Keys[i] is var nr && nr < WfConst.MaxSyscalls) c.EntryMask[nr / 64] |= 1UL << (int)(nr % 64);
         return c;
     }
 
@@ -246,6 +266,7 @@ public sealed unsafe class TracepointCapture : IDisposable
             if (EntryProgramFor(options, backend) == null)
                 Libbpf.MapSetMaxEntries(bpf.Map(BpfMaps.OriginEntries), 1);
             bpf.SetAutoload(SiteKprobes.ProgramName, PinpointLoads(options));
+            bpf.SetAutoload(BpfPrograms.OnSysEnterCall, options.Captures.EntryCalls().Any());
 
             // Capability denials: the programs of the chosen source only (the tracepoint's is in OptionalTracepoints).
             foreach (var prog in CapabilitySource.AllPrograms.Except(OptionalTracepoints.Select(t => t.Program)))
@@ -319,7 +340,7 @@ public sealed unsafe class TracepointCapture : IDisposable
 
     private static bool PinpointLoads(CaptureOptions options) => options.Pinpoint && File.Exists(OriginBackends.KprobePmu);
 
-    private static readonly string[] RequiredPrograms = [BpfPrograms.OnFork, BpfPrograms.OnExec, BpfPrograms.OnSysEnter, BpfPrograms.OnSysExit, BpfPrograms.OnProcessExit];
+    private static readonly string[] RequiredPrograms = [BpfPrograms.OnFork, BpfPrograms.OnExec, BpfPrograms.OnSysExit, BpfPrograms.OnProcessExit];
     internal static readonly string[] OriginPrograms = [BpfPrograms.OriginFexit, BpfPrograms.OriginKretprobeMulti, BpfPrograms.OriginKretprobe];
     private static readonly string[] OriginEntryPrograms = [BpfPrograms.OriginEntryMulti, BpfPrograms.OriginEntry];
 
@@ -496,6 +517,12 @@ public sealed unsafe class TracepointCapture : IDisposable
     /// <summary>The link reaper that holds the probes detached by <see cref="Detach"/> (null: none was needed, or whyfail closed them itself).</summary>
     public int? ReaperPid { get; private set; }
 
+    /// <summary>
+    /// The small launcher holding the entry copies' perf event links after the session (<see cref="Detach"/>), when no
+    /// reaper was needed; null otherwise.
+    /// </summary>
+    public int? HolderPid { get; private set; }
+
     /// <summary>What made the reaper necessary, for the notice ("kernel origins", "capability probes (fexit)").</summary>
     public string ReaperHolds { get; private set; } = "probes";
 
@@ -509,22 +536,34 @@ public sealed unsafe class TracepointCapture : IDisposable
     /// programs then stay attached until whyfail has exited: what the command's surviving descendants do after the final
     /// drain is not read, as it would not have been traced.
     /// </summary>
-    public void Detach(bool ending = false)
+    public void Detach(bool ending = false, string? holder = null)
     {
         var slow = new List<int>();
         if (OriginProbes != null) slow.AddRange(OriginProbes.LinkFds());
         if (SiteProbes != null) slow.AddRange(SiteProbes.LinkFds());
+        var perf = _bpf?.PerfLinkFds() ?? [];
         bool capabilityProbes = Capabilities.Kind is CapabilitySourceKind.Fexit or CapabilitySourceKind.Kprobe;
         if (_bpf != null && ending && (slow.Count > 0 || capabilityProbes) && !HandOffTracepointsOff)
             slow.AddRange(_bpf.LinkFds());
-        else if (_bpf != null && capabilityProbes)
-            slow.AddRange(_bpf.LinkFds(Capabilities.Programs.ToList()));
+        else if (_bpf != null)
+        {
+            if (capabilityProbes) slow.AddRange(_bpf.LinkFds(Capabilities.Programs.ToList()));
+            if (slow.Count > 0) slow.AddRange(perf); // a reaper is started anyway: the perf events go with it
+        }
         if (slow.Count > 0 && ReaperPid == null)
             ReaperHolds = OriginProbes != null ? "kernel origins" : SiteProbes != null ? "error-site probes" : $"capability probes ({Capabilities.Name})";
         if (slow.Count > 0)
             ReaperPid ??= LinkReaper.HandOff(slow, OriginProbes != null
                 ? $"{OriginProbes.Functions.Count} {OriginBackends.Describe(OriginProbes.Backend)} probes ({slow.Count} links)"
                 : $"{slow.Count} probe links");
+        else if (perf.Count > 0 && _bpf != null && HolderPid == null)
+        {
+            // Only the entry copies' perf events are slow to close (~50 ms each, one after the other): the small
+            // launcher holds them, with the tracepoints' links when the session ends (their programs then stay until
+            // whyfail has exited, as with the reaper), and closes them after whyfail has gone. Not worth a notice.
+            var fds = ending && !HandOffTracepointsOff ? _bpf.LinkFds().ToList() : perf.ToList();
+            HolderPid = LinkReaper.HandOff(fds, $"{perf.Count} entry tracepoints ({fds.Count} links)", holder);
+        }
         StartupTimes.Mark("links handed to the reaper");
         if (ReaperPid != null)
         {

@@ -343,7 +343,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         run.Deny?.Stop();
         run.Growth?.Stop();
         StartupTimes.Mark("origin growth stopped");
-        capture.Detach(ending: true);
+        capture.Detach(ending: true, holder: Launcher.SmallLauncher());
         StartupTimes.Mark("detached (probe links handed off)");
         if (capture.ReaperPid is int reaper)
             renderer.Notice($"{capture.ReaperHolds}: the kernel detaches probes one at a time, so a helper (whyfail {LinkReaper.Verb}, pid {reaper}) " +

@@ -151,6 +151,11 @@ public class CaptureTableTests
         s.Append("    ];\n\n    private static ReadOnlySpan<ulong> GeneratedFamilyMasks =>\n    [\n");
         foreach (var (nr, mask) in families)
             s.Append($"        0x{mask.ToString("x", inv)}, // {nr.ToString(inv)} {SyscallTable.DisplayName(nr)}\n");
+        // The calls with an entry copy by name: their syscalls:sys_enter_NAME tracepoints carry the copy.
+        s.Append("    ];\n\n    private static readonly (uint Nr, string Name)[] GeneratedEntryCalls =\n    [\n");
+        for (int i = 0; i < table.Count; i++)
+            if (table.HasEntryCopy(i))
+                s.Append($"        ({table.Keys[i].ToString(inv)}, \"{SyscallTable.Name((int)table.Keys[i])}\"),\n");
         return s.Append("    ];\n}\n").ToString();
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Whyfail.Capture;
 using Xunit;
 
 namespace Whyfail.Tests.Integration;
@@ -63,6 +64,45 @@ public class ReaperTests
         {
             return -1;
         }
+    }
+}
+
+/// <summary>
+/// The entry copies' perf events (whose close waits ~50 ms each for the kernel) are left to the small launcher
+/// (<c>whyfail-launch __hold</c>) when whyfail exits: on the host too, with no probe at all.
+/// </summary>
+[Collection("tracing")]
+public class EntryTracepointTeardownTests
+{
+    [Fact]
+    public void TheSmallLauncherClosesTheEntryTracepointsAfterWhyfailAndLeavesNoneBehind()
+    {
+        static HashSet<int> EntryPrograms() => TeardownLabTests.Programs("on_sys_enter_c");
+        var before = EntryPrograms();
+        var outFile = Path.Combine(Path.GetTempPath(), $"whyfail-test-{Guid.NewGuid():N}.jsonl");
+        try
+        {
+            using var p = Process.Start(WhyfailRunner.StartInfo(["--json", "-o", outFile, "--", "/bin/sleep", "3"]))!;
+            // while the command runs, the entry program is on its calls' tracepoints
+            var seen = DateTime.UtcNow + TimeSpan.FromSeconds(3);
+            while (EntryPrograms().Except(before).Count() == 0 && DateTime.UtcNow < seen) Thread.Sleep(100);
+            Assert.NotEmpty(EntryPrograms().Except(before));
+            Assert.True(p.WaitForExit(60_000), "whyfail did not end");
+            Assert.Equal(0, p.ExitCode);
+            // no notice: holding them is routine (the reaper's notice is for probes)
+            Assert.DoesNotContain(File.ReadAllLines(outFile), l => l.Contains("\"notice\"") && l.Contains("__reap"));
+        }
+        finally
+        {
+            File.Delete(outFile);
+        }
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        HashSet<int> left;
+        while ((left = EntryPrograms().Except(before).ToHashSet()).Count > 0 && DateTime.UtcNow < deadline) Thread.Sleep(100);
+        Assert.Empty(left);
+        // and no holder's pid file stays behind (doctor would report it as still detaching)
+        while (LinkReaper.Find().Any(r => r.What.Contains("entry tracepoints")) && DateTime.UtcNow < deadline) Thread.Sleep(100);
+        Assert.DoesNotContain(LinkReaper.Find(), r => r.What.Contains("entry tracepoints"));
     }
 }
 
@@ -215,6 +255,12 @@ public class TeardownLabTests
     private static HashSet<int> OriginPrograms() =>
         Bpftool("prog", "show").EnumerateArray()
             .Where(p => p.TryGetProperty("name", out var n) && n.GetString() is "wf_origin" or "origin_fexit" or "origin_kretprob")
+            .Select(p => p.GetProperty("id").GetInt32()).ToHashSet();
+
+    /// <summary>Ids of the loaded programs whose name (the kernel keeps 15 characters) starts with <paramref name="prefix"/>.</summary>
+    internal static HashSet<int> Programs(string prefix) =>
+        Bpftool("prog", "show").EnumerateArray()
+            .Where(p => p.TryGetProperty("name", out var n) && n.GetString()!.StartsWith(prefix, StringComparison.Ordinal))
             .Select(p => p.GetProperty("id").GetInt32()).ToHashSet();
 
     private static JsonElement Bpftool(params string[] args)

@@ -88,6 +88,9 @@ internal static unsafe partial class Libbpf
     [LibraryImport(Lib, EntryPoint = "bpf_program__attach", SetLastError = true)]
     internal static partial nint ProgramAttach(nint prog);
 
+    [LibraryImport(Lib, EntryPoint = "bpf_program__attach_tracepoint", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial nint ProgramAttachTracepoint(nint prog, string category, string name);
+
     [LibraryImport(Lib, EntryPoint = "bpf_program__attach_iter", SetLastError = true)]
     internal static partial nint ProgramAttachIter(nint prog, nint opts);
 
