@@ -131,7 +131,7 @@ public sealed class ProbeSession(ProbeSettings settings)
             probes.Drain();
             if (probes.HandOffLinks() is int reaper)
                 output.Notice($"the kernel detaches kprobes one at a time: a helper (whyfail {LinkReaper.Verb}, pid {reaper}) detaches the probes once whyfail has exited");
-            capture.Detach();
+            capture.Detach(holder: Launcher.SmallLauncher());
             probes.Drain();
             stats.Lost = probes.Lost;
             output.Stats(stats);
