@@ -35,7 +35,8 @@ public static unsafe class LinkReaper
     private static int _exitPipe = -1;
 
     /// <summary>A reaper still detaching, as its pid file describes it.</summary>
-    public sealed record Running(int Pid, int Parent, int Links, string What, DateTime Started);
+    /// <param name="Holder">The small launcher holding the entry copies' perf events (<see cref="HoldVerb"/>), not probes.</param>
+    public sealed record Running(int Pid, int Parent, int Links, string What, DateTime Started, bool Holder = false);
 
     /// <summary>
     /// Starts a reaper holding a copy of <paramref name="fds"/> and returns its pid; null when none could be
@@ -189,14 +190,16 @@ public static unsafe class LinkReaper
             {
                 var kv = File.ReadAllLines(f).Select(l => l.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
                 int pid = int.Parse(kv.GetValueOrDefault("pid", "0"), CultureInfo.InvariantCulture);
-                if (pid <= 0 || !IsReaper(pid))
+                var verb = pid > 0 ? VerbOf(pid) : null;
+                if (verb is null)
                 {
                     File.Delete(f);
                     continue;
                 }
                 list.Add(new Running(pid, int.Parse(kv.GetValueOrDefault("parent", "0"), CultureInfo.InvariantCulture),
                     int.Parse(kv.GetValueOrDefault("links", "0"), CultureInfo.InvariantCulture), kv.GetValueOrDefault("what", ""),
-                    DateTime.Parse(kv.GetValueOrDefault("started", "2000-01-01T00:00:00Z"), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind)));
+                    DateTime.Parse(kv.GetValueOrDefault("started", "2000-01-01T00:00:00Z"), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind),
+                    verb == HoldVerb));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or OverflowException)
             {
@@ -209,16 +212,17 @@ public static unsafe class LinkReaper
     public static string Describe(Running r) =>
         $"a whyfail reaper (pid {r.Pid}) is still detaching {r.What} left by whyfail pid {r.Parent}, for {(DateTime.UtcNow - r.Started).TotalSeconds:0} s so far";
 
-    private static bool IsReaper(int pid)
+    /// <summary>The verb pid runs with (<see cref="Verb"/> or <see cref="HoldVerb"/>); null when it is neither (gone, or a reused pid).</summary>
+    private static string? VerbOf(int pid)
     {
         try
         {
             var argv = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0');
-            return argv.Contains(Verb) || argv.Contains(HoldVerb);
+            return argv.Contains(Verb) ? Verb : argv.Contains(HoldVerb) ? HoldVerb : null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return false;
+            return null;
         }
     }
 

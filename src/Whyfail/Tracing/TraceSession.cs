@@ -490,7 +490,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
                 "on a kernel that allows kprobes or fexit (as Debian, Ubuntu, Fedora and RHEL kernels do unless locked down) whyfail also shows where in the kernel each error is born (see whyfail doctor).");
             return none;
         }
-        foreach (var r in LinkReaper.Find())
+        foreach (var r in LinkReaper.Find().Where(r => !r.Holder)) // (a holder's few perf events slow no attach)
             renderer.Notice($"{LinkReaper.Describe(r)} (the kernel detaches probes one at a time: attaching may be slower until it ends)");
         // --deep auto: the most common failure's graph before the command starts, the rest while it runs.
         var plan = auto
