@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
+using Whyfail.Analysis.Explain;
 using Whyfail.Capture.Native;
 using Whyfail.Tracing.Inject;
 
@@ -58,22 +59,26 @@ public static unsafe class Launcher
 
     /// <summary>
     /// Whether <paramref name="user"/> may search every directory on the way to <paramref name="path"/> and execute it,
-    /// by the mode bits of the class the user falls in (owner, group or supplementary group, others). ACLs are not read,
-    /// and a component that cannot be looked at counts as allowed: exec decides then.
+    /// by the explanation engine's model of the kernel's permission check (<see cref="Permissions.Check"/>: owner, ACL,
+    /// group, others; the user has no capabilities). A component that cannot be looked at counts as allowed: exec
+    /// decides then.
     /// </summary>
     internal static bool MayExecute(string path, Credentials user)
     {
+        var creds = new Analysis.Explain.Credentials(user.Uid, user.Uid, user.Uid, user.Uid, user.Gid, user.Gid, user.Gid, user.Gid,
+            user.Groups, 0, 0, 0, false, 0, true);
         var full = Path.GetFullPath(path);
         for (int i = full.IndexOf('/', 1); i > 0; i = full.IndexOf('/', i + 1))
-            if (!Allows(full[..i], user)) return false;
-        return Allows(full, user);
+            if (!Allows(full[..i], creds)) return false;
+        return Allows(full, creds);
     }
 
-    private static bool Allows(string path, Credentials user)
+    private static bool Allows(string path, Analysis.Explain.Credentials creds)
     {
-        if (Libc.Statx(Libc.AT_FDCWD, path, 0, Libc.STATX_BASIC_STATS, out var st) != 0) return true;
-        int shift = st.Uid == user.Uid ? 6 : st.Gid == user.Gid || user.Groups.Contains(st.Gid) ? 3 : 0;
-        return ((st.Mode >> shift) & 1) != 0;
+        if (Analysis.Explain.Native.Stat(path, out var st, follow: true) != 0) return true;
+        var acl = st.Kind is FileKind.Regular or FileKind.Directory
+            ? Permissions.ParseAcl(Analysis.Explain.Native.GetXattr(path, "system.posix_acl_access")) : null;
+        return Permissions.Check(creds, st, Access.Exec, acl).Allowed;
     }
 
     /// <summary>"command not found: X (looked in /usr/local/bin, /usr/bin, /bin: …)", naming what was tried and why each failed.</summary>
