@@ -41,17 +41,12 @@ public static unsafe class LinkReaper
     /// <summary>
     /// Starts a reaper holding a copy of <paramref name="fds"/> and returns its pid; null when none could be
     /// started (or <see cref="EnvSwitch"/> is 0): then the caller's own close is the only one, as before.
-    /// The caller's descriptors are left open for it to close.
-    /// </summary>
-    public static int? HandOff(IReadOnlyCollection<int> fds, string what) => HandOff(fds, what, null);
-
-    /// <summary>
-    /// As <see cref="HandOff(IReadOnlyCollection{int}, string)"/>, with <paramref name="holder"/> (the small launcher,
-    /// <c>whyfail-launch __hold</c>: no runtime to start, a millisecond) as the process that holds and closes them, one
-    /// after the other: for the few links whose close is slow only by the kernel's grace periods (the entry copies' perf
+    /// The caller's descriptors are left open for it to close. With <paramref name="holder"/> (the small launcher,
+    /// <c>whyfail-launch __hold</c>: no runtime to start, a millisecond) that process holds and closes them, one after
+    /// the other: for the few links whose close is slow only by the kernel's grace periods (the entry copies' perf
     /// events), not for hundreds of probes.
     /// </summary>
-    public static int? HandOff(IReadOnlyCollection<int> fds, string what, string? holder)
+    public static int? HandOff(IReadOnlyCollection<int> fds, string what, string? holder = null)
     {
         if (fds.Count == 0 || Environment.GetEnvironmentVariable(EnvSwitch) == "0") return null;
         // One hand-off per process (a session detaches once); a second one would close its links itself.
