@@ -2535,8 +2535,9 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		if (st) {
 			st->followups = WF_FOLLOWUPS;
 			st->msg_budget = WF_MESSAGE_BUDGET;
-			/* seccomp filter mode: the filters' programs, before the failure that names them */
-			if (task->seccomp.mode == 2)
+			/* seccomp filter mode: the filters' programs, before the failure that names them (part of the context:
+			 * not where nothing reads it, nor where kernel reads are refused) */
+			if (task->seccomp.mode == 2 && !cfg.context_off)
 				seccomp_snapshot(st, task->tgid, task->pid);
 		}
 	}

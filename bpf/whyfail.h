@@ -410,7 +410,7 @@ struct wf_config {
 	unsigned int so_error;
 	unsigned long long followup_mask[WF_MAX_SYSCALLS / 64]; /* successes worth reporting after a failure */
 
-	unsigned int context_off;       /* 1: no wf_context (kernel reads refused: lockdown=confidentiality) */
+	unsigned int context_off;       /* 1: no wf_context nor seccomp copies (nothing reads them: --no-explain; or kernel reads refused: lockdown=confidentiality) */
 	unsigned int pad3;
 	/*
 	 * whyfail's own root (statx of "/": mount id and inode; 0: unknown): the walk of a task's root stops

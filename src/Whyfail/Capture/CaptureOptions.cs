@@ -24,6 +24,14 @@ public sealed class CaptureOptions
     public TimeSpan? OriginUpFront { get; init; }
     /// <summary>--args: each origin record also brings its function's arguments (kretprobe backends: an entry probe per function too).</summary>
     public bool OriginArgs { get; init; }
+    /// <summary>
+    /// Copy each failure's context in the kernel (credentials, limits, cwd and root, the descriptor arguments' files, the
+    /// seccomp filters: <see cref="Events.FailureContext"/>), which the explanations and the origin resolver read. Off
+    /// when nothing would read it (--no-explain without origin probes): a repeated failure then costs the kernel side no
+    /// proof that the context is unchanged (about 0.1x of a failing call's time, bench/README "No context where nothing
+    /// reads it, session 22").
+    /// </summary>
+    public bool Context { get; init; } = true;
     /// <summary>Load the error-site kprobe program (--pinpoint; only where the kernel has kprobes).</summary>
     public bool Pinpoint { get; init; }
     /// <summary>

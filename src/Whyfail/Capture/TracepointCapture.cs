@@ -211,8 +211,9 @@ public sealed unsafe class TracepointCapture : IDisposable
             ReportSuccess = options.ReportSuccess ? 1u : 0,
             SelfTgid = (uint)Environment.ProcessId,
             OriginArgs = options.OriginArgs ? 1u : 0,
-            // The failure's context is read through kernel pointers, which lockdown=confidentiality refuses.
-            ContextOff = SecurityFs.LockdownMode() == "confidentiality" ? 1u : 0,
+            // The failure's context is read through kernel pointers, which lockdown=confidentiality refuses; and it is not
+            // copied where nothing reads it (CaptureOptions.Context).
+            ContextOff = !options.Context || SecurityFs.LockdownMode() == "confidentiality" ? 1u : 0,
         };
         (c.OwnRootMntId, c.OwnRootIno) = OwnRoot.Read();
         var cast = BtfAttachTargets.TaskCast();

@@ -96,7 +96,7 @@ public static class WhyfailCli
         var strLimit = new Option<int>("--string-limit", "-s") { Description = "Maximum string length shown", DefaultValueFactory = _ => 64, HelpName = "N" };
         var summary = new Option<bool>("--summary", "-c") { Description = "Print counts (syscall × errno × process name) at exit" };
         var color = new Option<ColorMode>("--color") { Description = "Colour the text output", DefaultValueFactory = _ => ColorMode.Auto };
-        var noExplain = new Option<bool>("--no-explain") { Description = "Do not look at live system state to explain failures" };
+        var noExplain = new Option<bool>("--no-explain") { Description = "Do not explain failures: no live system state is read, and the kernel side copies no failure context (the JSON has no \"context\"; origin probes, where attached, still get it)" };
         var bufferSize = new Option<string>("--buffer-size") { Description = "Kernel ring buffer size, 4K to 1G (e.g. 16M, 256M; rounded up to a power of two); larger loses fewer events in floods (default 16M, 4M with --system: the service's memory)", DefaultValueFactory = _ => "16M", HelpName = "SIZE" };
         var deep = new Option<string>("--deep") { Description = "Syscalls whose kernel origin is traced: auto (a default set of often-failing calls), none, or a comma-separated list", DefaultValueFactory = _ => "auto", HelpName = "auto|none|LIST" };
         var backend = new Option<string>("--backend") { Description = "Origin backend: auto, kretprobe.multi, fexit, kretprobe, none", DefaultValueFactory = _ => "auto", HelpName = "NAME" };

@@ -391,6 +391,8 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             Syscalls = settings.Syscalls?.ToHashSet(),
             Errnos = settings.Errnos?.ToHashSet(),
             Comms = settings.Comms?.ToList(),
+            // the explanations' rules and the origin resolver (the descriptor arguments' file systems) read it
+            Context = settings.Explain || origins.Functions.Count > 0,
         });
     }
 

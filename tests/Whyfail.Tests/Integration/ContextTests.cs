@@ -129,6 +129,22 @@ public class ContextTests
     }
 
     [Fact]
+    public void NoContextIsCopiedWhereNothingReadsIt()
+    {
+        // --no-explain without origin probes: no rule runs, so the kernel side copies neither the context nor the
+        // filters; the failures themselves are all there, decoded
+        var run = WhyfailRunner.Run("--no-explain", "--deep", "none", "--", "/bin/sh", "-c", $"exec {P("seccomp_deny")} direct < /dev/null");
+        Assert.StartsWith("\"", run.Failures("mkdir", "EPERM").First().GetProperty("args")[0].GetString());
+        Assert.StartsWith("\"", run.Failures("mkdir", "EACCES").First().GetProperty("args")[0].GetString());
+        Assert.DoesNotContain(run.Syscalls, e => e.TryGetProperty("context", out _));
+        Assert.All(run.Syscalls, e => Assert.Equal(0, e.GetProperty("explanation").GetArrayLength()));
+        // the same command explained: each failure carries its context and the filters copied at it
+        var explained = WhyfailRunner.Run("--deep", "none", "--", "/bin/sh", "-c", $"exec {P("seccomp_deny")} direct < /dev/null");
+        var ctx = explained.Failures("mkdir", "EACCES").First().GetProperty("context");
+        Assert.Equal(2, ctx.GetProperty("seccomp_programs").GetInt32());
+    }
+
+    [Fact]
     public void SeccompFiltersOfEachThreadAndLongerThanOneRecordAreCopiedWhole()
     {
         // "big": filter 1 is 2 504 instructions (three of the kernel side's records); "thread": a second thread adds a
