@@ -26,6 +26,8 @@
  * a 16 KiB per-CPU array at every failure (floor_report_icache / _dcache in floor.bpf.c).
  * --fat calls|helpers: the reporter's program also makes 10 calls of an empty global function / of a helper
  * (bpf_get_prandom_u32) at every failure (floor_report_calls / _helpers): the cost of one call on this host.
+ * --fat noclock: the record's time is the tick (jiffies, in ns) instead of a clock read (floor_report_noclock):
+ * what the one bpf_ktime_get_ns() per record costs (the wake-up policy then counts ticks too).
  * --wake-ns NS: at most one wake-up per NS ns (default 1000000, whyfail's); 0: none, the consumer reads
  * at its poll's 100 ms timeout only.
  * --wake-default: the kernel's wake-ups (one per record written while the consumer waits) instead of
@@ -302,7 +304,7 @@ static int reporter_opt(int report, int count) { return report || count; }
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: floor [--both] [(--report|--count) FILE [--wake-default]] [--wake-ns NS] [--pad N] [--fat icache|dcache|calls|helpers] [--pos-every N] [--work NS] OBJECT -- COMMAND [ARG...]\n");
+	fprintf(stderr, "usage: floor [--both] [(--report|--count) FILE [--wake-default]] [--wake-ns NS] [--pad N] [--fat icache|dcache|calls|helpers|noclock] [--pos-every N] [--work NS] OBJECT -- COMMAND [ARG...]\n");
 	exit(2);
 }
 
@@ -325,6 +327,7 @@ int main(int argc, char **argv)
 			else if (!strcmp(argv[i], "dcache")) fat = 2;
 			else if (!strcmp(argv[i], "calls")) fat = 3;
 			else if (!strcmp(argv[i], "helpers")) fat = 4;
+			else if (!strcmp(argv[i], "noclock")) fat = 5;
 			else usage();
 		}
 		else usage();
@@ -341,9 +344,10 @@ int main(int argc, char **argv)
 	if (!obj) { fprintf(stderr, "floor: cannot open %s: %s\n", path, strerror(errno)); return 1; }
 	struct bpf_program *enter = bpf_object__find_program_by_name(obj, "floor_enter");
 	struct bpf_program *exitp = bpf_object__find_program_by_name(obj, "floor_exit");
-	const char *rep_names[] = { "floor_report", "floor_report_icache", "floor_report_dcache", "floor_report_calls", "floor_report_helpers" };
-	struct bpf_program *reps[5], *rep;
-	for (int k = 0; k < 5; k++) {
+	const char *rep_names[] = { "floor_report", "floor_report_icache", "floor_report_dcache", "floor_report_calls", "floor_report_helpers",
+				    "floor_report_noclock" };
+	struct bpf_program *reps[6], *rep;
+	for (int k = 0; k < 6; k++) {
 		reps[k] = bpf_object__find_program_by_name(obj, rep_names[k]);
 		if (!reps[k]) { fprintf(stderr, "floor: %s lacks %s\n", path, rep_names[k]); return 1; }
 		if (k != fat) bpf_program__set_autoload(reps[k], false);
@@ -362,14 +366,17 @@ int main(int argc, char **argv)
 		/* the ring buffer is not used: do not reserve 16 MiB for it */
 		bpf_map__set_max_entries(bpf_object__find_map_by_name(obj, "events"), 4096);
 	}
-	if (wake_default || wake_ns >= 0) {
-		/* floor.bpf.c's cfg: { u64 default_wake; u64 wake_ns; }, .rodata's only variable */
+	if (wake_default || wake_ns >= 0 || fat == 5) {
+		/* floor.bpf.c's cfg: { u64 default_wake; u64 wake_ns; u64 jiffy_ns; }, .rodata's only variable */
 		struct bpf_map *ro = bpf_object__find_map_by_name(obj, ".rodata");
 		size_t sz = 0;
 		unsigned long long *c = ro ? (unsigned long long *)bpf_map__initial_value(ro, &sz) : NULL;
-		if (!c || sz < 16) { fprintf(stderr, "floor: no .rodata cfg in %s\n", path); return 1; }
+		if (!c || sz < 24) { fprintf(stderr, "floor: no .rodata cfg in %s\n", path); return 1; }
 		if (wake_default) c[0] = 1;
 		if (wake_ns >= 0) c[1] = wake_ns;
+		struct timespec tick;
+		if (fat == 5 && clock_getres(CLOCK_MONOTONIC_COARSE, &tick) == 0)
+			c[2] = (unsigned long long)tick.tv_sec * 1000000000ULL + tick.tv_nsec;
 	}
 	if (bpf_object__load(obj)) { fprintf(stderr, "floor: cannot load %s: %s\n", path, strerror(errno)); return 1; }
 	if (!bpf_program__attach(reporter ? rep : exitp) || (both && !bpf_program__attach(enter)) ||
