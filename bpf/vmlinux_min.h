@@ -253,6 +253,18 @@ struct css_set {
 
 struct bpf_local_storage;
 
+/* A task's namespaces (nsproxy is NULL once it is past exit_task_namespaces in do_exit); the network one's inode
+ * number is ns.inum of struct net (6.1 .. 6.18). */
+struct ns_common {
+	unsigned int inum;
+};
+struct net {
+	struct ns_common ns;
+};
+struct nsproxy {
+	struct net *net_ns;
+};
+
 struct task_struct {
 	pid_t pid;
 	pid_t tgid;
@@ -263,6 +275,7 @@ struct task_struct {
 	struct files_struct *files;
 	struct signal_struct *signal;
 	struct sighand_struct *sighand;
+	struct nsproxy *nsproxy;
 	struct task_struct *real_parent;
 	struct css_set *cgroups;
 	struct seccomp seccomp;

@@ -1646,9 +1646,8 @@ __noinline u32 count_exec_args(struct scratch_buf *sb, u32 ctx_off, u64 argv, u6
 	c->exec_bytes[0] = w->bytes[0];
 	c->exec_bytes[1] = w->bytes[1];
 	c->exec_longest = w->longest;
-	c->exec_longest_vec = w->longest_vec;
 	c->exec_longest_index = w->longest_index;
-	u32 flags = WF_CTXF_EXEC_ARGS | w->flags;
+	u32 flags = WF_CTXF_EXEC_ARGS | w->flags | (w->longest_vec ? WF_CTXF_EXEC_LONGEST_ENVP : 0);
 	if (w->which < 2 && !(w->flags & WF_CTXF_EXEC_FAULT))
 		flags |= WF_CTXF_EXEC_PARTIAL;
 	return flags;
@@ -1719,12 +1718,14 @@ struct ctx_ptrs {
 	struct signal_struct *sig;
 	struct files_struct *files;
 	struct sighand_struct *sh;
+	struct nsproxy *nsp;
 };
 
 static __always_inline struct ctx_ptrs ctx_ptrs_of(struct task_struct *task)
 {
 	struct task_struct *ut = untrusted_task(task);
-	struct ctx_ptrs p = { .cred = ut->cred, .fs = ut->fs, .sig = ut->signal, .files = ut->files, .sh = ut->sighand };
+	struct ctx_ptrs p = { .cred = ut->cred, .fs = ut->fs, .sig = ut->signal, .files = ut->files, .sh = ut->sighand,
+			      .nsp = ut->nsproxy };
 	asm volatile("" ::: "memory");
 	return p;
 }
@@ -1754,6 +1755,16 @@ static __always_inline void ctx_caps(const struct cred *cred, u64 *prm, u64 *eff
 static __always_inline u32 ctx_task_flags(struct task_struct *task)
 {
 	return task->atomic_flags & 1 /* PFA_NO_NEW_PRIVS */ ? WF_CTXF_NO_NEW_PRIVS : 0;
+}
+
+/*
+ * The network namespace's inode number (wf_context.net_ns). No test for NULL: nsproxy is NULL once the task is past
+ * exit_task_namespaces (do_exit), and a load through a NULL kernel pointer reads 0 (BPF_PROBE_MEM: an address that is
+ * not the kernel's, or that faults, loads as 0), the 0 the field wants, without a branch for the verifier to walk.
+ */
+static __always_inline u32 ctx_net_ns(struct nsproxy *nsp)
+{
+	return nsp->net_ns->ns.inum;
 }
 
 /* The signals rules ask about: SIGPIPE, SIGCHLD, SIGXFSZ (constant indices for CO-RE): ignored, caught */
@@ -1830,6 +1841,7 @@ __noinline int context_repeat(struct scratch_buf *sb, u32 off, u32 flags, struct
 	u64 ign, caught;
 	ctx_handlers(p.sh, &ign, &caught);
 	d |= (ign ^ k->sig_ignored) | (caught ^ k->sig_caught) | (task->blocked.sig[0] ^ k->sig_blocked);
+	d |= ctx_net_ns(p.nsp) ^ k->net_ns;
 	/* n_files, nfds, exec_*, size and seq: a key is always a keyed context's (cwd and root only, none counted) */
 	if (d)
 		return 0;
@@ -1962,9 +1974,9 @@ static long fd_file_step(u64 i, void *ctx)
  * context (seq set, st->next_*: made the task's key once the record is out), or, when it equals the key, a wf_ctx_ref
  * (WF_EVF_CONTEXT_SAME) without the path walks. Why the key is enough, field by field:
  * - credentials (ids, groups, securebits, capabilities), seccomp, umask, limits, no_new_privs, the descriptor table's
- *   size, signal dispositions and mask, the seccomp entry flags: read every time into the header and compared with the
- *   key's copy byte for byte (no pointer is trusted to stand for its contents: a freed cred can come back at the same
- *   address);
+ *   size, signal dispositions and mask, the seccomp entry flags, the network namespace (its inode number): read every
+ *   time into the header and compared with the key's copy byte for byte (no pointer is trusted to stand for its
+ *   contents: a freed cred can come back at the same address);
  * - nfds, exec_*, writers, descriptor files: such contexts are never keyed (always sent whole);
  * - the cwd and root records: path_sig() of each, compared with the key's. The names: the walk's dentries (pinned by
  *   the path: an address is one dentry while it is held), each one's d_seq (bumped by __d_move when it is renamed or
@@ -2070,8 +2082,9 @@ __noinline int capture_context(struct scratch_buf *sb, u32 off, u32 flags_fds, s
 	} else {
 		/* not sent, but compared with the key (and by user space): no bytes of an earlier record */
 		__builtin_memset(c->exec_strings, 0, sizeof(c->exec_strings) + sizeof(c->exec_bytes) + sizeof(c->exec_longest) +
-				 sizeof(c->exec_longest_vec) + sizeof(c->exec_longest_index));
+				 sizeof(c->exec_longest_index));
 	}
+	c->net_ns = ctx_net_ns(p.nsp);
 	c->flags = flags;
 	/* the signals rules ask about: SIGPIPE, SIGCHLD, SIGXFSZ (constant indices for CO-RE) */
 	u64 ign, caught;

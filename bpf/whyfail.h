@@ -249,6 +249,7 @@ struct wf_ctx_ref {
 #define WF_CTXF_EXEC_PARTIAL  32        /* ... the count stopped early (WF_EXEC_STEPS reached): the numbers are lower bounds */
 #define WF_CTXF_EXEC_FAULT    64        /* ... a pointer or string could not be read: the numbers stop there */
 #define WF_CTXF_WRITERS_SCANNED 128     /* ETXTBSY from execve: every descriptor of the task was looked at for writers */
+#define WF_CTXF_EXEC_LONGEST_ENVP 256   /* ... the longest string is envp's (else argv's): was a u32 field, see net_ns */
 
 struct wf_context {
 	unsigned int   size;            /* bytes of the section: this header and the file records */
@@ -274,9 +275,17 @@ struct wf_context {
 	/* WF_CTXF_EXEC_ARGS only: [0] argv, [1] envp, as fs/exec.c counts them (strings with their NULs) */
 	unsigned long long exec_strings[2];
 	unsigned long long exec_bytes[2];
-	unsigned long long exec_longest;  /* bytes of the longest string, NUL included */
-	unsigned int   exec_longest_vec;  /* 0: argv, 1: envp */
+	unsigned long long exec_longest;  /* bytes of the longest string, NUL included (its vector: WF_CTXF_EXEC_LONGEST_ENVP) */
 	unsigned int   exec_longest_index;
+	/*
+	 * The task's network namespace: task->nsproxy->net_ns->ns.inum, the inode number /proc/PID/ns/net shows (0: none,
+	 * the task is past exit_task_namespaces). User space reads sockets (/proc/PID/net) in that namespace, not its own,
+	 * when the process is gone. It took the place of exec_longest_vec (a 0/1 now in flags), not new bytes: the header
+	 * stays 320 bytes, a multiple of 64 (context_same compares 8 words a step; keep_context_key copies it, and each
+	 * task's storage holds a copy), so a repeated failure costs what it did. Compared with the key by context_same
+	 * (the whole header) and by context_repeat (a task can setns() or unshare() between two failures).
+	 */
+	unsigned int   net_ns;
 };                                      /* 320 bytes */
 
 #define WF_EXEC_STEPS     (1 << 20)     /* bpf_loop steps of the argv/envp count: a string, or 16 KiB more of a long one */

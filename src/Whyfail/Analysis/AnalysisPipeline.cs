@@ -105,7 +105,7 @@ public sealed class AnalysisPipeline(AnalysisOptions settings)
     private LastDecoded? _lastDecoded;
 
     /// <summary>(pid, descriptor) -> the address its last connect() named: the peer of a later SO_ERROR.</summary>
-    private readonly Dictionary<(int Pid, int Fd), byte[]> _peers = [];
+    private readonly Dictionary<(int Pid, int Fd), (byte[] Addr, uint NetNs)> _peers = [];
     private const int MaxPeers = 4096;
 
     /// <summary>
@@ -119,10 +119,10 @@ public sealed class AnalysisPipeline(AnalysisOptions settings)
         if (ev.Syscall == "connect" && ev.Capture(1)?.Data is { Length: > 0 } sa)
         {
             if (_peers.Count >= MaxPeers) _peers.Clear(); // a long --system session: the recent ones matter
-            _peers[(ev.Pid, unchecked((int)ev.Args[0]))] = sa;
+            _peers[(ev.Pid, unchecked((int)ev.Args[0]))] = (sa, ev.Context?.NetNs ?? 0);
         }
         else if (ev.ErrorAsData && ev.Syscall == "getsockopt" && _peers.TryGetValue((ev.Pid, unchecked((int)ev.Args[0])), out var peer))
-            ev.ConnectedTo = peer;
+            (ev.ConnectedTo, ev.ConnectedNetNs) = peer;
     }
 
     private IReadOnlyList<string> Decoded(SyscallEvent ev)

@@ -58,9 +58,10 @@ public static unsafe class ContextParser
             Files = (IReadOnlyList<ContextFile>?)files ?? [],
             Writers = (IReadOnlyList<ContextFile>?)writers ?? [],
             WritersAll = (c.Flags & WfConst.CtxfWritersScanned) != 0 && (writers?.Count ?? 0) < WfConst.CtxFiles,
+            NetNs = c.NetNs,
             Exec = (c.Flags & WfConst.CtxfExecArgs) == 0 ? null
                 : new ExecArgs(c.ExecStrings[0], c.ExecBytes[0], c.ExecStrings[1], c.ExecBytes[1], c.ExecLongest,
-                    c.ExecLongestVec == 1, c.ExecLongestIndex, (c.Flags & WfConst.CtxfExecPartial) != 0,
+                    (c.Flags & WfConst.CtxfExecLongestEnvp) != 0, c.ExecLongestIndex, (c.Flags & WfConst.CtxfExecPartial) != 0,
                     (c.Flags & WfConst.CtxfExecFault) != 0),
         };
     }

@@ -137,6 +137,11 @@ public sealed record FailureContext
     public bool WritersAll { get; init; }
     /// <summary>E2BIG from execve: argv and envp as counted at the failure, else null.</summary>
     public ExecArgs? Exec { get; init; }
+    /// <summary>
+    /// The task's network namespace: the inode number /proc/PID/ns/net names ("net:[N]"); 0 when it is not known (the
+    /// task was past exit_task_namespaces). Sockets of a process that is gone are read in this namespace, not whyfail's.
+    /// </summary>
+    public uint NetNs { get; init; }
 
     /// <summary>The resource limits kept, in the kernel side's order (WF_CTX_RLIM_ORDER), with their /proc names.</summary>
     public static readonly string[] LimitNames =

@@ -86,6 +86,12 @@ public sealed class SyscallEvent
     /// </summary>
     public byte[]? ConnectedTo { get; set; }
 
+    /// <summary>
+    /// With <see cref="ConnectedTo"/>: the network namespace that connect() ran in (its context's
+    /// <see cref="FailureContext.NetNs"/>), 0 when not known. An error delivered as data has no context of its own.
+    /// </summary>
+    public uint ConnectedNetNs { get; set; }
+
     /// <summary>The task's state at the failure (credentials, limits, cwd/root, descriptor arguments), or null.</summary>
     public FailureContext? Context { get => _context; init => _context = value; }
     private FailureContext? _context;

@@ -63,6 +63,7 @@ internal static class ContextJson
             w.WriteString(sig switch { 13 => "SIGPIPE", 17 => "SIGCHLD", _ => "SIGXFSZ" }, c.Disposition(sig));
         w.WriteEndObject();
         w.WriteString("blocked", $"{c.SignalsBlocked:x16}");
+        if (c.NetNs != 0) w.WriteNumber("net_ns", c.NetNs); else w.WriteNull("net_ns");
         if (c.Cwd is { } cwd) File(w, "cwd", cwd); else w.WriteNull("cwd");
         if (c.Root is { } root) File(w, "root", root); else w.WriteNull("root");
         w.WriteStartArray("files");

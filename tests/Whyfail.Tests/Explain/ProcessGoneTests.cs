@@ -43,6 +43,8 @@ say(s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
         var ev = Make(pid, Actor.Nobody, Actor.Nobody, "getsockopt", 55, 111, [(ulong)fd, 1, 4, 0, 0], []);
         ev.ErrorAsData = true;
         ev.ConnectedTo = !connectSeen ? null : v6 ? NetTests.Sin6(to, port) : NetTests.Sin(to, port);
+        // the namespace the connect ran in, as its context names it (this test's: "net:[N]")
+        ev.ConnectedNetNs = !connectSeen ? 0 : uint.Parse(new FileInfo("/proc/self/ns/net").LinkTarget![5..^1], System.Globalization.CultureInfo.InvariantCulture);
         return (ev, pid, fd, port);
     }
 
@@ -59,6 +61,21 @@ say(s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
                      $"nothing is listening on {ep}: no TCP socket is in LISTEN state on port {port} in this network namespace", e.Text);
         Assert.True(e.Certain);
         Assert.DoesNotContain(ex, x => x.Rule == "process.gone");
+    }
+
+    [Fact]
+    public void A_refusal_whose_network_namespace_is_not_known_is_read_in_this_one_as_a_guess()
+    {
+        // The connect was seen but its namespace was not (no context: lockdown, or a record lost): the listeners are read
+        // in whyfail's own namespace, which the process may not have been in, so the answer is qualified.
+        var (ev, pid, _, port) = RefusedThenGone(IPAddress.Loopback);
+        ev.ConnectedNetNs = 0;
+        var ex = Run(ev);
+        var e = One(ex, "net.connection_refused");
+        Assert.Contains($"no TCP socket is in LISTEN state on port {port} in this network namespace", e.Text);
+        Assert.False(e.Certain);
+        Assert.Equal($"pid {pid} has exited, so this could not be checked against its live state, and no state was captured at the failure: its network namespace could not be checked",
+            One(ex, "process.gone").Text);
     }
 
     [Fact]

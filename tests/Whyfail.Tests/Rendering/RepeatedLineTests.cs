@@ -81,6 +81,7 @@ public class RepeatedLineTests
         ["OriginDropped"] = () => Event(originDropped: 3),
         ["SiteHits"] = () => Event(siteHits: [new SiteHit(1, 2)]), // through Origin
         ["ConnectedTo"] = () => Set(e => e.ConnectedTo = [2, 0, 0, 80, 127, 0, 0, 1]), // through Explanation
+        ["ConnectedNetNs"] = () => Set(e => e.ConnectedNetNs = 4026531840), // through Explanation
     };
 
     private static SyscallEvent Set(Action<SyscallEvent> change)

@@ -70,10 +70,14 @@ public static class Net
     public static string Endpoint(IPAddress a, int port) =>
         a.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{a}]:{port}" : $"{a}:{port}";
 
-    /// <summary>The sockets of <paramref name="protos"/> ("tcp", "tcp6", "udp", "udp6") in the process's namespace.</summary>
+    /// <summary>
+    /// The sockets of <paramref name="protos"/> ("tcp", "tcp6", "udp", "udp6") in the process's namespace; none when it
+    /// cannot be read (<see cref="ProcessView.NetDir"/> null: rules check that first, an empty list is not "nothing").
+    /// </summary>
     public static List<InetSocket> Sockets(ProcessView proc, params string[] protos)
     {
         var r = new List<InetSocket>();
+        if (proc.NetDir is null) return r;
         foreach (var proto in protos)
         {
             var text = ProcFs.Read($"{proc.NetDir}/{proto}");
@@ -112,6 +116,7 @@ public static class Net
     public static List<UnixSocket> UnixSockets(ProcessView proc)
     {
         var r = new List<UnixSocket>();
+        if (proc.NetDir is null) return r;
         var text = ProcFs.Read($"{proc.NetDir}/unix");
         if (text is null) return r;
         foreach (var line in text.Split('\n').Skip(1))
@@ -129,6 +134,7 @@ public static class Net
     public static HashSet<IPAddress> LocalAddresses(ProcessView proc)
     {
         var r = new HashSet<IPAddress> { IPAddress.Loopback, IPAddress.IPv6Loopback };
+        if (proc.NetDir is null) return r;
         var trie = ProcFs.Read($"{proc.NetDir}/fib_trie");
         if (trie != null)
         {

@@ -78,6 +78,7 @@ public sealed partial class ProcessView
 
         var live = Alive ? Credentials.FromStatus(ProcFs.Read($"{TaskDir}/status") ?? "") : null;
         Context = ev?.Context;
+        connectedNetNs = ev?.ConnectedNetNs ?? 0;
         creds = Context is { } ctx ? FromContext(ctx, live) : MergeCredentials(live, ev);
         if (Alive)
         {
@@ -304,9 +305,66 @@ public sealed partial class ProcessView
         return cache;
     }
 
-    /// <summary>The sysctl or /proc file of the process's namespaces where that is per-process, else the global one.</summary>
-    public string NetDir => Alive ? $"{ProcDir}/net" : "/proc/net";
+    // ---- network namespace ----
 
-    /// <summary>True when the process is in another network namespace than this analyser.</summary>
-    public bool OtherNetNamespace => Alive && Native.ReadLink($"{ProcDir}/ns/net") is { } a && Native.ReadLink("/proc/self/ns/net") is { } b && a != b;
+    /// <summary>The fact <see cref="Lost"/> names when the process's sockets were read in this analyser's namespace by guess (nothing captured).</summary>
+    public const string LostNetNs = "its network namespace";
+    /// <summary>... when they could not be read at all: the namespace it was in has no process left in it.</summary>
+    public const string LostNetNsGone = "the sockets of its network namespace (no process is left in that namespace: it went with it)";
+
+    /// <summary>
+    /// Where the process's network namespace is read (/proc/PID/net, /proc/net, or another live process's /proc/VIA/net),
+    /// or null when it cannot be: the process is gone and no live process is in the namespace it was in (the namespace
+    /// went with it). Rules that read sockets say nothing then rather than answer from another namespace.
+    /// </summary>
+    public string? NetDir => NetPlace.Dir;
+
+    /// <summary>True when the process is (was) in another network namespace than this analyser.</summary>
+    public bool OtherNetNamespace => NetPlace.Other;
+
+    /// <summary>Whose network namespace <see cref="NetDir"/> is, for the rules' wording ("this network namespace", "pid 12's network namespace", …).</summary>
+    public string NetNsName => NetPlace switch
+    {
+        { Other: false } => "this network namespace",
+        { Via: var v } when v == Pid || v == 0 => $"pid {Pid}'s network namespace",
+        { Via: var v } => $"the network namespace pid {Pid} was in (read through pid {v})",
+    };
+
+    /// <summary>Why <see cref="NetDir"/> is null, for what the rules checked.</summary>
+    public string NetUnreadable => $"no process is left in the network namespace pid {Pid} was in";
+
+    private readonly uint connectedNetNs;
+    private (string? Dir, bool Other, int Via)? netPlace;
+    private (string? Dir, bool Other, int Via) NetPlace => netPlace ??= LocateNet();
+
+    /// <summary>Processes looked at for one still in a gone process's network namespace.</summary>
+    private const int NetScanMax = 65536;
+
+    private (string? Dir, bool Other, int Via) LocateNet()
+    {
+        if (Alive)
+            return ($"{ProcDir}/net", Native.ReadLink($"{ProcDir}/ns/net") is { } a && Native.ReadLink("/proc/self/ns/net") is { } b && a != b, Pid);
+        // Gone: its namespace is the one the kernel side read at the failure (task->nsproxy->net_ns->ns.inum, the
+        // inode number of /proc/PID/ns/net), or for an error delivered as data (no context), the one its connect() ran
+        // in. Without either (or 0, a task past exit_task_namespaces) this analyser's namespace is a guess, noted as such.
+        uint ns = Context?.NetNs is > 0 and var n ? n : connectedNetNs;
+        if (ns == 0)
+        {
+            NoteLost(LostNetNs);
+            return ("/proc/net", false, 0);
+        }
+        if (Native.Stat("/proc/self/ns/net", out var self, follow: true) == 0 && self.Ino == ns)
+            return ("/proc/net", false, 0);
+        // Another namespace: /proc/VIA/net of any live process still in it shows the same tables (a namespace lives as
+        // long as a process, a bind mount or an open descriptor holds it; only the first can be read through /proc).
+        int seen = 0;
+        foreach (var pid in ProcFs.Pids())
+        {
+            if (++seen > NetScanMax) break;
+            if (pid != Pid && Native.Stat($"/proc/{pid}/ns/net", out var st, follow: true) == 0 && st.Ino == ns)
+                return ($"/proc/{pid}/net", true, pid);
+        }
+        NoteLost(LostNetNsGone);
+        return (null, true, 0);
+    }
 }

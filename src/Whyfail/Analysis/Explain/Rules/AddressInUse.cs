@@ -27,7 +27,8 @@ public sealed class AddressInUse : IExplainRule
             yield return new Explanation(Id, $"bind asked for any free port (port 0) on {sa.Plain} and none was free in net.ipv4.ip_local_port_range ({range})", "widen net.ipv4.ip_local_port_range or close sockets", false);
             yield break;
         }
-        var ns = proc.OtherNetNamespace ? $"pid {proc.Pid}'s network namespace" : "this network namespace";
+        if (proc.NetDir is null) { proc.Checked.Add($"TCP and UDP sockets on port {sa.Port} (not read: {proc.NetUnreadable})"); yield break; }
+        var ns = proc.NetNsName;
         proc.Checked.Add($"TCP and UDP sockets on port {sa.Port} in {ns}");
         var dst = sa.Plain!;
         var socks = Net.Sockets(proc, "tcp", "tcp6", "udp", "udp6")
@@ -60,12 +61,12 @@ public sealed class AddressInUse : IExplainRule
 
     private Explanation? Unix(SyscallEvent ev, ProcessView proc, SockAddr sa)
     {
-        var socks = Net.UnixSockets(proc);
         if (sa.Abstract)
         {
             var name = sa.ToString();
+            if (proc.NetDir is null) { proc.Checked.Add($"the abstract Unix address {Q(name)} (not read: {proc.NetUnreadable})"); return null; }
             proc.Checked.Add($"the abstract Unix address {Q(name)}");
-            var held = socks.Where(s => s.Path == name).ToList();
+            var held = Net.UnixSockets(proc).Where(s => s.Path == name).ToList();
             if (held.Count == 0) return null;
             var owners = Net.Owners(held.Select(s => s.Inode).ToHashSet());
             return new Explanation(Id, $"the abstract Unix address {Q(name)} is already bound, by {Net.Holders(owners.Values.SelectMany(v => v).ToList())}", "stop that process or use another name");
@@ -77,7 +78,8 @@ public sealed class AddressInUse : IExplainRule
         proc.Checked.Add($"the Unix socket path {Q(t.Path)}");
         if (t.Kind != FileKind.Socket)
             return new Explanation(Id, $"{Q(t.Path)} already exists and is {A(t.Kind)}; bind creates the socket file, so the name must be free", $"remove {Sh(t.Path)} or use another path");
-        var listening = socks.Where(s => s.Listening && (s.Path == t.Path || s.Path == pa.Path)).ToList();
+        if (proc.NetDir is null) return null;  // the listeners are in /proc/net/unix of the process's namespace
+        var listening = Net.UnixSockets(proc).Where(s => s.Listening && (s.Path == t.Path || s.Path == pa.Path)).ToList();
         if (listening.Count == 0)
             return new Explanation(Id,
                 $"the socket file {Q(t.Path)} already exists and nothing listens on it: it was left behind by a server that exited (bind never reuses an existing file)",

@@ -13,12 +13,14 @@ public sealed class AddressNotAvailable : IExplainRule
     {
         var sa = SockAddr.Decode(ev.Capture(1)?.Data);
         if (sa is not { IsInet: true }) yield break;
+        if (proc.NetDir is null) { proc.Checked.Add($"the addresses of pid {proc.Pid}'s network namespace (not read: {proc.NetUnreadable})"); yield break; }
         var addrs = Net.LocalAddresses(proc);
-        proc.Checked.Add($"the addresses of pid {proc.Pid}'s network namespace");
+        var ns = proc.OtherNetNamespace ? proc.NetNsName : $"pid {proc.Pid}'s network namespace";
+        proc.Checked.Add($"the addresses of {ns}");
         if (Net.IsLocal(proc, sa.Plain!)) yield break;
         var list = string.Join(", ", addrs.Select(a => a.ToString()).Order(StringComparer.Ordinal).Take(8));
         yield return new Explanation(Id,
-            $"{sa.Plain} is not an address of this machine in pid {proc.Pid}'s network namespace (its addresses: {list}), so nothing can be bound to it",
+            $"{sa.Plain} is not an address of this machine in {ns} (its addresses: {list}), so nothing can be bound to it",
             "bind to one of the machine's addresses or to 0.0.0.0/::, or set net.ipv4.ip_nonlocal_bind=1 if the address comes later");
     }
 }

@@ -55,8 +55,10 @@ public sealed class ConnectionRefused : IExplainRule
         var dst = sa.Plain!;
         if (Net.IsWildcard(dst)) dst = dst.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? IPAddress.Loopback : IPAddress.IPv6Loopback;
         var ep = Net.Endpoint(sa.Plain!, sa.Port);
+        // Its namespace's addresses and listeners, or nothing: another namespace's would be a wrong answer.
+        if (proc.NetDir is null) { proc.Checked.Add($"TCP listeners on port {sa.Port} (not read: {proc.NetUnreadable})"); return null; }
         bool local = Net.IsLocal(proc, dst);
-        var ns = proc.OtherNetNamespace ? $"pid {proc.Pid}'s network namespace" : "this network namespace";
+        var ns = proc.NetNsName;
         proc.Checked.Add($"TCP listeners on port {sa.Port} in {ns}");
         if (!local)
             return new Explanation(Id,
@@ -81,13 +83,13 @@ public sealed class ConnectionRefused : IExplainRule
     private Explanation? Unix(SyscallEvent ev, ProcessView proc, SockAddr sa)
     {
         var name = sa.ToString();
-        var socks = Net.UnixSockets(proc);
         if (sa.Abstract)
         {
+            if (proc.NetDir is null) { proc.Checked.Add($"listeners on the abstract Unix socket {Q(name)} (not read: {proc.NetUnreadable})"); return null; }
             proc.Checked.Add($"listeners on the abstract Unix socket {Q(name)}");
-            var l = socks.Where(s => s.Path == name).ToList();
+            var l = Net.UnixSockets(proc).Where(s => s.Path == name).ToList();
             if (l.Count == 0)
-                return new Explanation(Id, $"no socket is bound to the abstract Unix address {Q(name)} in {(proc.OtherNetNamespace ? $"pid {proc.Pid}'s" : "this")} network namespace", "start the server that provides it");
+                return new Explanation(Id, $"no socket is bound to the abstract Unix address {Q(name)} in {proc.NetNsName}", "start the server that provides it");
             if (!l.Any(s => s.Listening))
                 return new Explanation(Id, $"a socket is bound to the abstract Unix address {Q(name)} but it is not listening (listen() was not called yet, or it is a datagram socket)", null, false);
             return null;
@@ -99,7 +101,9 @@ public sealed class ConnectionRefused : IExplainRule
         proc.Checked.Add($"the Unix socket file {Q(t.Path)} and the listening Unix sockets");
         if (t.Kind != FileKind.Socket)
             return new Explanation(Id, $"{Q(t.Path)} is {A(t.Kind)}, not a socket, so there is nothing to connect to", "use the path of the server's socket");
-        var listening = socks.Where(s => s.Listening && (s.Path == t.Path || s.Path == pa.Path)).ToList();
+        // /proc/net/unix lists the sockets of one network namespace: the one the process was in, or none.
+        if (proc.NetDir is null) return null;
+        var listening = Net.UnixSockets(proc).Where(s => s.Listening && (s.Path == t.Path || s.Path == pa.Path)).ToList();
         if (listening.Count == 0)
             return new Explanation(Id,
                 $"{Q(t.Path)} is a socket file, but no process is listening on it: it was probably left behind by a server that exited (a stale socket)",
