@@ -38,12 +38,19 @@ public class ExecFailureTests
         Assert.Equal(5 + 131_073, x.GetProperty("argv_bytes").GetInt64());
         Assert.Equal(0, x.GetProperty("envp_strings").GetInt64());
         Assert.True(x.GetProperty("complete").GetBoolean());
+        Assert.Equal("argv", x.GetProperty("longest_in").GetString());
+        Assert.Equal(1, x.GetProperty("longest_index").GetInt64());
 
         var envText = Text(fails[1], "exec.args_too_big", out var envFix);
         Assert.Contains("1 argument string (5 bytes with their NULs), 40 environment strings (163,840 bytes), the program's name (10 bytes) and 41 pointers of 8 bytes (328 bytes)", envText);
         Assert.Contains("the arguments and environment need 164,183 bytes on the new program's stack", envText);
         Assert.Contains("execve allows 131,072 bytes: ARG_MAX, the least execve allows (the stack limit (ulimit -s) is 256 KiB", envText);
         Assert.Contains("the environment is the larger part", envFix);
+        // the longest string's vector: a flag of the context (WF_CTXF_EXEC_LONGEST_ENVP), all 40 of 4,096 bytes: the first
+        var y = fails[1].GetProperty("context").GetProperty("exec_args");
+        Assert.Equal("envp", y.GetProperty("longest_in").GetString());
+        Assert.Equal(0, y.GetProperty("longest_index").GetInt64());
+        Assert.Equal(4_096, y.GetProperty("longest").GetInt64());
 
         var shText = Text(fails[2], "exec.args_too_big", out var shFix);
         // "/bin/true" and 1…20000: 10 + 108,894 bytes; 20,001 + the environment's pointers are already over 128 KiB
