@@ -55,8 +55,20 @@ public sealed class ConnectionRefused : IExplainRule
         var dst = sa.Plain!;
         if (Net.IsWildcard(dst)) dst = dst.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? IPAddress.Loopback : IPAddress.IPv6Loopback;
         var ep = Net.Endpoint(sa.Plain!, sa.Port);
-        // Its namespace's addresses and listeners, or nothing: another namespace's would be a wrong answer.
-        if (proc.NetDir is null) { proc.Checked.Add($"TCP listeners on port {sa.Port} (not read: {proc.NetUnreadable})"); return null; }
+        // Its namespace's addresses and listeners, or nothing: another namespace's would be a wrong answer. What is known
+        // is said, not certain: the refusal came from a namespace of its own, where a loopback address is that
+        // namespace's loopback (a container's, `unshare -n`'s), not this machine's.
+        if (proc.NetDir is null)
+        {
+            proc.Checked.Add($"TCP listeners on port {sa.Port} (not read: {proc.NetUnreadable})");
+            return new Explanation(Id,
+                $"pid {proc.Pid} was in a network namespace of its own (not whyfail's), and nothing there accepted {ep}; " +
+                $"what listened in it could not be read: {proc.NetUnreadable}" +
+                (IPAddress.IsLoopback(dst) ? $"; {sa.Plain} there is that namespace's own loopback, not this machine's, so it does not reach a server listening on this machine's loopback (unless something forwards the port into the namespace)" : ""),
+                IPAddress.IsLoopback(dst)
+                    ? "run the server in the same network namespace (or share the host's network with the client), or connect to an address of the host that the namespace can reach"
+                    : $"check that the service runs on {ep} and is reachable from that namespace", false);
+        }
         bool local = Net.IsLocal(proc, dst);
         var ns = proc.NetNsName;
         proc.Checked.Add($"TCP listeners on port {sa.Port} in {ns}");
