@@ -36,7 +36,7 @@ public class NetNamespaceTests
     /// in whyfail's, until whyfail analysed the client's refused connect after the client exited (at most 4 runs; one
     /// analysed while it ran read its /proc/PID/net, which is right but not the case here), then checks it.
     /// </summary>
-    private static void RefusedAfterTheClientExited(Func<int, string> script, Action<JsonElement, int> check)
+    private static void RefusedAfterTheClientExited(Func<int, string> script, Action<JsonElement, int> check, Func<JsonElement, bool>? retry = null)
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -54,10 +54,11 @@ public class NetNamespaceTests
                 Assert.DoesNotContain("something listens", all);
                 Assert.DoesNotContain("this network namespace", all);
                 if (Text(ev, "net.connection_refused") is { } live && Regex.IsMatch(live, @"in pid \d+'s network namespace$")) continue;
+                if (retry?.Invoke(ev) == true) continue;
                 check(ev, port);
                 return;
             }
-            Assert.Fail("in 4 runs, whyfail always analysed the failure while the client was still alive");
+            Assert.Fail("in 4 runs, whyfail always analysed the failure while the client was still alive (or, where a process keeps the namespace, after it too had gone)");
         }
         finally { listener.Stop(); }
     }
@@ -95,13 +96,14 @@ public class NetNamespaceTests
 
     [Fact]
     public void ARefusedConnectInANamespaceThatOutlivesTheClientIsReadThroughAProcessStillInIt() =>
-        // sleep (and sh) keep the namespace after the client exits.
-        RefusedAfterTheClientExited(port => $"{{ sleep 2 & {P("tcp_port")} connect {port}; r=$?; wait; exit $r; }}", (ev, port) =>
+        // sleep (and sh) keep the namespace after the client exits; a run whose analysis came after the sleep too had
+        // ended (the lab's emulated 6.1 can take seconds) found the namespace gone, and is tried again.
+        RefusedAfterTheClientExited(port => $"{{ sleep 6 & {P("tcp_port")} connect {port}; r=$?; wait; exit $r; }}", (ev, port) =>
         {
             var text = Text(ev, "net.connection_refused");
             Assert.True(text != null, ev.ToString());
             Assert.Contains($"nothing is listening on 127.0.0.1:{port}: no TCP socket is in LISTEN state on port {port} in ", text);
             Assert.Matches(@"in the network namespace pid (\d+) was in \(read through pid (?!\1\))\d+\)$", text);
             Assert.DoesNotContain("process.gone", Rules(ev));
-        });
+        }, ev => Text(ev, "net.connection_refused")?.Contains("was in a network namespace of its own (not whyfail's)") == true);
 }
