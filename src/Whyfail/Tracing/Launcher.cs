@@ -76,9 +76,7 @@ public static unsafe class Launcher
     private static bool Allows(string path, Analysis.Explain.Credentials creds)
     {
         if (Analysis.Explain.Native.Stat(path, out var st, follow: true) != 0) return true;
-        var acl = st.Kind is FileKind.Regular or FileKind.Directory
-            ? Permissions.ParseAcl(Analysis.Explain.Native.GetXattr(path, "system.posix_acl_access")) : null;
-        return Permissions.Check(creds, st, Access.Exec, acl).Allowed;
+        return Permissions.Check(creds, st, Access.Exec, Permissions.AclOf(path, st)).Allowed;
     }
 
     /// <summary>"command not found: X (looked in /usr/local/bin, /usr/bin, /bin: …)", naming what was tried and why each failed.</summary>

@@ -114,6 +114,14 @@ public sealed record PermCheck(bool Allowed, PermClass Class, string? ByCapabili
 
 public static class Permissions
 {
+    /// <summary>
+    /// The access ACL of the file at <paramref name="path"/> (stat <paramref name="st"/>), null when it has none: only
+    /// regular files and directories are asked (the kernel keeps none on symlinks, and reading a device's or FIFO's
+    /// xattrs is not wanted).
+    /// </summary>
+    public static IReadOnlyList<AclEntry>? AclOf(string path, in FileStat st) =>
+        st.Kind is FileKind.Regular or FileKind.Directory ? ParseAcl(Native.GetXattr(path, "system.posix_acl_access")) : null;
+
     /// <summary>Parses the binary system.posix_acl_access value (version 2, 8-byte entries).</summary>
     public static IReadOnlyList<AclEntry>? ParseAcl(byte[]? value)
     {

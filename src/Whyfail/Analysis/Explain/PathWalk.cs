@@ -304,9 +304,7 @@ public sealed partial class ProcessView
     {
         int err = Native.Stat(host, out var st, follow);
         if (err != 0) return new PathComponent { Name = name, Path = display, HostPath = host, Errno = err, FromLink = from, IsStart = isStart };
-        IReadOnlyList<AclEntry>? acl = null;
-        if (st.Kind is FileKind.Regular or FileKind.Directory)
-            acl = Permissions.ParseAcl(Native.GetXattr(host, "system.posix_acl_access"));
+        var acl = Permissions.AclOf(host, st);
         return new PathComponent
         {
             Name = name, Path = display, HostPath = host, Stat = st, Acl = acl, FromLink = from, IsStart = isStart,
