@@ -342,8 +342,9 @@ public sealed partial class ProcessView
 
     private (string? Dir, bool Other, int Via) LocateNet()
     {
+        ulong own = NetNsOf("/proc/self");
         if (Alive)
-            return ($"{ProcDir}/net", Native.ReadLink($"{ProcDir}/ns/net") is { } a && Native.ReadLink("/proc/self/ns/net") is { } b && a != b, Pid);
+            return ($"{ProcDir}/net", NetNsOf(ProcDir) is var a and not 0 && own != 0 && a != own, Pid);
         // Gone: its namespace is the one the kernel side read at the failure (task->nsproxy->net_ns->ns.inum, the
         // inode number of /proc/PID/ns/net), or for an error delivered as data (no context), the one its connect() ran
         // in. Without either (or 0, a task past exit_task_namespaces) this analyser's namespace is a guess, noted as such.
@@ -353,7 +354,7 @@ public sealed partial class ProcessView
             NoteLost(LostNetNs);
             return ("/proc/net", false, 0);
         }
-        if (Native.Stat("/proc/self/ns/net", out var self, follow: true) == 0 && self.Ino == ns)
+        if (own == ns)
             return ("/proc/net", false, 0);
         // Another namespace: /proc/VIA/net of any live process still in it shows the same tables (a namespace lives as
         // long as a process, a bind mount or an open descriptor holds it; only the first can be read through /proc).
@@ -361,10 +362,13 @@ public sealed partial class ProcessView
         foreach (var pid in ProcFs.Pids())
         {
             if (++seen > NetScanMax) break;
-            if (pid != Pid && Native.Stat($"/proc/{pid}/ns/net", out var st, follow: true) == 0 && st.Ino == ns)
+            if (pid != Pid && NetNsOf($"/proc/{pid}") == ns)
                 return ($"/proc/{pid}/net", true, pid);
         }
         NoteLost(LostNetNsGone);
         return (null, true, 0);
     }
+
+    /// <summary>The network namespace of the process at <paramref name="procDir"/>: the inode number of its ns/net ("net:[N]"); 0 when unreadable.</summary>
+    private static ulong NetNsOf(string procDir) => Native.Stat($"{procDir}/ns/net", out var st, follow: true) == 0 ? st.Ino : 0;
 }
