@@ -21,8 +21,10 @@ public class NetNamespaceTests
 
     private static IEnumerable<JsonElement> Explanations(JsonElement ev) => ev.GetProperty("explanation").EnumerateArray();
 
-    private static string? Text(JsonElement ev, string rule) =>
-        Explanations(ev).Where(x => x.GetProperty("rule").GetString() == rule).Select(x => x.GetProperty("text").GetString()).FirstOrDefault();
+    private static JsonElement? Why(JsonElement ev, string rule) =>
+        Explanations(ev).Where(x => x.GetProperty("rule").GetString() == rule).Select(x => (JsonElement?)x).FirstOrDefault();
+
+    private static string? Text(JsonElement ev, string rule) => Why(ev, rule)?.GetProperty("text").GetString();
 
     /// <summary>The inode number of this process's (and so whyfail's) network namespace, from "net:[N]".</summary>
     private static long OwnNetNs()
@@ -73,8 +75,7 @@ public class NetNamespaceTests
             Assert.True(text != null, ev.ToString());
             Assert.Contains("was in a network namespace of its own (not whyfail's), and nothing there accepted 127.0.0.1:", text);
             Assert.Contains("127.0.0.1 there is that namespace's own loopback, not this machine's", text);
-            var refused = Explanations(ev).First(x => x.GetProperty("rule").GetString() == "net.connection_refused");
-            Assert.False(refused.GetProperty("certain").GetBoolean(), ev.ToString());
+            Assert.False(Why(ev, "net.connection_refused")!.Value.GetProperty("certain").GetBoolean(), ev.ToString());
             Assert.Contains("does not hold the sockets of its network namespace (no process is left in that namespace", Text(ev, "process.gone"));
         });
 
