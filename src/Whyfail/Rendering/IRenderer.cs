@@ -40,6 +40,8 @@ public sealed class TraceSummary
     public long ExplanationsSkipped { get; set; }
     /// <summary>Failures the verdict judged before their wait for what follows was over (too many were held).</summary>
     public long JudgedEarly { get; set; }
+    /// <summary>Failures judged when their thread repeated them at once, instead of after their wait (see docs/json.md).</summary>
+    public long JudgedAtRepeat { get; set; }
     public bool Print { get; set; }
 
     /// <summary>Distinct (syscall, errno, comm) rows kept; later process names are counted as "(other)" (a long --system session meets endless names).</summary>

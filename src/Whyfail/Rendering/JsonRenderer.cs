@@ -233,6 +233,7 @@ public sealed class JsonRenderer : IRenderer
         w.WriteNumber("explanations_reused", s.ExplanationsReused);
         w.WriteNumber("explanations_skipped", s.ExplanationsSkipped);
         w.WriteNumber("judged_early", s.JudgedEarly);
+        w.WriteNumber("judged_at_repeat", s.JudgedAtRepeat);
         w.WriteStartArray("counts");
         foreach (var ((sys, err, comm), n) in s.Counts.OrderByDescending(kv => kv.Value))
         {

@@ -366,6 +366,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         StartupTimes.Mark("verdict made");
         FillSummary(run.Summary, capture, run.Pipeline, run.Injector, run.Deny);
         run.Summary.JudgedEarly = run.Tracker.JudgedEarly;
+        run.Summary.JudgedAtRepeat = run.Tracker.JudgedAtRepeat;
         renderer.Summary(run.Summary);
         StartupTimes.Mark("summary rendered");
         run.SourceLines?.Dispose();

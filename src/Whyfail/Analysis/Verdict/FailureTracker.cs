@@ -7,7 +7,8 @@ namespace Whyfail.Analysis.Verdict;
 /// Holds each failure until it can be judged, then hands it on in arrival order: linked to a message the
 /// program printed, routine (a pattern in <see cref="RoutinePatterns"/>), or neither; when a process ends
 /// badly, the failures that explain it (culprits). Decisions are made when the process ends or
-/// <see cref="DecisionDelayMs"/> after the failure arrived, whichever comes first, so output still streams.
+/// <see cref="DecisionDelayMs"/> after the failure arrived, whichever comes first, so output still streams; a failure its
+/// thread repeats at once is decided when the repeat arrives (<see cref="JudgedAtRepeat"/>).
 /// </summary>
 /// <param name="launcherPid">whyfail's launcher when it started the command (one verdict, for the command); null with -p and
 /// --system (a verdict for each traced process that ends badly).</param>
@@ -32,6 +33,16 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
     /// exit that came later is not linked to them (the summary's "judged_early").
     /// </summary>
     public long JudgedEarly { get; private set; }
+
+    /// <summary>
+    /// Failures judged when their thread's next call arrived and was the same failure again (the same call, arguments, argument
+    /// memory, errno, subject and context, nothing else reported in between; <see cref="Tracked.Repeated"/>), instead of after
+    /// <see cref="DecisionDelayMs"/>: what could still change a failure's line (a message naming it, the name found elsewhere)
+    /// goes to the latest failure of such a run, which still waits. A flood of one failure then holds a failure or two per
+    /// thread instead of up to <see cref="MaxHeld"/>, which the collector copied from generation to generation (issue 16.3:
+    /// half of the reader's CPU at two failing threads; bench/README "A run of one failure, session 23").
+    /// </summary>
+    public long JudgedAtRepeat { get; private set; }
     /// <summary>Failures of one thread still watching for what the thread does next.</summary>
     private const int OpenPerThread = 32;
     /// <summary>Culprits named per process.</summary>
@@ -70,11 +81,13 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
         long now = _clock.ElapsedMilliseconds; // read once: a flood adds hundreds of thousands of calls a second
         p.LastSeenMs = now;
         _lines.Busy(ev.Tid, ev.TimestampNs, p.LastSeenMs);
+        Tracked? previous = null;
         if (_openByTid.TryGetValue(ev.Tid, out var open) && ev.Failed && open.Count > 0 && ReferenceEquals(ev.Comm, open[^1].Event.Comm))
         {
             // A failure under the name of the thread's last failure (a flood: the capture shares the name): only that one
             // learns here that the thread carried on; the older ones learnt it, and the name, at the calls after them.
-            open[^1].ThreadCarriedOn = true;
+            previous = open[^1];
+            previous.ThreadCarriedOn = true;
         }
         else if (open is not null)
         {
@@ -95,6 +108,11 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
         {
             var t = new Tracked(ev, now);
             if (ev.ErrorAsData) t.Subject = FailureSubject.OfPeer(ev) ?? t.Subject; // the peer the analysis found (ConnectedTo)
+            if (previous is { Released: false, Repeated: false } && IsRepeat(previous, t))
+            {
+                previous.Repeated = true;
+                JudgedAtRepeat++;
+            }
             p.AddFailure(t);
             if (open is null) _openByTid[ev.Tid] = open = [];
             open.Add(t);
@@ -108,7 +126,35 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
 
     /// <summary>The oldest held entry can be handed on now (cheap: looks at the head only).</summary>
     private bool HeadDue(long now) => _queue.TryPeek(out var head) &&
-        (head.Failure is not { } f || now - f.ArrivedMs >= DecisionDelayMs);
+        (head.Failure is not { } f || f.Repeated || now - f.ArrivedMs >= DecisionDelayMs);
+
+    /// <summary>
+    /// <paramref name="next"/>, its thread's next reported call, is <paramref name="previous"/> again: the same call, errno,
+    /// subject, decoded arguments, argument memory and context (the capture and decoding share a repeat's objects, so most of
+    /// this compares references; the raw values are not compared: a pointer to another copy of the same path, or a register
+    /// the call does not read, changes nothing a pattern reads), and nothing happened to <paramref name="previous"/> since that
+    /// a pattern or the verdict reads (no success after it, no message linked to it, no evidence on either). Its judgement is
+    /// then the one it would get after its wait, unless a message or a success elsewhere comes later: those find the latest
+    /// failure of the run, which still waits.
+    /// </summary>
+    private static bool IsRepeat(Tracked previous, Tracked next)
+    {
+        var (a, b) = (previous.Event, next.Event);
+        return previous.SuccessesAfter.Count == 0 && !previous.BecameSearchedProgram && previous.LinkScore == 0 &&
+            a.Consequence is null && !a.HasEvidence && !b.HasEvidence && a.Pid == b.Pid && a.Ret == b.Ret && a.Nr == b.Nr &&
+            ReferenceEquals(a.Context, b.Context) && ReferenceEquals(a.Captured, b.Captured) &&
+            string.Equals(a.Syscall, b.Syscall, StringComparison.Ordinal) && previous.Subject.Equals(next.Subject) &&
+            SameStrings(a.DecodedArgs, b.DecodedArgs);
+    }
+
+    private static bool SameStrings(IReadOnlyList<string> a, IReadOnlyList<string> b)
+    {
+        if (ReferenceEquals(a, b)) return true;
+        if (a.Count != b.Count) return false;
+        for (int i = 0; i < a.Count; i++)
+            if (!string.Equals(a[i], b[i], StringComparison.Ordinal)) return false;
+        return true;
+    }
 
     /// <summary>A failed exec's thread now runs under the name it was looking for: that search succeeded.</summary>
     private static void NoteComm(Tracked t, string comm)
@@ -301,7 +347,7 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
             else if (head.Failure is { } f)
             {
                 var p = Proc(f.Event.Pid);
-                if (!force && p.Exit is null && now - f.ArrivedMs < DecisionDelayMs)
+                if (!force && p.Exit is null && !f.Repeated && now - f.ArrivedMs < DecisionDelayMs)
                 {
                     if (_queue.Count <= maxHeld) return;
                     JudgedEarly++;

@@ -22,6 +22,11 @@ public sealed class Tracked(SyscallEvent ev, long arrivedMs)
     public bool ThreadCarriedOn { get; set; }
     /// <summary>The thread later ran under the command name this failed exec was looking for (an exec search that succeeded).</summary>
     public bool BecameSearchedProgram { get; set; }
+    /// <summary>
+    /// Its thread's next call was the same failure again: it is judged as soon as it is the oldest held, not after its wait
+    /// (<see cref="FailureTracker.JudgedAtRepeat"/>).
+    /// </summary>
+    public bool Repeated { get; set; }
     /// <summary>Handed to the renderer: no more changes show in the output.</summary>
     public bool Released { get; set; }
     /// <summary>The strength of the message link (0: none); a better-matching message takes the link over.</summary>
