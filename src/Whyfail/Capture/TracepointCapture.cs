@@ -474,6 +474,12 @@ public sealed unsafe class TracepointCapture : IDisposable
     /// </summary>
     public double Backlog => _backlog is { } b ? (double)b.Bytes / b.Size : 0;
 
+    /// <summary>
+    /// The ring buffer can take a millisecond of any flood (it holds at least 4 MiB and is under an eighth full): the reader
+    /// may wait that long before reading it again after a flood's batch (the polling loop). False when its positions cannot be read.
+    /// </summary>
+    public bool RoomForANap => _backlog is { } b && b.Size >= 4 << 20 && b.Bytes < b.Size / 8;
+
     /// <summary>Delivers everything already in the ring buffer without waiting.</summary>
     public int Drain()
     {

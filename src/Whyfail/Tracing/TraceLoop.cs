@@ -12,6 +12,9 @@ public static class TraceLoop
     /// (write out buffered output, background work). Returns the command's exit status (0 without a command).
     /// </summary>
     /// <param name="stoppedEarly">Runs when <paramref name="stop"/> ended the loop while the launched command still runs, before waiting for it.</param>
+    /// <summary>Records in one batch that make it a flood's (see the wait in <see cref="Run"/>).</summary>
+    public const int FloodBatch = 64;
+
     public static int Run(TracepointCapture capture, Process? child, IReadOnlyList<int> pids, Func<bool> stop, Action? afterPoll = null,
         Action? stoppedEarly = null)
     {
@@ -29,6 +32,12 @@ public static class TraceLoop
                 if (ended) break;
                 afterPoll?.Invoke();
                 if (StartupTimes.Enabled && n > 0) StartupTimes.Mark("periodic work done");
+                // A flood: the ring buffer had many records for this batch. The reader waits a millisecond before it looks
+                // again, so that the next batch is a large one: without it, a reader that keeps up looks again at once, finds
+                // a few dozen records, and pays the wait, the periodic work and a write of the output for each few dozen
+                // (issue 16.3: 5,000-12,000 waits a second at two failing threads, a seventh of the reader's CPU; bench/README
+                // "A run of one failure, session 23"). Only where the ring has room for a millisecond of any flood.
+                if (n >= FloodBatch && capture.RoomForANap) Thread.Sleep(1);
                 if (child != null && child.HasExited) break;
                 if (pids.Count > 0 && pids.All(p => !Directory.Exists($"/proc/{p}"))) break;
             }
