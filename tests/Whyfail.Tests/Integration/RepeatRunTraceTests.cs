@@ -49,6 +49,9 @@ public class RepeatRunTraceTests
         // All but each thread's latest, unless something came between two calls of a thread (nothing does in this loop; a
         // margin for a context the kernel sent again in full).
         Assert.InRange(atRepeat, n - 50, n - 2);
-        Assert.All(failures, f => Assert.Equal("probe", f.GetProperty("routine").GetProperty("kind").GetString()));
+        // Each was judged as after its wait: the thread carried on. Not each thread's last: when one thread ends before the
+        // other, its last failure waits its second and is judged as the thread left it (the lab's emulated CPU does that).
+        foreach (var thread in failures.GroupBy(f => f.GetProperty("tid").GetInt32()))
+            Assert.All(thread.SkipLast(1), f => Assert.Equal("probe", f.GetProperty("routine").GetProperty("kind").GetString()));
     }
 }
