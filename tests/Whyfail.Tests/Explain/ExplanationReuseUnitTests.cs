@@ -57,6 +57,64 @@ public class ExplanationReuseUnitTests
         Assert.Null(r.Key(new SyscallEvent { Pid = 7, Nr = 202, Ret = 0 }));
     }
 
+    /// <summary>A repeat as the capture makes it: the same decoded strings and context objects as the call before.</summary>
+    private static SyscallEvent Repeat(ulong ts, IReadOnlyList<string> args, FailureContext context, int pid = 7) => new()
+    {
+        TimestampNs = ts, Pid = pid, Tid = pid, Nr = 257, Ret = -2, KernelRet = -2, Comm = "t", DecodedArgs = args, Context = context,
+    };
+
+    [Fact]
+    public void ARepeatsKeyIsTheKeyTheLongWayMakes()
+    {
+        // The key of a failure whose parts are the objects of a recent one is that one's, without building it again: the
+        // same string as a fresh ExplanationReuse builds, for each of four failures that take turns, and a change of any
+        // part (here the context, a value, the process) is keyed afresh.
+        IReadOnlyList<string> args = ["AT_FDCWD", "\"/x\"", "O_RDONLY"];
+        var contexts = Enumerable.Range(0, 4).Select(i => new FailureContext { Uid = 1000, Umask = (uint)i }).ToArray();
+        var r = new ExplanationReuse();
+        for (int round = 0; round < 3; round++)
+            for (int i = 0; i < contexts.Length; i++)
+            {
+                var ev = Repeat((ulong)(round * 10 + i), args, contexts[i]);
+                string key = r.Key(ev)!;
+                Assert.Equal(new ExplanationReuse().Key(ev), key);
+                if (round > 0) Assert.Same(r.Key(Repeat(99, args, contexts[i])), key); // known: the same object
+            }
+        var other = contexts[0] with { Umask = 7 };
+        Assert.NotEqual(r.Key(Repeat(1, args, contexts[0])), r.Key(Repeat(1, args, other)));
+        Assert.NotEqual(r.Key(Repeat(1, args, contexts[0])), r.Key(Repeat(1, args, contexts[0], pid: 8)));
+        var withEvidence = Repeat(1, args, contexts[0]);
+        withEvidence.Evidence.Add(new CapabilityEvidence(cap: 21, ret: -1, userNsLevel: 0, userNsOwner: 0, euid: 1000));
+        Assert.NotEqual(r.Key(Repeat(1, args, contexts[0])), r.Key(withEvidence));
+    }
+
+    [Fact]
+    public void AHitRememberedForAKeyIsDroppedWhenTheKeptExplanationsChange()
+    {
+        IReadOnlyList<string> args = ["\"/x\""];
+        var context = new FailureContext { Uid = 1000 };
+        var r = new ExplanationReuse();
+        var first = Repeat(1_000, args, context);
+        string key = r.Key(first)!;
+        first.Explanation.Add(new Explanation("path.missing_component", "\"/x\" does not exist"));
+        r.Keep(first, key, 0);
+        var again = Repeat(2_000, args, context);
+        Assert.True(r.TryReuse(again, r.Key(again)!, out _)); // looked up, and remembered
+        // Expired: the entry goes, and the remembered hit with it (the next repeat is not given the old explanation).
+        var late = Repeat(3_000 + ExplanationReuse.Window, args, context);
+        Assert.False(r.TryReuse(late, r.Key(late)!, out bool expired));
+        Assert.True(expired);
+        Assert.False(r.TryReuse(Repeat(3_001 + ExplanationReuse.Window, args, context), key, out expired));
+        Assert.False(expired); // gone, not expired again
+        // Kept anew: the new explanation is the one reused.
+        var fresh = Repeat(4_000 + ExplanationReuse.Window, args, context);
+        fresh.Explanation.Add(new Explanation("path.missing_component", "\"/x\" does not exist (again)"));
+        r.Keep(fresh, key, 0);
+        var next = Repeat(4_001 + ExplanationReuse.Window, args, context);
+        Assert.True(r.TryReuse(next, r.Key(next)!, out _));
+        Assert.Equal("\"/x\" does not exist (again)", Assert.Single(next.Explanation).Text);
+    }
+
     [Fact]
     public void MemoryIsBounded()
     {

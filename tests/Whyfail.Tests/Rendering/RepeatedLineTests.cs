@@ -119,6 +119,38 @@ public class RepeatedLineTests
     }
 
     [Fact]
+    public void ARepeatWithTheSameExplanationObjectsIsWrittenFromTheKeptLine()
+    {
+        // An identical failure's explanation is reused as the same objects (ExplanationReuse): such a line is a repeat too.
+        Explanation[] shared = [new("path.missing_component", "\"/nonexistent\" does not exist", "create it"), new("errno", "text", null, false)];
+        SyscallEvent Explained(ulong ts, params Explanation[] x) { var ev = Event(ts: ts); ev.Explanation.AddRange(x); return ev; }
+        var lines = Lines(out long repeats, Explained(1, shared), Explained(2, shared), Explained(3, shared[0]), Explained(4, shared[0]),
+            Explained(5, new Explanation("path.missing_component", "\"/nonexistent\" does not exist", "create it")));
+        Assert.Equal(2, repeats); // 2 after 1, 4 after 3; 5 has another object (written the long way, the same bytes)
+        Assert.Equal(Lines(Explained(1, shared), Explained(2, shared), Explained(3, shared[0]), Explained(4, shared[0]),
+            Explained(5, shared[0])), lines);
+        Assert.Equal([.. Lines(Explained(2, shared)), .. Lines(Explained(4, shared[0]))], new[] { lines[1], lines[3] });
+    }
+
+    [Fact]
+    public void ThreadsThatTakeTurnsEachRepeatTheirOwnLine()
+    {
+        // Two threads failing alike, each with its own copy of the path (another address in raw_args) and its own context.
+        var context2 = Context with { Umask = 0x3f };
+        SyscallEvent A(ulong ts) => Event(ts: ts, tid: 11);
+        SyscallEvent B(ulong ts) => Event(ts: ts, tid: 12, args: [unchecked((ulong)-100), 0x5000, 0, 0, 0, 0], context: context2);
+        var events = new[] { A(1), B(2), A(3), B(4), A(5), B(6) };
+        var lines = Lines(out long repeats, events);
+        Assert.Equal(4, repeats);
+        Assert.Equal(events.SelectMany(e => Lines(e)), lines);
+        // More turns than lines kept: each line is written the long way again, and still the same bytes.
+        var many = Enumerable.Range(0, 3 * RepeatedLine.Slots).Select(i => Event(ts: (ulong)i, args: [unchecked((ulong)-100), 0x4000, 0, 0, 0, (ulong)(i % (RepeatedLine.Slots + 1))])).ToArray();
+        var manyLines = Lines(out repeats, many);
+        Assert.Equal(0, repeats);
+        Assert.Equal(many.SelectMany(e => Lines(e)), manyLines);
+    }
+
+    [Fact]
     public void AnEventThatDiffersInOneFieldIsWrittenAfreshAndTheNextRepeatToo()
     {
         foreach (var (field, make) in Changed)

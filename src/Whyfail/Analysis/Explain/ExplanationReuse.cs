@@ -25,6 +25,28 @@ public sealed class ExplanationReuse
     private readonly Dictionary<string, (ulong Ts, Explanation[] Found)> _byKey = new(StringComparer.Ordinal);
     private readonly StringBuilder _sb = new(256);
 
+    /// <summary>
+    /// What decided the last keys made, and the keys: a flood of one failure (the capture and decoding share its arguments'
+    /// strings and its context between records, by reference) has the same key again, and building it (every decoded
+    /// argument and the whole context as text) was most of a reused explanation's cost (issue 16: a flood explained). A few
+    /// are kept, as threads of one process that fail alike take turns (each thread's context is an object of its own).
+    /// </summary>
+    private sealed record KeyParts(int Pid, int Nr, long Ret, long KernelRet, uint Uid, uint Euid, uint Gid, uint Egid, bool ErrorAsData,
+        bool CaptureTruncated, byte[]? ConnectedTo, IReadOnlyList<string> DecodedArgs, FailureContext? Context)
+    {
+        public bool Of(SyscallEvent ev) => ev.Pid == Pid && ev.Nr == Nr && ev.Ret == Ret && ev.KernelRet == KernelRet && ev.Uid == Uid &&
+            ev.Euid == Euid && ev.Gid == Gid && ev.Egid == Egid && ev.ErrorAsData == ErrorAsData && ev.CaptureTruncated == CaptureTruncated &&
+            ReferenceEquals(ev.ConnectedTo, ConnectedTo) && ReferenceEquals(ev.DecodedArgs, DecodedArgs) && ReferenceEquals(ev.Context, Context);
+    }
+
+    private readonly (KeyParts? Parts, string? Key)[] _recent = new (KeyParts?, string?)[4];
+    private int _recentNext;
+
+    /// <summary>Moves with every change of <see cref="_byKey"/>: the last hits hold while it stays (no second lookup of a long key).</summary>
+    private long _version;
+    private readonly (string? Key, long Version, ulong Ts, Explanation[]? Found)[] _hits = new (string?, long, ulong, Explanation[]?)[4];
+    private int _hitNext;
+
     /// <summary>Explanations kept now.</summary>
     public int Count => _byKey.Count;
 
@@ -35,6 +57,11 @@ public sealed class ExplanationReuse
     public string? Key(SyscallEvent ev)
     {
         if (!ev.Failed || ev.Injected || ev.DeniedBy != null) return null;
+        // Only a failure with nothing but these parts in its key (no evidence, origin or explanation yet) is compared so.
+        bool plain = !ev.HasEvidence && ev.Origin is null && !ev.HasExplanation;
+        if (plain)
+            foreach (var (parts, known) in _recent)
+                if (parts is not null && parts.Of(ev)) return known;
         var sb = _sb.Clear();
         sb.Append(ev.Pid).Append('|').Append(ev.Nr).Append('|').Append(ev.Ret).Append('|').Append(ev.KernelRet)
           .Append('|').Append(ev.Uid).Append(',').Append(ev.Euid).Append(',').Append(ev.Gid).Append(',').Append(ev.Egid)
@@ -45,7 +72,14 @@ public sealed class ExplanationReuse
         if (ev.Origin is { } o) sb.Append("|o:").Append(o.Function).Append('+').Append(o.Offset);
         foreach (var x in ev.Explanation) sb.Append("|x:").Append(x.Rule).Append(':').Append(x.Text);
         if (ev.Context is { } c) AppendContext(sb, c);
-        return sb.ToString();
+        string key = sb.ToString();
+        if (plain)
+        {
+            _recent[_recentNext] = (new KeyParts(ev.Pid, ev.Nr, ev.Ret, ev.KernelRet, ev.Uid, ev.Euid, ev.Gid, ev.Egid, ev.ErrorAsData,
+                ev.CaptureTruncated, ev.ConnectedTo, ev.DecodedArgs, ev.Context), key);
+            _recentNext = (_recentNext + 1) % _recent.Length;
+        }
+        return key;
     }
 
     /// <summary>Copies the explanation of an identical earlier failure into <paramref name="ev"/>, if there is one.</summary>
@@ -53,16 +87,35 @@ public sealed class ExplanationReuse
     public bool TryReuse(SyscallEvent ev, string key, out bool expired)
     {
         expired = false;
-        if (!_byKey.TryGetValue(key, out var hit)) return false;
+        if (!RecentHit(key, out var hit))
+        {
+            if (!_byKey.TryGetValue(key, out hit)) return false;
+            _hits[_hitNext] = (key, _version, hit.Ts, hit.Found);
+            _hitNext = (_hitNext + 1) % _hits.Length;
+        }
         if (ev.TimestampNs < hit.Ts || ev.TimestampNs - hit.Ts > Window)
         {
             _byKey.Remove(key);
+            _version++;
             expired = true;
             return false;
         }
         ev.Explanation.AddRange(hit.Found);
         Reused++;
         return true;
+    }
+
+    /// <summary>A lookup of the same key (object) made since <see cref="_byKey"/> last changed, and what it found.</summary>
+    private bool RecentHit(string key, out (ulong Ts, Explanation[] Found) hit)
+    {
+        foreach (var h in _hits)
+            if (ReferenceEquals(h.Key, key) && h.Version == _version && h.Found is { } found)
+            {
+                hit = (h.Ts, found);
+                return true;
+            }
+        hit = default;
+        return false;
     }
 
     /// <summary>Keeps the explanation <paramref name="ev"/> just got (everything it gained from <paramref name="before"/> on).</summary>
@@ -76,6 +129,7 @@ public sealed class ExplanationReuse
             Evict(ev.TimestampNs);
         }
         _byKey[key] = (ev.TimestampNs, ev.Explanation.Skip(before).ToArray());
+        _version++;
     }
 
     private ulong _sweptTs;
@@ -86,6 +140,7 @@ public sealed class ExplanationReuse
         if (_byKey.Count >= Capacity && stale.Count < Capacity / 2)
             stale.AddRange(_byKey.OrderBy(kv => kv.Value.Ts).Take(Capacity / 2).Select(kv => kv.Key));
         foreach (var k in stale) _byKey.Remove(k);
+        _version++;
     }
 
     // Hexadecimal numbers of 5 digits or more are addresses (buffers, futex words, struct pointers): masked.
