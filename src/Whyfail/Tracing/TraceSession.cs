@@ -315,7 +315,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
         {
             run.Deny?.Tick(renderer.Notice);
             TryMakeResolver(run, wait: false, grow: true);
-            tracker.Tick();
+            tracker.Tick(readerCaughtUp: capture.Backlog == 0);
             renderer.Flush();
             heap?.Step();
             run.Growth?.Step();

@@ -7,8 +7,11 @@ namespace Whyfail.Analysis.Verdict;
 /// Holds each failure until it can be judged, then hands it on in arrival order: linked to a message the
 /// program printed, routine (a pattern in <see cref="RoutinePatterns"/>), or neither; when a process ends
 /// badly, the failures that explain it (culprits). Decisions are made when the process ends or
-/// <see cref="DecisionDelayMs"/> after the failure arrived, whichever comes first, so output still streams; a failure its
-/// thread repeats at once is decided when the repeat arrives (<see cref="JudgedAtRepeat"/>).
+/// <see cref="DecisionDelayMs"/> after the failure, whichever comes first, so output still streams; a failure its
+/// thread repeats at once is decided when the repeat arrives (<see cref="JudgedAtRepeat"/>). The wait is over when what
+/// came in the kernel in that second has been read (a later event's time), or, once the reader has caught up with the
+/// kernel, after that long on the reader's clock: a reader held up (its output blocked, a collection) does not judge a
+/// failure before it has read what followed it.
 /// </summary>
 /// <param name="launcherPid">whyfail's launcher when it started the command (one verdict, for the command); null with -p and
 /// --system (a verdict for each traced process that ends badly).</param>
@@ -20,6 +23,15 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
 
     /// <summary>How long a failure waits for what follows it (a message, a success elsewhere, the exit).</summary>
     public const int DecisionDelayMs = 1000;
+    private const ulong DecisionDelayNs = DecisionDelayMs * 1_000_000UL;
+
+    /// <summary>The latest kernel time read (a call's, an exit's, a message's).</summary>
+    private ulong _latestTs;
+
+    private void Saw(ulong ts)
+    {
+        if (ts > _latestTs && ts != ulong.MaxValue) _latestTs = ts;
+    }
     /// <summary>Held entries beyond this are judged at once (a flood of failures must not fill memory).</summary>
     public const int MaxHeld = 20000;
     /// <summary>
@@ -80,6 +92,7 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
         p.Comm = ev.Comm;
         long now = _clock.ElapsedMilliseconds; // read once: a flood adds hundreds of thousands of calls a second
         p.LastSeenMs = now;
+        Saw(ev.TimestampNs);
         _lines.Busy(ev.Tid, ev.TimestampNs, p.LastSeenMs);
         Tracked? previous = null;
         if (_openByTid.TryGetValue(ev.Tid, out var open) && ev.Failed && open.Count > 0 && ReferenceEquals(ev.Comm, open[^1].Event.Comm))
@@ -121,12 +134,18 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
         }
         // Judged here too, not only after a batch of events: a batch can take seconds to analyse (a flood),
         // and what is due must reach the output meanwhile (a full disk is noticed while the command runs).
-        if (_queue.Count > maxHeld || HeadDue(now)) Tick(false, now);
+        if (_queue.Count > maxHeld || HeadDue(now)) Tick(false, now, readerCaughtUp: false);
     }
 
     /// <summary>The oldest held entry can be handed on now (cheap: looks at the head only).</summary>
-    private bool HeadDue(long now) => _queue.TryPeek(out var head) &&
-        (head.Failure is not { } f || f.Repeated || now - f.ArrivedMs >= DecisionDelayMs);
+    private bool HeadDue(long now) => _queue.TryPeek(out var head) && (head.Failure is not { } f || Due(f, now, readerCaughtUp: false));
+
+    /// <summary>
+    /// <paramref name="f"/>'s wait is over: its thread repeated it, or an event a second later in the kernel's time was read,
+    /// or (<paramref name="readerCaughtUp"/>: nothing is waiting in the ring buffer) a second passed since it was read.
+    /// </summary>
+    private bool Due(Tracked f, long now, bool readerCaughtUp) =>
+        f.Repeated || _latestTs >= f.Event.TimestampNs + DecisionDelayNs || (readerCaughtUp && now - f.ArrivedMs >= DecisionDelayMs);
 
     /// <summary>
     /// <paramref name="next"/>, its thread's next reported call, is <paramref name="previous"/> again: the same call, errno,
@@ -167,6 +186,7 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
     /// <summary>Something a traced task wrote to standard error (or output): linked to the failure it names.</summary>
     public void Message(MessageWrite m)
     {
+        Saw(m.TimestampNs);
         foreach (var (line, ts, w) in _lines.Add(m, _clock.ElapsedMilliseconds)) Link(line, ts, w);
     }
 
@@ -195,6 +215,7 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
     public void Exit(ProcessExit x)
     {
         var p = Proc(x.Pid);
+        Saw(x.TimestampNs);
         p.Exit = x;
         if (p.Comm.Length == 0) p.Comm = x.Comm;
         foreach (var t in p.Failures)
@@ -215,7 +236,7 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
         if (verdictPerProcess && x.Failed) _queue.Enqueue(new Entry(null, null, p));
         ForgetThreads(p);
         _ended.Enqueue(p);
-        Tick();
+        Tick(false, _clock.ElapsedMilliseconds, readerCaughtUp: false);
         if (p.Pending == 0 && !p.Compacted) p.Compact();
         Forget();
     }
@@ -331,10 +352,13 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
         foreach (var t in p.Failures) _openByTid.Remove(t.Event.Tid);
     }
 
-    /// <summary>Judges and hands on what has waited long enough (all of it with <paramref name="force"/>).</summary>
-    public void Tick(bool force = false) => Tick(force, _clock.ElapsedMilliseconds);
+    /// <summary>
+    /// Judges and hands on what has waited long enough (all of it with <paramref name="force"/>). <paramref name="readerCaughtUp"/>:
+    /// nothing waits in the ring buffer, so a failure that has waited a second on the reader's clock has nothing more to learn.
+    /// </summary>
+    public void Tick(bool force = false, bool readerCaughtUp = true) => Tick(force, _clock.ElapsedMilliseconds, readerCaughtUp);
 
-    private void Tick(bool force, long now)
+    private void Tick(bool force, long now, bool readerCaughtUp)
     {
         SweepGone(now);
         if (_lines.Unfinished) foreach (var (line, ts, w) in _lines.Flush(now)) Link(line, ts, w);
@@ -347,7 +371,7 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
             else if (head.Failure is { } f)
             {
                 var p = Proc(f.Event.Pid);
-                if (!force && p.Exit is null && !f.Repeated && now - f.ArrivedMs < DecisionDelayMs)
+                if (!force && p.Exit is null && !Due(f, now, readerCaughtUp))
                 {
                     if (_queue.Count <= maxHeld) return;
                     JudgedEarly++;
