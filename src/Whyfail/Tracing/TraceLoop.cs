@@ -6,15 +6,15 @@ namespace Whyfail.Tracing;
 /// <summary>The polling loop of a tracing session, shared by `whyfail` and `whyfail graph`.</summary>
 public static class TraceLoop
 {
+    /// <summary>Records in one batch that make it a flood's (see the wait in <see cref="Run"/>).</summary>
+    public const int FloodBatch = 64;
+
     /// <summary>
     /// Delivers events until the launched command exits, every -p process is gone, or
     /// <paramref name="stop"/> says so; <paramref name="afterPoll"/> runs after each batch of events
     /// (write out buffered output, background work). Returns the command's exit status (0 without a command).
     /// </summary>
     /// <param name="stoppedEarly">Runs when <paramref name="stop"/> ended the loop while the launched command still runs, before waiting for it.</param>
-    /// <summary>Records in one batch that make it a flood's (see the wait in <see cref="Run"/>).</summary>
-    public const int FloodBatch = 64;
-
     public static int Run(TracepointCapture capture, Process? child, IReadOnlyList<int> pids, Func<bool> stop, Action? afterPoll = null,
         Action? stoppedEarly = null)
     {

@@ -32,6 +32,7 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
     {
         if (ts > _latestTs && ts != ulong.MaxValue) _latestTs = ts;
     }
+
     /// <summary>Held entries beyond this are judged at once (a flood of failures must not fill memory).</summary>
     public const int MaxHeld = 20000;
     /// <summary>
@@ -133,7 +134,8 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
             _queue.Enqueue(new Entry(t, null, null));
         }
         // Judged here too, not only after a batch of events: a batch can take seconds to analyse (a flood),
-        // and what is due must reach the output meanwhile (a full disk is noticed while the command runs).
+        // and what is due must reach the output meanwhile (a full disk is noticed while the command runs). In the middle of
+        // a batch only the kernel's time ends a wait: what follows a failure may be in the rest of the batch.
         if (_queue.Count > maxHeld || HeadDue(now)) Tick(false, now, readerCaughtUp: false);
     }
 
