@@ -35,7 +35,7 @@ public static class TraceLoop
                 // A flood: the ring buffer had many records for this batch. The reader waits a millisecond before it looks
                 // again, so that the next batch is a large one: without it, a reader that keeps up looks again at once, finds
                 // a few dozen records, and pays the wait, the periodic work and a write of the output for each few dozen
-                // (issue 16.3: 5,000-12,000 waits a second at two failing threads, a seventh of the reader's CPU; bench/README
+                // (issue 16.3: 4,000-11,000 waits a second at two failing threads, a seventh of the reader's CPU; bench/README
                 // "A run of one failure, session 23"). Only where the ring has room for a millisecond of any flood.
                 if (n >= FloodBatch && capture.RoomForANap) Thread.Sleep(1);
                 if (child != null && child.HasExited) break;
