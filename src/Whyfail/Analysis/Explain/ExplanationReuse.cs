@@ -39,13 +39,24 @@ public sealed class ExplanationReuse
             ReferenceEquals(ev.ConnectedTo, ConnectedTo) && ReferenceEquals(ev.DecodedArgs, DecodedArgs) && ReferenceEquals(ev.Context, Context);
     }
 
-    private readonly (KeyParts? Parts, string? Key)[] _recent = new (KeyParts?, string?)[4];
+    /// <summary>
+    /// One of the last keys made from its parts, and what the last lookup of it found (<see cref="Found"/> non-null) while
+    /// <see cref="_byKey"/> was at <see cref="Version"/>: no second lookup of a long key while nothing kept changed.
+    /// </summary>
+    private struct Recent
+    {
+        public KeyParts? Parts;
+        public string? Key;
+        public long Version;
+        public ulong Ts;
+        public Explanation[]? Found;
+    }
+
+    private readonly Recent[] _recent = new Recent[4];
     private int _recentNext;
 
-    /// <summary>Moves with every change of <see cref="_byKey"/>: the last hits hold while it stays (no second lookup of a long key).</summary>
+    /// <summary>Moves with every change of <see cref="_byKey"/>.</summary>
     private long _version;
-    private readonly (string? Key, long Version, ulong Ts, Explanation[]? Found)[] _hits = new (string?, long, ulong, Explanation[]?)[4];
-    private int _hitNext;
 
     /// <summary>Explanations kept now.</summary>
     public int Count => _byKey.Count;
@@ -60,8 +71,8 @@ public sealed class ExplanationReuse
         // Only a failure with nothing but these parts in its key (no evidence, origin or explanation yet) is compared so.
         bool plain = !ev.HasEvidence && ev.Origin is null && !ev.HasExplanation;
         if (plain)
-            foreach (var (parts, known) in _recent)
-                if (parts is not null && parts.Of(ev)) return known;
+            foreach (var r in _recent)
+                if (r.Parts is { } parts && parts.Of(ev)) return r.Key;
         var sb = _sb.Clear();
         sb.Append(ev.Pid).Append('|').Append(ev.Nr).Append('|').Append(ev.Ret).Append('|').Append(ev.KernelRet)
           .Append('|').Append(ev.Uid).Append(',').Append(ev.Euid).Append(',').Append(ev.Gid).Append(',').Append(ev.Egid)
@@ -75,8 +86,12 @@ public sealed class ExplanationReuse
         string key = sb.ToString();
         if (plain)
         {
-            _recent[_recentNext] = (new KeyParts(ev.Pid, ev.Nr, ev.Ret, ev.KernelRet, ev.Uid, ev.Euid, ev.Gid, ev.Egid, ev.ErrorAsData,
-                ev.CaptureTruncated, ev.ConnectedTo, ev.DecodedArgs, ev.Context), key);
+            _recent[_recentNext] = new Recent
+            {
+                Parts = new KeyParts(ev.Pid, ev.Nr, ev.Ret, ev.KernelRet, ev.Uid, ev.Euid, ev.Gid, ev.Egid, ev.ErrorAsData,
+                    ev.CaptureTruncated, ev.ConnectedTo, ev.DecodedArgs, ev.Context),
+                Key = key,
+            };
             _recentNext = (_recentNext + 1) % _recent.Length;
         }
         return key;
@@ -87,11 +102,15 @@ public sealed class ExplanationReuse
     public bool TryReuse(SyscallEvent ev, string key, out bool expired)
     {
         expired = false;
-        if (!RecentHit(key, out var hit))
+        int i = _recent.Length - 1;
+        while (i >= 0 && !ReferenceEquals(_recent[i].Key, key)) i--;
+        (ulong Ts, Explanation[] Found) hit;
+        if (i >= 0 && _recent[i].Version == _version && _recent[i].Found is { } found)
+            hit = (_recent[i].Ts, found);
+        else
         {
             if (!_byKey.TryGetValue(key, out hit)) return false;
-            _hits[_hitNext] = (key, _version, hit.Ts, hit.Found);
-            _hitNext = (_hitNext + 1) % _hits.Length;
+            if (i >= 0) (_recent[i].Version, _recent[i].Ts, _recent[i].Found) = (_version, hit.Ts, hit.Found);
         }
         if (ev.TimestampNs < hit.Ts || ev.TimestampNs - hit.Ts > Window)
         {
@@ -103,19 +122,6 @@ public sealed class ExplanationReuse
         ev.Explanation.AddRange(hit.Found);
         Reused++;
         return true;
-    }
-
-    /// <summary>A lookup of the same key (object) made since <see cref="_byKey"/> last changed, and what it found.</summary>
-    private bool RecentHit(string key, out (ulong Ts, Explanation[] Found) hit)
-    {
-        foreach (var h in _hits)
-            if (ReferenceEquals(h.Key, key) && h.Version == _version && h.Found is { } found)
-            {
-                hit = (h.Ts, found);
-                return true;
-            }
-        hit = default;
-        return false;
     }
 
     /// <summary>Keeps the explanation <paramref name="ev"/> just got (everything it gained from <paramref name="before"/> on).</summary>
