@@ -89,6 +89,25 @@ public class ExplanationReuseUnitTests
     }
 
     [Fact]
+    public void AnotherNetworkNamespaceIsNeverIdentical()
+    {
+        // The rules read sockets in the failure's network namespace (a gone process's, its connect's for an error
+        // delivered as data): a refusal in one namespace explains nothing about another.
+        IReadOnlyList<string> args = ["3", "{sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr(\"127.0.0.1\")}", "16"];
+        var r = new ExplanationReuse();
+        var inHost = new FailureContext { Uid = 1000, NetNs = 4026531840 };
+        Assert.NotEqual(r.Key(Repeat(1, args, inHost)), r.Key(Repeat(1, args, inHost with { NetNs = 4026532999 })));
+        byte[] peer = [2, 0, 0, 80, 127, 0, 0, 1];
+        SyscallEvent SoError(uint ns) => new()
+        {
+            TimestampNs = 1, Pid = 7, Tid = 7, Nr = 55, Ret = -111, KernelRet = 0, ErrorAsData = true, Comm = "t",
+            DecodedArgs = args, ConnectedTo = peer, ConnectedNetNs = ns,
+        };
+        Assert.NotEqual(r.Key(SoError(4026531840)), r.Key(SoError(4026532999)));
+        Assert.Equal(r.Key(SoError(4026531840)), new ExplanationReuse().Key(SoError(4026531840)));
+    }
+
+    [Fact]
     public void AHitRememberedForAKeyIsDroppedWhenTheKeptExplanationsChange()
     {
         IReadOnlyList<string> args = ["\"/x\""];

@@ -32,11 +32,12 @@ public sealed class ExplanationReuse
     /// are kept, as threads of one process that fail alike take turns (each thread's context is an object of its own).
     /// </summary>
     private sealed record KeyParts(int Pid, int Nr, long Ret, long KernelRet, uint Uid, uint Euid, uint Gid, uint Egid, bool ErrorAsData,
-        bool CaptureTruncated, byte[]? ConnectedTo, IReadOnlyList<string> DecodedArgs, FailureContext? Context)
+        bool CaptureTruncated, byte[]? ConnectedTo, uint ConnectedNetNs, IReadOnlyList<string> DecodedArgs, FailureContext? Context)
     {
         public bool Of(SyscallEvent ev) => ev.Pid == Pid && ev.Nr == Nr && ev.Ret == Ret && ev.KernelRet == KernelRet && ev.Uid == Uid &&
             ev.Euid == Euid && ev.Gid == Gid && ev.Egid == Egid && ev.ErrorAsData == ErrorAsData && ev.CaptureTruncated == CaptureTruncated &&
-            ReferenceEquals(ev.ConnectedTo, ConnectedTo) && ReferenceEquals(ev.DecodedArgs, DecodedArgs) && ReferenceEquals(ev.Context, Context);
+            ReferenceEquals(ev.ConnectedTo, ConnectedTo) && ev.ConnectedNetNs == ConnectedNetNs && ReferenceEquals(ev.DecodedArgs, DecodedArgs) &&
+            ReferenceEquals(ev.Context, Context);
     }
 
     /// <summary>
@@ -77,7 +78,7 @@ public sealed class ExplanationReuse
         sb.Append(ev.Pid).Append('|').Append(ev.Nr).Append('|').Append(ev.Ret).Append('|').Append(ev.KernelRet)
           .Append('|').Append(ev.Uid).Append(',').Append(ev.Euid).Append(',').Append(ev.Gid).Append(',').Append(ev.Egid)
           .Append('|').Append(ev.ErrorAsData ? 'd' : '-').Append(ev.CaptureTruncated ? 't' : '-');
-        if (ev.ConnectedTo is { } peer) sb.Append("|p:").Append(Convert.ToHexString(peer));
+        if (ev.ConnectedTo is { } peer) sb.Append("|p:").Append(Convert.ToHexString(peer)).Append('@').Append(ev.ConnectedNetNs);
         foreach (var a in ev.DecodedArgs) { sb.Append('|'); AppendMasked(sb, a); }
         foreach (var e in ev.Evidence) sb.Append("|e:").Append(e.Kind).Append(':').Append(e.Text);
         if (ev.Origin is { } o) sb.Append("|o:").Append(o.Function).Append('+').Append(o.Offset);
@@ -89,7 +90,7 @@ public sealed class ExplanationReuse
             _recent[_recentNext] = new Recent
             {
                 Parts = new KeyParts(ev.Pid, ev.Nr, ev.Ret, ev.KernelRet, ev.Uid, ev.Euid, ev.Gid, ev.Egid, ev.ErrorAsData,
-                    ev.CaptureTruncated, ev.ConnectedTo, ev.DecodedArgs, ev.Context),
+                    ev.CaptureTruncated, ev.ConnectedTo, ev.ConnectedNetNs, ev.DecodedArgs, ev.Context),
                 Key = key,
             };
             _recentNext = (_recentNext + 1) % _recent.Length;
@@ -174,7 +175,8 @@ public sealed class ExplanationReuse
           .Append(',').Append(c.NoNewPrivs).Append(',').Append(c.SeccompMode).Append(',').Append(c.SeccompFilters)
           .Append(',').Append(c.Seccomp?.Serial ?? 0).Append(',').Append(c.Umask)
           .Append(',').Append(c.OpenFds).Append(',').Append(c.MaxFds)
-          .Append(',').Append(c.SignalsIgnored).Append(',').Append(c.SignalsCaught).Append(',').Append(c.SignalsBlocked);
+          .Append(',').Append(c.SignalsIgnored).Append(',').Append(c.SignalsCaught).Append(',').Append(c.SignalsBlocked)
+          .Append(",n:").Append(c.NetNs);
         foreach (var (name, (soft, hard)) in c.Limits) sb.Append("|l:").Append(name).Append('=').Append(soft).Append('/').Append(hard);
         AppendFile(sb, c.Cwd);
         AppendFile(sb, c.Root);
