@@ -28,7 +28,7 @@ public sealed class FailureMetrics : IDisposable
     private readonly Counter<long> _failures, _byComm;
     private readonly BoundedLabel _containers = new(ContainerLimit), _comms = new(CommLimit);
     private readonly Stopwatch _sinceRefresh = Stopwatch.StartNew();
-    private long _lost, _lostEvidence, _reported, _programs, _origins, _skipped, _reused, _judgedEarly;
+    private long _lost, _lostEvidence, _reported, _programs, _origins, _skipped, _reused, _judgedEarly, _judgedAtRepeat;
 
     public MetricsEndpoint Endpoint { get; }
 
@@ -52,6 +52,8 @@ public sealed class FailureMetrics : IDisposable
             description: "Failures explained by reusing the explanation of an identical failure of the same process (within 1 s)");
         _meter.CreateObservableCounter("whyfail.verdict.judged_early", () => Volatile.Read(ref _judgedEarly),
             description: "Failures judged before their 1 s wait for what follows (a message, the exit) because too many were held (a flood)");
+        _meter.CreateObservableCounter("whyfail.verdict.judged_at_repeat", () => Volatile.Read(ref _judgedAtRepeat),
+            description: "Failures judged when their thread's next call was the same failure again, instead of after their 1 s wait (a run of one failure: the rule working, nothing lost)");
         _meter.CreateObservableGauge("whyfail.probes.attached", () => new[]
         {
             new Measurement<long>(Volatile.Read(ref _programs), new KeyValuePair<string, object?>("kind", "bpf_program")),
@@ -100,7 +102,7 @@ public sealed class FailureMetrics : IDisposable
     private static string ContainerLabel(SyscallEvent ev) => ev.Cgroup is { Runtime: { } r } c ? $"{r}:{c.ShortId}" : "";
 
     /// <summary>Reads the capture's counters (at most once a second; called after each poll).</summary>
-    public void Refresh(TracepointCapture capture, (long Skipped, long Reused) explanations, long judgedEarly, bool now = false)
+    public void Refresh(TracepointCapture capture, (long Skipped, long Reused) explanations, (long Early, long AtRepeat) judged, bool now = false)
     {
         if (!now && _sinceRefresh.ElapsedMilliseconds < 1000) return;
         _sinceRefresh.Restart();
@@ -110,7 +112,8 @@ public sealed class FailureMetrics : IDisposable
         Volatile.Write(ref _reported, (long)s.Reported);
         Volatile.Write(ref _skipped, explanations.Skipped);
         Volatile.Write(ref _reused, explanations.Reused);
-        Volatile.Write(ref _judgedEarly, judgedEarly);
+        Volatile.Write(ref _judgedEarly, judged.Early);
+        Volatile.Write(ref _judgedAtRepeat, judged.AtRepeat);
         Volatile.Write(ref _programs, capture.AttachedPrograms);
         Volatile.Write(ref _origins, capture.OriginProbes?.Functions.Count ?? 0);
     }

@@ -306,7 +306,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             StartupTimes.Mark("origin resolver ready");
             run.Growth?.Start();
         }
-        run.Metrics?.Refresh(capture, (pipeline.ExplanationsSkipped, pipeline.ExplanationsReused), tracker.JudgedEarly, now: true);
+        run.Metrics?.Refresh(capture, (pipeline.ExplanationsSkipped, pipeline.ExplanationsReused), (tracker.JudgedEarly, tracker.JudgedAtRepeat), now: true);
 
         // A service runs for days: its heap is kept near its live size. A command's session is short, and a flood of
         // its failures would pay for collections it does not need (issue 16: the consumer's cost per event).
@@ -320,7 +320,7 @@ public sealed class TraceSession(TraceSettings settings, TextWriter stderr)
             heap?.Step();
             run.Growth?.Step();
             pipeline.Pinpoint?.Step();
-            run.Metrics?.Refresh(capture, (pipeline.ExplanationsSkipped, pipeline.ExplanationsReused), tracker.JudgedEarly);
+            run.Metrics?.Refresh(capture, (pipeline.ExplanationsSkipped, pipeline.ExplanationsReused), (tracker.JudgedEarly, tracker.JudgedAtRepeat));
             if (_reopen) ReopenOutput(renderer);
         }, stoppedEarly: () =>
         {

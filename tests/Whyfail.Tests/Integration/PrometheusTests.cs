@@ -16,6 +16,8 @@ namespace Whyfail.Tests.Integration;
 [Trait("lab", "skip")] // Prometheus under QEMU's software CPU adds minutes for nothing the host does not show
 public class PrometheusTests
 {
+    private const int Repeats = 5;
+
     [FactRequiring("prometheus")]
     public void PrometheusScrapesFailuresByRuleLostEventsAndProbes()
     {
@@ -35,9 +37,15 @@ public class PrometheusTests
                 var paths = Enumerable.Range(0, 3).Select(i => $"/nonexistent-whyfail/prom-{i}-{Guid.NewGuid():N}").ToArray();
                 using (var p = Process.Start(new ProcessStartInfo(copy, paths) { RedirectStandardOutput = true })!)
                     p.WaitForExit();
+                // A run of one failure: each copy of the path but the last is judged when its thread repeats it.
+                string same = $"/nonexistent-whyfail/prom-same-{Guid.NewGuid():N}";
+                using (var p = Process.Start(new ProcessStartInfo(copy, Enumerable.Repeat(same, Repeats)) { RedirectStandardOutput = true })!)
+                    p.WaitForExit();
                 // Prometheus has the series once a scrape after the failures went through.
                 string openat = $"whyfail_failures_total{{syscall=\"openat\",errno=\"ENOENT\",rule=\"path.missing_component\",job=\"whyfail\"}}";
-                queried["openat"] = WaitForValue(promPort, openat, v => v >= 3);
+                queried["openat"] = WaitForValue(promPort, openat, v => v >= 3 + Repeats);
+                queried["repeat"] = WaitForValue(promPort, "whyfail_verdict_judged_at_repeat_total{job=\"whyfail\"}", v => v >= Repeats - 1);
+                queried["early"] = WaitForValue(promPort, "whyfail_verdict_judged_early_total{job=\"whyfail\"}", _ => true);
                 queried["comm"] = WaitForValue(promPort, $"whyfail_failures_by_comm_total{{comm=\"{name}\"}}", v => v >= 3);
                 queried["lost"] = WaitForValue(promPort, "whyfail_events_lost_total{job=\"whyfail\"}", _ => true);
                 queried["programs"] = WaitForValue(promPort, "whyfail_probes_attached{kind=\"bpf_program\",job=\"whyfail\"}", _ => true);
@@ -47,7 +55,10 @@ public class PrometheusTests
             Assert.True(run.ExitCode == 0, run.ToString());
             // What Prometheus stored is what whyfail reported, call for call.
             Assert.Equal(run.Failures("openat", "ENOENT").Count(), (int)queried["openat"]);
-            Assert.Equal(3, (int)queried["openat"]);
+            Assert.Equal(3 + Repeats, (int)queried["openat"]);
+            Assert.Equal(run.Summary.GetProperty("judged_at_repeat").GetInt64(), (long)queried["repeat"]);
+            Assert.Equal(Repeats - 1, (int)queried["repeat"]);
+            Assert.Equal(run.Summary.GetProperty("judged_early").GetInt64(), (long)queried["early"]);
             Assert.Equal(run.Syscalls.Count(), (int)queried["comm"]);
             Assert.Equal(run.Summary.GetProperty("lost").GetInt64(), (long)queried["lost"]);
             Assert.True(queried["programs"] >= 3, $"bpf programs attached: {queried["programs"]}");
