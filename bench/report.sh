@@ -6,6 +6,8 @@
 median() { sort -g | awk '{a[NR]=$1} END{if(NR==0){print "nan"; exit} if(NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
 report() {
+	# reports kept before the CPU count was saved: the machine line has it
+	[ -n "${NCPU:-}" ] || NCPU=$(sed -n 's/.*, \([0-9]*\) CPUs.*/\1/p' <<<"$MACHINE")
 	echo "## Results ($WHEN)"
 	echo
 	echo "- machine: $MACHINE; load average at start $LOAD0, at end $LOAD1"
@@ -24,19 +26,25 @@ report() {
 	echo "tracer's own CPU time (user + system; the benchmark's and the tracer's start-up and exit, its CPU time on the"
 	echo "one-call marker program, subtracted) per event found; wall: tracer start to"
 	echo "exit (median); RSS: peak resident set of the tracer (max over repetitions, /usr/bin/time -v); load: 1-minute"
-	echo "load average at the runs (min–max)."
+	echo "load average at the runs (min–max). CPUs busy %: the share of all $NCPU CPUs' time that was busy during the"
+	echo "loop (/proc/stat, any task: the loop, the tracer, anything else; median). machine cpu x: that busy CPU time"
+	echo "per call against the untraced run's. Where the CPUs are all busy (two threads on two CPUs) every"
+	echo "nanosecond the tracer spends during the loop comes out of the loop's time: the wall x is then the machine"
+	echo "cpu x, however cheap the kernel side is, and only a cheaper tracer brings it down."
 	for cfg in $CONFIGS; do
 		mode=${cfg%-*}; th=${cfg#*-}
 		awk -F'\t' -v m="$mode" -v t="$th" '$1=="main" && $2=="none" && $3==m && $4==t' "$RES" >"$WORK/sel"
 		base=$(cut -f7 "$WORK/sel" | median)
 		cbase=$(cut -f18 "$WORK/sel" | grep -v nan | median)
+		mbase=$(awk -F'\t' 'NF >= 22 && $22 > 0 {print $22}' "$WORK/sel" | median)
+		[ "$mbase" = nan ] && mbase=0
 		awk -F'\t' -v m="$mode" -v t="$th" '$1=="main" && $3==m && $4==t {print $20}' "$RES" >"$WORK/sel.load"
 		lr=$(sort -g "$WORK/sel.load" | awk 'NR==1{lo=$1} {hi=$1} END{print lo "–" hi}')
 		echo
 		echo "### $mode, $th thread(s) (load $lr)"
 		echo
-		echo "| tracer | iters/thread | ns/call | x | cpu ns/call | cpu x | paired cpu x | failures/s | events found/expected | lost | acct | tracer µs/event | wall s | RSS MB |"
-		echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"
+		echo "| tracer | iters/thread | ns/call | x | cpu ns/call | cpu x | paired cpu x | failures/s | events found/expected | lost | acct | tracer µs/event | CPUs busy % | machine cpu x | wall s | RSS MB |"
+		echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"
 		for tr in none $TRACERS; do
 			awk -F'\t' -v m="$mode" -v t="$th" -v tr="$tr" '$1=="main" && $2==tr && $3==m && $4==t' "$RES" >"$WORK/sel"
 			[ -s "$WORK/sel" ] || continue
@@ -44,6 +52,9 @@ report() {
 			cns=$(cut -f18 "$WORK/sel" | grep -v nan | median)
 			fps=$(cut -f11 "$WORK/sel" | median)
 			twall=$(cut -f15 "$WORK/sel" | median)
+			# the machine during the loop (columns missing or -1 in reports before session 24)
+			mb=$(awk -F'\t' 'NF >= 22 && $21 >= 0 {print $21}' "$WORK/sel" | median)
+			mc=$(awk -F'\t' 'NF >= 22 && $22 > 0 {print $22}' "$WORK/sel" | median)
 			it=$(cut -f6 "$WORK/sel" | sort -g | tail -1)
 			rss=$(cut -f16 "$WORK/sel" | sort -g | tail -1)
 			bad=$(awk -F'\t' '$17!="ok"' "$WORK/sel" | wc -l)
@@ -54,7 +65,7 @@ report() {
 			# the median of the per-repetition ratios, which a slow or fast untraced median does not move
 			pcx=$(awk -F'\t' -v m="$mode" -v t="$th" -v tr="$tr" '$1=="main" && $3==m && $4==t && $18!="nan" {
 				if ($2=="none") b[$5]=$18; else if ($2==tr) v[$5]=$18 } END { for (r in v) if (b[r] > 0) print v[r]/b[r] }' "$RES" | median)
-			awk -F'\t' -v tr="$tr" -v scpu="$scpu" -v ns="$ns" -v base="$base" -v cns="$cns" -v cbase="$cbase" -v pcx="$pcx" -v fps="$fps" -v tw="$twall" -v it="$it" -v rss="$rss" -v bad="$bad" -v mode="$mode" '
+			awk -F'\t' -v tr="$tr" -v mb="$mb" -v mc="$mc" -v mbase="$mbase" -v scpu="$scpu" -v ns="$ns" -v base="$base" -v cns="$cns" -v cbase="$cbase" -v pcx="$pcx" -v fps="$fps" -v tw="$twall" -v it="$it" -v rss="$rss" -v bad="$bad" -v mode="$mode" '
 				{ if ($12 != "-") { c += $12; e += $13; l += $14; has = 1 } cpu += $19 - scpu / 1000 }
 				END {
 					x = (base > 0 && ns != "nan") ? sprintf("%.2f", ns/base) : "-"
@@ -66,10 +77,12 @@ report() {
 						# below zero when a tracer does not reap the benchmark, whose CPU time is then not in the tracer rusage
 						pe = (c > 0 && cpu > 0) ? sprintf("%.2f", cpu * 1e6 / c) : "n/a"
 					}
+					busy = (mb != "nan") ? sprintf("%.0f", mb * 100) : "-"
+					mx = (tr != "none" && mbase > 0 && mc != "nan") ? sprintf("%.2f", mc / mbase) : "-"
 					name = tr; if (bad > 0) name = name " (" bad " failed runs)"
-					printf "| %s | %d | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, it, ns, x,
+					printf "| %s | %d | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, it, ns, x,
 						(cns == "nan" ? "-" : sprintf("%.0f", cns)), cx, (tr == "none" || pcx == "nan" ? "-" : sprintf("%.2f", pcx)),
-						(mode == "getppid" ? "-" : sprintf("%.0f", fps)), ev, lo, ac, pe,
+						(mode == "getppid" ? "-" : sprintf("%.0f", fps)), ev, lo, ac, pe, busy, mx,
 						(tr == "none" ? "-" : tw), (tr == "none" ? "-" : sprintf("%.0f", rss/1024))
 				}' "$WORK/sel"
 		done

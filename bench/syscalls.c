@@ -24,6 +24,11 @@
  * time (getrusage), so that a script can subtract it from a tracer's CPU time when the tracer's
  * rusage includes its reaped child (the benchmark itself). end_realtime_ns is CLOCK_REALTIME after
  * the loops, so that a script can tell how long a tracer takes to exit after its command.
+ * machine_busy, machine_steal and machine_cpu_ns_per_call: from /proc/stat read just before the
+ * threads start and after the last one ended, the share of all CPUs' time that was busy (any task:
+ * the loop, a tracer, anything else) and stolen by the hypervisor, and the busy CPU time per call.
+ * Where the busy share is ~1 the loop's wall time is set by the machine's CPU time per call: whatever
+ * a tracer spends during the loop comes out of the loop's time (bench/README: two threads on two CPUs).
  *
  * marker mode: the first system call of main() is the failing openat of MARKER; the
  * CLOCK_REALTIME time taken just before it is printed as marker_realtime_ns=N, so that a
@@ -62,6 +67,29 @@ static pthread_barrier_t start_barrier;
 static double ts_diff_ns(const struct timespec *a, const struct timespec *b)
 {
 	return (double)(b->tv_sec - a->tv_sec) * 1e9 + (double)(b->tv_nsec - a->tv_nsec);
+}
+
+/* The first line of /proc/stat, in clock ticks: busy (user, nice, system, irq, softirq), idle (idle,
+ * iowait) and steal. 0 when it cannot be read. Read outside the timed loops. */
+struct cpu_ticks {
+	unsigned long long busy, idle, steal;
+};
+
+static int read_cpu_ticks(struct cpu_ticks *t)
+{
+	unsigned long long v[8] = {0};
+	FILE *f = fopen("/proc/stat", "re");
+	if (!f)
+		return 0;
+	int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+		       &v[6], &v[7]);
+	fclose(f);
+	if (n < 8)
+		return 0;
+	t->busy = v[0] + v[1] + v[2] + v[5] + v[6];
+	t->idle = v[3] + v[4];
+	t->steal = v[7];
+	return 1;
 }
 
 static inline long fail_call(void)
@@ -160,6 +188,8 @@ int main(int argc, char **argv)
 		}
 	}
 	struct timespec wall0, wall1 = {0, 0};
+	struct cpu_ticks k0 = {0}, k1 = {0};
+	int have_ticks = read_cpu_ticks(&k0);
 	clock_gettime(CLOCK_MONOTONIC, &wall0);
 	pthread_barrier_wait(&start_barrier);
 	long failures = 0;
@@ -172,6 +202,7 @@ int main(int argc, char **argv)
 		if (ts_diff_ns(&wall1, &w[t].end) > 0)
 			wall1 = w[t].end;
 	}
+	have_ticks = have_ticks && read_cpu_ticks(&k1);
 	double wall_s = ts_diff_ns(&wall0, &wall1) / 1e9;
 	struct timespec end_rt;
 	clock_gettime(CLOCK_REALTIME, &end_rt); /* for a tracer's exit latency after the loop */
@@ -180,11 +211,20 @@ int main(int argc, char **argv)
 	double cpu_s = 0;
 	if (getrusage(RUSAGE_SELF, &ru) == 0)
 		cpu_s = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+	double busy = -1, steal = -1, busy_ns_per_call = -1;
+	if (have_ticks) {
+		double db = (double)(k1.busy - k0.busy), di = (double)(k1.idle - k0.idle), ds = (double)(k1.steal - k0.steal);
+		if (db + di + ds > 0) {
+			busy = db / (db + di + ds);
+			steal = ds / (db + di + ds);
+			busy_ns_per_call = db * 1e9 / (double)sysconf(_SC_CLK_TCK) / (double)calls;
+		}
+	}
 	printf("mode=%s threads=%ld iters=%ld calls=%ld failures=%ld ns_per_call=%.1f "
 	       "cpu_ns_per_call=%.1f wall_s=%.3f calls_per_s=%.0f failures_per_s=%.0f cpu_s=%.3f "
-	       "end_realtime_ns=%lld\n",
+	       "end_realtime_ns=%lld machine_busy=%.3f machine_steal=%.3f machine_cpu_ns_per_call=%.1f\n",
 	       argv[1], threads, iters, calls, failures, ns_sum / (double)threads,
 	       cpu_sum / (double)threads, wall_s, calls / wall_s, failures / wall_s, cpu_s,
-	       (long long)end_rt.tv_sec * 1000000000LL + end_rt.tv_nsec);
+	       (long long)end_rt.tv_sec * 1000000000LL + end_rt.tv_nsec, busy, steal, busy_ns_per_call);
 	return 0;
 }
