@@ -75,6 +75,9 @@ public class NetNamespaceTests
             Assert.True(text != null, ev.ToString());
             Assert.Contains("was in a network namespace of its own (not whyfail's), and nothing there accepted 127.0.0.1:", text);
             Assert.Contains("127.0.0.1 there is that namespace's own loopback, not this machine's", text);
+            // Why the listeners are unknown, said once: the namespace and its pid are named at the start.
+            Assert.Contains("what listened in it could not be read, as no process is left in that namespace; ", text);
+            Assert.Single(Regex.Matches(text, @"\bpid \d+"));
             Assert.False(Why(ev, "net.connection_refused")!.Value.GetProperty("certain").GetBoolean(), ev.ToString());
             Assert.Contains("does not hold the sockets of its network namespace (no process is left in that namespace", Text(ev, "process.gone"));
         });

@@ -63,7 +63,7 @@ public sealed class ConnectionRefused : IExplainRule
             proc.Checked.Add($"TCP listeners on port {sa.Port} (not read: {proc.NetUnreadable})");
             return new Explanation(Id,
                 $"pid {proc.Pid} was in a network namespace of its own (not whyfail's), and nothing there accepted {ep}; " +
-                $"what listened in it could not be read: {proc.NetUnreadable}" +
+                "what listened in it could not be read, as no process is left in that namespace" +
                 (IPAddress.IsLoopback(dst) ? $"; {sa.Plain} there is that namespace's own loopback, not this machine's, so it does not reach a server listening on this machine's loopback (unless something forwards the port into the namespace)" : ""),
                 IPAddress.IsLoopback(dst)
                     ? "run the server in the same network namespace (or share the host's network with the client), or connect to an address of the host that the namespace can reach"
