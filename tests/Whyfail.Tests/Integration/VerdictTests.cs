@@ -331,4 +331,42 @@ public class VerdictTests
         Assert.Equal("cat", culprit.GetProperty("comm").GetString());
         Assert.Equal($"cat: {path}: No such file or directory", culprit.GetProperty("message").GetString());
     }
+
+    [Fact]
+    public void AnExistenceCheckItsThreadFailedPastDoesNotExplainTheEnd()
+    {
+        // The check's "no" is the last thing the script tested, but the shell then failed a terminal probe and exited with a
+        // status of its own: the check has only the shape of a routine failure, and its thread carried on past it (as
+        // python's look for a user site-packages directory, long before the exception that ends it).
+        string path = Uniq("checked");
+        var run = WhyfailRunner.Run("--", "sh", "-c", $"test -e {path}; test -t 0; exit 3");
+        Assert.True(run.ExitCode == 3, run.ToString());
+        var check = Assert.Single(run.Syscalls, e => e.GetProperty("errno").GetString() == "ENOENT" &&
+            e.GetProperty("args").EnumerateArray().Any(a => a.GetString() == $"\"{path}\""));
+        Assert.Contains(run.Failures("ioctl", "ENOTTY"), e => e.GetProperty("tid").GetInt32() == check.GetProperty("tid").GetInt32() &&
+            e.GetProperty("ts_ns").GetUInt64() > check.GetProperty("ts_ns").GetUInt64());
+        var v = Verdict(run);
+        Assert.Equal(3, v.GetProperty("exit_status").GetInt32());
+        Assert.Empty(v.GetProperty("culprits").EnumerateArray());
+        // Without the probe after it the check is still the culprit of a silent bad end.
+        var alone = WhyfailRunner.Run("--", "sh", "-c", $"test -e {path} || exit 3");
+        var culprit = Assert.Single(Verdict(alone).GetProperty("culprits").EnumerateArray());
+        Assert.Equal($"\"{path}\"", culprit.GetProperty("args")[1].GetString());
+    }
+
+    [Fact]
+    public void AWrappersFailureBeforeItExecsTheProgramDoesNotExplainTheProgramsEnd()
+    {
+        // The shell (a wrapper, as pyenv's python3 shim is bash until it execs python) fails a cd and says so, then execs
+        // false, which exits 1 by design: that image carried on into the next one, so its message did not end the process.
+        string dir = Uniq("wrapper-dir");
+        var run = WhyfailRunner.Run("--", "sh", "-c", $"cd {dir}; exec false");
+        Assert.True(run.ExitCode == 1, run.ToString());
+        var cd = Assert.Single(run.Failures("chdir", "ENOENT"));
+        Assert.Equal("sh", cd.GetProperty("comm").GetString());
+        var v = Verdict(run);
+        Assert.Equal("false", v.GetProperty("comm").GetString());
+        Assert.Equal(1, v.GetProperty("exit_status").GetInt32());
+        Assert.Empty(v.GetProperty("culprits").EnumerateArray());
+    }
 }

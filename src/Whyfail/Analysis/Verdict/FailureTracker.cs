@@ -269,15 +269,24 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
         var x = p.Exit!;
         p.Culprits.Clear();
         p.CulpritVia.Clear();
-        var own = p.Failures.Where(f => f.Event.TimestampNs <= x.TimestampNs).ToList();
-        // Messages of the program that ended (after its last exec) first: an earlier image's warnings did not end it.
+        // The failures of the program that ended. A failure the ending thread made under another name ran in an earlier
+        // program image (an exec came between: a shim or wrapper script that then ran the real program, as pyenv's
+        // python3 is bash until it execs python); that image carried on into the next, so neither its failures nor the
+        // children it had waited for ended the process. Other threads may have names of their own: theirs count.
+        ulong earlierImageUntil = 0;
+        foreach (var f in p.Failures)
+            if (EarlierImage(f) && f.Event.TimestampNs <= x.TimestampNs)
+                earlierImageUntil = Math.Max(earlierImageUntil, f.Event.TimestampNs);
+        var own = p.Failures.Where(f => f.Event.TimestampNs <= x.TimestampNs && !EarlierImage(f)).ToList();
+        // Messages of the program that ended first (a thread of its own may have another name).
         var linked = own.Where(f => f.Event.Consequence?.Message != null && f.Event.Comm == x.Comm).TakeLast(MaxCulprits).ToList();
         if (linked.Count == 0) linked = own.Where(f => f.Event.Consequence?.Message != null).TakeLast(MaxCulprits).ToList();
         if (linked.Count > 0)
             Mark(p, linked);
         else
         {
-            var fromChildren = p.ChildCulprits.OrderBy(ct => ct.T.Event.TimestampNs).TakeLast(MaxCulprits).ToList();
+            var fromChildren = p.ChildCulprits.Where(ct => ct.Child.Exit is not { } ce || ce.TimestampNs > earlierImageUntil)
+                .OrderBy(ct => ct.T.Event.TimestampNs).TakeLast(MaxCulprits).ToList();
             if (fromChildren.Count > 0)
                 foreach (var (child, t) in fromChildren)
                 {
@@ -293,11 +302,16 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
             else
             {
                 Tracked? weak = null, plain = null;
+                // A failure with only the shape of a routine one (an existence check that said no) explains the end only
+                // as its thread's last failure: a thread that failed other calls after it carried on past it (python's
+                // look for a user site-packages directory, long before the exception that ended it).
+                var failedLater = new HashSet<int>();
                 for (int i = own.Count - 1; i >= 0 && plain is null; i--)
                 {
                     var (r, strong) = RoutinePatterns.Judge(own[i], p);
                     if (r is null) plain = own[i];
-                    else if (!strong) weak ??= own[i];
+                    else if (!strong && !failedLater.Contains(own[i].Event.Tid)) weak ??= own[i];
+                    failedLater.Add(own[i].Event.Tid);
                 }
                 if (plain is not null) Mark(p, [plain]);
                 else if (weak is not null)
@@ -309,6 +323,11 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
                 }
             }
         }
+
+        // Only against the kernel's exit record: a status from waitpid (no record: lost, or the command's own exec failed
+        // in the launcher's child) carries a name whyfail gave it.
+        bool EarlierImage(Tracked f) => x.TimestampNs != ulong.MaxValue && f.Event.Tid == x.Tid &&
+            !string.Equals(f.Event.Comm, x.Comm, StringComparison.Ordinal);
 
         void Mark(ProcessTrack proc, List<Tracked> culprits)
         {
