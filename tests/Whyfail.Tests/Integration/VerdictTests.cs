@@ -369,4 +369,22 @@ public class VerdictTests
         Assert.Equal(1, v.GetProperty("exit_status").GetInt32());
         Assert.Empty(v.GetProperty("culprits").EnumerateArray());
     }
+
+    [Fact]
+    public void AMissingTranslationCatalogIsRoutineUnlessAMessageNamesIt()
+    {
+        // gettext's catalog for a message about to be written (make's last words before exit status 2): absent, the message
+        // is written untranslated. A silent bad end right after it has no culprit; a message naming the catalog still
+        // makes it one.
+        string catalog = Uniq("locale") + "/C/LC_MESSAGES/say_errno.mo";
+        var run = WhyfailRunner.Run("--", P("say_errno"), "none", catalog);
+        Assert.True(run.ExitCode == 3, run.ToString());
+        var ev = Assert.Single(run.Failures("openat", "ENOENT"), e => e.GetProperty("args")[1].GetString() == $"\"{catalog}\"");
+        Assert.Equal("message catalogs", ev.GetProperty("routine").GetProperty("label").GetString());
+        Assert.Empty(Verdict(run).GetProperty("culprits").EnumerateArray());
+
+        var said = WhyfailRunner.Run("--", P("say_errno"), "path", catalog);
+        var culprit = Assert.Single(Verdict(said).GetProperty("culprits").EnumerateArray());
+        Assert.Equal($"cannot load {catalog}", culprit.GetProperty("message").GetString());
+    }
 }
