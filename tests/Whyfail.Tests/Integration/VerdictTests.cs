@@ -387,4 +387,17 @@ public class VerdictTests
         var culprit = Assert.Single(Verdict(said).GetProperty("culprits").EnumerateArray());
         Assert.Equal($"cannot load {catalog}", culprit.GetProperty("message").GetString());
     }
+
+    [Fact]
+    public void CountingTheKernelsCapabilitiesIsRoutine()
+    {
+        // libcap's count of the kernel's capabilities (through NSS modules it ran in `id nosuchuser`, whose verdict blamed
+        // it): PR_CAPBSET_READ upward until EINVAL. The answer is the question's, whatever the program does next.
+        var run = WhyfailRunner.Run("--", P("cap_probe"), "4");
+        Assert.True(run.ExitCode == 4, run.ToString());
+        var probe = Assert.Single(run.Failures("prctl", "EINVAL"));
+        Assert.Equal("PR_CAPBSET_READ", probe.GetProperty("args")[0].GetString());
+        Assert.Equal("capability probes", probe.GetProperty("routine").GetProperty("label").GetString());
+        Assert.Empty(Verdict(run).GetProperty("culprits").EnumerateArray());
+    }
 }

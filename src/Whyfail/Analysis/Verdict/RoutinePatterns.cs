@@ -10,7 +10,7 @@ public static class RoutinePatterns
     // An array walked with an index: a foreach over the interface list allocated an enumerator per failure judged.
     private static readonly IRoutinePattern[] Patterns =
     [
-        new SearchFound(), new Fallback(), new TerminalProbe(), new MessageCatalog(), new NonBlockingWait(), new WaitLoop(), new LockRetry(), new DescriptorProbe(),
+        new SearchFound(), new Fallback(), new TerminalProbe(), new MessageCatalog(), new CapabilityProbe(), new NonBlockingWait(), new WaitLoop(), new LockRetry(), new DescriptorProbe(),
         new SearchShape(), new ExistenceCheck(), new AlreadyExists(), new OptionalFile(), new OptionalService(),
     ];
 
@@ -23,7 +23,7 @@ public static class RoutinePatterns
     /// <summary>
     /// The routine answer of <see cref="Judge(Tracked, ProcessTrack)"/>, remembered per process: a flood of one failure
     /// (the same call, arguments, subject, nothing done after it yet) gets the answer its last repeat got while the
-    /// process's <see cref="ProcessTrack.Version"/> is the same, instead of the thirteen patterns again (issue 16.3).
+    /// process's <see cref="ProcessTrack.Version"/> is the same, instead of the fourteen patterns again (issue 16.3).
     /// Only failures whose answer rests on nothing else are remembered or answered so: no success after them, no exec
     /// search that succeeded, and no success of their name elsewhere (<see cref="SearchFound"/> compares times then).
     /// </summary>
