@@ -68,6 +68,9 @@ public static class SyscallArgs
         _ => null,
     };
 
+    /// <summary>The open flags read a file and nothing else: read-only access, nothing created or truncated.</summary>
+    public static bool ReadsOnly(int flags) => (flags & O_ACCMODE) == 0 && (flags & (O_CREAT | O_TRUNC)) == 0;
+
     /// <summary>What the open flags ask for on the file itself.</summary>
     public static Access OpenAccess(int flags)
     {

@@ -274,10 +274,13 @@ public sealed class FailureTracker(Action<SyscallEvent> release, Action<VerdictR
         // python3 is bash until it execs python); that image carried on into the next, so neither its failures nor the
         // children it had waited for ended the process. Other threads may have names of their own: theirs count.
         ulong earlierImageUntil = 0;
+        var own = new List<Tracked>();
         foreach (var f in p.Failures)
-            if (EarlierImage(f) && f.Event.TimestampNs <= x.TimestampNs)
-                earlierImageUntil = Math.Max(earlierImageUntil, f.Event.TimestampNs);
-        var own = p.Failures.Where(f => f.Event.TimestampNs <= x.TimestampNs && !EarlierImage(f)).ToList();
+        {
+            if (f.Event.TimestampNs > x.TimestampNs) continue;
+            if (!EarlierImage(f)) own.Add(f);
+            else earlierImageUntil = Math.Max(earlierImageUntil, f.Event.TimestampNs);
+        }
         // Messages of the program that ended first (a thread of its own may have another name).
         var linked = own.Where(f => f.Event.Consequence?.Message != null && f.Event.Comm == x.Comm).TakeLast(MaxCulprits).ToList();
         if (linked.Count == 0) linked = own.Where(f => f.Event.Consequence?.Message != null).TakeLast(MaxCulprits).ToList();

@@ -20,8 +20,7 @@ public sealed class MessageCatalog : IRoutinePattern
     public Routine? Judge(Tracked t, ProcessTrack process)
     {
         var ev = t.Event;
-        if (!RoutinePatterns.IsAbsent(ev.Errno) || SyscallArgs.OpenFlags(ev) is not { } flags) return null;
-        if ((flags & SyscallArgs.O_ACCMODE) != 0 || (flags & (SyscallArgs.O_CREAT | SyscallArgs.O_TRUNC)) != 0) return null;
+        if (!RoutinePatterns.IsAbsent(ev.Errno) || SyscallArgs.OpenFlags(ev) is not { } flags || !SyscallArgs.ReadsOnly(flags)) return null;
         return t.Subject is { Path: { } path, Name: { } name } && name.EndsWith(".mo", StringComparison.Ordinal) && name.Length > 3 &&
             path.EndsWith("/LC_MESSAGES/" + name, StringComparison.Ordinal)
             ? Catalog

@@ -22,8 +22,7 @@ public sealed class OptionalFile : IRoutinePattern
         if (!t.ThreadCarriedOn || SyscallArgs.OpenFlags(ev) is not { } flags) return null;
         if (Decoding.Errno.Name(ev.Errno) == "ENXIO")
             return DeviceProbe;
-        bool readOnly = (flags & SyscallArgs.O_ACCMODE) == 0 && (flags & (SyscallArgs.O_CREAT | SyscallArgs.O_TRUNC)) == 0;
-        return readOnly && RoutinePatterns.IsAbsent(ev.Errno)
+        return SyscallArgs.ReadsOnly(flags) && RoutinePatterns.IsAbsent(ev.Errno)
             ? Optional
             : null;
     }

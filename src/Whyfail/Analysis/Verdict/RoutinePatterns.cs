@@ -10,7 +10,8 @@ public static class RoutinePatterns
     // An array walked with an index: a foreach over the interface list allocated an enumerator per failure judged.
     private static readonly IRoutinePattern[] Patterns =
     [
-        new SearchFound(), new Fallback(), new TerminalProbe(), new MessageCatalog(), new CapabilityProbe(), new NonBlockingWait(), new WaitLoop(), new LockRetry(), new DescriptorProbe(),
+        new SearchFound(), new Fallback(), new TerminalProbe(), new MessageCatalog(), new CapabilityProbe(), new NonBlockingWait(),
+        new WaitLoop(), new LockRetry(), new DescriptorProbe(),
         new SearchShape(), new ExistenceCheck(), new AlreadyExists(), new OptionalFile(), new OptionalService(),
     ];
 
